@@ -1,0 +1,70 @@
+# Parley - build, run and test. `make` builds build/parley; `make run` starts it
+# with the demo data; `make test` runs every test under ASan + UBSan.
+
+CC      ?= cc
+PKGS    := libevent jansson sqlite3
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRC      := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+OBJ      := $(SRC:src/%.c=build/obj/%.o) build/obj/web/assets_bin.o
+ASAN_OBJ := $(SRC:src/%.c=build/asan/obj/%.o) build/obj/web/assets_bin.o
+ASSETS   := static/app.css static/app.js node_modules/.package-lock.json
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c))
+
+LISTEN ?= 127.0.0.1:8080
+DB     ?= parley.db
+
+.PHONY: all run test unit-test http-test browser-test deps clean
+all: build/parley
+
+# Debian packages (only the missing ones) and the npm lockfile's packages.
+build/.deps-build: scripts/install-deps.sh
+	@mkdir -p build && scripts/install-deps.sh build && touch $@
+build/.deps-test: scripts/install-deps.sh
+	@mkdir -p build && scripts/install-deps.sh test && touch $@
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+deps: build/.deps-test node_modules/.package-lock.json
+
+build/obj/%.o: src/%.c | build/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+build/asan/obj/%.o: src/%.c | build/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c $< -o $@
+build/obj/web/assets_bin.o: src/web/assets.S $(ASSETS)
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+build/parley: build/obj/main.o $(OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
+build/asan/parley: build/asan/obj/main.o $(ASAN_OBJ)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(PKG_LIBS)
+
+build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) | build/.deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) $< $(ASAN_OBJ) -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+
+run: build/parley
+	build/parley serve --demo --listen $(LISTEN) --db $(DB)
+
+test: deps unit-test http-test browser-test
+
+unit-test: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; timeout 60 $$t; done
+
+http-test: build/asan/parley node_modules/.package-lock.json
+	PARLEY_BIN=build/asan/parley node --test --test-concurrency=2 tests/http/
+
+browser-test: build/asan/parley node_modules/.package-lock.json
+	PARLEY_BIN=build/asan/parley node --test tests/browser/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

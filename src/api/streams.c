@@ -1,0 +1,116 @@
+/*
+ * streams.c - opening event streams: snapshot or replay, then live; see
+ * streams.h. Everything between reading the chat and subscribing runs in one
+ * loop callback, so no event can fall between the replay and the live ones.
+ */
+#include "api/streams.h"
+#include "app.h"
+#include "chats.h"
+#include "hub/event_frame.h"
+#include "hub/hub.h"
+#include "http/request.h"
+#include "http/respond.h"
+#include "limits.h"
+#include "sse/frame.h"
+#include "sse/stream.h"
+#include "store/store.h"
+
+#include <event2/http.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+stream_closed(struct sse_stream *s, void *sub)
+{
+	(void)s;
+	hub_unsubscribe(sub);
+}
+
+/*
+ * The id the client has seen: Last-Event-ID, else ?after=. Returns 0 and
+ * sets *after when one was given and is a number no greater than last_id.
+ */
+static int
+resume_point(struct evhttp_request *req, uint64_t last_id, uint64_t *after)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Last-Event-ID");
+	int rc = h != NULL ? parse_u64(h, after) : request_query_u64(req, "after", after) == 1 ? 0 : -1;
+	return rc == 0 && *after <= last_id ? 0 : -1;
+}
+
+static void
+send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
+{
+	struct problem p;
+	json_t *snap;
+	if (chats_snapshot(app, chat_id, &snap, &p) != 0)
+		return;
+	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
+	char *text = json_dumps(snap, JSON_COMPACT);
+	struct frame *f = sse_frame_event(true, id, "snapshot", text, strlen(text));
+	sse_stream_send(s, f);
+	sse_frame_unref(f);
+	free(text);
+	json_decref(snap);
+}
+
+static void
+send_replay(struct sse_stream *s, json_t *events)
+{
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) {
+		struct frame *f = event_frame(sse_stream_kind(s),
+		    (uint64_t)json_integer_value(json_object_get(ev, "id")),
+		    json_string_value(json_object_get(ev, "name")), json_object_get(ev, "data"));
+		if (f != NULL) {
+			sse_stream_send(s, f);
+			sse_frame_unref(f);
+		}
+	}
+}
+
+static void
+serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum stream_kind kind)
+{
+	struct problem p;
+	json_t *chat, *events = NULL;
+	if (app->stopping) {
+		respond_error(req, 503, "the server is shutting down");
+		return;
+	}
+	if (chats_get(app, chat_id, &chat, &p) != 0) {
+		respond_problem(req, &p);
+		return;
+	}
+	uint64_t last_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
+	uint64_t after;
+	json_decref(chat);
+	if (resume_point(req, last_id, &after) == 0 &&
+	    store_events_after(app->store, chat_id, after, &events) != STORE_OK)
+		events = NULL;
+
+	struct sse_stream_opts opts = { .kind = kind,
+	    .keepalive_seconds = app->cfg->keepalive_seconds,
+	    .output_cap = LIMIT_STREAM_OUTPUT_BYTES, .on_close = stream_closed };
+	struct sse_stream *s = sse_stream_open(req, &opts);
+	if (events != NULL)
+		send_replay(s, events);
+	else
+		send_snapshot(app, s, chat_id);
+	json_decref(events);
+	sse_stream_set_arg(s, hub_subscribe(app->hub, chat_id, s));
+}
+
+void
+streams_json(struct evhttp_request *req, void *app, const struct route_params *p)
+{
+	serve(req, app, p->seg[0], STREAM_JSON);
+}
+
+void
+streams_html(struct evhttp_request *req, void *app, const struct route_params *p)
+{
+	serve(req, app, p->seg[0], STREAM_HTML);
+}

@@ -1,0 +1,24 @@
+/*
+ * app.h - the state one event loop serves requests with: its store, its hub
+ * and the configuration. Handlers receive it as their context. Everything
+ * here belongs to the loop's thread.
+ */
+#ifndef PARLEY_APP_H
+#define PARLEY_APP_H
+#include <stdbool.h>
+
+#include "config.h"
+
+struct event_base;
+struct hub;
+struct store;
+
+struct app {
+	const struct config	*cfg;
+	struct event_base	*base;
+	struct store		*store;
+	struct hub		*hub;
+	bool			 stopping;	/* shutting down: no new streams */
+};
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * chats.h - what people do to chats, whichever door they come through (the
+ * JSON API or a page form): validate, store, then publish to the chat's
+ * streams. Each returns 0, or -1 with a problem naming the bad field.
+ * Results are new references the caller releases.
+ */
+#ifndef PARLEY_CHATS_H
+#define PARLEY_CHATS_H
+#include <jansson.h>
+
+struct app;
+struct problem;
+
+/* Fields of a chat as given by the client; NULL means "not given". */
+struct chat_fields {
+	json_t	*title;
+	json_t	*policy;
+	json_t	*bots;
+};
+
+int	 chats_create(struct app *app, const struct chat_fields *in, json_t **chat,
+	    struct problem *p);
+int	 chats_update(struct app *app, const char *id, const struct chat_fields *in,
+	    json_t **chat, struct problem *p);
+int	 chats_delete(struct app *app, const char *id, struct problem *p);
+/* The chat, or -1 with a 404 problem. */
+int	 chats_get(struct app *app, const char *id, json_t **chat, struct problem *p);
+/* A person's message: author and body as given (JSON strings or NULL). */
+int	 chats_post(struct app *app, const char *id, json_t *author, json_t *body,
+	    json_t **message, struct problem *p);
+/* The state a new subscriber starts from (SPEC §4.4). */
+int	 chats_snapshot(struct app *app, const char *id, json_t **snapshot,
+	    struct problem *p);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * config.c - command-line and environment parsing; see config.h.
+ * Order: defaults, then environment twins, then flags (a flag beats its variable).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char config_usage[] =
+    "usage: parley serve [--listen HOST:PORT] [--db PATH] [--redis redis://HOST:PORT]\n"
+    "                    [--keepalive SECONDS] [--threads N] [--demo]\n"
+    "                    [--log-level debug|info|warn|error]\n"
+    "       parley --version\n"
+    "       parley --help\n"
+    "\n"
+    "Every flag has an environment twin: PARLEY_LISTEN, PARLEY_DB, PARLEY_REDIS,\n"
+    "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL. A flag beats its variable.\n";
+
+struct option_def {
+	const char	*flag;
+	const char	*env;
+	int		(*set)(struct config *cfg, const char *value);
+};
+
+static int
+set_listen(struct config *cfg, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	if (colon == NULL || colon == v)
+		return -1;
+	const char *host = v;
+	size_t host_len = (size_t)(colon - v);
+	if (host[0] == '[' && host_len >= 2 && host[host_len - 1] == ']') {
+		host++;
+		host_len -= 2;
+	}
+	if (host_len == 0 || host_len >= sizeof cfg->host)
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port > 65535)
+		return -1;
+	memcpy(cfg->host, host, host_len);
+	cfg->host[host_len] = '\0';
+	cfg->port = (unsigned)port;
+	return 0;
+}
+
+static int
+set_string(char *dst, size_t size, const char *v)
+{
+	if (*v == '\0' || strlen(v) >= size)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int
+set_db(struct config *cfg, const char *v)
+{
+	return set_string(cfg->db, sizeof cfg->db, v);
+}
+
+static int
+set_redis(struct config *cfg, const char *v)
+{
+	if (strncmp(v, "redis://", 8) != 0)
+		return -1;
+	return set_string(cfg->redis, sizeof cfg->redis, v);
+}
+
+static int
+set_uint(unsigned *dst, const char *v, unsigned long min, unsigned long max)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < min || n > max)
+		return -1;
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int
+set_keepalive(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->keepalive_seconds, v, 1, 3600);
+}
+
+static int
+set_threads(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->threads, v, 1, 64);
+}
+
+static int
+set_log_level(struct config *cfg, const char *v)
+{
+	return log_level_parse(v, &cfg->log_level);
+}
+
+static const struct option_def options[] = {
+	{ "--listen", "PARLEY_LISTEN", set_listen },
+	{ "--db", "PARLEY_DB", set_db },
+	{ "--redis", "PARLEY_REDIS", set_redis },
+	{ "--keepalive", "PARLEY_KEEPALIVE", set_keepalive },
+	{ "--threads", "PARLEY_THREADS", set_threads },
+	{ "--log-level", "PARLEY_LOG_LEVEL", set_log_level },
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static enum config_result
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return CONFIG_ERROR;
+}
+
+static void
+set_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	strcpy(cfg->host, "127.0.0.1");
+	cfg->port = 8080;
+	strcpy(cfg->db, "parley.db");
+	cfg->keepalive_seconds = 15;
+	cfg->threads = 1;
+	cfg->log_level = LOG_INFO;
+}
+
+static const struct option_def *
+find_option(const char *arg, size_t len)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].flag) == len && strncmp(arg, options[i].flag, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Reads one flag at argv[*i] (with its value, "--f v" or "--f=v"), advancing *i. */
+static enum config_result
+parse_flag(struct config *cfg, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+	const char *arg = argv[*i];
+	if (strcmp(arg, "--demo") == 0) {
+		cfg->demo = true;
+		return CONFIG_SERVE;
+	}
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+		return CONFIG_HELP;
+	const char *eq = strchr(arg, '=');
+	const struct option_def *opt = find_option(arg, eq ? (size_t)(eq - arg) : strlen(arg));
+	if (opt == NULL)
+		return fail(err, errlen, "parley: unknown flag '%s' (see parley --help)", arg);
+	const char *value = eq ? eq + 1 : NULL;
+	if (value == NULL) {
+		if (*i + 1 >= argc)
+			return fail(err, errlen, "parley: %s needs a value", opt->flag);
+		value = argv[++*i];
+	}
+	if (opt->set(cfg, value) != 0)
+		return fail(err, errlen, "parley: invalid value '%s' for %s", value, opt->flag);
+	return CONFIG_SERVE;
+}
+
+enum config_result
+config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
+    char *err, size_t errlen)
+{
+	set_defaults(cfg);
+	if (argc < 2)
+		return fail(err, errlen, "parley: missing command (see parley --help)");
+	if (strcmp(argv[1], "--version") == 0)
+		return CONFIG_VERSION;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return CONFIG_HELP;
+	if (strcmp(argv[1], "serve") != 0)
+		return fail(err, errlen, "parley: unknown command '%s' (see parley --help)", argv[1]);
+
+	for (size_t k = 0; k < NOPTIONS; k++) {
+		const char *v = env(options[k].env);
+		if (v != NULL && *v != '\0' && options[k].set(cfg, v) != 0)
+			return fail(err, errlen, "parley: invalid value '%s' in %s", v, options[k].env);
+	}
+	for (int i = 2; i < argc; i++) {
+		enum config_result r = parse_flag(cfg, argc, argv, &i, err, errlen);
+		if (r != CONFIG_SERVE)
+			return r;
+	}
+	return CONFIG_SERVE;
+}

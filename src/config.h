@@ -1,0 +1,39 @@
+/*
+ * config.h - the command line and its environment twins (SPEC §1).
+ * config_parse() is pure: it reads argv and a getenv-like function, and
+ * reports a bad flag as one line of text. Called once by main().
+ */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/log.h"
+
+#define PARLEY_VERSION "0.1.0"
+
+struct config {
+	char		 host[256];
+	unsigned	 port;
+	char		 db[4096];
+	char		 redis[1024];
+	unsigned	 keepalive_seconds;
+	unsigned	 threads;
+	bool		 demo;
+	enum log_level	 log_level;
+};
+
+enum config_result {
+	CONFIG_SERVE,		/* run the server with cfg */
+	CONFIG_HELP,		/* print the usage, exit 0 */
+	CONFIG_VERSION,		/* print the version, exit 0 */
+	CONFIG_ERROR,		/* err holds one line; exit 2 */
+};
+
+typedef const char *(*config_getenv_fn)(const char *name);
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv,
+		    config_getenv_fn env, char *err, size_t errlen);
+extern const char config_usage[];
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * respond.c - response helpers; see respond.h.
+ */
+#include "http/respond.h"
+#include "metrics.h"
+#include "util/buf.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	default:  return status < 500 ? "Client Error" : "Server Error";
+	}
+}
+
+static void
+send_reply(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+	metrics_count_http(status);
+	evhttp_send_reply(req, status, reason_phrase(status), body);
+}
+
+void
+problem_set(struct problem *p, int status, const char *fmt, ...)
+{
+	va_list ap;
+	p->status = status;
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof p->detail, fmt, ap);
+	va_end(ap);
+}
+
+void
+respond_bytes(struct evhttp_request *req, int status, const char *content_type,
+    const void *data, size_t len)
+{
+	struct evbuffer *body = evbuffer_new();
+	evbuffer_add(body, data, len);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+	send_reply(req, status, body);
+	evbuffer_free(body);
+}
+
+void
+respond_json(struct evhttp_request *req, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	respond_bytes(req, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void
+respond_error(struct evhttp_request *req, int status, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	respond_json(req, status, json_pack("{s:s}", "detail", detail));
+}
+
+void
+respond_problem(struct evhttp_request *req, const struct problem *p)
+{
+	respond_error(req, p->status, "%s", p->detail);
+}
+
+void
+respond_html(struct evhttp_request *req, int status, const struct buf *html)
+{
+	respond_bytes(req, status, "text/html; charset=utf-8", html->data ? html->data : "",
+	    html->len);
+}
+
+void
+respond_redirect(struct evhttp_request *req, const char *location)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+	send_reply(req, 303, NULL);
+}
+
+void
+respond_empty(struct evhttp_request *req, int status)
+{
+	send_reply(req, status, NULL);
+}

@@ -1,0 +1,42 @@
+/*
+ * router.h - matches a request path against a table of patterns. A pattern
+ * is a literal path in which "*" stands for one non-empty segment (no '/');
+ * matched segments are captured in order. Each route lists the methods it
+ * answers, so a known path with another method is a 405 with Allow. Pure.
+ */
+#ifndef PARLEY_ROUTER_H
+#define PARLEY_ROUTER_H
+#include <stddef.h>
+
+struct buf;
+struct evhttp_request;
+
+#define ROUTE_MAX_PARAMS	2
+#define ROUTE_PARAM_MAX		64	/* bytes; longer segments never match */
+#define ROUTE_MAX_METHODS	4
+
+struct route_params {
+	char	 seg[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX + 1];
+	int	 n;
+};
+
+typedef void (*route_fn)(struct evhttp_request *req, void *ctx,
+	    const struct route_params *params);
+
+struct route {
+	const char *pattern;
+	struct {
+		int	 method;	/* enum evhttp_cmd_type */
+		route_fn fn;
+	} methods[ROUTE_MAX_METHODS];
+};
+
+/* Index of the first route whose pattern matches path, or -1; fills params. */
+int		 router_match(const struct route *routes, size_t n, const char *path,
+		    struct route_params *params);
+/* The route's handler for method (HEAD uses GET's), or NULL. */
+route_fn	 router_handler(const struct route *route, int method);
+/* Appends the route's methods as an Allow header value ("GET, HEAD, POST"). */
+void		 router_allow(const struct route *route, struct buf *out);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * server.c - listener and dispatch on evhttp; see server.h.
+ */
+#include "http/server.h"
+#include "http/request.h"
+#include "http/respond.h"
+#include "limits.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct server {
+	struct evhttp			*http;
+	struct evhttp_bound_socket	*bound;
+	struct event			*resume_accept;
+	struct server_routes		 routes;
+	unsigned			 port;
+};
+
+/* ---------- dispatch ---------- */
+
+static void
+refuse(struct server *srv, struct evhttp_request *req, int status, const char *detail)
+{
+	struct problem p;
+	problem_set(&p, status, "%s", detail);
+	srv->routes.refuse(req, &p);
+}
+
+static void
+dispatch(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct route_params params;
+
+	if (request_header_bytes(req) > LIMIT_HEADER_BYTES) {
+		refuse(srv, req, 431, "request headers are too large");
+		return;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > LIMIT_BODY_BYTES) {
+		refuse(srv, req, 413, "request body is too large");
+		return;
+	}
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	int i = router_match(srv->routes.table, srv->routes.count, path ? path : "/", &params);
+	if (i < 0) {
+		refuse(srv, req, 404, "not found");
+		return;
+	}
+	const struct route *route = &srv->routes.table[i];
+	route_fn fn = router_handler(route, evhttp_request_get_command(req));
+	if (fn == NULL) {
+		struct buf allow = BUF_INIT;
+		router_allow(route, &allow);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow.data);
+		buf_free(&allow);
+		refuse(srv, req, 405, "method not allowed");
+		return;
+	}
+	fn(req, srv->routes.ctx, &params);
+}
+
+/* ---------- listening ---------- */
+
+/*
+ * evhttp owns the listener's callback argument, so the accept-error
+ * callback finds its server here: one server per event-loop thread.
+ */
+static _Thread_local struct server *loop_server;
+
+static void
+resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
+}
+
+/* Out of file descriptors: stop accepting for a moment instead of spinning. */
+static void
+accept_error(struct evconnlistener *listener, void *arg)
+{
+	struct server *srv = loop_server;
+	(void)arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	log_warn("accept: %s", strerror(err));
+	if (srv != NULL && (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)) {
+		struct timeval pause = { 0, LIMIT_ACCEPT_PAUSE_MS * 1000 };
+		evconnlistener_disable(listener);
+		evtimer_add(srv->resume_accept, &pause);
+	}
+}
+
+static int
+bind_socket(const char *host, unsigned port, char **err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	char service[8];
+	snprintf(service, sizeof service, "%u", port);
+	int rc = getaddrinfo(host, service, &hints, &res);
+	if (rc != 0) {
+		if (asprintf(err, "cannot resolve %s: %s", host, gai_strerror(rc)) < 0)
+			*err = NULL;
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, LIMIT_LISTEN_BACKLOG) != 0) {
+		if (asprintf(err, "cannot listen on %s:%u: %s", host, port, strerror(errno)) < 0)
+			*err = NULL;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static unsigned
+bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void
+configure(struct evhttp *http)
+{
+	evhttp_set_max_headers_size(http, LIMIT_EVHTTP_HEADER_BYTES);
+	evhttp_set_max_body_size(http, LIMIT_EVHTTP_BODY_BYTES);
+	evhttp_set_timeout(http, LIMIT_IDLE_CONN_SECONDS);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(http, "application/json");
+}
+
+struct server *
+server_start(struct event_base *base, const char *host, unsigned port,
+    const struct server_routes *routes, char **err)
+{
+	*err = NULL;
+	int fd = bind_socket(host, port, err);
+	if (fd < 0)
+		return NULL;
+
+	struct server *srv = xcalloc(1, sizeof *srv);
+	srv->routes = *routes;
+	srv->port = bound_port(fd);
+	srv->http = evhttp_new(base);
+	configure(srv->http);
+	evhttp_set_gencb(srv->http, dispatch, srv);
+	srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
+	if (srv->bound == NULL) {
+		if (asprintf(err, "cannot accept on %s:%u", host, port) < 0)
+			*err = NULL;
+		close(fd);
+		server_free(srv);
+		return NULL;
+	}
+	srv->resume_accept = evtimer_new(base, resume_accepting, srv);
+	loop_server = srv;
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound), accept_error);
+	return srv;
+}
+
+unsigned
+server_port(const struct server *srv)
+{
+	return srv->port;
+}
+
+void
+server_stop_accepting(struct server *srv)
+{
+	if (srv->bound != NULL) {
+		evhttp_del_accept_socket(srv->http, srv->bound);
+		srv->bound = NULL;
+	}
+	if (srv->resume_accept != NULL)
+		evtimer_del(srv->resume_accept);
+}
+
+void
+server_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->resume_accept != NULL)
+		event_free(srv->resume_accept);
+	if (loop_server == srv)
+		loop_server = NULL;
+	evhttp_free(srv->http);
+	free(srv);
+}

@@ -1,0 +1,37 @@
+/*
+ * server.h - the HTTP listener on libevent's evhttp: binds the address with
+ * a deep backlog, enforces the request limits, pauses accepting when out of
+ * file descriptors, and dispatches each request through a route table.
+ * Owned by one event loop.
+ */
+#ifndef PARLEY_SERVER_H
+#define PARLEY_SERVER_H
+#include <stddef.h>
+
+#include "http/router.h"
+
+struct event_base;
+struct problem;
+struct server;
+
+/* Answers a refusal (404, 405, 413, 431) in the format the path calls for. */
+typedef void (*server_refuse_fn)(struct evhttp_request *req, const struct problem *p);
+
+struct server_routes {
+	const struct route	*table;
+	size_t			 count;
+	void			*ctx;		/* passed to every handler */
+	server_refuse_fn	 refuse;
+};
+
+/* Listens on host:port (port 0 picks one); NULL and *err (free it) on failure. */
+struct server	*server_start(struct event_base *base, const char *host, unsigned port,
+		    const struct server_routes *routes, char **err);
+/* The port actually bound. */
+unsigned	 server_port(const struct server *srv);
+/* Stops accepting new connections; open ones carry on. */
+void		 server_stop_accepting(struct server *srv);
+/* Closes every connection and frees the server. */
+void		 server_free(struct server *srv);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * event_frame.c - event to frame, per stream kind; see event_frame.h.
+ */
+#include "hub/event_frame.h"
+#include "sse/frame.h"
+#include "util/buf.h"
+#include "web/fragments.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct frame *
+json_event_frame(uint64_t id, const char *name, json_t *data)
+{
+	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct frame *f = sse_frame_event(id > 0, id, name, text, strlen(text));
+	free(text);
+	return f;
+}
+
+static struct frame *
+html_event_frame(uint64_t id, const char *name, json_t *data)
+{
+	struct buf event = BUF_INIT, html = BUF_INIT;
+	struct frame *f = NULL;
+
+	if (fragment_for_event(name, data, &event, &html) == 0)
+		f = sse_frame_event(id > 0, id, event.data, html.data ? html.data : "", html.len);
+	buf_free(&event);
+	buf_free(&html);
+	return f;
+}
+
+struct frame *
+event_frame(enum stream_kind kind, uint64_t id, const char *name, json_t *data)
+{
+	return kind == STREAM_JSON ? json_event_frame(id, name, data)
+	    : html_event_frame(id, name, data);
+}

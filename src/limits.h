@@ -1,0 +1,33 @@
+/*
+ * limits.h - every limit Parley enforces, with its unit, in one place.
+ * Included by whichever module enforces the limit; nothing here allocates.
+ */
+#ifndef PARLEY_LIMITS_H
+#define PARLEY_LIMITS_H
+
+#define LIMIT_BODY_BYTES          (64 * 1024)   /* request body, 413 above */
+#define LIMIT_MESSAGE_BODY_BYTES  (16 * 1024)   /* a message's "body" field, 413 above */
+#define LIMIT_HEADER_BYTES        (8 * 1024)    /* request header block, 431 above */
+#define LIMIT_EVHTTP_HEADER_BYTES (64 * 1024)   /* libevent refuses on its own above */
+#define LIMIT_EVHTTP_BODY_BYTES   (1024 * 1024) /* libevent refuses on its own above */
+#define LIMIT_AUTHOR_CHARS        64            /* person's name, after trimming */
+#define LIMIT_TITLE_CHARS         200           /* chat title, after trimming */
+
+#define LIMIT_IDLE_CONN_SECONDS   30            /* keep-alive connection with no request */
+#define LIMIT_REQUEST_SECONDS     10            /* a request must arrive whole within */
+
+#define LIMIT_STREAM_OUTPUT_BYTES (1024 * 1024) /* queued, unsent SSE bytes per stream */
+#define LIMIT_SNAPSHOT_MESSAGES   50            /* messages in a snapshot and a chat GET */
+#define LIMIT_PAGE_MESSAGES       200           /* messages rendered on a chat page */
+#define LIMIT_LIST_DEFAULT        100           /* GET messages default limit */
+#define LIMIT_LIST_MAX            500           /* GET messages maximum limit */
+#define LIMIT_EVENTS_KEPT         2000          /* durable events kept per chat (>= 1000) */
+#define LIMIT_REPLAY_EVENTS       LIMIT_EVENTS_KEPT
+
+#define LIMIT_LISTEN_BACKLOG      4096
+#define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
+#define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
+
+#define CHAT_ID_LEN               12
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * main.c - start-up and shutdown: parses the command line, opens the store,
+ * starts the HTTP server on one event loop, and on SIGINT/SIGTERM stops
+ * accepting, ends open streams cleanly and exits 0 within a few seconds.
+ */
+#include "app.h"
+#include "config.h"
+#include "hub/hub.h"
+#include "http/server.h"
+#include "limits.h"
+#include "routes.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct runtime {
+	struct app	 app;
+	struct server	*server;
+	struct event	*sigint, *sigterm, *drain;
+	time_t		 deadline;
+};
+
+static const char *
+env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+/* With --demo on an empty database: a welcome chat to start from. */
+static void
+seed_demo(struct store *st)
+{
+	json_t *chats = store_chat_list(st), *chat, *msg;
+	size_t existing = json_array_size(chats);
+	json_decref(chats);
+	if (existing > 0 || store_chat_create(st, "Welcome to Parley", "round-robin", &chat) != STORE_OK)
+		return;
+	struct message_in in = { .kind = "system", .author = "Parley", .state = "complete",
+	    .body = "Welcome! Type a message below; every tab open on this chat sees it at once." };
+	uint64_t event_id;
+	if (store_message_add(st, json_string_value(json_object_get(chat, "id")), &in, &msg,
+	    &event_id) == STORE_OK)
+		json_decref(msg);
+	json_decref(chat);
+}
+
+/* Polls until every stream has closed or the deadline passes, then stops the loop. */
+static void
+drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct runtime *rt = arg;
+	(void)fd;
+	(void)what;
+	if (hub_subscriber_count(rt->app.hub) == 0 || time(NULL) >= rt->deadline) {
+		event_base_loopexit(rt->app.base, NULL);
+		return;
+	}
+	struct timeval tick = { 0, 20 * 1000 };
+	evtimer_add(rt->drain, &tick);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct runtime *rt = arg;
+	(void)what;
+	if (rt->app.stopping)
+		return;
+	log_info("signal %d: shutting down", (int)sig);
+	rt->app.stopping = true;
+	server_stop_accepting(rt->server);
+	hub_end_all(rt->app.hub);
+	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
+	drain_check(-1, 0, rt);
+}
+
+static int
+start(struct runtime *rt, const struct config *cfg)
+{
+	char *err = NULL;
+	if (strncmp(cfg->db, "postgres://", 11) == 0 || strncmp(cfg->db, "postgresql://", 13) == 0) {
+		fprintf(stderr, "parley: cannot use database %s: PostgreSQL is not supported yet\n", cfg->db);
+		return -1;
+	}
+	if (cfg->redis[0] != '\0') {
+		fprintf(stderr, "parley: cannot use Redis at %s: not supported yet\n", cfg->redis);
+		return -1;
+	}
+	rt->app.store = store_open(cfg->db, &err);
+	if (rt->app.store == NULL) {
+		fprintf(stderr, "parley: cannot open database %s: %s\n", cfg->db, err ? err : "?");
+		free(err);
+		return -1;
+	}
+	if (cfg->demo)
+		seed_demo(rt->app.store);
+	rt->app.hub = hub_new();
+	struct server_routes routes = routes_for(&rt->app);
+	rt->server = server_start(rt->app.base, cfg->host, cfg->port, &routes, &err);
+	if (rt->server == NULL) {
+		fprintf(stderr, "parley: %s\n", err ? err : "cannot start the server");
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+stop(struct runtime *rt)
+{
+	server_free(rt->server);
+	/* run the stream teardowns that closing the connections scheduled */
+	event_base_loop(rt->app.base, EVLOOP_NONBLOCK);
+	if (rt->app.hub)
+		hub_free(rt->app.hub);
+	store_close(rt->app.store);
+	if (rt->sigint) {
+		event_free(rt->sigint);
+		event_free(rt->sigterm);
+		event_free(rt->drain);
+	}
+	event_base_free(rt->app.base);
+	libevent_global_shutdown();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	char err[512];
+
+	switch (config_parse(&cfg, argc, argv, env_lookup, err, sizeof err)) {
+	case CONFIG_HELP:
+		fputs(config_usage, stdout);
+		return 0;
+	case CONFIG_VERSION:
+		printf("parley %s\n", PARLEY_VERSION);
+		return 0;
+	case CONFIG_ERROR:
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	case CONFIG_SERVE:
+		break;
+	}
+	log_set_level(cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct runtime rt = { .app = { .cfg = &cfg, .base = event_base_new() } };
+	if (start(&rt, &cfg) != 0) {
+		stop(&rt);
+		return 1;
+	}
+	rt.sigint = evsignal_new(rt.app.base, SIGINT, on_signal, &rt);
+	rt.sigterm = evsignal_new(rt.app.base, SIGTERM, on_signal, &rt);
+	rt.drain = evtimer_new(rt.app.base, drain_check, &rt);
+	evsignal_add(rt.sigint, NULL);
+	evsignal_add(rt.sigterm, NULL);
+
+	printf("parley listening on http://%s%s%s:%u\n", strchr(cfg.host, ':') ? "[" : "",
+	    cfg.host, strchr(cfg.host, ':') ? "]" : "", server_port(rt.server));
+	fflush(stdout);
+	if (cfg.threads > 1)
+		log_warn("--threads %u: this version serves from one event loop", cfg.threads);
+
+	event_base_dispatch(rt.app.base);
+	stop(&rt);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * metrics.c - counters behind GET /metrics; see metrics.h.
+ */
+#include "metrics.h"
+#include "util/buf.h"
+
+#include <stdatomic.h>
+
+#define STATUS_MIN 100
+#define STATUS_MAX 599
+
+static _Atomic int64_t values[METRIC_COUNT];
+static _Atomic uint64_t http_by_status[STATUS_MAX - STATUS_MIN + 1];
+
+static const struct {
+	const char *name, *type, *help;
+} info[METRIC_COUNT] = {
+	[METRIC_SSE_SUBSCRIBERS] = { "parley_sse_subscribers", "gauge",
+	    "Open event streams." },
+	[METRIC_EVENTS_PUBLISHED] = { "parley_events_published_total", "counter",
+	    "Events published to chats." },
+	[METRIC_SSE_FRAMES_SENT] = { "parley_sse_frames_sent_total", "counter",
+	    "SSE frames queued to subscribers." },
+	[METRIC_SSE_DROPPED_SLOW] = { "parley_sse_dropped_slow_total", "counter",
+	    "Subscribers cut off because they did not read." },
+};
+
+void
+metrics_add(enum metric m, int64_t delta)
+{
+	atomic_fetch_add_explicit(&values[m], delta, memory_order_relaxed);
+}
+
+void
+metrics_count_http(int status)
+{
+	if (status >= STATUS_MIN && status <= STATUS_MAX)
+		atomic_fetch_add_explicit(&http_by_status[status - STATUS_MIN], 1,
+		    memory_order_relaxed);
+}
+
+void
+metrics_render(struct buf *out)
+{
+	for (int m = 0; m < METRIC_COUNT; m++) {
+		buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n",
+		    info[m].name, info[m].help, info[m].name, info[m].type,
+		    info[m].name, (long long)atomic_load(&values[m]));
+	}
+	buf_adds(out, "# HELP parley_http_requests_total HTTP responses by status code.\n"
+	    "# TYPE parley_http_requests_total counter\n");
+	for (int s = STATUS_MIN; s <= STATUS_MAX; s++) {
+		uint64_t n = atomic_load(&http_by_status[s - STATUS_MIN]);
+		if (n > 0)
+			buf_printf(out, "parley_http_requests_total{code=\"%d\"} %llu\n",
+			    s, (unsigned long long)n);
+	}
+}

@@ -1,0 +1,25 @@
+/*
+ * metrics.h - process-wide counters and gauges, exported by GET /metrics in the
+ * Prometheus text format. Every function is safe from any thread (atomics) and
+ * cheap enough for the fan-out loop.
+ */
+#ifndef PARLEY_METRICS_H
+#define PARLEY_METRICS_H
+#include <stdint.h>
+
+struct buf;
+
+enum metric {
+	METRIC_SSE_SUBSCRIBERS,		/* gauge: open event streams */
+	METRIC_EVENTS_PUBLISHED,	/* events handed to the hub */
+	METRIC_SSE_FRAMES_SENT,		/* frames queued to a subscriber */
+	METRIC_SSE_DROPPED_SLOW,	/* subscribers cut off for not reading */
+	METRIC_COUNT
+};
+
+void	 metrics_add(enum metric m, int64_t delta);
+void	 metrics_count_http(int status);
+/* Appends the whole exposition to out. */
+void	 metrics_render(struct buf *out);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * routes.c - the route table; see routes.h. API paths and the stream routes
+ * answer errors as JSON, page paths as HTML.
+ */
+#include "routes.h"
+#include "api/chats_api.h"
+#include "api/streams.h"
+#include "http/respond.h"
+#include "web/assets.h"
+#include "web/pages.h"
+
+#include <event2/http.h>
+#include <string.h>
+
+#define GET	EVHTTP_REQ_GET
+#define POST	EVHTTP_REQ_POST
+#define PATCH	EVHTTP_REQ_PATCH
+#define DELETE	EVHTTP_REQ_DELETE
+
+static const struct route table[] = {
+	{ "/",				{ { GET, page_index } } },
+	{ "/healthz",			{ { GET, api_healthz } } },
+	{ "/metrics",			{ { GET, api_metrics } } },
+	{ "/static/*",			{ { GET, assets_serve } } },
+	{ "/chats",			{ { POST, form_chat_create } } },
+	{ "/chats/*",			{ { GET, page_chat } } },
+	{ "/chats/*/messages",		{ { POST, form_message_post } } },
+	{ "/chats/*/stop",		{ { POST, form_chat_stop } } },
+	{ "/chats/*/events",		{ { GET, streams_html } } },
+	{ "/api/v1/chats",		{ { GET, api_chats_list }, { POST, api_chats_create } } },
+	{ "/api/v1/chats/*",		{ { GET, api_chat_get }, { PATCH, api_chat_patch },
+					  { DELETE, api_chat_delete } } },
+	{ "/api/v1/chats/*/messages",	{ { GET, api_messages_list }, { POST, api_messages_post } } },
+	{ "/api/v1/chats/*/turn",	{ { POST, api_chat_turn } } },
+	{ "/api/v1/chats/*/stop",	{ { POST, api_chat_stop } } },
+	{ "/api/v1/chats/*/events",	{ { GET, streams_json } } },
+};
+
+static void
+refuse(struct evhttp_request *req, const struct problem *p)
+{
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (path != NULL && (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/healthz") == 0 ||
+	    strcmp(path, "/metrics") == 0 || strncmp(path, "/static/", 8) == 0))
+		respond_problem(req, p);
+	else
+		page_problem(req, p);
+}
+
+struct server_routes
+routes_for(struct app *app)
+{
+	return (struct server_routes){ .table = table,
+	    .count = sizeof table / sizeof table[0], .ctx = app, .refuse = refuse };
+}

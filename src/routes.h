@@ -1,0 +1,15 @@
+/*
+ * routes.h - Parley's route table: every path and method the server answers
+ * and the handler for each. Read by main() to start the server.
+ */
+#ifndef PARLEY_ROUTES_H
+#define PARLEY_ROUTES_H
+
+#include "http/server.h"
+
+struct app;
+
+/* The routes, served with app as every handler's context. */
+struct server_routes routes_for(struct app *app);
+
+#endif

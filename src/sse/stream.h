@@ -1,0 +1,50 @@
+/*
+ * stream.h - one subscriber's event stream on an HTTP connection.
+ *
+ * evhttp parses the request; once sse_stream_open() has sent the response
+ * head, this module owns every write: a frame's shared bytes go straight to
+ * the socket, and only what the kernel does not take is queued (by
+ * reference, not copied) in the connection's output buffer, which arms the
+ * write event until it drains. Output queued past the stream's cap cuts the
+ * subscriber off; publishing never waits on it.
+ *
+ * Lifetime: the stream lives until its connection closes (client gone, cut
+ * off, or sse_stream_end() flushed). Teardown then runs from a deferred
+ * event, never inside the callback that noticed it: the owner's on_close
+ * runs there, and the stream is freed right after it returns.
+ * Owned by the event loop that opened it; not thread-safe.
+ */
+#ifndef PARLEY_SSE_STREAM_H
+#define PARLEY_SSE_STREAM_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct evhttp_request;
+struct frame;
+struct sse_stream;
+
+enum stream_kind { STREAM_JSON, STREAM_HTML };
+
+typedef void (*sse_close_fn)(struct sse_stream *s, void *arg);
+
+struct sse_stream_opts {
+	enum stream_kind kind;
+	unsigned	 keepalive_seconds;
+	size_t		 output_cap;		/* bytes queued before cut-off */
+	sse_close_fn	 on_close;
+	void		*arg;
+};
+
+/* Sends the 200 head and takes over the connection; never NULL. */
+struct sse_stream	*sse_stream_open(struct evhttp_request *req,
+			    const struct sse_stream_opts *opts);
+/* Queues a frame (taking its own reference); does nothing once closing. */
+void			 sse_stream_send(struct sse_stream *s, struct frame *f);
+/* Ends the stream after what is queued; the connection then closes. */
+void			 sse_stream_end(struct sse_stream *s);
+enum stream_kind	 sse_stream_kind(const struct sse_stream *s);
+bool			 sse_stream_closing(const struct sse_stream *s);
+void			*sse_stream_arg(const struct sse_stream *s);
+void			 sse_stream_set_arg(struct sse_stream *s, void *arg);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * text.c - UTF-8 validation and trimming; see text.h.
+ */
+#include "util/text.h"
+#include "util/xmalloc.h"
+
+#include <string.h>
+
+static bool
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Length of the sequence starting with lead byte c, or 0 when c cannot lead. */
+static size_t
+utf8_seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	return 0;
+}
+
+bool
+text_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t len = utf8_seq_len(s[i]);
+		if (len == 0 || s[i] == 0 || i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		/* overlong 3/4-byte forms, surrogates, and code points above U+10FFFF */
+		if (len == 3 && s[i] == 0xe0 && s[i + 1] < 0xa0)
+			return false;
+		if (len == 3 && s[i] == 0xed && s[i + 1] >= 0xa0)
+			return false;
+		if (len == 4 && s[i] == 0xf0 && s[i + 1] < 0x90)
+			return false;
+		if (len == 4 && s[i] == 0xf4 && s[i + 1] >= 0x90)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+size_t
+text_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+char *
+text_trim(const char *s)
+{
+	while (is_space((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && is_space((unsigned char)s[n - 1]))
+		n--;
+	return xstrndup(s, n);
+}
+
+bool
+text_blank(const char *s)
+{
+	for (; *s; s++)
+		if (!is_space((unsigned char)*s))
+			return false;
+	return true;
+}

@@ -1,0 +1,119 @@
+/*
+ * fragments.c - HTML fragments for messages, the chat header and turn
+ * status; see fragments.h.
+ */
+#include "web/fragments.h"
+#include "util/buf.h"
+#include "web/html.h"
+
+#include <string.h>
+
+static const char *
+str_or(json_t *obj, const char *key, const char *fallback)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	return v ? v : fallback;
+}
+
+/* "2026-11-27T18:00:00Z" shown as "18:00"; the full time goes in datetime="". */
+static void
+message_time(struct buf *out, const char *created_at)
+{
+	buf_adds(out, "<time datetime=\"");
+	html_escape(out, created_at);
+	buf_adds(out, "\">");
+	if (strlen(created_at) >= 16)
+		html_escape_n(out, created_at + 11, 5);
+	buf_adds(out, "</time>");
+}
+
+void
+fragment_message(struct buf *out, json_t *m)
+{
+	json_int_t seq = json_integer_value(json_object_get(m, "seq"));
+	const char *kind = str_or(m, "kind", "person");
+	const char *state = str_or(m, "state", "complete");
+	const char *error = str_or(m, "error", NULL);
+
+	buf_printf(out, "<article id=\"msg-%lld\" class=\"msg msg-", (long long)seq);
+	html_escape(out, kind);
+	buf_adds(out, " msg-");
+	html_escape(out, state);
+	buf_printf(out, "\" data-seq=\"%lld\"><header><span class=\"msg-author\">", (long long)seq);
+	html_escape(out, str_or(m, "author", ""));
+	buf_adds(out, "</span>");
+	message_time(out, str_or(m, "created_at", ""));
+	buf_adds(out, "</header><div class=\"msg-body\">");
+	html_escape(out, str_or(m, "body", ""));
+	buf_adds(out, "</div>");
+	if (error != NULL) {
+		buf_adds(out, "<p class=\"msg-error\">");
+		html_escape(out, error);
+		buf_adds(out, "</p>");
+	}
+	buf_adds(out, "</article>");
+}
+
+void
+fragment_chat_header(struct buf *out, json_t *chat)
+{
+	buf_adds(out, "<h1 class=\"chat-title\">");
+	html_escape(out, str_or(chat, "title", ""));
+	buf_adds(out, "</h1><p class=\"chat-meta\">");
+	size_t nbots = json_array_size(json_object_get(chat, "bots"));
+	if (nbots == 0)
+		buf_adds(out, "No bots yet");
+	else
+		buf_printf(out, "%zu bot%s", nbots, nbots == 1 ? "" : "s");
+	buf_adds(out, " · ");
+	html_escape(out, str_or(chat, "policy", ""));
+	buf_adds(out, "</p>");
+}
+
+void
+fragment_turn(struct buf *out, json_t *turn)
+{
+	const char *speaker = str_or(turn, "speaker", NULL);
+	json_t *queue = json_object_get(turn, "queue");
+
+	if (speaker == NULL) {
+		buf_adds(out, "<span class=\"turn-idle\"></span>");
+		return;
+	}
+	buf_adds(out, "<span class=\"turn-speaker\">");
+	html_escape(out, speaker);
+	buf_adds(out, " is typing…</span>");
+	if (json_array_size(queue) > 0) {
+		buf_adds(out, "<span class=\"turn-queue\">next: ");
+		size_t i;
+		json_t *name;
+		json_array_foreach(queue, i, name) {
+			if (i > 0)
+				buf_adds(out, ", ");
+			html_escape(out, json_string_value(name) ? json_string_value(name) : "");
+		}
+		buf_adds(out, "</span>");
+	}
+}
+
+int
+fragment_for_event(const char *name, json_t *data, struct buf *event, struct buf *html)
+{
+	if (strcmp(name, "message") == 0 || strcmp(name, "message-update") == 0)
+		fragment_message(html, data);
+	else if (strcmp(name, "chat") == 0)
+		fragment_chat_header(html, data);
+	else if (strcmp(name, "turn") == 0)
+		fragment_turn(html, data);
+	else if (strcmp(name, "deleted") == 0)
+		buf_adds(html, "<p class=\"notice\">This chat was deleted.</p>");
+	else if (strcmp(name, "token") == 0) {
+		buf_printf(event, "token-%lld",
+		    (long long)json_integer_value(json_object_get(data, "seq")));
+		html_escape(html, str_or(data, "delta", ""));
+		return 0;
+	} else
+		return -1;
+	buf_adds(event, name);
+	return 0;
+}

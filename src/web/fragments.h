@@ -1,0 +1,27 @@
+/*
+ * fragments.h - the HTML pieces that both pages and the HTML event stream
+ * use: a message, the chat header, the turn status. Each is keyed by an
+ * element id so that applying it twice leaves the page as applying it once.
+ * Inputs are the API's JSON objects; every user string is escaped. Pure.
+ */
+#ifndef PARLEY_FRAGMENTS_H
+#define PARLEY_FRAGMENTS_H
+#include <jansson.h>
+
+struct buf;
+
+/* <article id="msg-SEQ" ...> for a Message. */
+void	 fragment_message(struct buf *out, json_t *message);
+/* The inside of #chat-header for a Chat. */
+void	 fragment_chat_header(struct buf *out, json_t *chat);
+/* The inside of #turn-status for a turn state {"state","speaker","queue"}. */
+void	 fragment_turn(struct buf *out, json_t *turn);
+
+/*
+ * The HTML stream's form of an event: its event name (token events become
+ * "token-SEQ") and payload. Returns -1 for an event the HTML stream does not carry.
+ */
+int	 fragment_for_event(const char *name, json_t *data, struct buf *event,
+	    struct buf *html);
+
+#endif

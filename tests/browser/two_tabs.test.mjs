@@ -1,0 +1,181 @@
+// Two browser tabs on one chat: live updates over SSE via htmx, escaping, idempotency.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import {
+  startServer,
+  createChat,
+  postMessage,
+  metrics,
+  eventually,
+  sleep,
+} from '../http/helpers.mjs';
+
+const T = { timeout: 15000 };
+const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>`;
+const MSG = '#messages > [id^=msg-]';
+
+let srv;
+let browser;
+let context;
+let chat;
+let tab1;
+let tab2;
+const pageErrors = [];
+
+before(
+  async () => {
+    srv = await startServer();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext();
+  },
+  { timeout: 15000 },
+);
+
+after(
+  async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) await srv.stop();
+  },
+  { timeout: 15000 },
+);
+
+async function subscribers() {
+  return (await metrics(srv.url)).get('parley_sse_subscribers');
+}
+
+async function openTab(p) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${p}: ${e.message}`));
+  const res = await page.goto(srv.url + p, { waitUntil: 'load', timeout: 5000 });
+  assert.equal(res.status(), 200);
+  return page;
+}
+
+async function msgIds(page) {
+  return page.$$eval(MSG, (els) => els.map((e) => e.id));
+}
+
+function assertUnique(ids, what) {
+  assert.equal(new Set(ids).size, ids.length, `${what}: no message shown twice: ${ids}`);
+}
+
+test('a message typed in tab 1 shows up in tab 2 within 1 s, exactly once', T, async () => {
+  chat = await createChat(srv.url, 'Two tabs');
+  const base = await subscribers();
+  tab1 = await openTab(`/chats/${chat.id}`);
+  tab2 = await openTab(`/chats/${chat.id}`);
+  // both tabs' EventSources are connected
+  await eventually(async () => (await subscribers()) >= base + 2, { timeout: 5000, what: 'two SSE subscribers' });
+  assert.equal(await tab1.locator(MSG).count(), 0);
+  assert.equal(await tab2.locator(MSG).count(), 0);
+
+  await tab1.locator('#composer input[name=author]').fill('Ada');
+  await tab1.locator('#composer textarea[name=body]').fill('Hello from tab one');
+  const t0 = Date.now();
+  await tab1.locator('#composer').evaluate((f) => f.requestSubmit());
+  await tab2.locator('#msg-1').waitFor({ state: 'attached', timeout: 1000 });
+  const took = Date.now() - t0;
+  assert.ok(took <= 1000, `arrived in ${took} ms`);
+  await tab1.locator('#msg-1').waitFor({ state: 'attached', timeout: 1000 });
+  assert.equal(tab1.url(), srv.url + `/chats/${chat.id}`, 'no navigation in tab 1 (htmx post)');
+  await sleep(300);
+  for (const [name, tab] of [['tab1', tab1], ['tab2', tab2]]) {
+    assert.equal(await tab.locator(MSG).count(), 1, `${name}: exactly one message`);
+    const text = await tab.locator('#msg-1').textContent();
+    assert.ok(text.includes('Hello from tab one'), `${name}: body shown`);
+    assert.ok(text.includes('Ada'), `${name}: author shown`);
+  }
+});
+
+test('a hostile body is shown as text and never runs', T, async () => {
+  assert.ok(tab1 && tab2, 'tabs from the previous test');
+  await tab1.locator('#composer input[name=author]').fill('<b>Mallory</b>');
+  await tab1.locator('#composer textarea[name=body]').fill(HOSTILE);
+  await tab1.locator('#composer').evaluate((f) => f.requestSubmit());
+  await tab2.locator('#msg-2').waitFor({ state: 'attached', timeout: 2000 });
+  await tab1.locator('#msg-2').waitFor({ state: 'attached', timeout: 2000 });
+  await sleep(300);
+  for (const [name, tab] of [['tab1', tab1], ['tab2', tab2]]) {
+    const text = await tab.locator('#msg-2').textContent();
+    assert.ok(text.includes(HOSTILE), `${name}: hostile body shown as text: ${JSON.stringify(text)}`);
+    assert.ok(text.includes('<b>Mallory</b>'), `${name}: hostile author shown as text`);
+    assert.equal(await tab.evaluate(() => window.__pwned), undefined, `${name}: no script ran`);
+    assert.equal(await tab.locator('#messages img, #messages script').count(), 0, `${name}: no injected elements`);
+    assert.equal(await tab.locator(MSG).count(), 2, `${name}: two messages`);
+  }
+});
+
+test('three quick posts: every tab shows each message exactly once, in order', T, async () => {
+  assert.ok(tab1 && tab2, 'tabs from the previous tests');
+  await Promise.all([1, 2, 3].map((i) => postMessage(srv.url, chat.id, `burst ${i}`, 'Bot-less')));
+  for (const tab of [tab1, tab2]) await tab.locator('#msg-5').waitFor({ state: 'attached', timeout: 2000 });
+  await sleep(500);
+  for (const [name, tab] of [['tab1', tab1], ['tab2', tab2]]) {
+    const ids = await msgIds(tab);
+    assertUnique(ids, name);
+    assert.deepEqual(ids, ['msg-1', 'msg-2', 'msg-3', 'msg-4', 'msg-5'], `${name}: in order`);
+  }
+  await tab2.screenshot({ path: '/tmp/parley-chat.png', fullPage: true });
+});
+
+test('a forced EventSource reconnect (replaying from ?after=N) does not duplicate messages', T, async () => {
+  assert.ok(tab2, 'tab from the previous tests');
+  // tab2's page was rendered at event 0; the htmx sse extension reconnects with the
+  // same sse-connect URL (?after=0) and no Last-Event-ID, so every event is replayed.
+  const reopened = await tab2.evaluate(() => {
+    const el = document.querySelector('[sse-connect]');
+    const data = el && el['htmx-internal-data'];
+    const es = data && data.sseEventSource;
+    if (!es) return false;
+    window.__sseOpens = 0;
+    el.addEventListener('htmx:sseOpen', () => window.__sseOpens++);
+    es.close();
+    es.onerror(new Event('error')); // readyState is CLOSED → the extension reconnects
+    return true;
+  });
+  assert.ok(reopened, 'found the htmx sse EventSource on [sse-connect]');
+  await tab2.waitForFunction(() => window.__sseOpens >= 1, null, { timeout: 5000 });
+  await sleep(800);
+  let ids = await msgIds(tab2);
+  assertUnique(ids, 'tab2 after reconnect');
+  assert.deepEqual(ids, ['msg-1', 'msg-2', 'msg-3', 'msg-4', 'msg-5']);
+  // and live events still arrive on the new connection, once
+  await postMessage(srv.url, chat.id, 'after reconnect', 'Ada');
+  await tab2.locator('#msg-6').waitFor({ state: 'attached', timeout: 2000 });
+  await sleep(300);
+  ids = await msgIds(tab2);
+  assertUnique(ids, 'tab2 after a live post');
+  assert.equal(ids.length, 6);
+  assert.equal(await tab2.evaluate(() => window.__pwned), undefined, 'replayed hostile fragment did not run');
+  assert.deepEqual(pageErrors, [], 'no JavaScript errors on the pages');
+});
+
+test('a freshly opened tab renders history and gets only new events', T, async () => {
+  const tab3 = await openTab(`/chats/${chat.id}`);
+  try {
+    assert.equal(await tab3.locator(MSG).count(), 6);
+    await sleep(500); // stream connected with ?after=6
+    await postMessage(srv.url, chat.id, 'seven', 'Ada');
+    await tab3.locator('#msg-7').waitFor({ state: 'attached', timeout: 2000 });
+    await sleep(300);
+    const ids = await msgIds(tab3);
+    assertUnique(ids, 'tab3');
+    assert.equal(ids.length, 7);
+  } finally {
+    await tab3.close();
+  }
+});

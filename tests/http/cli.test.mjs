@@ -1,0 +1,271 @@
+// SPEC §1: the command line, environment twins, signals.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  runParley,
+  startServer,
+  tempDir,
+  occupyPort,
+  freePort,
+  createChat,
+  openOkStream,
+  waitForEvents,
+  assertNoSanitizerReport,
+  api,
+  sleep,
+} from './helpers.mjs';
+
+const T = { timeout: 15000 };
+
+function oneLine(stderr) {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+  return lines;
+}
+
+describe('informational flags', () => {
+  test('--version exits 0 and prints a version on stdout', T, async () => {
+    const r = await runParley(['--version']);
+    assert.equal(r.code, 0, `exit code; stderr: ${r.stderr}`);
+    assert.ok(r.stdout.trim().length > 0, 'prints something');
+    assert.match(r.stdout, /\d+\.\d+/, 'looks like a version');
+    assertNoSanitizerReport(r.stderr);
+  });
+
+  test('--help exits 0 and documents serve and its flags', T, async () => {
+    const r = await runParley(['--help']);
+    assert.equal(r.code, 0, `exit code; stderr: ${r.stderr}`);
+    const out = r.stdout;
+    for (const flag of ['serve', '--listen', '--db', '--keepalive']) {
+      assert.ok(out.includes(flag), `--help mentions ${flag}: ${out}`);
+    }
+    assertNoSanitizerReport(r.stderr);
+  });
+});
+
+describe('bad invocations', () => {
+  const cases = [
+    ['unknown flag', ['serve', '--bogus-flag']],
+    ['unknown flag before serve', ['--bogus-flag']],
+    ['bad --keepalive value', ['serve', '--listen', '127.0.0.1:0', '--db', ':memory:', '--keepalive', 'abc']],
+    ['bad --log-level value', ['serve', '--listen', '127.0.0.1:0', '--db', ':memory:', '--log-level', 'loud']],
+    ['bad --threads value', ['serve', '--listen', '127.0.0.1:0', '--db', ':memory:', '--threads', 'many']],
+    ['--listen without a port', ['serve', '--listen', 'nonsense', '--db', ':memory:']],
+    ['--listen port out of range', ['serve', '--listen', '127.0.0.1:99999', '--db', ':memory:']],
+    ['flag missing its value', ['serve', '--db', ':memory:', '--listen']],
+  ];
+  for (const [name, args] of cases) {
+    test(`${name} exits 2 with one line on stderr`, T, async () => {
+      const r = await runParley(args);
+      assert.equal(r.timedOut, false, 'exits promptly');
+      assert.equal(r.code, 2, `exit code for ${args.join(' ')}; stderr: ${r.stderr}`);
+      const lines = oneLine(r.stderr);
+      assert.equal(lines.length, 1, `exactly one line on stderr, got: ${JSON.stringify(r.stderr)}`);
+      assert.ok(!r.stdout.includes('parley listening'), 'did not start listening');
+    });
+  }
+
+  test('a port already in use exits non-zero naming the address', T, async () => {
+    const busy = await occupyPort();
+    try {
+      const r = await runParley(['serve', '--listen', `127.0.0.1:${busy.port}`, '--db', ':memory:']);
+      assert.equal(r.timedOut, false, 'exits promptly');
+      assert.notEqual(r.code, 0, `exit code; stderr: ${r.stderr}`);
+      assert.ok(r.stderr.includes(String(busy.port)), `stderr names the address: ${r.stderr}`);
+      assert.ok(!r.stdout.includes('parley listening'), 'did not claim to listen');
+      assertNoSanitizerReport(r.stderr);
+    } finally {
+      await busy.close();
+    }
+  });
+
+  test('an unusable database path exits non-zero naming the path', T, async () => {
+    const bad = '/nonexistent-parley-dir/sub/parley.db';
+    const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', bad]);
+    assert.equal(r.timedOut, false, 'exits promptly');
+    assert.notEqual(r.code, 0, `exit code; stderr: ${r.stderr}`);
+    assert.ok(r.stderr.includes(bad), `stderr names the path: ${r.stderr}`);
+    assertNoSanitizerReport(r.stderr);
+  });
+
+  test('a database path that is a directory exits non-zero', T, async () => {
+    const tmp = tempDir();
+    try {
+      const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', tmp.dir]);
+      assert.equal(r.timedOut, false, 'exits promptly');
+      assert.notEqual(r.code, 0, `exit code; stderr: ${r.stderr}`);
+      assert.ok(r.stderr.includes(tmp.dir), `stderr names the path: ${r.stderr}`);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('listening line', () => {
+  test('prints exactly one listening line on stdout with the real port', T, async () => {
+    const srv = await startServer();
+    try {
+      assert.ok(srv.port > 0 && srv.port !== 8080, `real port chosen: ${srv.port}`);
+      assert.equal(srv.host, '127.0.0.1');
+      const r = await api(srv.url, 'GET', '/healthz');
+      assert.equal(r.status, 200);
+      await sleep(100);
+      const lines = srv.stdout().split('\n').filter((l) => l.includes('listening'));
+      assert.equal(lines.length, 1, `one listening line: ${srv.stdout()}`);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test(':memory: database works', T, async () => {
+    const srv = await startServer({ db: ':memory:' });
+    try {
+      const chat = await createChat(srv.url, 'in memory');
+      const r = await api(srv.url, 'GET', `/api/v1/chats/${chat.id}`);
+      assert.equal(r.status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('environment twins', () => {
+  test('PARLEY_LISTEN is used when --listen is absent', T, async () => {
+    const port = await freePort();
+    const srv = await startServer({ listen: null, env: { PARLEY_LISTEN: `127.0.0.1:${port}` } });
+    try {
+      assert.equal(srv.port, port);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('--listen beats PARLEY_LISTEN', T, async () => {
+    const busy = await occupyPort();
+    try {
+      // If the variable were used, the bind would fail.
+      const srv = await startServer({ env: { PARLEY_LISTEN: `127.0.0.1:${busy.port}` } });
+      try {
+        assert.notEqual(srv.port, busy.port);
+        assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      await busy.close();
+    }
+  });
+
+  test('PARLEY_DB is used when --db is absent', T, async () => {
+    const tmp = tempDir();
+    const dbPath = path.join(tmp.dir, 'from-env.db');
+    try {
+      const srv = await startServer({ noDbFlag: true, env: { PARLEY_DB: dbPath } });
+      try {
+        await createChat(srv.url, 'env db');
+        assert.ok(fs.existsSync(dbPath), `database created at ${dbPath}`);
+      } finally {
+        await srv.stop();
+      }
+      // A second server on the same variable sees the chat.
+      const srv2 = await startServer({ noDbFlag: true, env: { PARLEY_DB: dbPath } });
+      try {
+        const r = await api(srv2.url, 'GET', '/api/v1/chats');
+        assert.ok(r.json.chats.some((c) => c.title === 'env db'), 'chat persisted via PARLEY_DB');
+      } finally {
+        await srv2.stop();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('--db beats PARLEY_DB', T, async () => {
+    const srv = await startServer({ env: { PARLEY_DB: '/nonexistent-parley-dir/x/env.db' } });
+    try {
+      await createChat(srv.url, 'flag db');
+      assert.ok(fs.existsSync(srv.db), 'the --db file is used');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('PARLEY_KEEPALIVE=1 sends keepalives; --keepalive beats it', T, async () => {
+    const srv = await startServer({ env: { PARLEY_KEEPALIVE: '1' } });
+    try {
+      const chat = await createChat(srv.url);
+      const s = await openOkStream(srv.url, `/api/v1/chats/${chat.id}/events`);
+      await waitForEvents(s, 1);
+      await s.waitFor((st) => st.comments.some((f) => f.comments.includes('keepalive')), 2600, 'a keepalive comment');
+      s.close();
+    } finally {
+      await srv.stop();
+    }
+    const srv2 = await startServer({ args: ['--keepalive', '30'], env: { PARLEY_KEEPALIVE: '1' } });
+    try {
+      const chat = await createChat(srv2.url);
+      const s = await openOkStream(srv2.url, `/api/v1/chats/${chat.id}/events`);
+      await waitForEvents(s, 1);
+      await sleep(2500);
+      assert.equal(s.comments.length, 0, 'no keepalive with --keepalive 30');
+      s.close();
+    } finally {
+      await srv2.stop();
+    }
+  });
+
+  test('a bad PARLEY_LOG_LEVEL exits 2', T, async () => {
+    const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', ':memory:'], { env: { PARLEY_LOG_LEVEL: 'loud' } });
+    assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+    assert.equal(oneLine(r.stderr).length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
+  });
+
+  test('--log-level beats a bad PARLEY_LOG_LEVEL; PARLEY_THREADS is accepted', T, async () => {
+    const srv = await startServer({ args: ['--log-level', 'error'], env: { PARLEY_LOG_LEVEL: 'loud', PARLEY_THREADS: '2' } });
+    try {
+      assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('signals', () => {
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    test(`${sig} with open streams exits 0 within 5 s and ends the streams cleanly`, T, async () => {
+      const srv = await startServer();
+      let stopped = false;
+      try {
+        const chat = await createChat(srv.url);
+        const json = await openOkStream(srv.url, `/api/v1/chats/${chat.id}/events`);
+        const html = await openOkStream(srv.url, `/chats/${chat.id}/events`);
+        await waitForEvents(json, 1);
+        await waitForEvents(html, 1);
+        const t0 = Date.now();
+        const code = await srv.stop(sig); // asserts exit 0 within 5 s and no sanitizer report
+        stopped = true;
+        assert.equal(code, 0);
+        assert.ok(Date.now() - t0 < 5000);
+        for (const s of [json, html]) {
+          await s.waitEnd(1000);
+          assert.equal(s.error, null, `stream ended without a connection error: ${s.error}`);
+          assert.ok(s.lastChunk, 'stream ended with the terminating zero-length chunk');
+          assert.equal(s.incomplete, null, 'no half-written frame at the end');
+        }
+      } finally {
+        if (!stopped) await srv.kill();
+        srv.cleanupDb();
+      }
+    });
+  }
+
+  test('SIGTERM on an idle server exits 0 quickly', T, async () => {
+    const srv = await startServer();
+    const t0 = Date.now();
+    await srv.stop('SIGTERM');
+    assert.ok(Date.now() - t0 < 5000);
+  });
+});
+
+after(() => {});

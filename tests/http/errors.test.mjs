@@ -1,0 +1,207 @@
+// SPEC §3 "Errors": every error status, always with {"detail":…} on the API,
+// and no bad input crashes the server or leaves partial data.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer,
+  api,
+  createChat,
+  getChat,
+  assertError,
+  rawRequest,
+} from './helpers.mjs';
+
+const T = { timeout: 15000 };
+let srv;
+let chat;
+
+before(async () => {
+  srv = await startServer();
+  chat = await createChat(srv.url, 'errors');
+});
+after(async () => {
+  if (srv) await srv.stop(); // also checks no sanitizer report after all the bad input
+});
+
+function rawJson(res) {
+  return { status: res.status, headers: new Map(Object.entries(res.headers)), text: res.body, json: safeJson(res.body) };
+}
+function safeJson(t) {
+  try {
+    return JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+}
+
+describe('404', () => {
+  test('unknown routes', T, async () => {
+    for (const p of ['/api/v1/nope', '/api/v2/chats', '/api/v1/chats/' + chat.id + '/nope', '/api/v1/chats/' + chat.id + '/messages/1/x']) {
+      assertError(await api(srv.url, 'GET', p), 404, p);
+    }
+  });
+  test('unknown ids', T, async () => {
+    assertError(await api(srv.url, 'GET', '/api/v1/chats/abcdefghijkl'), 404);
+    assertError(await api(srv.url, 'GET', '/api/v1/chats/abcdefghijkl/messages'), 404);
+    assertError(await api(srv.url, 'POST', '/api/v1/chats/abcdefghijkl/messages', { author: 'a', body: 'b' }), 404);
+    assertError(await api(srv.url, 'GET', '/api/v1/chats/%2e%2e%2fetc'), 404);
+  });
+});
+
+describe('405 with Allow', () => {
+  const cases = [
+    ['DELETE', '/api/v1/chats', ['GET', 'POST']],
+    ['PUT', '/api/v1/chats', ['GET', 'POST']],
+    ['PUT', '/api/v1/chats/{id}', ['GET', 'PATCH', 'DELETE']],
+    ['POST', '/api/v1/chats/{id}', ['GET', 'PATCH', 'DELETE']],
+    ['DELETE', '/api/v1/chats/{id}/messages', ['GET', 'POST']],
+    ['POST', '/api/v1/chats/{id}/events', ['GET']],
+    ['POST', '/healthz', ['GET']],
+    ['DELETE', '/metrics', ['GET']],
+  ];
+  for (const [method, tmpl, allowed] of cases) {
+    test(`${method} ${tmpl}`, T, async () => {
+      const p = tmpl.replace('{id}', chat.id);
+      const r = await api(srv.url, method, p, method === 'GET' ? undefined : {});
+      assertError(r, 405, `${method} ${p}`);
+      const allow = (r.headers.get('allow') || '').split(',').map((x) => x.trim().toUpperCase()).filter(Boolean);
+      for (const m of allowed) assert.ok(allow.includes(m), `Allow (${allow}) includes ${m}`);
+      assert.ok(!allow.includes(method), `Allow does not include ${method}`);
+    });
+  }
+});
+
+describe('400 malformed JSON', () => {
+  const bodies = ['{"title":', 'not json', '{"title":"x",}', '{"title":"x"} trailing', "{'title':'x'}"];
+  for (const body of bodies) {
+    test(`POST /api/v1/chats ${JSON.stringify(body)}`, T, async () => {
+      assertError(await api(srv.url, 'POST', '/api/v1/chats', body), 400);
+    });
+  }
+  test('empty body on POST /api/v1/chats is 400 or 422', T, async () => {
+    const r = await api(srv.url, 'POST', '/api/v1/chats', '');
+    assert.ok([400, 422].includes(r.status), `status ${r.status}`);
+    assertError(r, r.status);
+  });
+  test('non-object JSON is rejected (400 or 422)', T, async () => {
+    for (const body of ['[1,2]', '"title"', '42', 'null']) {
+      const r = await api(srv.url, 'POST', '/api/v1/chats', body);
+      assert.ok([400, 422].includes(r.status), `${body}: status ${r.status}`);
+      assertError(r, r.status, body);
+    }
+  });
+  test('malformed JSON on messages and PATCH', T, async () => {
+    assertError(await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, '{"author":"a","body":'), 400);
+    assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${chat.id}`, '{{'), 400);
+  });
+  test('invalid UTF-8 or NUL in strings is rejected, nothing stored', T, async () => {
+    const before = (await getChat(srv.url, chat.id)).last_event_id;
+    const bad = Buffer.concat([Buffer.from('{"author":"Ada","body":"bad '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+    const r1 = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, bad);
+    assert.ok([400, 422].includes(r1.status), `invalid UTF-8: ${r1.status}`);
+    assertError(r1, r1.status);
+    const r2 = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, '{"author":"Ada","body":"nul \\u0000 here"}');
+    assert.ok([400, 422].includes(r2.status), `NUL: ${r2.status}`);
+    assertError(r2, r2.status);
+    assert.equal((await getChat(srv.url, chat.id)).last_event_id, before, 'nothing stored');
+  });
+});
+
+describe('422 naming the field', () => {
+  const cases = [
+    ['POST', '/api/v1/chats', { title: '' }, 'title'],
+    ['POST', '/api/v1/chats', { title: ['x'] }, 'title'],
+    ['POST', '/api/v1/chats', { title: 'x', policy: 'chaos' }, 'policy'],
+    ['POST', '/api/v1/chats', { title: 'x', policy: 3 }, 'policy'],
+    ['POST', '/api/v1/chats/{id}/messages', { body: 'hi' }, 'author'],
+    ['POST', '/api/v1/chats/{id}/messages', { author: 'Ada' }, 'body'],
+    ['POST', '/api/v1/chats/{id}/messages', { author: 'Ada', body: '   ' }, 'body'],
+    ['POST', '/api/v1/chats/{id}/messages', { author: { n: 1 }, body: 'x' }, 'author'],
+    ['PATCH', '/api/v1/chats/{id}', { title: '' }, 'title'],
+    ['PATCH', '/api/v1/chats/{id}', { policy: 'nope' }, 'policy'],
+  ];
+  for (const [method, tmpl, body, field] of cases) {
+    test(`${method} ${tmpl} ${JSON.stringify(body)} → ${field}`, T, async () => {
+      const r = await api(srv.url, method, tmpl.replace('{id}', chat.id), body);
+      const e = assertError(r, 422);
+      assert.ok(e.detail.includes(field), `detail ${JSON.stringify(e.detail)} names ${field}`);
+    });
+  }
+});
+
+describe('413 body too large', () => {
+  test('request body > 64 KiB on create chat', T, async () => {
+    const before = (await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length;
+    const r = await api(srv.url, 'POST', '/api/v1/chats', { title: 'big', pad: 'x'.repeat(70 * 1024) });
+    assertError(r, 413);
+    assert.equal((await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length, before, 'nothing created');
+  });
+  test('request body > 64 KiB on post message', T, async () => {
+    const r = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'a', body: 'x'.repeat(65 * 1024) });
+    assertError(r, 413);
+  });
+  test('message body > 16 KiB inside a small request', T, async () => {
+    const before = (await getChat(srv.url, chat.id)).last_event_id;
+    const r = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'a', body: 'y'.repeat(20 * 1024) });
+    assertError(r, 413);
+    assert.equal((await getChat(srv.url, chat.id)).last_event_id, before, 'nothing stored');
+  });
+  test('body of 64 KiB + 1 declared by Content-Length', T, async () => {
+    const body = '{"title":"' + 'z'.repeat(64 * 1024 - 12) + '"}' + ' ';
+    assert.equal(Buffer.byteLength(body), 64 * 1024 + 1);
+    const res = await rawRequest(
+      srv.port,
+      `POST /api/v1/chats HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    assertError(rawJson(res), 413);
+  });
+});
+
+describe('431 headers too large', () => {
+  test('a 20 KB header', T, async () => {
+    const res = await rawRequest(
+      srv.port,
+      `GET /api/v1/chats HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(20 * 1024)}\r\nConnection: close\r\n\r\n`,
+    );
+    assertError(rawJson(res), 431);
+  });
+  test('many headers adding up to > 8 KiB', T, async () => {
+    let hdrs = '';
+    for (let i = 0; i < 100; i++) hdrs += `X-H${i}: ${'v'.repeat(100)}\r\n`;
+    const res = await rawRequest(srv.port, `GET /api/v1/chats HTTP/1.1\r\nHost: x\r\n${hdrs}Connection: close\r\n\r\n`);
+    assertError(rawJson(res), 431);
+  });
+  test('a 6 KB header is fine', T, async () => {
+    const res = await rawRequest(
+      srv.port,
+      `GET /api/v1/chats HTTP/1.1\r\nHost: x\r\nX-Ok: ${'h'.repeat(6 * 1024)}\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(res.status, 200);
+  });
+});
+
+describe('garbage on the wire', () => {
+  test('malformed request lines get 4xx or a close, server survives', T, async () => {
+    const junk = [
+      'HELLO\r\n\r\n',
+      'GET\r\n\r\n',
+      'GET /api/v1/chats HTTP/9.9\r\n\r\n',
+      '\x00\x01\x02\x03\r\n\r\n',
+      'POST /api/v1/chats HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
+      'POST /api/v1/chats HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    ];
+    for (const j of junk) {
+      const res = await rawRequest(srv.port, j, { timeout: 2000 }).catch((e) => e);
+      if (!(res instanceof Error)) assert.ok(res.status >= 400 && res.status < 600, `junk ${JSON.stringify(j)} got ${res.status}`);
+    }
+    assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200, 'still alive');
+  });
+
+  test('query strings and odd paths do not crash', T, async () => {
+    for (const p of ['/api/v1/chats?', '/api/v1/chats?a=%zz', '/%', '/api/v1/chats/' + 'a'.repeat(4000), '//', '/api/v1//chats']) {
+      const r = await api(srv.url, 'GET', p);
+      assert.ok(r.status < 500, `${p} → ${r.status}`);
+    }
+    assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+  });
+});

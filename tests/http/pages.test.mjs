@@ -1,0 +1,241 @@
+// SPEC §3 pages + CONTRACT-NOTES "Pages": server-rendered HTML with htmx.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer,
+  api,
+  createChat,
+  getChat,
+  postMessage,
+  postForm,
+  rawRequest,
+  openOkStream,
+  waitForEvents,
+  assertEscaped,
+  ID_RE,
+} from './helpers.mjs';
+
+const T = { timeout: 15000 };
+let srv;
+
+before(async () => {
+  srv = await startServer();
+});
+after(async () => {
+  if (srv) await srv.stop();
+});
+
+async function page(p) {
+  const res = await fetch(srv.url + p, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** The opening tag of the element with id `id` (attributes in any order). */
+function tagWithId(html, id) {
+  const m = new RegExp(`<[a-zA-Z][^>]*\\sid=["']${id}["'][^>]*>`).exec(html);
+  return m ? m[0] : null;
+}
+function attr(tag, name) {
+  const m = new RegExp(`\\s${name}=(?:"([^"]*)"|'([^']*)')`).exec(tag);
+  return m ? (m[1] ?? m[2]) : null;
+}
+
+describe('GET /', () => {
+  test('lists chats as links, titles escaped, with the new-chat form', T, async () => {
+    const hostile = `<script>alert("t")</script> & 'co'`;
+    const c = await createChat(srv.url, hostile);
+    const plain = await createChat(srv.url, 'Plain title');
+    const r = await page('/');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    assert.ok(tagWithId(r.text, 'chats'), '#chats present');
+    assert.ok(r.text.includes(`/chats/${c.id}`), 'link to the hostile chat');
+    assert.ok(r.text.includes(`/chats/${plain.id}`), 'link to the plain chat');
+    assert.ok(r.text.includes('Plain title'));
+    assertEscaped(r.text, '<script>alert("t")</script>', 'title');
+    const form = tagWithId(r.text, 'new-chat');
+    assert.ok(form, 'form#new-chat');
+    assert.match(form, /^<form/);
+    assert.equal(attr(form, 'action'), '/chats');
+    assert.match(attr(form, 'method') || '', /post/i);
+    assert.match(r.text, /name=["']title["']/, 'title field');
+    // newest first on the page too
+    assert.ok(r.text.indexOf(`/chats/${plain.id}`) < r.text.indexOf(`/chats/${c.id}`), 'newest first');
+  });
+});
+
+describe('POST /chats (form)', () => {
+  test('303 to the new chat page; the chat exists', T, async () => {
+    const r = await postForm(srv.url, '/chats', { title: 'From a form & such' });
+    assert.equal(r.status, 303, r.text.slice(0, 300));
+    const loc = r.headers.get('location') || '';
+    const m = /(?:^|\/\/[^/]+)\/chats\/([a-z0-9]+)$/.exec(loc);
+    assert.ok(m, `Location /chats/ID: ${loc}`);
+    assert.match(m[1], ID_RE);
+    const chat = await getChat(srv.url, m[1]);
+    assert.equal(chat.title, 'From a form & such');
+    const p = await page(`/chats/${m[1]}`);
+    assert.equal(p.status, 200);
+  });
+
+  test('blank title is 422 with a readable page, nothing created', T, async () => {
+    const before = (await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length;
+    const r = await postForm(srv.url, '/chats', { title: '   ' });
+    assert.equal(r.status, 422);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    assert.ok(/title/i.test(r.text), 'the page names the field');
+    const r2 = await postForm(srv.url, '/chats', {});
+    assert.equal(r2.status, 422);
+    assert.equal((await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length, before);
+  });
+});
+
+describe('GET /chats/{id}', () => {
+  let c;
+  let html;
+  before(async () => {
+    c = await createChat(srv.url, `Title <i>x</i>`);
+    await postMessage(srv.url, c.id, 'hello world', 'Ada');
+    await postMessage(srv.url, c.id, `<script>alert(1)</script>"'&`, `<b>Mallory</b>`);
+    const r = await page(`/chats/${c.id}`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    html = r.text;
+  });
+
+  test('header with the escaped title', T, async () => {
+    const tag = tagWithId(html, 'chat-header');
+    assert.ok(tag, '#chat-header');
+    assertEscaped(html, '<i>x</i>', 'title');
+  });
+
+  test('history rendered as article#msg-SEQ.msg.msg-person, escaped', T, async () => {
+    assert.ok(tagWithId(html, 'messages'), '#messages');
+    for (const seq of [1, 2]) {
+      const tag = tagWithId(html, `msg-${seq}`);
+      assert.ok(tag, `#msg-${seq}`);
+      assert.match(tag, /^<article/);
+      const cls = (attr(tag, 'class') || '').split(/\s+/);
+      assert.ok(cls.includes('msg') && cls.includes('msg-person'), `classes: ${cls}`);
+    }
+    assert.equal(html.match(/id=["']msg-1["']/g).length, 1, 'msg-1 once');
+    assert.ok(html.indexOf('id="msg-1"') < html.indexOf('id="msg-2"'), 'oldest first');
+    assert.match(html, /class=["'][^"']*\bmsg-author\b/);
+    assert.match(html, /class=["'][^"']*\bmsg-body\b/);
+    assert.ok(html.includes('hello world'));
+    assertEscaped(html, '<script>alert(1)</script>', 'body');
+    assertEscaped(html, '<b>Mallory</b>', 'author');
+    assert.ok(!/<script>alert/.test(html));
+  });
+
+  test('composer form posting to /chats/ID/messages', T, async () => {
+    const form = tagWithId(html, 'composer');
+    assert.ok(form, 'form#composer');
+    assert.match(form, /^<form/);
+    const targets = [attr(form, 'action'), attr(form, 'hx-post')].filter(Boolean);
+    assert.ok(targets.includes(`/chats/${c.id}/messages`), `composer posts to /chats/${c.id}/messages: ${form}`);
+    assert.ok(attr(form, 'hx-post'), 'posts with htmx (hx-post)');
+    assert.match(html, /<input[^>]*name=["']author["']/);
+    assert.match(html, /<textarea[^>]*name=["']body["']/);
+  });
+
+  test('#chat has hx-ext=sse and sse-connect ?after=last_event_id', T, async () => {
+    const chat = await getChat(srv.url, c.id);
+    const tag = tagWithId(html, 'chat');
+    assert.ok(tag, '#chat');
+    assert.match(attr(tag, 'hx-ext') || '', /\bsse\b/);
+    assert.equal(attr(tag, 'sse-connect'), `/chats/${c.id}/events?after=${chat.last_event_id}`);
+    assert.equal(chat.last_event_id, 2);
+  });
+
+  test('htmx and the sse extension are loaded from /static/ with cache headers', T, async () => {
+    const srcs = [...html.matchAll(/<script[^>]*\ssrc=["']([^"']+)["']/g)].map((m) => m[1]);
+    const statics = srcs.filter((s) => s.startsWith('/static/'));
+    assert.ok(statics.some((s) => /htmx/i.test(s)), `htmx script under /static/: ${srcs}`);
+    assert.ok(statics.some((s) => /sse/i.test(s)), `sse extension under /static/: ${srcs}`);
+    for (const s of statics) {
+      const r = await fetch(srv.url + s, { signal: AbortSignal.timeout(5000) });
+      const body = await r.text();
+      assert.equal(r.status, 200, s);
+      assert.match(r.headers.get('content-type') || '', /javascript/, `${s} content-type`);
+      const cc = r.headers.get('cache-control') || '';
+      assert.match(cc, /max-age=\d+|immutable/, `${s} Cache-Control: ${cc}`);
+      assert.ok(body.length > 1000, `${s} has content`);
+    }
+    const missing = await fetch(srv.url + '/static/no-such-file.js');
+    await missing.text();
+    assert.equal(missing.status, 404);
+  });
+
+  test('no path traversal under /static/', T, async () => {
+    for (const p of ['/static/../Makefile', '/static/%2e%2e/Makefile', '/static/..%2f..%2fetc%2fpasswd', '/static/../../../../etc/passwd']) {
+      const res = await rawRequest(srv.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.ok(res.status >= 400 && res.status < 500, `${p} → ${res.status}`);
+      assert.ok(!res.body.includes('root:'), `${p} leaks /etc/passwd`);
+    }
+  });
+
+  test('unknown chat page is a 404 HTML page', T, async () => {
+    const r = await page('/chats/zzzzzzzzzzzz');
+    assert.equal(r.status, 404);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    assert.match(r.text, /<html|<!doctype/i);
+  });
+});
+
+describe('POST /chats/{id}/messages (form)', () => {
+  test('without htmx: 303 to the chat page; message visible via the API', T, async () => {
+    const c = await createChat(srv.url, 'form post');
+    const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Form Ada', body: 'from a form\nline 2 & <tag>' });
+    assert.equal(r.status, 303, r.text.slice(0, 200));
+    assert.match(r.headers.get('location') || '', new RegExp(`/chats/${c.id}$`));
+    const msgs = (await api(srv.url, 'GET', `/api/v1/chats/${c.id}/messages`)).json.messages;
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].author, 'Form Ada');
+    assert.equal(msgs[0].body, 'from a form\nline 2 & <tag>');
+    assert.equal(msgs[0].kind, 'person');
+  });
+
+  test('with htmx (HX-Request): 2xx, no reload needed; streamed to subscribers', T, async () => {
+    const c = await createChat(srv.url, 'htmx post');
+    const s = await openOkStream(srv.url, `/chats/${c.id}/events`);
+    try {
+      await waitForEvents(s, 1);
+      const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Hx', body: 'via htmx' }, { headers: { 'HX-Request': 'true' } });
+      assert.ok(r.status >= 200 && r.status < 300, `status ${r.status}`);
+      const [, ev] = await waitForEvents(s, 2);
+      assert.equal(ev.event, 'message');
+      assert.match(ev.data, /id="msg-1"/);
+      assert.ok(ev.data.includes('via htmx'));
+      const msgs = (await api(srv.url, 'GET', `/api/v1/chats/${c.id}/messages`)).json.messages;
+      assert.deepEqual(msgs.map((m) => m.body), ['via htmx']);
+    } finally {
+      s.close();
+    }
+  });
+
+  test('missing body is 422 with HTML, nothing stored; unknown chat is 404', T, async () => {
+    const c = await createChat(srv.url, 'form errors');
+    const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: '  ' });
+    assert.equal(r.status, 422);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    const r2 = await postForm(srv.url, `/chats/${c.id}/messages`, { body: 'no author' });
+    assert.equal(r2.status, 422);
+    assert.equal((await getChat(srv.url, c.id)).last_event_id, 0);
+    const r3 = await postForm(srv.url, `/chats/zzzzzzzzzzzz/messages`, { author: 'a', body: 'b' });
+    assert.equal(r3.status, 404);
+  });
+
+  test('malformed form encoding is 400', T, async () => {
+    const c = await createChat(srv.url, 'bad form');
+    const res = await fetch(`${srv.url}/chats/${c.id}/messages`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'author=Ada&body=%zz%',
+      redirect: 'manual',
+    });
+    await res.text();
+    assert.equal(res.status, 400);
+    assert.equal((await getChat(srv.url, c.id)).last_event_id, 0);
+  });
+});
