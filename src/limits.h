@@ -8,13 +8,12 @@
 #define LIMIT_BODY_BYTES          (64 * 1024)   /* request body, 413 above */
 #define LIMIT_MESSAGE_BODY_BYTES  (16 * 1024)   /* a message's "body" field, 413 above */
 #define LIMIT_HEADER_BYTES        (8 * 1024)    /* request header block, 431 above */
-#define LIMIT_EVHTTP_HEADER_BYTES (64 * 1024)   /* libevent refuses on its own above */
+#define LIMIT_EVHTTP_HEADER_BYTES (256 * 1024)  /* libevent refuses on its own above (400) */
 #define LIMIT_EVHTTP_BODY_BYTES   (1024 * 1024) /* libevent refuses on its own above */
 #define LIMIT_AUTHOR_CHARS        64            /* person's name, after trimming */
 #define LIMIT_TITLE_CHARS         200           /* chat title, after trimming */
 
-#define LIMIT_IDLE_CONN_SECONDS   30            /* keep-alive connection with no request */
-#define LIMIT_REQUEST_SECONDS     10            /* a request must arrive whole within */
+#define LIMIT_IDLE_CONN_SECONDS   30            /* a connection (not a stream) silent this long closes */
 
 #define LIMIT_STREAM_OUTPUT_BYTES (1024 * 1024) /* queued, unsent SSE bytes per stream */
 #define LIMIT_SNAPSHOT_MESSAGES   50            /* messages in a snapshot and a chat GET */
