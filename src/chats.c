@@ -87,7 +87,7 @@ chats_create(struct app *app, const struct chat_fields *in, json_t **chat, struc
 	const char *policy = policy_name(in->policy, p);
 	int rc = -1;
 	if (policy != NULL && check_bots(in->bots, p) == 0) {
-		enum store_status st = store_chat_create(app->store, title, policy, chat);
+		enum store_status st = store_chat_create(app->store, title, policy, NULL, chat);
 		rc = st == STORE_OK ? 0 : store_problem(st, p);
 	}
 	free(title);
@@ -111,7 +111,7 @@ chats_update(struct app *app, const char *id, const struct chat_fields *in, json
 	json_decref(*chat);
 
 	uint64_t event_id;
-	enum store_status st = store_chat_update(app->store, id, title, policy, chat, &event_id);
+	enum store_status st = store_chat_update(app->store, id, title, policy, NULL, chat, &event_id);
 	free(title);
 	if (st != STORE_OK)
 		return store_problem(st, p);

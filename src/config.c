@@ -1,6 +1,7 @@
 /*
  * config.c - command-line and environment parsing; see config.h.
- * Order: defaults, then environment twins, then flags (a flag beats its variable).
+ * Order: defaults, then flags, then the environment twins of flags not given
+ * (a flag beats its variable, even a variable that would be invalid).
  */
 #include "config.h"
 
@@ -147,7 +148,8 @@ find_option(const char *arg, size_t len)
 
 /* Reads one flag at argv[*i] (with its value, "--f v" or "--f=v"), advancing *i. */
 static enum config_result
-parse_flag(struct config *cfg, int argc, char **argv, int *i, char *err, size_t errlen)
+parse_flag(struct config *cfg, int argc, char **argv, int *i, bool given[],
+    char *err, size_t errlen)
 {
 	const char *arg = argv[*i];
 	if (strcmp(arg, "--demo") == 0) {
@@ -168,6 +170,7 @@ parse_flag(struct config *cfg, int argc, char **argv, int *i, char *err, size_t 
 	}
 	if (opt->set(cfg, value) != 0)
 		return fail(err, errlen, "parley: invalid value '%s' for %s", value, opt->flag);
+	given[opt - options] = true;
 	return CONFIG_SERVE;
 }
 
@@ -185,15 +188,16 @@ config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
 	if (strcmp(argv[1], "serve") != 0)
 		return fail(err, errlen, "parley: unknown command '%s' (see parley --help)", argv[1]);
 
-	for (size_t k = 0; k < NOPTIONS; k++) {
-		const char *v = env(options[k].env);
-		if (v != NULL && *v != '\0' && options[k].set(cfg, v) != 0)
-			return fail(err, errlen, "parley: invalid value '%s' in %s", v, options[k].env);
-	}
+	bool given[NOPTIONS] = { false };
 	for (int i = 2; i < argc; i++) {
-		enum config_result r = parse_flag(cfg, argc, argv, &i, err, errlen);
+		enum config_result r = parse_flag(cfg, argc, argv, &i, given, err, errlen);
 		if (r != CONFIG_SERVE)
 			return r;
+	}
+	for (size_t k = 0; k < NOPTIONS; k++) {
+		const char *v = given[k] ? NULL : env(options[k].env);
+		if (v != NULL && *v != '\0' && options[k].set(cfg, v) != 0)
+			return fail(err, errlen, "parley: invalid value '%s' in %s", v, options[k].env);
 	}
 	return CONFIG_SERVE;
 }

@@ -39,7 +39,7 @@ seed_demo(struct store *st)
 	json_t *chats = store_chat_list(st), *chat, *msg;
 	size_t existing = json_array_size(chats);
 	json_decref(chats);
-	if (existing > 0 || store_chat_create(st, "Welcome to Parley", "round-robin", &chat) != STORE_OK)
+	if (existing > 0 || store_chat_create(st, "Welcome to Parley", "round-robin", NULL, &chat) != STORE_OK)
 		return;
 	struct message_in in = { .kind = "system", .author = "Parley", .state = "complete",
 	    .body = "Welcome! Type a message below; every tab open on this chat sees it at once." };

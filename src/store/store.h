@@ -1,13 +1,13 @@
 /*
- * store.h - Parley's storage interface: chats, messages and the durable event
- * log that feeds resumable streams. Objects cross this interface as jansson
- * values in the API's JSON shapes (SPEC §2), so handlers and renderers use
- * them directly. Today's implementation is SQLite (store_sqlite.c); a
- * PostgreSQL one implements these same functions.
+ * store.h - Parley's storage interface: chats, their bots, messages, and the
+ * durable event log that feeds resumable streams. Objects cross this
+ * interface as jansson values in the API's JSON shapes (SPEC §2), so
+ * handlers and renderers use them directly. Today's implementation is SQLite
+ * (sqlite*.c); a PostgreSQL one implements these same functions.
  *
- * Every write that the caller acknowledges is durable when the call returns.
- * Functions returning json_t * hand the caller a new reference.
- * Calls are synchronous and owned by one thread at a time.
+ * Every write is durable when the call returns. Functions returning json_t *
+ * hand the caller a new reference; json_t * arguments are borrowed. Calls are
+ * synchronous and owned by one thread at a time.
  */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
@@ -19,8 +19,9 @@ struct store;
 enum store_status {
 	STORE_OK = 0,
 	STORE_ERROR = -1,	/* the database failed; logged */
-	STORE_NOT_FOUND = -2,	/* no such chat */
+	STORE_NOT_FOUND = -2,	/* no such chat, message or bot */
 	STORE_GONE = -3,	/* events asked for are no longer kept */
+	STORE_CONFLICT = -4,	/* a bot with that name exists */
 };
 
 /* A message to append; author or bot_id may be NULL. */
@@ -32,25 +33,23 @@ struct message_in {
 	const char	*state;		/* "complete", "streaming", ... */
 };
 
-/* An event appended to a chat's log, as the hub publishes it. */
-struct store_event {
-	uint64_t	 id;
-	const char	*name;
-	json_t		*data;		/* borrowed from the caller */
-};
-
 /* Opens (creating and migrating) the database at path; NULL and *err (free it) on failure. */
 struct store	*store_open(const char *path, char **err);
 void		 store_close(struct store *st);
 
+/* ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at","last_event_id"} ---- */
+
 json_t		*store_chat_list(struct store *st);
 enum store_status store_chat_get(struct store *st, const char *id, json_t **chat);
+/* bot_ids: an array of existing bot ids in speaking order, or NULL for none. */
 enum store_status store_chat_create(struct store *st, const char *title,
-		    const char *policy, json_t **chat);
-/* Changes title and/or policy (NULL keeps it) and logs a "chat" event. */
-enum store_status store_chat_update(struct store *st, const char *id,
-		    const char *title, const char *policy, json_t **chat, uint64_t *event_id);
+		    const char *policy, json_t *bot_ids, json_t **chat);
+/* Changes what is not NULL and logs a "chat" event carrying the new Chat. */
+enum store_status store_chat_update(struct store *st, const char *id, const char *title,
+		    const char *policy, json_t *bot_ids, json_t **chat, uint64_t *event_id);
 enum store_status store_chat_delete(struct store *st, const char *id);
+
+/* ---- messages ---- */
 
 /* Messages with seq > after, oldest first, at most limit. */
 enum store_status store_messages_after(struct store *st, const char *chat_id,
@@ -61,7 +60,18 @@ enum store_status store_messages_last(struct store *st, const char *chat_id,
 /* Appends a message and its "message" event in one transaction. */
 enum store_status store_message_add(struct store *st, const char *chat_id,
 		    const struct message_in *in, json_t **message, uint64_t *event_id);
+/* Sets a message's body, state and error (NULL for none); logs "message-update". */
+enum store_status store_message_finish(struct store *st, const char *chat_id, uint64_t seq,
+		    const char *body, const char *state, const char *error,
+		    json_t **message, uint64_t *event_id);
+/* Every message still "streaming", as [{"chat_id","seq","body"}] (after a crash). */
+json_t		*store_messages_streaming(struct store *st);
 
+/* ---- the event log ---- */
+
+/* Appends a durable event with the chat's next id. */
+enum store_status store_event_append(struct store *st, const char *chat_id,
+		    const char *name, json_t *data, uint64_t *event_id);
 /*
  * Durable events with id > after, oldest first, as an array of
  * {"id":N,"name":"…","data":{…}}. STORE_GONE when some of them are no
@@ -69,5 +79,18 @@ enum store_status store_message_add(struct store *st, const char *chat_id,
  */
 enum store_status store_events_after(struct store *st, const char *chat_id,
 		    uint64_t after, json_t **events);
+
+/* ---- bots: the Bot shape of SPEC §2 ---- */
+
+json_t		*store_bot_list(struct store *st);
+/* By id, or else by name (case-insensitive). */
+enum store_status store_bot_get(struct store *st, const char *id_or_name, json_t **bot);
+/* fields: a complete, validated Bot without "id". */
+enum store_status store_bot_create(struct store *st, json_t *fields, json_t **bot);
+/* fields: the complete, validated new Bot. */
+enum store_status store_bot_update(struct store *st, const char *id, json_t *fields,
+		    json_t **bot);
+/* Deletes the bot; *chat_ids lists the chats it was in. */
+enum store_status store_bot_delete(struct store *st, const char *id, json_t **chat_ids);
 
 #endif

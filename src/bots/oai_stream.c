@@ -1,0 +1,140 @@
+/*
+ * oai_stream.c - OpenAI-compatible stream parsing; see oai_stream.h.
+ */
+#include "bots/oai_stream.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+oai_stream_init(struct oai_stream *p, oai_delta_fn on_delta, void *arg)
+{
+	memset(p, 0, sizeof *p);
+	p->on_delta = on_delta;
+	p->arg = arg;
+	p->status = OAI_MORE;
+}
+
+void
+oai_stream_free(struct oai_stream *p)
+{
+	buf_free(&p->line);
+	buf_free(&p->data);
+}
+
+static enum oai_status
+fail(struct oai_stream *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->error, sizeof p->error, fmt, ap);
+	va_end(ap);
+	return p->status = OAI_ERROR;
+}
+
+/* An error object, at the top level ({"error":{...}}) or as the chunk itself. */
+static bool
+take_error(struct oai_stream *p, json_t *chunk)
+{
+	json_t *err = json_object_get(chunk, "error");
+	if (err == NULL)
+		return false;
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	if (msg == NULL)
+		msg = json_string_value(err);
+	fail(p, "model server error: %s", msg ? msg : "unknown");
+	return true;
+}
+
+static void
+take_chunk(struct oai_stream *p, json_t *chunk)
+{
+	json_t *choice = json_array_get(json_object_get(chunk, "choices"), 0);
+	if (choice == NULL)
+		return;		/* a usage chunk, or a keepalive object */
+	json_t *content = json_object_get(json_object_get(choice, "delta"), "content");
+	if (json_is_string(content) && json_string_length(content) > 0)
+		p->on_delta(p->arg, json_string_value(content), json_string_length(content));
+	const char *reason = json_string_value(json_object_get(choice, "finish_reason"));
+	if (reason != NULL)
+		snprintf(p->finish_reason, sizeof p->finish_reason, "%s", reason);
+}
+
+/* A blank line ends an event: its data is "[DONE]" or one JSON chunk. */
+static void
+end_event(struct oai_stream *p)
+{
+	if (p->data.len == 0)
+		return;
+	if (strcmp(p->data.data, "[DONE]") == 0) {
+		p->status = OAI_DONE;
+		return;
+	}
+	json_t *chunk = json_loadb(p->data.data, p->data.len, 0, NULL);
+	buf_reset(&p->data);
+	if (!json_is_object(chunk))
+		fail(p, "malformed stream from the model server");
+	else if (!take_error(p, chunk))
+		take_chunk(p, chunk);
+	json_decref(chunk);
+}
+
+static void
+take_line(struct oai_stream *p, const char *line, size_t len)
+{
+	if (len == 0) {
+		end_event(p);
+		return;
+	}
+	if (line[0] == ':' || len < 5 || strncmp(line, "data:", 5) != 0)
+		return;		/* comments, event:, id:, retry: */
+	line += 5;
+	len -= 5;
+	if (len > 0 && line[0] == ' ') {
+		line++;
+		len--;
+	}
+	if (p->data.len > 0)
+		buf_addc(&p->data, '\n');
+	buf_add(&p->data, line, len);
+	if (p->data.len > OAI_MAX_EVENT_BYTES)
+		fail(p, "the model server sent an event over %d bytes", OAI_MAX_EVENT_BYTES);
+}
+
+enum oai_status
+oai_stream_feed(struct oai_stream *p, const char *bytes, size_t n)
+{
+	for (size_t i = 0; i < n && p->status == OAI_MORE; i++) {
+		if (bytes[i] != '\n') {
+			buf_addc(&p->line, bytes[i]);
+			if (p->line.len > OAI_MAX_EVENT_BYTES)
+				return fail(p, "the model server sent a line over %d bytes",
+				    OAI_MAX_EVENT_BYTES);
+			continue;
+		}
+		size_t len = p->line.len;
+		if (len > 0 && p->line.data[len - 1] == '\r')
+			len--;
+		take_line(p, p->line.data ? p->line.data : "", len);
+		buf_reset(&p->line);
+	}
+	return p->status;
+}
+
+enum oai_status
+oai_stream_finish(struct oai_stream *p)
+{
+	if (p->status != OAI_MORE)
+		return p->status;
+	if (p->line.len > 0)
+		oai_stream_feed(p, "\n", 1);
+	if (p->status == OAI_MORE)
+		end_event(p);
+	if (p->status == OAI_MORE && p->finish_reason[0] == '\0')
+		return fail(p, "the model server's stream ended early");
+	if (p->status == OAI_MORE)
+		p->status = OAI_DONE;
+	return p->status;
+}

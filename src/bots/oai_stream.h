@@ -1,0 +1,43 @@
+/*
+ * oai_stream.h - an incremental parser for OpenAI-compatible streaming
+ * responses (text/event-stream of chat.completion.chunk objects). Fed bytes
+ * as they arrive, in pieces of any size; reports each content delta.
+ * Copes with CRLF, comment lines, events split across reads, a role-only
+ * first delta, a usage chunk with empty choices, "[DONE]", and error objects
+ * sent mid-stream. Pure.
+ */
+#ifndef PARLEY_OAI_STREAM_H
+#define PARLEY_OAI_STREAM_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+
+#define OAI_MAX_EVENT_BYTES	(1024 * 1024)	/* one event's data, larger is an error */
+
+enum oai_status {
+	OAI_MORE,	/* feed more bytes */
+	OAI_DONE,	/* [DONE] seen; later bytes are ignored */
+	OAI_ERROR,	/* malformed stream or an error object; see error */
+};
+
+typedef void (*oai_delta_fn)(void *arg, const char *text, size_t len);
+
+struct oai_stream {
+	struct buf	 line;		/* the line being read */
+	struct buf	 data;		/* the event's data lines so far */
+	enum oai_status	 status;
+	char		 error[160];
+	char		 finish_reason[32];
+	oai_delta_fn	 on_delta;
+	void		*arg;
+};
+
+void		 oai_stream_init(struct oai_stream *p, oai_delta_fn on_delta, void *arg);
+/* Consumes bytes; returns the status after them. */
+enum oai_status	 oai_stream_feed(struct oai_stream *p, const char *bytes, size_t n);
+/* The stream ended (connection closed): an error unless [DONE] or a finish reason came. */
+enum oai_status	 oai_stream_finish(struct oai_stream *p);
+void		 oai_stream_free(struct oai_stream *p);
+
+#endif

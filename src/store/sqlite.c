@@ -1,0 +1,244 @@
+/*
+ * sqlite.c - the SQLite store's connection, schema migrations and shared
+ * helpers. WAL mode with synchronous=FULL: a committed transaction survives
+ * kill -9 and power loss. Migrations are keyed by PRAGMA user_version.
+ * Statements are prepared once and cached.
+ */
+#include "store/sqlite.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const migrations[] = {
+	/* 1: chats, messages, the event log */
+	"CREATE TABLE chats ("
+	"  id TEXT PRIMARY KEY, title TEXT NOT NULL, policy TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,"
+	"  last_event_id INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE messages ("
+	"  chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL, kind TEXT NOT NULL, author TEXT, bot_id TEXT,"
+	"  body TEXT NOT NULL, state TEXT NOT NULL, error TEXT,"
+	"  created_at TEXT NOT NULL, PRIMARY KEY (chat_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	"  chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+	"  id INTEGER NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,"
+	"  PRIMARY KEY (chat_id, id)) WITHOUT ROWID;",
+	/* 2: bots and the bots of each chat, in speaking order */
+	"CREATE TABLE bots ("
+	"  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  persona TEXT NOT NULL DEFAULT '', backend TEXT NOT NULL, model TEXT,"
+	"  base_url TEXT, api_key_env TEXT, temperature REAL NOT NULL DEFAULT 0.7,"
+	"  max_tokens INTEGER NOT NULL DEFAULT 512,"
+	"  talkativeness REAL NOT NULL DEFAULT 0.5);"
+	"CREATE TABLE chat_bots ("
+	"  chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+	"  bot_id TEXT NOT NULL REFERENCES bots(id) ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL, PRIMARY KEY (chat_id, bot_id)) WITHOUT ROWID;"
+	"CREATE INDEX chat_bots_by_bot ON chat_bots (bot_id);"
+	"CREATE INDEX messages_streaming ON messages (state) WHERE state = 'streaming';",
+};
+
+#define CHAT_COLS "id, title, policy, created_at, last_event_id"
+#define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at"
+#define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
+		  " temperature, max_tokens, talkativeness"
+
+const char *const sqlite_sql_text[SQL_COUNT] = {
+	[SQL_BEGIN] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats ORDER BY rowid DESC",
+	[SQL_CHAT_GET] = "SELECT " CHAT_COLS " FROM chats WHERE id = ?1",
+	[SQL_CHAT_INSERT] = "INSERT INTO chats (id, title, policy, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[SQL_CHAT_UPDATE] = "UPDATE chats SET title = coalesce(?2, title),"
+	    " policy = coalesce(?3, policy) WHERE id = ?1",
+	[SQL_CHAT_DELETE] = "DELETE FROM chats WHERE id = ?1",
+	[SQL_CHAT_NEXT_SEQ] = "UPDATE chats SET last_seq = last_seq + 1"
+	    " WHERE id = ?1 RETURNING last_seq",
+	[SQL_CHAT_NEXT_EVENT] = "UPDATE chats SET last_event_id = last_event_id + 1"
+	    " WHERE id = ?1 RETURNING last_event_id",
+	[SQL_CHAT_BOTS] = "SELECT b.id, b.name FROM chat_bots c JOIN bots b ON b.id = c.bot_id"
+	    " WHERE c.chat_id = ?1 ORDER BY c.position",
+	[SQL_CHAT_BOTS_CLEAR] = "DELETE FROM chat_bots WHERE chat_id = ?1",
+	[SQL_CHAT_BOT_ADD] = "INSERT OR IGNORE INTO chat_bots (chat_id, bot_id, position)"
+	    " VALUES (?1, ?2, ?3)",
+	[SQL_MSG_AFTER] = "SELECT " MSG_COLS " FROM messages WHERE chat_id = ?1"
+	    " AND seq > ?2 ORDER BY seq LIMIT ?3",
+	[SQL_MSG_LAST] = "SELECT * FROM (SELECT " MSG_COLS " FROM messages"
+	    " WHERE chat_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+	[SQL_MSG_INSERT] = "INSERT INTO messages (" MSG_COLS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
+	[SQL_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE chat_id = ?1 AND seq = ?2",
+	[SQL_MSG_FINISH] = "UPDATE messages SET body = ?3, state = ?4, error = ?5"
+	    " WHERE chat_id = ?1 AND seq = ?2",
+	[SQL_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",
+	[SQL_EVENT_INSERT] = "INSERT INTO events (chat_id, id, name, data)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[SQL_EVENT_PRUNE] = "DELETE FROM events WHERE chat_id = ?1 AND id <= ?2",
+	[SQL_EVENT_AFTER] = "SELECT id, name, data FROM events WHERE chat_id = ?1"
+	    " AND id > ?2 ORDER BY id",
+	[SQL_EVENT_OLDEST] = "SELECT min(id) FROM events WHERE chat_id = ?1",
+	[SQL_BOT_LIST] = "SELECT " BOT_COLS " FROM bots ORDER BY rowid",
+	[SQL_BOT_GET] = "SELECT " BOT_COLS " FROM bots WHERE id = ?1 OR name = ?1"
+	    " ORDER BY id = ?1 DESC LIMIT 1",
+	[SQL_BOT_INSERT] = "INSERT INTO bots (" BOT_COLS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQL_BOT_UPDATE] = "UPDATE bots SET name = ?2, persona = ?3, backend = ?4, model = ?5,"
+	    " base_url = ?6, api_key_env = ?7, temperature = ?8, max_tokens = ?9,"
+	    " talkativeness = ?10 WHERE id = ?1",
+	[SQL_BOT_DELETE] = "DELETE FROM bots WHERE id = ?1",
+	[SQL_BOT_CHATS] = "SELECT chat_id FROM chat_bots WHERE bot_id = ?1",
+};
+
+void
+sqlite_log_error(struct store *st, const char *what)
+{
+	log_error("database: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+sqlite3_stmt *
+sqlite_stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmts[id];
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, sqlite_sql_text[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			sqlite_log_error(st, sqlite_sql_text[id]);
+			return NULL;
+		}
+		st->stmts[id] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+int
+sqlite_exec(struct store *st, sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return -1;
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_CONSTRAINT)
+			sqlite_log_error(st, sqlite3_sql(s));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sqlite_begin(struct store *st)
+{
+	return sqlite_exec(st, sqlite_stmt(st, SQL_BEGIN));
+}
+
+int
+sqlite_commit(struct store *st)
+{
+	return sqlite_exec(st, sqlite_stmt(st, SQL_COMMIT));
+}
+
+enum store_status
+sqlite_fail(struct store *st, enum store_status status)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite_exec(st, sqlite_stmt(st, SQL_ROLLBACK));
+	return status;
+}
+
+void
+sqlite_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+json_t *
+sqlite_column_json(sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return json_null();
+	return json_string((const char *)sqlite3_column_text(s, i));
+}
+
+json_t *
+sqlite_collect(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sqlite3_stmt *))
+{
+	if (s == NULL)
+		return NULL;
+	json_t *rows = json_array();
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(rows, conv(st, s));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		sqlite_log_error(st, sqlite3_sql(s));
+		json_decref(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+static int
+migrate(struct store *st)
+{
+	sqlite3_stmt *s;
+	int version = 0;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+
+	int latest = (int)(sizeof migrations / sizeof migrations[0]);
+	for (int v = version; v < latest; v++) {
+		char pragma[48];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, char **err)
+{
+	struct store *st = xcalloc(1, sizeof *st);
+	*err = NULL;
+
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
+	    migrate(st) != 0) {
+		if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
+			*err = NULL;
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < SQL_COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	sqlite3_close(st->db);
+	free(st);
+}

@@ -1,0 +1,49 @@
+/*
+ * sqlite.h - what the SQLite store's files share (not part of the store
+ * interface): the connection, the cached statements, and small helpers for
+ * binding, stepping and turning rows into JSON.
+ */
+#ifndef PARLEY_STORE_SQLITE_H
+#define PARLEY_STORE_SQLITE_H
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+enum stmt_id {
+	SQL_BEGIN, SQL_COMMIT, SQL_ROLLBACK,
+	SQL_CHAT_LIST, SQL_CHAT_GET, SQL_CHAT_INSERT, SQL_CHAT_UPDATE, SQL_CHAT_DELETE,
+	SQL_CHAT_NEXT_SEQ, SQL_CHAT_NEXT_EVENT, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
+	SQL_CHAT_BOT_ADD,
+	SQL_MSG_AFTER, SQL_MSG_LAST, SQL_MSG_INSERT, SQL_MSG_GET, SQL_MSG_FINISH,
+	SQL_MSG_STREAMING,
+	SQL_EVENT_INSERT, SQL_EVENT_PRUNE, SQL_EVENT_AFTER, SQL_EVENT_OLDEST,
+	SQL_BOT_LIST, SQL_BOT_GET, SQL_BOT_INSERT, SQL_BOT_UPDATE, SQL_BOT_DELETE,
+	SQL_BOT_CHATS,
+	SQL_COUNT
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*stmts[SQL_COUNT];
+};
+
+extern const char *const sqlite_sql_text[SQL_COUNT];
+
+void		 sqlite_log_error(struct store *st, const char *what);
+/* The cached statement, reset and with bindings cleared; NULL on error. */
+sqlite3_stmt	*sqlite_stmt(struct store *st, enum stmt_id id);
+/* Steps a statement that returns no rows; 0 or -1. */
+int		 sqlite_exec(struct store *st, sqlite3_stmt *s);
+int		 sqlite_begin(struct store *st);
+int		 sqlite_commit(struct store *st);
+/* Rolls back and returns status, for `return sqlite_fail(st, X);`. */
+enum store_status sqlite_fail(struct store *st, enum store_status status);
+void		 sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
+json_t		*sqlite_column_json(sqlite3_stmt *s, int i);
+/* Steps s to the end, collecting rows converted by conv; NULL on error. */
+json_t		*sqlite_collect(struct store *st, sqlite3_stmt *s,
+		    json_t *(*conv)(struct store *, sqlite3_stmt *));
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * sqlite_bots.c - bots on SQLite (store.h). Names are unique without regard
+ * to case (COLLATE NOCASE); a duplicate is STORE_CONFLICT.
+ */
+#include "store/sqlite.h"
+#include "util/ids.h"
+
+static json_t *
+column_real(sqlite3_stmt *s, int i)
+{
+	return json_real(sqlite3_column_double(s, i));
+}
+
+static json_t *
+row_bot(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+	    "id", sqlite_column_json(s, 0), "name", sqlite_column_json(s, 1),
+	    "persona", sqlite_column_json(s, 2), "backend", sqlite_column_json(s, 3),
+	    "model", sqlite_column_json(s, 4), "base_url", sqlite_column_json(s, 5),
+	    "api_key_env", sqlite_column_json(s, 6), "temperature", column_real(s, 7),
+	    "max_tokens", (json_int_t)sqlite3_column_int64(s, 8),
+	    "talkativeness", column_real(s, 9));
+}
+
+static json_t *
+row_chat_id(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	return sqlite_column_json(s, 0);
+}
+
+json_t *
+store_bot_list(struct store *st)
+{
+	return sqlite_collect(st, sqlite_stmt(st, SQL_BOT_LIST), row_bot);
+}
+
+enum store_status
+store_bot_get(struct store *st, const char *id_or_name, json_t **bot)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_GET);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, id_or_name);
+	int rc = sqlite3_step(s);
+	*bot = rc == SQLITE_ROW ? row_bot(st, s) : NULL;
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	sqlite_log_error(st, "bot get");
+	return STORE_ERROR;
+}
+
+/* Binds a Bot's fields as ?2..?10 (the id is ?1). */
+static void
+bind_bot(sqlite3_stmt *s, json_t *f)
+{
+	static const char *const text_fields[] = { "name", "persona", "backend", "model",
+	    "base_url", "api_key_env" };
+	for (int i = 0; i < 6; i++)
+		sqlite_bind_text(s, 2 + i, json_string_value(json_object_get(f, text_fields[i])));
+	sqlite3_bind_double(s, 8, json_number_value(json_object_get(f, "temperature")));
+	sqlite3_bind_int64(s, 9, json_integer_value(json_object_get(f, "max_tokens")));
+	sqlite3_bind_double(s, 10, json_number_value(json_object_get(f, "talkativeness")));
+}
+
+/* Runs an insert or update; STORE_CONFLICT when the name is taken. */
+static enum store_status
+write_bot(struct store *st, enum stmt_id which, const char *id, json_t *fields, json_t **bot)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, which);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, id);
+	bind_bot(s, fields);
+	int rc = sqlite3_step(s);
+	int ext = sqlite3_extended_errcode(st->db);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		if (ext == SQLITE_CONSTRAINT_UNIQUE)
+			return STORE_CONFLICT;
+		sqlite_log_error(st, "bot write");
+		return STORE_ERROR;
+	}
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_NOT_FOUND;
+	return store_bot_get(st, id, bot);
+}
+
+enum store_status
+store_bot_create(struct store *st, json_t *fields, json_t **bot)
+{
+	char id[ID_LEN + 1];
+	id_generate(id);
+	return write_bot(st, SQL_BOT_INSERT, id, fields, bot);
+}
+
+enum store_status
+store_bot_update(struct store *st, const char *id, json_t *fields, json_t **bot)
+{
+	return write_bot(st, SQL_BOT_UPDATE, id, fields, bot);
+}
+
+enum store_status
+store_bot_delete(struct store *st, const char *id, json_t **chat_ids)
+{
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_CHATS);
+	if (s != NULL)
+		sqlite_bind_text(s, 1, id);
+	*chat_ids = sqlite_collect(st, s, row_chat_id);
+	if (*chat_ids == NULL || (s = sqlite_stmt(st, SQL_BOT_DELETE)) == NULL)
+		return sqlite_fail(st, STORE_ERROR);
+	sqlite_bind_text(s, 1, id);
+	enum store_status rc = STORE_OK;
+	if (sqlite_exec(st, s) != 0)
+		rc = STORE_ERROR;
+	else if (sqlite3_changes(st->db) == 0)
+		rc = STORE_NOT_FOUND;
+	else if (sqlite_commit(st) != 0)
+		rc = STORE_ERROR;
+	if (rc != STORE_OK) {
+		json_decref(*chat_ids);
+		*chat_ids = NULL;
+		return sqlite_fail(st, rc);
+	}
+	return STORE_OK;
+}

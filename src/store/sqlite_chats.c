@@ -1,0 +1,387 @@
+/*
+ * sqlite_chats.c - chats, messages and the event log on SQLite (store.h).
+ * Each write is one transaction that also bumps the chat's counters
+ * (last_seq, last_event_id), so sequence numbers and event ids are never
+ * reused, across restarts too. The log keeps the last LIMIT_EVENTS_KEPT
+ * events of each chat.
+ */
+#include "store/sqlite.h"
+#include "limits.h"
+#include "util/ids.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Bumps a chat counter (SQL_CHAT_NEXT_SEQ or _EVENT); 0 when the chat is gone. */
+static uint64_t
+next_counter(struct store *st, enum stmt_id id, const char *chat_id)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, id);
+	if (s == NULL)
+		return 0;
+	sqlite_bind_text(s, 1, chat_id);
+	uint64_t v = 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+/* ---------- rows to JSON ---------- */
+
+static json_t *
+row_bot_ref(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	return json_pack("{s:o, s:o}", "id", sqlite_column_json(s, 0),
+	    "name", sqlite_column_json(s, 1));
+}
+
+static json_t *
+row_chat(struct store *st, sqlite3_stmt *s)
+{
+	json_t *chat = json_pack("{s:o, s:o, s:o, s:o, s:I}",
+	    "id", sqlite_column_json(s, 0), "title", sqlite_column_json(s, 1),
+	    "policy", sqlite_column_json(s, 2), "created_at", sqlite_column_json(s, 3),
+	    "last_event_id", (json_int_t)sqlite3_column_int64(s, 4));
+	sqlite3_stmt *b = sqlite_stmt(st, SQL_CHAT_BOTS);
+	if (b != NULL)
+		sqlite_bind_text(b, 1, json_string_value(json_object_get(chat, "id")));
+	json_t *bots = sqlite_collect(st, b, row_bot_ref);
+	json_object_set_new(chat, "bots", bots ? bots : json_array());
+	return chat;
+}
+
+static json_t *
+row_message(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "chat_id", sqlite_column_json(s, 0), "seq", (json_int_t)sqlite3_column_int64(s, 1),
+	    "kind", sqlite_column_json(s, 2), "author", sqlite_column_json(s, 3),
+	    "bot_id", sqlite_column_json(s, 4), "body", sqlite_column_json(s, 5),
+	    "state", sqlite_column_json(s, 6), "error", sqlite_column_json(s, 7),
+	    "created_at", sqlite_column_json(s, 8));
+}
+
+static json_t *
+row_event(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	json_t *data = json_loads((const char *)sqlite3_column_text(s, 2), 0, NULL);
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+	    "name", (const char *)sqlite3_column_text(s, 1), "data", data ? data : json_null());
+}
+
+static json_t *
+row_streaming(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	return json_pack("{s:o, s:I, s:o}", "chat_id", sqlite_column_json(s, 0),
+	    "seq", (json_int_t)sqlite3_column_int64(s, 1), "body", sqlite_column_json(s, 2));
+}
+
+/* ---------- the event log ---------- */
+
+/* Inserts event id of the chat inside the caller's transaction; prunes old ones. */
+static int
+event_insert(struct store *st, const char *chat_id, uint64_t id, const char *name, json_t *data)
+{
+	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_INSERT);
+	int rc = -1;
+	if (s != NULL) {
+		sqlite_bind_text(s, 1, chat_id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
+		sqlite_bind_text(s, 3, name);
+		sqlite_bind_text(s, 4, text);
+		rc = sqlite_exec(st, s);
+	}
+	free(text);
+	if (rc != 0 || id % 100 != 0 || id <= LIMIT_EVENTS_KEPT)
+		return rc;
+	if ((s = sqlite_stmt(st, SQL_EVENT_PRUNE)) == NULL)
+		return -1;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)(id - LIMIT_EVENTS_KEPT));
+	return sqlite_exec(st, s);
+}
+
+/* Appends an event inside the caller's transaction; returns its id or 0. */
+static uint64_t
+event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
+{
+	uint64_t id = next_counter(st, SQL_CHAT_NEXT_EVENT, chat_id);
+	if (id == 0 || event_insert(st, chat_id, id, name, data) != 0)
+		return 0;
+	return id;
+}
+
+enum store_status
+store_event_append(struct store *st, const char *chat_id, const char *name, json_t *data,
+    uint64_t *event_id)
+{
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	*event_id = event_append(st, chat_id, name, data);
+	if (*event_id == 0)
+		return sqlite_fail(st, STORE_NOT_FOUND);
+	return sqlite_commit(st) == 0 ? STORE_OK : sqlite_fail(st, STORE_ERROR);
+}
+
+enum store_status
+store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t **events)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_OLDEST);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	uint64_t oldest = 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		oldest = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (oldest > 0 && after + 1 < oldest)
+		return STORE_GONE;
+
+	if ((s = sqlite_stmt(st, SQL_EVENT_AFTER)) == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+	*events = sqlite_collect(st, s, row_event);
+	return *events ? STORE_OK : STORE_ERROR;
+}
+
+/* ---------- chats ---------- */
+
+json_t *
+store_chat_list(struct store *st)
+{
+	return sqlite_collect(st, sqlite_stmt(st, SQL_CHAT_LIST), row_chat);
+}
+
+enum store_status
+store_chat_get(struct store *st, const char *id, json_t **chat)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_GET);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, id);
+	int rc = sqlite3_step(s);
+	*chat = NULL;
+	if (rc == SQLITE_ROW)
+		*chat = row_chat(st, s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	sqlite_log_error(st, "chat get");
+	return STORE_ERROR;
+}
+
+/* Replaces the chat's bots with bot_ids, in order, inside the caller's transaction. */
+static int
+set_bots(struct store *st, const char *chat_id, json_t *bot_ids)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_BOTS_CLEAR);
+	if (s == NULL)
+		return -1;
+	sqlite_bind_text(s, 1, chat_id);
+	if (sqlite_exec(st, s) != 0)
+		return -1;
+	size_t i;
+	json_t *id;
+	json_array_foreach(bot_ids, i, id) {
+		if ((s = sqlite_stmt(st, SQL_CHAT_BOT_ADD)) == NULL)
+			return -1;
+		sqlite_bind_text(s, 1, chat_id);
+		sqlite_bind_text(s, 2, json_string_value(id));
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)i);
+		if (sqlite_exec(st, s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+enum store_status
+store_chat_create(struct store *st, const char *title, const char *policy, json_t *bot_ids,
+    json_t **chat)
+{
+	char id[ID_LEN + 1], now[21];
+	id_generate(id);
+	time_now_rfc3339(now);
+
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_INSERT);
+	if (s == NULL)
+		return sqlite_fail(st, STORE_ERROR);
+	sqlite_bind_text(s, 1, id);
+	sqlite_bind_text(s, 2, title);
+	sqlite_bind_text(s, 3, policy);
+	sqlite_bind_text(s, 4, now);
+	if (sqlite_exec(st, s) != 0 || (bot_ids && set_bots(st, id, bot_ids) != 0) ||
+	    sqlite_commit(st) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+	return store_chat_get(st, id, chat);
+}
+
+enum store_status
+store_chat_update(struct store *st, const char *id, const char *title, const char *policy,
+    json_t *bot_ids, json_t **chat, uint64_t *event_id)
+{
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_UPDATE);
+	if (s == NULL)
+		return sqlite_fail(st, STORE_ERROR);
+	sqlite_bind_text(s, 1, id);
+	sqlite_bind_text(s, 2, title);
+	sqlite_bind_text(s, 3, policy);
+	if (sqlite_exec(st, s) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+	if (sqlite3_changes(st->db) == 0)
+		return sqlite_fail(st, STORE_NOT_FOUND);
+	if (bot_ids != NULL && set_bots(st, id, bot_ids) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+
+	/* the event's Chat carries the id it is published under */
+	*event_id = next_counter(st, SQL_CHAT_NEXT_EVENT, id);
+	if (*event_id == 0 || store_chat_get(st, id, chat) != STORE_OK)
+		return sqlite_fail(st, STORE_ERROR);
+	if (event_insert(st, id, *event_id, "chat", *chat) != 0 || sqlite_commit(st) != 0) {
+		json_decref(*chat);
+		*chat = NULL;
+		return sqlite_fail(st, STORE_ERROR);
+	}
+	return STORE_OK;
+}
+
+enum store_status
+store_chat_delete(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_DELETE);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, id);
+	if (sqlite_exec(st, s) != 0)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+/* ---------- messages ---------- */
+
+enum store_status
+store_messages_after(struct store *st, const char *chat_id, uint64_t after,
+    unsigned limit, json_t **messages)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_AFTER);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+	sqlite3_bind_int(s, 3, (int)limit);
+	*messages = sqlite_collect(st, s, row_message);
+	return *messages ? STORE_OK : STORE_ERROR;
+}
+
+enum store_status
+store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **messages)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_LAST);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int(s, 2, (int)n);
+	*messages = sqlite_collect(st, s, row_message);
+	return *messages ? STORE_OK : STORE_ERROR;
+}
+
+json_t *
+store_messages_streaming(struct store *st)
+{
+	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), row_streaming);
+}
+
+enum store_status
+store_message_add(struct store *st, const char *chat_id, const struct message_in *in,
+    json_t **message, uint64_t *event_id)
+{
+	char now[21];
+	time_now_rfc3339(now);
+
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	uint64_t seq = next_counter(st, SQL_CHAT_NEXT_SEQ, chat_id);
+	if (seq == 0)
+		return sqlite_fail(st, STORE_NOT_FOUND);
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_INSERT);
+	if (s == NULL)
+		return sqlite_fail(st, STORE_ERROR);
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	sqlite_bind_text(s, 3, in->kind);
+	sqlite_bind_text(s, 4, in->author);
+	sqlite_bind_text(s, 5, in->bot_id);
+	sqlite_bind_text(s, 6, in->body);
+	sqlite_bind_text(s, 7, in->state);
+	sqlite_bind_text(s, 8, now);
+	if (sqlite_exec(st, s) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+
+	*message = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:n, s:s}",
+	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", in->kind,
+	    "author", in->author, "bot_id", in->bot_id, "body", in->body,
+	    "state", in->state, "error", "created_at", now);
+	*event_id = event_append(st, chat_id, "message", *message);
+	if (*event_id == 0 || sqlite_commit(st) != 0) {
+		json_decref(*message);
+		*message = NULL;
+		return sqlite_fail(st, STORE_ERROR);
+	}
+	return STORE_OK;
+}
+
+static enum store_status
+message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_GET);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	int rc = sqlite3_step(s);
+	*message = rc == SQLITE_ROW ? row_message(st, s) : NULL;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+enum store_status
+store_message_finish(struct store *st, const char *chat_id, uint64_t seq, const char *body,
+    const char *state, const char *error, json_t **message, uint64_t *event_id)
+{
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_FINISH);
+	if (s == NULL)
+		return sqlite_fail(st, STORE_ERROR);
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	sqlite_bind_text(s, 3, body);
+	sqlite_bind_text(s, 4, state);
+	sqlite_bind_text(s, 5, error);
+	if (sqlite_exec(st, s) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+	if (sqlite3_changes(st->db) == 0)
+		return sqlite_fail(st, STORE_NOT_FOUND);
+	enum store_status rc = message_get(st, chat_id, seq, message);
+	if (rc != STORE_OK)
+		return sqlite_fail(st, rc);
+	*event_id = event_append(st, chat_id, "message-update", *message);
+	if (*event_id == 0 || sqlite_commit(st) != 0) {
+		json_decref(*message);
+		*message = NULL;
+		return sqlite_fail(st, STORE_ERROR);
+	}
+	return STORE_OK;
+}
