@@ -33,10 +33,10 @@ deps: build/.deps-test node_modules/.package-lock.json
 
 build/obj/%.o: src/%.c | build/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@echo "CC $<"; $(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 build/asan/obj/%.o: src/%.c | build/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c $< -o $@
+	@echo "CC (asan) $<"; $(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c $< -o $@
 build/obj/web/assets_bin.o: src/web/assets.S $(ASSETS)
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
@@ -48,7 +48,7 @@ build/asan/parley: build/asan/obj/main.o $(ASAN_OBJ)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) | build/.deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) $< $(ASAN_OBJ) -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+	@echo "LD $@"; $(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) $< $(ASAN_OBJ) -o $@ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 run: build/parley
 	build/parley serve --demo --listen $(LISTEN) --db $(DB)

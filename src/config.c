@@ -164,7 +164,7 @@ parse_flag(struct config *cfg, int argc, char **argv, int *i, bool given[],
 		return fail(err, errlen, "parley: unknown flag '%s' (see parley --help)", arg);
 	const char *value = eq ? eq + 1 : NULL;
 	if (value == NULL) {
-		if (*i + 1 >= argc)
+		if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0)
 			return fail(err, errlen, "parley: %s needs a value", opt->flag);
 		value = argv[++*i];
 	}

@@ -10,6 +10,7 @@
 #include "sse/stream.h"
 #include "util/xmalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -70,6 +71,7 @@ channel_find(struct hub *hub, const char *chat_id)
 struct subscription *
 hub_subscribe(struct hub *hub, const char *chat_id, struct sse_stream *stream)
 {
+	assert(strlen(chat_id) == CHAT_ID_LEN);
 	struct channel *ch = channel_find(hub, chat_id);
 	if (ch == NULL) {
 		ch = xcalloc(1, sizeof *ch);

@@ -105,29 +105,23 @@ store_bot_update(struct store *st, const char *id, json_t *fields, json_t **bot)
 	return write_bot(st, SQL_BOT_UPDATE, id, fields, bot);
 }
 
-enum store_status
-store_bot_delete(struct store *st, const char *id, json_t **chat_ids)
+json_t *
+store_bot_chats(struct store *st, const char *id)
 {
-	if (sqlite_begin(st) != 0)
-		return STORE_ERROR;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_CHATS);
 	if (s != NULL)
 		sqlite_bind_text(s, 1, id);
-	*chat_ids = sqlite_collect(st, s, row_chat_id);
-	if (*chat_ids == NULL || (s = sqlite_stmt(st, SQL_BOT_DELETE)) == NULL)
-		return sqlite_fail(st, STORE_ERROR);
+	return sqlite_collect(st, s, row_chat_id);
+}
+
+enum store_status
+store_bot_delete(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_DELETE);
+	if (s == NULL)
+		return STORE_ERROR;
 	sqlite_bind_text(s, 1, id);
-	enum store_status rc = STORE_OK;
 	if (sqlite_exec(st, s) != 0)
-		rc = STORE_ERROR;
-	else if (sqlite3_changes(st->db) == 0)
-		rc = STORE_NOT_FOUND;
-	else if (sqlite_commit(st) != 0)
-		rc = STORE_ERROR;
-	if (rc != STORE_OK) {
-		json_decref(*chat_ids);
-		*chat_ids = NULL;
-		return sqlite_fail(st, rc);
-	}
-	return STORE_OK;
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
 }

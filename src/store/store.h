@@ -90,7 +90,9 @@ enum store_status store_bot_create(struct store *st, json_t *fields, json_t **bo
 /* fields: the complete, validated new Bot. */
 enum store_status store_bot_update(struct store *st, const char *id, json_t *fields,
 		    json_t **bot);
-/* Deletes the bot; *chat_ids lists the chats it was in. */
-enum store_status store_bot_delete(struct store *st, const char *id, json_t **chat_ids);
+/* The ids of the chats the bot is in. */
+json_t		*store_bot_chats(struct store *st, const char *id);
+/* Deletes the bot and takes it out of every chat. */
+enum store_status store_bot_delete(struct store *st, const char *id);
 
 #endif

@@ -1,0 +1,605 @@
+/*
+ * test_store.c - the SQLite store (src/store/store_sqlite.c) on ":memory:":
+ * chats, messages, the event log and its pruning.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "store/store.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+static int
+setup(void **state)
+{
+	char *err = NULL;
+	struct store *st = store_open(":memory:", &err);
+	if (st == NULL) {
+		fprintf(stderr, "store_open: %s\n", err ? err : "?");
+		free(err);
+		return -1;
+	}
+	assert_null(err);
+	*state = st;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	store_close(*state);
+	return 0;
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+static json_int_t
+integer(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" */
+static void
+assert_rfc3339(const char *s)
+{
+	assert_int_equal(strlen(s), 20);
+	assert_int_equal(s[4], '-');
+	assert_int_equal(s[10], 'T');
+	assert_int_equal(s[19], 'Z');
+}
+
+static json_t *
+new_chat(struct store *st, const char *title, const char *policy)
+{
+	json_t *chat = NULL;
+	assert_int_equal(store_chat_create(st, title, policy, NULL, &chat), STORE_OK);
+	assert_non_null(chat);
+	return chat;
+}
+
+static json_t *
+add(struct store *st, const char *chat_id, const char *author, const char *body,
+    uint64_t *event_id)
+{
+	struct message_in in = { .kind = "person", .author = author, .bot_id = NULL,
+	    .body = body, .state = "complete" };
+	json_t *m = NULL;
+	assert_int_equal(store_message_add(st, chat_id, &in, &m, event_id), STORE_OK);
+	assert_non_null(m);
+	return m;
+}
+
+static void
+test_open_unwritable(void **state)
+{
+	(void)state;
+	char *err = (char *)"untouched";
+	struct store *st = store_open("/nonexistent-dir/x.db", &err);
+	assert_null(st);
+	assert_non_null(err);
+	assert_true(strlen(err) > 0);
+	assert_null(strchr(err, '\n'));
+	free(err);
+}
+
+static void
+test_chat_create_get(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Tea <&> time", "round-robin");
+
+	assert_int_equal(json_object_size(chat), 6);
+	const char *id = str(chat, "id");
+	assert_true(id_valid(id));
+	assert_string_equal(str(chat, "title"), "Tea <&> time");
+	assert_string_equal(str(chat, "policy"), "round-robin");
+	assert_true(json_is_array(json_object_get(chat, "bots")));
+	assert_int_equal(json_array_size(json_object_get(chat, "bots")), 0);
+	assert_rfc3339(str(chat, "created_at"));
+	assert_int_equal(integer(chat, "last_event_id"), 0);
+
+	json_t *got = NULL;
+	assert_int_equal(store_chat_get(st, id, &got), STORE_OK);
+	assert_true(json_equal(got, chat));
+	json_decref(got);
+
+	got = (json_t *)1;
+	assert_int_equal(store_chat_get(st, "zzzzzzzzzzzz", &got), STORE_NOT_FOUND);
+	assert_null(got);
+	json_decref(chat);
+}
+
+static void
+test_chat_list_newest_first(void **state)
+{
+	struct store *st = *state;
+	json_t *list = store_chat_list(st);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+
+	json_t *a = new_chat(st, "A", "p"), *b = new_chat(st, "B", "p"),
+	    *c = new_chat(st, "C", "p");
+	list = store_chat_list(st);
+	assert_int_equal(json_array_size(list), 3);
+	assert_true(json_equal(json_array_get(list, 0), c));
+	assert_true(json_equal(json_array_get(list, 1), b));
+	assert_true(json_equal(json_array_get(list, 2), a));
+	json_decref(list);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+static void
+test_chat_update(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Old", "round-robin");
+	const char *id = str(chat, "id");
+	uint64_t eid = 0;
+	json_t *m = add(st, id, "ann", "hi", &eid);
+	assert_int_equal(eid, 1);
+	json_decref(m);
+
+	json_t *up = NULL;
+	uint64_t ueid = 0;
+	assert_int_equal(store_chat_update(st, id, "New", NULL, NULL, &up, &ueid), STORE_OK);
+	assert_int_equal(ueid, 2);
+	assert_non_null(up);
+	assert_string_equal(str(up, "id"), id);
+	assert_string_equal(str(up, "title"), "New");
+	assert_string_equal(str(up, "policy"), "round-robin");	/* NULL keeps it */
+	assert_string_equal(str(up, "created_at"), str(chat, "created_at"));
+	assert_int_equal(integer(up, "last_event_id"), 2);
+
+	/* the stored chat agrees */
+	json_t *got = NULL;
+	assert_int_equal(store_chat_get(st, id, &got), STORE_OK);
+	assert_true(json_equal(got, up));
+	json_decref(got);
+
+	/* and a "chat" event carrying the updated chat was logged */
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 1, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 1);
+	json_t *e = json_array_get(events, 0);
+	assert_int_equal(integer(e, "id"), 2);
+	assert_string_equal(str(e, "name"), "chat");
+	assert_true(json_equal(json_object_get(e, "data"), up));
+	json_decref(events);
+	json_decref(up);
+
+	/* policy only */
+	assert_int_equal(store_chat_update(st, id, NULL, "mention", NULL, &up, &ueid), STORE_OK);
+	assert_int_equal(ueid, 3);
+	assert_string_equal(str(up, "title"), "New");
+	assert_string_equal(str(up, "policy"), "mention");
+	assert_int_equal(integer(up, "last_event_id"), 3);
+	json_decref(up);
+
+	/* the next message continues the event ids, and the seqs */
+	m = add(st, id, "ann", "again", &eid);
+	assert_int_equal(eid, 4);
+	assert_int_equal(integer(m, "seq"), 2);
+	json_decref(m);
+
+	up = (json_t *)1;
+	assert_int_equal(store_chat_update(st, "zzzzzzzzzzzz", "x", NULL, NULL, &up, &ueid),
+	    STORE_NOT_FOUND);
+	/* a failed update leaves the store usable (its transaction rolled back) */
+	m = add(st, id, "ann", "after", &eid);
+	assert_int_equal(eid, 5);
+	json_decref(m);
+	json_decref(chat);
+}
+
+static void
+test_chat_delete_cascades(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Doomed", "p"), *other = new_chat(st, "Kept", "p");
+	const char *id = str(chat, "id"), *oid = str(other, "id");
+	uint64_t eid;
+	for (int i = 0; i < 3; i++) {
+		json_decref(add(st, id, "a", "x", &eid));
+		json_decref(add(st, oid, "b", "y", &eid));
+	}
+
+	assert_int_equal(store_chat_delete(st, id), STORE_OK);
+
+	json_t *got = (json_t *)1;
+	assert_int_equal(store_chat_get(st, id, &got), STORE_NOT_FOUND);
+	assert_null(got);
+	json_t *msgs = NULL;
+	assert_int_equal(store_messages_after(st, id, 0, 100, &msgs), STORE_OK);
+	assert_int_equal(json_array_size(msgs), 0);
+	json_decref(msgs);
+	assert_int_equal(store_messages_last(st, id, 100, &msgs), STORE_OK);
+	assert_int_equal(json_array_size(msgs), 0);
+	json_decref(msgs);
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 0);
+	json_decref(events);
+
+	struct message_in in = { "person", "a", NULL, "late", "complete" };
+	json_t *m = (json_t *)1;
+	assert_int_equal(store_message_add(st, id, &in, &m, &eid), STORE_NOT_FOUND);
+	assert_int_equal(store_chat_delete(st, id), STORE_NOT_FOUND);
+
+	/* the other chat is untouched */
+	assert_int_equal(store_messages_after(st, oid, 0, 100, &msgs), STORE_OK);
+	assert_int_equal(json_array_size(msgs), 3);
+	json_decref(msgs);
+	assert_int_equal(store_events_after(st, oid, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 3);
+	json_decref(events);
+	json_t *list = store_chat_list(st);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(str(json_array_get(list, 0), "id"), oid);
+	json_decref(list);
+
+	json_decref(chat);
+	json_decref(other);
+}
+
+static void
+test_message_add_shape(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Msgs", "p");
+	const char *id = str(chat, "id");
+
+	uint64_t eid = 0;
+	json_t *m1 = add(st, id, "ann", "first", &eid);
+	assert_int_equal(eid, 1);
+	struct message_in bot = { .kind = "bot", .author = NULL, .bot_id = "dice",
+	    .body = "rolling \xf0\x9f\x8e\xb2 <b>", .state = "streaming" };
+	json_t *m2 = NULL;
+	assert_int_equal(store_message_add(st, id, &bot, &m2, &eid), STORE_OK);
+	assert_int_equal(eid, 2);
+	json_t *m3 = add(st, id, "bob", "third", &eid);
+	assert_int_equal(eid, 3);
+
+	assert_int_equal(integer(m1, "seq"), 1);
+	assert_int_equal(integer(m2, "seq"), 2);
+	assert_int_equal(integer(m3, "seq"), 3);
+
+	/* the 9 fields of a Message */
+	assert_int_equal(json_object_size(m2), 9);
+	assert_string_equal(str(m2, "chat_id"), id);
+	assert_string_equal(str(m2, "kind"), "bot");
+	assert_true(json_is_null(json_object_get(m2, "author")));
+	assert_string_equal(str(m2, "bot_id"), "dice");
+	assert_string_equal(str(m2, "body"), "rolling \xf0\x9f\x8e\xb2 <b>");
+	assert_string_equal(str(m2, "state"), "streaming");
+	assert_true(json_is_null(json_object_get(m2, "error")));
+	assert_rfc3339(str(m2, "created_at"));
+
+	assert_int_equal(json_object_size(m1), 9);
+	assert_string_equal(str(m1, "author"), "ann");
+	assert_true(json_is_null(json_object_get(m1, "bot_id")));
+	assert_string_equal(str(m1, "kind"), "person");
+	assert_string_equal(str(m1, "state"), "complete");
+
+	/* what was stored reads back identically */
+	json_t *msgs = NULL;
+	assert_int_equal(store_messages_after(st, id, 0, 100, &msgs), STORE_OK);
+	assert_int_equal(json_array_size(msgs), 3);
+	assert_true(json_equal(json_array_get(msgs, 0), m1));
+	assert_true(json_equal(json_array_get(msgs, 1), m2));
+	assert_true(json_equal(json_array_get(msgs, 2), m3));
+	json_decref(msgs);
+
+	/* each add logged a "message" event carrying the Message */
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 3);
+	json_t *ms[] = { m1, m2, m3 };
+	for (size_t i = 0; i < 3; i++) {
+		json_t *e = json_array_get(events, i);
+		assert_int_equal(json_object_size(e), 3);
+		assert_int_equal(integer(e, "id"), (json_int_t)i + 1);
+		assert_string_equal(str(e, "name"), "message");
+		assert_true(json_equal(json_object_get(e, "data"), ms[i]));
+	}
+	json_decref(events);
+
+	/* the chat's last_event_id follows */
+	json_t *got = NULL;
+	assert_int_equal(store_chat_get(st, id, &got), STORE_OK);
+	assert_int_equal(integer(got, "last_event_id"), 3);
+	json_decref(got);
+
+	/* another chat numbers from 1 */
+	json_t *chat2 = new_chat(st, "Other", "p");
+	json_t *o = add(st, str(chat2, "id"), "x", "y", &eid);
+	assert_int_equal(integer(o, "seq"), 1);
+	assert_int_equal(eid, 1);
+	json_decref(o);
+	json_decref(chat2);
+
+	json_decref(m1);
+	json_decref(m2);
+	json_decref(m3);
+	json_decref(chat);
+}
+
+static void
+assert_seqs(json_t *msgs, const int *seqs, size_t n)
+{
+	assert_non_null(msgs);
+	assert_int_equal(json_array_size(msgs), n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(integer(json_array_get(msgs, i), "seq"), seqs[i]);
+}
+
+static void
+test_messages_after_and_last(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Paging", "p");
+	const char *id = str(chat, "id");
+	uint64_t eid;
+	for (int i = 1; i <= 5; i++) {
+		char body[16];
+		snprintf(body, sizeof body, "m%d", i);
+		json_decref(add(st, id, "a", body, &eid));
+	}
+
+	json_t *msgs;
+	assert_int_equal(store_messages_after(st, id, 0, 100, &msgs), STORE_OK);
+	assert_seqs(msgs, (int[]){ 1, 2, 3, 4, 5 }, 5);
+	assert_string_equal(str(json_array_get(msgs, 2), "body"), "m3");
+	json_decref(msgs);
+	assert_int_equal(store_messages_after(st, id, 2, 100, &msgs), STORE_OK);
+	assert_seqs(msgs, (int[]){ 3, 4, 5 }, 3);
+	json_decref(msgs);
+	assert_int_equal(store_messages_after(st, id, 1, 2, &msgs), STORE_OK);
+	assert_seqs(msgs, (int[]){ 2, 3 }, 2);
+	json_decref(msgs);
+	assert_int_equal(store_messages_after(st, id, 5, 100, &msgs), STORE_OK);
+	assert_seqs(msgs, NULL, 0);
+	json_decref(msgs);
+	assert_int_equal(store_messages_after(st, id, 0, 0, &msgs), STORE_OK);
+	assert_seqs(msgs, NULL, 0);
+	json_decref(msgs);
+
+	assert_int_equal(store_messages_last(st, id, 2, &msgs), STORE_OK);
+	assert_seqs(msgs, (int[]){ 4, 5 }, 2);
+	json_decref(msgs);
+	assert_int_equal(store_messages_last(st, id, 1, &msgs), STORE_OK);
+	assert_seqs(msgs, (int[]){ 5 }, 1);
+	assert_string_equal(str(json_array_get(msgs, 0), "body"), "m5");
+	json_decref(msgs);
+	assert_int_equal(store_messages_last(st, id, 50, &msgs), STORE_OK);
+	assert_seqs(msgs, (int[]){ 1, 2, 3, 4, 5 }, 5);
+	json_decref(msgs);
+	assert_int_equal(store_messages_last(st, id, 0, &msgs), STORE_OK);
+	assert_seqs(msgs, NULL, 0);
+	json_decref(msgs);
+	json_decref(chat);
+}
+
+static void
+test_events_after(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Events", "p");
+	const char *id = str(chat, "id");
+	uint64_t eid;
+	json_t *events;
+
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 0);
+	json_decref(events);
+
+	for (int i = 0; i < 4; i++)
+		json_decref(add(st, id, "a", "x", &eid));
+	assert_int_equal(store_events_after(st, id, 2, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 2);
+	assert_int_equal(integer(json_array_get(events, 0), "id"), 3);
+	assert_int_equal(integer(json_array_get(events, 1), "id"), 4);
+	json_decref(events);
+	assert_int_equal(store_events_after(st, id, 4, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 0);
+	json_decref(events);
+	json_decref(chat);
+}
+
+static void
+test_events_gone(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Busy", "p");
+	const char *id = str(chat, "id");
+	const unsigned total = LIMIT_EVENTS_KEPT + 100;
+	uint64_t eid = 0;
+
+	log_set_level(LOG_ERROR);
+	for (unsigned i = 1; i <= total; i++) {
+		struct message_in in = { "person", "a", NULL, "x", "complete" };
+		json_t *m = NULL;
+		if (store_message_add(st, id, &in, &m, &eid) != STORE_OK || eid != i)
+			fail_msg("add %u: event id %llu", i, (unsigned long long)eid);
+		json_decref(m);
+	}
+	/* pruned at id total: ids 1..100 are gone, 101..total kept */
+	json_t *events = (json_t *)1;
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_GONE);
+	assert_int_equal(store_events_after(st, id, 99, &events), STORE_GONE);
+
+	events = NULL;
+	assert_int_equal(store_events_after(st, id, 100, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), LIMIT_EVENTS_KEPT);
+	assert_int_equal(integer(json_array_get(events, 0), "id"), 101);
+	assert_int_equal(integer(json_array_get(events, LIMIT_EVENTS_KEPT - 1), "id"), total);
+	json_decref(events);
+
+	assert_int_equal(store_events_after(st, id, total - 1, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 1);
+	json_decref(events);
+
+	/* messages are never pruned */
+	json_t *msgs;
+	assert_int_equal(store_messages_after(st, id, 0, 5, &msgs), STORE_OK);
+	assert_int_equal(integer(json_array_get(msgs, 0), "seq"), 1);
+	json_decref(msgs);
+	json_decref(chat);
+}
+
+static void
+test_event_append(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Log", "p");
+	const char *id = str(chat, "id");
+	uint64_t eid = 0;
+
+	json_t *turn = json_pack("{s:s, s:s, s:[s]}", "state", "speaking", "speaker", "Ada",
+	    "queue", "Bob");
+	assert_int_equal(store_event_append(st, id, "turn", turn, &eid), STORE_OK);
+	assert_int_equal(eid, 1);
+	json_decref(add(st, id, "a", "x", &eid));
+	assert_int_equal(eid, 2);
+
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 2);
+	json_t *e = json_array_get(events, 0);
+	assert_int_equal(integer(e, "id"), 1);
+	assert_string_equal(str(e, "name"), "turn");
+	assert_true(json_equal(json_object_get(e, "data"), turn));
+	assert_string_equal(str(json_array_get(events, 1), "name"), "message");
+	json_decref(events);
+
+	json_t *got = NULL;
+	assert_int_equal(store_chat_get(st, id, &got), STORE_OK);
+	assert_int_equal(integer(got, "last_event_id"), 2);
+	json_decref(got);
+
+	assert_int_equal(store_event_append(st, "zzzzzzzzzzzz", "turn", turn, &eid),
+	    STORE_NOT_FOUND);
+	json_decref(turn);
+	json_decref(chat);
+}
+
+static void
+test_message_finish_and_streaming(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Bots", "p");
+	const char *id = str(chat, "id");
+	uint64_t eid = 0;
+
+	json_t *none = store_messages_streaming(st);
+	assert_non_null(none);
+	assert_int_equal(json_array_size(none), 0);
+	json_decref(none);
+
+	struct message_in in = { "bot", NULL, "eliza", "", "streaming" };
+	json_t *m = NULL;
+	assert_int_equal(store_message_add(st, id, &in, &m, &eid), STORE_OK);
+	assert_int_equal(eid, 1);
+	json_decref(m);
+	json_decref(add(st, id, "ann", "hello", &eid));
+	assert_int_equal(store_message_add(st, id, &in, &m, &eid), STORE_OK);
+	json_decref(m);
+
+	json_t *live = store_messages_streaming(st);
+	assert_int_equal(json_array_size(live), 2);
+	json_t *first = json_array_get(live, 0);
+	assert_int_equal(json_object_size(first), 3);
+	assert_string_equal(str(first, "chat_id"), id);
+	assert_int_equal(integer(first, "seq"), 1);
+	assert_string_equal(str(first, "body"), "");
+	assert_int_equal(integer(json_array_get(live, 1), "seq"), 3);
+	json_decref(live);
+
+	json_t *done = NULL;
+	assert_int_equal(store_message_finish(st, id, 1, "How do you feel?", "complete", NULL,
+	    &done, &eid), STORE_OK);
+	assert_int_equal(eid, 4);
+	assert_int_equal(json_object_size(done), 9);
+	assert_int_equal(integer(done, "seq"), 1);
+	assert_string_equal(str(done, "kind"), "bot");
+	assert_string_equal(str(done, "bot_id"), "eliza");
+	assert_string_equal(str(done, "body"), "How do you feel?");
+	assert_string_equal(str(done, "state"), "complete");
+	assert_true(json_is_null(json_object_get(done, "error")));
+
+	json_t *failed = NULL;
+	assert_int_equal(store_message_finish(st, id, 3, "partial", "failed", "timed out",
+	    &failed, &eid), STORE_OK);
+	assert_int_equal(eid, 5);
+	assert_string_equal(str(failed, "error"), "timed out");
+	assert_string_equal(str(failed, "state"), "failed");
+
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 3, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 2);
+	assert_string_equal(str(json_array_get(events, 0), "name"), "message-update");
+	assert_true(json_equal(json_object_get(json_array_get(events, 0), "data"), done));
+	assert_true(json_equal(json_object_get(json_array_get(events, 1), "data"), failed));
+	json_decref(events);
+
+	json_t *msgs = NULL;
+	assert_int_equal(store_messages_after(st, id, 0, 10, &msgs), STORE_OK);
+	assert_true(json_equal(json_array_get(msgs, 0), done));
+	assert_true(json_equal(json_array_get(msgs, 2), failed));
+	json_decref(msgs);
+
+	live = store_messages_streaming(st);
+	assert_int_equal(json_array_size(live), 0);
+	json_decref(live);
+
+	json_t *x = (json_t *)1;
+	assert_int_equal(store_message_finish(st, id, 99, "b", "complete", NULL, &x, &eid),
+	    STORE_NOT_FOUND);
+	assert_int_equal(store_message_finish(st, "zzzzzzzzzzzz", 1, "b", "complete", NULL,
+	    &x, &eid), STORE_NOT_FOUND);
+	/* still usable after the failures rolled back */
+	json_decref(add(st, id, "ann", "more", &eid));
+	assert_int_equal(eid, 6);
+
+	json_decref(done);
+	json_decref(failed);
+	json_decref(chat);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_unwritable),
+		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_list_newest_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_delete_cascades, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_add_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_messages_after_and_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_finish_and_streaming, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
