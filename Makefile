@@ -2,7 +2,7 @@
 # with the demo data; `make test` runs every test under ASan + UBSan.
 
 CC      ?= cc
-PKGS    := libevent jansson sqlite3
+PKGS    := libevent jansson sqlite3 libcurl md4c
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

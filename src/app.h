@@ -12,12 +12,14 @@
 struct event_base;
 struct hub;
 struct store;
+struct turns;
 
 struct app {
 	const struct config	*cfg;
 	struct event_base	*base;
 	struct store		*store;
 	struct hub		*hub;
+	struct turns		*turns;
 	bool			 stopping;	/* shutting down: no new streams */
 };
 

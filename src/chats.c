@@ -3,6 +3,8 @@
  */
 #include "chats.h"
 #include "app.h"
+#include "bots/bots.h"
+#include "bots/turns.h"
 #include "http/respond.h"
 #include "hub/hub.h"
 #include "limits.h"
@@ -11,6 +13,7 @@
 #include "util/text.h"
 #include "util/xmalloc.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,19 +68,6 @@ policy_name(json_t *v, struct problem *p)
 	return NULL;
 }
 
-/* Bots come with the bots feature; until then a chat accepts only an empty list. */
-static int
-check_bots(json_t *v, struct problem *p)
-{
-	if (v == NULL || (json_is_array(v) && json_array_size(v) == 0))
-		return 0;
-	if (!json_is_array(v))
-		problem_set(p, 422, "bots: must be a list of bot ids or names");
-	else
-		problem_set(p, 422, "bots: unknown bot");
-	return -1;
-}
-
 int
 chats_create(struct app *app, const struct chat_fields *in, json_t **chat, struct problem *p)
 {
@@ -85,11 +75,13 @@ chats_create(struct app *app, const struct chat_fields *in, json_t **chat, struc
 	if (title == NULL)
 		return -1;
 	const char *policy = policy_name(in->policy, p);
+	json_t *bot_ids = NULL;
 	int rc = -1;
-	if (policy != NULL && check_bots(in->bots, p) == 0) {
-		enum store_status st = store_chat_create(app->store, title, policy, NULL, chat);
+	if (policy != NULL && (in->bots == NULL || (bot_ids = bots_resolve(app, in->bots, p)))) {
+		enum store_status st = store_chat_create(app->store, title, policy, bot_ids, chat);
 		rc = st == STORE_OK ? 0 : store_problem(st, p);
 	}
+	json_decref(bot_ids);
 	free(title);
 	return rc;
 }
@@ -100,19 +92,22 @@ chats_update(struct app *app, const char *id, const struct chat_fields *in, json
 {
 	char *title = NULL;
 	const char *policy = NULL;
-	if (in->title != NULL &&
-	    (title = trimmed_text(in->title, "title", LIMIT_TITLE_CHARS, p)) == NULL)
+	json_t *bot_ids = NULL;
+	if (chats_get(app, id, chat, p) != 0)
 		return -1;
-	if ((in->policy != NULL && (policy = policy_name(in->policy, p)) == NULL) ||
-	    check_bots(in->bots, p) != 0 || chats_get(app, id, chat, p) != 0) {
+	json_decref(*chat);
+	if ((in->title != NULL &&
+	    (title = trimmed_text(in->title, "title", LIMIT_TITLE_CHARS, p)) == NULL) ||
+	    (in->policy != NULL && (policy = policy_name(in->policy, p)) == NULL) ||
+	    (in->bots != NULL && (bot_ids = bots_resolve(app, in->bots, p)) == NULL)) {
 		free(title);
 		return -1;
 	}
-	json_decref(*chat);
-
 	uint64_t event_id;
-	enum store_status st = store_chat_update(app->store, id, title, policy, NULL, chat, &event_id);
+	enum store_status st = store_chat_update(app->store, id, title, policy, bot_ids, chat,
+	    &event_id);
 	free(title);
+	json_decref(bot_ids);
 	if (st != STORE_OK)
 		return store_problem(st, p);
 	hub_publish(app->hub, id, event_id, "chat", *chat);
@@ -125,6 +120,7 @@ chats_delete(struct app *app, const char *id, struct problem *p)
 	enum store_status st = id_valid(id) ? store_chat_delete(app->store, id) : STORE_NOT_FOUND;
 	if (st != STORE_OK)
 		return store_problem(st, p);
+	turns_forget(app->turns, id);
 	hub_chat_deleted(app->hub, id);
 	return 0;
 }
@@ -169,7 +165,6 @@ chats_post(struct app *app, const char *id, json_t *author_v, json_t *body_v,
 	json_t *chat;
 	if (chats_get(app, id, &chat, p) != 0)
 		return -1;
-	json_decref(chat);
 	char *author = trimmed_text(author_v, "author", LIMIT_AUTHOR_CHARS, p);
 	char *body = author ? message_body(body_v, p) : NULL;
 	int rc = -1;
@@ -180,13 +175,71 @@ chats_post(struct app *app, const char *id, json_t *author_v, json_t *body_v,
 		enum store_status st = store_message_add(app->store, id, &in, message, &event_id);
 		if (st == STORE_OK) {
 			hub_publish(app->hub, id, event_id, "message", *message);
+			turns_on_message(app->turns, chat, *message);
 			rc = 0;
 		} else
 			store_problem(st, p);
 	}
+	json_decref(chat);
 	free(author);
 	free(body);
 	return rc;
+}
+
+static bool
+chat_has_bot(json_t *chat, const char *bot_id)
+{
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(chat, "bots"), i, b)
+		if (strcmp(json_string_value(json_object_get(b, "id")), bot_id) == 0)
+			return true;
+	return false;
+}
+
+int
+chats_turn(struct app *app, const char *id, json_t *bot_ref, struct problem *p)
+{
+	json_t *chat, *bot = NULL;
+	if (chats_get(app, id, &chat, p) != 0)
+		return -1;
+	int rc = -1;
+	if (!json_is_string(bot_ref))
+		problem_set(p, 422, "bot: required, a bot id or name");
+	else if (store_bot_get(app->store, json_string_value(bot_ref), &bot) != STORE_OK ||
+	    !chat_has_bot(chat, json_string_value(json_object_get(bot, "id"))))
+		problem_set(p, 422, "bot: not a bot of this chat");
+	else {
+		turns_request(app->turns, chat, bot);
+		rc = 0;
+	}
+	json_decref(bot);
+	json_decref(chat);
+	return rc;
+}
+
+int
+chats_stop(struct app *app, const char *id, struct problem *p)
+{
+	json_t *chat;
+	if (chats_get(app, id, &chat, p) != 0)
+		return -1;
+	json_decref(chat);
+	turns_stop(app->turns, id);
+	return 0;
+}
+
+/* A reply being generated shows with its text so far. */
+static void
+overlay_current(struct app *app, const char *id, json_t *messages)
+{
+	json_t *current = turns_current(app->turns, id);
+	size_t i;
+	json_t *m;
+	json_array_foreach(messages, i, m)
+		if (current && json_equal(json_object_get(m, "seq"), json_object_get(current, "seq")))
+			json_array_set(messages, i, current);
+	json_decref(current);
 }
 
 int
@@ -201,10 +254,11 @@ chats_snapshot(struct app *app, const char *id, json_t **snapshot, struct proble
 		json_decref(chat);
 		return store_problem(st, p);
 	}
-	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:o, s:{s:s, s:n, s:[]}, s:O}",
+	overlay_current(app, id, messages);
+	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:o, s:o, s:O}",
 	    "chat_id", id, "ready", 1, "title", json_object_get(chat, "title"),
 	    "policy", json_object_get(chat, "policy"), "bots", json_object_get(chat, "bots"),
-	    "messages", messages, "turn", "state", "idle", "speaker", "queue",
+	    "messages", messages, "turn", turns_state(app->turns, id),
 	    "last_event_id", json_object_get(chat, "last_event_id"));
 	json_decref(chat);
 	return 0;

@@ -28,6 +28,10 @@ int	 chats_get(struct app *app, const char *id, json_t **chat, struct problem *p
 /* A person's message: author and body as given (JSON strings or NULL). */
 int	 chats_post(struct app *app, const char *id, json_t *author, json_t *body,
 	    json_t **message, struct problem *p);
+/* The bot (json string: id or name) of the chat speaks next; 422 when not in the chat. */
+int	 chats_turn(struct app *app, const char *id, json_t *bot, struct problem *p);
+/* Stops the reply being generated and drops the queued turns. */
+int	 chats_stop(struct app *app, const char *id, struct problem *p);
 /* The state a new subscriber starts from (SPEC §4.4). */
 int	 chats_snapshot(struct app *app, const char *id, json_t **snapshot,
 	    struct problem *p);

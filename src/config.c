@@ -15,11 +15,13 @@ const char config_usage[] =
     "usage: parley serve [--listen HOST:PORT] [--db PATH] [--redis redis://HOST:PORT]\n"
     "                    [--keepalive SECONDS] [--threads N] [--demo]\n"
     "                    [--log-level debug|info|warn|error]\n"
+    "                    [--typing-ms MS] [--model-timeout SECONDS]\n"
     "       parley --version\n"
     "       parley --help\n"
     "\n"
     "Every flag has an environment twin: PARLEY_LISTEN, PARLEY_DB, PARLEY_REDIS,\n"
-    "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL. A flag beats its variable.\n";
+    "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL, PARLEY_TYPING_MS,\n"
+    "PARLEY_MODEL_TIMEOUT. A flag beats its variable.\n";
 
 struct option_def {
 	const char	*flag;
@@ -100,6 +102,18 @@ set_threads(struct config *cfg, const char *v)
 }
 
 static int
+set_typing_ms(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->typing_ms, v, 0, 10000);
+}
+
+static int
+set_model_timeout(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->model_timeout_seconds, v, 1, 3600);
+}
+
+static int
 set_log_level(struct config *cfg, const char *v)
 {
 	return log_level_parse(v, &cfg->log_level);
@@ -112,6 +126,8 @@ static const struct option_def options[] = {
 	{ "--keepalive", "PARLEY_KEEPALIVE", set_keepalive },
 	{ "--threads", "PARLEY_THREADS", set_threads },
 	{ "--log-level", "PARLEY_LOG_LEVEL", set_log_level },
+	{ "--typing-ms", "PARLEY_TYPING_MS", set_typing_ms },
+	{ "--model-timeout", "PARLEY_MODEL_TIMEOUT", set_model_timeout },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -134,6 +150,8 @@ set_defaults(struct config *cfg)
 	strcpy(cfg->db, "parley.db");
 	cfg->keepalive_seconds = 15;
 	cfg->threads = 1;
+	cfg->typing_ms = 60;
+	cfg->model_timeout_seconds = 60;
 	cfg->log_level = LOG_INFO;
 }
 

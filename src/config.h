@@ -19,6 +19,8 @@ struct config {
 	char		 redis[1024];
 	unsigned	 keepalive_seconds;
 	unsigned	 threads;
+	unsigned	 typing_ms;		/* built-in bots: pause between words */
+	unsigned	 model_timeout_seconds;	/* model server silence that fails a reply */
 	bool		 demo;
 	enum log_level	 log_level;
 };

@@ -4,6 +4,7 @@
  * accepting, ends open streams cleanly and exits 0 within a few seconds.
  */
 #include "app.h"
+#include "bots/turns.h"
 #include "config.h"
 #include "hub/hub.h"
 #include "http/server.h"
@@ -12,6 +13,7 @@
 #include "store/store.h"
 #include "util/log.h"
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,22 +34,43 @@ env_lookup(const char *name)
 	return getenv(name);
 }
 
-/* With --demo on an empty database: a welcome chat to start from. */
+/* With --demo on an empty database: the built-in bots and a welcome chat with them. */
 static void
 seed_demo(struct store *st)
 {
-	json_t *chats = store_chat_list(st), *chat, *msg;
+	static const char *const demo[][3] = {
+		{ "Echo", "echo", "Repeats what the last person said." },
+		{ "Eliza", "eliza", "A Rogerian therapist from 1966." },
+		{ "Dice", "dice", "Rolls dice such as 2d6+1 or d20." },
+	};
+	json_t *chats = store_chat_list(st), *chat, *msg, *bot_ids = json_array();
 	size_t existing = json_array_size(chats);
 	json_decref(chats);
-	if (existing > 0 || store_chat_create(st, "Welcome to Parley", "round-robin", NULL, &chat) != STORE_OK)
-		return;
-	struct message_in in = { .kind = "system", .author = "Parley", .state = "complete",
-	    .body = "Welcome! Type a message below; every tab open on this chat sees it at once." };
-	uint64_t event_id;
-	if (store_message_add(st, json_string_value(json_object_get(chat, "id")), &in, &msg,
-	    &event_id) == STORE_OK)
-		json_decref(msg);
-	json_decref(chat);
+	for (size_t i = 0; existing == 0 && i < 3; i++) {
+		json_t *bot, *fields = json_pack("{s:s, s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f}",
+		    "name", demo[i][0], "backend", demo[i][1], "persona", demo[i][2], "model",
+		    "base_url", "api_key_env", "temperature", 0.7, "max_tokens", 512,
+		    "talkativeness", 0.5);
+		if (store_bot_create(st, fields, &bot) == STORE_OK || store_bot_get(st, demo[i][0],
+		    &bot) == STORE_OK) {
+			json_array_append(bot_ids, json_object_get(bot, "id"));
+			json_decref(bot);
+		}
+		json_decref(fields);
+	}
+	if (existing == 0 && store_chat_create(st, "Welcome to Parley", "mentions", bot_ids,
+	    &chat) == STORE_OK) {
+		struct message_in in = { .kind = "system", .author = "Parley", .state = "complete",
+		    .body = "Welcome! Every tab open on this chat sees each message at once. "
+		    "Call a bot by name: @Echo repeats you, @Eliza listens, "
+		    "@Dice rolls 2d6+1." };
+		uint64_t event_id;
+		if (store_message_add(st, json_string_value(json_object_get(chat, "id")), &in,
+		    &msg, &event_id) == STORE_OK)
+			json_decref(msg);
+		json_decref(chat);
+	}
+	json_decref(bot_ids);
 }
 
 /* Polls until every stream has closed or the deadline passes, then stops the loop. */
@@ -75,6 +98,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: shutting down", (int)sig);
 	rt->app.stopping = true;
 	server_stop_accepting(rt->server);
+	turns_stop_all(rt->app.turns);
 	hub_end_all(rt->app.hub);
 	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
 	drain_check(-1, 0, rt);
@@ -100,7 +124,9 @@ start(struct runtime *rt, const struct config *cfg)
 	}
 	if (cfg->demo)
 		seed_demo(rt->app.store);
+	turns_recover(&rt->app);
 	rt->app.hub = hub_new();
+	rt->app.turns = turns_new(&rt->app);
 	struct server_routes routes = routes_for(&rt->app);
 	rt->server = server_start(rt->app.base, cfg->host, cfg->port, &routes, &err);
 	if (rt->server == NULL) {
@@ -117,6 +143,7 @@ stop(struct runtime *rt)
 	server_free(rt->server);
 	/* run the stream teardowns that closing the connections scheduled */
 	event_base_loop(rt->app.base, EVLOOP_NONBLOCK);
+	turns_free(rt->app.turns);
 	if (rt->app.hub)
 		hub_free(rt->app.hub);
 	store_close(rt->app.store);
@@ -150,10 +177,12 @@ main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	struct runtime rt = { .app = { .cfg = &cfg, .base = event_base_new() } };
 	if (start(&rt, &cfg) != 0) {
 		stop(&rt);
+		curl_global_cleanup();
 		return 1;
 	}
 	rt.sigint = evsignal_new(rt.app.base, SIGINT, on_signal, &rt);
@@ -170,6 +199,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(rt.app.base);
 	stop(&rt);
+	curl_global_cleanup();
 	log_info("stopped");
 	return 0;
 }

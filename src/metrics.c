@@ -5,12 +5,15 @@
 #include "util/buf.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #define STATUS_MIN 100
 #define STATUS_MAX 599
 
 static _Atomic int64_t values[METRIC_COUNT];
 static _Atomic uint64_t http_by_status[STATUS_MAX - STATUS_MIN + 1];
+static const char *const reply_states[] = { "complete", "failed", "stopped" };
+static _Atomic uint64_t replies_by_state[3];
 
 static const struct {
 	const char *name, *type, *help;
@@ -40,6 +43,14 @@ metrics_count_http(int status)
 }
 
 void
+metrics_count_reply(const char *state)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(state, reply_states[i]) == 0)
+			atomic_fetch_add_explicit(&replies_by_state[i], 1, memory_order_relaxed);
+}
+
+void
 metrics_render(struct buf *out)
 {
 	for (int m = 0; m < METRIC_COUNT; m++) {
@@ -55,4 +66,9 @@ metrics_render(struct buf *out)
 			buf_printf(out, "parley_http_requests_total{code=\"%d\"} %llu\n",
 			    s, (unsigned long long)n);
 	}
+	buf_adds(out, "# HELP parley_bot_replies_total Bot replies by how they ended.\n"
+	    "# TYPE parley_bot_replies_total counter\n");
+	for (size_t i = 0; i < 3; i++)
+		buf_printf(out, "parley_bot_replies_total{state=\"%s\"} %llu\n", reply_states[i],
+		    (unsigned long long)atomic_load(&replies_by_state[i]));
 }

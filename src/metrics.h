@@ -19,6 +19,8 @@ enum metric {
 
 void	 metrics_add(enum metric m, int64_t delta);
 void	 metrics_count_http(int status);
+/* A bot reply ended: state is "complete", "failed" or "stopped". */
+void	 metrics_count_reply(const char *state);
 /* Appends the whole exposition to out. */
 void	 metrics_render(struct buf *out);
 

@@ -3,6 +3,7 @@
  * answer errors as JSON, page paths as HTML.
  */
 #include "routes.h"
+#include "api/bots_api.h"
 #include "api/chats_api.h"
 #include "api/streams.h"
 #include "http/respond.h"
@@ -34,6 +35,9 @@ static const struct route table[] = {
 	{ "/api/v1/chats/*/turn",	{ { POST, api_chat_turn } } },
 	{ "/api/v1/chats/*/stop",	{ { POST, api_chat_stop } } },
 	{ "/api/v1/chats/*/events",	{ { GET, streams_json } } },
+	{ "/api/v1/bots",		{ { GET, api_bots_list }, { POST, api_bots_create } } },
+	{ "/api/v1/bots/*",		{ { GET, api_bot_get }, { PATCH, api_bot_patch },
+					  { DELETE, api_bot_delete } } },
 };
 
 static void

@@ -144,7 +144,6 @@ api_messages_post(struct evhttp_request *req, void *ctx, const struct route_para
 	json_decref(body);
 }
 
-/* A chat has no bots until bots exist, so no bot can be asked to speak. */
 void
 api_chat_turn(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
@@ -155,26 +154,22 @@ api_chat_turn(struct evhttp_request *req, void *ctx, const struct route_params *
 		return;
 	}
 	json_decref(chat);
-	if ((body = request_json_object(req, &p)) == NULL) {
+	if ((body = request_json_object(req, &p)) == NULL ||
+	    chats_turn(ctx, rp->seg[0], json_object_get(body, "bot"), &p) != 0)
 		respond_problem(req, &p);
-		return;
-	}
+	else
+		respond_json(req, 202, json_pack("{s:s}", "status", "queued"));
 	json_decref(body);
-	respond_error(req, 422, "bot: not a bot of this chat");
 }
 
-/* Nothing is generated without bots, so there is nothing to stop. */
 void
 api_chat_stop(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
 	struct problem p;
-	json_t *chat;
-	if (chats_get(ctx, rp->seg[0], &chat, &p) != 0) {
+	if (chats_stop(ctx, rp->seg[0], &p) != 0)
 		respond_problem(req, &p);
-		return;
-	}
-	json_decref(chat);
-	respond_json(req, 202, json_pack("{s:s}", "status", "stopping"));
+	else
+		respond_json(req, 202, json_pack("{s:s}", "status", "stopped"));
 }
 
 void

@@ -5,6 +5,7 @@
  */
 #include "api/streams.h"
 #include "app.h"
+#include "bots/turns.h"
 #include "chats.h"
 #include "hub/event_frame.h"
 #include "hub/hub.h"
@@ -14,6 +15,7 @@
 #include "sse/frame.h"
 #include "sse/stream.h"
 #include "store/store.h"
+#include "util/json_wire.h"
 
 #include <event2/http.h>
 #include <stdlib.h>
@@ -47,7 +49,7 @@ send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
 	if (chats_snapshot(app, chat_id, &snap, &p) != 0)
 		return;
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
-	char *text = json_dumps(snap, JSON_COMPACT);
+	char *text = json_dumps(snap, JSON_WIRE);
 	struct frame *f = sse_frame_event(true, id, "snapshot", text, strlen(text));
 	sse_stream_send(s, f);
 	sse_frame_unref(f);
@@ -69,6 +71,19 @@ send_replay(struct sse_stream *s, json_t *events)
 			sse_frame_unref(f);
 		}
 	}
+}
+
+/* A reply being generated goes out whole so far (no id: not a new event); tokens follow. */
+static void
+send_current(struct app *app, struct sse_stream *s, const char *chat_id)
+{
+	json_t *current = turns_current(app->turns, chat_id);
+	if (current == NULL)
+		return;
+	struct frame *f = event_frame(sse_stream_kind(s), 0, "message-update", current);
+	sse_stream_send(s, f);
+	sse_frame_unref(f);
+	json_decref(current);
 }
 
 static void
@@ -99,6 +114,7 @@ serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum str
 		send_replay(s, events);
 	else
 		send_snapshot(app, s, chat_id);
+	send_current(app, s, chat_id);
 	json_decref(events);
 	sse_stream_set_arg(s, hub_subscribe(app->hub, chat_id, s));
 }

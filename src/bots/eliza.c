@@ -1,9 +1,10 @@
 /*
  * eliza.c - keyword rules, decomposition, reassembly, reflection; see eliza.h.
  *
- * Input is lower-cased and split into words (letters, digits, apostrophes).
- * The highest-ranked keyword found picks a rule; its first decomposition
- * pattern that matches the whole input wins. In patterns "*" matches any run
+ * Input is cut into clauses at . , ; ! ? and each clause lower-cased and
+ * split into words (letters, digits, apostrophes; @mentions are dropped).
+ * The highest-ranked keyword found (in the first clause that has it) picks
+ * a rule; its first decomposition pattern that matches the clause wins. In patterns "*" matches any run
  * of words (also none); in reassemblies "(N)" is the N-th "*" reflected
  * ("my" becomes "your", "i am" becomes "you are", ...).
  */
@@ -100,24 +101,33 @@ struct words {
 	int	 n;
 };
 
-/* Splits lower-cased text into words; free with words_free(). */
-static void
-words_split(const char *text, struct words *out)
+static bool
+word_char(char c)
 {
+	return isalnum((unsigned char)c) || c == '\'' || c == '@';
+}
+
+/* Splits text[0..n) into lower-cased words, dropping @mentions; free with words_free(). */
+static void
+words_split(const char *text, size_t n, struct words *out)
+{
+	size_t i = 0;
 	out->n = 0;
-	while (*text && out->n < MAX_WORDS) {
-		while (*text && !isalnum((unsigned char)*text) && *text != '\'')
-			text++;
+	while (i < n && out->n < MAX_WORDS) {
+		while (i < n && !word_char(text[i]))
+			i++;
 		size_t len = 0;
-		while (text[len] && (isalnum((unsigned char)text[len]) || text[len] == '\''))
+		while (i + len < n && word_char(text[i + len]))
 			len++;
 		if (len == 0)
 			break;
-		char *w = xstrndup(text, len);
-		for (char *c = w; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		out->w[out->n++] = w;
-		text += len;
+		if (text[i] != '@') {
+			char *w = xstrndup(text + i, len);
+			for (char *c = w; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			out->w[out->n++] = w;
+		}
+		i += len;
 	}
 }
 
@@ -221,12 +231,25 @@ apply_rule(const struct rule *rule, const struct words *in, unsigned turn, struc
 char *
 eliza_reply(const char *text, struct eliza_state *state)
 {
-	struct words in;
+	struct words in = { .n = 0 };
 	struct buf out = BUF_INIT;
+	const struct rule *rule = NULL;
 	unsigned turn = state->turn++;
 
-	words_split(text, &in);
-	const struct rule *rule = best_rule(&in);
+	/* the clause with the best keyword; the first one wins a tie */
+	for (const char *clause = text; *clause;) {
+		size_t len = strcspn(clause, ".,;!?");
+		struct words ws;
+		words_split(clause, len, &ws);
+		const struct rule *r = best_rule(&ws);
+		if (r != NULL && (rule == NULL || r->rank > rule->rank)) {
+			words_free(&in);
+			in = ws;
+			rule = r;
+		} else
+			words_free(&ws);
+		clause += len + (clause[len] != '\0');
+	}
 	if (rule == NULL || !apply_rule(rule, &in, turn, &out))
 		buf_adds(&out, fallbacks[turn % (sizeof fallbacks / sizeof *fallbacks)]);
 	words_free(&in);

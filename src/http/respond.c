@@ -4,6 +4,7 @@
 #include "http/respond.h"
 #include "metrics.h"
 #include "util/buf.h"
+#include "util/json_wire.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -66,7 +67,7 @@ respond_bytes(struct evhttp_request *req, int status, const char *content_type,
 void
 respond_json(struct evhttp_request *req, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = json_dumps(body, JSON_WIRE);
 	json_decref(body);
 	respond_bytes(req, status, "application/json", text, strlen(text));
 	free(text);

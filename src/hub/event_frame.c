@@ -5,6 +5,7 @@
 #include "sse/frame.h"
 #include "util/buf.h"
 #include "web/fragments.h"
+#include "util/json_wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 static struct frame *
 json_event_frame(uint64_t id, const char *name, json_t *data)
 {
-	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = json_dumps(data, JSON_WIRE);
 	struct frame *f = sse_frame_event(id > 0, id, name, text, strlen(text));
 	free(text);
 	return f;

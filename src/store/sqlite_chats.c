@@ -8,6 +8,7 @@
 #include "store/sqlite.h"
 #include "limits.h"
 #include "util/ids.h"
+#include "util/json_wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,7 @@ row_streaming(struct store *st, sqlite3_stmt *s)
 static int
 event_insert(struct store *st, const char *chat_id, uint64_t id, const char *name, json_t *data)
 {
-	char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = json_dumps(data, JSON_WIRE);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_INSERT);
 	int rc = -1;
 	if (s != NULL) {

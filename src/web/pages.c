@@ -244,16 +244,17 @@ form_message_post(struct evhttp_request *req, void *ctx, const struct route_para
 	json_decref(body);
 }
 
-/* Nothing is generated without bots, so there is nothing to stop. */
 void
 form_chat_stop(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
 	struct problem p;
-	json_t *chat;
-	if (chats_get(ctx, rp->seg[0], &chat, &p) != 0) {
+	if (chats_stop(ctx, rp->seg[0], &p) != 0)
 		page_problem(req, &p);
-		return;
+	else if (request_is_htmx(req))
+		respond_empty(req, 204);
+	else {
+		char location[96];
+		snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
+		respond_redirect(req, location);
 	}
-	json_decref(chat);
-	respond_empty(req, 204);
 }

@@ -1,0 +1,248 @@
+/*
+ * bots.c - bot validation and changes; see bots.h.
+ */
+#include "bots/bots.h"
+#include "app.h"
+#include "http/respond.h"
+#include "hub/hub.h"
+#include "store/store.h"
+#include "util/text.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define PERSONA_MAX	8000	/* bytes */
+#define URL_MAX		2000
+#define MODEL_MAX	200
+
+static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
+
+static int
+store_problem(enum store_status rc, struct problem *p)
+{
+	if (rc == STORE_NOT_FOUND)
+		problem_set(p, 404, "bot not found");
+	else if (rc == STORE_CONFLICT)
+		problem_set(p, 409, "name: a bot with that name exists");
+	else
+		problem_set(p, 500, "the database failed; try again");
+	return -1;
+}
+
+static bool
+valid_name(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_' && s[n] != '-')
+			return false;
+	return n >= 1 && n <= BOT_NAME_MAX;
+}
+
+static bool
+valid_env_name(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!(isalpha((unsigned char)s[n]) || s[n] == '_' || (n > 0 && isdigit((unsigned char)s[n]))))
+			return false;
+	return n >= 1 && n <= 128;
+}
+
+static bool
+valid_url(const char *s)
+{
+	return strlen(s) <= URL_MAX && (strncmp(s, "http://", 7) == 0 ||
+	    strncmp(s, "https://", 8) == 0) && strpbrk(s, " \t\r\n") == NULL;
+}
+
+static bool
+is_text(json_t *v, size_t max_bytes)
+{
+	return json_is_string(v) && json_string_length(v) <= max_bytes &&
+	    text_utf8_valid(json_string_value(v), json_string_length(v));
+}
+
+static bool
+in_range(json_t *v, double lo, double hi)
+{
+	return json_is_number(v) && json_number_value(v) >= lo && json_number_value(v) <= hi;
+}
+
+/* Checks one field of a Bot; the problem names it when it is invalid. */
+static int
+check_field(const char *key, json_t *v, struct problem *p)
+{
+	bool ok = true;
+	const char *why = "";
+	if (strcmp(key, "name") == 0)
+		ok = json_is_string(v) && valid_name(json_string_value(v)),
+		why = "1 to 32 letters, digits, _ or -";
+	else if (strcmp(key, "backend") == 0) {
+		ok = false;
+		for (size_t i = 0; json_is_string(v) && i < 4; i++)
+			ok = ok || strcmp(json_string_value(v), backends[i]) == 0;
+		why = "one of echo, eliza, dice, openai";
+	} else if (strcmp(key, "persona") == 0)
+		ok = is_text(v, PERSONA_MAX), why = "text of at most 8000 bytes";
+	else if (strcmp(key, "model") == 0)
+		ok = json_is_null(v) || (is_text(v, MODEL_MAX) && json_string_length(v) > 0),
+		why = "null or a model name";
+	else if (strcmp(key, "base_url") == 0)
+		ok = json_is_null(v) || (json_is_string(v) && valid_url(json_string_value(v))),
+		why = "null or an http:// or https:// URL";
+	else if (strcmp(key, "api_key_env") == 0)
+		ok = json_is_null(v) || (json_is_string(v) && valid_env_name(json_string_value(v))),
+		why = "null or an environment variable name";
+	else if (strcmp(key, "temperature") == 0)
+		ok = in_range(v, 0, 2), why = "a number from 0 to 2";
+	else if (strcmp(key, "max_tokens") == 0)
+		ok = json_is_integer(v) && in_range(v, 1, 32768), why = "an integer from 1 to 32768";
+	else if (strcmp(key, "talkativeness") == 0)
+		ok = in_range(v, 0, 1), why = "a number from 0 to 1";
+	if (!ok)
+		problem_set(p, 422, "%s: must be %s", key, why);
+	return ok ? 0 : -1;
+}
+
+static const char *const field_names[] = { "name", "persona", "backend", "model",
+    "base_url", "api_key_env", "temperature", "max_tokens", "talkativeness" };
+
+/* base with the known fields of patch applied and checked; NULL and p otherwise. */
+static json_t *
+merge(json_t *base, json_t *patch, struct problem *p)
+{
+	json_t *bot = json_deep_copy(base);
+	for (size_t i = 0; i < sizeof field_names / sizeof *field_names; i++) {
+		json_t *v = json_object_get(patch, field_names[i]);
+		if (v == NULL)
+			continue;
+		if (check_field(field_names[i], v, p) != 0) {
+			json_decref(bot);
+			return NULL;
+		}
+		/* temperature and talkativeness are stored as reals even when given as 1 */
+		bool real = json_is_integer(v) && strcmp(field_names[i], "max_tokens") != 0;
+		json_object_set_new(bot, field_names[i],
+		    real ? json_real((double)json_integer_value(v)) : json_incref(v));
+	}
+	if (strcmp(json_string_value(json_object_get(bot, "backend")), "openai") == 0 &&
+	    json_is_null(json_object_get(bot, "base_url"))) {
+		problem_set(p, 422, "base_url: required for the openai backend");
+		json_decref(bot);
+		return NULL;
+	}
+	return bot;
+}
+
+/* After a bot changed, each chat it is in publishes its new state. */
+static void
+touch_chats(struct app *app, json_t *chat_ids)
+{
+	size_t i;
+	json_t *id;
+	json_array_foreach(chat_ids, i, id) {
+		json_t *chat;
+		uint64_t event_id;
+		const char *chat_id = json_string_value(id);
+		if (store_chat_update(app->store, chat_id, NULL, NULL, NULL, &chat, &event_id) == STORE_OK) {
+			hub_publish(app->hub, chat_id, event_id, "chat", chat);
+			json_decref(chat);
+		}
+	}
+}
+
+int
+bots_create(struct app *app, json_t *fields, json_t **bot, struct problem *p)
+{
+	if (json_object_get(fields, "name") == NULL || json_object_get(fields, "backend") == NULL) {
+		problem_set(p, 422, "%s: required", json_object_get(fields, "name") ? "backend" : "name");
+		return -1;
+	}
+	json_t *defaults = json_pack("{s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f}",
+	    "persona", "", "backend", "echo", "model", "base_url", "api_key_env",
+	    "temperature", 0.7, "max_tokens", 512, "talkativeness", 0.5);
+	json_t *complete = merge(defaults, fields, p);
+	json_decref(defaults);
+	if (complete == NULL)
+		return -1;
+	enum store_status rc = store_bot_create(app->store, complete, bot);
+	json_decref(complete);
+	return rc == STORE_OK ? 0 : store_problem(rc, p);
+}
+
+int
+bots_get(struct app *app, const char *id_or_name, json_t **bot, struct problem *p)
+{
+	enum store_status rc = store_bot_get(app->store, id_or_name, bot);
+	return rc == STORE_OK ? 0 : store_problem(rc, p);
+}
+
+int
+bots_update(struct app *app, const char *id, json_t *fields, json_t **bot, struct problem *p)
+{
+	json_t *old;
+	if (bots_get(app, id, &old, p) != 0)
+		return -1;
+	json_t *complete = merge(old, fields, p);
+	if (complete == NULL) {
+		json_decref(old);
+		return -1;
+	}
+	const char *bot_id = json_string_value(json_object_get(old, "id"));
+	enum store_status rc = store_bot_update(app->store, bot_id, complete, bot);
+	json_decref(complete);
+	if (rc == STORE_OK && !json_equal(json_object_get(old, "name"), json_object_get(*bot, "name"))) {
+		json_t *chats = store_bot_chats(app->store, bot_id);
+		touch_chats(app, chats);
+		json_decref(chats);
+	}
+	json_decref(old);
+	return rc == STORE_OK ? 0 : store_problem(rc, p);
+}
+
+int
+bots_delete(struct app *app, const char *id, struct problem *p)
+{
+	json_t *bot;
+	if (bots_get(app, id, &bot, p) != 0)
+		return -1;
+	const char *bot_id = json_string_value(json_object_get(bot, "id"));
+	json_t *chats = store_bot_chats(app->store, bot_id);
+	enum store_status rc = store_bot_delete(app->store, bot_id);
+	if (rc == STORE_OK)
+		touch_chats(app, chats);
+	json_decref(chats);
+	json_decref(bot);
+	return rc == STORE_OK ? 0 : store_problem(rc, p);
+}
+
+json_t *
+bots_resolve(struct app *app, json_t *refs, struct problem *p)
+{
+	if (!json_is_array(refs)) {
+		problem_set(p, 422, "bots: must be a list of bot ids or names");
+		return NULL;
+	}
+	json_t *ids = json_array();
+	size_t i, k;
+	json_t *ref, *seen;
+	json_array_foreach(refs, i, ref) {
+		json_t *bot;
+		if (!json_is_string(ref) || store_bot_get(app->store, json_string_value(ref), &bot) != STORE_OK) {
+			problem_set(p, 422, "bots: unknown bot %s", json_is_string(ref) ?
+			    json_string_value(ref) : "(not a string)");
+			json_decref(ids);
+			return NULL;
+		}
+		json_t *id = json_object_get(bot, "id");
+		bool dup = false;
+		json_array_foreach(ids, k, seen)
+			dup = dup || json_equal(seen, id);
+		if (!dup)
+			json_array_append(ids, id);
+		json_decref(bot);
+	}
+	return ids;
+}

@@ -1,0 +1,351 @@
+/*
+ * openai.c - the model-server backend: POST {base_url}/chat/completions with
+ * "stream": true on libcurl's multi interface, driven by the libevent loop
+ * (curl tells us which sockets and timeouts to watch; nothing blocks). The
+ * response streams through oai_stream into the reply's sink. Works with any
+ * OpenAI-compatible server: OpenAI, llama.cpp, Ollama (/v1), vLLM.
+ *
+ * The API key is read from the environment variable the bot names, at the
+ * moment of the request; it is never stored, logged or echoed.
+ */
+#include "bots/backend_impl.h"
+#include "bots/oai_stream.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "util/json_wire.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONTEXT_MAX_CHARS	12000	/* of message text sent to the model */
+#define ERROR_BODY_MAX		(64 * 1024)
+
+struct openai_glue {
+	CURLM			*multi;
+	struct event		*timer;
+	struct event_base	*base;
+};
+
+struct openai_job {
+	struct reply_job	 job;		/* first: the common part */
+	struct openai_glue	*glue;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			*body;
+	struct oai_stream	 parser;
+	struct buf		 error_body;	/* a non-2xx answer */
+	long			 status;
+	char			 error[200];
+};
+
+/* ---------- curl on the event loop ---------- */
+
+static void check_done(struct openai_glue *glue);
+
+static void
+socket_ready(evutil_socket_t fd, short kind, void *arg)
+{
+	struct openai_glue *glue = arg;
+	int running, flags = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) |
+	    ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	curl_multi_socket_action(glue->multi, fd, flags, &running);
+	check_done(glue);
+}
+
+static void
+timer_fired(evutil_socket_t fd, short kind, void *arg)
+{
+	struct openai_glue *glue = arg;
+	int running;
+	(void)fd;
+	(void)kind;
+	curl_multi_socket_action(glue->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(glue);
+}
+
+/* curl says which events a socket needs; one persistent event per socket. */
+static int
+watch_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct openai_glue *glue = userp;
+	struct event *ev = socketp;
+	(void)easy;
+	if (ev != NULL)
+		event_free(ev);
+	if (what == CURL_POLL_REMOVE) {
+		curl_multi_assign(glue->multi, fd, NULL);
+		return 0;
+	}
+	short kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	ev = event_new(glue->base, fd, kind, socket_ready, glue);
+	event_add(ev, NULL);
+	curl_multi_assign(glue->multi, fd, ev);
+	return 0;
+}
+
+static int
+set_timer(CURLM *multi, long ms, void *userp)
+{
+	struct openai_glue *glue = userp;
+	(void)multi;
+	if (ms < 0) {
+		evtimer_del(glue->timer);
+		return 0;
+	}
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(glue->timer, &tv);
+	return 0;
+}
+
+static struct openai_glue *
+glue_get(struct backends *be)
+{
+	if (be->openai != NULL)
+		return be->openai;
+	struct openai_glue *glue = xcalloc(1, sizeof *glue);
+	glue->base = be->base;
+	glue->multi = curl_multi_init();
+	glue->timer = evtimer_new(be->base, timer_fired, glue);
+	curl_multi_setopt(glue->multi, CURLMOPT_SOCKETFUNCTION, watch_socket);
+	curl_multi_setopt(glue->multi, CURLMOPT_SOCKETDATA, glue);
+	curl_multi_setopt(glue->multi, CURLMOPT_TIMERFUNCTION, set_timer);
+	curl_multi_setopt(glue->multi, CURLMOPT_TIMERDATA, glue);
+	return be->openai = glue;
+}
+
+void
+openai_glue_free(struct openai_glue *glue)
+{
+	if (glue == NULL)
+		return;
+	curl_multi_cleanup(glue->multi);
+	event_free(glue->timer);
+	free(glue);
+}
+
+/* ---------- the request ---------- */
+
+/* The chat as the model sees it: its persona, then the recent messages. */
+static json_t *
+model_messages(const struct reply_context *ctx)
+{
+	json_t *out = json_array();
+	const char *persona = json_string_value(json_object_get(ctx->bot, "persona"));
+	const char *name = json_string_value(json_object_get(ctx->bot, "name"));
+	const char *bot_id = json_string_value(json_object_get(ctx->bot, "id"));
+	char fallback[96];
+	snprintf(fallback, sizeof fallback, "You are %s, taking part in a group chat.", name);
+	json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system",
+	    "content", persona && *persona ? persona : fallback));
+
+	/* newest first until the budget is spent, then put back in order */
+	size_t budget = CONTEXT_MAX_CHARS, first = json_array_size(ctx->messages);
+	while (first > 0) {
+		json_t *m = json_array_get(ctx->messages, first - 1);
+		size_t len = strlen(json_string_value(json_object_get(m, "body")));
+		if (len > budget)
+			break;
+		budget -= len;
+		first--;
+	}
+	for (size_t i = first; i < json_array_size(ctx->messages); i++) {
+		json_t *m = json_array_get(ctx->messages, i);
+		const char *body = json_string_value(json_object_get(m, "body"));
+		const char *author = json_string_value(json_object_get(m, "author"));
+		const char *mine = json_string_value(json_object_get(m, "bot_id"));
+		if ((uint64_t)json_integer_value(json_object_get(m, "seq")) == ctx->seq || !*body)
+			continue;
+		if (mine != NULL && bot_id != NULL && strcmp(mine, bot_id) == 0) {
+			json_array_append_new(out, json_pack("{s:s, s:s}", "role", "assistant",
+			    "content", body));
+			continue;
+		}
+		struct buf line = BUF_INIT;
+		buf_printf(&line, "%s: %s", author ? author : "someone", body);
+		json_array_append_new(out, json_pack("{s:s, s:s%}", "role", "user",
+		    "content", line.data, line.len));
+		buf_free(&line);
+	}
+	return out;
+}
+
+static char *
+request_body(const struct reply_context *ctx)
+{
+	json_t *bot = ctx->bot;
+	json_t *req = json_pack("{s:b, s:O, s:O, s:o}", "stream", 1,
+	    "temperature", json_object_get(bot, "temperature"),
+	    "max_tokens", json_object_get(bot, "max_tokens"), "messages", model_messages(ctx));
+	json_t *model = json_object_get(bot, "model");
+	if (json_is_string(model))
+		json_object_set(req, "model", model);
+	char *text = json_dumps(req, JSON_WIRE);
+	json_decref(req);
+	return text;
+}
+
+static struct curl_slist *
+request_headers(json_t *bot)
+{
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Accept: text/event-stream");
+	const char *env = json_string_value(json_object_get(bot, "api_key_env"));
+	const char *key = env ? getenv(env) : NULL;
+	if (key != NULL && *key != '\0') {
+		struct buf auth = BUF_INIT;
+		buf_printf(&auth, "Authorization: Bearer %s", key);
+		h = curl_slist_append(h, auth.data);
+		buf_free(&auth);
+	}
+	return h;
+}
+
+/* ---------- the response ---------- */
+
+static void
+on_delta(void *arg, const char *text, size_t len)
+{
+	struct openai_job *o = arg;
+	o->job.sink.on_text(o->job.sink.arg, text, len);
+}
+
+/* Bytes from the server: the stream, or an error body to report. */
+static size_t
+on_bytes(char *data, size_t size, size_t n, void *arg)
+{
+	struct openai_job *o = arg;
+	size_t len = size * n;
+	if (o->status == 0)
+		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
+	if (o->status < 200 || o->status > 299) {
+		if (o->error_body.len + len <= ERROR_BODY_MAX)
+			buf_add(&o->error_body, data, len);
+		return len;
+	}
+	if (oai_stream_feed(&o->parser, data, len) == OAI_ERROR) {
+		snprintf(o->error, sizeof o->error, "%s", o->parser.error);
+		return 0;	/* abort the transfer */
+	}
+	return len;
+}
+
+static void
+http_error(struct openai_job *o)
+{
+	json_t *body = json_loadb(o->error_body.data ? o->error_body.data : "",
+	    o->error_body.len, 0, NULL);
+	json_t *err = json_object_get(body, "error");
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	if (msg == NULL)
+		msg = json_string_value(err);
+	if (msg != NULL)
+		snprintf(o->error, sizeof o->error, "model server answered %ld: %.140s", o->status, msg);
+	else
+		snprintf(o->error, sizeof o->error, "model server answered %ld", o->status);
+	json_decref(body);
+}
+
+static void
+transfer_error(struct openai_job *o, CURLcode rc)
+{
+	const char *what;
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:	what = "could not connect to the model server"; break;
+	case CURLE_COULDNT_RESOLVE_HOST: what = "unknown model server host"; break;
+	case CURLE_OPERATION_TIMEDOUT:	what = "the model server stopped answering (timeout)"; break;
+	case CURLE_GOT_NOTHING:		what = "the model server closed without answering"; break;
+	default:			what = curl_easy_strerror(rc); break;
+	}
+	snprintf(o->error, sizeof o->error, "%s", what);
+}
+
+static void
+finish(struct openai_job *o, CURLcode rc)
+{
+	if (o->error[0] == '\0') {
+		if (rc != CURLE_OK)
+			transfer_error(o, rc);
+		else if (o->status < 200 || o->status > 299)
+			http_error(o);
+		else if (oai_stream_finish(&o->parser) == OAI_ERROR)
+			snprintf(o->error, sizeof o->error, "%s", o->parser.error);
+	}
+	if (o->error[0] != '\0')
+		log_info("model reply failed: %s", o->error);
+	backend_job_end(&o->job, o->error[0] ? o->error : NULL);
+}
+
+static void
+check_done(struct openai_glue *glue)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(glue->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct openai_job *o;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&o);
+		finish(o, msg->data.result);
+	}
+}
+
+static void
+release(struct reply_job *job)
+{
+	struct openai_job *o = (struct openai_job *)job;
+	curl_multi_remove_handle(o->glue->multi, o->easy);
+	curl_easy_cleanup(o->easy);
+	curl_slist_free_all(o->headers);
+	free(o->body);
+	oai_stream_free(&o->parser);
+	buf_free(&o->error_body);
+	free(o);
+}
+
+static void
+configure(struct openai_job *o, const struct reply_context *ctx, const struct backend_opts *opts)
+{
+	struct buf url = BUF_INIT;
+	const char *base = json_string_value(json_object_get(ctx->bot, "base_url"));
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	buf_add(&url, base, n);
+	buf_adds(&url, "/chat/completions");
+
+	CURL *e = o->easy;
+	curl_easy_setopt(e, CURLOPT_URL, url.data);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, o->headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_bytes);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, o);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, o);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)opts->connect_timeout_s);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)opts->idle_timeout_s);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	buf_free(&url);
+}
+
+struct reply_job *
+openai_start(struct backends *be, const struct reply_context *ctx, struct reply_sink sink)
+{
+	struct openai_job *o = xcalloc(1, sizeof *o);
+	backend_job_init(be, &o->job, sink, release);
+	o->glue = glue_get(be);
+	o->easy = curl_easy_init();
+	o->headers = request_headers(ctx->bot);
+	o->body = request_body(ctx);
+	oai_stream_init(&o->parser, on_delta, o);
+	configure(o, ctx, &be->opts);
+	curl_multi_add_handle(o->glue->multi, o->easy);
+	return &o->job;
+}

@@ -1,0 +1,114 @@
+/*
+ * policy.c - mentions and turn policies; see policy.h.
+ *
+ * round-robin: every bot answers a person, in chat order; bots answer no bot.
+ * mentions:    the bots a person @mentions, in mention order.
+ * natural:     mentioned bots first, then each other bot with probability
+ *              talkativeness, at least one; a bot's reply pulls in the bots
+ *              it mentions (not itself).
+ * manual:      nobody; bots speak when asked through /turn.
+ */
+#include "bots/policy.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const names[] = { "round-robin", "mentions", "natural", "manual" };
+
+int
+policy_parse(const char *name, enum policy *out)
+{
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum policy)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static bool
+name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+static bool
+contains(const size_t *list, size_t n, size_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == v)
+			return true;
+	return false;
+}
+
+size_t
+mentions_find(const char *text, const struct chat_bot *bots, size_t n, size_t out[], size_t max)
+{
+	size_t found = 0;
+	for (const char *p = text; *p && found < max; p++) {
+		if (*p != '@' || (p > text && name_char(p[-1])))
+			continue;
+		size_t len = 0;
+		while (name_char(p[1 + len]))
+			len++;
+		for (size_t b = 0; b < n && len > 0; b++) {
+			if (strlen(bots[b].name) == len && strncasecmp(p + 1, bots[b].name, len) == 0 &&
+			    !contains(out, found, b)) {
+				out[found++] = b;
+				break;
+			}
+		}
+		p += len;
+	}
+	return found;
+}
+
+/* Natural conversation: mentioned bots, then others by talkativeness, at least one. */
+static size_t
+select_natural(const struct chat_bot *bots, size_t n, const char *text, int speaker,
+    policy_rng_fn rng, void *state, size_t out[], size_t max)
+{
+	size_t k = mentions_find(text, bots, n, out, max);
+	if (speaker >= 0) {
+		/* a bot's reply pulls in only the bots it names, never itself */
+		size_t kept = 0;
+		for (size_t i = 0; i < k; i++)
+			if (out[i] != (size_t)speaker)
+				out[kept++] = out[i];
+		return kept;
+	}
+	for (size_t b = 0; b < n && k < max; b++)
+		if (!contains(out, k, b) && rng(state) < bots[b].talkativeness)
+			out[k++] = b;
+	if (k == 0 && n > 0 && max > 0) {
+		/* nobody felt like talking: the most talkative bot answers */
+		size_t best = 0;
+		for (size_t b = 1; b < n; b++)
+			if (bots[b].talkativeness > bots[best].talkativeness)
+				best = b;
+		out[k++] = best;
+	}
+	return k;
+}
+
+size_t
+policy_select(enum policy policy, const struct chat_bot *bots, size_t n, const char *text,
+    int speaker, policy_rng_fn rng, void *state, size_t out[], size_t max)
+{
+	size_t k = 0;
+	switch (policy) {
+	case POLICY_ROUND_ROBIN:
+		for (size_t b = 0; speaker < 0 && b < n && k < max; b++)
+			out[k++] = b;
+		return k;
+	case POLICY_MENTIONS:
+		return speaker < 0 ? mentions_find(text, bots, n, out, max) : 0;
+	case POLICY_NATURAL:
+		return select_natural(bots, n, text, speaker, rng, state, out, max);
+	case POLICY_MANUAL:
+		return 0;
+	}
+	return 0;
+}

@@ -1,0 +1,457 @@
+/*
+ * turns.c - the turn flow; see turns.h.
+ *
+ * A flow exists while a chat has a reply running or turns queued. Starting a
+ * turn stores the bot's message as "streaming" (a durable "message" event),
+ * then the backend's pieces go out as ephemeral "token" events and are kept
+ * in memory; the end stores the text with its final state (a durable
+ * "message-update"). Every change of speaker or queue is a durable "turn".
+ */
+#include "bots/turns.h"
+#include "app.h"
+#include "bots/backend.h"
+#include "bots/policy.h"
+#include "hub/hub.h"
+#include "limits.h"
+#include "metrics.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#define CONTEXT_MESSAGES	20		/* recent messages a bot sees */
+#define REPLY_MAX_BYTES		(64 * 1024)	/* longer replies are cut and fail */
+
+struct flow;
+
+struct reply {
+	struct flow		*flow;
+	json_t			*bot;		/* the Bot speaking */
+	json_t			*message;	/* its Message as first stored */
+	uint64_t		 seq;
+	struct buf		 text;		/* what it said so far */
+	bool			 too_long;	/* text past REPLY_MAX_BYTES was dropped */
+	struct reply_job	*job;		/* NULL once the backend ended */
+};
+
+struct flow {
+	LIST_ENTRY(flow)	 entry;
+	struct turns		*turns;
+	char			 chat_id[CHAT_ID_LEN + 1];
+	json_t			*queue;		/* Bots waiting to speak, in order */
+	unsigned		 bot_turns;	/* since the last person's message */
+	struct reply		*reply;
+	json_t			*published;	/* the last turn state sent */
+};
+
+struct turns {
+	struct app		*app;
+	struct backends		*backends;
+	LIST_HEAD(, flow)	 flows;
+	uint64_t		 rng;
+};
+
+static void flow_next(struct flow *f);
+
+/* ---------- small helpers ---------- */
+
+static double
+rng_next(void *state)
+{
+	uint64_t *s = state;	/* xorshift64* */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (double)((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static const char *
+str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static json_t *
+idle_state(void)
+{
+	return json_pack("{s:s, s:n, s:[]}", "state", "idle", "speaker", "queue");
+}
+
+static json_t *
+flow_state(const struct flow *f)
+{
+	json_t *names = json_array();
+	size_t i;
+	json_t *bot;
+	json_array_foreach(f->queue, i, bot)
+		json_array_append(names, json_object_get(bot, "name"));
+	if (f->reply == NULL)
+		return json_pack("{s:s, s:n, s:o}", "state", "idle", "speaker", "queue", names);
+	return json_pack("{s:s, s:O, s:o}", "state", "running",
+	    "speaker", json_object_get(f->reply->bot, "name"), "queue", names);
+}
+
+static void
+publish(struct app *app, const char *chat_id, const char *name, json_t *data)
+{
+	uint64_t id;
+	if (store_event_append(app->store, chat_id, name, data, &id) == STORE_OK)
+		hub_publish(app->hub, chat_id, id, name, data);
+}
+
+/* Sends a "turn" event when speaker or queue changed; frees an idle, empty flow. */
+static void
+flow_settle(struct flow *f)
+{
+	json_t *state = flow_state(f);
+	if (!json_equal(state, f->published)) {
+		publish(f->turns->app, f->chat_id, "turn", state);
+		json_decref(f->published);
+		f->published = json_incref(state);
+	}
+	json_decref(state);
+	if (f->reply == NULL && json_array_size(f->queue) == 0) {
+		LIST_REMOVE(f, entry);
+		json_decref(f->queue);
+		json_decref(f->published);
+		free(f);
+	}
+}
+
+static struct flow *
+flow_get(struct turns *t, const char *chat_id, bool create)
+{
+	struct flow *f;
+	LIST_FOREACH(f, &t->flows, entry)
+		if (strcmp(f->chat_id, chat_id) == 0)
+			return f;
+	if (!create)
+		return NULL;
+	f = xcalloc(1, sizeof *f);
+	f->turns = t;
+	snprintf(f->chat_id, sizeof f->chat_id, "%s", chat_id);
+	f->queue = json_array();
+	f->published = idle_state();
+	LIST_INSERT_HEAD(&t->flows, f, entry);
+	return f;
+}
+
+/* ---------- a reply ---------- */
+
+static void
+reply_free(struct reply *r)
+{
+	backend_cancel(r->job);
+	json_decref(r->bot);
+	json_decref(r->message);
+	buf_free(&r->text);
+	free(r);
+}
+
+/* Stores the reply's text with its final state and publishes it. */
+static void
+reply_finish(struct reply *r, const char *state, const char *error)
+{
+	struct app *app = r->flow->turns->app;
+	json_t *msg;
+	uint64_t id;
+	if (store_message_finish(app->store, r->flow->chat_id, r->seq, r->text.data ? r->text.data : "",
+	    state, error, &msg, &id) == STORE_OK) {
+		hub_publish(app->hub, r->flow->chat_id, id, "message-update", msg);
+		json_decref(msg);
+	}
+	metrics_count_reply(state);
+	r->flow->reply = NULL;
+	reply_free(r);
+}
+
+static void
+reply_text(void *arg, const char *text, size_t len)
+{
+	struct reply *r = arg;
+	if (r->too_long || r->text.len + len > REPLY_MAX_BYTES) {
+		r->too_long = true;	/* cancelling here would be inside curl's callback */
+		return;
+	}
+	buf_add(&r->text, text, len);
+	json_t *token = json_pack("{s:I, s:s%}", "seq", (json_int_t)r->seq, "delta", text, len);
+	if (token != NULL) {
+		struct app *app = r->flow->turns->app;
+		hub_publish(app->hub, r->flow->chat_id, 0, "token", token);
+		json_decref(token);
+	}
+}
+
+static void turns_after_bot(struct flow *f, const char *text, json_t *bot);
+
+static void
+reply_end(void *arg, const char *error)
+{
+	struct reply *r = arg;
+	struct flow *f = r->flow;
+	json_t *bot = json_incref(r->bot);
+	char *text = xstrdup(r->text.data ? r->text.data : "");
+	r->job = NULL;		/* the backend frees it after this returns */
+	if (error == NULL && r->too_long)
+		error = "the reply grew too long and was cut";
+	reply_finish(r, error ? "failed" : "complete", error);
+	if (error == NULL)
+		turns_after_bot(f, text, bot);
+	free(text);
+	json_decref(bot);
+	flow_next(f);
+}
+
+/* Starts the bot's reply: its streaming message, then the backend. */
+static int
+reply_start(struct flow *f, json_t *bot)
+{
+	struct app *app = f->turns->app;
+	json_t *context, *msg;
+	uint64_t id;
+	if (store_messages_last(app->store, f->chat_id, CONTEXT_MESSAGES, &context) != STORE_OK)
+		return -1;
+	struct message_in in = { .kind = "bot", .author = str(bot, "name"),
+	    .bot_id = str(bot, "id"), .body = "", .state = "streaming" };
+	if (store_message_add(app->store, f->chat_id, &in, &msg, &id) != STORE_OK) {
+		json_decref(context);
+		return -1;
+	}
+	hub_publish(app->hub, f->chat_id, id, "message", msg);
+
+	struct reply *r = xcalloc(1, sizeof *r);
+	r->flow = f;
+	r->bot = json_incref(bot);
+	r->message = msg;
+	r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+	f->reply = r;
+	f->bot_turns++;
+	flow_settle(f);
+	struct reply_context ctx = { .bot = bot, .messages = context, .seq = r->seq };
+	r->job = backend_start(f->turns->backends, &ctx,
+	    (struct reply_sink){ reply_text, reply_end, r });
+	json_decref(context);
+	return 0;
+}
+
+/* ---------- the flow ---------- */
+
+/* True when the chat still has the bot (it may have changed since queued). */
+static bool
+chat_has_bot(json_t *chat, const char *bot_id)
+{
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(chat, "bots"), i, b)
+		if (strcmp(str(b, "id"), bot_id) == 0)
+			return true;
+	return false;
+}
+
+/* Starts the next queued turn that can start; settles the flow either way. */
+static void
+flow_next(struct flow *f)
+{
+	struct app *app = f->turns->app;
+	while (f->reply == NULL && json_array_size(f->queue) > 0) {
+		json_t *queued = json_incref(json_array_get(f->queue, 0));
+		json_array_remove(f->queue, 0);
+		json_t *chat = NULL, *bot = NULL;
+		if (f->bot_turns >= POLICY_MAX_BOT_TURNS)
+			json_array_clear(f->queue);
+		else if (store_chat_get(app->store, f->chat_id, &chat) == STORE_OK &&
+		    store_bot_get(app->store, str(queued, "id"), &bot) == STORE_OK &&
+		    chat_has_bot(chat, str(bot, "id")) && reply_start(f, bot) != 0)
+			log_warn("chat %s: could not start %s's reply", f->chat_id, str(bot, "name"));
+		json_decref(chat);
+		json_decref(bot);
+		json_decref(queued);
+	}
+	flow_settle(f);
+}
+
+/* The chat's bots as the policies see them, with their Bots alongside. */
+static size_t
+chat_bots(struct app *app, json_t *chat, struct chat_bot *out, json_t **bots, size_t max)
+{
+	size_t n = 0, i;
+	json_t *ref;
+	json_array_foreach(json_object_get(chat, "bots"), i, ref) {
+		json_t *bot;
+		if (n == max || store_bot_get(app->store, str(ref, "id"), &bot) != STORE_OK)
+			continue;
+		bots[n] = bot;
+		out[n].name = str(bot, "name");
+		out[n].talkativeness = json_number_value(json_object_get(bot, "talkativeness"));
+		n++;
+	}
+	return n;
+}
+
+#define CHAT_BOTS_MAX 64
+
+/* The bots the policy calls for after text (speaker: the bot who wrote it, or NULL). */
+static json_t *
+select_bots(struct turns *t, json_t *chat, const char *text, const char *speaker_id)
+{
+	struct chat_bot cb[CHAT_BOTS_MAX];
+	json_t *bots[CHAT_BOTS_MAX];
+	size_t picked[CHAT_BOTS_MAX];
+	enum policy policy = POLICY_ROUND_ROBIN;
+	policy_parse(str(chat, "policy"), &policy);
+
+	size_t n = chat_bots(t->app, chat, cb, bots, CHAT_BOTS_MAX);
+	int speaker = -1;
+	for (size_t i = 0; speaker_id && i < n; i++)
+		if (strcmp(str(bots[i], "id"), speaker_id) == 0)
+			speaker = (int)i;
+	size_t k = policy_select(policy, cb, n, text, speaker, rng_next, &t->rng, picked,
+	    CHAT_BOTS_MAX);
+	json_t *out = json_array();
+	for (size_t i = 0; i < k; i++)
+		json_array_append(out, bots[picked[i]]);
+	for (size_t i = 0; i < n; i++)
+		json_decref(bots[i]);
+	return out;
+}
+
+/* A bot finished: in a natural chat the bots it mentions join the queue. */
+static void
+turns_after_bot(struct flow *f, const char *text, json_t *bot)
+{
+	json_t *chat;
+	if (store_chat_get(f->turns->app->store, f->chat_id, &chat) != STORE_OK)
+		return;
+	json_t *more = select_bots(f->turns, chat, text, str(bot, "id"));
+	json_array_extend(f->queue, more);
+	json_decref(more);
+	json_decref(chat);
+}
+
+void
+turns_on_message(struct turns *t, json_t *chat, json_t *message)
+{
+	json_t *queue = select_bots(t, chat, str(message, "body"), NULL);
+	struct flow *f = flow_get(t, str(chat, "id"), json_array_size(queue) > 0);
+	if (f != NULL) {
+		json_decref(f->queue);
+		f->queue = queue;
+		f->bot_turns = 0;
+		flow_next(f);
+	} else
+		json_decref(queue);
+}
+
+void
+turns_request(struct turns *t, json_t *chat, json_t *bot)
+{
+	struct flow *f = flow_get(t, str(chat, "id"), true);
+	json_array_insert(f->queue, 0, bot);
+	f->bot_turns = 0;
+	flow_next(f);
+}
+
+void
+turns_stop(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f == NULL)
+		return;
+	json_array_clear(f->queue);
+	if (f->reply != NULL)
+		reply_finish(f->reply, "stopped", NULL);
+	flow_settle(f);
+}
+
+void
+turns_forget(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f == NULL)
+		return;
+	if (f->reply != NULL)
+		reply_free(f->reply);
+	LIST_REMOVE(f, entry);
+	json_decref(f->queue);
+	json_decref(f->published);
+	free(f);
+}
+
+json_t *
+turns_state(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	return f ? flow_state(f) : idle_state();
+}
+
+json_t *
+turns_current(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f == NULL || f->reply == NULL)
+		return NULL;
+	json_t *msg = json_deep_copy(f->reply->message);
+	json_object_set_new(msg, "body", json_stringn(f->reply->text.data ? f->reply->text.data : "",
+	    f->reply->text.len));
+	return msg;
+}
+
+/* ---------- life cycle ---------- */
+
+struct turns *
+turns_new(struct app *app)
+{
+	struct turns *t = xcalloc(1, sizeof *t);
+	t->app = app;
+	struct backend_opts opts = { .typing_ms = app->cfg->typing_ms,
+	    .connect_timeout_s = 10, .idle_timeout_s = app->cfg->model_timeout_seconds };
+	t->backends = backends_new(app->base, &opts);
+	LIST_INIT(&t->flows);
+	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
+		t->rng = 0x9e3779b97f4a7c15ULL;
+	return t;
+}
+
+void
+turns_stop_all(struct turns *t)
+{
+	struct flow *f;
+	/* stopping leaves a flow idle and empty, which frees it */
+	while ((f = LIST_FIRST(&t->flows)) != NULL)
+		turns_stop(t, f->chat_id);
+}
+
+void
+turns_free(struct turns *t)
+{
+	if (t == NULL)
+		return;
+	turns_stop_all(t);
+	backends_free(t->backends);
+	free(t);
+}
+
+void
+turns_recover(struct app *app)
+{
+	json_t *left = store_messages_streaming(app->store);
+	size_t i;
+	json_t *m;
+	json_array_foreach(left, i, m) {
+		json_t *msg;
+		uint64_t id;
+		if (store_message_finish(app->store, str(m, "chat_id"),
+		    (uint64_t)json_integer_value(json_object_get(m, "seq")), str(m, "body"),
+		    "stopped", "the server restarted while this reply was being written",
+		    &msg, &id) == STORE_OK)
+			json_decref(msg);
+	}
+	if (json_array_size(left) > 0)
+		log_info("marked %zu interrupted replies as stopped", json_array_size(left));
+	json_decref(left);
+}
