@@ -243,13 +243,13 @@ overlay_current(struct app *app, const char *id, json_t *messages)
 }
 
 int
-chats_snapshot(struct app *app, const char *id, json_t **snapshot, struct problem *p)
+chats_snapshot(struct app *app, const char *id, unsigned n, json_t **snapshot,
+    struct problem *p)
 {
 	json_t *chat, *messages;
 	if (chats_get(app, id, &chat, p) != 0)
 		return -1;
-	enum store_status st = store_messages_last(app->store, id, LIMIT_SNAPSHOT_MESSAGES,
-	    &messages);
+	enum store_status st = store_messages_last(app->store, id, n, &messages);
 	if (st != STORE_OK) {
 		json_decref(chat);
 		return store_problem(st, p);

@@ -8,6 +8,8 @@
 #include "api/streams.h"
 #include "http/respond.h"
 #include "web/assets.h"
+#include "web/bot_pages.h"
+#include "web/layout.h"
 #include "web/pages.h"
 
 #include <event2/http.h>
@@ -27,6 +29,10 @@ static const struct route table[] = {
 	{ "/chats/*",			{ { GET, page_chat } } },
 	{ "/chats/*/messages",		{ { POST, form_message_post } } },
 	{ "/chats/*/stop",		{ { POST, form_chat_stop } } },
+	{ "/chats/*/settings",		{ { POST, form_chat_settings } } },
+	{ "/bots",			{ { GET, page_bots }, { POST, form_bot_create } } },
+	{ "/bots/*",			{ { POST, form_bot_update } } },
+	{ "/bots/*/delete",		{ { POST, form_bot_delete } } },
 	{ "/chats/*/events",		{ { GET, streams_html } } },
 	{ "/api/v1/chats",		{ { GET, api_chats_list }, { POST, api_chats_create } } },
 	{ "/api/v1/chats/*",		{ { GET, api_chat_get }, { PATCH, api_chat_patch },

@@ -16,6 +16,7 @@
     e.preventDefault();
     existing.replaceWith(incoming);
     if (window.htmx) window.htmx.process(incoming);
+    localTimes(incoming);
   });
 
   function messages() { return document.getElementById('messages'); }
@@ -35,6 +36,7 @@
   });
 
   function localTimes(root) {
+    if (!root || !root.querySelectorAll) return;
     root.querySelectorAll('time[datetime]').forEach(function (t) {
       var d = new Date(t.getAttribute('datetime'));
       if (!isNaN(d)) {

@@ -46,7 +46,7 @@ send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
 {
 	struct problem p;
 	json_t *snap;
-	if (chats_snapshot(app, chat_id, &snap, &p) != 0)
+	if (chats_snapshot(app, chat_id, LIMIT_SNAPSHOT_MESSAGES, &snap, &p) != 0)
 		return;
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	char *text = json_dumps(snap, JSON_WIRE);

@@ -89,6 +89,24 @@ request_form(struct evhttp_request *req, struct evkeyvalq *fields, struct proble
 	return 0;
 }
 
+json_t *
+form_string(struct evkeyvalq *fields, const char *name)
+{
+	const char *v = evhttp_find_header(fields, name);
+	return v ? json_string(v) : NULL;
+}
+
+json_t *
+form_strings(struct evkeyvalq *fields, const char *name)
+{
+	json_t *all = json_array();
+	struct evkeyval *f;
+	TAILQ_FOREACH(f, fields, next)
+		if (strcmp(f->key, name) == 0)
+			json_array_append_new(all, json_string(f->value));
+	return all;
+}
+
 int
 parse_u64(const char *s, uint64_t *out)
 {

@@ -23,6 +23,10 @@ json_t	*request_json_object(struct evhttp_request *req, struct problem *p);
 /* Parses an urlencoded body into fields (clear with evhttp_clear_headers); -1 and p. */
 int	 request_form(struct evhttp_request *req, struct evkeyvalq *fields,
 	    struct problem *p);
+/* A form field as a JSON string (new reference), or NULL when absent. */
+json_t	*form_string(struct evkeyvalq *fields, const char *name);
+/* Every value of a repeated form field (checkboxes), as a JSON array of strings. */
+json_t	*form_strings(struct evkeyvalq *fields, const char *name);
 /*
  * Reads the query parameter name as a non-negative integer. Returns 0 when
  * absent (out unchanged), 1 when read, -1 when present but not such a number.

@@ -5,6 +5,7 @@
 #include "web/fragments.h"
 #include "util/buf.h"
 #include "web/html.h"
+#include "web/markdown.h"
 
 #include <string.h>
 
@@ -42,9 +43,20 @@ fragment_message(struct buf *out, json_t *m)
 	buf_printf(out, "\" data-seq=\"%lld\"><header><span class=\"msg-author\">", (long long)seq);
 	html_escape(out, str_or(m, "author", ""));
 	buf_adds(out, "</span>");
+	if (strcmp(kind, "bot") == 0)
+		buf_adds(out, "<span class=\"msg-badge\">bot</span>");
 	message_time(out, str_or(m, "created_at", ""));
-	buf_adds(out, "</header><div class=\"msg-body\">");
-	html_escape(out, str_or(m, "body", ""));
+	buf_adds(out, "</header>");
+	const char *body = str_or(m, "body", "");
+	if (strcmp(state, "streaming") == 0) {
+		/* tokens arrive as "token-SEQ" events and are appended as text */
+		buf_printf(out, "<div class=\"msg-body msg-typing\" sse-swap=\"token-%lld\""
+		    " hx-swap=\"beforeend\">", (long long)seq);
+		html_escape(out, body);
+	} else {
+		buf_adds(out, "<div class=\"msg-body\">");
+		markdown_render(out, body, strlen(body));
+	}
 	buf_adds(out, "</div>");
 	if (error != NULL) {
 		buf_adds(out, "<p class=\"msg-error\">");
@@ -60,11 +72,17 @@ fragment_chat_header(struct buf *out, json_t *chat)
 	buf_adds(out, "<h1 class=\"chat-title\">");
 	html_escape(out, str_or(chat, "title", ""));
 	buf_adds(out, "</h1><p class=\"chat-meta\">");
-	size_t nbots = json_array_size(json_object_get(chat, "bots"));
-	if (nbots == 0)
-		buf_adds(out, "No bots yet");
-	else
-		buf_printf(out, "%zu bot%s", nbots, nbots == 1 ? "" : "s");
+	json_t *bots = json_object_get(chat, "bots"), *bot;
+	size_t i;
+	if (json_array_size(bots) == 0)
+		buf_adds(out, "No bots");
+	json_array_foreach(bots, i, bot) {
+		if (i > 0)
+			buf_adds(out, ", ");
+		buf_adds(out, "<span class=\"bot-name\">");
+		html_escape(out, str_or(bot, "name", ""));
+		buf_adds(out, "</span>");
+	}
 	buf_adds(out, " · ");
 	html_escape(out, str_or(chat, "policy", ""));
 	buf_adds(out, "</p>");

@@ -1,6 +1,6 @@
 /*
- * pages.c - HTML pages and form handlers; see pages.h. Every user string
- * goes through html_escape() or a fragment that uses it.
+ * pages.c - chat pages and their form handlers; see pages.h. Every user
+ * string goes through html_escape() or a fragment that uses it.
  */
 #include "web/pages.h"
 #include "app.h"
@@ -10,60 +10,65 @@
 #include "limits.h"
 #include "store/store.h"
 #include "util/buf.h"
-#include "web/assets.h"
 #include "web/fragments.h"
 #include "web/html.h"
+#include "web/layout.h"
 
 #include <event2/http.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
-#include <stdio.h>
 
-/* htmx swaps error responses too, so forms can show why they were refused. */
-static const char htmx_config[] =
-    "{\"responseHandling\":[{\"code\":\"204\",\"swap\":false},"
-    "{\"code\":\"[23]..\",\"swap\":true},{\"code\":\"[45]..\",\"swap\":true,\"error\":true}]}";
+static const char *const policy_labels[][2] = {
+	{ "round-robin", "Every bot replies" },
+	{ "mentions", "Only @mentioned bots" },
+	{ "natural", "Natural conversation" },
+	{ "manual", "Bots only when asked" },
+};
 
-static void
-page_begin(struct buf *b, const char *title)
+static const char *
+str(json_t *obj, const char *key)
 {
-	buf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
-	html_escape(b, title);
-	buf_printf(b, " · Parley</title><meta name=\"htmx-config\" content='%s'>"
-	    "<link rel=\"stylesheet\" href=\"%s\">"
-	    "<script src=\"%s\" defer></script><script src=\"%s\" defer></script>"
-	    "<script src=\"%s\" defer></script></head><body>"
-	    "<header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a></header>"
-	    "<main class=\"main\">", htmx_config, asset_url("app.css"),
-	    asset_url("htmx.min.js"), asset_url("sse.js"), asset_url("app.js"));
+	const char *v = json_string_value(json_object_get(obj, key));
+	return v ? v : "";
 }
 
 static void
-page_end(struct buf *b)
+policy_select(struct buf *b, const char *current)
 {
-	buf_adds(b, "</main></body></html>\n");
+	buf_adds(b, "<select name=\"policy\" aria-label=\"Who replies\">");
+	for (size_t i = 0; i < 4; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", policy_labels[i][0],
+		    strcmp(current, policy_labels[i][0]) == 0 ? " selected" : "",
+		    policy_labels[i][1]);
+	buf_adds(b, "</select>");
 }
 
-void
-page_problem(struct evhttp_request *req, const struct problem *p)
+/* Checkboxes for every bot, checked when chat (may be NULL) has it. */
+static void
+bot_choices(struct buf *b, json_t *bots, json_t *chat)
 {
-	struct buf b = BUF_INIT;
-	if (request_is_htmx(req)) {
-		buf_adds(&b, "<p class=\"error\">");
-		html_escape(&b, p->detail);
-		buf_adds(&b, "</p>");
-	} else {
-		char title[32];
-		snprintf(title, sizeof title, "Error %d", p->status);
-		page_begin(&b, title);
-		buf_printf(&b, "<section class=\"card error-page\"><h1>%s</h1><p>", title);
-		html_escape(&b, p->detail);
-		buf_adds(&b, "</p><p><a href=\"/\">Back to the chats</a></p></section>");
-		page_end(&b);
+	size_t i, k;
+	json_t *bot, *have;
+	if (json_array_size(bots) == 0) {
+		buf_adds(b, "<p class=\"hint\">No bots yet: <a href=\"/bots\">create one</a>.</p>");
+		return;
 	}
-	respond_html(req, p->status, &b);
-	buf_free(&b);
+	buf_adds(b, "<fieldset class=\"bot-choices\"><legend>Bots</legend>");
+	json_array_foreach(bots, i, bot) {
+		bool checked = false;
+		json_array_foreach(json_object_get(chat, "bots"), k, have)
+			checked = checked || strcmp(str(have, "id"), str(bot, "id")) == 0;
+		buf_adds(b, "<label><input type=\"checkbox\" name=\"bots\" value=\"");
+		html_escape(b, str(bot, "id"));
+		buf_printf(b, "\"%s> ", checked ? " checked" : "");
+		html_escape(b, str(bot, "name"));
+		buf_adds(b, " <small>");
+		html_escape(b, str(bot, "backend"));
+		buf_adds(b, "</small></label>");
+	}
+	buf_adds(b, "</fieldset>");
 }
 
 static void
@@ -78,11 +83,11 @@ chat_list(struct buf *b, json_t *chats)
 	buf_adds(b, "<ul id=\"chats\" class=\"chat-list\">");
 	json_array_foreach(chats, i, chat) {
 		buf_adds(b, "<li><a href=\"/chats/");
-		html_escape(b, json_string_value(json_object_get(chat, "id")));
+		html_escape(b, str(chat, "id"));
 		buf_adds(b, "\"><span class=\"chat-name\">");
-		html_escape(b, json_string_value(json_object_get(chat, "title")));
+		html_escape(b, str(chat, "title"));
 		buf_adds(b, "</span><span class=\"chat-policy\">");
-		html_escape(b, json_string_value(json_object_get(chat, "policy")));
+		html_escape(b, str(chat, "policy"));
 		buf_adds(b, "</span></a></li>");
 	}
 	buf_adds(b, "</ul>");
@@ -91,18 +96,17 @@ chat_list(struct buf *b, json_t *chats)
 static void
 render_index(struct evhttp_request *req, struct app *app, int status, const char *error)
 {
-	json_t *chats = store_chat_list(app->store);
+	json_t *chats = store_chat_list(app->store), *bots = store_bot_list(app->store);
 	struct buf b = BUF_INIT;
-	page_begin(&b, "Chats");
+	page_begin(&b, "Chats", "chats");
 	buf_adds(&b, "<section class=\"card\"><h1>Start a chat</h1>"
 	    "<form id=\"new-chat\" class=\"new-chat\" method=\"post\" action=\"/chats\">"
-	    "<input name=\"title\" placeholder=\"What is it about?\" required maxlength=\"200\""
-	    " aria-label=\"Title\"><select name=\"policy\" aria-label=\"Who replies\">"
-	    "<option value=\"round-robin\">Every bot replies</option>"
-	    "<option value=\"mentions\">Only @mentioned bots</option>"
-	    "<option value=\"natural\">Natural conversation</option>"
-	    "<option value=\"manual\">Bots only when asked</option></select>"
-	    "<button type=\"submit\">Create</button></form>");
+	    "<div class=\"row\"><input name=\"title\" placeholder=\"What is it about?\" required"
+	    " maxlength=\"200\" aria-label=\"Title\">");
+	policy_select(&b, "round-robin");
+	buf_adds(&b, "<button type=\"submit\">Create</button></div>");
+	bot_choices(&b, bots, NULL);
+	buf_adds(&b, "</form>");
 	if (error != NULL) {
 		buf_adds(&b, "<p class=\"error\">");
 		html_escape(&b, error);
@@ -115,6 +119,7 @@ render_index(struct evhttp_request *req, struct app *app, int status, const char
 	respond_html(req, status, &b);
 	buf_free(&b);
 	json_decref(chats);
+	json_decref(bots);
 }
 
 void
@@ -125,31 +130,58 @@ page_index(struct evhttp_request *req, void *app, const struct route_params *p)
 }
 
 static void
-chat_body(struct buf *b, json_t *chat, json_t *messages)
+chat_settings(struct buf *b, json_t *chat, json_t *bots)
 {
-	const char *id = json_string_value(json_object_get(chat, "id"));
+	const char *id = str(chat, "id");
+	buf_printf(b, "<details class=\"chat-settings\"><summary>Settings</summary>"
+	    "<form method=\"post\" action=\"/chats/%s/settings\" hx-post=\"/chats/%s/settings\""
+	    " hx-target=\"#settings-error\"><div class=\"row\">"
+	    "<input name=\"title\" required maxlength=\"200\" aria-label=\"Title\" value=\"",
+	    id, id);
+	html_escape(b, str(chat, "title"));
+	buf_adds(b, "\">");
+	policy_select(b, str(chat, "policy"));
+	buf_adds(b, "<button type=\"submit\">Save</button></div>"
+	    "<input type=\"hidden\" name=\"bots_given\" value=\"1\">");
+	bot_choices(b, bots, chat);
+	buf_adds(b, "<div id=\"settings-error\" class=\"form-error\" role=\"alert\"></div>"
+	    "</form></details>");
+}
+
+static void
+chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *bots)
+{
+	const char *id = str(chat, "id");
 	long long last = (long long)json_integer_value(json_object_get(chat, "last_event_id"));
 
 	buf_printf(b, "<div id=\"chat\" class=\"chat\" hx-ext=\"sse\""
 	    " sse-connect=\"/chats/%s/events?after=%lld\" sse-close=\"deleted\">", id, last);
 	buf_adds(b, "<header id=\"chat-header\" class=\"chat-header\" sse-swap=\"chat\">");
 	fragment_chat_header(b, chat);
-	buf_adds(b, "</header><div id=\"chat-notice\" sse-swap=\"deleted\"></div>"
+	buf_adds(b, "</header>");
+	chat_settings(b, chat, bots);
+	buf_adds(b, "<div id=\"chat-notice\" sse-swap=\"deleted\"></div>"
 	    "<div id=\"messages\" class=\"messages\" sse-swap=\"message,message-update\""
 	    " hx-swap=\"beforeend\" aria-live=\"polite\">");
 	size_t i;
 	json_t *m;
 	json_array_foreach(messages, i, m)
 		fragment_message(b, m);
-	buf_adds(b, "</div><div id=\"turn-status\" class=\"turn-status\" sse-swap=\"turn\">"
-	    "<span class=\"turn-idle\"></span></div>");
+	buf_printf(b, "</div><div class=\"turn-bar\"><div id=\"turn-status\" class=\"turn-status\""
+	    " sse-swap=\"turn\">");
+	fragment_turn(b, turn);
+	buf_printf(b, "</div><form class=\"stop\" method=\"post\" action=\"/chats/%s/stop\""
+	    " hx-post=\"/chats/%s/stop\" hx-swap=\"none\"><button type=\"submit\""
+	    " class=\"secondary\" title=\"Stop the reply being written\">Stop</button></form></div>",
+	    id, id);
 	buf_printf(b, "<form id=\"composer\" class=\"composer\" method=\"post\""
 	    " action=\"/chats/%s/messages\" hx-post=\"/chats/%s/messages\""
 	    " hx-target=\"#composer-error\" hx-swap=\"innerHTML\">", id, id);
 	buf_printf(b, "<input name=\"author\" placeholder=\"Your name\" required"
 	    " maxlength=\"%d\" autocomplete=\"nickname\" aria-label=\"Your name\">"
-	    "<textarea name=\"body\" placeholder=\"Write a message…\" required rows=\"2\""
-	    " aria-label=\"Message\"></textarea><button type=\"submit\">Send</button>"
+	    "<textarea name=\"body\" placeholder=\"Write a message… (@name calls a bot)\""
+	    " required rows=\"2\" aria-label=\"Message\"></textarea>"
+	    "<button type=\"submit\">Send</button>"
 	    "<div id=\"composer-error\" class=\"form-error\" role=\"alert\"></div></form></div>",
 	    LIMIT_AUTHOR_CHARS);
 }
@@ -159,34 +191,26 @@ page_chat(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
 	struct app *app = ctx;
 	struct problem p;
-	json_t *chat, *messages;
-	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
+	json_t *snap, *bots;
+	/* the snapshot is the state the page renders: messages with any reply so far */
+	if (chats_snapshot(app, rp->seg[0], LIMIT_PAGE_MESSAGES, &snap, &p) != 0) {
 		page_problem(req, &p);
 		return;
 	}
-	if (store_messages_last(app->store, rp->seg[0], LIMIT_PAGE_MESSAGES, &messages)
-	    != STORE_OK) {
-		json_decref(chat);
-		problem_set(&p, 500, "the database failed; try again");
-		page_problem(req, &p);
-		return;
-	}
+	json_t *chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", rp->seg[0],
+	    "title", json_object_get(snap, "title"), "policy", json_object_get(snap, "policy"),
+	    "bots", json_object_get(snap, "bots"),
+	    "last_event_id", json_object_get(snap, "last_event_id"));
+	bots = store_bot_list(app->store);
 	struct buf b = BUF_INIT;
-	page_begin(&b, json_string_value(json_object_get(chat, "title")));
-	chat_body(&b, chat, messages);
+	page_begin(&b, str(chat, "title"), "chats");
+	chat_body(&b, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots);
 	page_end(&b);
 	respond_html(req, 200, &b);
 	buf_free(&b);
 	json_decref(chat);
-	json_decref(messages);
-}
-
-/* Looks up a form field as a JSON string (new reference), or NULL. */
-static json_t *
-form_value(struct evkeyvalq *fields, const char *name)
-{
-	const char *v = evhttp_find_header(fields, name);
-	return v ? json_string(v) : NULL;
+	json_decref(bots);
+	json_decref(snap);
 }
 
 void
@@ -200,19 +224,47 @@ form_chat_create(struct evhttp_request *req, void *ctx, const struct route_param
 		page_problem(req, &p);
 		return;
 	}
-	struct chat_fields in = { .title = form_value(&fields, "title"),
-	    .policy = form_value(&fields, "policy") };
+	struct chat_fields in = { .title = form_string(&fields, "title"),
+	    .policy = form_string(&fields, "policy"), .bots = form_strings(&fields, "bots") };
 	evhttp_clear_headers(&fields);
 	if (chats_create(ctx, &in, &chat, &p) == 0) {
 		char location[96];
-		snprintf(location, sizeof location, "/chats/%s",
-		    json_string_value(json_object_get(chat, "id")));
+		snprintf(location, sizeof location, "/chats/%s", str(chat, "id"));
 		respond_redirect(req, location);
 		json_decref(chat);
 	} else
 		render_index(req, ctx, p.status, p.detail);
 	json_decref(in.title);
 	json_decref(in.policy);
+	json_decref(in.bots);
+}
+
+void
+form_chat_settings(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+{
+	struct problem p;
+	struct evkeyvalq fields;
+	json_t *chat;
+	if (request_form(req, &fields, &p) != 0) {
+		page_problem(req, &p);
+		return;
+	}
+	/* unchecking every box sends no "bots" at all: the hidden field says the list was shown */
+	bool bots_given = evhttp_find_header(&fields, "bots_given") != NULL;
+	struct chat_fields in = { .title = form_string(&fields, "title"),
+	    .policy = form_string(&fields, "policy"),
+	    .bots = bots_given ? form_strings(&fields, "bots") : NULL };
+	evhttp_clear_headers(&fields);
+	if (chats_update(ctx, rp->seg[0], &in, &chat, &p) == 0) {
+		char location[96];
+		snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
+		page_redirect(req, location);
+		json_decref(chat);
+	} else
+		page_problem(req, &p);
+	json_decref(in.title);
+	json_decref(in.policy);
+	json_decref(in.bots);
 }
 
 void
@@ -225,20 +277,21 @@ form_message_post(struct evhttp_request *req, void *ctx, const struct route_para
 		page_problem(req, &p);
 		return;
 	}
-	json_t *author = form_value(&fields, "author"), *body = form_value(&fields, "body");
+	json_t *author = form_string(&fields, "author"), *body = form_string(&fields, "body");
 	evhttp_clear_headers(&fields);
 	if (chats_post(ctx, rp->seg[0], author, body, &message, &p) != 0)
 		page_problem(req, &p);
-	else if (request_is_htmx(req)) {
-		/* the message reaches this tab through its stream; clear any error */
-		struct buf empty = BUF_INIT;
-		respond_html(req, 200, &empty);
+	else {
 		json_decref(message);
-	} else {
-		char location[96];
-		snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
-		respond_redirect(req, location);
-		json_decref(message);
+		if (request_is_htmx(req)) {
+			/* the message reaches this tab through its stream; clear any error */
+			struct buf empty = BUF_INIT;
+			respond_html(req, 200, &empty);
+		} else {
+			char location[96];
+			snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
+			respond_redirect(req, location);
+		}
 	}
 	json_decref(author);
 	json_decref(body);

@@ -1,5 +1,5 @@
 /*
- * pages.h - the server-rendered HTML routes: the chat list, a chat, and the
+ * pages.h - the server-rendered chat pages: the chat list, a chat, and the
  * forms that post to them. Form posts go through chats.h like the API.
  * Errors answer with a readable page, or a fragment for htmx requests.
  */
@@ -8,14 +8,11 @@
 
 #include "http/router.h"
 
-struct problem;
-
 void	 page_index(struct evhttp_request *req, void *app, const struct route_params *p);
 void	 page_chat(struct evhttp_request *req, void *app, const struct route_params *p);
 void	 form_chat_create(struct evhttp_request *req, void *app, const struct route_params *p);
+void	 form_chat_settings(struct evhttp_request *req, void *app, const struct route_params *p);
 void	 form_message_post(struct evhttp_request *req, void *app, const struct route_params *p);
 void	 form_chat_stop(struct evhttp_request *req, void *app, const struct route_params *p);
-/* Answers an error on an HTML route: a fragment for htmx, else a page. */
-void	 page_problem(struct evhttp_request *req, const struct problem *p);
 
 #endif

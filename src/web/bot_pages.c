@@ -1,0 +1,208 @@
+/*
+ * bot_pages.c - the bots page and its forms; see bot_pages.h. Form values
+ * are turned into a Bot's JSON types here (numbers, null for empty optional
+ * fields) and validated by bots.c like the API's.
+ */
+#include "web/bot_pages.h"
+#include "app.h"
+#include "bots/bots.h"
+#include "http/request.h"
+#include "http/respond.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "web/html.h"
+#include "web/layout.h"
+
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+
+static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
+
+static const char *
+str(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	return v ? v : "";
+}
+
+static void
+text_input(struct buf *b, const char *label, const char *name, const char *value,
+    const char *extra)
+{
+	buf_printf(b, "<label>%s<input name=\"%s\" value=\"", label, name);
+	html_escape(b, value);
+	buf_printf(b, "\" %s></label>", extra);
+}
+
+/* The fields of a bot form, filled from bot (NULL for a new bot). */
+static void
+bot_fields(struct buf *b, json_t *bot)
+{
+	char num[3][32];
+	snprintf(num[0], sizeof num[0], "%g", bot ? json_number_value(json_object_get(bot, "temperature")) : 0.7);
+	snprintf(num[1], sizeof num[1], "%lld", bot ? (long long)json_integer_value(json_object_get(bot, "max_tokens")) : 512);
+	snprintf(num[2], sizeof num[2], "%g", bot ? json_number_value(json_object_get(bot, "talkativeness")) : 0.5);
+
+	buf_adds(b, "<div class=\"grid\">");
+	text_input(b, "Name", "name", str(bot, "name"), "required maxlength=\"32\""
+	    " pattern=\"[A-Za-z0-9_\\-]{1,32}\"");
+	buf_adds(b, "<label>Backend<select name=\"backend\">");
+	for (size_t i = 0; i < 4; i++)
+		buf_printf(b, "<option%s>%s</option>", strcmp(str(bot, "backend"), backends[i]) == 0 ?
+		    " selected" : "", backends[i]);
+	buf_adds(b, "</select></label>");
+	text_input(b, "Model", "model", str(bot, "model"), "placeholder=\"for openai\"");
+	text_input(b, "Base URL", "base_url", str(bot, "base_url"),
+	    "placeholder=\"http://127.0.0.1:8000/v1\"");
+	text_input(b, "API key variable", "api_key_env", str(bot, "api_key_env"),
+	    "placeholder=\"OPENAI_API_KEY\"");
+	text_input(b, "Temperature", "temperature", num[0], "inputmode=\"decimal\"");
+	text_input(b, "Max tokens", "max_tokens", num[1], "inputmode=\"numeric\"");
+	text_input(b, "Talkativeness", "talkativeness", num[2], "inputmode=\"decimal\"");
+	buf_adds(b, "</div><label>Persona<textarea name=\"persona\" rows=\"3\">");
+	html_escape(b, str(bot, "persona"));
+	buf_adds(b, "</textarea></label>");
+}
+
+static void
+bot_card(struct buf *b, json_t *bot)
+{
+	const char *id = str(bot, "id");
+	buf_printf(b, "<li class=\"bot\" id=\"bot-%s\"><details><summary><strong>", id);
+	html_escape(b, str(bot, "name"));
+	buf_adds(b, "</strong> <small>");
+	html_escape(b, str(bot, "backend"));
+	buf_adds(b, "</small> <span class=\"persona\">");
+	html_escape(b, str(bot, "persona"));
+	buf_printf(b, "</span></summary><form method=\"post\" action=\"/bots/%s\">", id);
+	bot_fields(b, bot);
+	buf_printf(b, "<div class=\"row\"><button type=\"submit\">Save</button></div></form>"
+	    "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete\">"
+	    "<button type=\"submit\" class=\"danger\">Delete</button></form></details></li>", id);
+}
+
+static void
+render_bots(struct evhttp_request *req, struct app *app, int status, const char *error)
+{
+	json_t *bots = store_bot_list(app->store);
+	struct buf b = BUF_INIT;
+	size_t i;
+	json_t *bot;
+	page_begin(&b, "Bots", "bots");
+	buf_adds(&b, "<section class=\"card\"><h1>New bot</h1>"
+	    "<form id=\"new-bot\" method=\"post\" action=\"/bots\">");
+	bot_fields(&b, NULL);
+	buf_adds(&b, "<div class=\"row\"><button type=\"submit\">Create</button></div></form>");
+	if (error != NULL) {
+		buf_adds(&b, "<p class=\"error\">");
+		html_escape(&b, error);
+		buf_adds(&b, "</p>");
+	}
+	buf_adds(&b, "</section><section class=\"card\"><h2>Bots</h2>");
+	if (json_array_size(bots) == 0)
+		buf_adds(&b, "<p class=\"empty\">No bots yet.</p>");
+	buf_adds(&b, "<ul id=\"bots\" class=\"bot-list\">");
+	json_array_foreach(bots, i, bot)
+		bot_card(&b, bot);
+	buf_adds(&b, "</ul></section>");
+	page_end(&b);
+	respond_html(req, status, &b);
+	buf_free(&b);
+	json_decref(bots);
+}
+
+void
+page_bots(struct evhttp_request *req, void *app, const struct route_params *p)
+{
+	(void)p;
+	render_bots(req, app, 200, NULL);
+}
+
+/* A number field as a JSON number when it reads as one, else the text (refused later). */
+static json_t *
+number_field(const char *v)
+{
+	char *end;
+	double d = strtod(v, &end);
+	if (*v == '\0' || *end != '\0')
+		return json_string(v);
+	if (strchr(v, '.') == NULL && strchr(v, 'e') == NULL && d >= -1e15 && d <= 1e15)
+		return json_integer((json_int_t)d);
+	return json_real(d);
+}
+
+/* The form's fields as a Bot's JSON; NULL and p when the form is unreadable. */
+static json_t *
+bot_from_form(struct evhttp_request *req, struct problem *p)
+{
+	static const char *const texts[] = { "name", "backend", "persona" };
+	static const char *const optional[] = { "model", "base_url", "api_key_env" };
+	static const char *const numbers[] = { "temperature", "max_tokens", "talkativeness" };
+	struct evkeyvalq fields;
+	if (request_form(req, &fields, p) != 0)
+		return NULL;
+	json_t *bot = json_object();
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = evhttp_find_header(&fields, texts[i]);
+		if (v != NULL)
+			json_object_set_new(bot, texts[i], json_string(v));
+		v = evhttp_find_header(&fields, optional[i]);
+		if (v != NULL)
+			json_object_set_new(bot, optional[i], *v ? json_string(v) : json_null());
+		v = evhttp_find_header(&fields, numbers[i]);
+		if (v != NULL)
+			json_object_set_new(bot, numbers[i], number_field(v));
+	}
+	evhttp_clear_headers(&fields);
+	return bot;
+}
+
+void
+form_bot_create(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+{
+	struct problem p;
+	json_t *bot, *fields = bot_from_form(req, &p);
+	(void)rp;
+	if (fields == NULL)
+		page_problem(req, &p);
+	else if (bots_create(ctx, fields, &bot, &p) != 0)
+		render_bots(req, ctx, p.status, p.detail);
+	else {
+		respond_redirect(req, "/bots");
+		json_decref(bot);
+	}
+	json_decref(fields);
+}
+
+void
+form_bot_update(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+{
+	struct problem p;
+	json_t *bot, *fields = bot_from_form(req, &p);
+	if (fields == NULL)
+		page_problem(req, &p);
+	else if (bots_update(ctx, rp->seg[0], fields, &bot, &p) != 0) {
+		if (p.status == 404)
+			page_problem(req, &p);
+		else
+			render_bots(req, ctx, p.status, p.detail);
+	} else {
+		respond_redirect(req, "/bots");
+		json_decref(bot);
+	}
+	json_decref(fields);
+}
+
+void
+form_bot_delete(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+{
+	struct problem p;
+	if (bots_delete(ctx, rp->seg[0], &p) != 0)
+		page_problem(req, &p);
+	else
+		respond_redirect(req, "/bots");
+}

@@ -1,0 +1,73 @@
+/*
+ * layout.c - shared page frame and HTML error answers; see layout.h.
+ */
+#include "web/layout.h"
+#include "http/request.h"
+#include "http/respond.h"
+#include "util/buf.h"
+#include "web/assets.h"
+#include "web/html.h"
+
+#include <event2/http.h>
+#include <stdio.h>
+#include <string.h>
+
+/* htmx swaps error responses too, so forms can show why they were refused. */
+static const char htmx_config[] =
+    "{\"responseHandling\":[{\"code\":\"204\",\"swap\":false},"
+    "{\"code\":\"[23]..\",\"swap\":true},{\"code\":\"[45]..\",\"swap\":true,\"error\":true}]}";
+
+void
+page_begin(struct buf *b, const char *title, const char *nav)
+{
+	buf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
+	html_escape(b, title);
+	buf_printf(b, " · Parley</title><meta name=\"htmx-config\" content='%s'>"
+	    "<link rel=\"stylesheet\" href=\"%s\">"
+	    "<script src=\"%s\" defer></script><script src=\"%s\" defer></script>"
+	    "<script src=\"%s\" defer></script></head><body>"
+	    "<header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a><nav>",
+	    htmx_config, asset_url("app.css"), asset_url("htmx.min.js"), asset_url("sse.js"),
+	    asset_url("app.js"));
+	buf_printf(b, "<a href=\"/\"%s>Chats</a><a href=\"/bots\"%s>Bots</a></nav></header>"
+	    "<main class=\"main\">", strcmp(nav, "chats") == 0 ? " aria-current=\"page\"" : "",
+	    strcmp(nav, "bots") == 0 ? " aria-current=\"page\"" : "");
+}
+
+void
+page_end(struct buf *b)
+{
+	buf_adds(b, "</main></body></html>\n");
+}
+
+void
+page_problem(struct evhttp_request *req, const struct problem *p)
+{
+	struct buf b = BUF_INIT;
+	if (request_is_htmx(req)) {
+		buf_adds(&b, "<p class=\"error\">");
+		html_escape(&b, p->detail);
+		buf_adds(&b, "</p>");
+	} else {
+		char title[32];
+		snprintf(title, sizeof title, "Error %d", p->status);
+		page_begin(&b, title, "");
+		buf_printf(&b, "<section class=\"card error-page\"><h1>%s</h1><p>", title);
+		html_escape(&b, p->detail);
+		buf_adds(&b, "</p><p><a href=\"/\">Back to the chats</a></p></section>");
+		page_end(&b);
+	}
+	respond_html(req, p->status, &b);
+	buf_free(&b);
+}
+
+void
+page_redirect(struct evhttp_request *req, const char *location)
+{
+	if (request_is_htmx(req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "HX-Redirect", location);
+		respond_empty(req, 204);
+	} else
+		respond_redirect(req, location);
+}
