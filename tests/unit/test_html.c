@@ -119,8 +119,9 @@ test_fragment_message_with_error(void **state)
 	assert_buf(&b,
 	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\">"
 	    "<header><span class=\"msg-author\">" HOSTILE_ESC "</span>"
+	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
-	    "<div class=\"msg-body\">a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</div>"
+	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
 	    "<p class=\"msg-error\">boom &lt;b&gt;&#39;</p></article>");
 	buf_free(&b);
 	json_decref(m);
@@ -137,8 +138,9 @@ test_fragment_message_no_error(void **state)
 	assert_buf(&b,
 	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\">"
 	    "<header><span class=\"msg-author\">" HOSTILE_ESC "</span>"
+	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
-	    "<div class=\"msg-body\">a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</div>"
+	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
 	    "</article>");
 	buf_free(&b);
 	json_decref(m);
@@ -193,21 +195,23 @@ test_fragment_chat_header(void **state)
 	    "<round-robin>", "bots");
 	fragment_chat_header(&b, c);
 	assert_buf(&b, "<h1 class=\"chat-title\">T&amp;&lt;&#39;&gt;&quot;</h1>"
-	    "<p class=\"chat-meta\">No bots yet \xc2\xb7 &lt;round-robin&gt;</p>");
+	    "<p class=\"chat-meta\">No bots \xc2\xb7 &lt;round-robin&gt;</p>");
 	json_decref(c);
 
 	buf_reset(&b);
-	c = json_pack("{s:s, s:s, s:[{}]}", "title", "One", "policy", "mention", "bots");
+	c = json_pack("{s:s, s:s, s:[{s:s}]}", "title", "One", "policy", "mention", "bots",
+	    "name", "<Eli>");
 	fragment_chat_header(&b, c);
 	assert_buf(&b, "<h1 class=\"chat-title\">One</h1>"
-	    "<p class=\"chat-meta\">1 bot \xc2\xb7 mention</p>");
+	    "<p class=\"chat-meta\"><span class=\"bot-name\">&lt;Eli&gt;</span> \xc2\xb7 mention</p>");
 	json_decref(c);
 
 	buf_reset(&b);
-	c = json_pack("{s:s, s:s, s:[{},{},{}]}", "title", "", "policy", "p", "bots");
+	c = json_pack("{s:s, s:s, s:[{s:s},{s:s}]}", "title", "", "policy", "p", "bots",
+	    "name", "A", "name", "B");
 	fragment_chat_header(&b, c);
-	assert_buf(&b, "<h1 class=\"chat-title\"></h1>"
-	    "<p class=\"chat-meta\">3 bots \xc2\xb7 p</p>");
+	assert_buf(&b, "<h1 class=\"chat-title\"></h1><p class=\"chat-meta\">"
+	    "<span class=\"bot-name\">A</span>, <span class=\"bot-name\">B</span> \xc2\xb7 p</p>");
 	json_decref(c);
 	buf_free(&b);
 }

@@ -432,7 +432,7 @@ test_kinds_and_chat_deleted(void **state)
 	    "class=\"msg msg-person msg-complete\" data-seq=\"3\"><header>"
 	    "<span class=\"msg-author\">&lt;Ann&gt;</span>"
 	    "<time datetime=\"2026-01-02T03:04:05Z\">03:04</time></header>"
-	    "<div class=\"msg-body\">a &amp; b</div></article>\n\n";
+	    "<div class=\"msg-body\"><p>a &amp; b</p></div></article>\n\n";
 	struct wait_clients wj = { .c = &c[0], .n = 1, .h = h, .bytes = strlen(json_exp) };
 	struct wait_clients wh = { .c = &c[1], .n = 1, .h = h, .bytes = strlen(html_exp) };
 	assert_true(run_until(h, all_have_bytes, &wj, WAIT_MS));
