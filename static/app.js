@@ -2,6 +2,30 @@
 (function () {
   'use strict';
 
+  // A reply being written gets its "token-SEQ" events appended. The listener
+  // goes on the EventSource while the message event is being handled, so it
+  // is in place before the first token (which may be in the same read).
+  var tokenListeners = new WeakMap();   // EventSource -> Map(event name -> fn)
+
+  function listenForTokens(source, fragment) {
+    var typing = fragment.querySelector('[data-tokens]');
+    var listeners = tokenListeners.get(source);
+    if (!listeners) tokenListeners.set(source, listeners = new Map());
+    var name = typing ? typing.getAttribute('data-tokens') : 'token-' + fragment.dataset.seq;
+    if (!typing) {                       // finished: stop listening
+      var done = listeners.get(name);
+      if (done) { source.removeEventListener(name, done); listeners.delete(name); }
+      return;
+    }
+    if (listeners.has(name)) return;
+    var fn = function (t) {
+      var el = document.querySelector('[data-tokens="' + name + '"]');
+      if (el) el.insertAdjacentHTML('beforeend', t.data);   // escaped by the server
+    };
+    listeners.set(name, fn);
+    source.addEventListener(name, fn);
+  }
+
   // A message fragment applied twice (the SSE extension reconnects without
   // Last-Event-ID) replaces the element with the same id instead of adding one.
   document.addEventListener('htmx:sseBeforeMessage', function (e) {
@@ -11,6 +35,7 @@
     tpl.innerHTML = ev.data;
     var incoming = tpl.content.firstElementChild;
     if (!incoming || !incoming.id) return;
+    if (ev.target) listenForTokens(ev.target, incoming);
     var existing = document.getElementById(incoming.id);
     if (!existing) return;
     e.preventDefault();

@@ -49,9 +49,13 @@ fragment_message(struct buf *out, json_t *m)
 	buf_adds(out, "</header>");
 	const char *body = str_or(m, "body", "");
 	if (strcmp(state, "streaming") == 0) {
-		/* tokens arrive as "token-SEQ" events and are appended as text */
-		buf_printf(out, "<div class=\"msg-body msg-typing\" sse-swap=\"token-%lld\""
-		    " hx-swap=\"beforeend\">", (long long)seq);
+		/*
+		 * "token-SEQ" events append to it. app.js listens for them as soon as
+		 * this fragment arrives: an sse-swap attribute would start listening
+		 * only once htmx has processed the element, missing the first tokens.
+		 */
+		buf_printf(out, "<div class=\"msg-body msg-typing\" data-tokens=\"token-%lld\">",
+		    (long long)seq);
 		html_escape(out, body);
 	} else {
 		buf_adds(out, "<div class=\"msg-body\">");
