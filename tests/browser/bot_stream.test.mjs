@@ -131,12 +131,14 @@ test('the stop button ends a reply in every tab, keeping its text', T, async () 
 test('a tab opened in the middle of a reply shows the text so far and the rest as it comes', T, async () => {
   const echo = await makeBot('Latecomer', 'echo');
   const chat = await createChat(srv.url, 'Late', { bots: [echo.id] });
-  const body = 'alpha beta gamma delta epsilon zeta eta theta';
+  const body = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi'
+    + ' omicron pi rho sigma tau upsilon phi chi psi omega';
   const posted = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body });
   assert.equal(posted.status, 201);
-  await sleep(900); // a few words in
+  await sleep(900); // a few words in (24 words take 6 s)
   const context = await browser.newContext();
-  const late = await openChat(context, chat.id);
+  const late = { page: await context.newPage() };
+  await late.page.goto(`${srv.url}/chats/${chat.id}`);
   const first = ((await lastBotText(late.page)) || '').trim();
   assert.ok(first.startsWith('alpha beta') && first !== body, `text so far on load: "${first}"`);
   // the rest arrives as tokens (before the final update replaces the element)
@@ -144,7 +146,7 @@ test('a tab opened in the middle of a reply shows the text so far and the rest a
     const t = ((await lastBotText(late.page)) || '').trim();
     return t.length > first.length && !(await late.page.$('#messages .msg-bot.msg-complete'));
   }, { timeout: 3000, what: 'the reply growing in the late tab' });
-  await late.page.waitForSelector('#messages .msg-bot.msg-complete', { timeout: 8000 });
+  await late.page.waitForSelector('#messages .msg-bot.msg-complete', { timeout: 10000 });
   assert.equal((await lastBotText(late.page)).trim(), body);
   assert.equal(await late.page.locator('#messages .msg-bot').count(), 1);
   await context.close();
