@@ -142,14 +142,21 @@ test('a forced EventSource reconnect (replaying from ?after=N) does not duplicat
     const es = data && data.sseEventSource;
     if (!es) return false;
     window.__sseOpens = 0;
+    window.__sseMessages = 0;
     el.addEventListener('htmx:sseOpen', () => window.__sseOpens++);
+    // counted before the page's own handler may swallow a duplicate (app.js dedup)
+    document.addEventListener('htmx:sseBeforeMessage', (e) => {
+      if (e.detail && e.detail.type === 'message') window.__sseMessages++;
+    }, true);
     es.close();
     es.onerror(new Event('error')); // readyState is CLOSED → the extension reconnects
     return true;
   });
   assert.ok(reopened, 'found the htmx sse EventSource on [sse-connect]');
   await tab2.waitForFunction(() => window.__sseOpens >= 1, null, { timeout: 5000 });
-  await sleep(800);
+  // the replay really happened: the five already-shown messages came again
+  await tab2.waitForFunction(() => window.__sseMessages >= 5, null, { timeout: 3000 });
+  await sleep(500);
   let ids = await msgIds(tab2);
   assertUnique(ids, 'tab2 after reconnect');
   assert.deepEqual(ids, ['msg-1', 'msg-2', 'msg-3', 'msg-4', 'msg-5']);
@@ -168,7 +175,8 @@ test('a freshly opened tab renders history and gets only new events', T, async (
   const tab3 = await openTab(`/chats/${chat.id}`);
   try {
     assert.equal(await tab3.locator(MSG).count(), 6);
-    await sleep(500); // stream connected with ?after=6
+    // tab1, tab2 and tab3 connected (the stream of tab3 with ?after=6)
+    await eventually(async () => (await subscribers()) >= 3, { timeout: 5000, what: 'three SSE subscribers' });
     await postMessage(srv.url, chat.id, 'seven', 'Ada');
     await tab3.locator('#msg-7').waitFor({ state: 'attached', timeout: 2000 });
     await sleep(300);

@@ -221,8 +221,17 @@ describe('environment twins', () => {
     assert.equal(oneLine(r.stderr).length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
   });
 
-  test('--log-level beats a bad PARLEY_LOG_LEVEL; PARLEY_THREADS is accepted', T, async () => {
-    const srv = await startServer({ args: ['--log-level', 'error'], env: { PARLEY_LOG_LEVEL: 'loud', PARLEY_THREADS: '2' } });
+  test('PARLEY_THREADS and PARLEY_LOG_LEVEL are accepted', T, async () => {
+    const srv = await startServer({ env: { PARLEY_LOG_LEVEL: 'debug', PARLEY_THREADS: '2' } });
+    try {
+      assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('a flag beats its variable even when the variable is invalid (--log-level vs PARLEY_LOG_LEVEL=loud)', T, async () => {
+    const srv = await startServer({ args: ['--log-level', 'error'], env: { PARLEY_LOG_LEVEL: 'loud' } });
     try {
       assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
     } finally {
@@ -259,6 +268,31 @@ describe('signals', () => {
       }
     });
   }
+
+  test('SIGTERM with a half-sent request and many streams still exits 0 within 5 s', T, async () => {
+    const srv = await startServer();
+    let stopped = false;
+    const net = await import('node:net');
+    const slow = net.connect(srv.port, '127.0.0.1');
+    slow.on('error', () => {});
+    try {
+      const chat = await createChat(srv.url);
+      const streams = await Promise.all(Array.from({ length: 12 }, (_, i) => openOkStream(srv.url, i % 2 ? `/chats/${chat.id}/events` : `/api/v1/chats/${chat.id}/events`)));
+      await Promise.all(streams.map((s) => waitForEvents(s, 1)));
+      slow.write('POST /api/v1/chats HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"tit');
+      await sleep(100);
+      await srv.stop('SIGTERM');
+      stopped = true;
+      for (const s of streams) {
+        await s.waitEnd(1000);
+        assert.ok(s.lastChunk, 'each stream ended with its last chunk');
+      }
+    } finally {
+      slow.destroy();
+      if (!stopped) await srv.kill();
+      srv.cleanupDb();
+    }
+  });
 
   test('SIGTERM on an idle server exits 0 quickly', T, async () => {
     const srv = await startServer();

@@ -205,3 +205,66 @@ describe('garbage on the wire', () => {
     assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
   });
 });
+
+describe('HTTP/1.1 plumbing', () => {
+  test('a request body of exactly 64 KiB is accepted (unknown fields ignored)', T, async () => {
+    const head = '{"title":"exact","pad":"';
+    const tail = '"}';
+    const body = head + 'p'.repeat(64 * 1024 - head.length - tail.length) + tail;
+    assert.equal(Buffer.byteLength(body), 64 * 1024);
+    const r = await api(srv.url, 'POST', '/api/v1/chats', body);
+    assert.equal(r.status, 201, r.text.slice(0, 200));
+    assert.equal(r.json.title, 'exact');
+  });
+
+  test('pipelined requests on one keep-alive connection get answers in order', T, async () => {
+    const req = (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const net = await import('node:net');
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let data = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => (data += d));
+    sock.write(req('/healthz') + req('/api/v1/nope') + req(`/api/v1/chats/${chat.id}`));
+    const t0 = Date.now();
+    while ((data.match(/HTTP\/1\.1 \d{3}/g) || []).length < 3 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+    sock.destroy();
+    const statuses = (data.match(/HTTP\/1\.1 (\d{3})/g) || []).map((s) => s.slice(9));
+    assert.deepEqual(statuses, ['200', '404', '200']);
+  });
+
+  test('a chunked request body is accepted', T, async () => {
+    const json = JSON.stringify({ author: 'Chunky', body: 'sent in chunks' });
+    const a = json.slice(0, 10);
+    const b = json.slice(10);
+    const res = await rawRequest(
+      srv.port,
+      `POST /api/v1/chats/${chat.id}/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
+        `${a.length.toString(16)}\r\n${a}\r\n${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`,
+    );
+    assert.equal(res.status, 201, res.body);
+    assert.equal(JSON.parse(res.body).body, 'sent in chunks');
+  });
+
+  test('a chunked request body over 64 KiB is 413', T, async () => {
+    const piece = 'q'.repeat(8192);
+    let chunks = '';
+    for (let i = 0; i < 9; i++) chunks += `${piece.length.toString(16)}\r\n${piece}\r\n`;
+    const res = await rawRequest(
+      srv.port,
+      `POST /api/v1/chats HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}0\r\n\r\n`,
+    );
+    assertError(rawJson(res), 413);
+  });
+
+  test('bots: unknown bot or wrong type is 422 naming bots, nothing created', T, async () => {
+    const before = (await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length;
+    for (const bots of [['no-such-bot'], 'Eliza', [42], { a: 1 }]) {
+      const r = await api(srv.url, 'POST', '/api/v1/chats', { title: 'with bots', bots });
+      const e = assertError(r, 422, JSON.stringify(bots));
+      assert.match(e.detail, /bots?/, `detail names bots: ${e.detail}`);
+    }
+    assert.equal((await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length, before);
+    const p = await api(srv.url, 'PATCH', `/api/v1/chats/${chat.id}`, { bots: ['no-such-bot'] });
+    assert.match(assertError(p, 422).detail, /bots?/);
+  });
+});

@@ -150,6 +150,11 @@ export async function startServer({
   proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => {
     proc.on('exit', (code, signal) => resolve({ code, signal }));
+    // A failed spawn (missing binary, ETXTBSY while it is being relinked) emits
+    // 'error' and never 'exit'; without this, waiting for the exit would hang.
+    proc.on('error', (error) => {
+      if (proc.pid === undefined) resolve({ code: null, signal: null, error });
+    });
   });
   let exitInfo = null;
   exited.then((e) => (exitInfo = e));

@@ -226,16 +226,75 @@ describe('POST /chats/{id}/messages (form)', () => {
     assert.equal(r3.status, 404);
   });
 
-  test('malformed form encoding is 400', T, async () => {
+  test('malformed form (invalid UTF-8 after decoding) is 400, nothing stored', T, async () => {
     const c = await createChat(srv.url, 'bad form');
-    const res = await fetch(`${srv.url}/chats/${c.id}/messages`, {
+    for (const body of ['author=Ada&body=%FF%FE%C3', 'author=%C3%28&body=hi']) {
+      const res = await fetch(`${srv.url}/chats/${c.id}/messages`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body,
+        redirect: 'manual',
+      });
+      await res.text();
+      assert.equal(res.status, 400, body);
+    }
+    const r = await postForm(srv.url, '/chats', { title: 'x' }, {});
+    assert.equal(r.status, 303);
+    const bad = await fetch(`${srv.url}/chats`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'author=Ada&body=%zz%',
+      body: 'title=%FF',
       redirect: 'manual',
     });
-    await res.text();
-    assert.equal(res.status, 400);
+    await bad.text();
+    assert.equal(bad.status, 400, 'invalid UTF-8 title');
     assert.equal((await getChat(srv.url, c.id)).last_event_id, 0);
+  });
+});
+
+describe('errors on HTML routes are readable pages or fragments', () => {
+  test('htmx post with a blank body: 422 HTML fragment naming the field', T, async () => {
+    const c = await createChat(srv.url, 'hx errors');
+    const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: ' ' }, { headers: { 'HX-Request': 'true' } });
+    assert.equal(r.status, 422);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    assert.match(r.text, /body/i);
+    const r2 = await postForm(srv.url, `/chats/${c.id}/messages`, { author: '', body: 'x' }, { headers: { 'HX-Request': 'true' } });
+    assert.equal(r2.status, 422);
+    assert.match(r2.text, /author/i);
+    assert.equal((await getChat(srv.url, c.id)).last_event_id, 0);
+  });
+
+  test('form message body over 16 KiB: 413 HTML, nothing stored', T, async () => {
+    const c = await createChat(srv.url, 'big form');
+    const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: 'x'.repeat(16 * 1024 + 1) });
+    assert.equal(r.status, 413);
+    assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    const ok = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: 'x'.repeat(16 * 1024) });
+    assert.equal(ok.status, 303);
+    assert.equal((await getChat(srv.url, c.id)).last_event_id, 1);
+  });
+
+  test('wrong method on a page: 405 with Allow, HTML', T, async () => {
+    const c = await createChat(srv.url, 'methods');
+    for (const [method, p, allowed] of [
+      ['DELETE', `/chats/${c.id}`, 'GET'],
+      ['PUT', '/chats', 'POST'],
+      ['GET', `/chats/${c.id}/messages`, 'POST'],
+    ]) {
+      const res = await fetch(srv.url + p, { method, redirect: 'manual' });
+      const text = await res.text();
+      assert.equal(res.status, 405, `${method} ${p}`);
+      const allow = (res.headers.get('allow') || '').split(',').map((x) => x.trim());
+      assert.ok(allow.includes(allowed), `${method} ${p}: Allow ${allow} includes ${allowed}`);
+      assert.match(res.headers.get('content-type') || '', /^text\/html/, `${method} ${p}: HTML error`);
+      assert.ok(text.length > 0);
+    }
+  });
+
+  test('unknown page path is 404', T, async () => {
+    const r = await page('/no-such-page');
+    assert.equal(r.status, 404);
+    assert.ok(r.text.length > 0, 'has a readable body');
   });
 });

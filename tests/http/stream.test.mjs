@@ -148,7 +148,7 @@ describe('message events', () => {
     assert.deepEqual(evs[1].json, m2);
     assert.deepEqual(evs[2].json, m3);
     for (const e of evs) {
-      assert.equal(e.frame.dataLines.length, 1, 'compact JSON is one data line');
+      assert.ok(e.json !== undefined, 'reassembled data is JSON');
       assert.match(e.frame.raw, /\n\n$|\r\n\r\n$|\r\r$/, 'frame ends with a blank line');
     }
   });
@@ -203,23 +203,30 @@ describe('message events', () => {
           x.onerror = (e) => rej(new Error('EventSource error ' + (e && e.message)));
         });
       await Promise.all([opened(es), opened(esJ)]);
-      const body = 'alpha line\nbravo line\r\ncharlie line\rdelta line\n\n\necho line';
+      // Line breaks of every kind, paragraphs, and a fenced code block (whose rendering
+      // keeps its newlines whether or not the body is rendered as Markdown).
+      const body = 'alpha line\nbravo line\r\ncharlie line\rdelta line\n\n\necho line\n\n```\ncode one\ncode two\n```\n';
       const m = await postMessage(srv.url, c.id, body);
       const [, ev] = await waitForEvents(raw, 2);
       await eventually(() => got.length >= 1 && gotJ.length >= 1, { timeout: 3000, what: 'EventSource message' });
       // raw frame vs EventSource: the reassembly agrees
       assert.equal(got[0].id, ev.id);
       assert.equal(got[0].data, ev.data, 'EventSource data equals our reassembled data lines');
-      for (const w of ['alpha line', 'bravo line', 'charlie line', 'delta line', 'echo line']) {
+      for (const w of ['alpha line', 'bravo line', 'charlie line', 'delta line', 'echo line', 'code one', 'code two']) {
         assert.ok(got[0].data.includes(w), `"${w}" survives SSE framing: ${JSON.stringify(got[0].data)}`);
       }
       assert.ok(!got[0].data.includes('\r'), 'no CR inside a data line');
-      if (got[0].data.includes('\n')) {
-        assert.equal(ev.frame.dataLines.length, got[0].data.split('\n').length, 'one data: line per payload line');
+      // The code block's two lines stay two lines in the fragment, so the payload has
+      // newlines and must go out as several data: lines (a raw newline inside one data:
+      // line would have lost text above).
+      assert.match(htmlUnescape(got[0].data), /code one(\n|<br\s*\/?>)code two/, 'code block keeps its lines');
+      if (/code one\ncode two/.test(got[0].data)) {
+        assert.ok(ev.frame.dataLines.length > 1, `several data: lines: ${JSON.stringify(ev.frame.raw)}`);
       }
+      assert.equal(ev.frame.dataLines.length, got[0].data.split('\n').length, 'one data: line per payload line');
       // JSON stream: the Message round-trips exactly
       assert.deepEqual(JSON.parse(gotJ[0].data), m);
-      assert.equal(JSON.parse(gotJ[0].data).body, body);
+      assert.ok([body, body.replace(/\r\n?/g, '\n')].includes(m.body), `body kept (up to line-ending normalisation): ${JSON.stringify(m.body)}`);
     } finally {
       es.close();
       esJ.close();
@@ -270,6 +277,42 @@ describe('fan-out', () => {
         s.events.slice(1).forEach((e, i) => assert.match(e.data, new RegExp(`id="msg-${i + 1}"`)));
       }
     }
+  });
+
+  test('a subscriber that vanishes does not disturb the others', T, async () => {
+    const c = await createChat(srv.url, 'vanish');
+    const a = await stream(jsonPath(c.id));
+    const b = await stream(htmlPath(c.id));
+    const gone = await stream(jsonPath(c.id));
+    await Promise.all([a, b, gone].map((s) => waitForEvents(s, 1)));
+    gone.socket.resetAndDestroy(); // abrupt RST, no FIN
+    const posts = Promise.all(Array.from({ length: 5 }, (_, i) => postMessage(srv.url, c.id, `v${i}`)));
+    await posts;
+    await waitForEvents(a, 6);
+    await waitForEvents(b, 6);
+    assert.deepEqual(a.events.slice(1).map((e) => e.id), ['1', '2', '3', '4', '5']);
+    assert.deepEqual(b.events.slice(1).map((e) => e.id), ['1', '2', '3', '4', '5']);
+  });
+
+  test('deleting a chat while posting and streaming leaves the server healthy', T, async () => {
+    const c = await createChat(srv.url, 'race');
+    const ss = await Promise.all(Array.from({ length: 4 }, (_, i) => stream(i % 2 ? htmlPath(c.id) : jsonPath(c.id))));
+    await Promise.all(ss.map((s) => waitForEvents(s, 1)));
+    const posts = Array.from({ length: 10 }, (_, i) => api(srv.url, 'POST', `/api/v1/chats/${c.id}/messages`, { author: 'a', body: `race ${i}` }));
+    const del = api(srv.url, 'DELETE', `/api/v1/chats/${c.id}`);
+    const results = await Promise.all([...posts, del]);
+    for (const r of results.slice(0, -1)) assert.ok([201, 404].includes(r.status), `post during delete: ${r.status}`);
+    assert.equal(results[results.length - 1].status, 204);
+    for (const s of ss) {
+      await s.waitEnd(2000);
+      const names = s.events.map((e) => e.event);
+      assert.equal(names[names.length - 1], 'deleted', 'deleted is the last event');
+      assert.equal(names.filter((n) => n === 'deleted').length, 1);
+      const ids = s.events.filter((e) => e.event === 'message').map((e) => Number(e.id));
+      assert.deepEqual(ids, ids.map((_, i) => i + 1), 'message ids consecutive from 1');
+    }
+    assert.equal((await api(srv.url, 'GET', `/api/v1/chats/${c.id}`)).status, 404);
+    assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
   });
 
   test('events of one chat do not leak into another chat\'s stream', T, async () => {
@@ -414,4 +457,35 @@ describe('resume', () => {
       assert.equal(s.events.length, 1, 'no replay after the snapshot');
     });
   }
+});
+
+describe('with --threads 4', () => {
+  let srv4;
+  before(async () => {
+    srv4 = await startServer({ args: ['--threads', '4'] });
+  });
+  after(async () => {
+    if (srv4) await srv4.stop();
+  });
+
+  test('10 streams and 30 concurrent posts: every stream gets every event once, in id order', T, async () => {
+    const c = await createChat(srv4.url, 'threads');
+    const ss = [];
+    for (let i = 0; i < 10; i++) ss.push(await openOkStream(srv4.url, i % 2 ? htmlPath(c.id) : jsonPath(c.id)));
+    try {
+      await Promise.all(ss.map((s) => waitForEvents(s, 1)));
+      const ms = await Promise.all(Array.from({ length: 30 }, (_, i) => postMessage(srv4.url, c.id, `t${i}`, `w${i % 3}`)));
+      assert.deepEqual(ms.map((m) => m.seq).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
+      await Promise.all(ss.map((s) => waitForEvents(s, 31)));
+      await sleep(300);
+      for (const s of ss) {
+        assert.equal(s.events.length, 31);
+        assert.deepEqual(s.events.slice(1).map((e) => Number(e.id)), Array.from({ length: 30 }, (_, i) => i + 1));
+      }
+      const jsonSeqs = ss[0].events.slice(1).map((e) => JSON.parse(e.data).seq);
+      assert.deepEqual(jsonSeqs, Array.from({ length: 30 }, (_, i) => i + 1), 'seq order follows event order');
+    } finally {
+      ss.forEach((s) => s.close());
+    }
+  });
 });
