@@ -11,12 +11,14 @@
 
 struct event_base;
 struct hub;
+struct server;
 struct store;
 struct turns;
 
 struct app {
 	const struct config	*cfg;
 	struct event_base	*base;
+	struct server		*server;
 	struct store		*store;
 	struct hub		*hub;
 	struct turns		*turns;

@@ -16,12 +16,14 @@ const char config_usage[] =
     "                    [--keepalive SECONDS] [--threads N] [--demo]\n"
     "                    [--log-level debug|info|warn|error]\n"
     "                    [--typing-ms MS] [--model-timeout SECONDS]\n"
+    "                    [--request-timeout SECONDS] [--stream-buffer KIB]\n"
     "       parley --version\n"
     "       parley --help\n"
     "\n"
     "Every flag has an environment twin: PARLEY_LISTEN, PARLEY_DB, PARLEY_REDIS,\n"
     "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL, PARLEY_TYPING_MS,\n"
-    "PARLEY_MODEL_TIMEOUT. A flag beats its variable.\n";
+    "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER.\n"
+    "A flag beats its variable.\n";
 
 struct option_def {
 	const char	*flag;
@@ -114,6 +116,18 @@ set_model_timeout(struct config *cfg, const char *v)
 }
 
 static int
+set_request_timeout(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->request_timeout_seconds, v, 1, 3600);
+}
+
+static int
+set_stream_buffer(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->stream_buffer_kib, v, 16, 1024 * 1024);
+}
+
+static int
 set_log_level(struct config *cfg, const char *v)
 {
 	return log_level_parse(v, &cfg->log_level);
@@ -128,6 +142,8 @@ static const struct option_def options[] = {
 	{ "--log-level", "PARLEY_LOG_LEVEL", set_log_level },
 	{ "--typing-ms", "PARLEY_TYPING_MS", set_typing_ms },
 	{ "--model-timeout", "PARLEY_MODEL_TIMEOUT", set_model_timeout },
+	{ "--request-timeout", "PARLEY_REQUEST_TIMEOUT", set_request_timeout },
+	{ "--stream-buffer", "PARLEY_STREAM_BUFFER", set_stream_buffer },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -152,6 +168,8 @@ set_defaults(struct config *cfg)
 	cfg->threads = 1;
 	cfg->typing_ms = 60;
 	cfg->model_timeout_seconds = 60;
+	cfg->request_timeout_seconds = 10;
+	cfg->stream_buffer_kib = 1024;
 	cfg->log_level = LOG_INFO;
 }
 

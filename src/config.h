@@ -21,6 +21,8 @@ struct config {
 	unsigned	 threads;
 	unsigned	 typing_ms;		/* built-in bots: pause between words */
 	unsigned	 model_timeout_seconds;	/* model server silence that fails a reply */
+	unsigned	 request_timeout_seconds; /* a request must arrive whole within */
+	unsigned	 stream_buffer_kib;	/* unsent stream output before a cut-off */
 	bool		 demo;
 	enum log_level	 log_level;
 };

@@ -15,7 +15,6 @@
 
 #define LIMIT_IDLE_CONN_SECONDS   30            /* a connection (not a stream) silent this long closes */
 
-#define LIMIT_STREAM_OUTPUT_BYTES (1024 * 1024) /* queued, unsent SSE bytes per stream */
 #define LIMIT_SNAPSHOT_MESSAGES   50            /* messages in a snapshot and a chat GET */
 #define LIMIT_PAGE_MESSAGES       200           /* messages rendered on a chat page */
 #define LIMIT_LIST_DEFAULT        100           /* GET messages default limit */

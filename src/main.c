@@ -23,7 +23,6 @@
 
 struct runtime {
 	struct app	 app;
-	struct server	*server;
 	struct event	*sigint, *sigterm, *drain;
 	time_t		 deadline;
 };
@@ -97,7 +96,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	log_info("signal %d: shutting down", (int)sig);
 	rt->app.stopping = true;
-	server_stop_accepting(rt->server);
+	server_stop_accepting(rt->app.server);
 	turns_stop_all(rt->app.turns);
 	hub_end_all(rt->app.hub);
 	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
@@ -128,8 +127,9 @@ start(struct runtime *rt, const struct config *cfg)
 	rt->app.hub = hub_new();
 	rt->app.turns = turns_new(&rt->app);
 	struct server_routes routes = routes_for(&rt->app);
-	rt->server = server_start(rt->app.base, cfg->host, cfg->port, &routes, &err);
-	if (rt->server == NULL) {
+	rt->app.server = server_start(rt->app.base, cfg->host, cfg->port, cfg->request_timeout_seconds,
+	    &routes, &err);
+	if (rt->app.server == NULL) {
 		fprintf(stderr, "parley: %s\n", err ? err : "cannot start the server");
 		free(err);
 		return -1;
@@ -140,7 +140,7 @@ start(struct runtime *rt, const struct config *cfg)
 static void
 stop(struct runtime *rt)
 {
-	server_free(rt->server);
+	server_free(rt->app.server);
 	/* run the stream teardowns that closing the connections scheduled */
 	event_base_loop(rt->app.base, EVLOOP_NONBLOCK);
 	turns_free(rt->app.turns);
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 	evsignal_add(rt.sigterm, NULL);
 
 	printf("parley listening on http://%s%s%s:%u\n", strchr(cfg.host, ':') ? "[" : "",
-	    cfg.host, strchr(cfg.host, ':') ? "]" : "", server_port(rt.server));
+	    cfg.host, strchr(cfg.host, ':') ? "]" : "", server_port(rt.app.server));
 	fflush(stdout);
 	if (cfg.threads > 1)
 		log_warn("--threads %u: this version serves from one event loop", cfg.threads);

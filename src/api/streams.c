@@ -9,7 +9,9 @@
 #include "chats.h"
 #include "hub/event_frame.h"
 #include "hub/hub.h"
+#include "http/conns.h"
 #include "http/request.h"
+#include "http/server.h"
 #include "http/respond.h"
 #include "limits.h"
 #include "sse/frame.h"
@@ -108,8 +110,8 @@ serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum str
 
 	struct sse_stream_opts opts = { .kind = kind,
 	    .keepalive_seconds = app->cfg->keepalive_seconds,
-	    .output_cap = LIMIT_STREAM_OUTPUT_BYTES, .on_close = stream_closed };
-	struct sse_stream *s = sse_stream_open(req, &opts);
+	    .output_cap = (size_t)app->cfg->stream_buffer_kib * 1024, .on_close = stream_closed };
+	struct sse_stream *s = sse_stream_open(req, conns_of(server_conns(app->server), req), &opts);
 	if (events != NULL)
 		send_replay(s, events);
 	else

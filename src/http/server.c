@@ -2,6 +2,7 @@
  * server.c - listener and dispatch on evhttp; see server.h.
  */
 #include "http/server.h"
+#include "http/conns.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "limits.h"
@@ -26,6 +27,7 @@ struct server {
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
 	struct event			*resume_accept;
+	struct conns			*conns;
 	struct server_routes		 routes;
 	unsigned			 port;
 };
@@ -45,7 +47,10 @@ dispatch(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct route_params params;
+	struct conn *c = conns_of(srv->conns, req);
 
+	if (c != NULL)
+		conn_request_arrived(c);
 	if (request_header_bytes(req) > LIMIT_HEADER_BYTES) {
 		refuse(srv, req, 431, "request headers are too large");
 		return;
@@ -159,7 +164,7 @@ configure(struct evhttp *http)
 
 struct server *
 server_start(struct event_base *base, const char *host, unsigned port,
-    const struct server_routes *routes, char **err)
+    unsigned request_timeout_s, const struct server_routes *routes, char **err)
 {
 	*err = NULL;
 	int fd = bind_socket(host, port, err);
@@ -171,6 +176,7 @@ server_start(struct event_base *base, const char *host, unsigned port,
 	srv->port = bound_port(fd);
 	srv->http = evhttp_new(base);
 	configure(srv->http);
+	srv->conns = conns_new(base, srv->http, request_timeout_s);
 	evhttp_set_gencb(srv->http, dispatch, srv);
 	srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
 	if (srv->bound == NULL) {
@@ -184,6 +190,12 @@ server_start(struct event_base *base, const char *host, unsigned port,
 	loop_server = srv;
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound), accept_error);
 	return srv;
+}
+
+struct conns *
+server_conns(struct server *srv)
+{
+	return srv->conns;
 }
 
 unsigned
@@ -213,5 +225,7 @@ server_free(struct server *srv)
 	if (loop_server == srv)
 		loop_server = NULL;
 	evhttp_free(srv->http);
+	if (srv->conns != NULL)
+		conns_free(srv->conns);
 	free(srv);
 }

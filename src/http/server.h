@@ -24,11 +24,16 @@ struct server_routes {
 	server_refuse_fn	 refuse;
 };
 
-/* Listens on host:port (port 0 picks one); NULL and *err (free it) on failure. */
+/*
+ * Listens on host:port (port 0 picks one); a request must arrive whole within
+ * request_timeout_s of its first byte. NULL and *err (free it) on failure.
+ */
 struct server	*server_start(struct event_base *base, const char *host, unsigned port,
-		    const struct server_routes *routes, char **err);
+		    unsigned request_timeout_s, const struct server_routes *routes, char **err);
 /* The port actually bound. */
 unsigned	 server_port(const struct server *srv);
+/* The connections of the server (deadlines, close hooks). */
+struct conns	*server_conns(struct server *srv);
 /* Stops accepting new connections; open ones carry on. */
 void		 server_stop_accepting(struct server *srv);
 /* Closes every connection and frees the server. */

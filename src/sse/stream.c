@@ -4,6 +4,7 @@
  */
 #include "sse/stream.h"
 #include "sse/frame.h"
+#include "http/conns.h"
 #include "metrics.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -145,15 +146,14 @@ teardown_fire(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * evhttp calls this before freeing the connection. On a client's EOF it has
- * detached our unfinished request and will not free it; after a finished
- * reply it has freed the request already.
+ * Runs (through conns.c) as evhttp is about to free the connection. On a
+ * client's EOF evhttp has detached our unfinished request and will not free
+ * it; after a finished reply it has freed the request already.
  */
 static void
-connection_closed(struct evhttp_connection *evcon, void *arg)
+connection_closed(void *arg)
 {
 	struct sse_stream *s = arg;
-	(void)evcon;
 
 	s->closed = true;
 	s->req_ours = !s->ending && evhttp_request_get_connection(s->req) == NULL;
@@ -188,7 +188,7 @@ send_head(struct sse_stream *s)
 }
 
 struct sse_stream *
-sse_stream_open(struct evhttp_request *req, const struct sse_stream_opts *opts)
+sse_stream_open(struct evhttp_request *req, struct conn *c, const struct sse_stream_opts *opts)
 {
 	struct sse_stream *s = xcalloc(1, sizeof *s);
 	s->req = req;
@@ -208,7 +208,7 @@ sse_stream_open(struct evhttp_request *req, const struct sse_stream_opts *opts)
 	bufferevent_getcb(s->bev, NULL, &writecb, &eventcb, &cbarg);
 	bufferevent_setcb(s->bev, discard_input, writecb, eventcb, cbarg);
 	bufferevent_set_timeouts(s->bev, NULL, NULL);
-	evhttp_connection_set_closecb(s->evcon, connection_closed, s);
+	conn_on_close(c, connection_closed, s);
 	keepalive_arm(s, (time_t)opts->keepalive_seconds);
 	metrics_add(METRIC_SSE_SUBSCRIBERS, 1);
 	return s;

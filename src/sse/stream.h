@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct conn;
 struct evhttp_request;
 struct frame;
 struct sse_stream;
@@ -35,8 +36,8 @@ struct sse_stream_opts {
 	void		*arg;
 };
 
-/* Sends the 200 head and takes over the connection; never NULL. */
-struct sse_stream	*sse_stream_open(struct evhttp_request *req,
+/* Sends the 200 head and takes over the request's connection c; never NULL. */
+struct sse_stream	*sse_stream_open(struct evhttp_request *req, struct conn *c,
 			    const struct sse_stream_opts *opts);
 /* Queues a frame (taking its own reference); does nothing once closing. */
 void			 sse_stream_send(struct sse_stream *s, struct frame *f);

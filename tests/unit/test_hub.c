@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/conns.h"
 #include "hub/hub.h"
 #include "sse/stream.h"
 #include "util/log.h"
@@ -37,6 +38,7 @@
 struct harness {
 	struct event_base	*base;
 	struct evhttp		*http;
+	struct conns		*conns;
 	struct hub		*hub;
 	struct event		*tick;
 	uint16_t		 port;
@@ -95,7 +97,9 @@ server_cb(struct evhttp_request *req, void *arg)
 	ss->h = h;
 	struct sse_stream_opts opts = { .kind = kind, .keepalive_seconds = h->keepalive,
 	    .output_cap = h->output_cap, .on_close = stream_closed, .arg = ss };
-	struct sse_stream *s = sse_stream_open(req, &opts);
+	struct conn *c = conns_of(h->conns, req);
+	assert_non_null(c);
+	struct sse_stream *s = sse_stream_open(req, c, &opts);
 	assert_int_equal(sse_stream_kind(s), kind);
 	assert_ptr_equal(sse_stream_arg(s), ss);
 	assert_false(sse_stream_closing(s));
@@ -118,6 +122,7 @@ setup(void **state)
 	assert_non_null(h);
 	h->base = event_base_new();
 	h->http = evhttp_new(h->base);
+	h->conns = conns_new(h->base, h->http, 10);
 	h->hub = hub_new();
 	h->tick = event_new(h->base, -1, EV_PERSIST, tick_cb, NULL);
 	h->keepalive = 3600;
@@ -142,6 +147,7 @@ teardown(void **state)
 	if (h->hub != NULL)
 		hub_free(h->hub);
 	evhttp_free(h->http);
+	conns_free(h->conns);
 	event_free(h->tick);
 	/* let deferred teardowns run before the base goes */
 	event_base_loop(h->base, EVLOOP_NONBLOCK);
