@@ -59,9 +59,16 @@ send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
 	json_decref(snap);
 }
 
-static void
-send_replay(struct sse_stream *s, json_t *events)
+/* The durable events after `after`: from the hub's memory, else the store; -1 if gone. */
+static int
+replay(struct app *app, struct sse_stream *s, const char *chat_id, uint64_t after,
+    uint64_t last_id)
 {
+	if (hub_replay(app->hub, chat_id, after, last_id, s) == 0)
+		return 0;
+	json_t *events;
+	if (store_events_after(app->store, chat_id, after, &events) != STORE_OK)
+		return -1;
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {
@@ -73,6 +80,8 @@ send_replay(struct sse_stream *s, json_t *events)
 			sse_frame_unref(f);
 		}
 	}
+	json_decref(events);
+	return 0;
 }
 
 /* A reply being generated goes out whole so far (no id: not a new event); tokens follow. */
@@ -92,7 +101,7 @@ static void
 serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum stream_kind kind)
 {
 	struct problem p;
-	json_t *chat, *events = NULL;
+	json_t *chat;
 	if (app->stopping) {
 		respond_error(req, 503, "the server is shutting down");
 		return;
@@ -102,22 +111,16 @@ serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum str
 		return;
 	}
 	uint64_t last_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
-	uint64_t after;
 	json_decref(chat);
-	if (resume_point(req, last_id, &after) == 0 &&
-	    store_events_after(app->store, chat_id, after, &events) != STORE_OK)
-		events = NULL;
 
 	struct sse_stream_opts opts = { .kind = kind,
 	    .keepalive_seconds = app->cfg->keepalive_seconds,
 	    .output_cap = (size_t)app->cfg->stream_buffer_kib * 1024, .on_close = stream_closed };
 	struct sse_stream *s = sse_stream_open(req, conns_of(server_conns(app->server), req), &opts);
-	if (events != NULL)
-		send_replay(s, events);
-	else
+	uint64_t after;
+	if (resume_point(req, last_id, &after) != 0 || replay(app, s, chat_id, after, last_id) != 0)
 		send_snapshot(app, s, chat_id);
 	send_current(app, s, chat_id);
-	json_decref(events);
 	sse_stream_set_arg(s, hub_subscribe(app->hub, chat_id, s));
 }
 

@@ -23,12 +23,25 @@ struct subscription {
 
 LIST_HEAD(sub_list, subscription);
 
+#define HUB_RING 64	/* recent durable events a channel keeps for resumes */
+
+/* A durable event as published, with its frames (built lazily per kind). */
+struct ring_slot {
+	uint64_t	 id;
+	char		*name;
+	json_t		*data;
+	struct frame	*frames[2];	/* by enum stream_kind */
+};
+
 struct channel {
 	LIST_ENTRY(channel)	 entry;
 	struct hub		*hub;
 	char			 chat_id[CHAT_ID_LEN + 1];
 	struct sub_list		 subs[2];	/* by enum stream_kind */
 	size_t			 count;
+	struct ring_slot	 ring[HUB_RING];	/* event id % HUB_RING */
+	uint64_t		 ring_first;	/* first id published since created, or 0 */
+	uint64_t		 ring_last;
 };
 
 #define HUB_BUCKETS 4096	/* channel hash buckets; a power of two */
@@ -90,6 +103,33 @@ hub_subscribe(struct hub *hub, const char *chat_id, struct sse_stream *stream)
 	return sub;
 }
 
+static void
+slot_clear(struct ring_slot *slot)
+{
+	free(slot->name);
+	json_decref(slot->data);
+	sse_frame_unref(slot->frames[STREAM_JSON]);
+	sse_frame_unref(slot->frames[STREAM_HTML]);
+	memset(slot, 0, sizeof *slot);
+}
+
+/* Keeps a durable event (and the frames already built) for resumes. */
+static void
+ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
+    struct frame *frames[2])
+{
+	struct ring_slot *slot = &ch->ring[id % HUB_RING];
+	slot_clear(slot);
+	slot->id = id;
+	slot->name = xstrdup(name);
+	slot->data = json_incref(data);
+	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
+		slot->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
+	if (ch->ring_first == 0)
+		ch->ring_first = id;
+	ch->ring_last = id;
+}
+
 /* Takes sub out of its channel, freeing the channel when it empties. */
 static void
 detach(struct subscription *sub)
@@ -102,6 +142,8 @@ detach(struct subscription *sub)
 	ch->hub->subscribers--;
 	if (--ch->count == 0) {
 		LIST_REMOVE(ch, entry);
+		for (size_t i = 0; i < HUB_RING; i++)
+			slot_clear(&ch->ring[i]);
 		free(ch);
 	}
 }
@@ -126,15 +168,37 @@ send_to_all(struct sub_list *list, struct frame *f)
 static void
 publish_to(struct channel *ch, uint64_t id, const char *name, json_t *data)
 {
+	struct frame *frames[2] = { NULL, NULL };
 	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
 		if (LIST_EMPTY(&ch->subs[kind]))
 			continue;
-		struct frame *f = event_frame((enum stream_kind)kind, id, name, data);
-		if (f == NULL)
-			continue;
-		send_to_all(&ch->subs[kind], f);
-		sse_frame_unref(f);
+		frames[kind] = event_frame((enum stream_kind)kind, id, name, data);
+		if (frames[kind] != NULL)
+			send_to_all(&ch->subs[kind], frames[kind]);
 	}
+	if (id > 0)
+		ring_keep(ch, id, name, data, frames);
+	sse_frame_unref(frames[STREAM_JSON]);
+	sse_frame_unref(frames[STREAM_HTML]);
+}
+
+int
+hub_replay(struct hub *hub, const char *chat_id, uint64_t after, uint64_t last_id,
+    struct sse_stream *stream)
+{
+	struct channel *ch = channel_find(hub, chat_id);
+	if (ch == NULL || ch->ring_first == 0 || ch->ring_last != last_id ||
+	    after + 1 < ch->ring_first || (last_id > HUB_RING && after < last_id - HUB_RING))
+		return -1;
+	enum stream_kind kind = sse_stream_kind(stream);
+	for (uint64_t id = after + 1; id <= last_id; id++) {
+		struct ring_slot *slot = &ch->ring[id % HUB_RING];
+		if (slot->frames[kind] == NULL)
+			slot->frames[kind] = event_frame(kind, id, slot->name, slot->data);
+		if (slot->frames[kind] != NULL)
+			sse_stream_send(stream, slot->frames[kind]);
+	}
+	return 0;
 }
 
 void

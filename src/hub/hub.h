@@ -31,6 +31,13 @@ void		 hub_unsubscribe(struct subscription *sub);
  */
 void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
 		    const char *name, json_t *data);
+/*
+ * Sends the stream the durable events after `after` up to last_id (the
+ * chat's last event id) from the channel's memory of recent events. -1
+ * when they are not all there: the caller reads them from the store.
+ */
+int		 hub_replay(struct hub *hub, const char *chat_id, uint64_t after,
+		    uint64_t last_id, struct sse_stream *stream);
 /* Sends "deleted" to the chat's subscribers and ends their streams. */
 void		 hub_chat_deleted(struct hub *hub, const char *chat_id);
 /* Ends every open stream (shutdown); returns how many were open. */

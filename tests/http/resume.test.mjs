@@ -1,0 +1,73 @@
+// Resume (SPEC §4.7) from both sources of history: the channel's memory of recent events
+// (while the chat has another subscriber) and the store's event log (otherwise, or when
+// the events asked for are older than memory holds). Either way: every durable event
+// after N, once, in order, then live ones, with no gap and no duplicate.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, createChat, postMessage, openOkStream, waitForEvents, sleep,
+} from './helpers.mjs';
+
+const T = { timeout: 20000 };
+let srv;
+
+before(async () => { srv = await startServer(); });
+after(async () => { if (srv) await srv.stop(); });
+
+const path = (id, q = '') => `/api/v1/chats/${id}/events${q}`;
+const htmlPath = (id, q = '') => `/chats/${id}/events${q}`;
+
+async function post(chatId, n, from = 1) {
+  for (let i = 0; i < n; i++) await postMessage(srv.url, chatId, `message ${from + i}`);
+}
+
+/** Opens a stream resuming after N and returns the ids of its first `count` events. */
+async function resumedIds(p, n, count) {
+  const s = await openOkStream(srv.url, p, { headers: { 'Last-Event-ID': String(n) } });
+  const evs = await waitForEvents(s, count);
+  s.close();
+  assert.ok(evs.every((e) => e.event !== 'snapshot'), 'a valid resume starts without a snapshot');
+  return evs.map((e) => Number(e.id));
+}
+
+const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+test('from memory: a chat with a live subscriber resumes from its recent events', T, async () => {
+  const c = await createChat(srv.url, 'ring');
+  const keeper = await openOkStream(srv.url, path(c.id)); // keeps the channel alive
+  await waitForEvents(keeper, 1);
+  await post(c.id, 30);
+  await waitForEvents(keeper, 31);
+  assert.deepEqual(await resumedIds(path(c.id), 12, 18), range(13, 30));
+  assert.deepEqual(await resumedIds(htmlPath(c.id), 25, 5), range(26, 30));
+  keeper.close();
+});
+
+test('from the store: older than memory, or before the channel existed', T, async () => {
+  const c = await createChat(srv.url, 'log');
+  await post(c.id, 5); // no subscriber: these are only in the store
+  const keeper = await openOkStream(srv.url, path(c.id));
+  await waitForEvents(keeper, 1);
+  await post(c.id, 95, 6); // memory now holds the newest events only
+  await waitForEvents(keeper, 96);
+  assert.deepEqual(await resumedIds(path(c.id), 2, 98), range(3, 100));
+  assert.deepEqual(await resumedIds(path(c.id), 80, 20), range(81, 100));
+  keeper.close();
+  await sleep(200);
+  // with nobody subscribed the store serves it all
+  assert.deepEqual(await resumedIds(htmlPath(c.id), 0, 100), range(1, 100));
+});
+
+test('events published right after a resume follow it with no gap or duplicate', T, async () => {
+  const c = await createChat(srv.url, 'live');
+  const keeper = await openOkStream(srv.url, path(c.id));
+  await post(c.id, 10);
+  const s = await openOkStream(srv.url, path(c.id), { headers: { 'Last-Event-ID': '4' } });
+  const posting = post(c.id, 10, 11);
+  const evs = await waitForEvents(s, 16);
+  await posting;
+  assert.deepEqual(evs.map((e) => Number(e.id)), range(5, 20));
+  assert.deepEqual(evs.map((e) => e.json.body), range(5, 20).map((i) => `message ${i}`));
+  s.close();
+  keeper.close();
+});
