@@ -16,6 +16,7 @@
 #include "util/json_wire.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ struct openai_job {
 	struct oai_stream	 parser;
 	struct buf		 error_body;	/* a non-2xx answer */
 	long			 status;
+	bool			 done;		/* [DONE] seen: the reply is whole */
+	struct event		*idle;		/* fails the reply after silence */
 	char			 error[200];
 };
 
@@ -215,6 +218,25 @@ on_delta(void *arg, const char *text, size_t len)
 	o->job.sink.on_text(o->job.sink.arg, text, len);
 }
 
+/* (Re)starts the idle clock: the reply fails if nothing arrives before it runs out. */
+static void
+arm_idle(struct openai_job *o)
+{
+	struct timeval tv = { (time_t)o->job.be->opts.idle_timeout_s, 0 };
+	evtimer_add(o->idle, &tv);
+}
+
+static void
+idle_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct openai_job *o = arg;
+	(void)fd;
+	(void)what;
+	snprintf(o->error, sizeof o->error, "the model server stopped answering (timeout)");
+	log_info("model reply failed: %s", o->error);
+	backend_job_end(&o->job, o->error);	/* not inside a curl callback: safe */
+}
+
 /* Bytes from the server: the stream, or an error body to report. */
 static size_t
 on_bytes(char *data, size_t size, size_t n, void *arg)
@@ -228,9 +250,16 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 			buf_add(&o->error_body, data, len);
 		return len;
 	}
-	if (oai_stream_feed(&o->parser, data, len) == OAI_ERROR) {
+	arm_idle(o);
+	switch (oai_stream_feed(&o->parser, data, len)) {
+	case OAI_ERROR:
 		snprintf(o->error, sizeof o->error, "%s", o->parser.error);
 		return 0;	/* abort the transfer */
+	case OAI_DONE:
+		o->done = true;	/* some servers keep the response open after [DONE] */
+		return 0;
+	case OAI_MORE:
+		break;
 	}
 	return len;
 }
@@ -268,6 +297,8 @@ transfer_error(struct openai_job *o, CURLcode rc)
 static void
 finish(struct openai_job *o, CURLcode rc)
 {
+	if (o->done && o->error[0] == '\0')
+		rc = CURLE_OK;		/* we cut the transfer at [DONE] */
 	if (o->error[0] == '\0') {
 		if (rc != CURLE_OK)
 			transfer_error(o, rc);
@@ -299,6 +330,7 @@ static void
 release(struct reply_job *job)
 {
 	struct openai_job *o = (struct openai_job *)job;
+	event_free(o->idle);
 	curl_multi_remove_handle(o->glue->multi, o->easy);
 	curl_easy_cleanup(o->easy);
 	curl_slist_free_all(o->headers);
@@ -329,8 +361,6 @@ configure(struct openai_job *o, const struct reply_context *ctx, const struct ba
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, o);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, o);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)opts->connect_timeout_s);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)opts->idle_timeout_s);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	buf_free(&url);
 }
@@ -346,6 +376,8 @@ openai_start(struct backends *be, const struct reply_context *ctx, struct reply_
 	o->body = request_body(ctx);
 	oai_stream_init(&o->parser, on_delta, o);
 	configure(o, ctx, &be->opts);
+	o->idle = evtimer_new(be->base, idle_expired, o);
+	arm_idle(o);
 	curl_multi_add_handle(o->glue->multi, o->easy);
 	return &o->job;
 }

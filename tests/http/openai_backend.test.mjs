@@ -1,0 +1,427 @@
+// SPEC §5 (the openai backend: POST {base_url}/chat/completions with "stream":true; failures
+// end a reply as failed with a reason and the flow goes on), §2 (API keys by environment
+// variable, never shown), §3 /stop. The model server is tests/http/fake_openai.mjs.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer,
+  api,
+  createChat,
+  getChat,
+  postMessage,
+  openOkStream,
+  parsedEvent,
+  freePort,
+  sleep,
+} from './helpers.mjs';
+import { startFakeOpenAI, streamReply, stallAfter, httpError, rawStream, completionText } from './fake_openai.mjs';
+
+const T = { timeout: 20000 };
+const SECRET = 'sk-fake-SECRET-d41d8cd98f00b204e980';
+const KEY_VAR = 'OAI_TEST_KEY_X'; // not PARLEY_*: helpers strip those from the child's environment
+const EMPTY_VAR = 'OAI_TEST_EMPTY_KEY';
+const UNSET_VAR = 'OAI_TEST_NEVER_SET_KEY';
+let srv; // --model-timeout 10
+let quick; // --model-timeout 1
+const fakes = [];
+const open = [];
+let counter = 0;
+
+before(async () => {
+  delete process.env[UNSET_VAR];
+  [srv, quick] = await Promise.all([
+    startServer({
+      args: ['--typing-ms', '5', '--model-timeout', '10', '--log-level', 'debug'],
+      env: { [KEY_VAR]: SECRET, [EMPTY_VAR]: '' },
+    }),
+    startServer({ args: ['--typing-ms', '5', '--model-timeout', '1'] }),
+  ]);
+});
+after(async () => {
+  for (const s of open) s.close();
+  for (const f of fakes) await f.close();
+  await Promise.all([srv && srv.stop(), quick && quick.stop()]);
+});
+
+// ---------------------------------------------------------------------------
+// helpers
+
+async function fake() {
+  const f = await startFakeOpenAI();
+  fakes.push(f);
+  return f;
+}
+
+function uname(prefix) {
+  counter += 1;
+  return `${prefix}${counter}`;
+}
+
+async function createBot(server, fields) {
+  const r = await api(server.url, 'POST', '/api/v1/bots', fields);
+  assert.equal(r.status, 201, `create bot: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+function oaiBot(server, baseUrl, extra = {}) {
+  return createBot(server, { name: uname('Model'), backend: 'openai', base_url: baseUrl, ...extra });
+}
+
+async function stream(server, chatId, p = `/api/v1/chats/${chatId}/events`) {
+  const s = await openOkStream(server.url, p);
+  open.push(s);
+  await s.waitFor(1, 5000);
+  return s;
+}
+
+const evs = (s) => s.events.map(parsedEvent);
+
+async function waitIdle(s, from = 0, timeout = 10000) {
+  const find = () =>
+    s.events.findIndex((f, i) => {
+      if (i < from || f.event !== 'turn') return false;
+      try {
+        return JSON.parse(f.data).state === 'idle';
+      } catch {
+        return false;
+      }
+    });
+  await s.waitFor(() => find() >= 0, timeout, `turn idle after event #${from}`);
+  return find();
+}
+
+function replies(list) {
+  const out = [];
+  const bySeq = new Map();
+  for (const e of list) {
+    if (e.event === 'message' && e.json && e.json.kind === 'bot') {
+      const r = { seq: e.json.seq, author: e.json.author, start: e.json, tokens: [], update: undefined };
+      out.push(r);
+      bySeq.set(r.seq, r);
+    } else if (e.event === 'token' && e.json && bySeq.has(e.json.seq)) {
+      bySeq.get(e.json.seq).tokens.push(e.json.delta);
+    } else if (e.event === 'message-update' && e.json && e.id !== undefined && e.json.state !== 'streaming' && bySeq.has(e.json.seq)) {
+      bySeq.get(e.json.seq).update = e.json;
+    }
+  }
+  return out;
+}
+
+/** A chat with `bots`, a stream on it; post `text` and wait for the flow to end. */
+async function runFlow(server, bots, text = 'hello', { policy = 'round-robin', timeout = 10000, author = 'Ada' } = {}) {
+  const chat = await createChat(server.url, 'oai', { bots: bots.map((b) => b.id), policy });
+  const s = await stream(server, chat.id);
+  const from = s.events.length;
+  await postMessage(server.url, chat.id, text, author);
+  const idle = await waitIdle(s, from, timeout);
+  const list = evs(s).slice(from, idle + 1);
+  return { chat, s, list, rs: replies(list) };
+}
+
+function assertFailed(r, what) {
+  assert.ok(r && r.update, `${what}: a final message-update`);
+  assert.equal(r.update.state, 'failed', `${what}: state (error ${JSON.stringify(r.update.error)})`);
+  assert.equal(typeof r.update.error, 'string', `${what}: error is a string`);
+  assert.ok(r.update.error.trim().length > 0, `${what}: error not empty`);
+  assert.ok(r.update.error.length <= 500, `${what}: a short reason (${r.update.error.length} chars)`);
+}
+
+// ---------------------------------------------------------------------------
+
+describe('streaming replies', () => {
+  test('deltas (role-only first chunk, usage chunk, [DONE], CRLF and LF, comments, odd TCP splits) → complete with the concatenated text', T, async () => {
+    const f = await fake();
+    const deltas = ['Hel', 'lo', ', wor', 'ld! ', 'Grüße ', '🎉', '\nline "two"', ' <b>&amp;</b>'];
+    f.enqueue(streamReply(deltas, { crlf: true, comments: true, split: 7, delayMs: 1 }));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs, list } = await runFlow(srv, [bot]);
+    assert.equal(rs.length, 1);
+    const [r] = rs;
+    assert.equal(r.update.state, 'complete', `error: ${r.update.error}`);
+    assert.equal(r.update.error, null);
+    assert.equal(r.update.body, deltas.join(''));
+    assert.equal(r.tokens.join(''), r.update.body, 'tokens concatenate to the body');
+    assert.ok(r.tokens.length >= 2, 'streamed in pieces');
+    assert.equal(f.requests.length, 1, 'one request');
+    assert.equal(f.requests[0].method, 'POST');
+    assert.equal(f.requests[0].path, '/v1/chat/completions');
+    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [] });
+  });
+
+  test('a plain stream (LF only, no comments, one write) → complete', T, async () => {
+    const f = await fake();
+    f.enqueue(streamReply(['Just ', 'fine.']));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [bot]);
+    assert.equal(rs[0].update.state, 'complete', `error: ${rs[0].update.error}`);
+    assert.equal(rs[0].update.body, 'Just fine.');
+  });
+
+  test('[DONE] ends the reply even when the model server keeps the response open', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream(completionText(['All ', 'done.']), { keepOpen: true }));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const t0 = Date.now();
+    const { rs } = await runFlow(srv, [bot], 'hello', { timeout: 4000 });
+    assert.equal(rs[0].update.state, 'complete', `error: ${rs[0].update.error} after ${Date.now() - t0} ms`);
+    assert.equal(rs[0].update.body, 'All done.');
+  });
+
+  test('the request: "stream":true, model, temperature, max_tokens, the persona as system message, "Author: text" user messages', T, async () => {
+    const f = await fake();
+    f.setDefault(streamReply(['Noted.']));
+    const persona = 'You are Testy, a terse tester.\nNever apologise.';
+    const bot = await oaiBot(srv, f.baseUrl, { model: 'fake-model-1', temperature: 0.3, max_tokens: 77, persona });
+    const chat = await createChat(srv.url, 'context', { bots: [bot.id], policy: 'manual' });
+    const s = await stream(srv, chat.id);
+    await postMessage(srv.url, chat.id, 'hello', 'Ada');
+    await postMessage(srv.url, chat.id, 'how are you?', 'Bob');
+    let from = s.events.length;
+    assert.equal((await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: bot.name })).status, 202);
+    await waitIdle(s, from);
+    const [req] = await f.waitRequests(1);
+    assert.match(req.headers['content-type'] || '', /^application\/json/);
+    const b = req.body;
+    assert.ok(b && typeof b === 'object', `JSON body: ${req.raw.slice(0, 300)}`);
+    assert.equal(b.stream, true);
+    assert.equal(b.model, 'fake-model-1');
+    assert.ok(Math.abs(b.temperature - 0.3) < 1e-9, `temperature ${b.temperature}`);
+    assert.equal(b.max_tokens, 77);
+    assert.ok(Array.isArray(b.messages) && b.messages.length >= 3, `messages: ${JSON.stringify(b.messages)}`);
+    assert.deepEqual(b.messages[0], { role: 'system', content: persona }, 'system message is the persona');
+    const users = b.messages.filter((m) => m.role === 'user').map((m) => m.content);
+    const iAda = users.findIndex((c) => c.includes('Ada: hello'));
+    const iBob = users.findIndex((c) => c.includes('Bob: how are you?'));
+    assert.ok(iAda >= 0 && iBob > iAda, `user messages carry authors, in order: ${JSON.stringify(users)}`);
+    for (const m of b.messages) {
+      assert.ok(['system', 'user', 'assistant'].includes(m.role), `role ${m.role}`);
+      assert.equal(typeof m.content, 'string');
+      assert.ok(m.content.length > 0, `no empty message (the reply being written is not context): ${JSON.stringify(b.messages)}`);
+    }
+    assert.equal(b.messages[b.messages.length - 1].role, 'user', 'the conversation ends with the newest message');
+
+    // the bot's own earlier reply is in the next request's context
+    from = s.events.length;
+    await postMessage(srv.url, chat.id, 'and now?', 'Ada');
+    assert.equal((await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: bot.id })).status, 202);
+    await waitIdle(s, from);
+    const [, req2] = await f.waitRequests(2);
+    const all = JSON.stringify(req2.body.messages);
+    assert.ok(all.includes('Noted.'), `earlier reply in context: ${all}`);
+    assert.ok(req2.body.messages.some((m) => m.role === 'user' && m.content.includes('Ada: and now?')));
+  });
+});
+
+describe('API keys', () => {
+  test('Authorization: Bearer <key> only when the named variable is set and not empty', T, async () => {
+    const f = await fake();
+    f.setDefault(streamReply(['ok']));
+    const keyed = await oaiBot(srv, f.baseUrl, { api_key_env: KEY_VAR });
+    const unset = await oaiBot(srv, f.baseUrl, { api_key_env: UNSET_VAR });
+    const empty = await oaiBot(srv, f.baseUrl, { api_key_env: EMPTY_VAR });
+    const none = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [keyed, unset, empty, none]);
+    assert.deepEqual(rs.map((r) => r.update.state), ['complete', 'complete', 'complete', 'complete']);
+    assert.equal(f.requests.length, 4);
+    // round-robin: one request per bot, in chat order
+    assert.equal(f.requests[0].headers.authorization, `Bearer ${SECRET}`, 'keyed bot sends its key');
+    assert.equal(f.requests[1].headers.authorization, undefined, 'unset variable: no Authorization');
+    assert.equal(f.requests[2].headers.authorization, undefined, 'empty variable: no Authorization');
+    assert.equal(f.requests[3].headers.authorization, undefined, 'no api_key_env: no Authorization');
+    for (const r of f.requests) assert.ok(!r.raw.includes(SECRET), 'the key is not in the request body');
+  });
+
+  test('the key never appears in any API response, page, stream or the server\'s stderr', T, async () => {
+    const f = await fake();
+    // one success, one refusal that makes the server log a failure
+    f.enqueue(streamReply(['fine']));
+    f.enqueue(httpError(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } }));
+    const keyed = await oaiBot(srv, f.baseUrl, { api_key_env: KEY_VAR, persona: 'p' });
+    const chat = await createChat(srv.url, 'secret', { bots: [keyed.id] });
+    const js = await stream(srv, chat.id);
+    const hs = await stream(srv, chat.id, `/chats/${chat.id}/events`);
+    let from = js.events.length;
+    await postMessage(srv.url, chat.id, 'first');
+    await waitIdle(js, from);
+    from = js.events.length;
+    await postMessage(srv.url, chat.id, 'second');
+    await waitIdle(js, from);
+    const rs = replies(evs(js));
+    assert.deepEqual(rs.map((r) => r.update.state), ['complete', 'failed']);
+    assert.equal(f.requests[1].headers.authorization, `Bearer ${SECRET}`);
+
+    const texts = [['JSON stream', js.text], ['HTML stream', hs.text]];
+    for (const p of ['/api/v1/bots', `/api/v1/bots/${keyed.id}`, `/api/v1/chats/${chat.id}`, `/api/v1/chats/${chat.id}/messages`, '/api/v1/chats', '/', '/bots', `/chats/${chat.id}`, '/metrics', '/healthz']) {
+      const r = await api(srv.url, 'GET', p);
+      texts.push([`GET ${p} (${r.status})`, r.text]);
+    }
+    await sleep(200);
+    texts.push(['stderr', srv.stderr()], ['stdout', srv.stdout()]);
+    for (const [what, t] of texts) {
+      assert.ok(!t.includes(SECRET), `the key appears in ${what}`);
+      assert.ok(!t.includes(SECRET.slice(3, 20)), `part of the key appears in ${what}`);
+    }
+  });
+});
+
+describe('failures', () => {
+  test('HTTP 500 {"error":{"message":"boom"}} → reply failed with a reason naming 500 and boom, visible in the chat', T, async () => {
+    const f = await fake();
+    f.enqueue(httpError(500, { error: { message: 'boom', type: 'server_error' } }));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs, chat } = await runFlow(srv, [bot]);
+    assertFailed(rs[0], '500');
+    assert.match(rs[0].update.error, /500/);
+    assert.match(rs[0].update.error, /boom/);
+    const stored = (await getChat(srv.url, chat.id)).messages.find((m) => m.seq === rs[0].seq);
+    assert.equal(stored.state, 'failed');
+    assert.equal(stored.error, rs[0].update.error);
+    const page = await api(srv.url, 'GET', `/chats/${chat.id}`);
+    assert.ok(page.text.includes('boom'), 'the reason shows on the chat page');
+  });
+
+  test('HTTP 429 with a non-JSON body → failed, reason names 429', T, async () => {
+    const f = await fake();
+    f.enqueue((req, res) => {
+      res.writeHead(429, { 'Content-Type': 'text/plain' });
+      res.end('slow down');
+    });
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [bot]);
+    assertFailed(rs[0], '429');
+    assert.match(rs[0].update.error, /429/);
+  });
+
+  test('garbage in the stream (data line that is not JSON) → failed', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"delta":{"content":"ok "}}]}\n\ndata: {this is not json at all\n\ndata: [DONE]\n\n'));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [bot]);
+    assertFailed(rs[0], 'garbage');
+    assert.ok(rs[0].update.body === '' || rs[0].update.body === 'ok ', `keeps at most the text before the garbage: ${JSON.stringify(rs[0].update.body)}`);
+  });
+
+  test('a 200 answer that is not an event stream at all → failed', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('<html><body>Welcome to nginx!</body></html>\n'));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [bot]);
+    assertFailed(rs[0], 'html');
+  });
+
+  test('an error object inside the stream → failed with its message', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"index":0,"delta":{"content":"Hal"}}]}\n\ndata: {"error":{"message":"model overloaded"}}\n\n'));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [bot]);
+    assertFailed(rs[0], 'in-stream error');
+    assert.match(rs[0].update.error, /overloaded/);
+  });
+
+  test('the stream ends before [DONE] / finish → failed, keeping the text so far', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\ndata: {"choices":[{"index":0,"delta":{"content":"Partial "}}]}\n\n'));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const { rs } = await runFlow(srv, [bot]);
+    assertFailed(rs[0], 'cut stream');
+    assert.equal(rs[0].update.body, 'Partial ', 'a failed reply keeps the text it had');
+  });
+
+  test('connection refused (base_url on a closed port) → failed quickly', T, async () => {
+    const port = await freePort();
+    const bot = await oaiBot(srv, `http://127.0.0.1:${port}/v1`);
+    const t0 = Date.now();
+    const { rs } = await runFlow(srv, [bot], 'anyone?', { timeout: 8000 });
+    assertFailed(rs[0], 'refused');
+    assert.ok(Date.now() - t0 < 5000, `failed within 5 s (took ${Date.now() - t0} ms)`);
+    assert.equal(rs[0].update.body, '');
+  });
+
+  test('the flow goes on after a failure: next bots still reply, then idle', T, async () => {
+    const f = await fake();
+    f.enqueue(httpError(500, { error: { message: 'boom' } }));
+    f.enqueue(streamReply(['second ', 'bot ', 'fine']));
+    const broken = await oaiBot(srv, f.baseUrl);
+    const good = await oaiBot(srv, f.baseUrl);
+    const port = await freePort();
+    const dead = await oaiBot(srv, `http://127.0.0.1:${port}`);
+    const echo = await createBot(srv, { name: uname('Echo'), backend: 'echo' });
+    const { rs, list } = await runFlow(srv, [broken, good, dead, echo], 'go on');
+    assert.deepEqual(rs.map((r) => [r.author, r.update.state]), [
+      [broken.name, 'failed'],
+      [good.name, 'complete'],
+      [dead.name, 'failed'],
+      [echo.name, 'complete'],
+    ]);
+    assert.equal(rs[1].update.body, 'second bot fine');
+    assert.equal(rs[3].update.body, 'go on');
+    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [] });
+  });
+});
+
+describe('stalled model servers', () => {
+  test('/stop ends a stalled reply as stopped with its text, the stream goes idle, the model connection is closed', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['Partial ', 'answer']));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const echo = await createBot(srv, { name: uname('Echo'), backend: 'echo' });
+    const chat = await createChat(srv.url, 'stall', { bots: [bot.id, echo.id] });
+    const s = await stream(srv, chat.id);
+    const from = s.events.length;
+    await postMessage(srv.url, chat.id, 'think hard');
+    await s.waitFor(() => evs(s).slice(from).filter((e) => e.event === 'token').map((e) => e.json.delta).join('') === 'Partial answer', 5000, 'both deltas');
+    await sleep(200); // still stalled
+    assert.ok(!evs(s).slice(from).some((e) => e.event === 'message-update'), 'no update while stalled');
+    const r = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/stop`);
+    assert.equal(r.status, 202);
+    const idle = await waitIdle(s, from, 3000);
+    const rs = replies(evs(s).slice(from, idle + 1));
+    assert.equal(rs.length, 1, 'the queued echo bot was dropped');
+    assert.equal(rs[0].update.state, 'stopped');
+    assert.equal(rs[0].update.body, 'Partial answer');
+    await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
+    await sleep(300);
+    assert.equal(s.events.length, idle + 1, 'nothing after idle');
+  });
+
+  test('with --model-timeout 1 a stalled stream fails with a timeout reason within a few seconds, keeping its text', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['Half ']));
+    const bot = await oaiBot(quick, f.baseUrl);
+    const echo = await createBot(quick, { name: uname('Echo'), backend: 'echo' });
+    const chat = await createChat(quick.url, 'timeout', { bots: [bot.id, echo.id] });
+    const s = await stream(quick, chat.id);
+    const from = s.events.length;
+    await postMessage(quick.url, chat.id, 'hello?');
+    await s.waitFor(() => evs(s).slice(from).some((e) => e.event === 'token'), 5000, 'a token');
+    const t0 = Date.now();
+    const idle = await waitIdle(s, from, 8000);
+    const waited = Date.now() - t0;
+    const rs = replies(evs(s).slice(from, idle + 1));
+    assertFailed(rs[0], 'timeout');
+    assert.match(rs[0].update.error, /time/i, `a timeout reason: ${rs[0].update.error}`);
+    assert.equal(rs[0].update.body, 'Half ');
+    // "a reply fails when the server sends nothing for --model-timeout seconds" (CONTRACT-NOTES)
+    assert.ok(waited >= 500 && waited < 4000, `failed about 1 s after the last data (took ${waited} ms)`);
+    // and the flow went on
+    assert.equal(rs.length, 2);
+    assert.equal(rs[1].update.state, 'complete');
+    await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
+  });
+
+  test('a model server that accepts but never answers a header → failed by the timeout', T, async () => {
+    const f = await fake();
+    f.enqueue(() => {}); // read the request, never answer
+    const bot = await oaiBot(quick, f.baseUrl);
+    const chat = await createChat(quick.url, 'silent', { bots: [bot.id] });
+    const s = await stream(quick, chat.id);
+    const from = s.events.length;
+    const t0 = Date.now();
+    await postMessage(quick.url, chat.id, 'hello?');
+    const idle = await waitIdle(s, from, 8000);
+    const rs = replies(evs(s).slice(from, idle + 1));
+    assertFailed(rs[0], 'silent');
+    assert.match(rs[0].update.error, /time/i, rs[0].update.error);
+    assert.ok(Date.now() - t0 < 4500, `failed about 1 s after the request (took ${Date.now() - t0} ms)`);
+  });
+});
