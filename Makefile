@@ -1,5 +1,6 @@
 # Parley - build, run and test. `make` builds build/parley; `make run` starts it
-# with the demo data; `make test` runs every test under ASan + UBSan.
+# with the demo data; `make test` runs every test under ASan + UBSan; `make fuzz`
+# runs the fuzzers longer.
 
 CC      ?= cc
 PKGS    := libevent jansson sqlite3 libcurl md4c
@@ -53,7 +54,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) | build/.deps-test
 run: build/parley
 	build/parley serve --demo --listen $(LISTEN) --db $(DB)
 
-test: deps unit-test http-test browser-test
+test: deps unit-test fuzz-smoke http-test browser-test
 
 unit-test: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; timeout 60 $$t; done
@@ -66,5 +67,8 @@ browser-test: build/asan/parley node_modules/.package-lock.json
 
 clean:
 	rm -rf build
+
+# libFuzzer targets: `make fuzz` (FUZZ_SECONDS each), a short run in `make test`
+include tests/fuzz/fuzz.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

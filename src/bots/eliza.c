@@ -101,10 +101,17 @@ struct words {
 	int	 n;
 };
 
+/* Letters, digits, apostrophes; an @ inside a word (x@y) is part of it. */
 static bool
 word_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '\'' || c == '@';
+}
+
+static bool
+name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
 }
 
 /* Splits text[0..n) into lower-cased words, dropping @mentions; free with words_free(). */
@@ -114,19 +121,22 @@ words_split(const char *text, size_t n, struct words *out)
 	size_t i = 0;
 	out->n = 0;
 	while (i < n && out->n < MAX_WORDS) {
-		while (i < n && !word_char(text[i]))
+		if (text[i] == '@') {		/* a mention: the whole bot name goes */
+			for (i++; i < n && name_char(text[i]); i++)
+				;
+			continue;
+		}
+		if (!word_char(text[i])) {
 			i++;
+			continue;
+		}
 		size_t len = 0;
 		while (i + len < n && word_char(text[i + len]))
 			len++;
-		if (len == 0)
-			break;
-		if (text[i] != '@') {
-			char *w = xstrndup(text + i, len);
-			for (char *c = w; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			out->w[out->n++] = w;
-		}
+		char *w = xstrndup(text + i, len);
+		for (char *c = w; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		out->w[out->n++] = w;
 		i += len;
 	}
 }
@@ -184,9 +194,10 @@ static void
 reassemble(struct buf *out, const char *tmpl, const struct words *in, int groups[][2])
 {
 	for (const char *t = tmpl; *t; t++) {
-		if (t[0] == '(' && isdigit((unsigned char)t[1]) && t[2] == ')') {
-			int g = t[1] - '1';
-			for (int i = groups[g][0]; g >= 0 && g < MAX_GROUPS && i < groups[g][1]; i++)
+		int g = t[0] == '(' && t[1] >= '1' && t[1] <= '0' + MAX_GROUPS && t[2] == ')' ?
+		    t[1] - '1' : -1;
+		if (g >= 0) {
+			for (int i = groups[g][0]; i < groups[g][1]; i++)
 				buf_printf(out, "%s%s", i > groups[g][0] ? " " : "", reflect(in->w[i]));
 			t += 2;
 		} else

@@ -84,40 +84,46 @@ end_event(struct oai_stream *p)
 static void
 take_line(struct oai_stream *p, const char *line, size_t len)
 {
+	const char *value = "";
+	size_t vlen = 0;
 	if (len == 0) {
 		end_event(p);
 		return;
 	}
-	if (line[0] == ':' || len < 5 || strncmp(line, "data:", 5) != 0)
-		return;		/* comments, event:, id:, retry: */
-	line += 5;
-	len -= 5;
-	if (len > 0 && line[0] == ' ') {
-		line++;
-		len--;
-	}
+	if (len >= 5 && strncmp(line, "data:", 5) == 0) {
+		value = line + 5;
+		vlen = len - 5;
+		if (vlen > 0 && value[0] == ' ') {
+			value++;
+			vlen--;
+		}
+	} else if (len != 4 || strncmp(line, "data", 4) != 0)
+		return;		/* comments, event:, id:, retry: ("data" alone: empty value) */
 	if (p->data.len > 0)
 		buf_addc(&p->data, '\n');
-	buf_add(&p->data, line, len);
+	buf_add(&p->data, value, vlen);
 	if (p->data.len > OAI_MAX_EVENT_BYTES)
 		fail(p, "the model server sent an event over %d bytes", OAI_MAX_EVENT_BYTES);
 }
 
+/* A line ends at LF, CR or CRLF (the SSE rule). */
 enum oai_status
 oai_stream_feed(struct oai_stream *p, const char *bytes, size_t n)
 {
 	for (size_t i = 0; i < n && p->status == OAI_MORE; i++) {
-		if (bytes[i] != '\n') {
-			buf_addc(&p->line, bytes[i]);
+		char c = bytes[i];
+		bool crlf = p->after_cr && c == '\n';
+		p->after_cr = c == '\r';
+		if (crlf)
+			continue;	/* the LF of a CRLF already ended its line */
+		if (c != '\n' && c != '\r') {
+			buf_addc(&p->line, c);
 			if (p->line.len > OAI_MAX_EVENT_BYTES)
 				return fail(p, "the model server sent a line over %d bytes",
 				    OAI_MAX_EVENT_BYTES);
 			continue;
 		}
-		size_t len = p->line.len;
-		if (len > 0 && p->line.data[len - 1] == '\r')
-			len--;
-		take_line(p, p->line.data ? p->line.data : "", len);
+		take_line(p, p->line.data ? p->line.data : "", p->line.len);
 		buf_reset(&p->line);
 	}
 	return p->status;

@@ -27,6 +27,7 @@ struct oai_stream {
 	struct buf	 line;		/* the line being read */
 	struct buf	 data;		/* the event's data lines so far */
 	enum oai_status	 status;
+	bool		 after_cr;	/* the last byte ended a line with CR */
 	char		 error[160];
 	char		 finish_reason[32];
 	oai_delta_fn	 on_delta;

@@ -70,15 +70,14 @@ static size_t
 select_natural(const struct chat_bot *bots, size_t n, const char *text, int speaker,
     policy_rng_fn rng, void *state, size_t out[], size_t max)
 {
-	size_t k = mentions_find(text, bots, n, out, max);
-	if (speaker >= 0) {
-		/* a bot's reply pulls in only the bots it names, never itself */
-		size_t kept = 0;
-		for (size_t i = 0; i < k; i++)
-			if (out[i] != (size_t)speaker)
-				out[kept++] = out[i];
-		return kept;
-	}
+	size_t named[POLICY_MAX_BOTS], k = 0;
+	size_t found = mentions_find(text, bots, n, named, POLICY_MAX_BOTS);
+	/* a bot's reply pulls in only the bots it names, never itself */
+	for (size_t i = 0; i < found && k < max; i++)
+		if (speaker < 0 || named[i] != (size_t)speaker)
+			out[k++] = named[i];
+	if (speaker >= 0)
+		return k;
 	for (size_t b = 0; b < n && k < max; b++)
 		if (!contains(out, k, b) && rng(state) < bots[b].talkativeness)
 			out[k++] = b;
@@ -98,6 +97,8 @@ policy_select(enum policy policy, const struct chat_bot *bots, size_t n, const c
     int speaker, policy_rng_fn rng, void *state, size_t out[], size_t max)
 {
 	size_t k = 0;
+	if (n > POLICY_MAX_BOTS)
+		n = POLICY_MAX_BOTS;
 	switch (policy) {
 	case POLICY_ROUND_ROBIN:
 		for (size_t b = 0; speaker < 0 && b < n && k < max; b++)

@@ -293,25 +293,23 @@ chat_bots(struct app *app, json_t *chat, struct chat_bot *out, json_t **bots, si
 	return n;
 }
 
-#define CHAT_BOTS_MAX 64
-
 /* The bots the policy calls for after text (speaker: the bot who wrote it, or NULL). */
 static json_t *
 select_bots(struct turns *t, json_t *chat, const char *text, const char *speaker_id)
 {
-	struct chat_bot cb[CHAT_BOTS_MAX];
-	json_t *bots[CHAT_BOTS_MAX];
-	size_t picked[CHAT_BOTS_MAX];
+	struct chat_bot cb[POLICY_MAX_BOTS];
+	json_t *bots[POLICY_MAX_BOTS];
+	size_t picked[POLICY_MAX_BOTS];
 	enum policy policy = POLICY_ROUND_ROBIN;
 	policy_parse(str(chat, "policy"), &policy);
 
-	size_t n = chat_bots(t->app, chat, cb, bots, CHAT_BOTS_MAX);
+	size_t n = chat_bots(t->app, chat, cb, bots, POLICY_MAX_BOTS);
 	int speaker = -1;
 	for (size_t i = 0; speaker_id && i < n; i++)
 		if (strcmp(str(bots[i], "id"), speaker_id) == 0)
 			speaker = (int)i;
 	size_t k = policy_select(policy, cb, n, text, speaker, rng_next, &t->rng, picked,
-	    CHAT_BOTS_MAX);
+	    POLICY_MAX_BOTS);
 	json_t *out = json_array();
 	for (size_t i = 0; i < k; i++)
 		json_array_append(out, bots[picked[i]]);

@@ -17,6 +17,7 @@
 
 struct renderer {
 	struct buf	*out;
+	const char	*start, *end;	/* the text being rendered */
 	bool		 linked[LINK_DEPTH];	/* did this link/image open an <a>? */
 	int		 depth;
 };
@@ -79,7 +80,7 @@ leave_block(MD_BLOCKTYPE type, void *detail, void *arg)
 static void
 enter_link(struct renderer *r, const MD_ATTRIBUTE *url)
 {
-	bool ok = allowed_url(url->text, url->size);
+	bool ok = url->size <= (size_t)(r->end - r->start) && allowed_url(url->text, url->size);
 	if (ok) {
 		buf_adds(r->out, "<a href=\"");
 		html_escape_n(r->out, url->text, url->size);
@@ -93,6 +94,8 @@ enter_link(struct renderer *r, const MD_ATTRIBUTE *url)
 static void
 leave_link(struct renderer *r)
 {
+	if (r->depth == 0)
+		return;		/* never below the first level, whatever md4c reports */
 	r->depth--;
 	if (r->depth < LINK_DEPTH && r->linked[r->depth])
 		buf_adds(r->out, "</a>");
@@ -139,6 +142,10 @@ static int
 text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE n, void *arg)
 {
 	struct renderer *r = arg;
+	/* md4c 0.4.8 has been seen (fuzzing) to report text outside the input: skip it */
+	if (type != MD_TEXT_NULLCHAR && type != MD_TEXT_BR && type != MD_TEXT_SOFTBR &&
+	    (s < r->start || n > (size_t)(r->end - s)))
+		return 0;
 	switch (type) {
 	case MD_TEXT_NULLCHAR:
 		buf_adds(r->out, "\xEF\xBF\xBD");
@@ -163,7 +170,7 @@ text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE n, void *arg)
 void
 markdown_render(struct buf *out, const char *s, size_t n)
 {
-	struct renderer r = { .out = out };
+	struct renderer r = { .out = out, .start = s, .end = s + n };
 	MD_PARSER parser = {
 		.abi_version = 0,
 		.flags = MD_FLAG_NOHTML | MD_FLAG_TABLES | MD_FLAG_STRIKETHROUGH |
