@@ -153,6 +153,10 @@ test_mentions_dropped(void **state)
 	expect_at(0, "I am talking to @Dice now",
 	    "Is it because you are talking to now that you came to me?");
 	expect_at(1, "I am @eliza", "How long have you been ?");
+	/* a name with - or _ goes whole: "@dice-bot" leaves no "bot" behind */
+	expect_at(0, "I am talking to @dice-bot now",
+	    "Is it because you are talking to now that you came to me?");
+	expect_at(0, "@my_computer I am fine", "Is it because you are fine that you came to me?");
 	/* nor a keyword: "@bot" is no "bot" (50), so hi (0) it is */
 	expect_at(0, "hi @bot", "Hi. What seems to be your problem?");
 	expect_at(0, "@computer @always", "Please go on.");

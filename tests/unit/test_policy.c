@@ -297,6 +297,8 @@ test_natural_bot_speaker(void **state)
 	SELECT(POLICY_NATURAL, "I talk to myself, @dice-bot", 1, no_rng, NULL, 8, NONE);
 	SELECT(POLICY_NATURAL, "no one named", 2, no_rng, NULL, 8, NONE);
 	SELECT(POLICY_NATURAL, "@eli @eliza @deep_thought", 3, no_rng, NULL, 8, NONE, 0, 2);
+	/* the speaker naming itself first does not use up the room */
+	SELECT(POLICY_NATURAL, "@eliza @dice-bot", 0, no_rng, NULL, 1, NONE, 1);
 }
 
 static void
