@@ -20,7 +20,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit
 LISTEN ?= 127.0.0.1:8080
 DB     ?= parley.db
 
-.PHONY: all run test unit-test http-test browser-test deps clean
+.PHONY: all run test unit-test http-test browser-test soak deps clean
 all: build/parley
 
 # Debian packages (only the missing ones) and the npm lockfile's packages.
@@ -64,6 +64,10 @@ http-test: build/asan/parley node_modules/.package-lock.json
 
 browser-test: build/asan/parley node_modules/.package-lock.json
 	PARLEY_BIN=build/asan/parley node --test tests/browser/
+
+# A few minutes of mixed load; memory and file descriptors must come back (SOAK_SECONDS).
+soak: build/parley node_modules/.package-lock.json
+	node bench/soak.mjs
 
 clean:
 	rm -rf build

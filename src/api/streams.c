@@ -121,6 +121,7 @@ serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum str
 	if (resume_point(req, last_id, &after) != 0 || replay(app, s, chat_id, after, last_id) != 0)
 		send_snapshot(app, s, chat_id);
 	send_current(app, s, chat_id);
+	sse_stream_go_live(s);
 	sse_stream_set_arg(s, hub_subscribe(app->hub, chat_id, s));
 }
 

@@ -29,8 +29,11 @@ struct sse_stream {
 	bool			 chunked;
 	bool			 ending;	/* sse_stream_end() was called */
 	bool			 closed;	/* the connection is gone */
+	bool			 aborted;	/* shut down by us; evhttp will notice */
 	bool			 req_ours;	/* evhttp left the request to us */
 	struct sse_stream_opts	 opts;
+	bool			 live;		/* past the snapshot or replay */
+	size_t			 limit;		/* unsent bytes that cut the stream off */
 	time_t			 last_sent;	/* monotonic seconds */
 	struct event		*keepalive;
 	struct event		*teardown;
@@ -56,8 +59,9 @@ frame_release(const void *data, size_t len, void *frame)
 static void
 stream_abort(struct sse_stream *s)
 {
-	if (!s->closed && s->fd >= 0)
+	if (!s->closed && !s->aborted)
 		shutdown(s->fd, SHUT_RDWR);
+	s->aborted = true;
 }
 
 /* Writes what the kernel takes now and queues the rest by reference. */
@@ -79,10 +83,13 @@ stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 		if (n == 0)
 			return;
 	}
+	size_t before = evbuffer_get_length(out);
+	if (before <= s->opts.output_cap)
+		s->limit = s->opts.output_cap;	/* the first burst has drained */
 	evbuffer_add_reference(out, p, n, frame_release, sse_frame_ref(f));
 	bufferevent_enable(s->bev, EV_WRITE);
-	if (evbuffer_get_length(out) > s->opts.output_cap) {
-		log_info("stream cut off: %zu bytes unsent", evbuffer_get_length(out));
+	if (s->live && before + n > s->limit) {
+		log_info("stream cut off: %zu bytes unsent", before + n);
 		metrics_add(METRIC_SSE_DROPPED_SLOW, 1);
 		stream_abort(s);
 	}
@@ -91,7 +98,7 @@ stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 void
 sse_stream_send(struct sse_stream *s, struct frame *f)
 {
-	if (s->closed || s->ending)
+	if (s->closed || s->ending || s->aborted)
 		return;
 	if (s->chunked)
 		stream_write(s, f->chunk, f->chunk_len, f);
@@ -124,7 +131,7 @@ keepalive_fire(evutil_socket_t fd, short what, void *arg)
 		sse_frame_unref(f);
 		idle = 0;
 	}
-	if (!s->closed && !s->ending)
+	if (!sse_stream_closing(s))
 		keepalive_arm(s, period - idle);
 }
 
@@ -215,6 +222,15 @@ sse_stream_open(struct evhttp_request *req, struct conn *c, const struct sse_str
 }
 
 void
+sse_stream_go_live(struct sse_stream *s)
+{
+	s->live = true;
+	s->limit = s->opts.output_cap;
+	if (!s->closed)
+		s->limit += evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+void
 sse_stream_end(struct sse_stream *s)
 {
 	if (s->closed || s->ending)
@@ -233,7 +249,7 @@ sse_stream_kind(const struct sse_stream *s)
 bool
 sse_stream_closing(const struct sse_stream *s)
 {
-	return s->closed || s->ending;
+	return s->closed || s->ending || s->aborted;
 }
 
 void *

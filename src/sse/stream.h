@@ -5,8 +5,10 @@
  * head, this module owns every write: a frame's shared bytes go straight to
  * the socket, and only what the kernel does not take is queued (by
  * reference, not copied) in the connection's output buffer, which arms the
- * write event until it drains. Output queued past the stream's cap cuts the
- * subscriber off; publishing never waits on it.
+ * write event until it drains. Once live, output queued past the stream's
+ * cap cuts the subscriber off; publishing never waits on it. The first burst
+ * (snapshot or replay) is not held against it: until that has drained, the
+ * cap counts on top of what the burst left unsent.
  *
  * Lifetime: the stream lives until its connection closes (client gone, cut
  * off, or sse_stream_end() flushed). Teardown then runs from a deferred
@@ -41,6 +43,8 @@ struct sse_stream	*sse_stream_open(struct evhttp_request *req, struct conn *c,
 			    const struct sse_stream_opts *opts);
 /* Queues a frame (taking its own reference); does nothing once closing. */
 void			 sse_stream_send(struct sse_stream *s, struct frame *f);
+/* The snapshot or replay has been queued: from now on the cap applies. */
+void			 sse_stream_go_live(struct sse_stream *s);
 /* Ends the stream after what is queued; the connection then closes. */
 void			 sse_stream_end(struct sse_stream *s);
 enum stream_kind	 sse_stream_kind(const struct sse_stream *s);

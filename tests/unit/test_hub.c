@@ -100,6 +100,7 @@ server_cb(struct evhttp_request *req, void *arg)
 	struct conn *c = conns_of(h->conns, req);
 	assert_non_null(c);
 	struct sse_stream *s = sse_stream_open(req, c, &opts);
+	sse_stream_go_live(s);
 	assert_int_equal(sse_stream_kind(s), kind);
 	assert_ptr_equal(sse_stream_arg(s), ss);
 	assert_false(sse_stream_closing(s));
