@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char config_usage[] =
     "usage: parley serve [--listen HOST:PORT] [--db PATH] [--redis redis://HOST:PORT]\n"
@@ -165,7 +166,8 @@ set_defaults(struct config *cfg)
 	cfg->port = 8080;
 	strcpy(cfg->db, "parley.db");
 	cfg->keepalive_seconds = 15;
-	cfg->threads = 1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->threads = cores < 1 ? 1 : cores > 16 ? 16 : (unsigned)cores;
 	cfg->typing_ms = 60;
 	cfg->model_timeout_seconds = 60;
 	cfg->request_timeout_seconds = 10;

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,7 @@ start(struct runtime *rt, const struct config *cfg)
 	if (cfg->demo)
 		seed_demo(rt->app.store);
 	turns_recover(&rt->app);
-	rt->app.hub = hub_new();
+	rt->app.hub = hub_new(rt->app.base, cfg->threads);
 	rt->app.turns = turns_new(&rt->app);
 	struct server_routes routes = routes_for(&rt->app);
 	rt->app.server = server_start(rt->app.base, cfg->host, cfg->port, cfg->request_timeout_seconds,
@@ -178,6 +179,7 @@ main(int argc, char **argv)
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	evthread_use_pthreads();	/* shards wake each other's loops */
 
 	struct runtime rt = { .app = { .cfg = &cfg, .base = event_base_new() } };
 	if (start(&rt, &cfg) != 0) {
@@ -194,8 +196,6 @@ main(int argc, char **argv)
 	printf("parley listening on http://%s%s%s:%u\n", strchr(cfg.host, ':') ? "[" : "",
 	    cfg.host, strchr(cfg.host, ':') ? "]" : "", server_port(rt.app.server));
 	fflush(stdout);
-	if (cfg.threads > 1)
-		log_warn("--threads %u: this version serves from one event loop", cfg.threads);
 
 	event_base_dispatch(rt.app.base);
 	stop(&rt);

@@ -1,7 +1,8 @@
 /*
  * streams.c - opening event streams: snapshot or replay, then live; see
- * streams.h. Everything between reading the chat and subscribing runs in one
- * loop callback, so no event can fall between the replay and the live ones.
+ * streams.h. Everything between reading the chat and handing the stream to
+ * the hub runs in one loop callback, so no event can fall between the
+ * replay and the live ones.
  */
 #include "api/streams.h"
 #include "app.h"
@@ -9,7 +10,6 @@
 #include "chats.h"
 #include "hub/event_frame.h"
 #include "hub/hub.h"
-#include "http/conns.h"
 #include "http/request.h"
 #include "http/server.h"
 #include "http/respond.h"
@@ -20,15 +20,9 @@
 #include "util/json_wire.h"
 
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void
-stream_closed(struct sse_stream *s, void *sub)
-{
-	(void)s;
-	hub_unsubscribe(sub);
-}
 
 /*
  * The id the client has seen: Last-Event-ID, else ?after=. Returns 0 and
@@ -44,7 +38,7 @@ resume_point(struct evhttp_request *req, uint64_t last_id, uint64_t *after)
 }
 
 static void
-send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
+add_snapshot(struct app *app, const char *chat_id, struct frame_list *out)
 {
 	struct problem p;
 	json_t *snap;
@@ -53,7 +47,7 @@ send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	char *text = json_dumps(snap, JSON_WIRE);
 	struct frame *f = sse_frame_event(true, id, "snapshot", text, strlen(text));
-	sse_stream_send(s, f);
+	frame_list_add(out, f);
 	sse_frame_unref(f);
 	free(text);
 	json_decref(snap);
@@ -61,10 +55,10 @@ send_snapshot(struct app *app, struct sse_stream *s, const char *chat_id)
 
 /* The durable events after `after`: from the hub's memory, else the store; -1 if gone. */
 static int
-replay(struct app *app, struct sse_stream *s, const char *chat_id, uint64_t after,
-    uint64_t last_id)
+add_replay(struct app *app, const char *chat_id, enum stream_kind kind, uint64_t after,
+    uint64_t last_id, struct frame_list *out)
 {
-	if (hub_replay(app->hub, chat_id, after, last_id, s) == 0)
+	if (hub_replay(app->hub, chat_id, after, last_id, kind, out) == 0)
 		return 0;
 	json_t *events;
 	if (store_events_after(app->store, chat_id, after, &events) != STORE_OK)
@@ -72,13 +66,10 @@ replay(struct app *app, struct sse_stream *s, const char *chat_id, uint64_t afte
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {
-		struct frame *f = event_frame(sse_stream_kind(s),
-		    (uint64_t)json_integer_value(json_object_get(ev, "id")),
+		struct frame *f = event_frame(kind, (uint64_t)json_integer_value(json_object_get(ev, "id")),
 		    json_string_value(json_object_get(ev, "name")), json_object_get(ev, "data"));
-		if (f != NULL) {
-			sse_stream_send(s, f);
-			sse_frame_unref(f);
-		}
+		frame_list_add(out, f);
+		sse_frame_unref(f);
 	}
 	json_decref(events);
 	return 0;
@@ -86,13 +77,13 @@ replay(struct app *app, struct sse_stream *s, const char *chat_id, uint64_t afte
 
 /* A reply being generated goes out whole so far (no id: not a new event); tokens follow. */
 static void
-send_current(struct app *app, struct sse_stream *s, const char *chat_id)
+add_current(struct app *app, const char *chat_id, enum stream_kind kind, struct frame_list *out)
 {
 	json_t *current = turns_current(app->turns, chat_id);
 	if (current == NULL)
 		return;
-	struct frame *f = event_frame(sse_stream_kind(s), 0, "message-update", current);
-	sse_stream_send(s, f);
+	struct frame *f = event_frame(kind, 0, "message-update", current);
+	frame_list_add(out, f);
 	sse_frame_unref(f);
 	json_decref(current);
 }
@@ -113,16 +104,23 @@ serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum str
 	uint64_t last_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
 	json_decref(chat);
 
-	struct sse_stream_opts opts = { .kind = kind,
-	    .keepalive_seconds = app->cfg->keepalive_seconds,
-	    .output_cap = (size_t)app->cfg->stream_buffer_kib * 1024, .on_close = stream_closed };
-	struct sse_stream *s = sse_stream_open(req, conns_of(server_conns(app->server), req), &opts);
+	/* what the stream starts with, as of now; later events follow it in order */
+	struct frame_list initial = { NULL, 0, 0 };
 	uint64_t after;
-	if (resume_point(req, last_id, &after) != 0 || replay(app, s, chat_id, after, last_id) != 0)
-		send_snapshot(app, s, chat_id);
-	send_current(app, s, chat_id);
-	sse_stream_go_live(s);
-	sse_stream_set_arg(s, hub_subscribe(app->hub, chat_id, s));
+	if (resume_point(req, last_id, &after) != 0 ||
+	    add_replay(app, chat_id, kind, after, last_id, &initial) != 0)
+		add_snapshot(app, chat_id, &initial);
+	add_current(app, chat_id, kind, &initial);
+
+	struct sse_stream_opts opts = { .kind = kind,
+	    .chunked = req->major > 1 || (req->major == 1 && req->minor >= 1),
+	    .keepalive_seconds = app->cfg->keepalive_seconds,
+	    .output_cap = (size_t)app->cfg->stream_buffer_kib * 1024 };
+	int fd = server_take_socket(app->server, req);
+	if (fd >= 0)
+		hub_attach(app->hub, chat_id, fd, &opts, &initial);
+	else
+		frame_list_free(&initial);
 }
 
 void

@@ -29,9 +29,6 @@ struct conn {
 	struct bufferevent	*bev;		/* our reference until closed */
 	bool			 adopted;	/* close callback installed */
 	int64_t			 started;	/* ms: first byte of the current request, or 0 */
-	bool			 streaming;
-	conn_close_fn		 on_close;
-	void			*arg;
 };
 
 LIST_HEAD(conn_list, conn);
@@ -73,15 +70,12 @@ forget(struct conn *c)
 	free(c);
 }
 
-/* evhttp is freeing the connection: run the hook, drop our reference. */
+/* evhttp is freeing the connection: drop our reference. */
 static void
 closed(struct evhttp_connection *evcon, void *arg)
 {
-	struct conn *c = arg;
 	(void)evcon;
-	if (c->on_close)
-		c->on_close(c->arg);
-	forget(c);
+	forget(arg);
 }
 
 /* Bytes arrived: the first of a request starts its clock. */
@@ -90,7 +84,7 @@ input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg
 {
 	struct conn *c = arg;
 	(void)buf;
-	if (info->n_added > 0 && c->started == 0 && !c->streaming)
+	if (info->n_added > 0 && c->started == 0)
 		c->started = now_ms();
 }
 
@@ -204,12 +198,15 @@ conn_request_arrived(struct conn *c)
 }
 
 void
-conn_on_close(struct conn *c, conn_close_fn fn, void *arg)
+conns_release(struct conns *cs, struct evhttp_request *req)
 {
-	c->streaming = true;
-	c->started = 0;
-	c->on_close = fn;
-	c->arg = arg;
+	struct conn *c = conns_of(cs, req);
+	if (c == NULL)
+		return;
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), input_added, c);
+	if (c->adopted)
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+	forget(c);
 }
 
 unsigned

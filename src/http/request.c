@@ -14,6 +14,23 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+bool
+request_framing_ok(struct evhttp_request *req)
+{
+	const char *first = NULL;
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+		if (strcasecmp(h->key, "Content-Length") != 0)
+			continue;
+		if (h->value[strspn(h->value, "0123456789")] != '\0' || h->value[0] == '\0' ||
+		    (first != NULL && strcmp(first, h->value) != 0))
+			return false;
+		first = h->value;
+	}
+	return true;
+}
 
 size_t
 request_header_bytes(struct evhttp_request *req)

@@ -16,6 +16,11 @@ struct evhttp_request;
 struct evkeyvalq;
 struct problem;
 
+/*
+ * True when the body's framing is unambiguous: every Content-Length header
+ * is plain digits, and all of them agree (RFC 9112 §6.3).
+ */
+bool	 request_framing_ok(struct evhttp_request *req);
 /* Bytes of the request line and headers as sent (approximately, within a few bytes). */
 size_t	 request_header_bytes(struct evhttp_request *req);
 /* The body as a JSON object (new reference); NULL and p set otherwise. */

@@ -11,7 +11,9 @@
 #include "util/xmalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -20,10 +22,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A connection given up by evhttp, freed on the next loop iteration. */
+struct handoff {
+	LIST_ENTRY(handoff)		 entry;
+	struct evhttp_connection	*evcon;
+	struct event			*ev;
+};
+
 struct server {
+	LIST_HEAD(, handoff)		 handoffs;
+	struct event_base		*base;
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
 	struct event			*resume_accept;
@@ -51,6 +63,12 @@ dispatch(struct evhttp_request *req, void *arg)
 
 	if (c != NULL)
 		conn_request_arrived(c);
+	if (!request_framing_ok(req)) {
+		/* the connection cannot be trusted to frame another request */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		refuse(srv, req, 400, "malformed or conflicting Content-Length");
+		return;
+	}
 	if (request_header_bytes(req) > LIMIT_HEADER_BYTES) {
 		refuse(srv, req, 431, "request headers are too large");
 		return;
@@ -172,6 +190,8 @@ server_start(struct event_base *base, const char *host, unsigned port,
 		return NULL;
 
 	struct server *srv = xcalloc(1, sizeof *srv);
+	LIST_INIT(&srv->handoffs);
+	srv->base = base;
 	srv->routes = *routes;
 	srv->port = bound_port(fd);
 	srv->http = evhttp_new(base);
@@ -192,10 +212,45 @@ server_start(struct event_base *base, const char *host, unsigned port,
 	return srv;
 }
 
-struct conns *
-server_conns(struct server *srv)
+static void
+handoff_done(evutil_socket_t fd, short what, void *arg)
 {
-	return srv->conns;
+	struct handoff *h = arg;
+	(void)fd;
+	(void)what;
+	LIST_REMOVE(h, entry);
+	evhttp_connection_free(h->evcon);
+	event_free(h->ev);
+	free(h);
+}
+
+int
+server_take_socket(struct server *srv, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	int fd = bufferevent_getfd(bev);
+
+	conns_release(srv->conns, req);
+	/* out of epoll while fd is still the socket, then evhttp gets a stand-in */
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int stand_in = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (mine < 0 || stand_in < 0 || dup3(stand_in, fd, O_CLOEXEC) < 0) {
+		log_error("cannot take over a stream's socket: %s", strerror(errno));
+		if (mine >= 0)
+			close(mine);
+		mine = -1;
+	}
+	if (stand_in >= 0)
+		close(stand_in);
+	/* evhttp's free shuts down and closes the stand-in, not the client's socket */
+	struct handoff *h = xcalloc(1, sizeof *h);
+	h->evcon = evcon;
+	h->ev = event_new(srv->base, -1, 0, handoff_done, h);
+	LIST_INSERT_HEAD(&srv->handoffs, h, entry);
+	event_active(h->ev, 0, 0);
+	return mine;
 }
 
 unsigned
@@ -224,6 +279,12 @@ server_free(struct server *srv)
 		event_free(srv->resume_accept);
 	if (loop_server == srv)
 		loop_server = NULL;
+	struct handoff *h;
+	while ((h = LIST_FIRST(&srv->handoffs)) != NULL) {
+		LIST_REMOVE(h, entry);
+		event_free(h->ev);	/* evhttp_free frees the connection */
+		free(h);
+	}
 	evhttp_free(srv->http);
 	if (srv->conns != NULL)
 		conns_free(srv->conns);

@@ -32,8 +32,13 @@ struct server	*server_start(struct event_base *base, const char *host, unsigned 
 		    unsigned request_timeout_s, const struct server_routes *routes, char **err);
 /* The port actually bound. */
 unsigned	 server_port(const struct server *srv);
-/* The connections of the server (deadlines, close hooks). */
-struct conns	*server_conns(struct server *srv);
+/*
+ * Takes the request's socket away from evhttp, for an event stream: the
+ * caller owns the returned fd (non-blocking, its request read) and must not
+ * answer req, which evhttp frees with the connection from a deferred event.
+ * -1 (the client is dropped) when out of file descriptors.
+ */
+int		 server_take_socket(struct server *srv, struct evhttp_request *req);
 /* Stops accepting new connections; open ones carry on. */
 void		 server_stop_accepting(struct server *srv);
 /* Closes every connection and frees the server. */

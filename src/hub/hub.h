@@ -1,10 +1,10 @@
 /*
- * hub.h - per-chat publish/subscribe. A hub belongs to one event loop: its
- * channels and subscriptions are touched only from that loop's thread.
- * Publishing frames an event once per payload kind (JSON, HTML) and hands the
- * same frame to every subscriber of that kind; nothing is copied or rendered
- * per subscriber. With several loops, each gets a hub and an event is
- * published to each (frames are reference-counted atomically for that).
+ * hub.h - per-chat publish/subscribe, on the main loop. Publishing frames
+ * an event once per payload kind (JSON, HTML) that has subscribers and hands
+ * the same frames to every shard (event loop) that holds streams of the
+ * chat; nothing is copied or rendered per subscriber. The hub also keeps the
+ * last HUB_RING durable events of each chat with subscribers, for resumes.
+ * Main thread only; shards are reached through their mailboxes.
  */
 #ifndef PARLEY_HUB_H
 #define PARLEY_HUB_H
@@ -12,19 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct hub;
-struct sse_stream;
-struct subscription;
+#include "sse/frame.h"
+#include "sse/stream.h"
 
-struct hub	*hub_new(void);
-/* Frees the hub; streams still open keep detached subscriptions. */
+struct event_base;
+struct hub;
+
+/* A hub on the main loop with nshards shards: shard 0 on base, the rest on threads. */
+struct hub	*hub_new(struct event_base *base, unsigned nshards);
+/* Stops the shards (closing streams still open) and frees the hub. */
 void		 hub_free(struct hub *hub);
 
-/* Adds the stream to the chat's channel; unsubscribe when the stream closes. */
-struct subscription *hub_subscribe(struct hub *hub, const char *chat_id,
-		    struct sse_stream *stream);
-void		 hub_unsubscribe(struct subscription *sub);
-
+/*
+ * Hands the stream on fd (its request read) to a shard, subscribed to the
+ * chat, starting with the frames of initial (taken over).
+ */
+void		 hub_attach(struct hub *hub, const char *chat_id, int fd,
+		    const struct sse_stream_opts *opts, struct frame_list *initial);
 /*
  * Sends an event to the chat's subscribers: id > 0 for a durable event
  * (already in the store's log), 0 for an ephemeral one. data is borrowed.
@@ -32,16 +36,17 @@ void		 hub_unsubscribe(struct subscription *sub);
 void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
 		    const char *name, json_t *data);
 /*
- * Sends the stream the durable events after `after` up to last_id (the
- * chat's last event id) from the channel's memory of recent events. -1
- * when they are not all there: the caller reads them from the store.
+ * Appends to out the frames (of kind) of the durable events after `after`
+ * up to last_id (the chat's last event id), from memory. -1 when they are
+ * not all there: the caller reads them from the store.
  */
 int		 hub_replay(struct hub *hub, const char *chat_id, uint64_t after,
-		    uint64_t last_id, struct sse_stream *stream);
+		    uint64_t last_id, enum stream_kind kind, struct frame_list *out);
 /* Sends "deleted" to the chat's subscribers and ends their streams. */
 void		 hub_chat_deleted(struct hub *hub, const char *chat_id);
-/* Ends every open stream (shutdown); returns how many were open. */
-size_t		 hub_end_all(struct hub *hub);
+/* Ends every open stream (shutdown). */
+void		 hub_end_all(struct hub *hub);
+/* Streams open, as far as the main loop has heard. */
 size_t		 hub_subscriber_count(const struct hub *hub);
 
 #endif

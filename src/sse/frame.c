@@ -88,3 +88,24 @@ sse_frame_unref(struct frame *f)
 	if (f != NULL && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
 		free(f);
 }
+
+void
+frame_list_add(struct frame_list *l, struct frame *f)
+{
+	if (f == NULL)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
+	}
+	l->v[l->n++] = sse_frame_ref(f);
+}
+
+void
+frame_list_free(struct frame_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		sse_frame_unref(l->v[i]);
+	free(l->v);
+	*l = (struct frame_list){ NULL, 0, 0 };
+}

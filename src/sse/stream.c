@@ -3,9 +3,8 @@
  * Must never block or copy a frame per subscriber on the send path.
  */
 #include "sse/stream.h"
-#include "sse/frame.h"
-#include "http/conns.h"
 #include "metrics.h"
+#include "sse/frame.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -13,26 +12,18 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 struct sse_stream {
-	struct evhttp_request	*req;		/* NULL once evhttp owns its fate */
-	struct evhttp_connection *evcon;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* owns the socket */
 	int			 fd;
-	bool			 chunked;
-	bool			 ending;	/* sse_stream_end() was called */
-	bool			 closed;	/* the connection is gone */
-	bool			 aborted;	/* shut down by us; evhttp will notice */
-	bool			 req_ours;	/* evhttp left the request to us */
 	struct sse_stream_opts	 opts;
 	bool			 live;		/* past the snapshot or replay */
+	bool			 ending;	/* sse_stream_end(): close once flushed */
+	bool			 closed;	/* teardown scheduled */
 	size_t			 limit;		/* unsent bytes that cut the stream off */
 	time_t			 last_sent;	/* monotonic seconds */
 	struct event		*keepalive;
@@ -55,13 +46,16 @@ frame_release(const void *data, size_t len, void *frame)
 	sse_frame_unref(frame);
 }
 
-/* Closes the socket both ways; the read side then sees EOF and evhttp tears down. */
+/* Schedules the teardown; nothing is written or read after this. */
 static void
-stream_abort(struct sse_stream *s)
+stream_close(struct sse_stream *s)
 {
-	if (!s->closed && !s->aborted)
-		shutdown(s->fd, SHUT_RDWR);
-	s->aborted = true;
+	if (s->closed)
+		return;
+	s->closed = true;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	evtimer_del(s->keepalive);
+	event_active(s->teardown, 0, 0);
 }
 
 /* Writes what the kernel takes now and queues the rest by reference. */
@@ -69,11 +63,12 @@ static void
 stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t before = evbuffer_get_length(out);
 
-	if (evbuffer_get_length(out) == 0) {
+	if (before == 0) {
 		ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			stream_abort(s);
+			stream_close(s);
 			return;
 		}
 		if (w > 0) {
@@ -83,24 +78,25 @@ stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 		if (n == 0)
 			return;
 	}
-	size_t before = evbuffer_get_length(out);
 	if (before <= s->opts.output_cap)
 		s->limit = s->opts.output_cap;	/* the first burst has drained */
-	evbuffer_add_reference(out, p, n, frame_release, sse_frame_ref(f));
-	bufferevent_enable(s->bev, EV_WRITE);
+	if (f != NULL)
+		evbuffer_add_reference(out, p, n, frame_release, sse_frame_ref(f));
+	else
+		evbuffer_add(out, p, n);
 	if (s->live && before + n > s->limit) {
 		log_info("stream cut off: %zu bytes unsent", before + n);
 		metrics_add(METRIC_SSE_DROPPED_SLOW, 1);
-		stream_abort(s);
+		stream_close(s);
 	}
 }
 
 void
 sse_stream_send(struct sse_stream *s, struct frame *f)
 {
-	if (s->closed || s->ending || s->aborted)
+	if (s->closed || s->ending)
 		return;
-	if (s->chunked)
+	if (s->opts.chunked)
 		stream_write(s, f->chunk, f->chunk_len, f);
 	else
 		stream_write(s, f->body, f->body_len, f);
@@ -135,6 +131,16 @@ keepalive_fire(evutil_socket_t fd, short what, void *arg)
 		keepalive_arm(s, period - idle);
 }
 
+void
+sse_stream_free(struct sse_stream *s)
+{
+	bufferevent_free(s->bev);
+	event_free(s->keepalive);
+	event_free(s->teardown);
+	metrics_add(METRIC_SSE_SUBSCRIBERS, -1);
+	free(s);
+}
+
 static void
 teardown_fire(evutil_socket_t fd, short what, void *arg)
 {
@@ -144,80 +150,70 @@ teardown_fire(evutil_socket_t fd, short what, void *arg)
 
 	if (s->opts.on_close)
 		s->opts.on_close(s, s->opts.arg);
-	if (s->req_ours)
-		evhttp_request_free(s->req);
-	event_free(s->keepalive);
-	event_free(s->teardown);
-	metrics_add(METRIC_SSE_SUBSCRIBERS, -1);
-	free(s);
+	sse_stream_free(s);
 }
 
-/*
- * Runs (through conns.c) as evhttp is about to free the connection. On a
- * client's EOF evhttp has detached our unfinished request and will not free
- * it; after a finished reply it has freed the request already.
- */
+/* Anything the client sends after its request is read and dropped. */
 static void
-connection_closed(void *arg)
-{
-	struct sse_stream *s = arg;
-
-	s->closed = true;
-	s->req_ours = !s->ending && evhttp_request_get_connection(s->req) == NULL;
-	if (!s->req_ours)
-		s->req = NULL;
-	evtimer_del(s->keepalive);
-	event_active(s->teardown, 0, 0);
-}
-
-/* Input after the request is ignored: read and dropped, so close is still seen. */
-static void
-discard_input(struct bufferevent *bev, void *arg)
+readable(struct bufferevent *bev, void *arg)
 {
 	(void)arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
+/* The output drained: an ending stream is done. */
+static void
+written(struct bufferevent *bev, void *arg)
+{
+	struct sse_stream *s = arg;
+	(void)bev;
+	if (s->ending)
+		stream_close(s);
+}
+
+/* The client went away (EOF) or the socket failed. */
+static void
+gone(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		stream_close(arg);
+}
+
 static void
 send_head(struct sse_stream *s)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(s->req);
-	evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
-	evhttp_add_header(h, "Cache-Control", "no-cache");
-	evhttp_add_header(h, "X-Accel-Buffering", "no");
-	evhttp_add_header(h, "Connection", "close");
-	evhttp_send_reply_start(s->req, 200, "OK");
+	char date[64], head[512];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	int n = snprintf(head, sizeof head, "HTTP/1.%d 200 OK\r\n"
+	    "Content-Type: text/event-stream; charset=utf-8\r\n"
+	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
+	    "%sDate: %s\r\n\r\n", s->opts.chunked ? 1 : 0,
+	    s->opts.chunked ? "Transfer-Encoding: chunked\r\n" : "", date);
+	stream_write(s, head, (size_t)n, NULL);
 	metrics_count_http(200);
-
-	const char *te = evhttp_find_header(h, "Transfer-Encoding");
-	s->chunked = te != NULL && strcmp(te, "chunked") == 0;
 }
 
 struct sse_stream *
-sse_stream_open(struct evhttp_request *req, struct conn *c, const struct sse_stream_opts *opts)
+sse_stream_start(struct event_base *base, int fd, const struct sse_stream_opts *opts)
 {
 	struct sse_stream *s = xcalloc(1, sizeof *s);
-	s->req = req;
+	s->fd = fd;
 	s->opts = *opts;
-	s->evcon = evhttp_request_get_connection(req);
-	s->bev = evhttp_connection_get_bufferevent(s->evcon);
-	s->fd = bufferevent_getfd(s->bev);
-	struct event_base *base = bufferevent_get_base(s->bev);
+	s->limit = opts->output_cap;
+	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(s->bev, readable, written, gone, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	s->keepalive = evtimer_new(base, keepalive_fire, s);
 	s->teardown = event_new(base, -1, 0, teardown_fire, s);
 	s->last_sent = now_seconds();
-
-	send_head(s);
-	bufferevent_data_cb writecb;
-	bufferevent_event_cb eventcb;
-	void *cbarg;
-	bufferevent_getcb(s->bev, NULL, &writecb, &eventcb, &cbarg);
-	bufferevent_setcb(s->bev, discard_input, writecb, eventcb, cbarg);
-	bufferevent_set_timeouts(s->bev, NULL, NULL);
-	conn_on_close(c, connection_closed, s);
-	keepalive_arm(s, (time_t)opts->keepalive_seconds);
 	metrics_add(METRIC_SSE_SUBSCRIBERS, 1);
+	send_head(s);
+	keepalive_arm(s, (time_t)opts->keepalive_seconds);
 	return s;
 }
 
@@ -237,7 +233,10 @@ sse_stream_end(struct sse_stream *s)
 		return;
 	s->ending = true;
 	evtimer_del(s->keepalive);
-	evhttp_send_reply_end(s->req);
+	if (s->opts.chunked)
+		stream_write(s, "0\r\n\r\n", 5, NULL);
+	if (!s->closed && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		stream_close(s);
 }
 
 enum stream_kind
@@ -249,7 +248,7 @@ sse_stream_kind(const struct sse_stream *s)
 bool
 sse_stream_closing(const struct sse_stream *s)
 {
-	return s->closed || s->ending || s->aborted;
+	return s->closed || s->ending;
 }
 
 void *

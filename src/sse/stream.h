@@ -1,28 +1,27 @@
 /*
- * stream.h - one subscriber's event stream on an HTTP connection.
+ * stream.h - one subscriber's event stream on its own socket.
  *
- * evhttp parses the request; once sse_stream_open() has sent the response
- * head, this module owns every write: a frame's shared bytes go straight to
- * the socket, and only what the kernel does not take is queued (by
- * reference, not copied) in the connection's output buffer, which arms the
- * write event until it drains. Once live, output queued past the stream's
- * cap cuts the subscriber off; publishing never waits on it. The first burst
- * (snapshot or replay) is not held against it: until that has drained, the
- * cap counts on top of what the burst left unsent.
+ * The HTTP request was read elsewhere (evhttp on the main loop); the stream
+ * takes over the connected socket on whichever loop will serve it, writes
+ * the response head itself, and from then on owns every write: a frame's
+ * shared bytes go straight to the socket, and only what the kernel does not
+ * take is queued (by reference, not copied) in the stream's output buffer,
+ * which arms the write event until it drains. Once live, output queued past
+ * the stream's cap cuts the subscriber off; publishing never waits on it.
+ * The first burst (snapshot or replay) is not held against it: until that
+ * has drained, the cap counts on top of what the burst left unsent.
  *
- * Lifetime: the stream lives until its connection closes (client gone, cut
- * off, or sse_stream_end() flushed). Teardown then runs from a deferred
- * event, never inside the callback that noticed it: the owner's on_close
- * runs there, and the stream is freed right after it returns.
- * Owned by the event loop that opened it; not thread-safe.
+ * Lifetime: until the client goes away, the stream is cut off, or an
+ * sse_stream_end() has flushed. Teardown runs from a deferred event, never
+ * inside the callback that noticed it: the owner's on_close runs there, then
+ * the stream and its socket are freed. Owned by one loop; not thread-safe.
  */
 #ifndef PARLEY_SSE_STREAM_H
 #define PARLEY_SSE_STREAM_H
 #include <stdbool.h>
 #include <stddef.h>
 
-struct conn;
-struct evhttp_request;
+struct event_base;
 struct frame;
 struct sse_stream;
 
@@ -32,14 +31,15 @@ typedef void (*sse_close_fn)(struct sse_stream *s, void *arg);
 
 struct sse_stream_opts {
 	enum stream_kind kind;
+	bool		 chunked;		/* HTTP/1.1: chunked; 1.0: close-delimited */
 	unsigned	 keepalive_seconds;
 	size_t		 output_cap;		/* bytes queued before cut-off */
 	sse_close_fn	 on_close;
 	void		*arg;
 };
 
-/* Sends the 200 head and takes over the request's connection c; never NULL. */
-struct sse_stream	*sse_stream_open(struct evhttp_request *req, struct conn *c,
+/* Takes over fd (its request already read) on base and sends the 200 head; never NULL. */
+struct sse_stream	*sse_stream_start(struct event_base *base, int fd,
 			    const struct sse_stream_opts *opts);
 /* Queues a frame (taking its own reference); does nothing once closing. */
 void			 sse_stream_send(struct sse_stream *s, struct frame *f);
@@ -47,6 +47,8 @@ void			 sse_stream_send(struct sse_stream *s, struct frame *f);
 void			 sse_stream_go_live(struct sse_stream *s);
 /* Ends the stream after what is queued; the connection then closes. */
 void			 sse_stream_end(struct sse_stream *s);
+/* Shutdown only: closes the socket and frees the stream now, without on_close. */
+void			 sse_stream_free(struct sse_stream *s);
 enum stream_kind	 sse_stream_kind(const struct sse_stream *s);
 bool			 sse_stream_closing(const struct sse_stream *s);
 void			*sse_stream_arg(const struct sse_stream *s);

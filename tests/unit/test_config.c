@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -79,7 +80,9 @@ assert_defaults(const struct config *c)
 	assert_string_equal(c->db, "parley.db");
 	assert_string_equal(c->redis, "");
 	assert_int_equal(c->keepalive_seconds, 15);
-	assert_int_equal(c->threads, 1);
+	/* one event loop per core by default */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	assert_int_equal(c->threads, cores < 1 ? 1 : cores > 16 ? 16 : cores);
 	assert_false(c->demo);
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->typing_ms, 60);

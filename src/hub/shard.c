@@ -1,0 +1,299 @@
+/*
+ * shard.c - a loop's streams and their per-chat fan-out; see shard.h.
+ * Everything below the public functions runs on the shard's own loop.
+ */
+#include "hub/shard.h"
+#include "util/log.h"
+#include "util/mailbox.h"
+#include "util/xmalloc.h"
+
+#include <assert.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#define SHARD_BUCKETS 4096	/* a power of two */
+
+struct member {
+	LIST_ENTRY(member)	 entry;
+	struct shard		*shard;
+	struct group		*group;
+	struct sse_stream	*stream;
+};
+
+LIST_HEAD(member_list, member);
+
+/* The shard's streams of one chat, by kind. */
+struct group {
+	LIST_ENTRY(group)	 entry;
+	char			 chat_id[CHAT_ID_LEN + 1];
+	struct member_list	 members[2];
+	size_t			 count;
+};
+
+LIST_HEAD(group_list, group);
+
+struct shard {
+	unsigned		 index;
+	struct event_base	*base;
+	bool			 own_thread;
+	pthread_t		 thread;
+	struct mailbox		*inbox;
+	struct shard_home	 home;
+	struct group_list	 buckets[SHARD_BUCKETS];
+	size_t			 streams;
+	bool			 ending;	/* shutdown: end new streams at once */
+};
+
+static struct group_list *
+bucket_of(struct shard *sh, const char *chat_id)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	for (; *chat_id; chat_id++)
+		h = (h ^ (unsigned char)*chat_id) * 16777619u;
+	return &sh->buckets[h & (SHARD_BUCKETS - 1)];
+}
+
+static struct group *
+group_find(struct shard *sh, const char *chat_id, bool create)
+{
+	struct group *g;
+	LIST_FOREACH(g, bucket_of(sh, chat_id), entry)
+		if (strcmp(g->chat_id, chat_id) == 0)
+			return g;
+	if (!create)
+		return NULL;
+	g = xcalloc(1, sizeof *g);
+	memcpy(g->chat_id, chat_id, CHAT_ID_LEN);
+	LIST_INIT(&g->members[STREAM_JSON]);
+	LIST_INIT(&g->members[STREAM_HTML]);
+	LIST_INSERT_HEAD(bucket_of(sh, chat_id), g, entry);
+	return g;
+}
+
+/* ---------- streams joining and leaving ---------- */
+
+struct gone_note {
+	struct shard_home	 home;
+	unsigned		 shard;
+	char			 chat_id[CHAT_ID_LEN + 1];
+	enum stream_kind	 kind;
+};
+
+static void
+gone_deliver(void *arg)
+{
+	struct gone_note *n = arg;
+	n->home.gone(n->home.hub, n->shard, n->chat_id, n->kind);
+	free(n);
+}
+
+/* A stream closed: it leaves its group (freed when empty) and the hub is told. */
+static void
+member_closed(struct sse_stream *s, void *arg)
+{
+	struct member *m = arg;
+	struct shard *sh = m->shard;
+	struct group *g = m->group;
+	struct gone_note *n = xmalloc(sizeof *n);
+	n->home = sh->home;
+	n->shard = sh->index;
+	memcpy(n->chat_id, g->chat_id, sizeof n->chat_id);
+	n->kind = sse_stream_kind(s);
+	mailbox_post(sh->home.mailbox, gone_deliver, n);
+
+	LIST_REMOVE(m, entry);
+	free(m);
+	sh->streams--;
+	if (--g->count == 0) {
+		LIST_REMOVE(g, entry);
+		free(g);
+	}
+}
+
+struct adoption {
+	struct shard		*shard;
+	int			 fd;
+	char			 chat_id[CHAT_ID_LEN + 1];
+	struct sse_stream_opts	 opts;
+	struct frame_list	 initial;
+};
+
+static void
+adopt_here(void *arg)
+{
+	struct adoption *a = arg;
+	struct shard *sh = a->shard;
+	struct group *g = group_find(sh, a->chat_id, true);
+	struct member *m = xcalloc(1, sizeof *m);
+	m->shard = sh;
+	m->group = g;
+	a->opts.on_close = member_closed;
+	a->opts.arg = m;
+	m->stream = sse_stream_start(sh->base, a->fd, &a->opts);
+	LIST_INSERT_HEAD(&g->members[a->opts.kind], m, entry);
+	g->count++;
+	sh->streams++;
+	for (size_t i = 0; i < a->initial.n; i++)
+		sse_stream_send(m->stream, a->initial.v[i]);
+	sse_stream_go_live(m->stream);
+	if (sh->ending)
+		sse_stream_end(m->stream);
+	frame_list_free(&a->initial);
+	free(a);
+}
+
+void
+shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct sse_stream_opts *opts,
+    struct frame_list *initial)
+{
+	struct adoption *a = xcalloc(1, sizeof *a);
+	a->shard = sh;
+	a->fd = fd;
+	memcpy(a->chat_id, chat_id, CHAT_ID_LEN);
+	a->opts = *opts;
+	a->initial = *initial;
+	*initial = (struct frame_list){ NULL, 0, 0 };
+	mailbox_post(sh->inbox, adopt_here, a);
+}
+
+/* ---------- fan-out ---------- */
+
+struct delivery {
+	struct shard	*shard;
+	char		 chat_id[CHAT_ID_LEN + 1];
+	struct frame	*frames[2];
+	bool		 end;
+};
+
+static void
+deliver_here(void *arg)
+{
+	struct delivery *d = arg;
+	struct group *g = group_find(d->shard, d->chat_id, false);
+	for (int kind = STREAM_JSON; g != NULL && kind <= STREAM_HTML; kind++) {
+		struct member *m;
+		LIST_FOREACH(m, &g->members[kind], entry) {
+			if (d->frames[kind] != NULL)
+				sse_stream_send(m->stream, d->frames[kind]);
+			if (d->end)
+				sse_stream_end(m->stream);
+		}
+	}
+	sse_frame_unref(d->frames[STREAM_JSON]);
+	sse_frame_unref(d->frames[STREAM_HTML]);
+	free(d);
+}
+
+void
+shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bool end)
+{
+	struct delivery *d = xmalloc(sizeof *d);
+	d->shard = sh;
+	memcpy(d->chat_id, chat_id, sizeof d->chat_id);
+	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
+		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
+	d->end = end;
+	mailbox_post(sh->inbox, deliver_here, d);
+}
+
+/* ---------- shutdown ---------- */
+
+static void
+end_all_here(void *arg)
+{
+	struct shard *sh = arg;
+	sh->ending = true;
+	for (size_t i = 0; i < SHARD_BUCKETS; i++) {
+		struct group *g;
+		LIST_FOREACH(g, &sh->buckets[i], entry)
+			for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
+				struct member *m;
+				LIST_FOREACH(m, &g->members[kind], entry)
+					sse_stream_end(m->stream);
+			}
+	}
+}
+
+void
+shard_end_all(struct shard *sh)
+{
+	mailbox_post(sh->inbox, end_all_here, sh);
+}
+
+static void
+stop_here(void *arg)
+{
+	struct shard *sh = arg;
+	event_base_loopexit(sh->base, NULL);
+}
+
+static void *
+run(void *arg)
+{
+	struct shard *sh = arg;
+	event_base_loop(sh->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+struct shard *
+shard_new(unsigned index, struct event_base *base, const struct shard_home *home)
+{
+	struct shard *sh = xcalloc(1, sizeof *sh);
+	sh->index = index;
+	sh->home = *home;
+	sh->own_thread = base == NULL;
+	sh->base = base ? base : event_base_new();
+	for (size_t i = 0; i < SHARD_BUCKETS; i++)
+		LIST_INIT(&sh->buckets[i]);
+	sh->inbox = mailbox_new(sh->base);
+	if (sh->own_thread && pthread_create(&sh->thread, NULL, run, sh) != 0) {
+		log_error("cannot start a stream thread; its streams run on the main loop");
+		abort();
+	}
+	return sh;
+}
+
+/* Frees every stream still open, closing its socket, without telling the hub. */
+static void
+cut_all(struct shard *sh)
+{
+	for (size_t i = 0; i < SHARD_BUCKETS; i++) {
+		struct group *g;
+		while ((g = LIST_FIRST(&sh->buckets[i])) != NULL) {
+			for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
+				struct member *m;
+				while ((m = LIST_FIRST(&g->members[kind])) != NULL) {
+					LIST_REMOVE(m, entry);
+					sse_stream_free(m->stream);
+					free(m);
+				}
+			}
+			LIST_REMOVE(g, entry);
+			free(g);
+		}
+	}
+	sh->streams = 0;
+}
+
+/*
+ * After its thread has stopped: streams whose teardown is pending finish it
+ * (the hub hears of them through its mailbox); the rest are cut.
+ */
+void
+shard_free(struct shard *sh)
+{
+	if (sh->own_thread) {
+		mailbox_post(sh->inbox, stop_here, sh);
+		pthread_join(sh->thread, NULL);
+	}
+	mailbox_free(sh->inbox);
+	event_base_loop(sh->base, EVLOOP_NONBLOCK);
+	cut_all(sh);
+	if (sh->own_thread)
+		event_base_free(sh->base);
+	free(sh);
+}

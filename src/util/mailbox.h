@@ -1,0 +1,22 @@
+/*
+ * mailbox.h - hands work to another event loop: mailbox_post() from any
+ * thread queues a call, and the loop that owns the mailbox runs the calls in
+ * the order they were posted. The only way state crosses threads in Parley:
+ * each loop's state is touched by its own thread alone.
+ */
+#ifndef PARLEY_MAILBOX_H
+#define PARLEY_MAILBOX_H
+
+struct event_base;
+struct mailbox;
+
+typedef void (*mailbox_fn)(void *arg);
+
+/* A mailbox whose calls run on base's loop. */
+struct mailbox	*mailbox_new(struct event_base *base);
+/* Queues fn(arg) to run on the mailbox's loop; safe from any thread. */
+void		 mailbox_post(struct mailbox *mb, mailbox_fn fn, void *arg);
+/* Runs whatever is queued now (on the owning thread) and frees the mailbox. */
+void		 mailbox_free(struct mailbox *mb);
+
+#endif
