@@ -1,0 +1,81 @@
+// At the file-descriptor limit the server pauses accepting instead of spinning or
+// crashing, and serves again once descriptors are free (SPEC §1, issue: hostile input).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { parleyBin, tempDir, sleep, assertNoSanitizerReport } from './helpers.mjs';
+
+const LIMIT = 64;
+
+/** Starts parley under `ulimit -n LIMIT` (through the shell) and returns {proc, port, stderr}. */
+function startLimited(db) {
+  const proc = spawn('/bin/sh', ['-c', `ulimit -n ${LIMIT} && exec "$0" serve --listen 127.0.0.1:0 --db "$1" --threads 1`,
+    parleyBin(), db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) resolve({ proc, port: Number(m[1]), stderr: () => stderr });
+    });
+    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+}
+
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+function connect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => resolve(s));
+    s.on('error', () => resolve(s));
+  });
+}
+
+async function healthz(port) {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return r.status;
+  } catch {
+    return 0;
+  }
+}
+
+test('out of descriptors: accepting pauses (no spinning), then recovers', { timeout: 20000 }, async () => {
+  const { dir } = tempDir();
+  const srv = await startLimited(`${dir}/fd.db`);
+  try {
+    assert.equal(await healthz(srv.port), 200);
+    // more idle connections than descriptors: the kernel queues the rest in the backlog
+    const held = [];
+    for (let i = 0; i < LIMIT + 40; i++) held.push(await connect(srv.port));
+    await sleep(300);
+    const before = cpuSeconds(srv.proc.pid);
+    await sleep(2000);
+    const used = cpuSeconds(srv.proc.pid) - before;
+    assert.ok(used < 0.5, `the server used ${used} s of CPU in 2 s while out of descriptors`);
+    assert.equal(srv.proc.exitCode, null, 'still running');
+    // free the descriptors: the server serves again
+    held.forEach((s) => s.destroy());
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i++) {
+      status = await healthz(srv.port);
+      if (status !== 200) await sleep(100);
+    }
+    assert.equal(status, 200, 'serves again once descriptors are free');
+    assert.match(srv.stderr(), /accept: Too many open files/);
+  } finally {
+    srv.proc.kill('SIGTERM');
+    const code = await new Promise((r) => srv.proc.on('exit', r));
+    assert.equal(code, 0);
+    assertNoSanitizerReport(srv.stderr());
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
