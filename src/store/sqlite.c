@@ -169,6 +169,25 @@ sqlite_column_json(sqlite3_stmt *s, int i)
 	return json_string((const char *)sqlite3_column_text(s, i));
 }
 
+enum store_status
+sqlite_one(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sqlite3_stmt *),
+    json_t **out)
+{
+	*out = NULL;
+	if (s == NULL)
+		return STORE_ERROR;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = conv(st, s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	sqlite_log_error(st, sqlite3_sql(s));
+	return STORE_ERROR;
+}
+
 json_t *
 sqlite_collect(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sqlite3_stmt *))
 {

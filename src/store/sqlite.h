@@ -42,6 +42,9 @@ int		 sqlite_commit(struct store *st);
 enum store_status sqlite_fail(struct store *st, enum store_status status);
 void		 sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
 json_t		*sqlite_column_json(sqlite3_stmt *s, int i);
+/* Steps s once: the row converted by conv in *out, or STORE_NOT_FOUND / STORE_ERROR. */
+enum store_status sqlite_one(struct store *st, sqlite3_stmt *s,
+		    json_t *(*conv)(struct store *, sqlite3_stmt *), json_t **out);
 /* Steps s to the end, collecting rows converted by conv; NULL on error. */
 json_t		*sqlite_collect(struct store *st, sqlite3_stmt *s,
 		    json_t *(*conv)(struct store *, sqlite3_stmt *));

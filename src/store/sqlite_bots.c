@@ -41,18 +41,9 @@ enum store_status
 store_bot_get(struct store *st, const char *id_or_name, json_t **bot)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_GET);
-	if (s == NULL)
-		return STORE_ERROR;
-	sqlite_bind_text(s, 1, id_or_name);
-	int rc = sqlite3_step(s);
-	*bot = rc == SQLITE_ROW ? row_bot(st, s) : NULL;
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	sqlite_log_error(st, "bot get");
-	return STORE_ERROR;
+	if (s != NULL)
+		sqlite_bind_text(s, 1, id_or_name);
+	return sqlite_one(st, s, row_bot, bot);
 }
 
 /* Binds a Bot's fields as ?2..?10 (the id is ?1). */

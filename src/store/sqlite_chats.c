@@ -164,20 +164,9 @@ enum store_status
 store_chat_get(struct store *st, const char *id, json_t **chat)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_GET);
-	if (s == NULL)
-		return STORE_ERROR;
-	sqlite_bind_text(s, 1, id);
-	int rc = sqlite3_step(s);
-	*chat = NULL;
-	if (rc == SQLITE_ROW)
-		*chat = row_chat(st, s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	sqlite_log_error(st, "chat get");
-	return STORE_ERROR;
+	if (s != NULL)
+		sqlite_bind_text(s, 1, id);
+	return sqlite_one(st, s, row_chat, chat);
 }
 
 /* Replaces the chat's bots with bot_ids, in order, inside the caller's transaction. */
@@ -347,14 +336,11 @@ static enum store_status
 message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_GET);
-	if (s == NULL)
-		return STORE_ERROR;
-	sqlite_bind_text(s, 1, chat_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
-	int rc = sqlite3_step(s);
-	*message = rc == SQLITE_ROW ? row_message(st, s) : NULL;
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+	if (s != NULL) {
+		sqlite_bind_text(s, 1, chat_id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	}
+	return sqlite_one(st, s, row_message, message);
 }
 
 enum store_status
