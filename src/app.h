@@ -6,11 +6,13 @@
 #ifndef PARLEY_APP_H
 #define PARLEY_APP_H
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
 struct event_base;
 struct hub;
+struct page_cache;
 struct server;
 struct store;
 struct turns;
@@ -22,6 +24,8 @@ struct app {
 	struct store		*store;
 	struct hub		*hub;
 	struct turns		*turns;
+	struct page_cache	*pages;		/* rendered chat pages */
+	uint64_t		 bots_version;	/* bumped whenever a bot changes */
 	bool			 stopping;	/* shutting down: no new streams */
 };
 

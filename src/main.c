@@ -12,6 +12,7 @@
 #include "routes.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "web/page_cache.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -127,6 +128,7 @@ start(struct runtime *rt, const struct config *cfg)
 	turns_recover(&rt->app);
 	rt->app.hub = hub_new(rt->app.base, cfg->threads);
 	rt->app.turns = turns_new(&rt->app);
+	rt->app.pages = page_cache_new();
 	struct server_routes routes = routes_for(&rt->app);
 	rt->app.server = server_start(rt->app.base, cfg->host, cfg->port, cfg->request_timeout_seconds,
 	    &routes, &err);
@@ -147,6 +149,8 @@ stop(struct runtime *rt)
 	turns_free(rt->app.turns);
 	if (rt->app.hub)
 		hub_free(rt->app.hub);
+	if (rt->app.pages)
+		page_cache_free(rt->app.pages);
 	store_close(rt->app.store);
 	if (rt->sigint) {
 		event_free(rt->sigint);

@@ -169,6 +169,7 @@ bots_create(struct app *app, json_t *fields, json_t **bot, struct problem *p)
 		return -1;
 	enum store_status rc = store_bot_create(app->store, complete, bot);
 	json_decref(complete);
+	app->bots_version++;
 	return rc == STORE_OK ? 0 : store_problem(rc, p);
 }
 
@@ -193,6 +194,7 @@ bots_update(struct app *app, const char *id, json_t *fields, json_t **bot, struc
 	const char *bot_id = json_string_value(json_object_get(old, "id"));
 	enum store_status rc = store_bot_update(app->store, bot_id, complete, bot);
 	json_decref(complete);
+	app->bots_version++;
 	if (rc == STORE_OK && !json_equal(json_object_get(old, "name"), json_object_get(*bot, "name"))) {
 		json_t *chats = store_bot_chats(app->store, bot_id);
 		touch_chats(app, chats);
@@ -211,6 +213,7 @@ bots_delete(struct app *app, const char *id, struct problem *p)
 	const char *bot_id = json_string_value(json_object_get(bot, "id"));
 	json_t *chats = store_bot_chats(app->store, bot_id);
 	enum store_status rc = store_bot_delete(app->store, bot_id);
+	app->bots_version++;
 	if (rc == STORE_OK)
 		touch_chats(app, chats);
 	json_decref(chats);

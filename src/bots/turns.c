@@ -380,6 +380,12 @@ turns_forget(struct turns *t, const char *chat_id)
 	free(f);
 }
 
+bool
+turns_busy(struct turns *t, const char *chat_id)
+{
+	return flow_get(t, chat_id, false) != NULL;
+}
+
 json_t *
 turns_state(struct turns *t, const char *chat_id)
 {

@@ -8,6 +8,7 @@
 #ifndef PARLEY_TURNS_H
 #define PARLEY_TURNS_H
 #include <jansson.h>
+#include <stdbool.h>
 
 struct app;
 struct turns;
@@ -29,6 +30,8 @@ void		 turns_stop(struct turns *t, const char *chat_id);
 /* The chat is gone: drop its flow without writing anything. */
 void		 turns_forget(struct turns *t, const char *chat_id);
 
+/* True while the chat has a reply running or turns queued. */
+bool		 turns_busy(struct turns *t, const char *chat_id);
 /* {"state":"idle|running","speaker":name|null,"queue":[names]} (new reference). */
 json_t		*turns_state(struct turns *t, const char *chat_id);
 /* The Message being generated in the chat with its text so far, or NULL (new reference). */

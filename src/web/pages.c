@@ -4,6 +4,7 @@
  */
 #include "web/pages.h"
 #include "app.h"
+#include "bots/turns.h"
 #include "chats.h"
 #include "http/request.h"
 #include "http/respond.h"
@@ -13,6 +14,7 @@
 #include "web/fragments.h"
 #include "web/html.h"
 #include "web/layout.h"
+#include "web/page_cache.h"
 
 #include <event2/http.h>
 #include <stdio.h>
@@ -191,13 +193,24 @@ page_chat(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
 	struct app *app = ctx;
 	struct problem p;
-	json_t *snap, *bots;
+	json_t *snap, *bots, *chat;
+	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
+		page_problem(req, &p);
+		return;
+	}
+	uint64_t event_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
+	json_decref(chat);
+	/* a page showing a reply being written is rendered afresh every time */
+	bool cacheable = !turns_busy(app->turns, rp->seg[0]);
+	if (cacheable && page_cache_respond(app->pages, req, rp->seg[0], event_id,
+	    app->bots_version))
+		return;
 	/* the snapshot is the state the page renders: messages with any reply so far */
 	if (chats_snapshot(app, rp->seg[0], LIMIT_PAGE_MESSAGES, &snap, &p) != 0) {
 		page_problem(req, &p);
 		return;
 	}
-	json_t *chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", rp->seg[0],
+	chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", rp->seg[0],
 	    "title", json_object_get(snap, "title"), "policy", json_object_get(snap, "policy"),
 	    "bots", json_object_get(snap, "bots"),
 	    "last_event_id", json_object_get(snap, "last_event_id"));
@@ -207,6 +220,8 @@ page_chat(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 	chat_body(&b, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots);
 	page_end(&b);
 	respond_html(req, 200, &b);
+	if (cacheable)
+		page_cache_put(app->pages, rp->seg[0], event_id, app->bots_version, &b);
 	buf_free(&b);
 	json_decref(chat);
 	json_decref(bots);
