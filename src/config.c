@@ -18,12 +18,13 @@ const char config_usage[] =
     "                    [--log-level debug|info|warn|error]\n"
     "                    [--typing-ms MS] [--model-timeout SECONDS]\n"
     "                    [--request-timeout SECONDS] [--stream-buffer KIB]\n"
+    "                    [--sync normal|full]\n"
     "       parley --version\n"
     "       parley --help\n"
     "\n"
     "Every flag has an environment twin: PARLEY_LISTEN, PARLEY_DB, PARLEY_REDIS,\n"
     "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL, PARLEY_TYPING_MS,\n"
-    "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER.\n"
+    "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER, PARLEY_SYNC.\n"
     "A flag beats its variable.\n";
 
 struct option_def {
@@ -129,6 +130,15 @@ set_stream_buffer(struct config *cfg, const char *v)
 }
 
 static int
+set_sync(struct config *cfg, const char *v)
+{
+	if (strcmp(v, "normal") != 0 && strcmp(v, "full") != 0)
+		return -1;
+	cfg->sync_full = strcmp(v, "full") == 0;
+	return 0;
+}
+
+static int
 set_log_level(struct config *cfg, const char *v)
 {
 	return log_level_parse(v, &cfg->log_level);
@@ -145,6 +155,7 @@ static const struct option_def options[] = {
 	{ "--model-timeout", "PARLEY_MODEL_TIMEOUT", set_model_timeout },
 	{ "--request-timeout", "PARLEY_REQUEST_TIMEOUT", set_request_timeout },
 	{ "--stream-buffer", "PARLEY_STREAM_BUFFER", set_stream_buffer },
+	{ "--sync", "PARLEY_SYNC", set_sync },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

@@ -24,6 +24,7 @@ struct config {
 	unsigned	 request_timeout_seconds; /* a request must arrive whole within */
 	unsigned	 stream_buffer_kib;	/* unsent stream output before a cut-off */
 	bool		 demo;
+	bool		 sync_full;		/* commits wait for the disk (power loss) */
 	enum log_level	 log_level;
 };
 

@@ -117,7 +117,7 @@ start(struct runtime *rt, const struct config *cfg)
 		fprintf(stderr, "parley: cannot use Redis at %s: not supported yet\n", cfg->redis);
 		return -1;
 	}
-	rt->app.store = store_open(cfg->db, &err);
+	rt->app.store = store_open(cfg->db, cfg->sync_full, &err);
 	if (rt->app.store == NULL) {
 		fprintf(stderr, "parley: cannot open database %s: %s\n", cfg->db, err ? err : "?");
 		free(err);

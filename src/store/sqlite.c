@@ -1,7 +1,9 @@
 /*
  * sqlite.c - the SQLite store's connection, schema migrations and shared
- * helpers. WAL mode with synchronous=FULL: a committed transaction survives
- * kill -9 and power loss. Migrations are keyed by PRAGMA user_version.
+ * helpers. WAL mode: a committed transaction is in the log before the call
+ * returns, so it survives kill -9; with synchronous=FULL (--sync full) each
+ * commit also waits for the disk, so it survives power loss too.
+ * Migrations are keyed by PRAGMA user_version.
  * Statements are prepared once and cached.
  */
 #include "store/sqlite.h"
@@ -233,15 +235,17 @@ migrate(struct store *st)
 }
 
 struct store *
-store_open(const char *path, char **err)
+store_open(const char *path, bool sync_full, char **err)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 	*err = NULL;
 
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+	    "PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
 	    migrate(st) != 0) {
 		if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
 			*err = NULL;

@@ -5,13 +5,15 @@
  * handlers and renderers use them directly. Today's implementation is SQLite
  * (sqlite*.c); a PostgreSQL one implements these same functions.
  *
- * Every write is durable when the call returns. Functions returning json_t *
+ * Every write is durable when the call returns: it survives the server's
+ * crash; with sync_full also the machine's. Functions returning json_t *
  * hand the caller a new reference; json_t * arguments are borrowed. Calls are
  * synchronous and owned by one thread at a time.
  */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct store;
@@ -33,8 +35,11 @@ struct message_in {
 	const char	*state;		/* "complete", "streaming", ... */
 };
 
-/* Opens (creating and migrating) the database at path; NULL and *err (free it) on failure. */
-struct store	*store_open(const char *path, char **err);
+/*
+ * Opens (creating and migrating) the database at path; NULL and *err (free
+ * it) on failure. sync_full: every commit also waits for the disk (fsync).
+ */
+struct store	*store_open(const char *path, bool sync_full, char **err);
 void		 store_close(struct store *st);
 
 /* ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at","last_event_id"} ---- */

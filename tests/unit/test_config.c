@@ -89,6 +89,7 @@ assert_defaults(const struct config *c)
 	assert_int_equal(c->model_timeout_seconds, 60);
 	assert_int_equal(c->request_timeout_seconds, 10);
 	assert_int_equal(c->stream_buffer_kib, 1024);
+	assert_false(c->sync_full);
 }
 
 /* An error: CONFIG_ERROR and exactly the expected single line. */
@@ -113,7 +114,7 @@ test_defaults(void **state)
 	memset(&c, 0x7f, sizeof c);
 	assert_int_equal(PARSE(&c, "serve"), CONFIG_SERVE);
 	assert_defaults(&c);
-	assert_int_equal(fake_env_calls, 10);	/* one look-up per twin */
+	assert_int_equal(fake_env_calls, 11);	/* one look-up per twin */
 }
 
 static void

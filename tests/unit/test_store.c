@@ -21,7 +21,7 @@ static int
 setup(void **state)
 {
 	char *err = NULL;
-	struct store *st = store_open(":memory:", &err);
+	struct store *st = store_open(":memory:", false, &err);
 	if (st == NULL) {
 		fprintf(stderr, "store_open: %s\n", err ? err : "?");
 		free(err);
@@ -91,7 +91,7 @@ test_open_unwritable(void **state)
 {
 	(void)state;
 	char *err = (char *)"untouched";
-	struct store *st = store_open("/nonexistent-dir/x.db", &err);
+	struct store *st = store_open("/nonexistent-dir/x.db", true, &err);
 	assert_null(st);
 	assert_non_null(err);
 	assert_true(strlen(err) > 0);
