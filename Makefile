@@ -74,5 +74,7 @@ clean:
 
 # libFuzzer targets: `make fuzz` (FUZZ_SECONDS each), a short run in `make test`
 include tests/fuzz/fuzz.mk
+# `make bench`: Parley against nginx + nchan, side by side (bench/README.md)
+include bench/bench.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

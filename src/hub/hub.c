@@ -222,7 +222,7 @@ hub_new(struct event_base *base, unsigned nshards)
 	struct hub *hub = xcalloc(1, sizeof *hub);
 	for (size_t i = 0; i < HUB_BUCKETS; i++)
 		LIST_INIT(&hub->buckets[i]);
-	hub->mailbox = mailbox_new(base);
+	hub->mailbox = mailbox_new(base, NULL, NULL);
 	hub->nshards = nshards < 1 ? 1 : nshards > MAX_SHARDS ? MAX_SHARDS : nshards;
 	struct shard_home home = { hub->mailbox, stream_gone, hub };
 	for (unsigned s = 0; s < hub->nshards; s++)

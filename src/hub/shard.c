@@ -3,6 +3,7 @@
  * Everything below the public functions runs on the shard's own loop.
  */
 #include "hub/shard.h"
+#include "metrics.h"
 #include "util/log.h"
 #include "util/mailbox.h"
 #include "util/xmalloc.h"
@@ -46,6 +47,8 @@ struct shard {
 	struct group_list	 buckets[SHARD_BUCKETS];
 	size_t			 streams;
 	bool			 ending;	/* shutdown: end new streams at once */
+	struct member		**dirty;	/* members holding frames to flush */
+	size_t			 ndirty, dirty_cap;
 };
 
 static struct group_list *
@@ -169,18 +172,31 @@ struct delivery {
 	bool		 end;
 };
 
+/* Remembers m for the flush that ends this batch of deliveries. */
+static void
+mark_dirty(struct shard *sh, struct member *m)
+{
+	if (sh->ndirty == sh->dirty_cap) {
+		sh->dirty_cap = sh->dirty_cap ? sh->dirty_cap * 2 : 256;
+		sh->dirty = xreallocarray(sh->dirty, sh->dirty_cap, sizeof *sh->dirty);
+	}
+	sh->dirty[sh->ndirty++] = m;
+}
+
+/* Frames are held per stream and written when the batch ends, one writev each. */
 static void
 deliver_here(void *arg)
 {
 	struct delivery *d = arg;
-	struct group *g = group_find(d->shard, d->chat_id, false);
+	struct shard *sh = d->shard;
+	struct group *g = group_find(sh, d->chat_id, false);
 	for (int kind = STREAM_JSON; g != NULL && kind <= STREAM_HTML; kind++) {
 		struct member *m;
 		LIST_FOREACH(m, &g->members[kind], entry) {
-			if (d->frames[kind] != NULL)
-				sse_stream_send(m->stream, d->frames[kind]);
+			if (d->frames[kind] != NULL && sse_stream_hold(m->stream, d->frames[kind]))
+				mark_dirty(sh, m);
 			if (d->end)
-				sse_stream_end(m->stream);
+				sse_stream_end(m->stream);	/* after what it holds */
 		}
 	}
 	sse_frame_unref(d->frames[STREAM_JSON]);
@@ -198,6 +214,19 @@ shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bo
 		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
 	d->end = end;
 	mailbox_post(sh->inbox, deliver_here, d);
+}
+
+/* The batch of mail is done: write what each stream holds. */
+static void
+flush_dirty(void *arg)
+{
+	struct shard *sh = arg;
+	uint64_t frames = 0;
+	for (size_t i = 0; i < sh->ndirty; i++)
+		frames += sse_stream_flush(sh->dirty[i]->stream);
+	sh->ndirty = 0;
+	if (frames > 0)
+		metrics_add(METRIC_SSE_FRAMES_SENT, (int64_t)frames);
 }
 
 /* ---------- shutdown ---------- */
@@ -249,7 +278,7 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 	sh->base = base ? base : event_base_new();
 	for (size_t i = 0; i < SHARD_BUCKETS; i++)
 		LIST_INIT(&sh->buckets[i]);
-	sh->inbox = mailbox_new(sh->base);
+	sh->inbox = mailbox_new(sh->base, flush_dirty, sh);
 	if (sh->own_thread && pthread_create(&sh->thread, NULL, run, sh) != 0) {
 		log_error("cannot start a stream thread; its streams run on the main loop");
 		abort();
@@ -293,6 +322,7 @@ shard_free(struct shard *sh)
 	mailbox_free(sh->inbox);
 	event_base_loop(sh->base, EVLOOP_NONBLOCK);
 	cut_all(sh);
+	free(sh->dirty);
 	if (sh->own_thread)
 		event_base_free(sh->base);
 	free(sh);

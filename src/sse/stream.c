@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
+
+#define HOLD_MAX 32	/* frames held for one writev */
 
 struct sse_stream {
 	struct bufferevent	*bev;		/* owns the socket */
@@ -26,6 +29,8 @@ struct sse_stream {
 	bool			 closed;	/* teardown scheduled */
 	size_t			 limit;		/* unsent bytes that cut the stream off */
 	time_t			 last_sent;	/* monotonic seconds */
+	struct frame		*held[HOLD_MAX];
+	unsigned		 nheld;
 	struct event		*keepalive;
 	struct event		*teardown;
 };
@@ -91,17 +96,76 @@ stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 	}
 }
 
+/* The bytes of f this stream sends. */
+static struct iovec
+frame_bytes(const struct sse_stream *s, const struct frame *f)
+{
+	if (s->opts.chunked)
+		return (struct iovec){ (void *)f->chunk, f->chunk_len };
+	return (struct iovec){ (void *)f->body, f->body_len };
+}
+
 void
 sse_stream_send(struct sse_stream *s, struct frame *f)
 {
 	if (s->closed || s->ending)
 		return;
-	if (s->opts.chunked)
-		stream_write(s, f->chunk, f->chunk_len, f);
-	else
-		stream_write(s, f->body, f->body_len, f);
+	metrics_add(METRIC_SSE_FRAMES_SENT, sse_stream_flush(s));	/* keep the order */
+	struct iovec v = frame_bytes(s, f);
+	stream_write(s, v.iov_base, v.iov_len, f);
 	s->last_sent = now_seconds();
 	metrics_add(METRIC_SSE_FRAMES_SENT, 1);
+}
+
+bool
+sse_stream_hold(struct sse_stream *s, struct frame *f)
+{
+	if (s->closed || s->ending)
+		return false;
+	if (s->nheld == HOLD_MAX)
+		sse_stream_flush(s);
+	s->held[s->nheld++] = sse_frame_ref(f);
+	return s->nheld == 1;
+}
+
+/* Queues held frames [from, nheld) whole, and the rest of frame `from` past skip. */
+static void
+queue_held(struct sse_stream *s, unsigned from, size_t skip)
+{
+	for (unsigned i = from; i < s->nheld; i++) {
+		struct iovec v = frame_bytes(s, s->held[i]);
+		size_t off = i == from ? skip : 0;
+		stream_write(s, (char *)v.iov_base + off, v.iov_len - off, s->held[i]);
+	}
+}
+
+unsigned
+sse_stream_flush(struct sse_stream *s)
+{
+	unsigned n = s->nheld;
+	if (n == 0)
+		return 0;
+	if (!s->closed && evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
+		queue_held(s, 0, 0);	/* behind what is already waiting */
+	} else if (!s->closed) {
+		struct iovec iov[HOLD_MAX];
+		for (unsigned i = 0; i < n; i++)
+			iov[i] = frame_bytes(s, s->held[i]);
+		ssize_t w = writev(s->fd, iov, (int)n);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			stream_close(s);
+		size_t done = w > 0 ? (size_t)w : 0;
+		unsigned i = 0;
+		while (i < n && done >= iov[i].iov_len)
+			done -= iov[i++].iov_len;
+		if (!s->closed && i < n)
+			queue_held(s, i, done);
+	}
+	for (unsigned i = 0; i < n; i++)
+		sse_frame_unref(s->held[i]);
+	s->nheld = 0;
+	s->last_sent = now_seconds();
+	return n;
 }
 
 static void
@@ -134,6 +198,8 @@ keepalive_fire(evutil_socket_t fd, short what, void *arg)
 void
 sse_stream_free(struct sse_stream *s)
 {
+	for (unsigned i = 0; i < s->nheld; i++)
+		sse_frame_unref(s->held[i]);
 	bufferevent_free(s->bev);
 	event_free(s->keepalive);
 	event_free(s->teardown);
@@ -231,6 +297,7 @@ sse_stream_end(struct sse_stream *s)
 {
 	if (s->closed || s->ending)
 		return;
+	metrics_add(METRIC_SSE_FRAMES_SENT, sse_stream_flush(s));	/* what it holds goes first */
 	s->ending = true;
 	evtimer_del(s->keepalive);
 	if (s->opts.chunked)

@@ -41,8 +41,16 @@ struct sse_stream_opts {
 /* Takes over fd (its request already read) on base and sends the 200 head; never NULL. */
 struct sse_stream	*sse_stream_start(struct event_base *base, int fd,
 			    const struct sse_stream_opts *opts);
-/* Queues a frame (taking its own reference); does nothing once closing. */
+/* Sends a frame now (taking its own reference); does nothing once closing. */
 void			 sse_stream_send(struct sse_stream *s, struct frame *f);
+/*
+ * Holds a frame (taking a reference) to go out with the stream's next
+ * sse_stream_flush(), so that several go in one writev. Returns true when
+ * the stream held nothing before: the caller must flush it later.
+ */
+bool			 sse_stream_hold(struct sse_stream *s, struct frame *f);
+/* Writes the frames held, in one writev; returns how many (the caller counts them). */
+unsigned		 sse_stream_flush(struct sse_stream *s);
 /* The snapshot or replay has been queued: from now on the cap applies. */
 void			 sse_stream_go_live(struct sse_stream *s);
 /* Ends the stream after what is queued; the connection then closes. */

@@ -20,6 +20,8 @@ struct mailbox {
 	pthread_mutex_t	 lock;
 	struct letter	*head, **tail;
 	struct event	*wake;
+	mailbox_fn	 drained;
+	void		*drained_arg;
 };
 
 static struct letter *
@@ -47,15 +49,20 @@ deliver(struct letter *l)
 static void
 woken(evutil_socket_t fd, short what, void *arg)
 {
+	struct mailbox *mb = arg;
 	(void)fd;
 	(void)what;
-	deliver(take_all(arg));
+	deliver(take_all(mb));
+	if (mb->drained != NULL)
+		mb->drained(mb->drained_arg);
 }
 
 struct mailbox *
-mailbox_new(struct event_base *base)
+mailbox_new(struct event_base *base, mailbox_fn drained, void *arg)
 {
 	struct mailbox *mb = xcalloc(1, sizeof *mb);
+	mb->drained = drained;
+	mb->drained_arg = arg;
 	pthread_mutex_init(&mb->lock, NULL);
 	mb->tail = &mb->head;
 	mb->wake = event_new(base, -1, 0, woken, mb);
@@ -82,6 +89,8 @@ void
 mailbox_free(struct mailbox *mb)
 {
 	deliver(take_all(mb));
+	if (mb->drained != NULL)
+		mb->drained(mb->drained_arg);
 	event_free(mb->wake);
 	pthread_mutex_destroy(&mb->lock);
 	free(mb);

@@ -12,8 +12,11 @@ struct mailbox;
 
 typedef void (*mailbox_fn)(void *arg);
 
-/* A mailbox whose calls run on base's loop. */
-struct mailbox	*mailbox_new(struct event_base *base);
+/*
+ * A mailbox whose calls run on base's loop; drained(arg), when not NULL,
+ * runs after each batch of calls (to flush what they queued).
+ */
+struct mailbox	*mailbox_new(struct event_base *base, mailbox_fn drained, void *arg);
 /* Queues fn(arg) to run on the mailbox's loop; safe from any thread. */
 void		 mailbox_post(struct mailbox *mb, mailbox_fn fn, void *arg);
 /* Runs whatever is queued now (on the owning thread) and frees the mailbox. */

@@ -1,0 +1,22 @@
+# The benchmark: Parley vs nginx + nchan (bench/README.md). Included by the
+# Makefile; also usable alone: make -f Makefile -f bench/bench.mk bench
+#   make bench            every scenario, 3 runs each (RUNS=1 for a quick look)
+# Needs: build/parley (non-ASan), build/bench/loadgen, and the Debian packages
+# nginx, libnginx-mod-nchan and wrk (installed by bench/run.sh when missing).
+
+BENCH_CC     ?= $(CC)
+BENCH_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror
+
+.PHONY: bench bench-deps
+
+build/bench/loadgen: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) $(BENCH_CFLAGS) $< -o $@
+
+bench-deps:
+	bench/run.sh deps
+
+bench: build/bench/loadgen
+	$(MAKE) build/parley
+	bench/run.sh deps
+	bench/run.sh
