@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,11 @@ main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Frames are freed on other threads than the one that made them; glibc
+	 * would trim and regrow its arenas (munmap, TLB shootdowns) all the time.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	evthread_use_pthreads();	/* shards wake each other's loops */
 

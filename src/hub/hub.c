@@ -18,6 +18,7 @@
 #define HUB_RING	64	/* recent durable events a channel keeps for resumes */
 #define HUB_BUCKETS	4096	/* channel hash buckets; a power of two */
 #define MAX_SHARDS	64
+#define SPREAD_MIN	64	/* a chat's streams share one shard up to this many */
 
 /* A durable event as published, with its frames (built lazily per kind). */
 struct ring_slot {
@@ -30,6 +31,7 @@ struct ring_slot {
 struct channel {
 	LIST_ENTRY(channel)	 entry;
 	char			 chat_id[CHAT_ID_LEN + 1];
+	uint32_t		 hash;
 	unsigned		 streams[MAX_SHARDS][2];	/* by shard, kind */
 	size_t			 total[2];			/* by kind */
 	struct ring_slot	 ring[HUB_RING];		/* event id % HUB_RING */
@@ -48,13 +50,19 @@ struct hub {
 	unsigned		 next_shard;
 };
 
-static struct channel_list *
-bucket_of(struct hub *hub, const char *chat_id)
+static uint32_t
+hash_of(const char *chat_id)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
 	for (; *chat_id; chat_id++)
 		h = (h ^ (unsigned char)*chat_id) * 16777619u;
-	return &hub->buckets[h & (HUB_BUCKETS - 1)];
+	return h;
+}
+
+static struct channel_list *
+bucket_of(struct hub *hub, const char *chat_id)
+{
+	return &hub->buckets[hash_of(chat_id) & (HUB_BUCKETS - 1)];
 }
 
 static struct channel *
@@ -69,6 +77,7 @@ channel_find(struct hub *hub, const char *chat_id, bool create)
 	assert(strlen(chat_id) == CHAT_ID_LEN);
 	ch = xcalloc(1, sizeof *ch);
 	memcpy(ch->chat_id, chat_id, CHAT_ID_LEN);
+	ch->hash = hash_of(chat_id);
 	LIST_INSERT_HEAD(bucket_of(hub, chat_id), ch, entry);
 	return ch;
 }
@@ -109,12 +118,26 @@ stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kin
 		channel_free(ch);
 }
 
+/*
+ * A small chat keeps its streams on one shard, so each event wakes one
+ * loop, and that shard is not the main loop's (which parses every request
+ * and writes to the store) when there are others. A big chat spreads its
+ * streams over every shard, so each loop writes a part of each event.
+ */
+static unsigned
+pick_shard(struct hub *hub, const struct channel *ch)
+{
+	if (ch->total[STREAM_JSON] + ch->total[STREAM_HTML] >= SPREAD_MIN)
+		return hub->next_shard++ % hub->nshards;
+	return hub->nshards == 1 ? 0 : 1 + ch->hash % (hub->nshards - 1);
+}
+
 void
 hub_attach(struct hub *hub, const char *chat_id, int fd, const struct sse_stream_opts *opts,
     struct frame_list *initial)
 {
 	struct channel *ch = channel_find(hub, chat_id, true);
-	unsigned shard = hub->next_shard++ % hub->nshards;
+	unsigned shard = pick_shard(hub, ch);
 	ch->streams[shard][opts->kind]++;
 	ch->total[opts->kind]++;
 	hub->subscribers++;

@@ -67,6 +67,8 @@ stream_close(struct sse_stream *s)
 static void
 stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 {
+	if (s->closed)
+		return;		/* cut off (or gone) while writing held frames */
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	size_t before = evbuffer_get_length(out);
 

@@ -3,6 +3,8 @@
  * helpers. WAL mode: a committed transaction is in the log before the call
  * returns, so it survives kill -9; with synchronous=FULL (--sync full) each
  * commit also waits for the disk, so it survives power loss too.
+ * The connection holds the database exclusively (no file locking per
+ * transaction; a second server on the same file is refused).
  * Migrations are keyed by PRAGMA user_version.
  * Statements are prepared once and cached.
  */
@@ -242,8 +244,8 @@ store_open(const char *path, bool sync_full, char **err)
 
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-	    "PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+	    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
 	    migrate(st) != 0) {
