@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 1024	/* a power of two */
+#define SLOTS		1024			/* a power of two */
+#define CACHE_BYTES	(64 * 1024 * 1024)	/* all pages kept, at most */
+#define PAGE_BYTES	(512 * 1024)		/* a bigger page is not kept */
 
 /* A page body shared by the cache and the responses writing it. */
 struct blob {
@@ -30,6 +32,7 @@ struct slot {
 
 struct page_cache {
 	struct slot	 slots[SLOTS];
+	size_t		 bytes;		/* of the pages kept */
 };
 
 static void
@@ -96,6 +99,10 @@ page_cache_put(struct page_cache *pc, const char *chat_id, uint64_t event_id,
     uint64_t bots_version, struct buf *page)
 {
 	struct slot *s = slot_of(pc, chat_id);
+	size_t old = s->page ? s->page->len : 0;
+	if (page->len > PAGE_BYTES || pc->bytes - old + page->len > CACHE_BYTES)
+		return;		/* memory is bounded; such pages are rendered every time */
+	pc->bytes = pc->bytes - old + page->len;
 	blob_unref(s->page);
 	s->page = xmalloc(sizeof *s->page);
 	s->page->refs = 1;

@@ -19,7 +19,7 @@ void			 page_cache_free(struct page_cache *pc);
 /* Answers req with the cached page and returns true; false when there is none. */
 bool			 page_cache_respond(struct page_cache *pc, struct evhttp_request *req,
 			    const char *chat_id, uint64_t event_id, uint64_t bots_version);
-/* Keeps page (taken over) for the key. */
+/* Keeps page (taken over, or left to the caller when over the memory bounds) for the key. */
 void			 page_cache_put(struct page_cache *pc, const char *chat_id,
 			    uint64_t event_id, uint64_t bots_version, struct buf *page);
 
