@@ -258,7 +258,7 @@ send_head(struct sse_stream *s)
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	int n = snprintf(head, sizeof head, "HTTP/1.%d 200 OK\r\n"
-	    "Content-Type: text/event-stream; charset=utf-8\r\n"
+	    "Content-Type: text/event-stream\r\n"
 	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
 	    "%sDate: %s\r\n\r\n", s->opts.chunked ? 1 : 0,
 	    s->opts.chunked ? "Transfer-Encoding: chunked\r\n" : "", date);

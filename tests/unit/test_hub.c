@@ -166,7 +166,7 @@ publish_json(struct harness *h, const char *chat, uint64_t id, const char *name,
 	json_decref(data);
 }
 
-static const char head11[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+static const char head11[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
     "Transfer-Encoding: chunked\r\n";
 
