@@ -23,9 +23,11 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define CONTEXT_MESSAGES	20		/* recent messages a bot sees */
 #define REPLY_MAX_BYTES		(64 * 1024)	/* longer replies are cut and fail */
+#define REPLY_SAVE_SECONDS	2		/* the text so far is stored this often */
 
 struct flow;
 
@@ -36,6 +38,7 @@ struct reply {
 	uint64_t		 seq;
 	struct buf		 text;		/* what it said so far */
 	bool			 too_long;	/* text past REPLY_MAX_BYTES was dropped */
+	time_t			 saved;		/* when the text so far was last stored */
 	struct reply_job	*job;		/* NULL once the backend ended */
 };
 
@@ -170,6 +173,17 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	reply_free(r);
 }
 
+/* A crash then keeps the reply's words up to the last save (marked stopped at restart). */
+static void
+save_text_now_and_then(struct reply *r)
+{
+	time_t now = time(NULL);
+	if (now - r->saved < REPLY_SAVE_SECONDS)
+		return;
+	r->saved = now;
+	store_message_save_text(r->flow->turns->app->store, r->flow->chat_id, r->seq, r->text.data);
+}
+
 static void
 reply_text(void *arg, const char *text, size_t len)
 {
@@ -179,6 +193,7 @@ reply_text(void *arg, const char *text, size_t len)
 		return;
 	}
 	buf_add(&r->text, text, len);
+	save_text_now_and_then(r);
 	json_t *token = json_pack("{s:I, s:s%}", "seq", (json_int_t)r->seq, "delta", text, len);
 	if (token != NULL) {
 		struct app *app = r->flow->turns->app;
@@ -229,6 +244,7 @@ reply_start(struct flow *f, json_t *bot)
 	r->bot = json_incref(bot);
 	r->message = msg;
 	r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+	r->saved = time(NULL);
 	f->reply = r;
 	f->bot_turns++;
 	flow_settle(f);

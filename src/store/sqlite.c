@@ -80,6 +80,8 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_MSG_FINISH] = "UPDATE messages SET body = ?3, state = ?4, error = ?5"
 	    " WHERE chat_id = ?1 AND seq = ?2",
 	[SQL_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",
+	[SQL_MSG_SAVE_TEXT] = "UPDATE messages SET body = ?3 WHERE chat_id = ?1 AND seq = ?2"
+	    " AND state = 'streaming'",
 	[SQL_EVENT_INSERT] = "INSERT INTO events (chat_id, id, name, data)"
 	    " VALUES (?1, ?2, ?3, ?4)",
 	[SQL_EVENT_PRUNE] = "DELETE FROM events WHERE chat_id = ?1 AND id <= ?2",

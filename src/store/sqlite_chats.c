@@ -287,6 +287,18 @@ store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **
 	return *messages ? STORE_OK : STORE_ERROR;
 }
 
+enum store_status
+store_message_save_text(struct store *st, const char *chat_id, uint64_t seq, const char *body)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_SAVE_TEXT);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	sqlite_bind_text(s, 3, body);
+	return sqlite_exec(st, s) == 0 ? STORE_OK : STORE_ERROR;
+}
+
 json_t *
 store_messages_streaming(struct store *st)
 {

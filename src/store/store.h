@@ -69,6 +69,9 @@ enum store_status store_message_add(struct store *st, const char *chat_id,
 enum store_status store_message_finish(struct store *st, const char *chat_id, uint64_t seq,
 		    const char *body, const char *state, const char *error,
 		    json_t **message, uint64_t *event_id);
+/* Saves the text so far of a message being written (no event: it is not finished). */
+enum store_status store_message_save_text(struct store *st, const char *chat_id,
+		    uint64_t seq, const char *body);
 /* Every message still "streaming", as [{"chat_id","seq","body"}] (after a crash). */
 json_t		*store_messages_streaming(struct store *st);
 

@@ -236,3 +236,23 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     await stop(s);
   });
 }
+
+test('kill -9 after a few seconds of a reply keeps its words up to the last save', T, async () => {
+  const db = freshDb();
+  let s = await start(db);
+  const chat = await echoChat(s, 'SaverEcho');
+  const st = await stream(s, chat.id);
+  await waitForEvents(st, 1);
+  await postMessage(s.url, chat.id, LONG, 'Ada');
+  const botSeq = await waitStreamingReply(st, 2);
+  await sleep(3500); // past the first save (every 2 s), ~17 words typed
+  await kill9(s);
+  st.close();
+
+  s = await start(db);
+  const bot = (await allMessages(s, chat.id)).find((m) => m.seq === botSeq);
+  assert.equal(bot.state, 'stopped');
+  const words = bot.body.split(' ').filter(Boolean);
+  assert.ok(words.length >= 5, `kept ${words.length} words: ${JSON.stringify(bot.body)}`);
+  assert.ok(LONG.startsWith(bot.body.trim()), `the kept text is a prefix of the reply: ${JSON.stringify(bot.body)}`);
+});
