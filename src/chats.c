@@ -163,6 +163,10 @@ chats_post(struct app *app, const char *id, json_t *author_v, json_t *body_v,
     json_t **message, struct problem *p)
 {
 	json_t *chat;
+	if (app->stopping) {
+		problem_set(p, 503, "the server is shutting down");
+		return -1;
+	}
 	if (chats_get(app, id, &chat, p) != 0)
 		return -1;
 	char *author = trimmed_text(author_v, "author", LIMIT_AUTHOR_CHARS, p);
@@ -201,6 +205,10 @@ int
 chats_turn(struct app *app, const char *id, json_t *bot_ref, struct problem *p)
 {
 	json_t *chat, *bot = NULL;
+	if (app->stopping) {
+		problem_set(p, 503, "the server is shutting down");
+		return -1;
+	}
 	if (chats_get(app, id, &chat, p) != 0)
 		return -1;
 	int rc = -1;

@@ -25,6 +25,9 @@
 #define LIMIT_LISTEN_BACKLOG      4096
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
 #define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
+#define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
+						   progress this long is cut (a dead peer) */
+#define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */
 
 #define CHAT_ID_LEN               12
 

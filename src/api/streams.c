@@ -103,6 +103,12 @@ serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum str
 	}
 	uint64_t last_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
 	json_decref(chat);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* the head of a stream, and no stream */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+		respond_bytes(req, 200, "text/event-stream", "", 0);
+		return;
+	}
 
 	/* what the stream starts with, as of now; later events follow it in order */
 	struct frame_list initial = { NULL, 0, 0 };

@@ -194,7 +194,8 @@ conns_of(struct conns *cs, struct evhttp_request *req)
 void
 conn_request_arrived(struct conn *c)
 {
-	c->started = 0;
+	/* bytes of a pipelined next request already in: its clock starts now */
+	c->started = evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ? now_ms() : 0;
 }
 
 void

@@ -204,6 +204,9 @@ hub_replay(struct hub *hub, const char *chat_id, uint64_t after, uint64_t last_i
 	if (ch == NULL || ch->ring_first == 0 || ch->ring_last != last_id ||
 	    after + 1 < ch->ring_first || (last_id > HUB_RING && after < last_id - HUB_RING))
 		return -1;
+	for (uint64_t id = after + 1; id <= last_id; id++)
+		if (ch->ring[id % HUB_RING].id != id)
+			return -1;	/* a gap: the store has it all */
 	for (uint64_t id = after + 1; id <= last_id; id++) {
 		struct ring_slot *slot = &ch->ring[id % HUB_RING];
 		if (slot->frames[kind] == NULL)

@@ -3,6 +3,7 @@
  * Must never block or copy a frame per subscriber on the send path.
  */
 #include "sse/stream.h"
+#include "limits.h"
 #include "metrics.h"
 #include "sse/frame.h"
 #include "util/log.h"
@@ -91,7 +92,7 @@ stream_write(struct sse_stream *s, const char *p, size_t n, struct frame *f)
 		evbuffer_add_reference(out, p, n, frame_release, sse_frame_ref(f));
 	else
 		evbuffer_add(out, p, n);
-	if (s->live && before + n > s->limit) {
+	if (s->live && before > s->limit) {	/* one big frame alone is no backlog */
 		log_info("stream cut off: %zu bytes unsent", before + n);
 		metrics_add(METRIC_SSE_DROPPED_SLOW, 1);
 		stream_close(s);
@@ -240,13 +241,26 @@ written(struct bufferevent *bev, void *arg)
 		stream_close(s);
 }
 
-/* The client went away (EOF) or the socket failed. */
+/* The client went away (EOF), the socket failed, or queued output stalled. */
 static void
 gone(struct bufferevent *bev, short what, void *arg)
 {
+	struct sse_stream *s = arg;
 	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		stream_close(arg);
+	if ((what & BEV_EVENT_TIMEOUT) && !s->ending) {
+		log_info("stream cut off: no write progress for %d s", LIMIT_STREAM_STALL_SECONDS);
+		metrics_add(METRIC_SSE_DROPPED_SLOW, 1);
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		stream_close(s);
+}
+
+/* Queued output that makes no progress for this long ends the stream. */
+static void
+write_deadline(struct sse_stream *s, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
 }
 
 static void
@@ -276,6 +290,7 @@ sse_stream_start(struct event_base *base, int fd, const struct sse_stream_opts *
 	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(s->bev, readable, written, gone, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	write_deadline(s, LIMIT_STREAM_STALL_SECONDS);
 	s->keepalive = evtimer_new(base, keepalive_fire, s);
 	s->teardown = event_new(base, -1, 0, teardown_fire, s);
 	s->last_sent = now_seconds();
@@ -306,6 +321,8 @@ sse_stream_end(struct sse_stream *s)
 		stream_write(s, "0\r\n\r\n", 5, NULL);
 	if (!s->closed && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		stream_close(s);
+	else if (!s->closed)
+		write_deadline(s, LIMIT_STREAM_END_SECONDS);	/* a peer that never reads */
 }
 
 enum stream_kind

@@ -40,10 +40,14 @@ log_msg(enum log_level level, const char *fmt, ...)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 
+	/* one write a line, so that lines from several threads do not mix */
+	char line[1024];
+	int n = snprintf(line, sizeof line, "%s %s ", stamp, names[level]);
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s %s ", stamp, names[level]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	va_end(ap);
+	size_t len = strlen(line);
+	line[len] = '\n';
+	fwrite(line, 1, len + 1, stderr);
 }
