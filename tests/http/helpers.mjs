@@ -885,3 +885,18 @@ export function assertEscaped(html, raw, what = 'text') {
   assert.ok(!html.includes(raw), `${what} appears unescaped: ${JSON.stringify(raw)} in ${html.slice(0, 1000)}`);
   assert.ok(htmlUnescape(html).includes(raw), `${what} not found (escaped) in ${html.slice(0, 1000)}`);
 }
+
+/** Index of the first `turn` idle event at index >= from in stream s; waits for it. */
+export async function waitIdle(s, from = 0, timeout = 10000) {
+  const find = () =>
+    s.events.findIndex((f, i) => {
+      if (i < from || f.event !== 'turn') return false;
+      try {
+        return JSON.parse(f.data).state === 'idle';
+      } catch {
+        return false;
+      }
+    });
+  await s.waitFor(() => find() >= 0, timeout, `a turn idle event after event #${from}`);
+  return find();
+}

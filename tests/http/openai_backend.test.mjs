@@ -13,6 +13,7 @@ import {
   parsedEvent,
   freePort,
   sleep,
+  waitIdle,
 } from './helpers.mjs';
 import { startFakeOpenAI, streamReply, stallAfter, httpError, rawStream, completionText } from './fake_openai.mjs';
 
@@ -76,19 +77,6 @@ async function stream(server, chatId, p = `/api/v1/chats/${chatId}/events`) {
 
 const evs = (s) => s.events.map(parsedEvent);
 
-async function waitIdle(s, from = 0, timeout = 10000) {
-  const find = () =>
-    s.events.findIndex((f, i) => {
-      if (i < from || f.event !== 'turn') return false;
-      try {
-        return JSON.parse(f.data).state === 'idle';
-      } catch {
-        return false;
-      }
-    });
-  await s.waitFor(() => find() >= 0, timeout, `turn idle after event #${from}`);
-  return find();
-}
 
 function replies(list) {
   const out = [];

@@ -14,6 +14,7 @@ import {
   metrics,
   assertError,
   sleep,
+  waitIdle,
 } from './helpers.mjs';
 
 const T = { timeout: 20000 };
@@ -70,21 +71,6 @@ async function streamWithSnapshot(srv, chatId) {
 }
 
 const evs = (s) => s.events.map(parsedEvent);
-
-/** Index of the first `turn` idle event at index >= from; waits for it. */
-async function waitIdle(s, from = 0, timeout = 10000) {
-  const find = () =>
-    s.events.findIndex((f, i) => {
-      if (i < from || f.event !== 'turn') return false;
-      try {
-        return JSON.parse(f.data).state === 'idle';
-      } catch {
-        return false;
-      }
-    });
-  await s.waitFor(() => find() >= 0, timeout, `a turn idle event after event #${from}`);
-  return find();
-}
 
 /** Wait until predicate over the parsed events holds. */
 function waitEv(s, pred, timeout = 10000, what = 'event') {
