@@ -59,7 +59,7 @@ trimmed_text(json_t *v, const char *field, size_t max_chars, struct problem *p)
 static const char *
 policy_name(json_t *v, struct problem *p)
 {
-	if (v == NULL)
+	if (v == NULL || json_is_null(v))
 		return policies[0];
 	for (size_t i = 0; json_is_string(v) && i < sizeof policies / sizeof *policies; i++)
 		if (strcmp(json_string_value(v), policies[i]) == 0)
@@ -96,9 +96,11 @@ chats_update(struct app *app, const char *id, const struct chat_fields *in, json
 	if (chats_get(app, id, chat, p) != 0)
 		return -1;
 	json_decref(*chat);
+	*chat = NULL;
 	if ((in->title != NULL &&
 	    (title = trimmed_text(in->title, "title", LIMIT_TITLE_CHARS, p)) == NULL) ||
-	    (in->policy != NULL && (policy = policy_name(in->policy, p)) == NULL) ||
+	    (in->policy != NULL && !json_is_null(in->policy) &&
+	    (policy = policy_name(in->policy, p)) == NULL) ||
 	    (in->bots != NULL && (bot_ids = bots_resolve(app, in->bots, p)) == NULL)) {
 		free(title);
 		return -1;
@@ -251,18 +253,26 @@ overlay_current(struct app *app, const char *id, json_t *messages)
 }
 
 int
+chats_recent(struct app *app, const char *id, unsigned n, json_t **messages, struct problem *p)
+{
+	enum store_status st = store_messages_last(app->store, id, n, messages);
+	if (st != STORE_OK)
+		return store_problem(st, p);
+	overlay_current(app, id, *messages);
+	return 0;
+}
+
+int
 chats_snapshot(struct app *app, const char *id, unsigned n, json_t **snapshot,
     struct problem *p)
 {
 	json_t *chat, *messages;
 	if (chats_get(app, id, &chat, p) != 0)
 		return -1;
-	enum store_status st = store_messages_last(app->store, id, n, &messages);
-	if (st != STORE_OK) {
+	if (chats_recent(app, id, n, &messages, p) != 0) {
 		json_decref(chat);
-		return store_problem(st, p);
+		return -1;
 	}
-	overlay_current(app, id, messages);
 	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:o, s:o, s:O}",
 	    "chat_id", id, "ready", 1, "title", json_object_get(chat, "title"),
 	    "policy", json_object_get(chat, "policy"), "bots", json_object_get(chat, "bots"),

@@ -32,6 +32,9 @@ int	 chats_post(struct app *app, const char *id, json_t *author, json_t *body,
 int	 chats_turn(struct app *app, const char *id, json_t *bot, struct problem *p);
 /* Stops the reply being generated and drops the queued turns. */
 int	 chats_stop(struct app *app, const char *id, struct problem *p);
+/* The chat's last n messages, oldest first; a reply being written shows its text so far. */
+int	 chats_recent(struct app *app, const char *id, unsigned n, json_t **messages,
+	    struct problem *p);
 /* The state a new subscriber starts from (SPEC §4.4), with the last n messages. */
 int	 chats_snapshot(struct app *app, const char *id, unsigned n, json_t **snapshot,
 	    struct problem *p);

@@ -1,6 +1,7 @@
 /*
- * routes.c - the route table; see routes.h. API paths and the stream routes
- * answer errors as JSON, page paths as HTML.
+ * routes.c - the route table; see routes.h. Errors the router itself finds
+ * (404, 405, 413, 431) are JSON on API paths and HTML on page paths (the
+ * stream handlers answer their own 404 as JSON on both).
  */
 #include "routes.h"
 #include "api/bots_api.h"

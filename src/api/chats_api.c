@@ -60,10 +60,9 @@ api_chat_get(struct evhttp_request *req, void *ctx, const struct route_params *r
 		respond_problem(req, &p);
 		return;
 	}
-	if (store_messages_last(app->store, rp->seg[0], LIMIT_SNAPSHOT_MESSAGES,
-	    &messages) != STORE_OK) {
+	if (chats_recent(app, rp->seg[0], LIMIT_SNAPSHOT_MESSAGES, &messages, &p) != 0) {
 		json_decref(chat);
-		respond_error(req, 500, "the database failed; try again");
+		respond_problem(req, &p);
 		return;
 	}
 	json_object_set_new(chat, "messages", messages);

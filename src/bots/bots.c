@@ -53,8 +53,9 @@ valid_env_name(const char *s)
 static bool
 valid_url(const char *s)
 {
-	return strlen(s) <= URL_MAX && (strncmp(s, "http://", 7) == 0 ||
-	    strncmp(s, "https://", 8) == 0) && strpbrk(s, " \t\r\n") == NULL;
+	size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
+	return scheme > 0 && strlen(s) <= URL_MAX && s[scheme] != '\0' && s[scheme] != '/' &&
+	    strpbrk(s, " \t\r\n") == NULL;
 }
 
 static bool

@@ -88,6 +88,11 @@ request_form(struct evhttp_request *req, struct evkeyvalq *fields, struct proble
 	TAILQ_INIT(fields);
 	if (read_body(req, &body, p) != 0)
 		return -1;
+	if (strlen(body.data) != body.len || strcasestr(body.data, "%00") != NULL) {
+		buf_free(&body);
+		problem_set(p, 400, "form fields must not contain NUL bytes");
+		return -1;
+	}
 	int rc = evhttp_parse_query_str(body.data, fields);
 	buf_free(&body);
 	if (rc != 0) {
@@ -146,7 +151,7 @@ request_query_u64(struct evhttp_request *req, const char *name, uint64_t *out)
 		return 0;
 	struct evkeyvalq params;
 	if (evhttp_parse_query_str(query, &params) != 0)
-		return -1;
+		return 0;	/* a query libevent cannot read names no parameter */
 	const char *v = evhttp_find_header(&params, name);
 	int rc = v == NULL ? 0 : parse_u64(v, out) == 0 ? 1 : -1;
 	evhttp_clear_headers(&params);

@@ -43,6 +43,21 @@ send_reply(struct evhttp_request *req, int status, struct evbuffer *body)
 	evhttp_send_reply(req, status, reason_phrase(status), body);
 }
 
+/* Cuts s back to its last whole UTF-8 character (vsnprintf may have split one). */
+static void
+trim_utf8(char *s)
+{
+	size_t n = strlen(s), i = n;
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;		/* continuation bytes of the last character */
+	if (i == 0)
+		return;
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 void
 problem_set(struct problem *p, int status, const char *fmt, ...)
 {
@@ -51,6 +66,7 @@ problem_set(struct problem *p, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->detail, sizeof p->detail, fmt, ap);
 	va_end(ap);
+	trim_utf8(p->detail);
 }
 
 void
@@ -67,8 +83,13 @@ respond_bytes(struct evhttp_request *req, int status, const char *content_type,
 void
 respond_json(struct evhttp_request *req, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_WIRE);
+	char *text = body ? json_dumps(body, JSON_WIRE) : NULL;
 	json_decref(body);
+	if (text == NULL) {
+		static const char failed[] = "{\"detail\":\"the response could not be written\"}";
+		respond_bytes(req, 500, "application/json", failed, sizeof failed - 1);
+		return;
+	}
 	respond_bytes(req, status, "application/json", text, strlen(text));
 	free(text);
 }
@@ -81,6 +102,7 @@ respond_error(struct evhttp_request *req, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
+	trim_utf8(detail);
 	respond_json(req, status, json_pack("{s:s}", "detail", detail));
 }
 

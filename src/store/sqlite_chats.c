@@ -13,19 +13,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bumps a chat counter (SQL_CHAT_NEXT_SEQ or _EVENT); 0 when the chat is gone. */
-static uint64_t
-next_counter(struct store *st, enum stmt_id id, const char *chat_id)
+/*
+ * Bumps a chat counter (SQL_CHAT_NEXT_SEQ or _EVENT) into *value:
+ * STORE_NOT_FOUND when the chat is gone, STORE_ERROR when the database failed.
+ */
+static enum store_status
+next_counter(struct store *st, enum stmt_id id, const char *chat_id, uint64_t *value)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, id);
+	*value = 0;
 	if (s == NULL)
-		return 0;
+		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
-	uint64_t v = 0;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = (uint64_t)sqlite3_column_int64(s, 0);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*value = (uint64_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	return v;
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	sqlite_log_error(st, "chat counter");
+	return STORE_ERROR;
+}
+
+/* SQLite integers are signed: larger positions mean "after everything". */
+static sqlite3_int64
+position(uint64_t after)
+{
+	return after > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)after;
 }
 
 /* ---------- rows to JSON ---------- */
@@ -112,8 +128,9 @@ event_insert(struct store *st, const char *chat_id, uint64_t id, const char *nam
 static uint64_t
 event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
 {
-	uint64_t id = next_counter(st, SQL_CHAT_NEXT_EVENT, chat_id);
-	if (id == 0 || event_insert(st, chat_id, id, name, data) != 0)
+	uint64_t id;
+	if (next_counter(st, SQL_CHAT_NEXT_EVENT, chat_id, &id) != STORE_OK ||
+	    event_insert(st, chat_id, id, name, data) != 0)
 		return 0;
 	return id;
 }
@@ -124,9 +141,11 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 {
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	*event_id = event_append(st, chat_id, name, data);
-	if (*event_id == 0)
-		return sqlite_fail(st, STORE_NOT_FOUND);
+	enum store_status rc = next_counter(st, SQL_CHAT_NEXT_EVENT, chat_id, event_id);
+	if (rc != STORE_OK)
+		return sqlite_fail(st, rc);
+	if (event_insert(st, chat_id, *event_id, name, data) != 0)
+		return sqlite_fail(st, STORE_ERROR);
 	return sqlite_commit(st) == 0 ? STORE_OK : sqlite_fail(st, STORE_ERROR);
 }
 
@@ -147,7 +166,7 @@ store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t
 	if ((s = sqlite_stmt(st, SQL_EVENT_AFTER)) == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+	sqlite3_bind_int64(s, 2, position(after));
 	*events = sqlite_collect(st, s, row_event);
 	return *events ? STORE_OK : STORE_ERROR;
 }
@@ -236,8 +255,8 @@ store_chat_update(struct store *st, const char *id, const char *title, const cha
 		return sqlite_fail(st, STORE_ERROR);
 
 	/* the event's Chat carries the id it is published under */
-	*event_id = next_counter(st, SQL_CHAT_NEXT_EVENT, id);
-	if (*event_id == 0 || store_chat_get(st, id, chat) != STORE_OK)
+	if (next_counter(st, SQL_CHAT_NEXT_EVENT, id, event_id) != STORE_OK ||
+	    store_chat_get(st, id, chat) != STORE_OK)
 		return sqlite_fail(st, STORE_ERROR);
 	if (event_insert(st, id, *event_id, "chat", *chat) != 0 || sqlite_commit(st) != 0) {
 		json_decref(*chat);
@@ -269,7 +288,7 @@ store_messages_after(struct store *st, const char *chat_id, uint64_t after,
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+	sqlite3_bind_int64(s, 2, position(after));
 	sqlite3_bind_int(s, 3, (int)limit);
 	*messages = sqlite_collect(st, s, row_message);
 	return *messages ? STORE_OK : STORE_ERROR;
@@ -314,9 +333,10 @@ store_message_add(struct store *st, const char *chat_id, const struct message_in
 
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	uint64_t seq = next_counter(st, SQL_CHAT_NEXT_SEQ, chat_id);
-	if (seq == 0)
-		return sqlite_fail(st, STORE_NOT_FOUND);
+	uint64_t seq;
+	enum store_status rc = next_counter(st, SQL_CHAT_NEXT_SEQ, chat_id, &seq);
+	if (rc != STORE_OK)
+		return sqlite_fail(st, rc);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_INSERT);
 	if (s == NULL)
 		return sqlite_fail(st, STORE_ERROR);

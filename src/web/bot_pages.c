@@ -14,6 +14,7 @@
 #include "web/layout.h"
 
 #include <event2/http.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,7 @@ number_field(const char *v)
 {
 	char *end;
 	double d = strtod(v, &end);
-	if (*v == '\0' || *end != '\0')
+	if (*v == '\0' || *end != '\0' || !isfinite(d) || strpbrk(v, "xX") != NULL)
 		return json_string(v);
 	if (strchr(v, '.') == NULL && strchr(v, 'e') == NULL && d >= -1e15 && d <= 1e15)
 		return json_integer((json_int_t)d);
