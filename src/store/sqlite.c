@@ -176,6 +176,17 @@ sqlite_column_json(sqlite3_stmt *s, int i)
 }
 
 enum store_status
+sqlite_step_status(struct store *st, sqlite3_stmt *s, int rc)
+{
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	sqlite_log_error(st, sqlite3_sql(s));
+	return STORE_ERROR;
+}
+
+enum store_status
 sqlite_one(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sqlite3_stmt *),
     json_t **out)
 {
@@ -186,12 +197,7 @@ sqlite_one(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sq
 	if (rc == SQLITE_ROW)
 		*out = conv(st, s);
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	sqlite_log_error(st, sqlite3_sql(s));
-	return STORE_ERROR;
+	return sqlite_step_status(st, s, rc);
 }
 
 json_t *

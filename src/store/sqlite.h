@@ -42,6 +42,8 @@ int		 sqlite_commit(struct store *st);
 enum store_status sqlite_fail(struct store *st, enum store_status status);
 void		 sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
 json_t		*sqlite_column_json(sqlite3_stmt *s, int i);
+/* What a step's result code rc (s already reset) means: a row, none, or a failure (logged). */
+enum store_status sqlite_step_status(struct store *st, sqlite3_stmt *s, int rc);
 /* Steps s once: the row converted by conv in *out, or STORE_NOT_FOUND / STORE_ERROR. */
 enum store_status sqlite_one(struct store *st, sqlite3_stmt *s,
 		    json_t *(*conv)(struct store *, sqlite3_stmt *), json_t **out);

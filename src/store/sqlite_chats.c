@@ -29,12 +29,7 @@ next_counter(struct store *st, enum stmt_id id, const char *chat_id, uint64_t *v
 	if (rc == SQLITE_ROW)
 		*value = (uint64_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NOT_FOUND;
-	sqlite_log_error(st, "chat counter");
-	return STORE_ERROR;
+	return sqlite_step_status(st, s, rc);
 }
 
 /* SQLite integers are signed: larger positions mean "after everything". */
