@@ -3,17 +3,24 @@
  * helpers. WAL mode: a committed transaction is in the log before the call
  * returns, so it survives kill -9; with synchronous=FULL (--sync full) each
  * commit also waits for the disk, so it survives power loss too.
- * The connection holds the database exclusively (no file locking per
- * transaction; a second server on the same file is refused).
+ * One server per file: the file is flock()ed while open, and a second
+ * server on it is refused. Checkpoints run on a thread of their own
+ * (checkpointer.c), so commits never wait for one.
  * Migrations are keyed by PRAGMA user_version.
  * Statements are prepared once and cached.
  */
 #include "store/sqlite.h"
+#include "store/checkpointer.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 static const char *const migrations[] = {
 	/* 1: chats, messages, the event log */
@@ -61,8 +68,8 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_CHAT_UPDATE] = "UPDATE chats SET title = coalesce(?2, title),"
 	    " policy = coalesce(?3, policy) WHERE id = ?1",
 	[SQL_CHAT_DELETE] = "DELETE FROM chats WHERE id = ?1",
-	[SQL_CHAT_NEXT_SEQ] = "UPDATE chats SET last_seq = last_seq + 1"
-	    " WHERE id = ?1 RETURNING last_seq",
+	[SQL_CHAT_NEXT_MESSAGE] = "UPDATE chats SET last_seq = last_seq + 1,"
+	    " last_event_id = last_event_id + 1 WHERE id = ?1 RETURNING last_seq, last_event_id",
 	[SQL_CHAT_NEXT_EVENT] = "UPDATE chats SET last_event_id = last_event_id + 1"
 	    " WHERE id = ?1 RETURNING last_event_id",
 	[SQL_CHAT_BOTS] = "SELECT b.id, b.name FROM chat_bots c JOIN bots b ON b.id = c.bot_id"
@@ -244,21 +251,58 @@ migrate(struct store *st)
 	return 0;
 }
 
+/* Refuses a second server on the same file; -1 and *err when it is in use. */
+static int
+hold_file(struct store *st, const char *path, char **err)
+{
+	st->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (asprintf(err, errno == EWOULDBLOCK ? "%s is in use by another server" :
+	    "%s: %s", path, strerror(errno)) < 0)
+		*err = NULL;
+	return -1;
+}
+
+static int
+open_failed(struct store *st, char **err)
+{
+	if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
+		*err = NULL;
+	return -1;
+}
+
+static int
+open_database(struct store *st, const char *path, bool sync_full, char **err)
+{
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return open_failed(st, err);
+	const char *file = sqlite3_db_filename(st->db, "main");
+	bool on_disk = file != NULL && file[0] != '\0';
+	if (on_disk && hold_file(st, file, err) != 0)
+		return -1;
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+	    "PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
+	    migrate(st) != 0)
+		return open_failed(st, err);
+	if (on_disk) {
+		st->checkpointer = checkpointer_start(st->db, file, sync_full, err);
+		if (st->checkpointer == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 struct store *
 store_open(const char *path, bool sync_full, char **err)
 {
 	struct store *st = xcalloc(1, sizeof *st);
+	st->lock_fd = -1;
 	*err = NULL;
-
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-	    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
-	    migrate(st) != 0) {
-		if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
-			*err = NULL;
+	if (open_database(st, path, sync_full, err) != 0) {
 		store_close(st);
 		return NULL;
 	}
@@ -272,6 +316,9 @@ store_close(struct store *st)
 		return;
 	for (int i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
+	checkpointer_stop(st->checkpointer, st->db);
 	sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);	/* after SQLite's own descriptors: POSIX locks */
 	free(st);
 }

@@ -14,7 +14,7 @@
 enum stmt_id {
 	SQL_BEGIN, SQL_COMMIT, SQL_ROLLBACK,
 	SQL_CHAT_LIST, SQL_CHAT_GET, SQL_CHAT_INSERT, SQL_CHAT_UPDATE, SQL_CHAT_DELETE,
-	SQL_CHAT_NEXT_SEQ, SQL_CHAT_NEXT_EVENT, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
+	SQL_CHAT_NEXT_MESSAGE, SQL_CHAT_NEXT_EVENT, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
 	SQL_CHAT_BOT_ADD,
 	SQL_MSG_AFTER, SQL_MSG_LAST, SQL_MSG_INSERT, SQL_MSG_GET, SQL_MSG_FINISH,
 	SQL_MSG_STREAMING, SQL_MSG_SAVE_TEXT,
@@ -24,8 +24,12 @@ enum stmt_id {
 	SQL_COUNT
 };
 
+struct checkpointer;
+
 struct store {
 	sqlite3		*db;
+	struct checkpointer *checkpointer;	/* NULL for an in-memory database */
+	int		 lock_fd;		/* flock()ed: one server per file */
 	sqlite3_stmt	*stmts[SQL_COUNT];
 };
 

@@ -14,20 +14,20 @@
 #include <string.h>
 
 /*
- * Bumps a chat counter (SQL_CHAT_NEXT_SEQ or _EVENT) into *value:
- * STORE_NOT_FOUND when the chat is gone, STORE_ERROR when the database failed.
+ * Bumps a chat's counters (SQL_CHAT_NEXT_EVENT: the event id; _MESSAGE: the
+ * message seq and the event id) into values[]: STORE_NOT_FOUND when there
+ * is no such chat.
  */
 static enum store_status
-next_counter(struct store *st, enum stmt_id id, const char *chat_id, uint64_t *value)
+next_counters(struct store *st, enum stmt_id id, const char *chat_id, uint64_t values[])
 {
 	sqlite3_stmt *s = sqlite_stmt(st, id);
-	*value = 0;
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
 	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*value = (uint64_t)sqlite3_column_int64(s, 0);
+	for (int i = 0; rc == SQLITE_ROW && i < sqlite3_column_count(s); i++)
+		values[i] = (uint64_t)sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
 	return sqlite_step_status(st, s, rc);
 }
@@ -124,7 +124,7 @@ static uint64_t
 event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
 {
 	uint64_t id;
-	if (next_counter(st, SQL_CHAT_NEXT_EVENT, chat_id, &id) != STORE_OK ||
+	if (next_counters(st, SQL_CHAT_NEXT_EVENT, chat_id, &id) != STORE_OK ||
 	    event_insert(st, chat_id, id, name, data) != 0)
 		return 0;
 	return id;
@@ -136,7 +136,7 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 {
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	enum store_status rc = next_counter(st, SQL_CHAT_NEXT_EVENT, chat_id, event_id);
+	enum store_status rc = next_counters(st, SQL_CHAT_NEXT_EVENT, chat_id, event_id);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
 	if (event_insert(st, chat_id, *event_id, name, data) != 0)
@@ -250,7 +250,7 @@ store_chat_update(struct store *st, const char *id, const char *title, const cha
 		return sqlite_fail(st, STORE_ERROR);
 
 	/* the event's Chat carries the id it is published under */
-	if (next_counter(st, SQL_CHAT_NEXT_EVENT, id, event_id) != STORE_OK ||
+	if (next_counters(st, SQL_CHAT_NEXT_EVENT, id, event_id) != STORE_OK ||
 	    store_chat_get(st, id, chat) != STORE_OK)
 		return sqlite_fail(st, STORE_ERROR);
 	if (event_insert(st, id, *event_id, "chat", *chat) != 0 || sqlite_commit(st) != 0) {
@@ -328,10 +328,12 @@ store_message_add(struct store *st, const char *chat_id, const struct message_in
 
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	uint64_t seq;
-	enum store_status rc = next_counter(st, SQL_CHAT_NEXT_SEQ, chat_id, &seq);
+	uint64_t counters[2];	/* the message's seq, its event's id */
+	enum store_status rc = next_counters(st, SQL_CHAT_NEXT_MESSAGE, chat_id, counters);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
+	uint64_t seq = counters[0];
+	*event_id = counters[1];
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_INSERT);
 	if (s == NULL)
 		return sqlite_fail(st, STORE_ERROR);
@@ -350,8 +352,8 @@ store_message_add(struct store *st, const char *chat_id, const struct message_in
 	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", in->kind,
 	    "author", in->author, "bot_id", in->bot_id, "body", in->body,
 	    "state", in->state, "error", "created_at", now);
-	*event_id = event_append(st, chat_id, "message", *message);
-	if (*event_id == 0 || sqlite_commit(st) != 0) {
+	if (event_insert(st, chat_id, *event_id, "message", *message) != 0 ||
+	    sqlite_commit(st) != 0) {
 		json_decref(*message);
 		*message = NULL;
 		return sqlite_fail(st, STORE_ERROR);

@@ -181,6 +181,23 @@ describe('environment twins', () => {
     }
   });
 
+  test('a second server on a database in use exits non-zero; the first keeps it', T, async () => {
+    const srv = await startServer();
+    try {
+      await createChat(srv.url, 'first server');
+      const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', srv.db]);
+      assert.equal(r.timedOut, false, 'exits promptly');
+      assert.notEqual(r.code, 0, `exit code; stderr: ${r.stderr}`);
+      assert.ok(r.stderr.includes('in use'), `stderr says the database is in use: ${r.stderr}`);
+      assert.ok(!r.stdout.includes('parley listening'), 'did not start listening');
+      assertNoSanitizerReport(r.stderr);
+      const list = await api(srv.url, 'GET', '/api/v1/chats');
+      assert.ok(list.json.chats.some((c) => c.title === 'first server'), 'first server unharmed');
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('--db beats PARLEY_DB', T, async () => {
     const srv = await startServer({ env: { PARLEY_DB: '/nonexistent-parley-dir/x/env.db' } });
     try {

@@ -1,6 +1,7 @@
 /*
- * test_store.c - the SQLite store (src/store/store_sqlite.c) on ":memory:":
- * chats, messages, the event log and its pruning.
+ * test_store.c - the SQLite store (src/store/sqlite*.c) on ":memory:":
+ * chats, messages, the event log and its pruning; and on a file: one server
+ * per file, and the log copied back into the file while the store is open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "limits.h"
 #include "store/store.h"
@@ -585,11 +588,107 @@ test_message_finish_and_streaming(void **state)
 	json_decref(chat);
 }
 
+/* ---------- on a file ---------- */
+
+struct tmpdb {
+	char	dir[32];
+	char	path[64];
+	char	wal[72];
+};
+
+static void
+tmpdb_make(struct tmpdb *t)
+{
+	strcpy(t->dir, "/tmp/parley-store-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof t->path, "%s/p.db", t->dir);
+	snprintf(t->wal, sizeof t->wal, "%s-wal", t->path);
+}
+
+static void
+tmpdb_remove(struct tmpdb *t)
+{
+	const char *suffixes[] = { "", "-wal", "-shm" };
+	char name[80];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "%s%s", t->path, suffixes[i]);
+		unlink(name);
+	}
+	rmdir(t->dir);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_size : 0;
+}
+
+static void
+test_file_one_server(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	char *err = NULL;
+	struct store *first = store_open(t.path, false, &err);
+	assert_non_null(first);
+	struct store *second = store_open(t.path, false, &err);
+	assert_null(second);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "in use"));
+	free(err);
+	store_close(first);
+	struct store *again = store_open(t.path, false, &err);
+	assert_non_null(again);
+	store_close(again);
+	tmpdb_remove(&t);
+}
+
+/*
+ * Commits never checkpoint; the checkpoint thread (and, when the log is
+ * long, the catch-up on commit) copies the log into the file while the
+ * store is open, so the log stays bounded and the file fills.
+ */
+static void
+test_file_log_copied_back(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	char *err = NULL;
+	struct store *st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	json_t *chat = new_chat(st, "Log", "round_robin");
+	char body[1024];
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	/* ~3 log pages per post: without checkpoints the log would pass 140 MB */
+	off_t wal_max = 0;
+	for (int i = 0; i < 12000; i++) {
+		uint64_t event_id;
+		json_decref(add(st, str(chat, "id"), "ann", body, &event_id));
+		if (file_size(t.wal) > wal_max)
+			wal_max = file_size(t.wal);
+	}
+	assert_true(wal_max < (off_t)20000 * (4096 + 24));
+	assert_true(file_size(t.path) > 10 * 1024 * 1024);
+	json_t *last = NULL;
+	assert_int_equal(store_messages_last(st, str(chat, "id"), 1, &last), STORE_OK);
+	assert_int_equal(integer(json_array_get(last, 0), "seq"), 12000);
+	json_decref(last);
+	json_decref(chat);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_unwritable),
+		cmocka_unit_test(test_file_one_server),
+		cmocka_unit_test(test_file_log_copied_back),
 		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_list_newest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_update, setup, teardown),

@@ -1,0 +1,130 @@
+/*
+ * checkpointer.c - copies SQLite's write-ahead log back into the database
+ * file on a thread of its own, so the loop that commits never waits for a
+ * checkpoint's reads, writes and fsyncs (before, every ~200 posts one commit
+ * stalled for milliseconds). Commits on the store's connection call a WAL
+ * hook (which replaces SQLite's automatic checkpoint); once the log holds
+ * CHECKPOINT_PAGES pages it wakes the thread, which runs a PASSIVE checkpoint
+ * on its own connection: it never blocks the writer, and the writer rewinds
+ * the log once everything in it has been copied. Under a steady stream of
+ * commits the thread never quite catches up (each round copies what was
+ * committed before it began), so when the log reaches CHECKPOINT_CATCH_UP
+ * pages the committing thread copies the little that is left itself, and the
+ * log starts over. Durability is the commit's business (the log), not the
+ * checkpoint's. Started and stopped by sqlite.c.
+ */
+#include "store/checkpointer.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <stdlib.h>
+
+#define CHECKPOINT_PAGES 2000		/* wake the thread: 8 MiB of log */
+#define CHECKPOINT_CATCH_UP (8 * CHECKPOINT_PAGES)
+#define CHECKPOINT_NICE 10
+
+struct checkpointer {
+	sqlite3		*db;		/* the thread's own connection */
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;
+	bool		 wanted;	/* a commit asked for a checkpoint */
+	bool		 stopping;
+};
+
+static int
+on_commit(void *arg, sqlite3 *db, const char *schema, int log_pages)
+{
+	struct checkpointer *cp = arg;
+	if (log_pages < CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	if (log_pages >= CHECKPOINT_CATCH_UP) {
+		/* SQLITE_BUSY: the thread is at it; the next commit tries again */
+		int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_error("database: checkpoint: %s", sqlite3_errmsg(db));
+		return SQLITE_OK;
+	}
+	pthread_mutex_lock(&cp->lock);
+	if (!cp->wanted) {
+		cp->wanted = true;
+		pthread_cond_signal(&cp->wake);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return SQLITE_OK;
+}
+
+static void *
+run(void *arg)
+{
+	struct checkpointer *cp = arg;
+	/* this thread alone (Linux): copying the log yields to serving requests */
+	setpriority(PRIO_PROCESS, 0, CHECKPOINT_NICE);
+	pthread_mutex_lock(&cp->lock);
+	for (;;) {
+		while (!cp->wanted && !cp->stopping)
+			pthread_cond_wait(&cp->wake, &cp->lock);
+		if (cp->stopping)
+			break;
+		cp->wanted = false;
+		pthread_mutex_unlock(&cp->lock);
+		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_error("database: checkpoint: %s", sqlite3_errmsg(cp->db));
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
+
+struct checkpointer *
+checkpointer_start(sqlite3 *writer, const char *path, bool sync_full, char **err)
+{
+	struct checkpointer *cp = xcalloc(1, sizeof *cp);
+	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_exec(cp->db, sync_full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+		if (asprintf(err, "checkpoint connection: %s",
+		    cp->db ? sqlite3_errmsg(cp->db) : "out of memory") < 0)
+			*err = NULL;
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	pthread_mutex_init(&cp->lock, NULL);
+	pthread_cond_init(&cp->wake, NULL);
+	if (pthread_create(&cp->thread, NULL, run, cp) != 0) {
+		if (asprintf(err, "cannot start the checkpoint thread") < 0)
+			*err = NULL;
+		pthread_cond_destroy(&cp->wake);
+		pthread_mutex_destroy(&cp->lock);
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	sqlite3_wal_hook(writer, on_commit, cp);
+	return cp;
+}
+
+void
+checkpointer_stop(struct checkpointer *cp, sqlite3 *writer)
+{
+	if (cp == NULL)
+		return;
+	sqlite3_wal_hook(writer, NULL, NULL);
+	pthread_mutex_lock(&cp->lock);
+	cp->stopping = true;
+	pthread_cond_signal(&cp->wake);
+	pthread_mutex_unlock(&cp->lock);
+	pthread_join(cp->thread, NULL);
+	pthread_cond_destroy(&cp->wake);
+	pthread_mutex_destroy(&cp->lock);
+	sqlite3_close(cp->db);
+	free(cp);
+}
