@@ -119,20 +119,17 @@ stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kin
 }
 
 /*
- * A small chat keeps its streams on one shard, chosen by the chat's hash
- * among all of them (the main loop's too), so each event wakes at most one
- * other loop. The main loop writes its share of small chats' events before
- * it answers the post, which keeps closed-loop publishers from running far
- * ahead of the deliveries (docs/PERFORMANCE.md: S4's tail latency). A big
- * chat spreads its streams over every shard, so each loop writes a part of
- * each event.
+ * A small chat keeps its streams on one shard, so each event wakes one
+ * loop, and that shard is not the main loop's (which parses every request
+ * and writes to the store) when there are others. A big chat spreads its
+ * streams over every shard, so each loop writes a part of each event.
  */
 static unsigned
 pick_shard(struct hub *hub, const struct channel *ch)
 {
 	if (ch->total[STREAM_JSON] + ch->total[STREAM_HTML] >= SPREAD_MIN)
 		return hub->next_shard++ % hub->nshards;
-	return ch->hash % hub->nshards;
+	return hub->nshards == 1 ? 0 : 1 + ch->hash % (hub->nshards - 1);
 }
 
 void
