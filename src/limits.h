@@ -28,6 +28,12 @@
 #define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
 						   progress this long is cut (a dead peer) */
 #define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */
+#define LIMIT_DELIVERY_LAG_MS     2             /* stream threads further behind than this:
+						   requests that write wait (admission) */
+#define LIMIT_ADMIT_RECHECK_MS    1             /* how often waiting requests look again */
+#define LIMIT_ADMIT_WAIT_MS       1000          /* and they wait at most this long */
+#define LIMIT_TOKEN_COALESCE_MS   10            /* a bot's token waits at most this long
+						   to share a write with the next ones */
 
 #define CHAT_ID_LEN               12
 

@@ -4,10 +4,12 @@
  * stream handlers answer their own 404 as JSON on both).
  */
 #include "routes.h"
+#include "app.h"
 #include "api/bots_api.h"
 #include "api/chats_api.h"
 #include "api/streams.h"
 #include "http/respond.h"
+#include "hub/hub.h"
 #include "web/assets.h"
 #include "web/bot_pages.h"
 #include "web/layout.h"
@@ -58,9 +60,18 @@ refuse(struct evhttp_request *req, const struct problem *p)
 		page_problem(req, p);
 }
 
+/* Writes wait while stream threads lag (not when stopping: those get their 503). */
+static bool
+behind(void *ctx)
+{
+	struct app *app = ctx;
+	return !app->stopping && hub_behind(app->hub);
+}
+
 struct server_routes
 routes_for(struct app *app)
 {
 	return (struct server_routes){ .table = table,
-	    .count = sizeof table / sizeof table[0], .ctx = app, .refuse = refuse };
+	    .count = sizeof table / sizeof table[0], .ctx = app, .refuse = refuse,
+	    .behind = behind };
 }

@@ -28,6 +28,7 @@ struct conn {
 	struct conns		*cs;
 	struct bufferevent	*bev;		/* our reference until closed */
 	bool			 adopted;	/* close callback installed */
+	bool			 parked;	/* the server holds its request */
 	int64_t			 started;	/* ms: first byte of the current request, or 0 */
 };
 
@@ -146,7 +147,8 @@ sweep(evutil_socket_t fd, short what, void *arg)
 		void *evcon;
 		if (released(c->bev, &evcon))
 			forget(c);
-		else if (c->started != 0 && now - c->started >= (int64_t)cs->timeout_s * 1000)
+		else if (!c->parked && c->started != 0 &&
+		    now - c->started >= (int64_t)cs->timeout_s * 1000)
 			shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
 	}
 }
@@ -189,6 +191,12 @@ conns_of(struct conns *cs, struct evhttp_request *req)
 		if (c->bev == bev)
 			return c;
 	return NULL;
+}
+
+void
+conn_set_parked(struct conn *c, bool parked)
+{
+	c->parked = parked;
 }
 
 void

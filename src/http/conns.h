@@ -12,6 +12,7 @@
  */
 #ifndef PARLEY_CONNS_H
 #define PARLEY_CONNS_H
+#include <stdbool.h>
 
 struct conn;
 struct conns;
@@ -27,6 +28,11 @@ void		 conns_free(struct conns *cs);
 struct conn	*conns_of(struct conns *cs, struct evhttp_request *req);
 /* The request arrived whole: its deadline is met. */
 void		 conn_request_arrived(struct conn *c);
+/*
+ * The server holds the connection's request unanswered (admission) or no
+ * longer does; a held request's connection is not cut by the deadline sweep.
+ */
+void		 conn_set_parked(struct conn *c, bool parked);
 /* The request's connection leaves evhttp (an event stream taking its socket): forget it. */
 void		 conns_release(struct conns *cs, struct evhttp_request *req);
 /* Open connections now. */

@@ -1,11 +1,13 @@
 /*
  * server.h - the HTTP listener on libevent's evhttp: binds the address with
  * a deep backlog, enforces the request limits, pauses accepting when out of
- * file descriptors, and dispatches each request through a route table.
+ * file descriptors, holds requests that write while the application says it
+ * is behind, and dispatches each request through a route table.
  * Owned by one event loop.
  */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http/router.h"
@@ -22,6 +24,11 @@ struct server_routes {
 	size_t			 count;
 	void			*ctx;		/* passed to every handler */
 	server_refuse_fn	 refuse;
+	/*
+	 * true: requests that write wait, in order, until it is false or they have
+	 * waited LIMIT_ADMIT_WAIT_MS (NULL: never)
+	 */
+	bool			(*behind)(void *ctx);
 };
 
 /*
@@ -39,7 +46,10 @@ unsigned	 server_port(const struct server *srv);
  * -1 (the client is dropped) when out of file descriptors.
  */
 int		 server_take_socket(struct server *srv, struct evhttp_request *req);
-/* Stops accepting new connections; open ones carry on. */
+/*
+ * Stops accepting new connections; open ones carry on, and writes held by
+ * admission are handled now (behind() should say false from here on).
+ */
 void		 server_stop_accepting(struct server *srv);
 /* Closes every connection and frees the server. */
 void		 server_free(struct server *srv);

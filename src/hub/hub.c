@@ -163,13 +163,16 @@ ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
 	ch->ring_last = id;
 }
 
-/* Hands frames to every shard with streams of the channel; end: then ends them. */
+/*
+ * Hands frames to every shard with streams of the channel; end: then ends
+ * them. Events without an id (a bot's tokens) may be coalesced by the shards.
+ */
 static void
-to_shards(struct hub *hub, struct channel *ch, struct frame *frames[2], bool end)
+to_shards(struct hub *hub, struct channel *ch, struct frame *frames[2], uint64_t id, bool end)
 {
 	for (unsigned s = 0; s < hub->nshards; s++)
 		if (ch->streams[s][STREAM_JSON] + ch->streams[s][STREAM_HTML] > 0)
-			shard_publish(hub->shards[s], ch->chat_id, frames, end);
+			shard_publish(hub->shards[s], ch->chat_id, frames, id == 0, end);
 }
 
 static void
@@ -180,7 +183,7 @@ publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, j
 	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++)
 		if (ch->total[kind] > 0)
 			frames[kind] = event_frame((enum stream_kind)kind, id, name, data);
-	to_shards(hub, ch, frames, end);
+	to_shards(hub, ch, frames, id, end);
 	if (id > 0)
 		ring_keep(ch, id, name, data, frames);
 	sse_frame_unref(frames[STREAM_JSON]);
@@ -232,6 +235,15 @@ hub_end_all(struct hub *hub)
 {
 	for (unsigned s = 0; s < hub->nshards; s++)
 		shard_end_all(hub->shards[s]);
+}
+
+bool
+hub_behind(struct hub *hub)
+{
+	for (unsigned s = 0; s < hub->nshards; s++)
+		if (shard_lag_ns(hub->shards[s]) > (int64_t)LIMIT_DELIVERY_LAG_MS * 1000000)
+			return true;
+	return false;
 }
 
 size_t

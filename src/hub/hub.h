@@ -46,6 +46,12 @@ int		 hub_replay(struct hub *hub, const char *chat_id, uint64_t after,
 void		 hub_chat_deleted(struct hub *hub, const char *chat_id);
 /* Ends every open stream (shutdown). */
 void		 hub_end_all(struct hub *hub);
+/*
+ * True while some stream thread has had deliveries waiting longer than
+ * LIMIT_DELIVERY_LAG_MS: new writes should wait, so that events are not
+ * accepted faster than they can be written (admission, in server.c).
+ */
+bool		 hub_behind(struct hub *hub);
 /* Streams open, as far as the main loop has heard. */
 size_t		 hub_subscriber_count(const struct hub *hub);
 

@@ -18,11 +18,20 @@
 
 #define SHARD_BUCKETS 4096	/* a power of two */
 
+/* What a member's stream holds, and so which flush will write it. */
+enum held {
+	HELD_NONE,
+	HELD_LATER,	/* only token frames: the coalescing timer writes them */
+	HELD_NOW,	/* something durable: the end of this batch writes it all */
+};
+
 struct member {
 	LIST_ENTRY(member)	 entry;
+	LIST_ENTRY(member)	 later_entry;	/* on the shard's later list */
 	struct shard		*shard;
 	struct group		*group;
 	struct sse_stream	*stream;
+	enum held		 held;
 };
 
 LIST_HEAD(member_list, member);
@@ -47,8 +56,10 @@ struct shard {
 	struct group_list	 buckets[SHARD_BUCKETS];
 	size_t			 streams;
 	bool			 ending;	/* shutdown: end new streams at once */
-	struct member		**dirty;	/* members holding frames to flush */
+	struct member		**dirty;	/* HELD_NOW members */
 	size_t			 ndirty, dirty_cap;
+	struct member_list	 later;		/* HELD_LATER members */
+	struct event		*later_timer;
 };
 
 static struct group_list *
@@ -108,6 +119,9 @@ member_closed(struct sse_stream *s, void *arg)
 	n->kind = sse_stream_kind(s);
 	mailbox_post(sh->home.mailbox, gone_deliver, n);
 
+	assert(m->held != HELD_NOW);	/* written before any teardown runs */
+	if (m->held == HELD_LATER)
+		LIST_REMOVE(m, later_entry);
 	LIST_REMOVE(m, entry);
 	free(m);
 	sh->streams--;
@@ -169,21 +183,45 @@ struct delivery {
 	struct shard	*shard;
 	char		 chat_id[CHAT_ID_LEN + 1];
 	struct frame	*frames[2];
+	bool		 later;		/* token frames: may wait for the timer */
 	bool		 end;
 };
 
-/* Remembers m for the flush that ends this batch of deliveries. */
+/* m's stream holds a durable frame: the flush that ends this batch writes it. */
 static void
-mark_dirty(struct shard *sh, struct member *m)
+hold_now(struct shard *sh, struct member *m)
 {
+	if (m->held == HELD_NOW)
+		return;
+	if (m->held == HELD_LATER)
+		LIST_REMOVE(m, later_entry);
 	if (sh->ndirty == sh->dirty_cap) {
 		sh->dirty_cap = sh->dirty_cap ? sh->dirty_cap * 2 : 256;
 		sh->dirty = xreallocarray(sh->dirty, sh->dirty_cap, sizeof *sh->dirty);
 	}
 	sh->dirty[sh->ndirty++] = m;
+	m->held = HELD_NOW;
 }
 
-/* Frames are held per stream and written when the batch ends, one writev each. */
+/* m's stream holds token frames only: they wait for the coalescing timer. */
+static void
+hold_later(struct shard *sh, struct member *m)
+{
+	if (m->held != HELD_NONE)
+		return;
+	LIST_INSERT_HEAD(&sh->later, m, later_entry);
+	m->held = HELD_LATER;
+	if (!evtimer_pending(sh->later_timer, NULL)) {
+		struct timeval tv = { 0, LIMIT_TOKEN_COALESCE_MS * 1000 };
+		evtimer_add(sh->later_timer, &tv);
+	}
+}
+
+/*
+ * Frames are held per stream and written with one writev each: at the end of
+ * the batch when a durable event is among them, else (token events only) when
+ * the coalescing timer fires, so a bot's words go out several to a write.
+ */
 static void
 deliver_here(void *arg)
 {
@@ -193,8 +231,13 @@ deliver_here(void *arg)
 	for (int kind = STREAM_JSON; g != NULL && kind <= STREAM_HTML; kind++) {
 		struct member *m;
 		LIST_FOREACH(m, &g->members[kind], entry) {
-			if (d->frames[kind] != NULL && sse_stream_hold(m->stream, d->frames[kind]))
-				mark_dirty(sh, m);
+			if (d->frames[kind] != NULL && sse_stream_hold(m->stream, d->frames[kind])) {
+				if (d->later)
+					hold_later(sh, m);
+				else
+					hold_now(sh, m);
+			} else if (d->frames[kind] != NULL && !d->later && m->held == HELD_LATER)
+				hold_now(sh, m);
 			if (d->end)
 				sse_stream_end(m->stream);	/* after what it holds */
 		}
@@ -205,26 +248,54 @@ deliver_here(void *arg)
 }
 
 void
-shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bool end)
+shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bool later,
+    bool end)
 {
 	struct delivery *d = xmalloc(sizeof *d);
 	d->shard = sh;
 	memcpy(d->chat_id, chat_id, sizeof d->chat_id);
 	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
 		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
+	d->later = later && !end;
 	d->end = end;
 	mailbox_post(sh->inbox, deliver_here, d);
 }
 
-/* The batch of mail is done: write what each stream holds. */
+int64_t
+shard_lag_ns(struct shard *sh)
+{
+	return mailbox_waiting_ns(sh->inbox);
+}
+
+/* The batch of mail is done: write what each HELD_NOW stream holds. */
 static void
 flush_dirty(void *arg)
 {
 	struct shard *sh = arg;
 	uint64_t frames = 0;
-	for (size_t i = 0; i < sh->ndirty; i++)
+	for (size_t i = 0; i < sh->ndirty; i++) {
 		frames += sse_stream_flush(sh->dirty[i]->stream);
+		sh->dirty[i]->held = HELD_NONE;
+	}
 	sh->ndirty = 0;
+	if (frames > 0)
+		metrics_add(METRIC_SSE_FRAMES_SENT, (int64_t)frames);
+}
+
+/* The coalescing timer: write the token frames held since it was armed. */
+static void
+flush_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct shard *sh = arg;
+	uint64_t frames = 0;
+	struct member *m;
+	while ((m = LIST_FIRST(&sh->later)) != NULL) {
+		LIST_REMOVE(m, later_entry);
+		m->held = HELD_NONE;
+		frames += sse_stream_flush(m->stream);
+	}
 	if (frames > 0)
 		metrics_add(METRIC_SSE_FRAMES_SENT, (int64_t)frames);
 }
@@ -278,6 +349,8 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 	sh->base = base ? base : event_base_new();
 	for (size_t i = 0; i < SHARD_BUCKETS; i++)
 		LIST_INIT(&sh->buckets[i]);
+	LIST_INIT(&sh->later);
+	sh->later_timer = evtimer_new(sh->base, flush_later, sh);
 	sh->inbox = mailbox_new(sh->base, flush_dirty, sh);
 	if (sh->own_thread && pthread_create(&sh->thread, NULL, run, sh) != 0) {
 		log_error("cannot start a stream thread; its streams run on the main loop");
@@ -296,6 +369,8 @@ cut_all(struct shard *sh)
 			for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
 				struct member *m;
 				while ((m = LIST_FIRST(&g->members[kind])) != NULL) {
+					if (m->held == HELD_LATER)
+						LIST_REMOVE(m, later_entry);
 					LIST_REMOVE(m, entry);
 					sse_stream_free(m->stream);
 					free(m);
@@ -322,6 +397,7 @@ shard_free(struct shard *sh)
 	mailbox_free(sh->inbox);
 	event_base_loop(sh->base, EVLOOP_NONBLOCK);
 	cut_all(sh);
+	event_free(sh->later_timer);
 	free(sh->dirty);
 	if (sh->own_thread)
 		event_base_free(sh->base);

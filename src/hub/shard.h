@@ -10,6 +10,7 @@
 #define PARLEY_SHARD_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "limits.h"
 #include "sse/frame.h"
@@ -35,9 +36,15 @@ struct shard	*shard_new(unsigned index, struct event_base *base,
 /* Starts a stream on fd for chat_id sending first the frames of initial (taken over). */
 void		 shard_adopt(struct shard *sh, int fd, const char *chat_id,
 		    const struct sse_stream_opts *opts, struct frame_list *initial);
-/* Sends frames (by kind; NULL: none) to the chat's streams; end: then ends them. */
+/*
+ * Sends frames (by kind; NULL: none) to the chat's streams; end: then ends
+ * them. later: token frames, which may wait up to LIMIT_TOKEN_COALESCE_MS to
+ * share a write with the next ones (a durable frame takes them along at once).
+ */
 void		 shard_publish(struct shard *sh, const char *chat_id,
-		    struct frame *frames[2], bool end);
+		    struct frame *frames[2], bool later, bool end);
+/* How long the oldest delivery still waiting for the shard has waited (ns). */
+int64_t		 shard_lag_ns(struct shard *sh);
 /* Ends every stream (shutdown). */
 void		 shard_end_all(struct shard *sh);
 /* Stops the shard's thread, closes what is left, and frees it. Main thread only. */

@@ -8,7 +8,9 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct letter {
 	struct letter	*next;
@@ -19,10 +21,19 @@ struct letter {
 struct mailbox {
 	pthread_mutex_t	 lock;
 	struct letter	*head, **tail;
+	int64_t		 head_since;	/* ns (monotonic): when head was posted */
 	struct event	*wake;
 	mailbox_fn	 drained;
 	void		*drained_arg;
 };
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static struct letter *
 take_all(struct mailbox *mb)
@@ -78,11 +89,22 @@ mailbox_post(struct mailbox *mb, mailbox_fn fn, void *arg)
 	l->arg = arg;
 	pthread_mutex_lock(&mb->lock);
 	int was_empty = mb->head == NULL;
+	if (was_empty)
+		mb->head_since = now_ns();
 	*mb->tail = l;
 	mb->tail = &l->next;
 	pthread_mutex_unlock(&mb->lock);
 	if (was_empty)
 		event_active(mb->wake, 0, 0);
+}
+
+int64_t
+mailbox_waiting_ns(struct mailbox *mb)
+{
+	pthread_mutex_lock(&mb->lock);
+	int64_t since = mb->head != NULL ? mb->head_since : 0;
+	pthread_mutex_unlock(&mb->lock);
+	return since ? now_ns() - since : 0;
 }
 
 void

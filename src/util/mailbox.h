@@ -6,6 +6,7 @@
  */
 #ifndef PARLEY_MAILBOX_H
 #define PARLEY_MAILBOX_H
+#include <stdint.h>
 
 struct event_base;
 struct mailbox;
@@ -19,6 +20,8 @@ typedef void (*mailbox_fn)(void *arg);
 struct mailbox	*mailbox_new(struct event_base *base, mailbox_fn drained, void *arg);
 /* Queues fn(arg) to run on the mailbox's loop; safe from any thread. */
 void		 mailbox_post(struct mailbox *mb, mailbox_fn fn, void *arg);
+/* How long the oldest call still queued has waited (ns; 0: none); any thread. */
+int64_t		 mailbox_waiting_ns(struct mailbox *mb);
 /* Runs whatever is queued now (on the owning thread) and frees the mailbox. */
 void		 mailbox_free(struct mailbox *mb);
 

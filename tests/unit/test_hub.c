@@ -2,8 +2,9 @@
  * test_hub.c - the hub, its shards and the streams they write, over real
  * sockets (socketpairs): fan-out of shared frames to several subscribers in
  * one and in two shards (threads), unsubscribe when a client goes away,
- * payload kinds, a deleted chat, shutdown, keepalive, HTTP/1.0 streams and
- * the slow-subscriber cut-off. Every wait has a deadline.
+ * payload kinds, a deleted chat, shutdown, keepalive, HTTP/1.0 streams, the
+ * slow-subscriber cut-off, and token events coalesced (a durable event takes
+ * them along at once, in order). Every wait has a deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "hub/hub.h"
+#include "limits.h"
 #include "sse/frame.h"
 #include "sse/stream.h"
 #include "util/log.h"
@@ -355,6 +357,55 @@ test_slow_subscriber_cut_off(void **state)
 	harness_free(h);
 }
 
+/*
+ * Token events (no id) wait up to LIMIT_TOKEN_COALESCE_MS to share a write;
+ * a durable event flushes them at once, before itself; alone they still go.
+ */
+static void
+tokens(unsigned shards)
+{
+	struct harness *h = harness_new(shards);
+	struct client c;
+	struct client *all[1] = { &c };
+	attach(h, &c, CHAT_A, STREAM_JSON, true, 3600, 1 << 20);
+	wait_for(h, all, 1, "event: snapshot");
+
+	double start = now();
+	publish_json(h, CHAT_A, 0, "token", "{\"delta\":\"one \"}");
+	publish_json(h, CHAT_A, 0, "token", "{\"delta\":\"two \"}");
+	if (shards == 1) {
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+		client_read(&c);
+		/* held for the timer, unless the test itself was that slow */
+		assert_true(strstr(c.got, "one") == NULL ||
+		    now() - start >= LIMIT_TOKEN_COALESCE_MS / 1000.0);
+	}
+	publish_json(h, CHAT_A, 9, "message", "{\"seq\":2}");
+	wait_for(h, all, 1, "id: 9\nevent: message");
+	char *one = strstr(c.got, "one"), *two = strstr(c.got, "two");
+	char *msg = strstr(c.got, "id: 9");
+	assert_true(one != NULL && two != NULL && one < two && two < msg);
+
+	publish_json(h, CHAT_A, 0, "token", "{\"delta\":\"three\"}");
+	wait_for(h, all, 1, "three");
+	close(c.fd);
+	harness_free(h);
+}
+
+static void
+test_tokens_one_shard(void **state)
+{
+	(void)state;
+	tokens(1);
+}
+
+static void
+test_tokens_two_shards(void **state)
+{
+	(void)state;
+	tokens(2);
+}
+
 int
 main(void)
 {
@@ -365,6 +416,8 @@ main(void)
 		cmocka_unit_test(test_fanout_one_shard),
 		cmocka_unit_test(test_fanout_two_shards),
 		cmocka_unit_test(test_kinds_and_chat_deleted),
+		cmocka_unit_test(test_tokens_one_shard),
+		cmocka_unit_test(test_tokens_two_shards),
 		cmocka_unit_test(test_hub_free_with_open_streams),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_http10_close_delimited),

@@ -1,0 +1,251 @@
+/*
+ * test_server.c - the HTTP server's admission (src/http/server.c) over real
+ * sockets: while the application says it is behind, requests that write
+ * wait unanswered and in order, reads are answered at once; when it catches
+ * up the waiting ones go on, oldest first; none waits longer than
+ * LIMIT_ADMIT_WAIT_MS; unknown paths are refused at once; a client that
+ * leaves while its request waits, and a server freed with requests waiting,
+ * leave nothing behind (the sanitizers check). Every wait has a deadline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/respond.h"
+#include "http/server.h"
+#include "limits.h"
+#include "util/log.h"
+
+static bool app_behind;
+static int writes_handled;
+
+static bool
+behind(void *ctx)
+{
+	(void)ctx;
+	return app_behind;
+}
+
+/* POST /w answers "w<n>", n counting the writes handled so far. */
+static void
+handle_write(struct evhttp_request *req, void *ctx, const struct route_params *params)
+{
+	(void)ctx;
+	(void)params;
+	char body[16];
+	int n = snprintf(body, sizeof body, "w%d", ++writes_handled);
+	respond_bytes(req, 200, "text/plain", body, (size_t)n);
+}
+
+static void
+handle_read(struct evhttp_request *req, void *ctx, const struct route_params *params)
+{
+	(void)ctx;
+	(void)params;
+	respond_bytes(req, 200, "text/plain", "read", 4);
+}
+
+static void
+refuse(struct evhttp_request *req, const struct problem *p)
+{
+	respond_problem(req, p);
+}
+
+static const struct route table[] = {
+	{ "/w", { { EVHTTP_REQ_POST, handle_write } } },
+	{ "/r", { { EVHTTP_REQ_GET, handle_read } } },
+};
+
+struct client {
+	int	 fd;
+	char	 got[4096];
+	size_t	 len;
+};
+
+struct harness {
+	struct event_base	*base;
+	struct server		*srv;
+};
+
+static void
+harness_start(struct harness *h)
+{
+	app_behind = false;
+	writes_handled = 0;
+	h->base = event_base_new();
+	struct server_routes routes = { .table = table, .count = 2, .ctx = NULL,
+	    .refuse = refuse, .behind = behind };
+	char *err = NULL;
+	h->srv = server_start(h->base, "127.0.0.1", 0, 10, &routes, &err);
+	assert_non_null(h->srv);
+}
+
+static void
+harness_stop(struct harness *h)
+{
+	server_free(h->srv);
+	event_base_free(h->base);
+}
+
+static void
+send_request(struct harness *h, struct client *c, const char *request)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)server_port(h->srv)) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	connect(c->fd, (struct sockaddr *)&sa, sizeof sa);	/* EINPROGRESS */
+	for (int i = 0; i < 100; i++) {
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+		if (write(c->fd, request, strlen(request)) == (ssize_t)strlen(request))
+			return;
+		usleep(1000);
+	}
+	fail_msg("could not send the request");
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs the loop for about seconds, reading every client. */
+static void
+pump(struct harness *h, struct client **cs, size_t n, double seconds)
+{
+	double end = now() + seconds;
+	do {
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+		for (size_t i = 0; i < n; i++) {
+			ssize_t r = read(cs[i]->fd, cs[i]->got + cs[i]->len,
+			    sizeof cs[i]->got - 1 - cs[i]->len);
+			if (r > 0)
+				cs[i]->len += (size_t)r;
+		}
+		usleep(1000);
+	} while (now() < end);
+}
+
+static const char post_w[] = "POST /w HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+static const char get_r[] = "GET /r HTTP/1.1\r\nHost: t\r\n\r\n";
+
+static void
+test_writes_wait_while_behind(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h);
+	struct client first, read_, second;
+	struct client *all[3] = { &first, &read_, &second };
+
+	app_behind = true;
+	send_request(&h, &first, post_w);
+	send_request(&h, &read_, get_r);
+	pump(&h, all, 2, 0.1);
+	assert_non_null(strstr(read_.got, "\r\n\r\nread"));	/* reads go on */
+	assert_int_equal(first.len, 0);				/* the write waits */
+	assert_int_equal(writes_handled, 0);
+
+	app_behind = false;
+	send_request(&h, &second, post_w);	/* arrives behind the waiting one */
+	pump(&h, all, 3, 0.1);
+	assert_non_null(strstr(first.got, "\r\n\r\nw1"));
+	assert_non_null(strstr(second.got, "\r\n\r\nw2"));
+	for (int i = 0; i < 3; i++)
+		close(all[i]->fd);
+	harness_stop(&h);
+}
+
+static void
+test_waits_are_bounded(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h);
+	struct client w, unknown;
+	struct client *all[2] = { &w, &unknown };
+
+	app_behind = true;
+	double start = now();
+	send_request(&h, &w, post_w);
+	send_request(&h, &unknown, "POST /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+	pump(&h, all, 2, 0.1);
+	assert_non_null(strstr(unknown.got, "404"));	/* refused without waiting */
+	assert_int_equal(w.len, 0);
+	pump(&h, all, 1, LIMIT_ADMIT_WAIT_MS / 1000.0 + 0.2);
+	assert_non_null(strstr(w.got, "\r\n\r\nw1"));	/* still behind, but waited enough */
+	assert_true(now() - start >= LIMIT_ADMIT_WAIT_MS / 1000.0);
+	close(w.fd);
+	close(unknown.fd);
+	harness_stop(&h);
+}
+
+static void
+test_client_leaves_while_waiting(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h);
+	struct client gone, stays;
+	struct client *all[2] = { &gone, &stays };
+
+	app_behind = true;
+	send_request(&h, &gone, post_w);
+	send_request(&h, &stays, post_w);
+	pump(&h, all, 2, 0.05);
+	close(gone.fd);
+	pump(&h, all + 1, 1, 0.05);
+	app_behind = false;
+	pump(&h, all + 1, 1, 0.1);
+	assert_non_null(strstr(stays.got, "\r\n\r\nw"));
+	close(stays.fd);
+	harness_stop(&h);
+}
+
+static void
+test_freed_with_writes_waiting(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_start(&h);
+	struct client c;
+	struct client *all[1] = { &c };
+
+	app_behind = true;
+	send_request(&h, &c, post_w);
+	pump(&h, all, 1, 0.05);
+	assert_int_equal(c.len, 0);
+	harness_stop(&h);	/* the waiting request is dropped with its connection */
+	assert_int_equal(writes_handled, 0);
+	close(c.fd);
+}
+
+int
+main(void)
+{
+	log_set_level(LOG_WARN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writes_wait_while_behind),
+		cmocka_unit_test(test_waits_are_bounded),
+		cmocka_unit_test(test_client_leaves_while_waiting),
+		cmocka_unit_test(test_freed_with_writes_waiting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
