@@ -52,7 +52,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_streaming ON messages (state) WHERE state = 'streaming';",
 };
 
-#define CHAT_COLS "id, title, policy, created_at, last_event_id"
+/* last_seq and last_event_id are floors: the live counters are the newest rows */
+#define CHAT_LAST_EVENT "max(last_event_id," \
+	" coalesce((SELECT max(e.id) FROM events e WHERE e.chat_id = chats.id), 0))"
+#define CHAT_COLS "id, title, policy, created_at, " CHAT_LAST_EVENT
 #define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
 		  " temperature, max_tokens, talkativeness"
@@ -68,10 +71,8 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_CHAT_UPDATE] = "UPDATE chats SET title = coalesce(?2, title),"
 	    " policy = coalesce(?3, policy) WHERE id = ?1",
 	[SQL_CHAT_DELETE] = "DELETE FROM chats WHERE id = ?1",
-	[SQL_CHAT_NEXT_MESSAGE] = "UPDATE chats SET last_seq = last_seq + 1,"
-	    " last_event_id = last_event_id + 1 WHERE id = ?1 RETURNING last_seq, last_event_id",
-	[SQL_CHAT_NEXT_EVENT] = "UPDATE chats SET last_event_id = last_event_id + 1"
-	    " WHERE id = ?1 RETURNING last_event_id",
+	[SQL_CHAT_COUNTERS] = "SELECT max(last_seq, coalesce((SELECT max(m.seq) FROM messages m"
+	    " WHERE m.chat_id = chats.id), 0)), " CHAT_LAST_EVENT " FROM chats WHERE id = ?1",
 	[SQL_CHAT_BOTS] = "SELECT b.id, b.name FROM chat_bots c JOIN bots b ON b.id = c.bot_id"
 	    " WHERE c.chat_id = ?1 ORDER BY c.position",
 	[SQL_CHAT_BOTS_CLEAR] = "DELETE FROM chat_bots WHERE chat_id = ?1",
@@ -162,6 +163,8 @@ sqlite_fail(struct store *st, enum store_status status)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite_exec(st, sqlite_stmt(st, SQL_ROLLBACK));
+	json_object_clear(st->chats);	/* they may hold what was rolled back */
+	json_object_clear(st->counters);
 	return status;
 }
 
@@ -301,6 +304,8 @@ store_open(const char *path, bool sync_full, char **err)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 	st->lock_fd = -1;
+	st->chats = json_object();
+	st->counters = json_object();
 	*err = NULL;
 	if (open_database(st, path, sync_full, err) != 0) {
 		store_close(st);
@@ -316,6 +321,8 @@ store_close(struct store *st)
 		return;
 	for (int i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
+	json_decref(st->chats);
+	json_decref(st->counters);
 	checkpointer_stop(st->checkpointer, st->db);
 	sqlite3_close(st->db);
 	if (st->lock_fd >= 0)

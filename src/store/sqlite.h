@@ -14,7 +14,7 @@
 enum stmt_id {
 	SQL_BEGIN, SQL_COMMIT, SQL_ROLLBACK,
 	SQL_CHAT_LIST, SQL_CHAT_GET, SQL_CHAT_INSERT, SQL_CHAT_UPDATE, SQL_CHAT_DELETE,
-	SQL_CHAT_NEXT_MESSAGE, SQL_CHAT_NEXT_EVENT, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
+	SQL_CHAT_COUNTERS, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
 	SQL_CHAT_BOT_ADD,
 	SQL_MSG_AFTER, SQL_MSG_LAST, SQL_MSG_INSERT, SQL_MSG_GET, SQL_MSG_FINISH,
 	SQL_MSG_STREAMING, SQL_MSG_SAVE_TEXT,
@@ -30,10 +30,14 @@ struct store {
 	sqlite3		*db;
 	struct checkpointer *checkpointer;	/* NULL for an in-memory database */
 	int		 lock_fd;		/* flock()ed: one server per file */
+	json_t		*chats;			/* chat id -> Chat, see store_chat_get */
+	json_t		*counters;		/* chat id -> [last seq, last event id] */
 	sqlite3_stmt	*stmts[SQL_COUNT];
 };
 
 extern const char *const sqlite_sql_text[SQL_COUNT];
+
+#define CHAT_CACHE_MAX 4096	/* chats kept; when full, the cache starts over */
 
 void		 sqlite_log_error(struct store *st, const char *what);
 /* The cached statement, reset and with bindings cleared; NULL on error. */

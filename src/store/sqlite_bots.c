@@ -93,6 +93,7 @@ store_bot_create(struct store *st, json_t *fields, json_t **bot)
 enum store_status
 store_bot_update(struct store *st, const char *id, json_t *fields, json_t **bot)
 {
+	json_object_clear(st->chats);	/* chats name their bots */
 	return write_bot(st, SQL_BOT_UPDATE, id, fields, bot);
 }
 
@@ -108,6 +109,7 @@ store_bot_chats(struct store *st, const char *id)
 enum store_status
 store_bot_delete(struct store *st, const char *id)
 {
+	json_object_clear(st->chats);	/* chats name their bots */
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_DELETE);
 	if (s == NULL)
 		return STORE_ERROR;

@@ -1,9 +1,10 @@
 /*
  * sqlite_chats.c - chats, messages and the event log on SQLite (store.h).
- * Each write is one transaction that also bumps the chat's counters
- * (last_seq, last_event_id), so sequence numbers and event ids are never
+ * Each write is one transaction. A chat's message seq and event id counters
+ * are read once from its newest rows and then kept in memory (a rolled-back
+ * transaction drops them), so a post writes no chat row; ids are never
  * reused, across restarts too. The log keeps the last LIMIT_EVENTS_KEPT
- * events of each chat.
+ * events of each chat (the newest always stays).
  */
 #include "store/sqlite.h"
 #include "limits.h"
@@ -13,23 +14,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Bumps a chat's counters (SQL_CHAT_NEXT_EVENT: the event id; _MESSAGE: the
- * message seq and the event id) into values[]: STORE_NOT_FOUND when there
- * is no such chat.
- */
+/* The chat's counters, read from its newest rows when not in memory. */
 static enum store_status
-next_counters(struct store *st, enum stmt_id id, const char *chat_id, uint64_t values[])
+counters(struct store *st, const char *chat_id, json_t **out)
 {
-	sqlite3_stmt *s = sqlite_stmt(st, id);
+	*out = json_object_get(st->counters, chat_id);
+	if (*out != NULL)
+		return STORE_OK;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_COUNTERS);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
 	int rc = sqlite3_step(s);
-	for (int i = 0; rc == SQLITE_ROW && i < sqlite3_column_count(s); i++)
-		values[i] = (uint64_t)sqlite3_column_int64(s, i);
+	if (rc == SQLITE_ROW) {
+		*out = json_pack("[I, I]", (json_int_t)sqlite3_column_int64(s, 0),
+		    (json_int_t)sqlite3_column_int64(s, 1));
+		if (json_object_size(st->counters) >= CHAT_CACHE_MAX)
+			json_object_clear(st->counters);
+		json_object_set_new(st->counters, chat_id, *out);
+	}
 	sqlite3_reset(s);
 	return sqlite_step_status(st, s, rc);
+}
+
+static uint64_t
+bump(json_t *counters, size_t i)
+{
+	json_t *v = json_array_get(counters, i);
+	json_integer_set(v, json_integer_value(v) + 1);
+	return (uint64_t)json_integer_value(v);
+}
+
+/*
+ * Takes the chat's next event id (and, with seq, its next message seq) inside
+ * the caller's transaction: STORE_NOT_FOUND when there is no such chat. A
+ * cached Chat follows its last_event_id.
+ */
+static enum store_status
+next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
+{
+	json_t *c;
+	enum store_status rc = counters(st, chat_id, &c);
+	if (rc != STORE_OK)
+		return rc;
+	if (seq != NULL)
+		*seq = bump(c, 0);
+	*event_id = bump(c, 1);
+	json_t *cached = json_object_get(st->chats, chat_id);
+	if (cached != NULL)
+		json_object_set_new(cached, "last_event_id", json_integer((json_int_t)*event_id));
+	return STORE_OK;
 }
 
 /* SQLite integers are signed: larger positions mean "after everything". */
@@ -124,7 +158,7 @@ static uint64_t
 event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
 {
 	uint64_t id;
-	if (next_counters(st, SQL_CHAT_NEXT_EVENT, chat_id, &id) != STORE_OK ||
+	if (next_ids(st, chat_id, NULL, &id) != STORE_OK ||
 	    event_insert(st, chat_id, id, name, data) != 0)
 		return 0;
 	return id;
@@ -136,7 +170,7 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 {
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	enum store_status rc = next_counters(st, SQL_CHAT_NEXT_EVENT, chat_id, event_id);
+	enum store_status rc = next_ids(st, chat_id, NULL, event_id);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
 	if (event_insert(st, chat_id, *event_id, name, data) != 0)
@@ -174,13 +208,30 @@ store_chat_list(struct store *st)
 	return sqlite_collect(st, sqlite_stmt(st, SQL_CHAT_LIST), row_chat);
 }
 
+/*
+ * Chats are read on every post and page view, so the last ones read are kept
+ * (their last_event_id follows next_ids); changing a chat or a bot, and
+ * any rolled-back transaction, drops what may be stale. Callers get a copy
+ * of the top level (they add keys to it), whose values they do not change.
+ */
 enum store_status
 store_chat_get(struct store *st, const char *id, json_t **chat)
 {
+	json_t *cached = json_object_get(st->chats, id);
+	if (cached != NULL) {
+		*chat = json_copy(cached);
+		return STORE_OK;
+	}
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_GET);
 	if (s != NULL)
 		sqlite_bind_text(s, 1, id);
-	return sqlite_one(st, s, row_chat, chat);
+	enum store_status rc = sqlite_one(st, s, row_chat, chat);
+	if (rc == STORE_OK) {
+		if (json_object_size(st->chats) >= CHAT_CACHE_MAX)
+			json_object_clear(st->chats);
+		json_object_set_new(st->chats, id, json_copy(*chat));
+	}
+	return rc;
 }
 
 /* Replaces the chat's bots with bot_ids, in order, inside the caller's transaction. */
@@ -234,6 +285,7 @@ enum store_status
 store_chat_update(struct store *st, const char *id, const char *title, const char *policy,
     json_t *bot_ids, json_t **chat, uint64_t *event_id)
 {
+	json_object_del(st->chats, id);
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_UPDATE);
@@ -250,9 +302,13 @@ store_chat_update(struct store *st, const char *id, const char *title, const cha
 		return sqlite_fail(st, STORE_ERROR);
 
 	/* the event's Chat carries the id it is published under */
-	if (next_counters(st, SQL_CHAT_NEXT_EVENT, id, event_id) != STORE_OK ||
-	    store_chat_get(st, id, chat) != STORE_OK)
+	if (store_chat_get(st, id, chat) != STORE_OK ||
+	    next_ids(st, id, NULL, event_id) != STORE_OK) {
+		json_decref(*chat);
+		*chat = NULL;
 		return sqlite_fail(st, STORE_ERROR);
+	}
+	json_object_set_new(*chat, "last_event_id", json_integer((json_int_t)*event_id));
 	if (event_insert(st, id, *event_id, "chat", *chat) != 0 || sqlite_commit(st) != 0) {
 		json_decref(*chat);
 		*chat = NULL;
@@ -264,6 +320,8 @@ store_chat_update(struct store *st, const char *id, const char *title, const cha
 enum store_status
 store_chat_delete(struct store *st, const char *id)
 {
+	json_object_del(st->chats, id);
+	json_object_del(st->counters, id);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_DELETE);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -328,12 +386,10 @@ store_message_add(struct store *st, const char *chat_id, const struct message_in
 
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	uint64_t counters[2];	/* the message's seq, its event's id */
-	enum store_status rc = next_counters(st, SQL_CHAT_NEXT_MESSAGE, chat_id, counters);
+	uint64_t seq;
+	enum store_status rc = next_ids(st, chat_id, &seq, event_id);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
-	uint64_t seq = counters[0];
-	*event_id = counters[1];
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_INSERT);
 	if (s == NULL)
 		return sqlite_fail(st, STORE_ERROR);

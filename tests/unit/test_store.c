@@ -588,6 +588,62 @@ test_message_finish_and_streaming(void **state)
 	json_decref(chat);
 }
 
+/* Chats are cached: every read still shows the latest write. */
+static void
+test_chat_reads_follow_writes(void **state)
+{
+	struct store *st = *state;
+	json_t *fields = json_pack("{s:s, s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f}",
+	    "name", "Echo", "persona", "", "backend", "echo", "model", "base_url",
+	    "api_key_env", "temperature", 0.7, "max_tokens", 512, "talkativeness", 0.5);
+	json_t *bot = NULL;
+	assert_int_equal(store_bot_create(st, fields, &bot), STORE_OK);
+	json_t *ids = json_pack("[s]", str(bot, "id"));
+	json_t *chat = NULL;
+	assert_int_equal(store_chat_create(st, "Cached", "round-robin", ids, &chat), STORE_OK);
+	const char *id = str(chat, "id");
+
+	json_t *a = NULL, *b = NULL;
+	assert_int_equal(store_chat_get(st, id, &a), STORE_OK);
+	json_object_set_new(a, "messages", json_array());	/* callers add keys */
+	uint64_t event_id;
+	json_decref(add(st, id, "ann", "hello", &event_id));
+	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
+	assert_null(json_object_get(b, "messages"));
+	assert_int_equal(integer(b, "last_event_id"), (json_int_t)event_id);
+	json_decref(a);
+	json_decref(b);
+
+	json_t *updated = NULL;
+	assert_int_equal(store_chat_update(st, id, "Renamed", NULL, NULL, &updated, &event_id),
+	    STORE_OK);
+	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
+	assert_string_equal(str(b, "title"), "Renamed");
+	assert_int_equal(integer(b, "last_event_id"), (json_int_t)event_id);
+	json_decref(b);
+
+	json_object_set_new(fields, "name", json_string("Echo Two"));
+	json_t *renamed = NULL;
+	assert_int_equal(store_bot_update(st, str(bot, "id"), fields, &renamed), STORE_OK);
+	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
+	assert_string_equal(str(json_array_get(json_object_get(b, "bots"), 0), "name"), "Echo Two");
+	json_decref(b);
+
+	assert_int_equal(store_bot_delete(st, str(bot, "id")), STORE_OK);
+	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
+	assert_int_equal(json_array_size(json_object_get(b, "bots")), 0);
+	json_decref(b);
+
+	assert_int_equal(store_chat_delete(st, id), STORE_OK);
+	assert_int_equal(store_chat_get(st, id, &b), STORE_NOT_FOUND);
+	json_decref(renamed);
+	json_decref(updated);
+	json_decref(chat);
+	json_decref(ids);
+	json_decref(bot);
+	json_decref(fields);
+}
+
 /* ---------- on a file ---------- */
 
 struct tmpdb {
@@ -682,6 +738,43 @@ test_file_log_copied_back(void **state)
 	tmpdb_remove(&t);
 }
 
+/* Counters live in memory while open; reopened, they go on from the rows. */
+static void
+test_file_ids_go_on_after_reopen(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	char *err = NULL;
+	struct store *st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	json_t *chat = new_chat(st, "Ids", "round-robin");
+	char id[32];
+	snprintf(id, sizeof id, "%s", str(chat, "id"));
+	uint64_t event_id = 0;
+	for (int i = 0; i < 3; i++)
+		json_decref(add(st, id, "ann", "hi", &event_id));
+	json_t *up = NULL;
+	assert_int_equal(store_chat_update(st, id, "Ids 2", NULL, NULL, &up, &event_id), STORE_OK);
+	assert_int_equal(event_id, 4);
+	json_decref(up);
+	store_close(st);
+
+	st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	json_t *m = add(st, id, "ann", "again", &event_id);
+	assert_int_equal(integer(m, "seq"), 4);
+	assert_int_equal(event_id, 5);
+	json_t *got = NULL;
+	assert_int_equal(store_chat_get(st, id, &got), STORE_OK);
+	assert_int_equal(integer(got, "last_event_id"), 5);
+	json_decref(got);
+	json_decref(m);
+	json_decref(chat);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
 int
 main(void)
 {
@@ -689,6 +782,7 @@ main(void)
 		cmocka_unit_test(test_open_unwritable),
 		cmocka_unit_test(test_file_one_server),
 		cmocka_unit_test(test_file_log_copied_back),
+		cmocka_unit_test(test_file_ids_go_on_after_reopen),
 		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_list_newest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_update, setup, teardown),
@@ -699,6 +793,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_events_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_finish_and_streaming, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_reads_follow_writes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
