@@ -2,6 +2,7 @@
  * server.c - listener and dispatch on evhttp; see server.h.
  */
 #include "http/server.h"
+#include "http/admission.h"
 #include "http/conns.h"
 #include "http/request.h"
 #include "http/respond.h"
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A connection given up by evhttp, freed on the next loop iteration. */
@@ -35,18 +35,9 @@ struct handoff {
 	struct event			*ev;
 };
 
-/* A request that writes, held while the application is behind. */
-struct parked {
-	TAILQ_ENTRY(parked)		 entry;
-	struct evhttp_request		*req;
-	struct conn			*conn;
-	int64_t				 since;		/* ms, monotonic */
-};
-
 struct server {
 	LIST_HEAD(, handoff)		 handoffs;
-	TAILQ_HEAD(, parked)		 parked;
-	struct event			*admit;		/* looks at the parked again */
+	struct admission		*admission;
 	struct event_base		*base;
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
@@ -88,90 +79,15 @@ resolve(struct server *srv, struct evhttp_request *req, struct route_params *par
 	return fn;
 }
 
-/* ---------- admission: writes wait while the application is behind ---------- */
-
-/*
- * evhttp 2.1 reads nothing more from a connection while its request is
- * unanswered and frees it only in evhttp_free(), so a parked request stays
- * valid until it is answered or the server is freed (which unparks first).
- */
-
-static bool
-writes(struct evhttp_request *req)
-{
-	return evhttp_request_get_command(req) &
-	    (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
-}
-
-static bool
-behind(struct server *srv)
-{
-	return srv->routes.behind != NULL && srv->routes.behind(srv->routes.ctx);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* A write held by admission goes on. */
 static void
-admit_later(struct server *srv)
-{
-	if (!evtimer_pending(srv->admit, NULL)) {
-		struct timeval tv = { 0, LIMIT_ADMIT_RECHECK_MS * 1000 };
-		evtimer_add(srv->admit, &tv);
-	}
-}
-
-static void
-park(struct server *srv, struct evhttp_request *req, struct conn *c)
-{
-	struct parked *p = xmalloc(sizeof *p);
-	p->req = req;
-	p->conn = c;
-	p->since = now_ms();
-	if (c != NULL)
-		conn_set_parked(c, true);
-	TAILQ_INSERT_TAIL(&srv->parked, p, entry);
-	admit_later(srv);
-}
-
-static struct evhttp_request *
-unpark(struct server *srv, struct parked *p)
-{
-	struct evhttp_request *req = p->req;
-	TAILQ_REMOVE(&srv->parked, p, entry);
-	if (p->conn != NULL)
-		conn_set_parked(p->conn, false);
-	free(p);
-	return req;
-}
-
-/*
- * The parked go on, oldest first, while the application keeps up; one that
- * has waited LIMIT_ADMIT_WAIT_MS goes on regardless (admission paces
- * writers, it never refuses them).
- */
-static void
-admit(evutil_socket_t fd, short what, void *arg)
+admitted(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
-	struct parked *p;
-	(void)fd;
-	(void)what;
-	while ((p = TAILQ_FIRST(&srv->parked)) != NULL &&
-	    (!behind(srv) || now_ms() - p->since >= LIMIT_ADMIT_WAIT_MS)) {
-		struct evhttp_request *req = unpark(srv, p);
-		struct route_params params;
-		route_fn fn = resolve(srv, req, &params);
-		if (fn != NULL)
-			fn(req, srv->routes.ctx, &params);
-	}
-	if (p != NULL)
-		admit_later(srv);
+	struct route_params params;
+	route_fn fn = resolve(srv, req, &params);
+	if (fn != NULL)
+		fn(req, srv->routes.ctx, &params);
 }
 
 static void
@@ -200,9 +116,7 @@ dispatch(struct evhttp_request *req, void *arg)
 	route_fn fn = resolve(srv, req, &params);
 	if (fn == NULL)
 		return;
-	if (writes(req) && (!TAILQ_EMPTY(&srv->parked) || behind(srv)))
-		park(srv, req, c);
-	else
+	if (!admission_hold(srv->admission, req, c))
 		fn(req, srv->routes.ctx, &params);
 }
 
@@ -303,13 +217,12 @@ server_start(struct event_base *base, const char *host, unsigned port,
 
 	struct server *srv = xcalloc(1, sizeof *srv);
 	LIST_INIT(&srv->handoffs);
-	TAILQ_INIT(&srv->parked);
 	srv->base = base;
 	srv->routes = *routes;
 	srv->port = bound_port(fd);
 	srv->http = evhttp_new(base);
 	configure(srv->http);
-	srv->admit = evtimer_new(base, admit, srv);
+	srv->admission = admission_new(base, routes->behind, routes->ctx, admitted, srv);
 	srv->conns = conns_new(base, srv->http, request_timeout_s);
 	evhttp_set_gencb(srv->http, dispatch, srv);
 	srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
@@ -382,8 +295,7 @@ server_stop_accepting(struct server *srv)
 	}
 	if (srv->resume_accept != NULL)
 		evtimer_del(srv->resume_accept);
-	if (!TAILQ_EMPTY(&srv->parked))
-		event_active(srv->admit, EV_TIMEOUT, 0);	/* they get their answers now */
+	admission_release(srv->admission);	/* held writes get their answers now */
 }
 
 void
@@ -395,11 +307,7 @@ server_free(struct server *srv)
 		event_free(srv->resume_accept);
 	if (loop_server == srv)
 		loop_server = NULL;
-	struct parked *p;
-	while ((p = TAILQ_FIRST(&srv->parked)) != NULL)
-		unpark(srv, p);		/* evhttp_free frees the requests */
-	if (srv->admit != NULL)
-		event_free(srv->admit);
+	admission_free(srv->admission);	/* before evhttp_free frees the held requests */
 	struct handoff *h;
 	while ((h = LIST_FIRST(&srv->handoffs)) != NULL) {
 		LIST_REMOVE(h, entry);

@@ -1,5 +1,5 @@
 /*
- * test_server.c - the HTTP server's admission (src/http/server.c) over real
+ * test_server.c - the HTTP server's admission (src/http/admission.c) over real
  * sockets: while the application says it is behind, requests that write
  * wait unanswered and in order, reads are answered at once; when it catches
  * up the waiting ones go on, oldest first; none waits longer than
