@@ -11,6 +11,7 @@
 #include "http/admission.h"
 #include "http/conns.h"
 #include "limits.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
 
 #include <event2/event.h>
@@ -18,7 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/queue.h>
-#include <time.h>
 
 struct held {
 	TAILQ_ENTRY(held)	 entry;
@@ -35,14 +35,6 @@ struct admission {
 	admission_go_fn		 go;
 	void			*go_arg;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool
 behind(struct admission *a)
@@ -79,7 +71,7 @@ recheck(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	while ((h = TAILQ_FIRST(&a->held)) != NULL &&
-	    (!behind(a) || now_ms() - h->since >= LIMIT_ADMIT_WAIT_MS))
+	    (!behind(a) || monotonic_ms() - h->since >= LIMIT_ADMIT_WAIT_MS))
 		a->go(take(a, h), a->go_arg);
 	if (h != NULL)
 		recheck_later(a);
@@ -109,7 +101,7 @@ admission_hold(struct admission *a, struct evhttp_request *req, struct conn *c)
 	struct held *h = xmalloc(sizeof *h);
 	h->req = req;
 	h->conn = c;
-	h->since = now_ms();
+	h->since = monotonic_ms();
 	if (c != NULL)
 		conn_set_parked(c, true);
 	TAILQ_INSERT_TAIL(&a->held, h, entry);

@@ -7,6 +7,7 @@
  * the bufferevent's callbacks cleared (evhttp freed it without calling back).
  */
 #include "http/conns.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
 
 #include <event2/buffer.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #define BUCKETS 4096	/* a power of two */
 
@@ -44,12 +44,11 @@ struct conns {
 	struct event		*adopt;		/* runs after evhttp finished accepting */
 };
 
+/* started is 0 when no request is arriving, so a clock reading is never 0 */
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
+	return monotonic_ms() + 1;
 }
 
 static struct conn_list *

@@ -49,7 +49,7 @@ void		 hub_end_all(struct hub *hub);
 /*
  * True while some stream thread has had deliveries waiting longer than
  * LIMIT_DELIVERY_LAG_MS: new writes should wait, so that events are not
- * accepted faster than they can be written (admission, in server.c).
+ * accepted faster than they can be written (http/admission.c).
  */
 bool		 hub_behind(struct hub *hub);
 /* Streams open, as far as the main loop has heard. */

@@ -223,6 +223,16 @@ hold_later(struct shard *sh, struct member *m)
  * the coalescing timer fires, so a bot's words go out several to a write.
  */
 static void
+hold(struct shard *sh, struct member *m, struct frame *f, bool later)
+{
+	bool first = sse_stream_hold(m->stream, f);
+	if (later && first)
+		hold_later(sh, m);
+	else if (!later && (first || m->held == HELD_LATER))
+		hold_now(sh, m);
+}
+
+static void
 deliver_here(void *arg)
 {
 	struct delivery *d = arg;
@@ -231,13 +241,8 @@ deliver_here(void *arg)
 	for (int kind = STREAM_JSON; g != NULL && kind <= STREAM_HTML; kind++) {
 		struct member *m;
 		LIST_FOREACH(m, &g->members[kind], entry) {
-			if (d->frames[kind] != NULL && sse_stream_hold(m->stream, d->frames[kind])) {
-				if (d->later)
-					hold_later(sh, m);
-				else
-					hold_now(sh, m);
-			} else if (d->frames[kind] != NULL && !d->later && m->held == HELD_LATER)
-				hold_now(sh, m);
+			if (d->frames[kind] != NULL)
+				hold(sh, m, d->frames[kind], d->later);
 			if (d->end)
 				sse_stream_end(m->stream);	/* after what it holds */
 		}

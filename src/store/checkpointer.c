@@ -35,18 +35,24 @@ struct checkpointer {
 	bool		 stopping;
 };
 
+/* SQLITE_BUSY: another checkpoint is under way; a later one does the rest. */
+static void
+checkpoint(sqlite3 *db)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_error("database: checkpoint: %s", sqlite3_errmsg(db));
+}
+
 static int
 on_commit(void *arg, sqlite3 *db, const char *schema, int log_pages)
 {
 	struct checkpointer *cp = arg;
 	if (log_pages < CHECKPOINT_PAGES)
 		return SQLITE_OK;
+	(void)schema;
 	if (log_pages >= CHECKPOINT_CATCH_UP) {
-		/* SQLITE_BUSY: the thread is at it; the next commit tries again */
-		int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-			log_error("database: checkpoint: %s", sqlite3_errmsg(db));
+		checkpoint(db);
 		return SQLITE_OK;
 	}
 	pthread_mutex_lock(&cp->lock);
@@ -72,10 +78,7 @@ run(void *arg)
 			break;
 		cp->wanted = false;
 		pthread_mutex_unlock(&cp->lock);
-		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-			log_error("database: checkpoint: %s", sqlite3_errmsg(cp->db));
+		checkpoint(cp->db);
 		pthread_mutex_lock(&cp->lock);
 	}
 	pthread_mutex_unlock(&cp->lock);
@@ -86,21 +89,17 @@ struct checkpointer *
 checkpointer_start(sqlite3 *writer, const char *path, bool sync_full, char **err)
 {
 	struct checkpointer *cp = xcalloc(1, sizeof *cp);
+	const char *failed = NULL;
 	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(cp->db, sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
-		if (asprintf(err, "checkpoint connection: %s",
-		    cp->db ? sqlite3_errmsg(cp->db) : "out of memory") < 0)
-			*err = NULL;
-		sqlite3_close(cp->db);
-		free(cp);
-		return NULL;
-	}
+	    sqlite3_exec(cp->db, SQLITE_SYNC_PRAGMA(sync_full), NULL, NULL, NULL) != SQLITE_OK)
+		failed = cp->db ? sqlite3_errmsg(cp->db) : "out of memory";
 	pthread_mutex_init(&cp->lock, NULL);
 	pthread_cond_init(&cp->wake, NULL);
-	if (pthread_create(&cp->thread, NULL, run, cp) != 0) {
-		if (asprintf(err, "cannot start the checkpoint thread") < 0)
+	if (failed == NULL && pthread_create(&cp->thread, NULL, run, cp) != 0)
+		failed = "cannot start its thread";
+	if (failed != NULL) {
+		if (asprintf(err, "checkpoint connection: %s", failed) < 0)
 			*err = NULL;
 		pthread_cond_destroy(&cp->wake);
 		pthread_mutex_destroy(&cp->lock);

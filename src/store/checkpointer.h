@@ -7,6 +7,10 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
+/* The synchronous setting of both connections (--sync full or normal). */
+#define SQLITE_SYNC_PRAGMA(full) ((full) ? "PRAGMA synchronous = FULL" : \
+	"PRAGMA synchronous = NORMAL")
+
 struct checkpointer;
 
 /*

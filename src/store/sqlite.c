@@ -146,6 +146,18 @@ sqlite_exec(struct store *st, sqlite3_stmt *s)
 	return 0;
 }
 
+enum store_status
+sqlite_delete(struct store *st, enum stmt_id stmt, const char *id)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, stmt);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, id);
+	if (sqlite_exec(st, s) != 0)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
 int
 sqlite_begin(struct store *st)
 {
@@ -287,8 +299,7 @@ open_database(struct store *st, const char *path, bool sync_full, char **err)
 		return -1;
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
 	    "PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, SQLITE_SYNC_PRAGMA(sync_full), NULL, NULL, NULL) != SQLITE_OK ||
 	    migrate(st) != 0)
 		return open_failed(st, err);
 	if (on_disk) {

@@ -44,6 +44,8 @@ void		 sqlite_log_error(struct store *st, const char *what);
 sqlite3_stmt	*sqlite_stmt(struct store *st, enum stmt_id id);
 /* Steps a statement that returns no rows; 0 or -1. */
 int		 sqlite_exec(struct store *st, sqlite3_stmt *s);
+/* Runs a DELETE ... WHERE id = ?1: STORE_NOT_FOUND when it removed nothing. */
+enum store_status sqlite_delete(struct store *st, enum stmt_id stmt, const char *id);
 int		 sqlite_begin(struct store *st);
 int		 sqlite_commit(struct store *st);
 /* Rolls back and returns status, for `return sqlite_fail(st, X);`. */

@@ -322,13 +322,7 @@ store_chat_delete(struct store *st, const char *id)
 {
 	json_object_del(st->chats, id);
 	json_object_del(st->counters, id);
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_DELETE);
-	if (s == NULL)
-		return STORE_ERROR;
-	sqlite_bind_text(s, 1, id);
-	if (sqlite_exec(st, s) != 0)
-		return STORE_ERROR;
-	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	return sqlite_delete(st, SQL_CHAT_DELETE, id);
 }
 
 /* ---------- messages ---------- */

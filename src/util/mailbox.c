@@ -4,13 +4,13 @@
  * empty) one event_active; the loop drains everything queued at once.
  */
 #include "util/mailbox.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
 
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 struct letter {
 	struct letter	*next;
@@ -26,14 +26,6 @@ struct mailbox {
 	mailbox_fn	 drained;
 	void		*drained_arg;
 };
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static struct letter *
 take_all(struct mailbox *mb)
@@ -90,7 +82,7 @@ mailbox_post(struct mailbox *mb, mailbox_fn fn, void *arg)
 	pthread_mutex_lock(&mb->lock);
 	int was_empty = mb->head == NULL;
 	if (was_empty)
-		mb->head_since = now_ns();
+		mb->head_since = monotonic_ns();
 	*mb->tail = l;
 	mb->tail = &l->next;
 	pthread_mutex_unlock(&mb->lock);
@@ -104,7 +96,7 @@ mailbox_waiting_ns(struct mailbox *mb)
 	pthread_mutex_lock(&mb->lock);
 	int64_t since = mb->head != NULL ? mb->head_since : 0;
 	pthread_mutex_unlock(&mb->lock);
-	return since ? now_ns() - since : 0;
+	return since ? monotonic_ns() - since : 0;
 }
 
 void
