@@ -1,7 +1,8 @@
 # The benchmark: Parley vs nginx + nchan (bench/README.md). Included by the
 # Makefile; also usable alone: make -f Makefile -f bench/bench.mk bench
 #   make bench            every scenario, 3 runs each (RUNS=1 for a quick look)
-# Needs: build/parley (non-ASan), build/bench/loadgen, and the Debian packages
+# Needs: build/parley (non-ASan), build/bench/loadgen, build/bench/floor (a
+# yardstick server, see bench/floor.c), and the Debian packages
 # nginx, libnginx-mod-nchan and wrk (installed by bench/run.sh when missing).
 
 BENCH_CC     ?= $(CC)
@@ -13,10 +14,14 @@ build/bench/loadgen: bench/loadgen.c
 	@mkdir -p $(dir $@)
 	$(BENCH_CC) $(BENCH_CFLAGS) $< -o $@
 
+build/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) $(BENCH_CFLAGS) $< -o $@ $(shell pkg-config --libs sqlite3)
+
 bench-deps:
 	bench/run.sh deps
 
-bench: build/bench/loadgen
+bench: build/bench/loadgen build/bench/floor
 	$(MAKE) build/parley
 	bench/run.sh deps
 	bench/run.sh

@@ -7,7 +7,9 @@
 #   bench/run.sh summary [FILE]   print the table for a results file again
 #
 # Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S5 page"),
-# PARLEY_PORT (18080), NCHAN_PORT (18081), SETTLE seconds between runs (1.5),
+# FLOORS, the variants of bench/floor.c run in S4 as yardsticks (default "floor
+# floor-sqlite floor-sqlite-group"; empty for none),
+# PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), SETTLE seconds between runs (1.5),
 # HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10).
 # Output: one JSON line per run in build/bench/results.jsonl, a table of medians
 # and Parley/nchan ratios on stdout (also build/bench/summary.txt).
@@ -16,7 +18,9 @@ cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}
 SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S5 page"}
+FLOORS=${FLOORS-"floor floor-sqlite floor-sqlite-group"}
 PARLEY_PORT=${PARLEY_PORT:-18080}
+FLOOR_PORT=${FLOOR_PORT:-18082}
 NCHAN_PORT=${NCHAN_PORT:-18081}
 SETTLE=${SETTLE:-1.5}
 HOLD=${HOLD:-10}
@@ -26,6 +30,7 @@ PAGE_SECONDS=${PAGE_SECONDS:-10}
 OUT=build/bench
 LOADGEN=$OUT/loadgen
 PARLEY=build/parley
+FLOOR=$OUT/floor
 NGX_PREFIX=$PWD/$OUT/nginx
 RESULTS=$OUT/results.jsonl
 NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
@@ -111,6 +116,19 @@ summarize() {
 			ratio = (p != "" && q != "" && q != 0) ? sprintf("%.2f", p / q) : "-"
 			printf "%-5s %-26s %12s %12s %10s  %s\n", r[1], r[3], fmt(p), fmt(q), ratio, r[4]
 		}
+		header = 0
+		for (k in vals) {
+			split(k, kk, "|")
+			if (kk[1] == "S4" && kk[2] == "dps" && kk[3] ~ /^floor/) floors[kk[3]] = 1
+		}
+		nf = split("floor floor-sqlite floor-sqlite-group", order, " ")
+		for (i = 1; i <= nf; i++) {
+			f = order[i]
+			if (!(f in floors)) continue
+			if (!header++) printf "\nS4 yardsticks (bench/floor.c), medians:\n%-20s %12s %8s %12s %10s\n", "server", "deliveries/s", "vs nchan", "CPU us/deliv", "p99 ms"
+			d = median(vals["S4|dps|" f]); q = median(vals["S4|dps|nchan"])
+			printf "%-20s %12s %8s %12s %10s\n", f, fmt(d), (q != "" && q != 0) ? sprintf("%.2f", d / q) : "-", fmt(median(vals["S4|cpu_us|" f])), fmt(median(vals["S4|p99|" f]))
+		}
 		if (failed != "") printf "failed runs (not in the medians):%s\n", failed
 	}' "$1"
 }
@@ -120,7 +138,7 @@ deps) install_deps; exit 0 ;;
 summary) summarize "${2:-build/bench/results.jsonl}"; exit 0 ;;
 esac
 install_deps
-for f in "$LOADGEN" "$PARLEY" "$NCHAN_MODULE"; do
+for f in "$LOADGEN" "$PARLEY" "$NCHAN_MODULE" ${FLOORS:+"$FLOOR"}; do
 	[ -e "$f" ] || { echo "bench: $f is missing (run: make bench)" >&2; exit 1; }
 done
 
@@ -140,6 +158,7 @@ log "parley: $PARLEY_SRC built $(date -r "$PARLEY_SRC" '+%F %T'), tree at $(git 
 
 PARLEY_PID=""
 NGINX_PID=""
+FLOOR_PID=""
 CHILD_PID=""	# the client (loadgen, wrk) running now
 
 stop_pid() {	# pid: TERM, then KILL after 5 s
@@ -156,7 +175,9 @@ stop_pid() {	# pid: TERM, then KILL after 5 s
 
 stop_servers() {
 	stop_pid "$PARLEY_PID"
+	stop_pid "$FLOOR_PID"
 	PARLEY_PID=""
+	FLOOR_PID=""
 	if [ -n "$NGINX_PID" ]; then
 		local workers
 		workers=$(children "$NGINX_PID")
@@ -203,6 +224,24 @@ start_parley() {	# extra serve flags
 	exit 1
 }
 
+start_floor() {	# variant: floor, floor-sqlite (a commit per post), floor-sqlite-group
+	local args=(--port "$FLOOR_PORT") i
+	rm -f "$OUT"/floor.db "$OUT"/floor.db-wal "$OUT"/floor.db-shm
+	case $1 in
+	floor-sqlite) args+=(--db "$OUT/floor.db") ;;
+	floor-sqlite-group) args+=(--db "$OUT/floor.db" --group) ;;
+	esac
+	"$FLOOR" "${args[@]}" > "$OUT/floor.out" 2> "$OUT/floor.err" &
+	FLOOR_PID=$!
+	for i in $(seq 100); do
+		grep -q 'listening on' "$OUT/floor.out" 2>/dev/null && return 0
+		kill -0 "$FLOOR_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench: floor did not start: $(cat "$OUT/floor.err")" >&2
+	exit 1
+}
+
 start_nginx() {
 	rm -rf "$NGX_PREFIX"
 	mkdir -p "$NGX_PREFIX"
@@ -226,8 +265,8 @@ start_nginx() {
 
 server_pids() {	# --server-pid flags for the running server
 	local p
-	if [ -n "$PARLEY_PID" ]; then
-		echo "--server-pid $PARLEY_PID"
+	if [ -n "$PARLEY_PID$FLOOR_PID" ]; then
+		echo "--server-pid $PARLEY_PID$FLOOR_PID"
 	else
 		echo -n "--server-pid $NGINX_PID"
 		for p in $(children "$NGINX_PID"); do echo -n " --server-pid $p"; done
@@ -258,11 +297,12 @@ bg() {
 # measure TARGET SCENARIO RUN LOADGEN-ARGS...: one loadgen run, recorded; a failed
 # run (loadgen error, server gone) is recorded as an error line and the bench goes on
 measure() {
-	local target=$1 sc=$2 run=$3 rc=0 server_pid
+	local target=$1 sc=$2 run=$3 rc=0 server_pid lg_target=$1
 	shift 3
-	server_pid=${PARLEY_PID:-$NGINX_PID}
+	server_pid=${PARLEY_PID:-${FLOOR_PID:-$NGINX_PID}}
+	[[ $target != floor* ]] || lg_target=nchan	# the floor speaks nchan's URLs
 	# shellcheck disable=SC2046
-	bg "$LOADGEN" --target "$target" $(server_pids) --scenario "$sc" "$@" \
+	bg "$LOADGEN" --target "$lg_target" $(server_pids) --scenario "$sc" "$@" \
 		> "$OUT/last.json" 2> "$OUT/last.err" || rc=$?
 	if [ $rc -eq 0 ] && [ -s "$OUT/last.json" ]; then
 		local nerr=0
@@ -275,7 +315,8 @@ measure() {
 			nerr=$(grep -cE '\[(error|crit|alert|emerg)\]' "$NGX_PREFIX/error.log" || true)
 			[ "$nerr" -eq 0 ] || log "nginx logged $nerr errors, e.g.: $(grep -m1 -E '\[(error|crit|alert|emerg)\]' "$NGX_PREFIX/error.log")"
 		fi
-		sed "s/}\$/,\"server_log_errors\":$nerr}/" "$OUT/last.json" | record "$run"
+		sed -e "s/}\$/,\"server_log_errors\":$nerr}/" \
+			-e "s/\"target\":\"$lg_target\"/\"target\":\"$target\"/" "$OUT/last.json" | record "$run"
 	fi
 	local why=""
 	[ $rc -eq 0 ] || why="loadgen exit $rc: $(tail -3 "$OUT/last.err" | tr '\n"\\' ' ')"
@@ -309,9 +350,12 @@ run_one() {
 		start_parley "${serve[@]}"
 		"$LOADGEN" --setup --port "$PARLEY_PORT" --chats "$chats" --chat-ids-file "$ids" "${setup[@]}"
 		measure parley "$sc" "$run" --port "$PARLEY_PORT" --chat-ids-file "$ids" "${lg[@]}"
-	else
+	elif [ "$target" = nchan ]; then
 		start_nginx
 		measure nchan "$sc" "$run" --port "$NCHAN_PORT" --chat-prefix "r${run}${sc}c" "${lg[@]}"
+	else
+		start_floor "$target"
+		measure "$target" "$sc" "$run" --port "$FLOOR_PORT" --chat-prefix "f${run}${sc}c" "${lg[@]}"
 	fi
 	stop_servers
 	sleep "$SETTLE"
@@ -345,6 +389,9 @@ for sc in $SCENARIOS; do
 		page) run_page "$run" ;;
 		*) run_one parley "$sc" "$run"; run_one nchan "$sc" "$run" ;;
 		esac
+		if [ "$sc" = S4 ]; then
+			for f in $FLOORS; do run_one "$f" S4 "$run"; done
+		fi
 	done
 done
 log "done in $(( $(date +%s) - t0 )) s"
