@@ -26,6 +26,10 @@ static const struct {
 	    "SSE frames queued to subscribers." },
 	[METRIC_SSE_DROPPED_SLOW] = { "parley_sse_dropped_slow_total", "counter",
 	    "Subscribers cut off because they did not read." },
+	[METRIC_POSTS_COMMITTED] = { "parley_posts_committed_total", "counter",
+	    "People's messages made durable (posts arriving together share a commit)." },
+	[METRIC_POST_COMMITS] = { "parley_post_commits_total", "counter",
+	    "Commits of people's messages." },
 };
 
 void

@@ -14,6 +14,8 @@ enum metric {
 	METRIC_EVENTS_PUBLISHED,	/* events handed to the hub */
 	METRIC_SSE_FRAMES_SENT,		/* frames queued to a subscriber */
 	METRIC_SSE_DROPPED_SLOW,	/* subscribers cut off for not reading */
+	METRIC_POSTS_COMMITTED,		/* people's messages made durable in groups */
+	METRIC_POST_COMMITS,		/* the commits that made them durable */
 	METRIC_COUNT
 };
 

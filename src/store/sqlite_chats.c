@@ -48,7 +48,7 @@ bump(json_t *counters, size_t i)
 /*
  * Takes the chat's next event id (and, with seq, its next message seq) inside
  * the caller's transaction: STORE_NOT_FOUND when there is no such chat. A
- * cached Chat follows its last_event_id.
+ * cached Chat follows its last_event_id (a grouped message's once committed).
  */
 static enum store_status
 next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
@@ -60,8 +60,8 @@ next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_i
 	if (seq != NULL)
 		*seq = bump(c, 0);
 	*event_id = bump(c, 1);
-	json_t *cached = json_object_get(st->chats, chat_id);
-	if (cached != NULL)
+	json_t *cached = st->group.adding ? NULL : json_object_get(st->chats, chat_id);
+	if (cached != NULL)	/* a grouped message's event shows once committed */
 		json_object_set_new(cached, "last_event_id", json_integer((json_int_t)*event_id));
 	return STORE_OK;
 }
@@ -210,7 +210,7 @@ store_chat_list(struct store *st)
 
 /*
  * Chats are read on every post and page view, so the last ones read are kept
- * (their last_event_id follows next_ids); changing a chat or a bot, and
+ * (their last_event_id follows what is committed); changing a chat or a bot, and
  * any rolled-back transaction, drops what may be stale. Callers get a copy
  * of the top level (they add keys to it), whose values they do not change.
  */
@@ -371,22 +371,20 @@ store_messages_streaming(struct store *st)
 	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), row_streaming);
 }
 
-enum store_status
-store_message_add(struct store *st, const char *chat_id, const struct message_in *in,
+/* Inserts a message and its event inside the caller's transaction. */
+static enum store_status
+message_insert(struct store *st, const char *chat_id, const struct message_in *in,
     json_t **message, uint64_t *event_id)
 {
 	char now[21];
 	time_now_rfc3339(now);
-
-	if (sqlite_begin(st) != 0)
-		return STORE_ERROR;
 	uint64_t seq;
 	enum store_status rc = next_ids(st, chat_id, &seq, event_id);
 	if (rc != STORE_OK)
-		return sqlite_fail(st, rc);
+		return rc;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_INSERT);
 	if (s == NULL)
-		return sqlite_fail(st, STORE_ERROR);
+		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
 	sqlite_bind_text(s, 3, in->kind);
@@ -396,18 +394,61 @@ store_message_add(struct store *st, const char *chat_id, const struct message_in
 	sqlite_bind_text(s, 7, in->state);
 	sqlite_bind_text(s, 8, now);
 	if (sqlite_exec(st, s) != 0)
-		return sqlite_fail(st, STORE_ERROR);
+		return STORE_ERROR;
 
 	*message = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:n, s:s}",
 	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", in->kind,
 	    "author", in->author, "bot_id", in->bot_id, "body", in->body,
 	    "state", in->state, "error", "created_at", now);
-	if (event_insert(st, chat_id, *event_id, "message", *message) != 0 ||
-	    sqlite_commit(st) != 0) {
+	if (event_insert(st, chat_id, *event_id, "message", *message) != 0) {
 		json_decref(*message);
 		*message = NULL;
-		return sqlite_fail(st, STORE_ERROR);
+		return STORE_ERROR;
 	}
+	return STORE_OK;
+}
+
+enum store_status
+store_message_add(struct store *st, const char *chat_id, const struct message_in *in,
+    json_t **message, uint64_t *event_id)
+{
+	if (sqlite_begin(st) != 0)
+		return STORE_ERROR;
+	enum store_status rc = message_insert(st, chat_id, in, message, event_id);
+	if (rc == STORE_OK && sqlite_commit(st) != 0) {
+		json_decref(*message);
+		*message = NULL;
+		rc = STORE_ERROR;
+	}
+	return rc == STORE_OK ? STORE_OK : sqlite_fail(st, rc);
+}
+
+enum store_status
+store_message_add_grouped(struct store *st, const char *chat_id, const struct message_in *in,
+    json_t **message, uint64_t *event_id, store_committed_fn *committed, void *arg)
+{
+	if (st->group.len == GROUP_MAX)
+		store_group_commit(st);
+	if (!st->group.open) {
+		if (sqlite_begin(st) != 0)
+			return STORE_ERROR;
+		st->group.open = true;
+	}
+	st->group.adding = true;
+	enum store_status rc = message_insert(st, chat_id, in, message, event_id);
+	st->group.adding = false;
+	if (rc == STORE_NOT_FOUND) {
+		/* no such chat: nothing was written; the group goes on, if it has members */
+		json_object_del(st->chats, chat_id);
+		if (st->group.len == 0)
+			store_group_commit(st);
+		return rc;
+	}
+	if (rc != STORE_OK)
+		return sqlite_fail(st, rc);	/* the whole group is rolled back */
+	struct grouped *g = &st->group.members[st->group.len++];
+	*g = (struct grouped){ .committed = committed, .arg = arg, .event_id = *event_id };
+	snprintf(g->chat_id, sizeof g->chat_id, "%s", chat_id);
 	return STORE_OK;
 }
 

@@ -6,7 +6,9 @@
  * (sqlite*.c); a PostgreSQL one implements these same functions.
  *
  * Every write is durable when the call returns: it survives the server's
- * crash; with sync_full also the machine's. Functions returning json_t *
+ * crash; with sync_full also the machine's. The one exception is a grouped
+ * message (store_message_add_grouped), durable when its group commits.
+ * Functions returning json_t *
  * hand the caller a new reference; json_t * arguments are borrowed. Calls are
  * synchronous and owned by one thread at a time.
  */
@@ -65,6 +67,23 @@ enum store_status store_messages_last(struct store *st, const char *chat_id,
 /* Appends a message and its "message" event in one transaction. */
 enum store_status store_message_add(struct store *st, const char *chat_id,
 		    const struct message_in *in, json_t **message, uint64_t *event_id);
+/*
+ * Group commit: the same as store_message_add, but the message joins the
+ * transaction of the other grouped messages instead of committing alone, so
+ * a loop iteration's posts cost one commit. It is durable only once
+ * store_group_commit ends the group; committed(arg, ok) then tells, once per
+ * message and in order, whether it is. Any other store call that reads the
+ * database ends the group first (its committed calls run inside that call),
+ * so nothing reads or writes around an uncommitted message; a chat served
+ * from the cache shows only committed events. committed must not call the
+ * store. store_close rolls an open group back without telling its members.
+ */
+typedef void store_committed_fn(void *arg, bool ok);
+enum store_status store_message_add_grouped(struct store *st, const char *chat_id,
+		    const struct message_in *in, json_t **message, uint64_t *event_id,
+		    store_committed_fn *committed, void *arg);
+/* Commits the open group, if there is one; a failed commit rolls it back. */
+void		 store_group_commit(struct store *st);
 /* Sets a message's body, state and error (NULL for none); logs "message-update". */
 enum store_status store_message_finish(struct store *st, const char *chat_id, uint64_t seq,
 		    const char *body, const char *state, const char *error,

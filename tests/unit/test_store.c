@@ -1,7 +1,8 @@
 /*
  * test_store.c - the SQLite store (src/store/sqlite*.c) on ":memory:":
- * chats, messages, the event log and its pruning; and on a file: one server
- * per file, and the log copied back into the file while the store is open.
+ * chats, messages, the event log and its pruning, group commit; and on a
+ * file: one server per file, the log copied back into the file while the
+ * store is open, and a grouped post durable once its group commits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "limits.h"
 #include "store/store.h"
@@ -644,6 +647,133 @@ test_chat_reads_follow_writes(void **state)
 	json_decref(fields);
 }
 
+/* ---------- group commit ---------- */
+
+struct told {
+	int	 calls;
+	int	 order[80];	/* which member, in the order told */
+	bool	 ok[80];
+};
+
+struct member {
+	struct told	*told;
+	int		 n;
+};
+
+static void
+committed(void *arg, bool ok)
+{
+	struct member *m = arg;
+	m->told->ok[m->told->calls] = ok;
+	m->told->order[m->told->calls++] = m->n;
+}
+
+static json_t *
+add_grouped(struct store *st, const char *chat_id, struct member *m, uint64_t *event_id)
+{
+	struct message_in in = { .kind = "person", .author = "ann", .body = "hi",
+	    .state = "complete" };
+	json_t *msg = NULL;
+	assert_int_equal(store_message_add_grouped(st, chat_id, &in, &msg, event_id,
+	    committed, m), STORE_OK);
+	assert_non_null(msg);
+	return msg;
+}
+
+/* Members hear nothing until the commit, then all of them, in order. */
+static void
+test_group_commit(void **state)
+{
+	struct store *st = *state;
+	json_t *a = new_chat(st, "A", "manual"), *b = new_chat(st, "B", "manual"), *got = NULL;
+	struct told told = { 0 };
+	struct member m[3] = { { &told, 0 }, { &told, 1 }, { &told, 2 } };
+	uint64_t ids[3];
+	assert_int_equal(store_chat_get(st, str(a, "id"), &got), STORE_OK);	/* cached */
+	json_decref(got);
+	json_decref(add_grouped(st, str(a, "id"), &m[0], &ids[0]));
+	json_decref(add_grouped(st, str(b, "id"), &m[1], &ids[1]));
+	json_t *third = add_grouped(st, str(a, "id"), &m[2], &ids[2]);
+	assert_int_equal(integer(third, "seq"), 2);
+	assert_int_equal(ids[2], ids[0] + 1);
+	assert_int_equal(told.calls, 0);
+	/* a cached chat never shows an uncommitted event */
+	assert_int_equal(store_chat_get(st, str(a, "id"), &got), STORE_OK);
+	assert_int_equal(integer(got, "last_event_id"), 0);
+	json_decref(got);
+	store_group_commit(st);
+	assert_int_equal(told.calls, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(told.order[i], i);
+		assert_true(told.ok[i]);
+	}
+	assert_int_equal(store_chat_get(st, str(a, "id"), &got), STORE_OK);
+	assert_int_equal(integer(got, "last_event_id"), (json_int_t)ids[2]);
+	json_decref(got);
+	store_group_commit(st);		/* nothing open: nothing told */
+	assert_int_equal(told.calls, 3);
+	json_decref(third);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Any other call ends the group first: it reads and writes after the members. */
+static void
+test_group_ended_by_other_calls(void **state)
+{
+	struct store *st = *state;
+	json_t *a = new_chat(st, "A", "manual"), *last = NULL;
+	struct told told = { 0 };
+	struct member m[2] = { { &told, 0 }, { &told, 1 } };
+	uint64_t grouped_id, later_id;
+	json_decref(add_grouped(st, str(a, "id"), &m[0], &grouped_id));
+	assert_int_equal(store_messages_last(st, str(a, "id"), 5, &last), STORE_OK);
+	assert_int_equal(told.calls, 1);
+	assert_int_equal(json_array_size(last), 1);
+	json_decref(last);
+
+	json_decref(add_grouped(st, str(a, "id"), &m[1], &grouped_id));
+	json_t *later = add(st, str(a, "id"), "bob", "after", &later_id);
+	assert_int_equal(told.calls, 2);
+	assert_int_equal(later_id, grouped_id + 1);
+	assert_int_equal(integer(later, "seq"), 3);
+	json_decref(later);
+	json_decref(a);
+}
+
+/* A post to a chat that is not there fails alone; a full group commits. */
+static void
+test_group_missing_chat_and_full(void **state)
+{
+	struct store *st = *state;
+	json_t *a = new_chat(st, "A", "manual"), *msg = NULL;
+	struct told told = { 0 };
+	struct member first = { &told, 0 }, others = { &told, 1 };
+	struct message_in in = { .kind = "person", .author = "ann", .body = "hi",
+	    .state = "complete" };
+	uint64_t id;
+	json_decref(add_grouped(st, str(a, "id"), &first, &id));
+	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &in, &msg, &id,
+	    committed, &others), STORE_NOT_FOUND);
+	assert_null(msg);
+	assert_int_equal(told.calls, 0);
+	struct told many = { 0 };
+	struct member rest = { &many, 9 };
+	for (int i = 1; i < 64; i++)		/* GROUP_MAX members in all */
+		json_decref(add_grouped(st, str(a, "id"), &rest, &id));
+	assert_int_equal(told.calls + many.calls, 0);
+	json_decref(add_grouped(st, str(a, "id"), &rest, &id));	/* commits the 64 first */
+	assert_int_equal(told.calls, 1);
+	assert_true(told.ok[0]);
+	assert_int_equal(many.calls, 63);
+	json_t *last = NULL;
+	store_group_commit(st);
+	assert_int_equal(store_messages_last(st, str(a, "id"), 1, &last), STORE_OK);
+	assert_int_equal(integer(json_array_get(last, 0), "seq"), 65);
+	json_decref(last);
+	json_decref(a);
+}
+
 /* ---------- on a file ---------- */
 
 struct tmpdb {
@@ -775,6 +905,52 @@ test_file_ids_go_on_after_reopen(void **state)
 	tmpdb_remove(&t);
 }
 
+/* A grouped post is in the file once its group committed; closed before, it is not. */
+static void
+test_file_group_durable_at_commit(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	char *err = NULL;
+	struct store *st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	json_t *chat = new_chat(st, "Group", "manual");
+	char id[32];
+	snprintf(id, sizeof id, "%s", str(chat, "id"));
+	struct told told = { 0 };
+	struct member m = { &told, 0 };
+	uint64_t event_id;
+	json_decref(add_grouped(st, id, &m, &event_id));
+	store_group_commit(st);
+
+	/* a post to no chat as a group's first member leaves no transaction open */
+	struct message_in in = { .kind = "person", .author = "ann", .body = "hi",
+	    .state = "complete" };
+	json_t *none = NULL;
+	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &in, &none, &event_id,
+	    committed, &m), STORE_NOT_FOUND);
+	sqlite3 *other;
+	assert_int_equal(sqlite3_open(t.path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+
+	json_decref(add_grouped(st, id, &m, &event_id));
+	store_close(st);		/* the last group never committed */
+	assert_int_equal(told.calls, 1);
+
+	st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	json_t *last = NULL;
+	assert_int_equal(store_messages_last(st, id, 5, &last), STORE_OK);
+	assert_int_equal(json_array_size(last), 1);
+	json_decref(last);
+	json_decref(chat);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
 int
 main(void)
 {
@@ -783,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_file_one_server),
 		cmocka_unit_test(test_file_log_copied_back),
 		cmocka_unit_test(test_file_ids_go_on_after_reopen),
+		cmocka_unit_test(test_file_group_durable_at_commit),
 		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_list_newest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_update, setup, teardown),
@@ -794,6 +971,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_event_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_finish_and_streaming, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_reads_follow_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_ended_by_other_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_missing_chat_and_full, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
