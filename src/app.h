@@ -13,6 +13,7 @@
 struct event_base;
 struct hub;
 struct page_cache;
+struct posts;
 struct server;
 struct store;
 struct turns;
@@ -25,6 +26,7 @@ struct app {
 	struct hub		*hub;
 	struct turns		*turns;
 	struct page_cache	*pages;		/* rendered chat pages */
+	struct posts		*posts;		/* people's messages waiting for a commit */
 	uint64_t		 bots_version;	/* bumped whenever a bot changes */
 	bool			 stopping;	/* shutting down: no new streams */
 };

@@ -1,5 +1,9 @@
 /*
  * chats.c - chat operations shared by the API and the pages; see chats.h.
+ * People's posts are committed in groups: each post joins the store's open
+ * group, an event at the end of the loop iteration commits it, the store
+ * tells each post its outcome (it is published then, so events leave in id
+ * order however the group ended), and the same event answers them.
  */
 #include "chats.h"
 #include "app.h"
@@ -13,9 +17,11 @@
 #include "util/text.h"
 #include "util/xmalloc.h"
 
+#include <event2/event.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 static const char *const policies[] = { "round-robin", "mentions", "natural", "manual" };
 
@@ -160,9 +166,115 @@ message_body(json_t *v, struct problem *p)
 	return body;
 }
 
+/* A person's message on its way: stored in the open group, answered after its commit. */
+struct post {
+	STAILQ_ENTRY(post)	 next;
+	struct app		*app;
+	json_t			*message;
+	uint64_t		 event_id;
+	bool			 durable;
+	chats_posted_fn		*posted;
+	void			*arg;
+};
+
+struct posts {
+	struct app		*app;
+	struct event		*settle;	/* end of the loop iteration */
+	STAILQ_HEAD(, post)	 ended;		/* their group is over: to be answered */
+};
+
+/* Called by the store as the group ends: it must not call the store again. */
+static void
+post_ended(void *arg, bool ok)
+{
+	struct post *post = arg;
+	struct posts *posts = post->app->posts;
+	post->durable = ok;
+	if (ok)
+		hub_publish(post->app->hub, json_string_value(json_object_get(post->message,
+		    "chat_id")), post->event_id, "message", post->message);
+	STAILQ_INSERT_TAIL(&posts->ended, post, next);
+	event_active(posts->settle, 0, 0);
+}
+
+/* The bots answer a committed post as the chat is now (a PATCH may have come first). */
+static void
+post_answer(struct post *post)
+{
+	struct app *app = post->app;
+	json_t *chat;
+	if (post->durable) {
+		if (!app->stopping && store_chat_get(app->store, json_string_value(
+		    json_object_get(post->message, "chat_id")), &chat) == STORE_OK) {
+			turns_on_message(app->turns, chat, post->message);
+			json_decref(chat);
+		}
+		post->posted(post->arg, post->message, NULL);
+	} else {
+		struct problem p;
+		problem_set(&p, 500, "the database failed; try again");
+		post->posted(post->arg, NULL, &p);
+	}
+	json_decref(post->message);
+	free(post);
+}
+
+/* Commits the open group, then answers every post whose group is over. */
+static void
+settle(evutil_socket_t fd, short what, void *arg)
+{
+	struct posts *posts = arg;
+	struct post *post;
+	(void)fd;
+	(void)what;
+	store_group_commit(posts->app->store);
+	while ((post = STAILQ_FIRST(&posts->ended)) != NULL) {
+		STAILQ_REMOVE_HEAD(&posts->ended, next);
+		post_answer(post);
+	}
+}
+
+struct posts *
+posts_new(struct app *app)
+{
+	struct posts *posts = xcalloc(1, sizeof *posts);
+	posts->app = app;
+	posts->settle = event_new(app->base, -1, 0, settle, posts);
+	STAILQ_INIT(&posts->ended);
+	return posts;
+}
+
+void
+posts_free(struct posts *posts)
+{
+	if (posts == NULL)
+		return;
+	settle(-1, 0, posts);
+	event_free(posts->settle);
+	free(posts);
+}
+
+/* Stores the message in the open group; the answer follows from settle. */
+static int
+post_add(struct app *app, json_t *chat, const struct message_in *in,
+    chats_posted_fn *posted, void *arg, struct problem *p)
+{
+	struct post *post = xcalloc(1, sizeof *post);
+	*post = (struct post){ .app = app, .posted = posted, .arg = arg };
+	enum store_status st = store_message_add_grouped(app->store,
+	    json_string_value(json_object_get(chat, "id")), in, &post->message,
+	    &post->event_id, post_ended, post);
+	if (st != STORE_OK) {
+		free(post);
+		return store_problem(st, p);
+	}
+	event_active(app->posts->settle, 0, 0);
+	return 0;
+}
+
 int
 chats_post(struct app *app, const char *id, json_t *author_v, json_t *body_v,
-    json_t **message, struct problem *p)
+    chats_posted_fn *posted, void *arg, struct problem *p)
 {
 	json_t *chat;
 	if (app->stopping) {
@@ -177,14 +289,7 @@ chats_post(struct app *app, const char *id, json_t *author_v, json_t *body_v,
 	if (body != NULL) {
 		struct message_in in = { .kind = "person", .author = author, .body = body,
 		    .state = "complete" };
-		uint64_t event_id;
-		enum store_status st = store_message_add(app->store, id, &in, message, &event_id);
-		if (st == STORE_OK) {
-			hub_publish(app->hub, id, event_id, "message", *message);
-			turns_on_message(app->turns, chat, *message);
-			rc = 0;
-		} else
-			store_problem(st, p);
+		rc = post_add(app, chat, &in, posted, arg, p);
 	}
 	json_decref(chat);
 	free(author);
@@ -267,10 +372,11 @@ chats_snapshot(struct app *app, const char *id, unsigned n, json_t **snapshot,
     struct problem *p)
 {
 	json_t *chat, *messages;
-	if (chats_get(app, id, &chat, p) != 0)
+	/* messages first: reading them commits any open group, which the chat then shows */
+	if (chats_recent(app, id, n, &messages, p) != 0)
 		return -1;
-	if (chats_recent(app, id, n, &messages, p) != 0) {
-		json_decref(chat);
+	if (chats_get(app, id, &chat, p) != 0) {
+		json_decref(messages);
 		return -1;
 	}
 	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:o, s:o, s:O}",

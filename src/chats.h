@@ -25,9 +25,20 @@ int	 chats_update(struct app *app, const char *id, const struct chat_fields *in,
 int	 chats_delete(struct app *app, const char *id, struct problem *p);
 /* The chat, or -1 with a 404 problem. */
 int	 chats_get(struct app *app, const char *id, json_t **chat, struct problem *p);
-/* A person's message: author and body as given (JSON strings or NULL). */
+/* Told once a person's message is durable (message; p NULL) or is not (p). */
+typedef void chats_posted_fn(void *arg, json_t *message, const struct problem *p);
+/*
+ * A person's message: author and body as given (JSON strings or NULL). Bad
+ * input: -1 with the problem, and posted is not called. Otherwise 0: the
+ * message is stored with the other posts of this loop iteration (one commit
+ * for all: store_message_add_grouped), published when that commits, and then
+ * posted(arg, ...) is called from the loop.
+ */
 int	 chats_post(struct app *app, const char *id, json_t *author, json_t *body,
-	    json_t **message, struct problem *p);
+	    chats_posted_fn *posted, void *arg, struct problem *p);
+/* The posts in flight (app->posts); freeing commits and answers them. */
+struct posts	*posts_new(struct app *app);
+void		 posts_free(struct posts *posts);
 /* The bot (json string: id or name) of the chat speaks next; 422 when not in the chat. */
 int	 chats_turn(struct app *app, const char *id, json_t *bot, struct problem *p);
 /* Stops the reply being generated and drops the queued turns. */

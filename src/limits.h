@@ -28,7 +28,7 @@
 #define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
 						   progress this long is cut (a dead peer) */
 #define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */
-#define LIMIT_DELIVERY_LAG_MS     2             /* stream threads further behind than this:
+#define LIMIT_DELIVERY_LAG_MS     1             /* stream threads further behind than this:
 						   requests that write wait (admission) */
 #define LIMIT_ADMIT_RECHECK_MS    1             /* how often waiting requests look again */
 #define LIMIT_ADMIT_WAIT_MS       1000          /* and they wait at most this long */

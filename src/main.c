@@ -5,6 +5,7 @@
  */
 #include "app.h"
 #include "bots/turns.h"
+#include "chats.h"
 #include "config.h"
 #include "hub/hub.h"
 #include "http/server.h"
@@ -130,6 +131,7 @@ start(struct runtime *rt, const struct config *cfg)
 	rt->app.hub = hub_new(rt->app.base, cfg->threads);
 	rt->app.turns = turns_new(&rt->app);
 	rt->app.pages = page_cache_new();
+	rt->app.posts = posts_new(&rt->app);
 	struct server_routes routes = routes_for(&rt->app);
 	rt->app.server = server_start(rt->app.base, cfg->host, cfg->port, cfg->request_timeout_seconds,
 	    &routes, &err);
@@ -144,6 +146,8 @@ start(struct runtime *rt, const struct config *cfg)
 static void
 stop(struct runtime *rt)
 {
+	posts_free(rt->app.posts);	/* commits and answers the last posts */
+	rt->app.posts = NULL;
 	server_free(rt->app.server);
 	/* run the stream teardowns that closing the connections scheduled */
 	event_base_loop(rt->app.base, EVLOOP_NONBLOCK);

@@ -56,12 +56,13 @@ api_chat_get(struct evhttp_request *req, void *ctx, const struct route_params *r
 	struct app *app = ctx;
 	struct problem p;
 	json_t *chat, *messages;
-	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
+	/* messages first: reading them commits any open group, which the chat then shows */
+	if (chats_recent(app, rp->seg[0], LIMIT_SNAPSHOT_MESSAGES, &messages, &p) != 0) {
 		respond_problem(req, &p);
 		return;
 	}
-	if (chats_recent(app, rp->seg[0], LIMIT_SNAPSHOT_MESSAGES, &messages, &p) != 0) {
-		json_decref(chat);
+	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
+		json_decref(messages);
 		respond_problem(req, &p);
 		return;
 	}
@@ -126,19 +127,26 @@ api_messages_list(struct evhttp_request *req, void *ctx, const struct route_para
 	respond_json(req, 200, json_pack("{s:o}", "messages", messages));
 }
 
+static void
+message_posted(void *req, json_t *message, const struct problem *p)
+{
+	if (message != NULL)
+		respond_json(req, 201, json_incref(message));
+	else
+		respond_problem(req, p);
+}
+
 void
 api_messages_post(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
 	struct problem p;
-	json_t *message, *body = request_json_object(req, &p);
+	json_t *body = request_json_object(req, &p);
 	if (body == NULL) {
 		respond_problem(req, &p);
 		return;
 	}
 	if (chats_post(ctx, rp->seg[0], json_object_get(body, "author"),
-	    json_object_get(body, "body"), &message, &p) == 0)
-		respond_json(req, 201, message);
-	else
+	    json_object_get(body, "body"), message_posted, req, &p) != 0)
 		respond_problem(req, &p);
 	json_decref(body);
 }

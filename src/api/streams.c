@@ -2,7 +2,9 @@
  * streams.c - opening event streams: snapshot or replay, then live; see
  * streams.h. Everything between reading the chat and handing the stream to
  * the hub runs in one loop callback, so no event can fall between the
- * replay and the live ones.
+ * replay and the live ones. Posts waiting for their group's commit are not
+ * in the chat read from the cache; reading the store commits them first,
+ * and they are published before that read returns (chats.h).
  */
 #include "api/streams.h"
 #include "app.h"

@@ -21,7 +21,7 @@ void		 turns_stop_all(struct turns *t);
 /* Marks replies left "streaming" by a crash as "stopped". Call once at start. */
 void		 turns_recover(struct app *app);
 
-/* A message was posted to chat (a Chat): queue the bots the policy calls for. */
+/* A message was posted (and committed) to chat (a Chat): queue the bots the policy calls for. */
 void		 turns_on_message(struct turns *t, json_t *chat, json_t *message);
 /* The bot (a Bot of the chat) speaks next. */
 void		 turns_request(struct turns *t, json_t *chat, json_t *bot);

@@ -220,8 +220,10 @@ page_chat(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 	chat_body(&b, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots);
 	page_end(&b);
 	respond_html(req, 200, &b);
-	if (cacheable)
-		page_cache_put(app->pages, rp->seg[0], event_id, app->bots_version, &b);
+	if (cacheable)	/* under the id it shows: reading it may have committed new posts */
+		page_cache_put(app->pages, rp->seg[0],
+		    (uint64_t)json_integer_value(json_object_get(snap, "last_event_id")),
+		    app->bots_version, &b);
 	buf_free(&b);
 	json_decref(chat);
 	json_decref(bots);
@@ -282,32 +284,35 @@ form_chat_settings(struct evhttp_request *req, void *ctx, const struct route_par
 	json_decref(in.bots);
 }
 
+static void
+form_message_posted(void *req, json_t *message, const struct problem *p)
+{
+	if (message == NULL)
+		page_problem(req, p);
+	else if (request_is_htmx(req)) {
+		/* the message reaches this tab through its stream; clear any error */
+		struct buf empty = BUF_INIT;
+		respond_html(req, 200, &empty);
+	} else {
+		char location[96];
+		snprintf(location, sizeof location, "/chats/%s", str(message, "chat_id"));
+		respond_redirect(req, location);
+	}
+}
+
 void
 form_message_post(struct evhttp_request *req, void *ctx, const struct route_params *rp)
 {
 	struct problem p;
 	struct evkeyvalq fields;
-	json_t *message;
 	if (request_form(req, &fields, &p) != 0) {
 		page_problem(req, &p);
 		return;
 	}
 	json_t *author = form_string(&fields, "author"), *body = form_string(&fields, "body");
 	evhttp_clear_headers(&fields);
-	if (chats_post(ctx, rp->seg[0], author, body, &message, &p) != 0)
+	if (chats_post(ctx, rp->seg[0], author, body, form_message_posted, req, &p) != 0)
 		page_problem(req, &p);
-	else {
-		json_decref(message);
-		if (request_is_htmx(req)) {
-			/* the message reaches this tab through its stream; clear any error */
-			struct buf empty = BUF_INIT;
-			respond_html(req, 200, &empty);
-		} else {
-			char location[96];
-			snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
-			respond_redirect(req, location);
-		}
-	}
 	json_decref(author);
 	json_decref(body);
 }

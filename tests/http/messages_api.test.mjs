@@ -1,6 +1,7 @@
 // SPEC §2–3: a person's messages over the JSON API.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   startServer,
   api,
@@ -8,6 +9,9 @@ import {
   getChat,
   postMessage,
   assertError,
+  openOkStream,
+  waitForEvents,
+  metrics,
   ID_RE,
   RFC3339_UTC_RE,
 } from './helpers.mjs';
@@ -202,4 +206,83 @@ test('chat ids in messages match', T, async () => {
   const m = await postMessage(srv.url, c.id, 'x');
   assert.match(m.chat_id, ID_RE);
   assert.equal(m.chat_id, c.id);
+});
+
+// Posts that arrive together are committed together (one SQLite commit per loop
+// iteration, CONTRACT-NOTES "Group commit"): each still gets its own 201 once it is
+// durable, and every stream sees its chat's messages in order, without gaps.
+test('posts arriving together from 8 clients to 4 chats: each 201 matches what the streams show, in order', T, async () => {
+  const chats = await Promise.all([0, 1, 2, 3].map((i) => createChat(srv.url, `together ${i}`)));
+  const streams = await Promise.all(chats.map((c) => openOkStream(srv.url, `/api/v1/chats/${c.id}/events`)));
+  try {
+    for (const st of streams) assert.equal((await waitForEvents(st, 1))[0].event, 'snapshot');
+    const acked = chats.map(() => []);
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, c) => {
+        for (let k = 0; k < 10; k++) {
+          const i = (c + k) % 4;
+          const r = await api(srv.url, 'POST', `/api/v1/chats/${chats[i].id}/messages`, { author: `C${c}`, body: `c${c} k${k}` });
+          assert.equal(r.status, 201, r.text);
+          acked[i].push(r.json);
+        }
+      }),
+    );
+    for (let i = 0; i < 4; i++) {
+      assert.equal(acked[i].length, 20);
+      const evs = (await waitForEvents(streams[i], 21)).slice(1);
+      assert.deepEqual(evs.map((e) => e.event), Array(20).fill('message'));
+      const range = (a, b) => Array.from({ length: b - a + 1 }, (_, j) => a + j);
+      assert.deepEqual(evs.map((e) => Number(e.id)), range(1, 20), `chat ${i}: event ids in order`);
+      assert.deepEqual(evs.map((e) => e.json.seq), range(1, 20), `chat ${i}: seqs in order`);
+      const bySeq = new Map(acked[i].map((m) => [m.seq, m]));
+      for (const e of evs) assert.deepEqual(e.json, bySeq.get(e.json.seq), `chat ${i}: the 201 and the event agree`);
+      const c = await getChat(srv.url, chats[i].id);
+      assert.equal(c.last_event_id, 20);
+    }
+  } finally {
+    for (const st of streams) st.close();
+  }
+});
+
+/* POSTs sent on n open connections in the same instant; resolves to their status codes. */
+async function postAllAtOnce(port, chatId, n) {
+  const socks = await Promise.all(
+    Array.from({ length: n }, () => new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => resolve(sock));
+      sock.on('error', reject);
+    })),
+  );
+  const answers = socks.map((sock) => new Promise((resolve) => {
+    let raw = '';
+    sock.setEncoding('latin1').on('data', (d) => {
+      raw += d;
+      const head = raw.indexOf('\r\n\r\n');
+      const len = /content-length: *(\d+)/i.exec(raw);
+      if (head >= 0 && len && raw.length >= head + 4 + Number(len[1])) {
+        sock.destroy();
+        resolve(Number(raw.slice(9, 12)));
+      }
+    });
+  }));
+  socks.forEach((sock, i) => {
+    const body = JSON.stringify({ author: 'Ada', body: `together ${i}` });
+    sock.write(`POST /api/v1/chats/${chatId}/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+  return Promise.all(answers);
+}
+
+test('posts that arrive in the same instant share commits (parley_post_commits_total)', T, async () => {
+  const c = await createChat(srv.url, 'same instant');
+  const m0 = await metrics(srv.url);
+  const statuses = await postAllAtOnce(srv.port, c.id, 16);
+  assert.deepEqual(statuses, Array(16).fill(201));
+  const m1 = await metrics(srv.url);
+  const posts = m1.get('parley_posts_committed_total') - m0.get('parley_posts_committed_total');
+  const commits = m1.get('parley_post_commits_total') - m0.get('parley_post_commits_total');
+  console.log(`same instant: 16 posts in ${commits} commits`);
+  assert.equal(posts, 16);
+  assert.ok(commits >= 1 && commits < 16, `16 posts took ${commits} commits`);
+  const got = await api(srv.url, 'GET', `/api/v1/chats/${c.id}/messages`);
+  assert.deepEqual(got.json.messages.map((m) => m.seq), Array.from({ length: 16 }, (_, i) => i + 1));
 });
