@@ -45,6 +45,7 @@ struct server {
 	struct conns			*conns;
 	struct server_routes		 routes;
 	unsigned			 port;
+	int				 dev_null;	/* what evhttp keeps of a taken socket */
 };
 
 /* ---------- dispatch ---------- */
@@ -217,6 +218,7 @@ server_start(struct event_base *base, const char *host, unsigned port,
 
 	struct server *srv = xcalloc(1, sizeof *srv);
 	LIST_INIT(&srv->handoffs);
+	srv->dev_null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	srv->base = base;
 	srv->routes = *routes;
 	srv->port = bound_port(fd);
@@ -230,6 +232,12 @@ server_start(struct event_base *base, const char *host, unsigned port,
 		if (asprintf(err, "cannot accept on %s:%u", host, port) < 0)
 			*err = NULL;
 		close(fd);
+		server_free(srv);
+		return NULL;
+	}
+	if (srv->dev_null < 0) {
+		if (asprintf(err, "cannot open /dev/null: %s", strerror(errno)) < 0)
+			*err = NULL;
 		server_free(srv);
 		return NULL;
 	}
@@ -261,16 +269,14 @@ server_take_socket(struct server *srv, struct evhttp_request *req)
 	conns_release(srv->conns, req);
 	/* out of epoll while fd is still the socket, then evhttp gets a stand-in */
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	/* one descriptor more per stream taken, not two: near the limit, every one counts */
 	int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	int stand_in = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (mine < 0 || stand_in < 0 || dup3(stand_in, fd, O_CLOEXEC) < 0) {
+	if (mine < 0 || dup3(srv->dev_null, fd, O_CLOEXEC) < 0) {
 		log_error("cannot take over a stream's socket: %s", strerror(errno));
 		if (mine >= 0)
 			close(mine);
 		mine = -1;
 	}
-	if (stand_in >= 0)
-		close(stand_in);
 	/* evhttp's free shuts down and closes the stand-in, not the client's socket */
 	struct handoff *h = xcalloc(1, sizeof *h);
 	h->evcon = evcon;
@@ -317,5 +323,7 @@ server_free(struct server *srv)
 	evhttp_free(srv->http);
 	if (srv->conns != NULL)
 		conns_free(srv->conns);
+	if (srv->dev_null >= 0)
+		close(srv->dev_null);
 	free(srv);
 }
