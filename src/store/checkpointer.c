@@ -4,13 +4,15 @@
  * checkpoint's reads, writes and fsyncs (before, every ~200 posts one commit
  * stalled for milliseconds). Commits on the store's connection call a WAL
  * hook (which replaces SQLite's automatic checkpoint); once the log holds
- * CHECKPOINT_PAGES pages it wakes the thread, which runs a PASSIVE checkpoint
- * on its own connection: it never blocks the writer, and the writer rewinds
- * the log once everything in it has been copied. Under a steady stream of
- * commits the thread never quite catches up (each round copies what was
- * committed before it began), so when the log reaches CHECKPOINT_CATCH_UP
- * pages the committing thread copies the little that is left itself, and the
- * log starts over. Durability is the commit's business (the log), not the
+ * CHECKPOINT_PAGES pages it wakes the thread, and again each time the log
+ * has grown by CHECKPOINT_STEP pages (not on every commit: each round costs
+ * two fsyncs, and back-to-back rounds of a few pages cost seven times more of
+ * them). The thread runs a PASSIVE checkpoint on its own connection: it never
+ * blocks the writer, and the writer rewinds the log once everything in it has
+ * been copied. Under a steady stream of commits the thread never quite
+ * catches up (each round copies what was committed before it began), so when
+ * the log reaches CHECKPOINT_CATCH_UP pages the committing thread copies what
+ * is left itself (at most a step's worth), and the log starts over. Durability is the commit's business (the log), not the
  * checkpoint's. Started and stopped by sqlite.c.
  */
 #include "store/checkpointer.h"
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 
 #define CHECKPOINT_PAGES 2000		/* wake the thread: 8 MiB of log */
+#define CHECKPOINT_STEP 256		/* and again each time the log grew this much */
 #define CHECKPOINT_CATCH_UP (8 * CHECKPOINT_PAGES)
 #define CHECKPOINT_NICE 10
 
@@ -33,6 +36,7 @@ struct checkpointer {
 	pthread_cond_t	 wake;
 	bool		 wanted;	/* a commit asked for a checkpoint */
 	bool		 stopping;
+	int		 asked_at;	/* log pages when a commit last asked (its thread) */
 };
 
 /* SQLITE_BUSY: another checkpoint is under way; a later one does the rest. */
@@ -48,13 +52,16 @@ static int
 on_commit(void *arg, sqlite3 *db, const char *schema, int log_pages)
 {
 	struct checkpointer *cp = arg;
-	if (log_pages < CHECKPOINT_PAGES)
-		return SQLITE_OK;
 	(void)schema;
+	if (log_pages < cp->asked_at)
+		cp->asked_at = 0;	/* the log started over */
+	if (log_pages < CHECKPOINT_PAGES || log_pages < cp->asked_at + CHECKPOINT_STEP)
+		return SQLITE_OK;
 	if (log_pages >= CHECKPOINT_CATCH_UP) {
 		checkpoint(db);
 		return SQLITE_OK;
 	}
+	cp->asked_at = log_pages;
 	pthread_mutex_lock(&cp->lock);
 	if (!cp->wanted) {
 		cp->wanted = true;
