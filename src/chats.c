@@ -256,14 +256,13 @@ posts_free(struct posts *posts)
 
 /* Stores the message in the open group; the answer follows from settle. */
 static int
-post_add(struct app *app, json_t *chat, const struct message_in *in,
+post_add(struct app *app, const char *chat_id, const struct message_in *in,
     chats_posted_fn *posted, void *arg, struct problem *p)
 {
 	struct post *post = xcalloc(1, sizeof *post);
 	*post = (struct post){ .app = app, .posted = posted, .arg = arg };
-	enum store_status st = store_message_add_grouped(app->store,
-	    json_string_value(json_object_get(chat, "id")), in, &post->message,
-	    &post->event_id, post_ended, post);
+	enum store_status st = store_message_add_grouped(app->store, chat_id, in,
+	    &post->message, &post->event_id, post_ended, post);
 	if (st != STORE_OK) {
 		free(post);
 		return store_problem(st, p);
@@ -289,7 +288,7 @@ chats_post(struct app *app, const char *id, json_t *author_v, json_t *body_v,
 	if (body != NULL) {
 		struct message_in in = { .kind = "person", .author = author, .body = body,
 		    .state = "complete" };
-		rc = post_add(app, chat, &in, posted, arg, p);
+		rc = post_add(app, id, &in, posted, arg, p);
 	}
 	json_decref(chat);
 	free(author);
