@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 
 #define BUCKETS 4096	/* a power of two */
+/* bytes one writev may try: libevent's default (16 KiB) split a page into four */
+#define WRITE_AT_ONCE (1024 * 1024)
 
 struct conn {
 	LIST_ENTRY(conn)	 by_bev;	/* hash chain */
@@ -95,6 +97,7 @@ make_bufferevent(struct event_base *base, void *arg)
 	struct conn *c = xcalloc(1, sizeof *c);
 	c->cs = cs;
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_set_max_single_write(c->bev, WRITE_AT_ONCE);
 	bufferevent_incref(c->bev);
 	evbuffer_add_cb(bufferevent_get_input(c->bev), input_added, c);
 	LIST_INSERT_HEAD(bucket(cs, c->bev), c, by_bev);
