@@ -9,6 +9,7 @@
 # Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S5 page"),
 # FLOORS, the variants of bench/floor.c run in S4 as yardsticks (default "floor
 # floor-sqlite floor-sqlite-group"; empty for none),
+# NCHAN_WORKERS, nginx's worker_processes (default auto: one per core),
 # PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), SETTLE seconds between runs (1.5),
 # HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10).
 # Output: one JSON line per run in build/bench/results.jsonl, a table of medians
@@ -21,6 +22,7 @@ SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S5 page"}
 FLOORS=${FLOORS-"floor floor-sqlite floor-sqlite-group"}
 PARLEY_PORT=${PARLEY_PORT:-18080}
 FLOOR_PORT=${FLOOR_PORT:-18082}
+NCHAN_WORKERS=${NCHAN_WORKERS:-auto}
 NCHAN_PORT=${NCHAN_PORT:-18081}
 SETTLE=${SETTLE:-1.5}
 HOLD=${HOLD:-10}
@@ -246,6 +248,7 @@ start_nginx() {
 	rm -rf "$NGX_PREFIX"
 	mkdir -p "$NGX_PREFIX"
 	sed -e "s#__PORT__#$NCHAN_PORT#g" -e "s#__PREFIX__#$NGX_PREFIX#g" \
+		-e "s#^worker_processes auto;#worker_processes $NCHAN_WORKERS;#" \
 		bench/nchan/nginx.conf > "$NGX_PREFIX/nginx.conf"
 	nginx -p "$NGX_PREFIX/" -c nginx.conf -e "$NGX_PREFIX/error.log" \
 		> "$NGX_PREFIX/stdout" 2>&1 &
@@ -381,7 +384,7 @@ run_page() {
 }
 
 t0=$(date +%s)
-log "results: $RESULTS (RUNS=$RUNS, scenarios: $SCENARIOS)"
+log "results: $RESULTS (RUNS=$RUNS, scenarios: $SCENARIOS, nchan worker_processes $NCHAN_WORKERS)"
 for sc in $SCENARIOS; do
 	for run in $(seq "$RUNS"); do
 		case $sc in
