@@ -12,8 +12,9 @@
  * been copied. Under a steady stream of commits the thread never quite
  * catches up (each round copies what was committed before it began), so when
  * the log reaches CHECKPOINT_CATCH_UP pages the committing thread copies what
- * is left itself (at most a step's worth), and the log starts over. Durability is the commit's business (the log), not the
- * checkpoint's. Started and stopped by sqlite.c.
+ * is left itself (at most a step's worth), and the log starts over.
+ * Durability is the commit's business (the log), not the checkpoint's.
+ * Started and stopped by sqlite.c.
  */
 #include "store/checkpointer.h"
 #include "util/log.h"

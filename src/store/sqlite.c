@@ -117,6 +117,14 @@ sqlite_log_error(struct store *st, const char *what)
 	log_error("database: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
+void
+sqlite_cached_chat_event(struct store *st, const char *chat_id, uint64_t event_id)
+{
+	json_t *cached = json_object_get(st->chats, chat_id);
+	if (cached != NULL)
+		json_object_set_new(cached, "last_event_id", json_integer((json_int_t)event_id));
+}
+
 /*
  * The group is over: cached chats show its events once they are committed
  * (never before), and its members learn whether they are durable, in order.
@@ -133,12 +141,8 @@ group_end(struct store *st, bool ok)
 		metrics_add(METRIC_POSTS_COMMITTED, (int64_t)n);
 		metrics_add(METRIC_POST_COMMITS, 1);
 	}
-	for (size_t i = 0; ok && i < n; i++) {
-		json_t *cached = json_object_get(st->chats, members[i].chat_id);
-		if (cached != NULL)
-			json_object_set_new(cached, "last_event_id",
-			    json_integer((json_int_t)members[i].event_id));
-	}
+	for (size_t i = 0; ok && i < n; i++)
+		sqlite_cached_chat_event(st, members[i].chat_id, members[i].event_id);
 	for (size_t i = 0; i < n; i++)
 		members[i].committed(members[i].arg, ok);
 }

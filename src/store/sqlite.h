@@ -57,6 +57,9 @@ extern const char *const sqlite_sql_text[SQL_COUNT];
 #define CHAT_CACHE_MAX 4096	/* chats kept; when full, the cache starts over */
 
 void		 sqlite_log_error(struct store *st, const char *what);
+/* A committed event of the chat: its cached Chat (if any) shows it as the last. */
+void		 sqlite_cached_chat_event(struct store *st, const char *chat_id,
+		    uint64_t event_id);
 /*
  * The cached statement, reset and with bindings cleared; NULL on error.
  * Outside store_message_add_grouped it first commits an open group.

@@ -60,9 +60,8 @@ next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_i
 	if (seq != NULL)
 		*seq = bump(c, 0);
 	*event_id = bump(c, 1);
-	json_t *cached = st->group.adding ? NULL : json_object_get(st->chats, chat_id);
-	if (cached != NULL)	/* a grouped message's event shows once committed */
-		json_object_set_new(cached, "last_event_id", json_integer((json_int_t)*event_id));
+	if (!st->group.adding)	/* a grouped message's event shows once committed */
+		sqlite_cached_chat_event(st, chat_id, *event_id);
 	return STORE_OK;
 }
 

@@ -668,13 +668,15 @@ committed(void *arg, bool ok)
 	m->told->order[m->told->calls++] = m->n;
 }
 
+/* what every grouped test posts */
+static const struct message_in hello = { .kind = "person", .author = "ann", .body = "hi",
+    .state = "complete" };
+
 static json_t *
 add_grouped(struct store *st, const char *chat_id, struct member *m, uint64_t *event_id)
 {
-	struct message_in in = { .kind = "person", .author = "ann", .body = "hi",
-	    .state = "complete" };
 	json_t *msg = NULL;
-	assert_int_equal(store_message_add_grouped(st, chat_id, &in, &msg, event_id,
+	assert_int_equal(store_message_add_grouped(st, chat_id, &hello, &msg, event_id,
 	    committed, m), STORE_OK);
 	assert_non_null(msg);
 	return msg;
@@ -749,11 +751,9 @@ test_group_missing_chat_and_full(void **state)
 	json_t *a = new_chat(st, "A", "manual"), *msg = NULL;
 	struct told told = { 0 };
 	struct member first = { &told, 0 }, others = { &told, 1 };
-	struct message_in in = { .kind = "person", .author = "ann", .body = "hi",
-	    .state = "complete" };
 	uint64_t id;
 	json_decref(add_grouped(st, str(a, "id"), &first, &id));
-	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &in, &msg, &id,
+	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &hello, &msg, &id,
 	    committed, &others), STORE_NOT_FOUND);
 	assert_null(msg);
 	assert_int_equal(told.calls, 0);
@@ -925,10 +925,8 @@ test_file_group_durable_at_commit(void **state)
 	store_group_commit(st);
 
 	/* a post to no chat as a group's first member leaves no transaction open */
-	struct message_in in = { .kind = "person", .author = "ann", .body = "hi",
-	    .state = "complete" };
 	json_t *none = NULL;
-	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &in, &none, &event_id,
+	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &hello, &none, &event_id,
 	    committed, &m), STORE_NOT_FOUND);
 	sqlite3 *other;
 	assert_int_equal(sqlite3_open(t.path, &other), SQLITE_OK);
