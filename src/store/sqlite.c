@@ -53,11 +53,18 @@ static const char *const migrations[] = {
 	"  position INTEGER NOT NULL, PRIMARY KEY (chat_id, bot_id)) WITHOUT ROWID;"
 	"CREATE INDEX chat_bots_by_bot ON chat_bots (bot_id);"
 	"CREATE INDEX messages_streaming ON messages (state) WHERE state = 'streaming';",
+	/* 3: a final message's "message" event is its row, not a copy in the log */
+	"ALTER TABLE messages ADD COLUMN event_id INTEGER;",
 };
 
-/* last_seq and last_event_id are floors: the live counters are the newest rows */
+/*
+ * last_seq and last_event_id are floors: the live counters are the newest rows
+ * (of the log, and the newest final message, whose event ids only grow with seq)
+ */
 #define CHAT_LAST_EVENT "max(last_event_id," \
-	" coalesce((SELECT max(e.id) FROM events e WHERE e.chat_id = chats.id), 0))"
+	" coalesce((SELECT max(e.id) FROM events e WHERE e.chat_id = chats.id), 0)," \
+	" coalesce((SELECT m.event_id FROM messages m WHERE m.chat_id = chats.id" \
+	" AND m.event_id IS NOT NULL ORDER BY m.seq DESC LIMIT 1), 0))"
 #define CHAT_COLS "id, title, policy, created_at, " CHAT_LAST_EVENT
 #define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
@@ -85,11 +92,11 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " AND seq > ?2 ORDER BY seq LIMIT ?3",
 	[SQL_MSG_LAST] = "SELECT * FROM (SELECT " MSG_COLS " FROM messages"
 	    " WHERE chat_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-	[SQL_MSG_INSERT] = "INSERT INTO messages (" MSG_COLS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
+	[SQL_MSG_INSERT] = "INSERT INTO messages (" MSG_COLS ", event_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)",
 	[SQL_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE chat_id = ?1 AND seq = ?2",
 	[SQL_MSG_FINISH] = "UPDATE messages SET body = ?3, state = ?4, error = ?5"
-	    " WHERE chat_id = ?1 AND seq = ?2",
+	    " WHERE chat_id = ?1 AND seq = ?2 AND event_id IS NULL",
 	[SQL_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",
 	[SQL_MSG_SAVE_TEXT] = "UPDATE messages SET body = ?3 WHERE chat_id = ?1 AND seq = ?2"
 	    " AND state = 'streaming'",
@@ -98,7 +105,9 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_EVENT_PRUNE] = "DELETE FROM events WHERE chat_id = ?1 AND id <= ?2",
 	[SQL_EVENT_AFTER] = "SELECT id, name, data FROM events WHERE chat_id = ?1"
 	    " AND id > ?2 ORDER BY id",
-	[SQL_EVENT_OLDEST] = "SELECT min(id) FROM events WHERE chat_id = ?1",
+	[SQL_EVENT_FINAL_AFTER] = "SELECT * FROM (SELECT " MSG_COLS ", event_id FROM messages"
+	    " WHERE chat_id = ?1 ORDER BY seq DESC LIMIT ?3) WHERE event_id > ?2"
+	    " ORDER BY event_id",
 	[SQL_BOT_LIST] = "SELECT " BOT_COLS " FROM bots ORDER BY rowid",
 	[SQL_BOT_GET] = "SELECT " BOT_COLS " FROM bots WHERE id = ?1 OR name = ?1"
 	    " ORDER BY id = ?1 DESC LIMIT 1",

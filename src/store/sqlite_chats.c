@@ -4,7 +4,9 @@
  * are read once from its newest rows and then kept in memory (a rolled-back
  * transaction drops them), so a post writes no chat row; ids are never
  * reused, across restarts too. The log keeps the last LIMIT_EVENTS_KEPT
- * events of each chat (the newest always stays).
+ * events of each chat (the newest always stays). A message stored complete
+ * is final (nothing updates it), so its "message" event is not copied into
+ * the log: the row keeps the event's id and is the event's data.
  */
 #include "store/sqlite.h"
 #include "limits.h"
@@ -118,6 +120,14 @@ row_event(struct store *st, sqlite3_stmt *s)
 	    "name", (const char *)sqlite3_column_text(s, 1), "data", data ? data : json_null());
 }
 
+/* A final message as its "message" event (MSG_COLS, then event_id). */
+static json_t *
+row_final_event(struct store *st, sqlite3_stmt *s)
+{
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 9),
+	    "name", "message", "data", row_message(st, s));
+}
+
 static json_t *
 row_streaming(struct store *st, sqlite3_stmt *s)
 {
@@ -127,6 +137,28 @@ row_streaming(struct store *st, sqlite3_stmt *s)
 }
 
 /* ---------- the event log ---------- */
+
+/* Events up to this id may be gone once the chat's newest event is newest. */
+static uint64_t
+pruned_through(uint64_t newest)
+{
+	uint64_t last_prune = newest - newest % 100;
+	return last_prune > LIMIT_EVENTS_KEPT ? last_prune - LIMIT_EVENTS_KEPT : 0;
+}
+
+/* Event id of the chat was taken: each hundredth drops the log's old events. */
+static int
+log_prune(struct store *st, const char *chat_id, uint64_t id)
+{
+	if (id % 100 != 0 || pruned_through(id) == 0)
+		return 0;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_PRUNE);
+	if (s == NULL)
+		return -1;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)pruned_through(id));
+	return sqlite_exec(st, s);
+}
 
 /* Inserts event id of the chat inside the caller's transaction; prunes old ones. */
 static int
@@ -143,13 +175,7 @@ event_insert(struct store *st, const char *chat_id, uint64_t id, const char *nam
 		rc = sqlite_exec(st, s);
 	}
 	free(text);
-	if (rc != 0 || id % 100 != 0 || id <= LIMIT_EVENTS_KEPT)
-		return rc;
-	if ((s = sqlite_stmt(st, SQL_EVENT_PRUNE)) == NULL)
-		return -1;
-	sqlite_bind_text(s, 1, chat_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)(id - LIMIT_EVENTS_KEPT));
-	return sqlite_exec(st, s);
+	return rc == 0 ? log_prune(st, chat_id, id) : rc;
 }
 
 /* Appends an event inside the caller's transaction; returns its id or 0. */
@@ -177,26 +203,60 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 	return sqlite_commit(st) == 0 ? STORE_OK : sqlite_fail(st, STORE_ERROR);
 }
 
+/* Merges two arrays of events ordered by id (taking their elements). */
+static json_t *
+merge_by_id(json_t *a, json_t *b)
+{
+	json_t *out = json_array();
+	size_t i = 0, j = 0;
+	while (i < json_array_size(a) || j < json_array_size(b)) {
+		json_t *x = json_array_get(a, i), *y = json_array_get(b, j);
+		if (y == NULL || (x != NULL && json_integer_value(json_object_get(x, "id")) <
+		    json_integer_value(json_object_get(y, "id"))))
+			json_array_append(out, json_array_get(a, i++));
+		else
+			json_array_append(out, json_array_get(b, j++));
+	}
+	json_decref(a);
+	json_decref(b);
+	return out;
+}
+
+/* The log's events after `after`, and those of final messages, in id order. */
 enum store_status
 store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t **events)
 {
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_OLDEST);
+	json_t *c;
+	enum store_status rc = counters(st, chat_id, &c);
+	if (rc == STORE_ERROR)
+		return rc;
+	uint64_t newest = rc == STORE_OK ? (uint64_t)json_integer_value(json_array_get(c, 1)) : 0;
+	if (after < pruned_through(newest))
+		return STORE_GONE;
+	if (after >= newest) {
+		*events = json_array();
+		return STORE_OK;
+	}
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_AFTER);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
-	uint64_t oldest = 0;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		oldest = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (oldest > 0 && after + 1 < oldest)
-		return STORE_GONE;
-
-	if ((s = sqlite_stmt(st, SQL_EVENT_AFTER)) == NULL)
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+	json_t *logged = sqlite_collect(st, s, row_event);
+	/* each message newer than `after` took one of the newest - after ids */
+	if ((s = sqlite_stmt(st, SQL_EVENT_FINAL_AFTER)) != NULL) {
+		sqlite_bind_text(s, 1, chat_id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)(newest - after));
+	}
+	json_t *final = sqlite_collect(st, s, row_final_event);
+	if (logged == NULL || final == NULL) {
+		json_decref(logged);
+		json_decref(final);
 		return STORE_ERROR;
-	sqlite_bind_text(s, 1, chat_id);
-	sqlite3_bind_int64(s, 2, position(after));
-	*events = sqlite_collect(st, s, row_event);
-	return *events ? STORE_OK : STORE_ERROR;
+	}
+	*events = merge_by_id(logged, final);
+	return STORE_OK;
 }
 
 /* ---------- chats ---------- */
@@ -370,7 +430,10 @@ store_messages_streaming(struct store *st)
 	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), row_streaming);
 }
 
-/* Inserts a message and its event inside the caller's transaction. */
+/*
+ * Inserts a message and its event inside the caller's transaction: a final
+ * one keeps its event id in its row, any other has its event logged.
+ */
 static enum store_status
 message_insert(struct store *st, const char *chat_id, const struct message_in *in,
     json_t **message, uint64_t *event_id)
@@ -381,6 +444,7 @@ message_insert(struct store *st, const char *chat_id, const struct message_in *i
 	enum store_status rc = next_ids(st, chat_id, &seq, event_id);
 	if (rc != STORE_OK)
 		return rc;
+	bool final = strcmp(in->state, "complete") == 0;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_INSERT);
 	if (s == NULL)
 		return STORE_ERROR;
@@ -392,6 +456,10 @@ message_insert(struct store *st, const char *chat_id, const struct message_in *i
 	sqlite_bind_text(s, 6, in->body);
 	sqlite_bind_text(s, 7, in->state);
 	sqlite_bind_text(s, 8, now);
+	if (final)
+		sqlite3_bind_int64(s, 9, (sqlite3_int64)*event_id);
+	else
+		sqlite3_bind_null(s, 9);
 	if (sqlite_exec(st, s) != 0)
 		return STORE_ERROR;
 
@@ -399,7 +467,8 @@ message_insert(struct store *st, const char *chat_id, const struct message_in *i
 	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", in->kind,
 	    "author", in->author, "bot_id", in->bot_id, "body", in->body,
 	    "state", in->state, "error", "created_at", now);
-	if (event_insert(st, chat_id, *event_id, "message", *message) != 0) {
+	if ((final ? log_prune(st, chat_id, *event_id) :
+	    event_insert(st, chat_id, *event_id, "message", *message)) != 0) {
 		json_decref(*message);
 		*message = NULL;
 		return STORE_ERROR;

@@ -1,8 +1,10 @@
 /*
  * test_store.c - the SQLite store (src/store/sqlite*.c) on ":memory:":
- * chats, messages, the event log and its pruning, group commit; and on a
- * file: one server per file, the log copied back into the file while the
- * store is open, and a grouped post durable once its group commits.
+ * chats, messages, the event log (final messages' events from their rows)
+ * and its pruning, group commit; and on a file: one server per file, the log
+ * copied back into the file while the store is open, ids going on after a
+ * reopen, rows from before schema 3, and a grouped post durable once its
+ * group commits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -591,6 +593,57 @@ test_message_finish_and_streaming(void **state)
 	json_decref(chat);
 }
 
+/* A final message's event comes from its row, in id order with the log's. */
+static void
+test_final_message_events(void **state)
+{
+	struct store *st = *state;
+	json_t *chat = new_chat(st, "Final", "p");
+	const char *id = str(chat, "id");
+	uint64_t eid = 0;
+	json_t *first = add(st, id, "ann", "hello", &eid);
+	struct message_in in = { "bot", NULL, "eliza", "", "streaming" };
+	json_t *bot = NULL;
+	assert_int_equal(store_message_add(st, id, &in, &bot, &eid), STORE_OK);
+	json_t *second = add(st, id, "bob", "hi", &eid);
+	json_t *done = NULL;
+	assert_int_equal(store_message_finish(st, id, 2, "Hello.", "complete", NULL, &done, &eid),
+	    STORE_OK);
+	assert_int_equal(eid, 4);
+
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 4);
+	const char *names[] = { "message", "message", "message", "message-update" };
+	json_t *data[] = { first, bot, second, done };
+	for (size_t i = 0; i < 4; i++) {
+		json_t *e = json_array_get(events, i);
+		assert_int_equal(integer(e, "id"), i + 1);
+		assert_string_equal(str(e, "name"), names[i]);
+		assert_true(json_equal(json_object_get(e, "data"), data[i]));
+	}
+	json_decref(events);
+	assert_int_equal(store_events_after(st, id, 2, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 2);
+	assert_int_equal(integer(json_array_get(events, 0), "id"), 3);
+	json_decref(events);
+
+	/* a final message is its event: nothing changes it */
+	json_t *x = (json_t *)1;
+	assert_int_equal(store_message_finish(st, id, 1, "edited", "complete", NULL, &x, &eid),
+	    STORE_NOT_FOUND);
+	json_t *msgs = NULL;
+	assert_int_equal(store_messages_after(st, id, 0, 1, &msgs), STORE_OK);
+	assert_true(json_equal(json_array_get(msgs, 0), first));
+	json_decref(msgs);
+
+	json_decref(first);
+	json_decref(bot);
+	json_decref(second);
+	json_decref(done);
+	json_decref(chat);
+}
+
 /* Chats are cached: every read still shows the latest write. */
 static void
 test_chat_reads_follow_writes(void **state)
@@ -900,7 +953,62 @@ test_file_ids_go_on_after_reopen(void **state)
 	assert_int_equal(integer(got, "last_event_id"), 5);
 	json_decref(got);
 	json_decref(m);
+	store_close(st);
+
+	/* the newest event is a final message's, kept in its row */
+	st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	assert_int_equal(store_chat_get(st, id, &got), STORE_OK);
+	assert_int_equal(integer(got, "last_event_id"), 5);
+	json_decref(got);
+	json_decref(add(st, id, "ann", "and again", &event_id));
+	assert_int_equal(event_id, 6);
 	json_decref(chat);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+/*
+ * Servers before schema 3 logged every message's event: those rows still
+ * replay, once each, in order with the final messages stored since.
+ */
+static void
+test_file_messages_logged_before(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	char *err = NULL;
+	struct store *st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	json_t *chat = new_chat(st, "Old", "round-robin");
+	char id[32], sql[512];
+	snprintf(id, sizeof id, "%s", str(chat, "id"));
+	json_decref(chat);
+	store_close(st);
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "INSERT INTO messages (chat_id, seq, kind, author, body, state,"
+	    " created_at) VALUES ('%s', 1, 'person', 'ann', 'old', 'complete',"
+	    " '2026-01-01T00:00:00Z'); INSERT INTO events VALUES ('%s', 1, 'message', '{\"seq\":1}');",
+	    id, id);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = store_open(t.path, false, &err);
+	assert_non_null(st);
+	uint64_t event_id = 0;
+	json_t *m = add(st, id, "bob", "new", &event_id);
+	assert_int_equal(event_id, 2);
+	assert_int_equal(integer(m, "seq"), 2);
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, id, 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 2);
+	assert_int_equal(integer(json_object_get(json_array_get(events, 0), "data"), "seq"), 1);
+	assert_true(json_equal(json_object_get(json_array_get(events, 1), "data"), m));
+	json_decref(events);
+	json_decref(m);
 	store_close(st);
 	tmpdb_remove(&t);
 }
@@ -957,6 +1065,7 @@ main(void)
 		cmocka_unit_test(test_file_one_server),
 		cmocka_unit_test(test_file_log_copied_back),
 		cmocka_unit_test(test_file_ids_go_on_after_reopen),
+		cmocka_unit_test(test_file_messages_logged_before),
 		cmocka_unit_test(test_file_group_durable_at_commit),
 		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_list_newest_first, setup, teardown),
@@ -968,6 +1077,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_events_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_finish_and_streaming, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_message_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_reads_follow_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_ended_by_other_calls, setup, teardown),
