@@ -64,7 +64,10 @@ enum store_status store_messages_after(struct store *st, const char *chat_id,
 /* The chat's last n messages, oldest first. */
 enum store_status store_messages_last(struct store *st, const char *chat_id,
 		    unsigned n, json_t **messages);
-/* Appends a message and its "message" event in one transaction. */
+/*
+ * Appends a message and its "message" event in one transaction. A message
+ * stored "complete" is final: its row is its event, and nothing changes it.
+ */
 enum store_status store_message_add(struct store *st, const char *chat_id,
 		    const struct message_in *in, json_t **message, uint64_t *event_id);
 /*
@@ -84,7 +87,10 @@ enum store_status store_message_add_grouped(struct store *st, const char *chat_i
 		    store_committed_fn *committed, void *arg);
 /* Commits the open group, if there is one; a failed commit rolls it back. */
 void		 store_group_commit(struct store *st);
-/* Sets a message's body, state and error (NULL for none); logs "message-update". */
+/*
+ * Sets a message's body, state and error (NULL for none); logs "message-update".
+ * STORE_NOT_FOUND for no such message, or a final one.
+ */
 enum store_status store_message_finish(struct store *st, const char *chat_id, uint64_t seq,
 		    const char *body, const char *state, const char *error,
 		    json_t **message, uint64_t *event_id);
