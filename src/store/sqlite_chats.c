@@ -138,7 +138,10 @@ row_streaming(struct store *st, sqlite3_stmt *s)
 
 /* ---------- the event log ---------- */
 
-/* Events up to this id may be gone once the chat's newest event is newest. */
+/*
+ * The log's rows up to this id are gone once the chat's events reach newest:
+ * every hundredth id drops the rows more than LIMIT_EVENTS_KEPT older.
+ */
 static uint64_t
 pruned_through(uint64_t newest)
 {
