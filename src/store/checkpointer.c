@@ -22,13 +22,11 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 
 #define CHECKPOINT_PAGES 2000		/* wake the thread: 8 MiB of log */
 #define CHECKPOINT_STEP 256		/* and again each time the log grew this much */
 #define CHECKPOINT_CATCH_UP (8 * CHECKPOINT_PAGES)
-#define CHECKPOINT_NICE 10
 
 struct checkpointer {
 	sqlite3		*db;		/* the thread's own connection */
@@ -76,8 +74,6 @@ static void *
 run(void *arg)
 {
 	struct checkpointer *cp = arg;
-	/* this thread alone (Linux): copying the log yields to serving requests */
-	setpriority(PRIO_PROCESS, 0, CHECKPOINT_NICE);
 	pthread_mutex_lock(&cp->lock);
 	for (;;) {
 		while (!cp->wanted && !cp->stopping)
