@@ -1,11 +1,12 @@
 // Resume (SPEC §4.7) from both sources of history: the channel's memory of recent events
 // (while the chat has another subscriber) and the store's event log (otherwise, or when
 // the events asked for are older than memory holds). Either way: every durable event
-// after N, once, in order, then live ones, with no gap and no duplicate.
+// after N, once, in order, then live ones, with no gap and no duplicate; from the store,
+// people's messages (whose rows are their events) and the log's other events, merged.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, createChat, postMessage, openOkStream, waitForEvents, sleep,
+  startServer, createChat, postMessage, openOkStream, waitForEvents, sleep, api,
 } from './helpers.mjs';
 
 const T = { timeout: 20000 };
@@ -56,6 +57,26 @@ test('from the store: older than memory, or before the channel existed', T, asyn
   await sleep(200);
   // with nobody subscribed the store serves it all
   assert.deepEqual(await resumedIds(htmlPath(c.id), 0, 100), range(1, 100));
+});
+
+test('from the store: messages and other events in id order, as they went out live', T, async () => {
+  const c = await createChat(srv.url, 'mixed');
+  const live = await openOkStream(srv.url, path(c.id));
+  await waitForEvents(live, 1); // the snapshot
+  await post(c.id, 2);
+  const r = await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: 'renamed' });
+  assert.equal(r.status, 200);
+  await post(c.id, 2, 3);
+  const sent = (await waitForEvents(live, 6)).slice(1);
+  live.close();
+  await sleep(200); // nobody subscribed: the store serves the resume
+  const s = await openOkStream(srv.url, path(c.id), { headers: { 'Last-Event-ID': '0' } });
+  const replayed = await waitForEvents(s, 5);
+  s.close();
+  const shape = (evs) => evs.map((e) => [Number(e.id), e.event, e.data]);
+  assert.deepEqual(shape(sent).map(([id, name]) => [id, name]),
+    [[1, 'message'], [2, 'message'], [3, 'chat'], [4, 'message'], [5, 'message']]);
+  assert.deepEqual(shape(replayed), shape(sent));
 });
 
 test('events published right after a resume follow it with no gap or duplicate', T, async () => {
