@@ -4,6 +4,7 @@
  */
 #include "hub/shard.h"
 #include "metrics.h"
+#include "sse/send_batch.h"
 #include "util/log.h"
 #include "util/mailbox.h"
 #include "util/xmalloc.h"
@@ -60,6 +61,9 @@ struct shard {
 	size_t			 ndirty, dirty_cap;
 	struct member_list	 later;		/* HELD_LATER members */
 	struct event		*later_timer;
+	struct send_batch	*sender;	/* writes a flush's streams together */
+	struct sse_stream	**flushing;	/* the streams of one flush */
+	size_t			 flushing_cap;
 };
 
 static struct group_list *
@@ -272,19 +276,37 @@ shard_lag_ns(struct shard *sh)
 	return mailbox_waiting_ns(sh->inbox);
 }
 
+/* Room for n streams in one flush. */
+static struct sse_stream **
+flushing(struct shard *sh, size_t n)
+{
+	if (n > sh->flushing_cap) {
+		sh->flushing_cap = n > 2 * sh->flushing_cap ? n : 2 * sh->flushing_cap;
+		sh->flushing = xreallocarray(sh->flushing, sh->flushing_cap, sizeof *sh->flushing);
+	}
+	return sh->flushing;
+}
+
+static void
+flush(struct shard *sh, size_t n)
+{
+	uint64_t frames = send_batch_flush(sh->sender, sh->flushing, n);
+	if (frames > 0)
+		metrics_add(METRIC_SSE_FRAMES_SENT, (int64_t)frames);
+}
+
 /* The batch of mail is done: write what each HELD_NOW stream holds. */
 static void
 flush_dirty(void *arg)
 {
 	struct shard *sh = arg;
-	uint64_t frames = 0;
+	struct sse_stream **streams = flushing(sh, sh->ndirty);
 	for (size_t i = 0; i < sh->ndirty; i++) {
-		frames += sse_stream_flush(sh->dirty[i]->stream);
+		streams[i] = sh->dirty[i]->stream;
 		sh->dirty[i]->held = HELD_NONE;
 	}
+	flush(sh, sh->ndirty);
 	sh->ndirty = 0;
-	if (frames > 0)
-		metrics_add(METRIC_SSE_FRAMES_SENT, (int64_t)frames);
 }
 
 /* The coalescing timer: write the token frames held since it was armed. */
@@ -294,15 +316,15 @@ flush_later(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct shard *sh = arg;
-	uint64_t frames = 0;
+	size_t n = 0;
 	struct member *m;
 	while ((m = LIST_FIRST(&sh->later)) != NULL) {
 		LIST_REMOVE(m, later_entry);
 		m->held = HELD_NONE;
-		frames += sse_stream_flush(m->stream);
+		flushing(sh, n + 1)[n] = m->stream;
+		n++;
 	}
-	if (frames > 0)
-		metrics_add(METRIC_SSE_FRAMES_SENT, (int64_t)frames);
+	flush(sh, n);
 }
 
 /* ---------- shutdown ---------- */
@@ -356,6 +378,7 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 		LIST_INIT(&sh->buckets[i]);
 	LIST_INIT(&sh->later);
 	sh->later_timer = evtimer_new(sh->base, flush_later, sh);
+	sh->sender = send_batch_new();
 	sh->inbox = mailbox_new(sh->base, flush_dirty, sh);
 	if (sh->own_thread && pthread_create(&sh->thread, NULL, run, sh) != 0) {
 		log_error("cannot start a stream thread; its streams run on the main loop");
@@ -403,6 +426,8 @@ shard_free(struct shard *sh)
 	event_base_loop(sh->base, EVLOOP_NONBLOCK);
 	cut_all(sh);
 	event_free(sh->later_timer);
+	send_batch_free(sh->sender);
+	free(sh->flushing);
 	free(sh->dirty);
 	if (sh->own_thread)
 		event_base_free(sh->base);

@@ -19,8 +19,6 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#define HOLD_MAX 32	/* frames held for one writev */
-
 struct sse_stream {
 	struct bufferevent	*bev;		/* owns the socket */
 	int			 fd;
@@ -30,7 +28,7 @@ struct sse_stream {
 	bool			 closed;	/* teardown scheduled */
 	size_t			 limit;		/* unsent bytes that cut the stream off */
 	time_t			 last_sent;	/* monotonic seconds */
-	struct frame		*held[HOLD_MAX];
+	struct frame		*held[SSE_HOLD_MAX];
 	unsigned		 nheld;
 	struct event		*keepalive;
 	struct event		*teardown;
@@ -125,7 +123,7 @@ sse_stream_hold(struct sse_stream *s, struct frame *f)
 {
 	if (s->closed || s->ending)
 		return false;
-	if (s->nheld == HOLD_MAX)
+	if (s->nheld == SSE_HOLD_MAX)
 		sse_stream_flush(s);
 	s->held[s->nheld++] = sse_frame_ref(f);
 	return s->nheld == 1;
@@ -143,32 +141,61 @@ queue_held(struct sse_stream *s, unsigned from, size_t skip)
 }
 
 unsigned
-sse_stream_flush(struct sse_stream *s)
+sse_stream_direct(struct sse_stream *s, struct iovec iov[SSE_HOLD_MAX])
+{
+	if (s->nheld == 0 || s->closed || evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return 0;
+	for (unsigned i = 0; i < s->nheld; i++)
+		iov[i] = frame_bytes(s, s->held[i]);
+	return s->nheld;
+}
+
+int
+sse_stream_fd(const struct sse_stream *s)
+{
+	return s->fd;
+}
+
+/* The held frames are done with: sent, queued or dropped. */
+static unsigned
+held_done(struct sse_stream *s)
 {
 	unsigned n = s->nheld;
-	if (n == 0)
-		return 0;
-	if (!s->closed && evbuffer_get_length(bufferevent_get_output(s->bev)) > 0) {
-		queue_held(s, 0, 0);	/* behind what is already waiting */
-	} else if (!s->closed) {
-		struct iovec iov[HOLD_MAX];
-		for (unsigned i = 0; i < n; i++)
-			iov[i] = frame_bytes(s, s->held[i]);
-		ssize_t w = writev(s->fd, iov, (int)n);
-		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			stream_close(s);
-		size_t done = w > 0 ? (size_t)w : 0;
-		unsigned i = 0;
-		while (i < n && done >= iov[i].iov_len)
-			done -= iov[i++].iov_len;
-		if (!s->closed && i < n)
-			queue_held(s, i, done);
-	}
 	for (unsigned i = 0; i < n; i++)
 		sse_frame_unref(s->held[i]);
 	s->nheld = 0;
 	s->last_sent = now_seconds();
 	return n;
+}
+
+unsigned
+sse_stream_written(struct sse_stream *s, ssize_t result)
+{
+	if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK && result != -EINTR)
+		stream_close(s);
+	size_t done = result > 0 ? (size_t)result : 0;
+	unsigned i = 0;
+	while (i < s->nheld && done >= frame_bytes(s, s->held[i]).iov_len)
+		done -= frame_bytes(s, s->held[i++]).iov_len;
+	if (!s->closed && i < s->nheld)
+		queue_held(s, i, done);
+	return held_done(s);
+}
+
+unsigned
+sse_stream_flush(struct sse_stream *s)
+{
+	if (s->nheld == 0)
+		return 0;
+	struct iovec iov[SSE_HOLD_MAX];
+	unsigned n = sse_stream_direct(s, iov);
+	if (n > 0) {
+		ssize_t w = writev(s->fd, iov, (int)n);
+		return sse_stream_written(s, w < 0 ? -errno : w);
+	}
+	if (s->nheld > 0 && !s->closed)
+		queue_held(s, 0, 0);	/* behind what is already waiting */
+	return held_done(s);
 }
 
 static void

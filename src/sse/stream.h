@@ -19,7 +19,11 @@
 #ifndef PARLEY_SSE_STREAM_H
 #define PARLEY_SSE_STREAM_H
 #include <stdbool.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <stddef.h>
+
+#define SSE_HOLD_MAX 32	/* frames a stream holds for one write */
 
 struct event_base;
 struct frame;
@@ -51,6 +55,17 @@ void			 sse_stream_send(struct sse_stream *s, struct frame *f);
 bool			 sse_stream_hold(struct sse_stream *s, struct frame *f);
 /* Writes the frames held, in one writev; returns how many (the caller counts them). */
 unsigned		 sse_stream_flush(struct sse_stream *s);
+/*
+ * The same in two steps, for a caller that writes many streams with one
+ * system call (send_batch.c): sse_stream_direct() fills iov with the held
+ * frames when they can go straight to the socket and returns how many (0:
+ * flush the stream instead); after writing them to sse_stream_fd(),
+ * sse_stream_written() takes the result (bytes, or -errno) and returns what
+ * sse_stream_flush() would have.
+ */
+unsigned		 sse_stream_direct(struct sse_stream *s, struct iovec iov[SSE_HOLD_MAX]);
+int			 sse_stream_fd(const struct sse_stream *s);
+unsigned		 sse_stream_written(struct sse_stream *s, ssize_t result);
 /* The snapshot or replay has been queued: from now on the cap applies. */
 void			 sse_stream_go_live(struct sse_stream *s);
 /* Ends the stream after what is queued; the connection then closes. */

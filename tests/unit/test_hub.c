@@ -3,8 +3,9 @@
  * sockets (socketpairs): fan-out of shared frames to several subscribers in
  * one and in two shards (threads), unsubscribe when a client goes away,
  * payload kinds, a deleted chat, shutdown, keepalive, HTTP/1.0 streams, the
- * slow-subscriber cut-off, and token events coalesced (a durable event takes
- * them along at once, in order). Every wait has a deadline.
+ * slow-subscriber cut-off, token events coalesced (a durable event takes
+ * them along at once, in order), and one batch of writes to more streams than
+ * one system call takes, one of them gone. Every wait has a deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "hub/hub.h"
 #include "limits.h"
 #include "sse/frame.h"
+#include "sse/send_batch.h"
 #include "sse/stream.h"
 #include "util/log.h"
 
@@ -357,6 +359,64 @@ test_slow_subscriber_cut_off(void **state)
 	harness_free(h);
 }
 
+static bool
+all_have_three(struct client **cs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(cs[i]->got, "id: 3\n") == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * Three events published together are one batch, written to more streams than
+ * one submission takes: each stream gets all three, whole and in order; a
+ * stream whose client has gone fails alone.
+ */
+static void
+test_batch_over_one_submission(void **state)
+{
+	(void)state;
+	enum { N = SEND_BATCH_MAX + 44, GONE = 100 };
+	struct harness *h = harness_new(1);
+	struct client *c = calloc(N, sizeof *c), *all[N], *left[N - 1];
+	for (size_t i = 0; i < N; i++) {
+		attach(h, &c[i], CHAT_A, STREAM_JSON, true, 3600, 1 << 20);
+		all[i] = &c[i];
+	}
+	wait_for(h, all, N, "event: snapshot");
+	close(c[GONE].fd);
+	for (size_t i = 0, k = 0; i < N; i++)
+		if (i != GONE)
+			left[k++] = &c[i];
+
+	for (uint64_t id = 1; id <= 3; id++)
+		publish_json(h, CHAT_A, id, "message", "{\"seq\":1}");
+	if (!run_until(h, left, N - 1, all_have_three, 5.0))
+		fail_msg("not every stream got the batch");
+	char want[256];
+	size_t len = 0;
+	for (int id = 1; id <= 3; id++) {
+		char one[64];
+		int n = snprintf(one, sizeof one, "id: %d\nevent: message\ndata: {\"seq\":1}\n\n", id);
+		len += (size_t)snprintf(want + len, sizeof want - len, "%x\r\n%s\r\n", n, one);
+	}
+	for (size_t i = 0; i < N - 1; i++) {
+		assert_true(left[i]->len > len);
+		assert_string_equal(left[i]->got + left[i]->len - len, want);
+	}
+	double end = now() + 5;
+	while (hub_subscriber_count(h->hub) != N - 1 && now() < end) {
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	assert_int_equal(hub_subscriber_count(h->hub), N - 1);
+	for (size_t i = 0; i < N - 1; i++)
+		close(left[i]->fd);
+	harness_free(h);
+	free(c);
+}
+
 /*
  * Token events (no id) wait up to LIMIT_TOKEN_COALESCE_MS to share a write;
  * a durable event flushes them at once, before itself; alone they still go.
@@ -422,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_http10_close_delimited),
 		cmocka_unit_test(test_slow_subscriber_cut_off),
+		cmocka_unit_test(test_batch_over_one_submission),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	libevent_global_shutdown();
