@@ -247,16 +247,30 @@ server_start(struct event_base *base, const char *host, unsigned port,
 	return srv;
 }
 
+/*
+ * Frees a connection given up by server_take_socket() and closes its
+ * stand-in at once: left to libevent, the close would wait for the
+ * bufferevent's deferred finalizer.
+ */
+static void
+handoff_free(struct handoff *h)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(h->evcon);
+	int stand_in = bufferevent_getfd(bev);
+	bufferevent_setfd(bev, -1);
+	LIST_REMOVE(h, entry);
+	evhttp_connection_free(h->evcon);	/* its shutdown() hits the stand-in */
+	close(stand_in);
+	event_free(h->ev);
+	free(h);
+}
+
 static void
 handoff_done(evutil_socket_t fd, short what, void *arg)
 {
-	struct handoff *h = arg;
 	(void)fd;
 	(void)what;
-	LIST_REMOVE(h, entry);
-	evhttp_connection_free(h->evcon);
-	event_free(h->ev);
-	free(h);
+	handoff_free(arg);
 }
 
 int
@@ -267,6 +281,14 @@ server_take_socket(struct server *srv, struct evhttp_request *req)
 	int fd = bufferevent_getfd(bev);
 
 	conns_release(srv->conns, req);
+	/*
+	 * The connections given up earlier in this loop iteration are past their
+	 * callbacks: free them now, so that a burst of streams near the
+	 * descriptor limit never holds a stand-in per stream.
+	 */
+	struct handoff *h;
+	while ((h = LIST_FIRST(&srv->handoffs)) != NULL)
+		handoff_free(h);
 	/* out of epoll while fd is still the socket, then evhttp gets a stand-in */
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	/* one descriptor more per stream taken, not two: near the limit, every one counts */
@@ -277,8 +299,8 @@ server_take_socket(struct server *srv, struct evhttp_request *req)
 			close(mine);
 		mine = -1;
 	}
-	/* evhttp's free shuts down and closes the stand-in, not the client's socket */
-	struct handoff *h = xcalloc(1, sizeof *h);
+	/* evhttp's free shuts down the stand-in, not the client's socket */
+	h = xcalloc(1, sizeof *h);
 	h->evcon = evcon;
 	h->ev = event_new(srv->base, -1, 0, handoff_done, h);
 	LIST_INSERT_HEAD(&srv->handoffs, h, entry);

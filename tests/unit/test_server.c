@@ -5,7 +5,9 @@
  * up the waiting ones go on, oldest first; none waits longer than
  * LIMIT_ADMIT_WAIT_MS; unknown paths are refused at once; a client that
  * leaves while its request waits, and a server freed with requests waiting,
- * leave nothing behind (the sanitizers check). Every wait has a deadline.
+ * leave nothing behind (the sanitizers check); event streams taken over in a
+ * burst need one descriptor each, not two, so a burst fits under the limit.
+ * Every wait has a deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <netinet/in.h>
@@ -21,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +37,9 @@
 
 static bool app_behind;
 static int writes_handled;
+static struct server *the_server;
+static int taken[64];
+static size_t ntaken, nrefused;
 
 static bool
 behind(void *ctx)
@@ -59,6 +67,21 @@ handle_read(struct evhttp_request *req, void *ctx, const struct route_params *pa
 	respond_bytes(req, 200, "text/plain", "read", 4);
 }
 
+/* GET /s takes the socket, as an event stream does, and writes to it. */
+static void
+handle_stream(struct evhttp_request *req, void *ctx, const struct route_params *params)
+{
+	(void)ctx;
+	(void)params;
+	int fd = server_take_socket(the_server, req);
+	if (fd < 0) {
+		nrefused++;
+		return;
+	}
+	assert_int_equal(write(fd, "taken", 5), 5);
+	taken[ntaken++] = fd;
+}
+
 static void
 refuse(struct evhttp_request *req, const struct problem *p)
 {
@@ -68,6 +91,7 @@ refuse(struct evhttp_request *req, const struct problem *p)
 static const struct route table[] = {
 	{ "/w", { { EVHTTP_REQ_POST, handle_write } } },
 	{ "/r", { { EVHTTP_REQ_GET, handle_read } } },
+	{ "/s", { { EVHTTP_REQ_GET, handle_stream } } },
 };
 
 struct client {
@@ -86,12 +110,14 @@ harness_start(struct harness *h)
 {
 	app_behind = false;
 	writes_handled = 0;
+	ntaken = nrefused = 0;
 	h->base = event_base_new();
-	struct server_routes routes = { .table = table, .count = 2, .ctx = NULL,
+	struct server_routes routes = { .table = table, .count = 3, .ctx = NULL,
 	    .refuse = refuse, .behind = behind };
 	char *err = NULL;
 	h->srv = server_start(h->base, "127.0.0.1", 0, 10, &routes, &err);
 	assert_non_null(h->srv);
+	the_server = h->srv;
 }
 
 static void
@@ -237,6 +263,68 @@ test_freed_with_writes_waiting(void **state)
 	close(c.fd);
 }
 
+static int
+open_descriptors(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	int n = -1;	/* the directory's own */
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A burst of streams read in one loop iteration, with the limit just above
+ * the clients and their taken sockets: a stand-in left per take-over until
+ * the iteration's end would not fit.
+ */
+static void
+test_stream_burst_under_the_limit(void **state)
+{
+	(void)state;
+	enum { N = 48 };
+	struct harness h;
+	harness_start(&h);
+	struct rlimit saved, tight;
+	getrlimit(RLIMIT_NOFILE, &saved);
+	tight = saved;
+	tight.rlim_cur = (rlim_t)(open_descriptors() + 2 * N + 4);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+
+	struct client c[N];
+	for (int i = 0; i < N; i++) {
+		memset(&c[i], 0, sizeof c[i]);
+		c[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+		    .sin_port = htons((uint16_t)server_port(h.srv)) };
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		connect(c[i].fd, (struct sockaddr *)&sa, sizeof sa);	/* EINPROGRESS */
+	}
+	static const char get_s[] = "GET /s HTTP/1.1\r\nHost: t\r\n\r\n";
+	for (int i = 0; i < N; i++) {	/* the kernel completes them: no loop needed */
+		struct pollfd p = { .fd = c[i].fd, .events = POLLOUT };
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_int_equal(write(c[i].fd, get_s, sizeof get_s - 1), (ssize_t)sizeof get_s - 1);
+	}
+	struct client *all[N];
+	for (int i = 0; i < N; i++)
+		all[i] = &c[i];
+	for (double end = now() + 2; ntaken + nrefused < N && now() < end;)
+		pump(&h, all, N, 0.01);
+	assert_int_equal(nrefused, 0);
+	assert_int_equal(ntaken, N);
+	pump(&h, all, N, 0.01);
+	for (int i = 0; i < N; i++) {
+		assert_string_equal(c[i].got, "taken");
+		close(c[i].fd);
+		close(taken[i]);
+	}
+	harness_stop(&h);
+	setrlimit(RLIMIT_NOFILE, &saved);
+}
+
 int
 main(void)
 {
@@ -246,6 +334,7 @@ main(void)
 		cmocka_unit_test(test_waits_are_bounded),
 		cmocka_unit_test(test_client_leaves_while_waiting),
 		cmocka_unit_test(test_freed_with_writes_waiting),
+		cmocka_unit_test(test_stream_burst_under_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
