@@ -58,19 +58,19 @@ aio_getevents(aio_context_t ctx, long min, long max, struct io_event *events)
 struct send_batch *
 send_batch_new(void)
 {
-	struct send_batch *r = xcalloc(1, sizeof *r);
-	r->up = aio_setup(SEND_BATCH_MAX, &r->ctx) == 0;
-	if (!r->up)
+	struct send_batch *sb = xcalloc(1, sizeof *sb);
+	sb->up = aio_setup(SEND_BATCH_MAX, &sb->ctx) == 0;
+	if (!sb->up)
 		log_info("kernel AIO unavailable (%s): one writev per stream", strerror(errno));
-	return r;
+	return sb;
 }
 
 void
-send_batch_free(struct send_batch *r)
+send_batch_free(struct send_batch *sb)
 {
-	if (r->up)
-		aio_destroy(r->ctx);
-	free(r);
+	if (sb->up)
+		aio_destroy(sb->ctx);
+	free(sb);
 }
 
 /* The kernel refused to queue this one: write it as sse_stream_flush would. */
@@ -85,21 +85,21 @@ write_one(struct iocb *cb)
 
 /* Submits the n queued writes and hands each stream its result. */
 static uint64_t
-complete(struct send_batch *r, long n)
+complete(struct send_batch *sb, long n)
 {
 	uint64_t frames = 0;
 	long i = 0, in_kernel = 0;
 	while (i < n) {
-		long rc = aio_submit(r->ctx, n - i, r->submit + i);
+		long rc = aio_submit(sb->ctx, n - i, sb->submit + i);
 		if (rc > 0) {
 			i += rc;
 			in_kernel += rc;
 		} else if (rc == 0 || errno != EINTR) {
-			frames += write_one(r->submit[i++]);
+			frames += write_one(sb->submit[i++]);
 		}
 	}
 	while (in_kernel > 0) {
-		long rc = aio_getevents(r->ctx, 1, in_kernel, r->events);
+		long rc = aio_getevents(sb->ctx, 1, in_kernel, sb->events);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0) {
@@ -108,38 +108,38 @@ complete(struct send_batch *r, long n)
 		}
 		for (long k = 0; k < rc; k++)
 			frames += sse_stream_written(
-			    (struct sse_stream *)(uintptr_t)r->events[k].data,
-			    (ssize_t)r->events[k].res);
+			    (struct sse_stream *)(uintptr_t)sb->events[k].data,
+			    (ssize_t)sb->events[k].res);
 		in_kernel -= rc;
 	}
 	return frames;
 }
 
 uint64_t
-send_batch_flush(struct send_batch *r, struct sse_stream **streams, size_t n)
+send_batch_flush(struct send_batch *sb, struct sse_stream **streams, size_t n)
 {
 	uint64_t frames = 0;
 	size_t i = 0;
 	while (i < n) {
 		long queued = 0;
 		for (; i < n && queued < SEND_BATCH_MAX; i++) {
-			unsigned k = r->up ? sse_stream_direct(streams[i], r->iovs[queued]) : 0;
+			unsigned k = sb->up ? sse_stream_direct(streams[i], sb->iovs[queued]) : 0;
 			if (k == 0) {
 				frames += sse_stream_flush(streams[i]);
 				continue;
 			}
-			struct iocb *cb = &r->iocbs[queued];
+			struct iocb *cb = &sb->iocbs[queued];
 			*cb = (struct iocb){
 				.aio_data = (uintptr_t)streams[i],
 				.aio_lio_opcode = IOCB_CMD_PWRITEV,
 				.aio_fildes = (uint32_t)sse_stream_fd(streams[i]),
-				.aio_buf = (uintptr_t)r->iovs[queued],
+				.aio_buf = (uintptr_t)sb->iovs[queued],
 				.aio_nbytes = k,
 			};
-			r->submit[queued++] = cb;
+			sb->submit[queued++] = cb;
 		}
 		if (queued > 0)
-			frames += complete(r, queued);
+			frames += complete(sb, queued);
 	}
 	return frames;
 }

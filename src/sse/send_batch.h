@@ -20,8 +20,8 @@
 struct send_batch;
 
 struct send_batch *send_batch_new(void);		/* never NULL */
-void		 send_batch_free(struct send_batch *r);
+void		 send_batch_free(struct send_batch *sb);
 /* Flushes each stream's held frames (sse_stream_flush); returns how many frames. */
-uint64_t	 send_batch_flush(struct send_batch *r, struct sse_stream **streams, size_t n);
+uint64_t	 send_batch_flush(struct send_batch *sb, struct sse_stream **streams, size_t n);
 
 #endif
