@@ -4,13 +4,13 @@
  * accepting, ends open streams cleanly and exits 0 within a few seconds.
  */
 #include "app.h"
-#include "bots/turns.h"
-#include "chats.h"
+#include "chat/turns.h"
+#include "chat/chats.h"
 #include "config.h"
 #include "hub/hub.h"
 #include "http/server.h"
 #include "limits.h"
-#include "routes.h"
+#include "api/routes.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "web/page_cache.h"

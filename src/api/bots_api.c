@@ -3,7 +3,7 @@
  */
 #include "api/bots_api.h"
 #include "app.h"
-#include "bots/bots.h"
+#include "chat/bots.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "store/store.h"

@@ -3,7 +3,7 @@
  */
 #include "api/chats_api.h"
 #include "app.h"
-#include "chats.h"
+#include "chat/chats.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "limits.h"

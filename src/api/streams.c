@@ -8,9 +8,9 @@
  */
 #include "api/streams.h"
 #include "app.h"
-#include "bots/turns.h"
-#include "chats.h"
-#include "hub/event_frame.h"
+#include "chat/turns.h"
+#include "chat/chats.h"
+#include "web/render.h"
 #include "hub/hub.h"
 #include "http/request.h"
 #include "http/server.h"

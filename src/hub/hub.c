@@ -3,7 +3,7 @@
  * kind's frame once, before any shard sees it; the shards do the writing.
  */
 #include "hub/hub.h"
-#include "hub/event_frame.h"
+#include "web/render.h"
 #include "hub/shard.h"
 #include "limits.h"
 #include "metrics.h"

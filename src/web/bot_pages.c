@@ -5,7 +5,7 @@
  */
 #include "web/bot_pages.h"
 #include "app.h"
-#include "bots/bots.h"
+#include "chat/bots.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "store/store.h"

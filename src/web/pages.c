@@ -4,8 +4,8 @@
  */
 #include "web/pages.h"
 #include "app.h"
-#include "bots/turns.h"
-#include "chats.h"
+#include "chat/turns.h"
+#include "chat/chats.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "limits.h"

@@ -20,13 +20,13 @@ FUZZ_TARGETS := fuzz_oai_stream fuzz_dice fuzz_eliza fuzz_mentions fuzz_sse_fram
 		fuzz_json_body fuzz_form fuzz_markdown
 
 # The src files each target links, and the pkg-config packages it needs.
-FUZZ_SRC_fuzz_oai_stream := src/bots/oai_stream.c src/util/buf.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_oai_stream := src/backends/oai_stream.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_oai_stream := jansson
-FUZZ_SRC_fuzz_dice       := src/bots/dice.c src/util/buf.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_dice       := src/backends/dice.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_dice       :=
-FUZZ_SRC_fuzz_eliza      := src/bots/eliza.c src/util/buf.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_eliza      := src/backends/eliza.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_eliza      :=
-FUZZ_SRC_fuzz_mentions   := src/bots/policy.c
+FUZZ_SRC_fuzz_mentions   := src/chat/policy.c
 FUZZ_PKG_fuzz_mentions   :=
 FUZZ_SRC_fuzz_sse_frame  := src/sse/frame.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_sse_frame  :=

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/dice.h"
+#include "backends/dice.h"
 
 struct rng {
 	uint64_t	 x;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/eliza.h"
+#include "backends/eliza.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bots/policy.h"
+#include "chat/policy.h"
 
 static const struct chat_bot bots[] = {
 	{ "Eliza", 0.5 }, { "Eli", 0.1 }, { "dice-bot", 0.2 }, { "Deep_Thought", 0.9 },

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/oai_stream.h"
+#include "backends/oai_stream.h"
 #include "util/buf.h"
 
 static void

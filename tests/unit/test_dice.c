@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/dice.h"
+#include "backends/dice.h"
 
 #define HINT	"Give me dice to roll, like 2d6+1 or d20."
 #define MAX_CALLS 4096

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/eliza.h"
+#include "backends/eliza.h"
 
 /* The reply to text at the given turn; checks the turn advanced by one. */
 static void

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/oai_stream.h"
+#include "backends/oai_stream.h"
 #include "util/buf.h"
 
 #define NSEEDS	8

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bots/policy.h"
+#include "chat/policy.h"
 
 /* The chat's bots, in chat order. */
 static const struct chat_bot bots[] = {

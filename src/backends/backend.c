@@ -1,7 +1,7 @@
 /*
  * backend.c - dispatch of reply jobs to their backend; see backend.h.
  */
-#include "bots/backend_impl.h"
+#include "backends/backend_impl.h"
 #include "util/xmalloc.h"
 
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * (404, 405, 413, 431) are JSON on API paths and HTML on page paths (the
  * stream handlers answer their own 404 as JSON on both).
  */
-#include "routes.h"
+#include "api/routes.h"
 #include "app.h"
 #include "api/bots_api.h"
 #include "api/chats_api.h"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/queue.h>
 
-#include "bots/backend.h"
+#include "backends/backend.h"
 
 struct openai_glue;
 

@@ -1,7 +1,7 @@
 /*
  * dice.c - dice expressions; see dice.h.
  */
-#include "bots/dice.h"
+#include "backends/dice.h"
 #include "util/buf.h"
 
 #include <ctype.h>

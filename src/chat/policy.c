@@ -8,7 +8,7 @@
  *              it mentions (not itself).
  * manual:      nobody; bots speak when asked through /turn.
  */
-#include "bots/policy.h"
+#include "chat/policy.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -7,10 +7,10 @@
  * in memory; the end stores the text with its final state (a durable
  * "message-update"). Every change of speaker or queue is a durable "turn".
  */
-#include "bots/turns.h"
+#include "chat/turns.h"
 #include "app.h"
-#include "bots/backend.h"
-#include "bots/policy.h"
+#include "backends/backend.h"
+#include "chat/policy.h"
 #include "hub/hub.h"
 #include "limits.h"
 #include "metrics.h"

@@ -5,10 +5,10 @@
  * tells each post its outcome (it is published then, so events leave in id
  * order however the group ended), and the same event answers them.
  */
-#include "chats.h"
+#include "chat/chats.h"
 #include "app.h"
-#include "bots/bots.h"
-#include "bots/turns.h"
+#include "chat/bots.h"
+#include "chat/turns.h"
 #include "http/respond.h"
 #include "hub/hub.h"
 #include "limits.h"

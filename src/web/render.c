@@ -1,7 +1,7 @@
 /*
  * event_frame.c - event to frame, per stream kind; see event_frame.h.
  */
-#include "hub/event_frame.h"
+#include "web/render.h"
 #include "sse/frame.h"
 #include "util/buf.h"
 #include "web/fragments.h"

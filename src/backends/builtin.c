@@ -3,9 +3,9 @@
  * composed at once, then typed out word by word on a timer, through the
  * same sink a model server's tokens take.
  */
-#include "bots/backend_impl.h"
-#include "bots/dice.h"
-#include "bots/eliza.h"
+#include "backends/backend_impl.h"
+#include "backends/dice.h"
+#include "backends/eliza.h"
 #include "util/xmalloc.h"
 
 #include <event2/event.h>

@@ -8,8 +8,8 @@
  * The API key is read from the environment variable the bot names, at the
  * moment of the request; it is never stored, logged or echoed.
  */
-#include "bots/backend_impl.h"
-#include "bots/oai_stream.h"
+#include "backends/backend_impl.h"
+#include "backends/oai_stream.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"

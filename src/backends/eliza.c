@@ -8,7 +8,7 @@
  * of words (also none); in reassemblies "(N)" is the N-th "*" reflected
  * ("my" becomes "your", "i am" becomes "you are", ...).
  */
-#include "bots/eliza.h"
+#include "backends/eliza.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
 

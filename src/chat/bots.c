@@ -1,7 +1,7 @@
 /*
  * bots.c - bot validation and changes; see bots.h.
  */
-#include "bots/bots.h"
+#include "chat/bots.h"
 #include "app.h"
 #include "http/respond.h"
 #include "hub/hub.h"

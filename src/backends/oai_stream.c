@@ -1,7 +1,7 @@
 /*
  * oai_stream.c - OpenAI-compatible stream parsing; see oai_stream.h.
  */
-#include "bots/oai_stream.h"
+#include "backends/oai_stream.h"
 
 #include <jansson.h>
 #include <stdarg.h>
