@@ -12,6 +12,10 @@
 #define LIMIT_EVHTTP_BODY_BYTES   (1024 * 1024) /* libevent refuses on its own above */
 #define LIMIT_AUTHOR_CHARS        64            /* person's name, after trimming */
 #define LIMIT_TITLE_CHARS         200           /* chat title, after trimming */
+#define LIMIT_BOT_NAME_CHARS      32            /* [A-Za-z0-9_-] */
+#define LIMIT_PERSONA_BYTES       8000          /* a bot's persona */
+#define LIMIT_URL_BYTES           2000          /* a bot's base_url */
+#define LIMIT_MODEL_BYTES         200           /* a bot's model name */
 
 #define LIMIT_IDLE_CONN_SECONDS   30            /* a connection (not a stream) silent this long closes */
 
@@ -20,7 +24,7 @@
 #define LIMIT_LIST_DEFAULT        100           /* GET messages default limit */
 #define LIMIT_LIST_MAX            500           /* GET messages maximum limit */
 #define LIMIT_EVENTS_KEPT         2000          /* durable events kept per chat (>= 1000) */
-#define LIMIT_REPLAY_EVENTS       LIMIT_EVENTS_KEPT
+#define LIMIT_POSTS_PER_COMMIT    64            /* people's posts grouped in one transaction */
 
 #define LIMIT_LISTEN_BACKLOG      4096
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
@@ -35,6 +39,23 @@
 #define LIMIT_TOKEN_COALESCE_MS   10            /* a bot's token waits at most this long
 						   to share a write with the next ones */
 
-#define CHAT_ID_LEN               12
+#define LIMIT_CONTEXT_MESSAGES    20            /* recent messages a bot sees */
+#define LIMIT_MODEL_CONTEXT_BYTES 12000         /* of message text sent to a model server */
+#define LIMIT_MODEL_CONNECT_SECONDS 10          /* connecting to a model server */
+#define LIMIT_MODEL_ERROR_BYTES   (64 * 1024)   /* of a model server's error answer read */
+#define LIMIT_REPLY_BYTES         (64 * 1024)   /* a reply longer than this is cut and fails */
+#define LIMIT_REPLY_SAVE_SECONDS  2             /* a reply's text so far is stored this often */
+#define LIMIT_MODEL_EVENT_BYTES   (1024 * 1024) /* one event of a model server's stream */
+#define LIMIT_BOT_TURNS           8             /* bot replies per person message */
+#define LIMIT_CHAT_BOTS           64            /* bots of a chat the policies consider */
+#define LIMIT_DICE_EXPRS          20            /* dice expressions rolled per message */
+#define LIMIT_DICE_COUNT          100           /* N in NdM */
+#define LIMIT_DICE_SIDES          1000          /* M in NdM */
+#define LIMIT_DICE_BONUS          10000         /* |K| in NdM+K */
+
+#define LIMIT_RESUME_RING         64            /* recent events per chat kept in memory for resumes */
+#define LIMIT_CHATS_CACHED        4096          /* chats the store keeps read; when full it starts over */
+#define LIMIT_PAGE_CACHE_BYTES    (64 * 1024 * 1024) /* rendered chat pages kept, in all */
+#define LIMIT_CACHED_PAGE_BYTES   (512 * 1024)  /* a bigger page is rendered every time */
 
 #endif

@@ -1,19 +1,24 @@
 /*
  * main.c - start-up and shutdown: parses the command line, opens the store,
- * starts the HTTP server on one event loop, and on SIGINT/SIGTERM stops
- * accepting, ends open streams cleanly and exits 0 within a few seconds.
+ * builds the hub, the events module and the services on the main loop,
+ * starts the HTTP server, and on SIGINT/SIGTERM stops accepting, ends open
+ * streams cleanly and exits 0 within a few seconds.
  */
-#include "app.h"
-#include "chat/turns.h"
-#include "chat/chats.h"
-#include "config.h"
-#include "hub/hub.h"
-#include "http/server.h"
-#include "limits.h"
+#include "api/handlers.h"
 #include "api/routes.h"
+#include "backends/backend.h"
+#include "chat/bots.h"
+#include "chat/chats.h"
+#include "chat/events.h"
+#include "chat/turns.h"
+#include "config.h"
+#include "http/server.h"
+#include "hub/hub.h"
+#include "limits.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "web/page_cache.h"
+#include "web/render.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -25,10 +30,21 @@
 #include <string.h>
 #include <time.h>
 
+/* Everything the server runs with, owned by main(). */
 struct runtime {
-	struct app	 app;
-	struct event	*sigint, *sigterm, *drain;
-	time_t		 deadline;
+	const struct config	*cfg;
+	struct event_base	*base;
+	struct store		*store;
+	struct hub		*hub;
+	struct events		*events;
+	struct bots		*bots;
+	struct turns		*turns;
+	struct chats		*chats;
+	struct page_cache	*pages;
+	struct handlers		 handlers;
+	struct server		*server;
+	struct event		*sigint, *sigterm, *drain;
+	time_t			 deadline;
 };
 
 static const char *
@@ -37,40 +53,48 @@ env_lookup(const char *name)
 	return getenv(name);
 }
 
-/* With --demo on an empty database: the built-in bots and a welcome chat with them. */
+/* The demo's bots, created unless a bot of that name exists; their ids in ids. */
 static void
-seed_demo(struct store *st)
+seed_demo_bots(struct store *st, json_t *ids)
 {
 	static const char *const demo[][3] = {
 		{ "Echo", "echo", "Repeats what the last person said." },
 		{ "Eliza", "eliza", "A Rogerian therapist from 1966." },
 		{ "Dice", "dice", "Rolls dice such as 2d6+1 or d20." },
 	};
-	json_t *chats = store_chat_list(st), *chat, *msg, *bot_ids = json_array();
-	size_t existing = json_array_size(chats);
-	json_decref(chats);
-	for (size_t i = 0; existing == 0 && i < 3; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		json_t *bot, *fields = json_pack("{s:s, s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f}",
 		    "name", demo[i][0], "backend", demo[i][1], "persona", demo[i][2], "model",
 		    "base_url", "api_key_env", "temperature", 0.7, "max_tokens", 512,
 		    "talkativeness", 0.5);
 		if (store_bot_create(st, fields, &bot) == STORE_OK || store_bot_get(st, demo[i][0],
 		    &bot) == STORE_OK) {
-			json_array_append(bot_ids, json_object_get(bot, "id"));
+			json_array_append(ids, json_object_get(bot, "id"));
 			json_decref(bot);
 		}
 		json_decref(fields);
 	}
+}
+
+/* With --demo on an empty database: the built-in bots and a welcome chat with them. */
+static void
+seed_demo(struct store *st)
+{
+	json_t *chats = store_chat_list(st), *chat, *bot_ids = json_array();
+	size_t existing = json_array_size(chats);
+	json_decref(chats);
+	if (existing == 0)
+		seed_demo_bots(st, bot_ids);
 	if (existing == 0 && store_chat_create(st, "Welcome to Parley", "mentions", bot_ids,
 	    &chat) == STORE_OK) {
-		struct message_in in = { .kind = "system", .author = "Parley", .state = "complete",
+		struct message_in in = { .chat_id = json_string_value(json_object_get(chat, "id")),
+		    .kind = "system", .author = "Parley", .state = "complete",
 		    .body = "Welcome! Every tab open on this chat sees each message at once. "
 		    "Call a bot by name: @Echo repeats you, @Eliza listens, "
 		    "@Dice rolls 2d6+1." };
-		uint64_t event_id;
-		if (store_message_add(st, json_string_value(json_object_get(chat, "id")), &in,
-		    &msg, &event_id) == STORE_OK)
-			json_decref(msg);
+		struct message_added added;
+		if (store_messages_add(st, &in, 1, &added) == STORE_OK)
+			json_decref(added.message);
 		json_decref(chat);
 	}
 	json_decref(bot_ids);
@@ -83,8 +107,8 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	struct runtime *rt = arg;
 	(void)fd;
 	(void)what;
-	if (hub_subscriber_count(rt->app.hub) == 0 || time(NULL) >= rt->deadline) {
-		event_base_loopexit(rt->app.base, NULL);
+	if (hub_subscriber_count(rt->hub) == 0 || time(NULL) >= rt->deadline) {
+		event_base_loopexit(rt->base, NULL);
 		return;
 	}
 	struct timeval tick = { 0, 20 * 1000 };
@@ -96,20 +120,40 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct runtime *rt = arg;
 	(void)what;
-	if (rt->app.stopping)
+	if (chats_stopping(rt->chats))
 		return;
 	log_info("signal %d: shutting down", (int)sig);
-	rt->app.stopping = true;
-	server_stop_accepting(rt->app.server);
-	turns_stop_all(rt->app.turns);
-	hub_end_all(rt->app.hub);
+	chats_shutdown(rt->chats);
+	server_stop_accepting(rt->server);
+	turns_stop_all(rt->turns);
+	hub_end_all(rt->hub);
 	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
 	drain_check(-1, 0, rt);
 }
 
-static int
-start(struct runtime *rt, const struct config *cfg)
+/* The hub, the events module and the services, on the main loop. */
+static void
+build_services(struct runtime *rt)
 {
+	const struct config *cfg = rt->cfg;
+	struct backend_opts opts = { .typing_ms = cfg->typing_ms,
+	    .idle_timeout_s = cfg->model_timeout_seconds };
+	rt->hub = hub_new(rt->base, cfg->threads, render_event_frame);
+	rt->events = events_new(rt->base, rt->store, hub_bus(rt->hub));
+	rt->bots = bots_new(rt->store, rt->events);
+	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
+	turns_recover(rt->turns);
+	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
+	rt->pages = page_cache_new();
+	rt->handlers = (struct handlers){ .chats = rt->chats, .bots = rt->bots, .hub = rt->hub,
+	    .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
+	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
+}
+
+static int
+start(struct runtime *rt)
+{
+	const struct config *cfg = rt->cfg;
 	char *err = NULL;
 	if (strncmp(cfg->db, "postgres://", 11) == 0 || strncmp(cfg->db, "postgresql://", 13) == 0) {
 		fprintf(stderr, "parley: cannot use database %s: PostgreSQL is not supported yet\n", cfg->db);
@@ -119,23 +163,19 @@ start(struct runtime *rt, const struct config *cfg)
 		fprintf(stderr, "parley: cannot use Redis at %s: not supported yet\n", cfg->redis);
 		return -1;
 	}
-	rt->app.store = store_open(cfg->db, cfg->sync_full, &err);
-	if (rt->app.store == NULL) {
+	rt->store = store_open(cfg->db, cfg->sync_full, &err);
+	if (rt->store == NULL) {
 		fprintf(stderr, "parley: cannot open database %s: %s\n", cfg->db, err ? err : "?");
 		free(err);
 		return -1;
 	}
 	if (cfg->demo)
-		seed_demo(rt->app.store);
-	turns_recover(&rt->app);
-	rt->app.hub = hub_new(rt->app.base, cfg->threads);
-	rt->app.turns = turns_new(&rt->app);
-	rt->app.pages = page_cache_new();
-	rt->app.posts = posts_new(&rt->app);
-	struct server_routes routes = routes_for(&rt->app);
-	rt->app.server = server_start(rt->app.base, cfg->host, cfg->port, cfg->request_timeout_seconds,
+		seed_demo(rt->store);
+	build_services(rt);
+	struct server_routes routes = routes_for(&rt->handlers);
+	rt->server = server_start(rt->base, cfg->host, cfg->port, cfg->request_timeout_seconds,
 	    &routes, &err);
-	if (rt->app.server == NULL) {
+	if (rt->server == NULL) {
 		fprintf(stderr, "parley: %s\n", err ? err : "cannot start the server");
 		free(err);
 		return -1;
@@ -146,24 +186,41 @@ start(struct runtime *rt, const struct config *cfg)
 static void
 stop(struct runtime *rt)
 {
-	posts_free(rt->app.posts);	/* commits and answers the last posts */
-	rt->app.posts = NULL;
-	server_free(rt->app.server);
+	if (rt->chats != NULL) {
+		chats_shutdown(rt->chats);
+		events_flush(rt->events);	/* commits and answers the last posts */
+	}
+	server_free(rt->server);
 	/* run the stream teardowns that closing the connections scheduled */
-	event_base_loop(rt->app.base, EVLOOP_NONBLOCK);
-	turns_free(rt->app.turns);
-	if (rt->app.hub)
-		hub_free(rt->app.hub);
-	if (rt->app.pages)
-		page_cache_free(rt->app.pages);
-	store_close(rt->app.store);
+	event_base_loop(rt->base, EVLOOP_NONBLOCK);
+	if (rt->turns != NULL)
+		turns_free(rt->turns);
+	chats_free(rt->chats);
+	if (rt->bots != NULL)
+		bots_free(rt->bots);
+	events_free(rt->events);
+	if (rt->hub)
+		hub_free(rt->hub);
+	if (rt->pages)
+		page_cache_free(rt->pages);
+	store_close(rt->store);
 	if (rt->sigint) {
 		event_free(rt->sigint);
 		event_free(rt->sigterm);
 		event_free(rt->drain);
 	}
-	event_base_free(rt->app.base);
+	event_base_free(rt->base);
 	libevent_global_shutdown();
+}
+
+static void
+announce(struct runtime *rt)
+{
+	const char *host = rt->cfg->host;
+	bool v6 = strchr(host, ':') != NULL;
+	printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
+	    server_port(rt->server));
+	fflush(stdout);
 }
 
 int
@@ -195,23 +252,20 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	evthread_use_pthreads();	/* shards wake each other's loops */
 
-	struct runtime rt = { .app = { .cfg = &cfg, .base = event_base_new() } };
-	if (start(&rt, &cfg) != 0) {
+	struct runtime rt = { .cfg = &cfg, .base = event_base_new() };
+	if (start(&rt) != 0) {
 		stop(&rt);
 		curl_global_cleanup();
 		return 1;
 	}
-	rt.sigint = evsignal_new(rt.app.base, SIGINT, on_signal, &rt);
-	rt.sigterm = evsignal_new(rt.app.base, SIGTERM, on_signal, &rt);
-	rt.drain = evtimer_new(rt.app.base, drain_check, &rt);
+	rt.sigint = evsignal_new(rt.base, SIGINT, on_signal, &rt);
+	rt.sigterm = evsignal_new(rt.base, SIGTERM, on_signal, &rt);
+	rt.drain = evtimer_new(rt.base, drain_check, &rt);
 	evsignal_add(rt.sigint, NULL);
 	evsignal_add(rt.sigterm, NULL);
+	announce(&rt);
 
-	printf("parley listening on http://%s%s%s:%u\n", strchr(cfg.host, ':') ? "[" : "",
-	    cfg.host, strchr(cfg.host, ':') ? "]" : "", server_port(rt.app.server));
-	fflush(stdout);
-
-	event_base_dispatch(rt.app.base);
+	event_base_dispatch(rt.base);
 	stop(&rt);
 	curl_global_cleanup();
 	log_info("stopped");

@@ -2,72 +2,75 @@
  * bots_api.c - JSON adapters for bots; see bots_api.h.
  */
 #include "api/bots_api.h"
-#include "app.h"
+#include "api/handlers.h"
 #include "chat/bots.h"
-#include "http/request.h"
+#include "http/exchange.h"
 #include "http/respond.h"
-#include "store/store.h"
+#include "util/problem.h"
 
 void
-api_bots_list(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_bots_list(struct exchange *x, void *ctx)
 {
-	struct app *app = ctx;
-	(void)rp;
-	json_t *bots = store_bot_list(app->store);
-	if (bots == NULL)
-		respond_error(req, 500, "the database failed; try again");
+	struct handlers *h = ctx;
+	struct problem p;
+	json_t *bots;
+	if (bots_list(h->bots, &bots, &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_json(req, 200, json_pack("{s:o}", "bots", bots));
+		respond_json(x, 200, json_pack("{s:o}", "bots", bots));
 }
 
 void
-api_bots_create(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_bots_create(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *bot, *body = request_json_object(req, &p);
-	(void)rp;
-	if (body == NULL || bots_create(ctx, body, &bot, &p) != 0)
-		respond_problem(req, &p);
+	json_t *bot, *body = exchange_json(x, &p);
+	if (body == NULL || bots_create(h->bots, body, &bot, &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_json(req, 201, bot);
+		respond_json(x, 201, bot);
 	json_decref(body);
 }
 
 void
-api_bot_get(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_bot_get(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
 	json_t *bot;
-	if (bots_get(ctx, rp->seg[0], &bot, &p) != 0)
-		respond_problem(req, &p);
+	if (bots_get(h->bots, exchange_param(x, 0), &bot, &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_json(req, 200, bot);
+		respond_json(x, 200, bot);
 }
 
 void
-api_bot_patch(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_bot_patch(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
 	json_t *bot, *body;
-	if (bots_get(ctx, rp->seg[0], &bot, &p) != 0) {
-		respond_problem(req, &p);
+	if (bots_get(h->bots, exchange_param(x, 0), &bot, &p) != 0) {
+		respond_problem(x, &p);
 		return;
 	}
 	json_decref(bot);
-	if ((body = request_json_object(req, &p)) == NULL ||
-	    bots_update(ctx, rp->seg[0], body, &bot, &p) != 0)
-		respond_problem(req, &p);
+	if ((body = exchange_json(x, &p)) == NULL ||
+	    bots_update(h->bots, exchange_param(x, 0), body, &bot, &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_json(req, 200, bot);
+		respond_json(x, 200, bot);
 	json_decref(body);
 }
 
 void
-api_bot_delete(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_bot_delete(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	if (bots_delete(ctx, rp->seg[0], &p) != 0)
-		respond_problem(req, &p);
+	if (bots_delete(h->bots, exchange_param(x, 0), &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_empty(req, 204);
+		respond_empty(x, 204);
 }

@@ -2,16 +2,14 @@
  * chats_api.c - JSON adapters for chat operations; see chats_api.h.
  */
 #include "api/chats_api.h"
-#include "app.h"
+#include "api/handlers.h"
 #include "chat/chats.h"
-#include "http/request.h"
+#include "http/exchange.h"
 #include "http/respond.h"
 #include "limits.h"
 #include "metrics.h"
-#include "store/store.h"
 #include "util/buf.h"
-
-#include <event2/http.h>
+#include "util/problem.h"
 
 static struct chat_fields
 chat_fields_of(json_t *body)
@@ -20,180 +18,184 @@ chat_fields_of(json_t *body)
 	    .policy = json_object_get(body, "policy"), .bots = json_object_get(body, "bots") };
 }
 
-void
-api_chats_list(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+/* Sends the result of a service call: value (stolen) with status, or the problem. */
+static void
+answer(struct exchange *x, int rc, int status, json_t *value, const struct problem *p)
 {
-	struct app *app = ctx;
-	(void)rp;
-	json_t *chats = store_chat_list(app->store);
-	if (chats == NULL)
-		respond_error(req, 500, "the database failed; try again");
+	if (rc == 0)
+		respond_json(x, status, value);
 	else
-		respond_json(req, 200, json_pack("{s:o}", "chats", chats));
+		respond_problem(x, p);
 }
 
 void
-api_chats_create(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_chats_list(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *chat, *body = request_json_object(req, &p);
-	(void)rp;
+	json_t *chats = NULL;
+	int rc = chats_list(h->chats, &chats, &p);
+	answer(x, rc, 200, rc == 0 ? json_pack("{s:o}", "chats", chats) : NULL, &p);
+}
+
+void
+api_chats_create(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	json_t *chat = NULL, *body = exchange_json(x, &p);
 	if (body == NULL) {
-		respond_problem(req, &p);
+		respond_problem(x, &p);
 		return;
 	}
 	struct chat_fields in = chat_fields_of(body);
-	if (chats_create(ctx, &in, &chat, &p) == 0)
-		respond_json(req, 201, chat);
-	else
-		respond_problem(req, &p);
+	int rc = chats_create(h->chats, &in, &chat, &p);
+	answer(x, rc, 201, chat, &p);
 	json_decref(body);
 }
 
 void
-api_chat_get(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_chat_get(struct exchange *x, void *ctx)
 {
-	struct app *app = ctx;
+	struct handlers *h = ctx;
 	struct problem p;
 	json_t *chat, *messages;
-	/* messages first: reading them commits any open group, which the chat then shows */
-	if (chats_recent(app, rp->seg[0], LIMIT_SNAPSHOT_MESSAGES, &messages, &p) != 0) {
-		respond_problem(req, &p);
+	if (chats_get(h->chats, exchange_param(x, 0), &chat, &p) != 0) {
+		respond_problem(x, &p);
 		return;
 	}
-	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
-		json_decref(messages);
-		respond_problem(req, &p);
+	if (chats_recent(h->chats, exchange_param(x, 0), LIMIT_SNAPSHOT_MESSAGES, &messages,
+	    &p) != 0) {
+		json_decref(chat);
+		respond_problem(x, &p);
 		return;
 	}
 	json_object_set_new(chat, "messages", messages);
-	respond_json(req, 200, chat);
+	respond_json(x, 200, chat);
 }
 
 void
-api_chat_patch(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_chat_patch(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *chat, *body = request_json_object(req, &p);
+	json_t *chat = NULL, *body = exchange_json(x, &p);
 	if (body == NULL) {
-		respond_problem(req, &p);
+		respond_problem(x, &p);
 		return;
 	}
 	struct chat_fields in = chat_fields_of(body);
-	if (chats_update(ctx, rp->seg[0], &in, &chat, &p) == 0)
-		respond_json(req, 200, chat);
-	else
-		respond_problem(req, &p);
+	int rc = chats_update(h->chats, exchange_param(x, 0), &in, &chat, &p);
+	answer(x, rc, 200, chat, &p);
 	json_decref(body);
 }
 
 void
-api_chat_delete(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_chat_delete(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	if (chats_delete(ctx, rp->seg[0], &p) == 0)
-		respond_empty(req, 204);
+	if (chats_delete(h->chats, exchange_param(x, 0), &p) == 0)
+		respond_empty(x, 204);
 	else
-		respond_problem(req, &p);
+		respond_problem(x, &p);
 }
 
 void
-api_messages_list(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_messages_list(struct exchange *x, void *ctx)
 {
-	struct app *app = ctx;
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *chat, *messages;
+	json_t *chat, *messages = NULL;
 	uint64_t after = 0, limit = LIMIT_LIST_DEFAULT;
 
-	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
-		respond_problem(req, &p);
+	if (chats_get(h->chats, exchange_param(x, 0), &chat, &p) != 0) {
+		respond_problem(x, &p);
 		return;
 	}
 	json_decref(chat);
-	if (request_query_u64(req, "after", &after) < 0) {
-		respond_error(req, 422, "after: must be a non-negative integer");
+	if (exchange_query_u64(x, "after", &after) < 0) {
+		respond_error(x, 422, "after: must be a non-negative integer");
 		return;
 	}
-	if (request_query_u64(req, "limit", &limit) < 0) {
-		respond_error(req, 422, "limit: must be a non-negative integer");
+	if (exchange_query_u64(x, "limit", &limit) < 0) {
+		respond_error(x, 422, "limit: must be a non-negative integer");
 		return;
 	}
 	limit = limit < 1 ? 1 : limit > LIMIT_LIST_MAX ? LIMIT_LIST_MAX : limit;
-	if (store_messages_after(app->store, rp->seg[0], after, (unsigned)limit,
-	    &messages) != STORE_OK) {
-		respond_error(req, 500, "the database failed; try again");
-		return;
-	}
-	respond_json(req, 200, json_pack("{s:o}", "messages", messages));
+	int rc = chats_messages(h->chats, exchange_param(x, 0), after, (unsigned)limit,
+	    &messages, &p);
+	answer(x, rc, 200, rc == 0 ? json_pack("{s:o}", "messages", messages) : NULL, &p);
 }
 
 static void
-message_posted(void *req, json_t *message, const struct problem *p)
+message_posted(void *x, json_t *message, const struct problem *p)
 {
 	if (message != NULL)
-		respond_json(req, 201, json_incref(message));
+		respond_json(x, 201, json_incref(message));
 	else
-		respond_problem(req, p);
+		respond_problem(x, p);
 }
 
 void
-api_messages_post(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_messages_post(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *body = request_json_object(req, &p);
+	json_t *body = exchange_json(x, &p);
 	if (body == NULL) {
-		respond_problem(req, &p);
+		respond_problem(x, &p);
 		return;
 	}
-	if (chats_post(ctx, rp->seg[0], json_object_get(body, "author"),
-	    json_object_get(body, "body"), message_posted, req, &p) != 0)
-		respond_problem(req, &p);
+	if (chats_post(h->chats, exchange_param(x, 0), json_object_get(body, "author"),
+	    json_object_get(body, "body"), message_posted, x, &p) != 0)
+		respond_problem(x, &p);
 	json_decref(body);
 }
 
 void
-api_chat_turn(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_chat_turn(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
 	json_t *chat, *body;
-	if (chats_get(ctx, rp->seg[0], &chat, &p) != 0) {
-		respond_problem(req, &p);
+	if (chats_get(h->chats, exchange_param(x, 0), &chat, &p) != 0) {
+		respond_problem(x, &p);
 		return;
 	}
 	json_decref(chat);
-	if ((body = request_json_object(req, &p)) == NULL ||
-	    chats_turn(ctx, rp->seg[0], json_object_get(body, "bot"), &p) != 0)
-		respond_problem(req, &p);
+	if ((body = exchange_json(x, &p)) == NULL ||
+	    chats_turn(h->chats, exchange_param(x, 0), json_object_get(body, "bot"), &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_json(req, 202, json_pack("{s:s}", "status", "queued"));
+		respond_json(x, 202, json_pack("{s:s}", "status", "queued"));
 	json_decref(body);
 }
 
 void
-api_chat_stop(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_chat_stop(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	if (chats_stop(ctx, rp->seg[0], &p) != 0)
-		respond_problem(req, &p);
+	if (chats_stop(h->chats, exchange_param(x, 0), &p) != 0)
+		respond_problem(x, &p);
 	else
-		respond_json(req, 202, json_pack("{s:s}", "status", "stopped"));
+		respond_json(x, 202, json_pack("{s:s}", "status", "stopped"));
 }
 
 void
-api_healthz(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_healthz(struct exchange *x, void *ctx)
 {
 	(void)ctx;
-	(void)rp;
-	respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	respond_json(x, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 void
-api_metrics(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+api_metrics(struct exchange *x, void *ctx)
 {
 	struct buf out = BUF_INIT;
 	(void)ctx;
-	(void)rp;
 	metrics_render(&out);
-	respond_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+	respond_bytes(x, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
 	buf_free(&out);
 }

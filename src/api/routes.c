@@ -4,10 +4,12 @@
  * stream handlers answer their own 404 as JSON on both).
  */
 #include "api/routes.h"
-#include "app.h"
 #include "api/bots_api.h"
 #include "api/chats_api.h"
+#include "api/handlers.h"
 #include "api/streams.h"
+#include "chat/chats.h"
+#include "http/exchange.h"
 #include "http/respond.h"
 #include "hub/hub.h"
 #include "web/assets.h"
@@ -15,13 +17,12 @@
 #include "web/layout.h"
 #include "web/pages.h"
 
-#include <event2/http.h>
 #include <string.h>
 
-#define GET	EVHTTP_REQ_GET
-#define POST	EVHTTP_REQ_POST
-#define PATCH	EVHTTP_REQ_PATCH
-#define DELETE	EVHTTP_REQ_DELETE
+#define GET	HTTP_GET
+#define POST	HTTP_POST
+#define PATCH	HTTP_PATCH
+#define DELETE	HTTP_DELETE
 
 static const struct route table[] = {
 	{ "/",				{ { GET, page_index } } },
@@ -50,28 +51,28 @@ static const struct route table[] = {
 };
 
 static void
-refuse(struct evhttp_request *req, const struct problem *p)
+refuse(struct exchange *x, const struct problem *p)
 {
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (path != NULL && (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/healthz") == 0 ||
-	    strcmp(path, "/metrics") == 0 || strncmp(path, "/static/", 8) == 0))
-		respond_problem(req, p);
+	const char *path = exchange_path(x);
+	if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/healthz") == 0 ||
+	    strcmp(path, "/metrics") == 0 || strncmp(path, "/static/", 8) == 0)
+		respond_problem(x, p);
 	else
-		page_problem(req, p);
+		page_problem(x, p);
 }
 
 /* Writes wait while stream threads lag (not when stopping: those get their 503). */
 static bool
 behind(void *ctx)
 {
-	struct app *app = ctx;
-	return !app->stopping && hub_behind(app->hub);
+	struct handlers *h = ctx;
+	return !chats_stopping(h->chats) && hub_behind(h->hub);
 }
 
 struct server_routes
-routes_for(struct app *app)
+routes_for(struct handlers *h)
 {
 	return (struct server_routes){ .table = table,
-	    .count = sizeof table / sizeof table[0], .ctx = app, .refuse = refuse,
+	    .count = sizeof table / sizeof table[0], .ctx = h, .refuse = refuse,
 	    .behind = behind };
 }

@@ -7,9 +7,9 @@
 
 #include "http/server.h"
 
-struct app;
+struct handlers;
 
-/* The routes, served with app as every handler's context. */
-struct server_routes routes_for(struct app *app);
+/* The routes, served with h as every handler's context. */
+struct server_routes routes_for(struct handlers *h);
 
 #endif

@@ -2,27 +2,23 @@
  * streams.c - opening event streams: snapshot or replay, then live; see
  * streams.h. Everything between reading the chat and handing the stream to
  * the hub runs in one loop callback, so no event can fall between the
- * replay and the live ones. Posts waiting for their group's commit are not
- * in the chat read from the cache; reading the store commits them first,
- * and they are published before that read returns (chats.h).
+ * replay and the live ones: events are published on this loop, after their
+ * commit, and a post not yet committed is in neither.
  */
 #include "api/streams.h"
-#include "app.h"
-#include "chat/turns.h"
+#include "api/handlers.h"
 #include "chat/chats.h"
-#include "web/render.h"
-#include "hub/hub.h"
-#include "http/request.h"
-#include "http/server.h"
+#include "http/exchange.h"
 #include "http/respond.h"
+#include "hub/hub.h"
 #include "limits.h"
 #include "sse/frame.h"
 #include "sse/stream.h"
-#include "store/store.h"
+#include "util/ids.h"
 #include "util/json_wire.h"
+#include "util/problem.h"
+#include "util/text.h"
 
-#include <event2/http.h>
-#include <event2/http_struct.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,25 +27,25 @@
  * sets *after when one was given and is a number no greater than last_id.
  */
 static int
-resume_point(struct evhttp_request *req, uint64_t last_id, uint64_t *after)
+resume_point(struct exchange *x, uint64_t last_id, uint64_t *after)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Last-Event-ID");
-	int rc = h != NULL ? parse_u64(h, after) : request_query_u64(req, "after", after) == 1 ? 0 : -1;
+	const char *h = exchange_header(x, "Last-Event-ID");
+	int rc = h != NULL ? text_parse_u64(h, after) :
+	    exchange_query_u64(x, "after", after) == 1 ? 0 : -1;
 	return rc == 0 && *after <= last_id ? 0 : -1;
 }
 
 static void
-add_snapshot(struct app *app, const char *chat_id, struct frame_list *out)
+add_snapshot(struct handlers *h, const char *chat_id, struct sse_frame_list *out)
 {
 	struct problem p;
 	json_t *snap;
-	if (chats_snapshot(app, chat_id, LIMIT_SNAPSHOT_MESSAGES, &snap, &p) != 0)
+	if (chats_snapshot(h->chats, chat_id, LIMIT_SNAPSHOT_MESSAGES, &snap, &p) != 0)
 		return;
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	char *text = json_dumps(snap, JSON_WIRE);
 	struct frame *f = sse_frame_event(true, id, "snapshot", text, strlen(text));
-	frame_list_add(out, f);
+	sse_frame_list_add(out, f);
 	sse_frame_unref(f);
 	free(text);
 	json_decref(snap);
@@ -57,20 +53,21 @@ add_snapshot(struct app *app, const char *chat_id, struct frame_list *out)
 
 /* The durable events after `after`: from the hub's memory, else the store; -1 if gone. */
 static int
-add_replay(struct app *app, const char *chat_id, enum stream_kind kind, uint64_t after,
-    uint64_t last_id, struct frame_list *out)
+add_replay(struct handlers *h, const char *chat_id, enum stream_kind kind, uint64_t after,
+    uint64_t last_id, struct sse_frame_list *out)
 {
-	if (hub_replay(app->hub, chat_id, after, last_id, kind, out) == 0)
+	if (hub_replay(h->hub, chat_id, after, last_id, kind, out) == 0)
 		return 0;
 	json_t *events;
-	if (store_events_after(app->store, chat_id, after, &events) != STORE_OK)
+	if (chats_events_after(h->chats, chat_id, after, &events) != 0)
 		return -1;
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {
-		struct frame *f = event_frame(kind, (uint64_t)json_integer_value(json_object_get(ev, "id")),
+		struct frame *f = hub_frame(h->hub, kind,
+		    (uint64_t)json_integer_value(json_object_get(ev, "id")),
 		    json_string_value(json_object_get(ev, "name")), json_object_get(ev, "data"));
-		frame_list_add(out, f);
+		sse_frame_list_add(out, f);
 		sse_frame_unref(f);
 	}
 	json_decref(events);
@@ -79,66 +76,68 @@ add_replay(struct app *app, const char *chat_id, enum stream_kind kind, uint64_t
 
 /* A reply being generated goes out whole so far (no id: not a new event); tokens follow. */
 static void
-add_current(struct app *app, const char *chat_id, enum stream_kind kind, struct frame_list *out)
+add_current(struct handlers *h, const char *chat_id, enum stream_kind kind,
+    struct sse_frame_list *out)
 {
-	json_t *current = turns_current(app->turns, chat_id);
+	json_t *current = chats_reply_so_far(h->chats, chat_id);
 	if (current == NULL)
 		return;
-	struct frame *f = event_frame(kind, 0, "message-update", current);
-	frame_list_add(out, f);
+	struct frame *f = hub_frame(h->hub, kind, 0, "message-update", current);
+	sse_frame_list_add(out, f);
 	sse_frame_unref(f);
 	json_decref(current);
 }
 
 static void
-serve(struct evhttp_request *req, struct app *app, const char *chat_id, enum stream_kind kind)
+serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 {
+	const char *chat_id = exchange_param(x, 0);
 	struct problem p;
 	json_t *chat;
-	if (app->stopping) {
-		respond_error(req, 503, "the server is shutting down");
+	if (chats_stopping(h->chats)) {
+		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
-	if (chats_get(app, chat_id, &chat, &p) != 0) {
-		respond_problem(req, &p);
+	if (chats_get(h->chats, chat_id, &chat, &p) != 0) {
+		respond_problem(x, &p);
 		return;
 	}
 	uint64_t last_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
 	json_decref(chat);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+	if (exchange_method(x) == HTTP_HEAD) {
 		/* the head of a stream, and no stream */
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
-		respond_bytes(req, 200, "text/event-stream", "", 0);
+		exchange_add_header(x, "Cache-Control", "no-cache");
+		respond_bytes(x, 200, "text/event-stream", "", 0);
 		return;
 	}
 
 	/* what the stream starts with, as of now; later events follow it in order */
-	struct frame_list initial = { NULL, 0, 0 };
+	struct sse_frame_list initial = { NULL, 0, 0 };
 	uint64_t after;
-	if (resume_point(req, last_id, &after) != 0 ||
-	    add_replay(app, chat_id, kind, after, last_id, &initial) != 0)
-		add_snapshot(app, chat_id, &initial);
-	add_current(app, chat_id, kind, &initial);
+	if (resume_point(x, last_id, &after) != 0 ||
+	    add_replay(h, chat_id, kind, after, last_id, &initial) != 0)
+		add_snapshot(h, chat_id, &initial);
+	add_current(h, chat_id, kind, &initial);
 
-	struct sse_stream_opts opts = { .kind = kind,
-	    .chunked = req->major > 1 || (req->major == 1 && req->minor >= 1),
-	    .keepalive_seconds = app->cfg->keepalive_seconds,
-	    .output_cap = (size_t)app->cfg->stream_buffer_kib * 1024 };
-	int fd = server_take_socket(app->server, req);
+	struct sse_stream_opts opts = { .kind = kind, .chunked = exchange_http11(x),
+	    .keepalive_seconds = h->keepalive_seconds, .output_cap = h->stream_buffer_bytes };
+	char id[ID_LEN + 1];
+	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
+	int fd = exchange_take_socket(x);
 	if (fd >= 0)
-		hub_attach(app->hub, chat_id, fd, &opts, &initial);
+		hub_attach(h->hub, id, fd, &opts, &initial);
 	else
-		frame_list_free(&initial);
+		sse_frame_list_free(&initial);
 }
 
 void
-streams_json(struct evhttp_request *req, void *app, const struct route_params *p)
+streams_json(struct exchange *x, void *ctx)
 {
-	serve(req, app, p->seg[0], STREAM_JSON);
+	serve(x, ctx, STREAM_JSON);
 }
 
 void
-streams_html(struct evhttp_request *req, void *app, const struct route_params *p)
+streams_html(struct exchange *x, void *ctx)
 {
-	serve(req, app, p->seg[0], STREAM_HTML);
+	serve(x, ctx, STREAM_HTML);
 }

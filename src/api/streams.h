@@ -9,7 +9,7 @@
 
 #include "http/router.h"
 
-void	 streams_json(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 streams_html(struct evhttp_request *req, void *app, const struct route_params *p);
+void	 streams_json(struct exchange *x, void *ctx);
+void	 streams_html(struct exchange *x, void *ctx);
 
 #endif

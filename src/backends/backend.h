@@ -1,12 +1,15 @@
 /*
- * backend.h - where a bot's words come from. A reply job streams text pieces
- * to its sink and ends once, with an error text or NULL. The built-in bots
- * (echo, eliza, dice) and model servers (openai) go through this one path,
- * so the turn flow cannot tell them apart.
+ * backend.h - where a bot's words come from. A reply job streams text
+ * pieces to its sink and ends once, with an error text or NULL. The built-in
+ * bots (echo, eliza, dice) and model servers (openai) go through this one
+ * path, so the turn flow cannot tell them apart.
  *
- * Callbacks run from the event loop, never inside backend_start(). After
- * on_end returns the backend frees the job; backend_cancel() frees it
- * without calling back. Owned by one event loop.
+ * The caller owns its job from backend_start() until on_end has run or it
+ * calls backend_cancel(); after either it must not touch the job again.
+ * Callbacks run from the event loop, never inside backend_start(). A job is
+ * reference-counted and freed by a deferred event, never under a running
+ * callback (curl's included), so cancelling and ending are safe anywhere.
+ * Owned by one event loop.
  */
 #ifndef PARLEY_BACKEND_H
 #define PARLEY_BACKEND_H
@@ -32,15 +35,20 @@ struct reply_context {
 
 struct backend_opts {
 	unsigned	 typing_ms;		/* built-in bots: pause between words */
-	unsigned	 connect_timeout_s;	/* model servers */
 	unsigned	 idle_timeout_s;	/* model servers: silence that fails a reply */
 };
 
 struct backends	*backends_new(struct event_base *base, const struct backend_opts *opts);
-/* Cancels every job still running. */
+/* Cancels every job still running and frees what they hold. */
 void		 backends_free(struct backends *be);
 struct reply_job *backend_start(struct backends *be, const struct reply_context *ctx,
 		    struct reply_sink sink);
+/* The caller lets go: the sink is never called again, and the job's work stops. */
 void		 backend_cancel(struct reply_job *job);
+/*
+ * Ends the reply early (from anywhere, a sink callback included): the job's
+ * work stops now, and on_end(error) follows from the loop.
+ */
+void		 backend_end_soon(struct reply_job *job, const char *error);
 
 #endif

@@ -82,11 +82,20 @@ type_next(evutil_socket_t fd, short what, void *arg)
 		backend_job_end(&b->job, NULL);
 		return;
 	}
-	b->job.sink.on_text(b->job.sink.arg, b->text + b->sent, n);
+	size_t at = b->sent;
 	b->sent += n;
+	if (!backend_job_text(&b->job, b->text + at, n))
+		return;		/* halted: the timer stays off */
 	unsigned ms = b->job.be->opts.typing_ms;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	evtimer_add(b->tick, &tv);
+}
+
+static void
+halt(struct reply_job *job)
+{
+	struct builtin_job *b = (struct builtin_job *)job;
+	evtimer_del(b->tick);
 }
 
 static void
@@ -102,7 +111,7 @@ struct reply_job *
 builtin_start(struct backends *be, const struct reply_context *ctx, struct reply_sink sink)
 {
 	struct builtin_job *b = xcalloc(1, sizeof *b);
-	backend_job_init(be, &b->job, sink, release);
+	backend_job_init(be, &b->job, sink, halt, release);
 	b->text = compose(ctx);
 	b->tick = evtimer_new(be->base, type_next, b);
 	struct timeval now = { 0, 0 };

@@ -46,8 +46,8 @@ parse_expr(const char *s, struct dice_expr *e)
 		n = read_number(s + i + 1, 5, &bonus);
 		i += 1 + n;
 	}
-	if (isalnum((unsigned char)s[i]) || count < 1 || count > DICE_MAX_COUNT ||
-	    sides < 1 || sides > DICE_MAX_SIDES || bonus > DICE_MAX_BONUS)
+	if (isalnum((unsigned char)s[i]) || count < 1 || count > LIMIT_DICE_COUNT ||
+	    sides < 1 || sides > LIMIT_DICE_SIDES || bonus > LIMIT_DICE_BONUS)
 		return false;
 	*e = (struct dice_expr){ (unsigned)count, (unsigned)sides, sign * (long)bonus, i };
 	return true;
@@ -80,7 +80,7 @@ dice_reply(const char *text, dice_rng_fn rng, void *state)
 	long grand = 0;
 	int rolled = 0;
 
-	for (size_t i = 0; text[i] != '\0' && rolled < DICE_MAX_EXPRS; i++) {
+	for (size_t i = 0; text[i] != '\0' && rolled < LIMIT_DICE_EXPRS; i++) {
 		struct dice_expr e;
 		if ((i > 0 && isalnum((unsigned char)text[i - 1])) || !parse_expr(text + i, &e))
 			continue;

@@ -7,10 +7,7 @@
 #define PARLEY_DICE_H
 #include <stdint.h>
 
-#define DICE_MAX_EXPRS	20	/* expressions rolled per message */
-#define DICE_MAX_COUNT	100	/* N */
-#define DICE_MAX_SIDES	1000	/* M */
-#define DICE_MAX_BONUS	10000	/* |K| */
+#include "limits.h"
 
 /* Returns a uniform value in [1, sides]. */
 typedef uint32_t (*dice_rng_fn)(void *state, uint32_t sides);

@@ -102,8 +102,8 @@ take_line(struct oai_stream *p, const char *line, size_t len)
 	if (p->data.len > 0)
 		buf_addc(&p->data, '\n');
 	buf_add(&p->data, value, vlen);
-	if (p->data.len > OAI_MAX_EVENT_BYTES)
-		fail(p, "the model server sent an event over %d bytes", OAI_MAX_EVENT_BYTES);
+	if (p->data.len > LIMIT_MODEL_EVENT_BYTES)
+		fail(p, "the model server sent an event over %d bytes", LIMIT_MODEL_EVENT_BYTES);
 }
 
 /* A line ends at LF, CR or CRLF (the SSE rule). */
@@ -118,9 +118,9 @@ oai_stream_feed(struct oai_stream *p, const char *bytes, size_t n)
 			continue;	/* the LF of a CRLF already ended its line */
 		if (c != '\n' && c != '\r') {
 			buf_addc(&p->line, c);
-			if (p->line.len > OAI_MAX_EVENT_BYTES)
+			if (p->line.len > LIMIT_MODEL_EVENT_BYTES)
 				return fail(p, "the model server sent a line over %d bytes",
-				    OAI_MAX_EVENT_BYTES);
+				    LIMIT_MODEL_EVENT_BYTES);
 			continue;
 		}
 		take_line(p, p->line.data ? p->line.data : "", p->line.len);

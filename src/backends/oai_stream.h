@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "limits.h"
 #include "util/buf.h"
 
-#define OAI_MAX_EVENT_BYTES	(1024 * 1024)	/* one event's data, larger is an error */
 
 enum oai_status {
 	OAI_MORE,	/* feed more bytes */

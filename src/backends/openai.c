@@ -10,6 +10,7 @@
  */
 #include "backends/backend_impl.h"
 #include "backends/oai_stream.h"
+#include "limits.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -21,9 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CONTEXT_MAX_CHARS	12000	/* of message text sent to the model */
-#define ERROR_BODY_MAX		(64 * 1024)
 
 struct openai_glue {
 	CURLM			*multi;
@@ -40,6 +38,7 @@ struct openai_job {
 	struct oai_stream	 parser;
 	struct buf		 error_body;	/* a non-2xx answer */
 	long			 status;
+	bool			 added;		/* the transfer is in the multi handle */
 	bool			 done;		/* [DONE] seen: the reply is whole */
 	struct event		*idle;		/* fails the reply after silence */
 	char			 error[200];
@@ -147,7 +146,7 @@ model_messages(const struct reply_context *ctx)
 	    "content", persona && *persona ? persona : fallback));
 
 	/* newest first until the budget is spent, then put back in order */
-	size_t budget = CONTEXT_MAX_CHARS, first = json_array_size(ctx->messages);
+	size_t budget = LIMIT_MODEL_CONTEXT_BYTES, first = json_array_size(ctx->messages);
 	while (first > 0) {
 		json_t *m = json_array_get(ctx->messages, first - 1);
 		size_t len = strlen(json_string_value(json_object_get(m, "body")));
@@ -215,7 +214,7 @@ static void
 on_delta(void *arg, const char *text, size_t len)
 {
 	struct openai_job *o = arg;
-	o->job.sink.on_text(o->job.sink.arg, text, len);
+	backend_job_text(&o->job, text, len);
 }
 
 /* (Re)starts the idle clock: the reply fails if nothing arrives before it runs out. */
@@ -234,7 +233,7 @@ idle_expired(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	snprintf(o->error, sizeof o->error, "the model server stopped answering (timeout)");
 	log_info("model reply failed: %s", o->error);
-	backend_job_end(&o->job, o->error);	/* not inside a curl callback: safe */
+	backend_job_end(&o->job, o->error);	/* the transfer goes with the job */
 }
 
 /* Bytes from the server: the stream, or an error body to report. */
@@ -243,10 +242,12 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 {
 	struct openai_job *o = arg;
 	size_t len = size * n;
+	if (o->job.told || o->job.halting)
+		return 0;	/* nobody listens: abort the transfer */
 	if (o->status == 0)
 		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
 	if (o->status < 200 || o->status > 299) {
-		if (o->error_body.len + len <= ERROR_BODY_MAX)
+		if (o->error_body.len + len <= LIMIT_MODEL_ERROR_BYTES)
 			buf_add(&o->error_body, data, len);
 		return len;
 	}
@@ -261,7 +262,7 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 	case OAI_MORE:
 		break;
 	}
-	return len;
+	return o->job.told || o->job.halting ? 0 : len;
 }
 
 static void
@@ -326,12 +327,23 @@ check_done(struct openai_glue *glue)
 	}
 }
 
+/* From the loop, never inside curl's callbacks (backend.c's deferred event). */
+static void
+halt(struct reply_job *job)
+{
+	struct openai_job *o = (struct openai_job *)job;
+	evtimer_del(o->idle);
+	if (o->added)
+		curl_multi_remove_handle(o->glue->multi, o->easy);
+	o->added = false;
+}
+
 static void
 release(struct reply_job *job)
 {
 	struct openai_job *o = (struct openai_job *)job;
+	halt(job);
 	event_free(o->idle);
-	curl_multi_remove_handle(o->glue->multi, o->easy);
 	curl_easy_cleanup(o->easy);
 	curl_slist_free_all(o->headers);
 	free(o->body);
@@ -341,7 +353,7 @@ release(struct reply_job *job)
 }
 
 static void
-configure(struct openai_job *o, const struct reply_context *ctx, const struct backend_opts *opts)
+configure(struct openai_job *o, const struct reply_context *ctx)
 {
 	struct buf url = BUF_INIT;
 	const char *base = json_string_value(json_object_get(ctx->bot, "base_url"));
@@ -360,7 +372,7 @@ configure(struct openai_job *o, const struct reply_context *ctx, const struct ba
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_bytes);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, o);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, o);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)opts->connect_timeout_s);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)LIMIT_MODEL_CONNECT_SECONDS);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	buf_free(&url);
 }
@@ -369,15 +381,17 @@ struct reply_job *
 openai_start(struct backends *be, const struct reply_context *ctx, struct reply_sink sink)
 {
 	struct openai_job *o = xcalloc(1, sizeof *o);
-	backend_job_init(be, &o->job, sink, release);
+	backend_job_init(be, &o->job, sink, halt, release);
 	o->glue = glue_get(be);
 	o->easy = curl_easy_init();
 	o->headers = request_headers(ctx->bot);
 	o->body = request_body(ctx);
 	oai_stream_init(&o->parser, on_delta, o);
-	configure(o, ctx, &be->opts);
+	configure(o, ctx);
 	o->idle = evtimer_new(be->base, idle_expired, o);
 	arm_idle(o);
-	curl_multi_add_handle(o->glue->multi, o->easy);
+	o->added = curl_multi_add_handle(o->glue->multi, o->easy) == CURLM_OK;
+	if (!o->added)
+		backend_end_soon(&o->job, "the request to the model server could not start");
 	return &o->job;
 }

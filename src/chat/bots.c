@@ -2,32 +2,46 @@
  * bots.c - bot validation and changes; see bots.h.
  */
 #include "chat/bots.h"
-#include "app.h"
-#include "http/respond.h"
-#include "hub/hub.h"
+#include "chat/events.h"
+#include "chat/validate.h"
+#include "limits.h"
 #include "store/store.h"
+#include "util/problem.h"
 #include "util/text.h"
+#include "util/xmalloc.h"
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define PERSONA_MAX	8000	/* bytes */
-#define URL_MAX		2000
-#define MODEL_MAX	200
+struct bots {
+	struct store	*store;
+	struct events	*events;
+	uint64_t	 version;
+};
 
 static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
 
-static int
-store_problem(enum store_status rc, struct problem *p)
+struct bots *
+bots_new(struct store *st, struct events *ev)
 {
-	if (rc == STORE_NOT_FOUND)
-		problem_set(p, 404, "bot not found");
-	else if (rc == STORE_CONFLICT)
-		problem_set(p, 409, "name: a bot with that name exists");
-	else
-		problem_set(p, 500, "the database failed; try again");
-	return -1;
+	struct bots *b = xcalloc(1, sizeof *b);
+	b->store = st;
+	b->events = ev;
+	return b;
+}
+
+void
+bots_free(struct bots *b)
+{
+	free(b);
+}
+
+uint64_t
+bots_version(const struct bots *b)
+{
+	return b->version;
 }
 
 static bool
@@ -37,7 +51,7 @@ valid_name(const char *s)
 	for (; s[n]; n++)
 		if (!isalnum((unsigned char)s[n]) && s[n] != '_' && s[n] != '-')
 			return false;
-	return n >= 1 && n <= BOT_NAME_MAX;
+	return n >= 1 && n <= LIMIT_BOT_NAME_CHARS;
 }
 
 static bool
@@ -54,7 +68,7 @@ static bool
 valid_url(const char *s)
 {
 	size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
-	return scheme > 0 && strlen(s) <= URL_MAX && s[scheme] != '\0' && s[scheme] != '/' &&
+	return scheme > 0 && strlen(s) <= LIMIT_URL_BYTES && s[scheme] != '\0' && s[scheme] != '/' &&
 	    strpbrk(s, " \t\r\n") == NULL;
 }
 
@@ -86,9 +100,9 @@ check_field(const char *key, json_t *v, struct problem *p)
 			ok = ok || strcmp(json_string_value(v), backends[i]) == 0;
 		why = "one of echo, eliza, dice, openai";
 	} else if (strcmp(key, "persona") == 0)
-		ok = is_text(v, PERSONA_MAX), why = "text of at most 8000 bytes";
+		ok = is_text(v, LIMIT_PERSONA_BYTES), why = "text of at most 8000 bytes";
 	else if (strcmp(key, "model") == 0)
-		ok = json_is_null(v) || (is_text(v, MODEL_MAX) && json_string_length(v) > 0),
+		ok = json_is_null(v) || (is_text(v, LIMIT_MODEL_BYTES) && json_string_length(v) > 0),
 		why = "null or a model name";
 	else if (strcmp(key, "base_url") == 0)
 		ok = json_is_null(v) || (json_is_string(v) && valid_url(json_string_value(v))),
@@ -139,23 +153,25 @@ merge(json_t *base, json_t *patch, struct problem *p)
 
 /* After a bot changed, each chat it is in publishes its new state. */
 static void
-touch_chats(struct app *app, json_t *chat_ids)
+touch_chats(struct bots *b, json_t *chat_ids)
 {
 	size_t i;
-	json_t *id;
-	json_array_foreach(chat_ids, i, id) {
-		json_t *chat;
-		uint64_t event_id;
-		const char *chat_id = json_string_value(id);
-		if (store_chat_update(app->store, chat_id, NULL, NULL, NULL, &chat, &event_id) == STORE_OK) {
-			hub_publish(app->hub, chat_id, event_id, "chat", chat);
+	json_t *id, *chat;
+	json_array_foreach(chat_ids, i, id)
+		if (events_chat_update(b->events, json_string_value(id), NULL, NULL, NULL,
+		    &chat) == STORE_OK)
 			json_decref(chat);
-		}
-	}
 }
 
 int
-bots_create(struct app *app, json_t *fields, json_t **bot, struct problem *p)
+bots_list(struct bots *b, json_t **bots, struct problem *p)
+{
+	*bots = store_bot_list(b->store);
+	return *bots ? 0 : validate_store(STORE_ERROR, "bot", p);
+}
+
+int
+bots_create(struct bots *b, json_t *fields, json_t **bot, struct problem *p)
 {
 	if (json_object_get(fields, "name") == NULL || json_object_get(fields, "backend") == NULL) {
 		problem_set(p, 422, "%s: required", json_object_get(fields, "name") ? "backend" : "name");
@@ -168,24 +184,24 @@ bots_create(struct app *app, json_t *fields, json_t **bot, struct problem *p)
 	json_decref(defaults);
 	if (complete == NULL)
 		return -1;
-	enum store_status rc = store_bot_create(app->store, complete, bot);
+	enum store_status rc = store_bot_create(b->store, complete, bot);
 	json_decref(complete);
-	app->bots_version++;
-	return rc == STORE_OK ? 0 : store_problem(rc, p);
+	b->version++;
+	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
 }
 
 int
-bots_get(struct app *app, const char *id_or_name, json_t **bot, struct problem *p)
+bots_get(struct bots *b, const char *id_or_name, json_t **bot, struct problem *p)
 {
-	enum store_status rc = store_bot_get(app->store, id_or_name, bot);
-	return rc == STORE_OK ? 0 : store_problem(rc, p);
+	enum store_status rc = store_bot_get(b->store, id_or_name, bot);
+	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
 }
 
 int
-bots_update(struct app *app, const char *id, json_t *fields, json_t **bot, struct problem *p)
+bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot, struct problem *p)
 {
 	json_t *old;
-	if (bots_get(app, id, &old, p) != 0)
+	if (bots_get(b, id, &old, p) != 0)
 		return -1;
 	json_t *complete = merge(old, fields, p);
 	if (complete == NULL) {
@@ -193,37 +209,37 @@ bots_update(struct app *app, const char *id, json_t *fields, json_t **bot, struc
 		return -1;
 	}
 	const char *bot_id = json_string_value(json_object_get(old, "id"));
-	enum store_status rc = store_bot_update(app->store, bot_id, complete, bot);
+	enum store_status rc = store_bot_update(b->store, bot_id, complete, bot);
 	json_decref(complete);
-	app->bots_version++;
+	b->version++;
 	if (rc == STORE_OK && !json_equal(json_object_get(old, "name"), json_object_get(*bot, "name"))) {
-		json_t *chats = store_bot_chats(app->store, bot_id);
-		touch_chats(app, chats);
+		json_t *chats = store_bot_chats(b->store, bot_id);
+		touch_chats(b, chats);
 		json_decref(chats);
 	}
 	json_decref(old);
-	return rc == STORE_OK ? 0 : store_problem(rc, p);
+	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
 }
 
 int
-bots_delete(struct app *app, const char *id, struct problem *p)
+bots_delete(struct bots *b, const char *id, struct problem *p)
 {
 	json_t *bot;
-	if (bots_get(app, id, &bot, p) != 0)
+	if (bots_get(b, id, &bot, p) != 0)
 		return -1;
 	const char *bot_id = json_string_value(json_object_get(bot, "id"));
-	json_t *chats = store_bot_chats(app->store, bot_id);
-	enum store_status rc = store_bot_delete(app->store, bot_id);
-	app->bots_version++;
+	json_t *chats = store_bot_chats(b->store, bot_id);
+	enum store_status rc = store_bot_delete(b->store, bot_id);
+	b->version++;
 	if (rc == STORE_OK)
-		touch_chats(app, chats);
+		touch_chats(b, chats);
 	json_decref(chats);
 	json_decref(bot);
-	return rc == STORE_OK ? 0 : store_problem(rc, p);
+	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
 }
 
 json_t *
-bots_resolve(struct app *app, json_t *refs, struct problem *p)
+bots_resolve(struct bots *b, json_t *refs, struct problem *p)
 {
 	if (!json_is_array(refs)) {
 		problem_set(p, 422, "bots: must be a list of bot ids or names");
@@ -234,7 +250,7 @@ bots_resolve(struct app *app, json_t *refs, struct problem *p)
 	json_t *ref, *seen;
 	json_array_foreach(refs, i, ref) {
 		json_t *bot;
-		if (!json_is_string(ref) || store_bot_get(app->store, json_string_value(ref), &bot) != STORE_OK) {
+		if (!json_is_string(ref) || store_bot_get(b->store, json_string_value(ref), &bot) != STORE_OK) {
 			problem_set(p, 422, "bots: unknown bot %s", json_is_string(ref) ?
 			    json_string_value(ref) : "(not a string)");
 			json_decref(ids);

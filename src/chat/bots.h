@@ -1,29 +1,38 @@
 /*
- * bots.h - what people do to bots, from the API or the bots page: validate
- * a Bot's fields, store it, and tell the chats it is in when it changes.
- * Each returns 0, or -1 with a problem naming the bad field (409 for a
- * duplicate name). Results are new references.
+ * bots.h - the bot service: what people do to bots, from the API or the
+ * bots page. It validates a Bot's fields, stores it, and when a bot's name
+ * changes or it goes, each chat it was in publishes its new state through
+ * the events module. Each returns 0, or -1 with a problem naming the bad
+ * field (409 for a duplicate name). Results are new references. Owned by
+ * one event loop.
  */
 #ifndef PARLEY_BOTS_H
 #define PARLEY_BOTS_H
 #include <jansson.h>
+#include <stdint.h>
 
-struct app;
+struct bots;
+struct events;
 struct problem;
+struct store;
 
-#define BOT_NAME_MAX	32
+struct bots	*bots_new(struct store *st, struct events *ev);
+void		 bots_free(struct bots *b);
+/* Grows whenever a bot is created, changed or deleted (pages that list bots follow it). */
+uint64_t	 bots_version(const struct bots *b);
 
-int	 bots_create(struct app *app, json_t *fields, json_t **bot, struct problem *p);
+int	 bots_list(struct bots *b, json_t **bots, struct problem *p);
+int	 bots_create(struct bots *b, json_t *fields, json_t **bot, struct problem *p);
 /* Applies the fields given (others keep their values). */
-int	 bots_update(struct app *app, const char *id, json_t *fields, json_t **bot,
+int	 bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot,
 	    struct problem *p);
-int	 bots_delete(struct app *app, const char *id, struct problem *p);
+int	 bots_delete(struct bots *b, const char *id, struct problem *p);
 /* By id or name. */
-int	 bots_get(struct app *app, const char *id_or_name, json_t **bot, struct problem *p);
+int	 bots_get(struct bots *b, const char *id_or_name, json_t **bot, struct problem *p);
 /*
  * Resolves a list of bot ids or names to their ids (duplicates dropped);
  * NULL and a 422 naming "bots" when something is not a known bot.
  */
-json_t	*bots_resolve(struct app *app, json_t *refs, struct problem *p);
+json_t	*bots_resolve(struct bots *b, json_t *refs, struct problem *p);
 
 #endif

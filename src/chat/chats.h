@@ -1,15 +1,30 @@
 /*
- * chats.h - what people do to chats, whichever door they come through (the
- * JSON API or a page form): validate, store, then publish to the chat's
- * streams. Each returns 0, or -1 with a problem naming the bad field.
- * Results are new references the caller releases.
+ * chats.h - the chat service: what people do to chats, whichever door they
+ * come through (the JSON API or a page form). It validates, then changes
+ * chats through the events module (which stores, then publishes) and hands
+ * committed posts to the turn flow. Each operation returns 0, or -1 with a
+ * problem naming the bad field (404 for an unknown chat). Results are new
+ * references the caller releases. Owned by one event loop.
  */
 #ifndef PARLEY_CHATS_H
 #define PARLEY_CHATS_H
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-struct app;
+struct bots;
+struct chats;
+struct events;
 struct problem;
+struct store;
+struct turns;
+
+struct chats	*chats_new(struct store *st, struct events *ev, struct bots *bots,
+		    struct turns *turns);
+void		 chats_free(struct chats *c);
+/* Shutting down: posts and turns are refused (503) from now on. */
+void		 chats_shutdown(struct chats *c);
+bool		 chats_stopping(const struct chats *c);
 
 /* Fields of a chat as given by the client; NULL means "not given". */
 struct chat_fields {
@@ -18,36 +33,49 @@ struct chat_fields {
 	json_t	*bots;
 };
 
-int	 chats_create(struct app *app, const struct chat_fields *in, json_t **chat,
+/* Every chat, newest first. */
+int	 chats_list(struct chats *c, json_t **chats, struct problem *p);
+int	 chats_create(struct chats *c, const struct chat_fields *in, json_t **chat,
 	    struct problem *p);
-int	 chats_update(struct app *app, const char *id, const struct chat_fields *in,
+int	 chats_update(struct chats *c, const char *id, const struct chat_fields *in,
 	    json_t **chat, struct problem *p);
-int	 chats_delete(struct app *app, const char *id, struct problem *p);
+int	 chats_delete(struct chats *c, const char *id, struct problem *p);
 /* The chat, or -1 with a 404 problem. */
-int	 chats_get(struct app *app, const char *id, json_t **chat, struct problem *p);
-/* Told once a person's message is durable (message; p NULL) or is not (p). */
+int	 chats_get(struct chats *c, const char *id, json_t **chat, struct problem *p);
+/*
+ * Told once a person's message is durable and published (message, borrowed;
+ * p NULL) or is not (p).
+ */
 typedef void chats_posted_fn(void *arg, json_t *message, const struct problem *p);
 /*
  * A person's message: author and body as given (JSON strings or NULL). Bad
  * input: -1 with the problem, and posted is not called. Otherwise 0: the
- * message is stored with the other posts of this loop iteration (one commit
- * for all: store_message_add_grouped), published when that commits, and then
- * posted(arg, ...) is called from the loop.
+ * message is stored with the other posts of this loop iteration, published,
+ * handed to the turn flow, and then posted(arg, ...) is called.
  */
-int	 chats_post(struct app *app, const char *id, json_t *author, json_t *body,
+int	 chats_post(struct chats *c, const char *id, json_t *author, json_t *body,
 	    chats_posted_fn *posted, void *arg, struct problem *p);
-/* The posts in flight (app->posts); freeing commits and answers them. */
-struct posts	*posts_new(struct app *app);
-void		 posts_free(struct posts *posts);
-/* The bot (json string: id or name) of the chat speaks next; 422 when not in the chat. */
-int	 chats_turn(struct app *app, const char *id, json_t *bot, struct problem *p);
+/* The bot (JSON string: id or name) of the chat speaks next; 422 when not in the chat. */
+int	 chats_turn(struct chats *c, const char *id, json_t *bot, struct problem *p);
 /* Stops the reply being generated and drops the queued turns. */
-int	 chats_stop(struct app *app, const char *id, struct problem *p);
+int	 chats_stop(struct chats *c, const char *id, struct problem *p);
+/* Messages with seq > after, oldest first, at most limit. */
+int	 chats_messages(struct chats *c, const char *id, uint64_t after, unsigned limit,
+	    json_t **messages, struct problem *p);
 /* The chat's last n messages, oldest first; a reply being written shows its text so far. */
-int	 chats_recent(struct app *app, const char *id, unsigned n, json_t **messages,
+int	 chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages,
 	    struct problem *p);
-/* The state a new subscriber starts from (SPEC §4.4), with the last n messages. */
-int	 chats_snapshot(struct app *app, const char *id, unsigned n, json_t **snapshot,
+/* The state a new subscriber starts from (SPEC section 4), with the last n messages. */
+int	 chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
 	    struct problem *p);
+/*
+ * The durable events after `after`, oldest first ({"id","name","data"}); -1
+ * when they are no longer all kept (the caller starts from a snapshot).
+ */
+int	 chats_events_after(struct chats *c, const char *id, uint64_t after, json_t **events);
+/* The reply being written in the chat, as a Message with its text so far, or NULL. */
+json_t	*chats_reply_so_far(struct chats *c, const char *id);
+/* True while the chat has a reply running or turns queued. */
+bool	 chats_busy(struct chats *c, const char *id);
 
 #endif

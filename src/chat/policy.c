@@ -70,8 +70,8 @@ static size_t
 select_natural(const struct chat_bot *bots, size_t n, const char *text, int speaker,
     policy_rng_fn rng, void *state, size_t out[], size_t max)
 {
-	size_t named[POLICY_MAX_BOTS], k = 0;
-	size_t found = mentions_find(text, bots, n, named, POLICY_MAX_BOTS);
+	size_t named[LIMIT_CHAT_BOTS], k = 0;
+	size_t found = mentions_find(text, bots, n, named, LIMIT_CHAT_BOTS);
 	/* a bot's reply pulls in only the bots it names, never itself */
 	for (size_t i = 0; i < found && k < max; i++)
 		if (speaker < 0 || named[i] != (size_t)speaker)
@@ -97,8 +97,8 @@ policy_select(enum policy policy, const struct chat_bot *bots, size_t n, const c
     int speaker, policy_rng_fn rng, void *state, size_t out[], size_t max)
 {
 	size_t k = 0;
-	if (n > POLICY_MAX_BOTS)
-		n = POLICY_MAX_BOTS;
+	if (n > LIMIT_CHAT_BOTS)
+		n = LIMIT_CHAT_BOTS;
 	switch (policy) {
 	case POLICY_ROUND_ROBIN:
 		for (size_t b = 0; speaker < 0 && b < n && k < max; b++)

@@ -7,8 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define POLICY_MAX_BOT_TURNS	8	/* bot replies per person message */
-#define POLICY_MAX_BOTS		64	/* bots of a chat the policies consider */
+#include "limits.h"
 
 enum policy { POLICY_ROUND_ROBIN, POLICY_MENTIONS, POLICY_NATURAL, POLICY_MANUAL };
 

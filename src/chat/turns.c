@@ -6,28 +6,28 @@
  * then the backend's pieces go out as ephemeral "token" events and are kept
  * in memory; the end stores the text with its final state (a durable
  * "message-update"). Every change of speaker or queue is a durable "turn".
+ * Events go through the events module; the store is only read here, but
+ * for the text so far of a reply, saved now and then for a crash.
  */
 #include "chat/turns.h"
-#include "app.h"
 #include "backends/backend.h"
+#include "chat/events.h"
 #include "chat/policy.h"
-#include "hub/hub.h"
 #include "limits.h"
 #include "metrics.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/idmap.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/random.h>
 #include <time.h>
 
-#define CONTEXT_MESSAGES	20		/* recent messages a bot sees */
-#define REPLY_MAX_BYTES		(64 * 1024)	/* longer replies are cut and fail */
-#define REPLY_SAVE_SECONDS	2		/* the text so far is stored this often */
+#define FLOW_BUCKETS	256
 
 struct flow;
 
@@ -37,15 +37,13 @@ struct reply {
 	json_t			*message;	/* its Message as first stored */
 	uint64_t		 seq;
 	struct buf		 text;		/* what it said so far */
-	bool			 too_long;	/* text past REPLY_MAX_BYTES was dropped */
 	time_t			 saved;		/* when the text so far was last stored */
 	struct reply_job	*job;		/* NULL once the backend ended */
 };
 
 struct flow {
-	LIST_ENTRY(flow)	 entry;
+	struct idmap_entry	 entry;		/* keyed by chat id */
 	struct turns		*turns;
-	char			 chat_id[CHAT_ID_LEN + 1];
 	json_t			*queue;		/* Bots waiting to speak, in order */
 	unsigned		 bot_turns;	/* since the last person's message */
 	struct reply		*reply;
@@ -53,9 +51,10 @@ struct flow {
 };
 
 struct turns {
-	struct app		*app;
+	struct store		*store;
+	struct events		*events;
 	struct backends		*backends;
-	LIST_HEAD(, flow)	 flows;
+	struct idmap		 flows;
 	uint64_t		 rng;
 };
 
@@ -99,12 +98,19 @@ flow_state(const struct flow *f)
 	    "speaker", json_object_get(f->reply->bot, "name"), "queue", names);
 }
 
-static void
-publish(struct app *app, const char *chat_id, const char *name, json_t *data)
+static const char *
+flow_chat(const struct flow *f)
 {
-	uint64_t id;
-	if (store_event_append(app->store, chat_id, name, data, &id) == STORE_OK)
-		hub_publish(app->hub, chat_id, id, name, data);
+	return f->entry.id;
+}
+
+static void
+flow_free(struct flow *f)
+{
+	idmap_remove(&f->turns->flows, &f->entry);
+	json_decref(f->queue);
+	json_decref(f->published);
+	free(f);
 }
 
 /* Sends a "turn" event when speaker or queue changed; frees an idle, empty flow. */
@@ -113,34 +119,28 @@ flow_settle(struct flow *f)
 {
 	json_t *state = flow_state(f);
 	if (!json_equal(state, f->published)) {
-		publish(f->turns->app, f->chat_id, "turn", state);
+		events_turn(f->turns->events, flow_chat(f), state);
 		json_decref(f->published);
 		f->published = json_incref(state);
 	}
 	json_decref(state);
-	if (f->reply == NULL && json_array_size(f->queue) == 0) {
-		LIST_REMOVE(f, entry);
-		json_decref(f->queue);
-		json_decref(f->published);
-		free(f);
-	}
+	if (f->reply == NULL && json_array_size(f->queue) == 0)
+		flow_free(f);
 }
 
 static struct flow *
 flow_get(struct turns *t, const char *chat_id, bool create)
 {
-	struct flow *f;
-	LIST_FOREACH(f, &t->flows, entry)
-		if (strcmp(f->chat_id, chat_id) == 0)
-			return f;
+	struct idmap_entry *e = idmap_find(&t->flows, chat_id);
+	if (e != NULL)
+		return container_of(e, struct flow, entry);
 	if (!create)
 		return NULL;
-	f = xcalloc(1, sizeof *f);
+	struct flow *f = xcalloc(1, sizeof *f);
 	f->turns = t;
-	snprintf(f->chat_id, sizeof f->chat_id, "%s", chat_id);
 	f->queue = json_array();
 	f->published = idle_state();
-	LIST_INSERT_HEAD(&t->flows, f, entry);
+	idmap_insert(&t->flows, &f->entry, chat_id);
 	return f;
 }
 
@@ -160,14 +160,10 @@ reply_free(struct reply *r)
 static void
 reply_finish(struct reply *r, const char *state, const char *error)
 {
-	struct app *app = r->flow->turns->app;
 	json_t *msg;
-	uint64_t id;
-	if (store_message_finish(app->store, r->flow->chat_id, r->seq, r->text.data ? r->text.data : "",
-	    state, error, &msg, &id) == STORE_OK) {
-		hub_publish(app->hub, r->flow->chat_id, id, "message-update", msg);
+	if (events_message_finish(r->flow->turns->events, flow_chat(r->flow), r->seq,
+	    r->text.data ? r->text.data : "", state, error, &msg) == STORE_OK)
 		json_decref(msg);
-	}
 	metrics_count_reply(state);
 	r->flow->reply = NULL;
 	reply_free(r);
@@ -178,28 +174,28 @@ static void
 save_text_now_and_then(struct reply *r)
 {
 	time_t now = time(NULL);
-	if (now - r->saved < REPLY_SAVE_SECONDS)
+	if (now - r->saved < LIMIT_REPLY_SAVE_SECONDS)
 		return;
 	r->saved = now;
-	store_message_save_text(r->flow->turns->app->store, r->flow->chat_id, r->seq, r->text.data);
+	store_message_save_text(r->flow->turns->store, flow_chat(r->flow), r->seq, r->text.data);
 }
 
+/* A piece of the reply: kept and sent; past LIMIT_REPLY_BYTES the reply is cut there and ends. */
 static void
 reply_text(void *arg, const char *text, size_t len)
 {
 	struct reply *r = arg;
-	if (r->too_long || r->text.len + len > REPLY_MAX_BYTES) {
-		r->too_long = true;	/* cancelling here would be inside curl's callback */
-		return;
+	size_t room = LIMIT_REPLY_BYTES - r->text.len;
+	bool cut = len > room;
+	if (cut)
+		len = text_utf8_prefix(text, len, room);
+	if (len > 0) {
+		buf_add(&r->text, text, len);
+		save_text_now_and_then(r);
+		events_token(r->flow->turns->events, flow_chat(r->flow), r->seq, text, len);
 	}
-	buf_add(&r->text, text, len);
-	save_text_now_and_then(r);
-	json_t *token = json_pack("{s:I, s:s%}", "seq", (json_int_t)r->seq, "delta", text, len);
-	if (token != NULL) {
-		struct app *app = r->flow->turns->app;
-		hub_publish(app->hub, r->flow->chat_id, 0, "token", token);
-		json_decref(token);
-	}
+	if (cut)
+		backend_end_soon(r->job, "the reply grew too long and was cut");
 }
 
 static void turns_after_bot(struct flow *f, const char *text, json_t *bot);
@@ -212,8 +208,6 @@ reply_end(void *arg, const char *error)
 	json_t *bot = json_incref(r->bot);
 	char *text = xstrdup(r->text.data ? r->text.data : "");
 	r->job = NULL;		/* the backend frees it after this returns */
-	if (error == NULL && r->too_long)
-		error = "the reply grew too long and was cut";
 	reply_finish(r, error ? "failed" : "complete", error);
 	if (error == NULL)
 		turns_after_bot(f, text, bot);
@@ -226,18 +220,17 @@ reply_end(void *arg, const char *error)
 static int
 reply_start(struct flow *f, json_t *bot)
 {
-	struct app *app = f->turns->app;
+	struct turns *t = f->turns;
 	json_t *context, *msg;
-	uint64_t id;
-	if (store_messages_last(app->store, f->chat_id, CONTEXT_MESSAGES, &context) != STORE_OK)
+	if (store_messages_last(t->store, flow_chat(f), LIMIT_CONTEXT_MESSAGES, &context) != STORE_OK)
 		return -1;
-	struct message_in in = { .kind = "bot", .author = str(bot, "name"),
-	    .bot_id = str(bot, "id"), .body = "", .state = "streaming" };
-	if (store_message_add(app->store, f->chat_id, &in, &msg, &id) != STORE_OK) {
+	struct message_in in = { .chat_id = flow_chat(f), .kind = "bot",
+	    .author = str(bot, "name"), .bot_id = str(bot, "id"), .body = "",
+	    .state = "streaming" };
+	if (events_message_add(t->events, &in, &msg) != STORE_OK) {
 		json_decref(context);
 		return -1;
 	}
-	hub_publish(app->hub, f->chat_id, id, "message", msg);
 
 	struct reply *r = xcalloc(1, sizeof *r);
 	r->flow = f;
@@ -249,15 +242,14 @@ reply_start(struct flow *f, json_t *bot)
 	f->bot_turns++;
 	flow_settle(f);
 	struct reply_context ctx = { .bot = bot, .messages = context, .seq = r->seq };
-	r->job = backend_start(f->turns->backends, &ctx,
-	    (struct reply_sink){ reply_text, reply_end, r });
+	r->job = backend_start(t->backends, &ctx, (struct reply_sink){ reply_text, reply_end, r });
 	json_decref(context);
 	return 0;
 }
 
 /* ---------- the flow ---------- */
 
-/* True when the chat still has the bot (it may have changed since queued). */
+/* True when the chat (a Chat) has the bot. */
 static bool
 chat_has_bot(json_t *chat, const char *bot_id)
 {
@@ -273,17 +265,17 @@ chat_has_bot(json_t *chat, const char *bot_id)
 static void
 flow_next(struct flow *f)
 {
-	struct app *app = f->turns->app;
+	struct turns *t = f->turns;
 	while (f->reply == NULL && json_array_size(f->queue) > 0) {
 		json_t *queued = json_incref(json_array_get(f->queue, 0));
 		json_array_remove(f->queue, 0);
 		json_t *chat = NULL, *bot = NULL;
-		if (f->bot_turns >= POLICY_MAX_BOT_TURNS)
+		if (f->bot_turns >= LIMIT_BOT_TURNS)
 			json_array_clear(f->queue);
-		else if (store_chat_get(app->store, f->chat_id, &chat) == STORE_OK &&
-		    store_bot_get(app->store, str(queued, "id"), &bot) == STORE_OK &&
+		else if (store_chat_get(t->store, flow_chat(f), &chat) == STORE_OK &&
+		    store_bot_get(t->store, str(queued, "id"), &bot) == STORE_OK &&
 		    chat_has_bot(chat, str(bot, "id")) && reply_start(f, bot) != 0)
-			log_warn("chat %s: could not start %s's reply", f->chat_id, str(bot, "name"));
+			log_warn("chat %s: could not start %s's reply", flow_chat(f), str(bot, "name"));
 		json_decref(chat);
 		json_decref(bot);
 		json_decref(queued);
@@ -293,13 +285,13 @@ flow_next(struct flow *f)
 
 /* The chat's bots as the policies see them, with their Bots alongside. */
 static size_t
-chat_bots(struct app *app, json_t *chat, struct chat_bot *out, json_t **bots, size_t max)
+chat_bots(struct turns *t, json_t *chat, struct chat_bot *out, json_t **bots, size_t max)
 {
 	size_t n = 0, i;
 	json_t *ref;
 	json_array_foreach(json_object_get(chat, "bots"), i, ref) {
 		json_t *bot;
-		if (n == max || store_bot_get(app->store, str(ref, "id"), &bot) != STORE_OK)
+		if (n == max || store_bot_get(t->store, str(ref, "id"), &bot) != STORE_OK)
 			continue;
 		bots[n] = bot;
 		out[n].name = str(bot, "name");
@@ -313,19 +305,19 @@ chat_bots(struct app *app, json_t *chat, struct chat_bot *out, json_t **bots, si
 static json_t *
 select_bots(struct turns *t, json_t *chat, const char *text, const char *speaker_id)
 {
-	struct chat_bot cb[POLICY_MAX_BOTS];
-	json_t *bots[POLICY_MAX_BOTS];
-	size_t picked[POLICY_MAX_BOTS];
+	struct chat_bot cb[LIMIT_CHAT_BOTS];
+	json_t *bots[LIMIT_CHAT_BOTS];
+	size_t picked[LIMIT_CHAT_BOTS];
 	enum policy policy = POLICY_ROUND_ROBIN;
 	policy_parse(str(chat, "policy"), &policy);
 
-	size_t n = chat_bots(t->app, chat, cb, bots, POLICY_MAX_BOTS);
+	size_t n = chat_bots(t, chat, cb, bots, LIMIT_CHAT_BOTS);
 	int speaker = -1;
 	for (size_t i = 0; speaker_id && i < n; i++)
 		if (strcmp(str(bots[i], "id"), speaker_id) == 0)
 			speaker = (int)i;
 	size_t k = policy_select(policy, cb, n, text, speaker, rng_next, &t->rng, picked,
-	    POLICY_MAX_BOTS);
+	    LIMIT_CHAT_BOTS);
 	json_t *out = json_array();
 	for (size_t i = 0; i < k; i++)
 		json_array_append(out, bots[picked[i]]);
@@ -339,7 +331,7 @@ static void
 turns_after_bot(struct flow *f, const char *text, json_t *bot)
 {
 	json_t *chat;
-	if (store_chat_get(f->turns->app->store, f->chat_id, &chat) != STORE_OK)
+	if (store_chat_get(f->turns->store, flow_chat(f), &chat) != STORE_OK)
 		return;
 	json_t *more = select_bots(f->turns, chat, text, str(bot, "id"));
 	json_array_extend(f->queue, more);
@@ -361,13 +353,16 @@ turns_on_message(struct turns *t, json_t *chat, json_t *message)
 		json_decref(queue);
 }
 
-void
+int
 turns_request(struct turns *t, json_t *chat, json_t *bot)
 {
+	if (!chat_has_bot(chat, str(bot, "id")))
+		return -1;
 	struct flow *f = flow_get(t, str(chat, "id"), true);
 	json_array_insert(f->queue, 0, bot);
 	f->bot_turns = 0;
 	flow_next(f);
+	return 0;
 }
 
 void
@@ -390,10 +385,7 @@ turns_forget(struct turns *t, const char *chat_id)
 		return;
 	if (f->reply != NULL)
 		reply_free(f->reply);
-	LIST_REMOVE(f, entry);
-	json_decref(f->queue);
-	json_decref(f->published);
-	free(f);
+	flow_free(f);
 }
 
 bool
@@ -424,14 +416,14 @@ turns_current(struct turns *t, const char *chat_id)
 /* ---------- life cycle ---------- */
 
 struct turns *
-turns_new(struct app *app)
+turns_new(struct event_base *base, struct store *st, struct events *ev,
+    const struct backend_opts *opts)
 {
 	struct turns *t = xcalloc(1, sizeof *t);
-	t->app = app;
-	struct backend_opts opts = { .typing_ms = app->cfg->typing_ms,
-	    .connect_timeout_s = 10, .idle_timeout_s = app->cfg->model_timeout_seconds };
-	t->backends = backends_new(app->base, &opts);
-	LIST_INIT(&t->flows);
+	t->store = st;
+	t->events = ev;
+	t->backends = backends_new(base, opts);
+	idmap_init(&t->flows, FLOW_BUCKETS);
 	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
 		t->rng = 0x9e3779b97f4a7c15ULL;
 	return t;
@@ -440,10 +432,13 @@ turns_new(struct app *app)
 void
 turns_stop_all(struct turns *t)
 {
-	struct flow *f;
+	struct idmap_entry *e;
 	/* stopping leaves a flow idle and empty, which frees it */
-	while ((f = LIST_FIRST(&t->flows)) != NULL)
-		turns_stop(t, f->chat_id);
+	while ((e = idmap_first(&t->flows)) != NULL) {
+		char chat_id[ID_LEN + 1];
+		memcpy(chat_id, e->id, sizeof chat_id);
+		turns_stop(t, chat_id);
+	}
 }
 
 void
@@ -453,22 +448,22 @@ turns_free(struct turns *t)
 		return;
 	turns_stop_all(t);
 	backends_free(t->backends);
+	idmap_free(&t->flows);
 	free(t);
 }
 
 void
-turns_recover(struct app *app)
+turns_recover(struct turns *t)
 {
-	json_t *left = store_messages_streaming(app->store);
+	json_t *left = store_messages_streaming(t->store);
 	size_t i;
 	json_t *m;
 	json_array_foreach(left, i, m) {
 		json_t *msg;
-		uint64_t id;
-		if (store_message_finish(app->store, str(m, "chat_id"),
+		if (events_message_finish(t->events, str(m, "chat_id"),
 		    (uint64_t)json_integer_value(json_object_get(m, "seq")), str(m, "body"),
 		    "stopped", "the server restarted while this reply was being written",
-		    &msg, &id) == STORE_OK)
+		    &msg) == STORE_OK)
 			json_decref(msg);
 	}
 	if (json_array_size(left) > 0)

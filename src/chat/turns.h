@@ -3,28 +3,34 @@
  * answer one at a time, each reply streaming as "token" events and ending
  * as a "message-update"; "turn" events tell who speaks and who is queued.
  * One flow per chat; a person's message during a flow replaces the queued
- * turns once the reply being generated ends. Owned by one event loop.
+ * turns once the reply being generated ends. Every change is stored and
+ * published through the events module. Owned by one event loop.
  */
 #ifndef PARLEY_TURNS_H
 #define PARLEY_TURNS_H
 #include <jansson.h>
 #include <stdbool.h>
 
-struct app;
+struct backend_opts;
+struct event_base;
+struct events;
+struct store;
 struct turns;
 
-struct turns	*turns_new(struct app *app);
+/* A turn flow on base: it reads the store and writes every change through events. */
+struct turns	*turns_new(struct event_base *base, struct store *st, struct events *ev,
+		    const struct backend_opts *opts);
 /* Stops every reply (marked "stopped", published) and frees the flows. */
 void		 turns_free(struct turns *t);
 /* Ends every reply being generated as "stopped" and drops queued turns (shutdown). */
 void		 turns_stop_all(struct turns *t);
 /* Marks replies left "streaming" by a crash as "stopped". Call once at start. */
-void		 turns_recover(struct app *app);
+void		 turns_recover(struct turns *t);
 
 /* A message was posted (and committed) to chat (a Chat): queue the bots the policy calls for. */
 void		 turns_on_message(struct turns *t, json_t *chat, json_t *message);
-/* The bot (a Bot of the chat) speaks next. */
-void		 turns_request(struct turns *t, json_t *chat, json_t *bot);
+/* The bot speaks next: 0, or -1 when the chat (a Chat) does not have it. */
+int		 turns_request(struct turns *t, json_t *chat, json_t *bot);
 /* Ends the reply being generated as "stopped" and drops the queued turns. */
 void		 turns_stop(struct turns *t, const char *chat_id);
 /* The chat is gone: drop its flow without writing anything. */

@@ -219,9 +219,3 @@ conns_release(struct conns *cs, struct evhttp_request *req)
 		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
 	forget(c);
 }
-
-unsigned
-conns_count(const struct conns *cs)
-{
-	return cs->count;
-}

@@ -35,7 +35,5 @@ void		 conn_request_arrived(struct conn *c);
 void		 conn_set_parked(struct conn *c, bool parked);
 /* The request's connection leaves evhttp (an event stream taking its socket): forget it. */
 void		 conns_release(struct conns *cs, struct evhttp_request *req);
-/* Open connections now. */
-unsigned	 conns_count(const struct conns *cs);
 
 #endif

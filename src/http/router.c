@@ -4,18 +4,17 @@
 #include "http/router.h"
 #include "util/buf.h"
 
-#include <event2/http.h>
 #include <string.h>
 
 static const char *
-method_name(int method)
+method_name(enum http_method method)
 {
 	switch (method) {
-	case EVHTTP_REQ_GET:	return "GET";
-	case EVHTTP_REQ_POST:	return "POST";
-	case EVHTTP_REQ_PATCH:	return "PATCH";
-	case EVHTTP_REQ_DELETE:	return "DELETE";
-	case EVHTTP_REQ_PUT:	return "PUT";
+	case HTTP_GET:	return "GET";
+	case HTTP_POST:	return "POST";
+	case HTTP_PATCH:	return "PATCH";
+	case HTTP_DELETE:	return "DELETE";
+	case HTTP_PUT:	return "PUT";
 	default:		return NULL;
 	}
 }
@@ -52,10 +51,10 @@ router_match(const struct route *routes, size_t n, const char *path,
 }
 
 route_fn
-router_handler(const struct route *route, int method)
+router_handler(const struct route *route, enum http_method method)
 {
-	if (method == EVHTTP_REQ_HEAD)
-		method = EVHTTP_REQ_GET;
+	if (method == HTTP_HEAD)
+		method = HTTP_GET;
 	for (int i = 0; i < ROUTE_MAX_METHODS && route->methods[i].fn; i++)
 		if (route->methods[i].method == method)
 			return route->methods[i].fn;
@@ -72,7 +71,7 @@ router_allow(const struct route *route, struct buf *out)
 		if (out->len > 0)
 			buf_adds(out, ", ");
 		buf_adds(out, name);
-		if (route->methods[i].method == EVHTTP_REQ_GET)
+		if (route->methods[i].method == HTTP_GET)
 			buf_adds(out, ", HEAD");
 	}
 }

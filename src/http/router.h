@@ -9,7 +9,18 @@
 #include <stddef.h>
 
 struct buf;
-struct evhttp_request;
+struct exchange;
+
+/* Request methods; the values are evhttp's (checked in exchange.c). */
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_POST = 1 << 1,
+	HTTP_HEAD = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_DELETE = 1 << 4,
+	HTTP_OPTIONS = 1 << 5,
+	HTTP_PATCH = 1 << 8,
+};
 
 #define ROUTE_MAX_PARAMS	2
 #define ROUTE_PARAM_MAX		64	/* bytes; longer segments never match */
@@ -20,13 +31,13 @@ struct route_params {
 	int	 n;
 };
 
-typedef void (*route_fn)(struct evhttp_request *req, void *ctx,
-	    const struct route_params *params);
+/* A handler: answers x (exchange.h), now or later; ctx is the table's. */
+typedef void (*route_fn)(struct exchange *x, void *ctx);
 
 struct route {
 	const char *pattern;
 	struct {
-		int	 method;	/* enum evhttp_cmd_type */
+		enum http_method method;
 		route_fn fn;
 	} methods[ROUTE_MAX_METHODS];
 };
@@ -35,7 +46,7 @@ struct route {
 int		 router_match(const struct route *routes, size_t n, const char *path,
 		    struct route_params *params);
 /* The route's handler for method (HEAD uses GET's), or NULL. */
-route_fn	 router_handler(const struct route *route, int method);
+route_fn	 router_handler(const struct route *route, enum http_method method);
 /* Appends the route's methods as an Allow header value ("GET, HEAD, POST"). */
 void		 router_allow(const struct route *route, struct buf *out);
 

@@ -4,11 +4,11 @@
 #include "http/server.h"
 #include "http/admission.h"
 #include "http/conns.h"
-#include "http/request.h"
-#include "http/respond.h"
+#include "http/exchange.h"
 #include "limits.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/problem.h"
 #include "util/xmalloc.h"
 
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,12 +52,43 @@ struct server {
 
 /* ---------- dispatch ---------- */
 
+/*
+ * True when the body's framing is unambiguous: every Content-Length header
+ * is plain digits, and all of them agree (RFC 9112 section 6.3).
+ */
+static bool
+framing_ok(struct evhttp_request *req)
+{
+	const char *first = NULL;
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+		if (strcasecmp(h->key, "Content-Length") != 0)
+			continue;
+		if (h->value[strspn(h->value, "0123456789")] != '\0' || h->value[0] == '\0' ||
+		    (first != NULL && strcmp(first, h->value) != 0))
+			return false;
+		first = h->value;
+	}
+	return true;
+}
+
+/* Bytes of the request line and headers as sent (approximately, within a few bytes). */
+static size_t
+header_bytes(struct evhttp_request *req)
+{
+	size_t n = strlen(evhttp_request_get_uri(req)) + 16;	/* method, version, CRLF */
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+		n += strlen(h->key) + strlen(h->value) + 4;
+	return n;
+}
+
 static void
 refuse(struct server *srv, struct evhttp_request *req, int status, const char *detail)
 {
 	struct problem p;
 	problem_set(&p, status, "%s", detail);
-	srv->routes.refuse(req, &p);
+	srv->routes.refuse(exchange_new(srv, req, NULL), &p);
 }
 
 /* The route's handler for req, or NULL once req has been refused (404, 405). */
@@ -69,7 +102,7 @@ resolve(struct server *srv, struct evhttp_request *req, struct route_params *par
 		return NULL;
 	}
 	const struct route *route = &srv->routes.table[i];
-	route_fn fn = router_handler(route, evhttp_request_get_command(req));
+	route_fn fn = router_handler(route, (enum http_method)evhttp_request_get_command(req));
 	if (fn == NULL) {
 		struct buf allow = BUF_INIT;
 		router_allow(route, &allow);
@@ -88,7 +121,7 @@ admitted(struct evhttp_request *req, void *arg)
 	struct route_params params;
 	route_fn fn = resolve(srv, req, &params);
 	if (fn != NULL)
-		fn(req, srv->routes.ctx, &params);
+		fn(exchange_new(srv, req, &params), srv->routes.ctx);
 }
 
 static void
@@ -99,13 +132,13 @@ dispatch(struct evhttp_request *req, void *arg)
 
 	if (c != NULL)
 		conn_request_arrived(c);
-	if (!request_framing_ok(req)) {
+	if (!framing_ok(req)) {
 		/* the connection cannot be trusted to frame another request */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		refuse(srv, req, 400, "malformed or conflicting Content-Length");
 		return;
 	}
-	if (request_header_bytes(req) > LIMIT_HEADER_BYTES) {
+	if (header_bytes(req) > LIMIT_HEADER_BYTES) {
 		refuse(srv, req, 431, "request headers are too large");
 		return;
 	}
@@ -115,10 +148,8 @@ dispatch(struct evhttp_request *req, void *arg)
 	}
 	struct route_params params;
 	route_fn fn = resolve(srv, req, &params);
-	if (fn == NULL)
-		return;
-	if (!admission_hold(srv->admission, req, c))
-		fn(req, srv->routes.ctx, &params);
+	if (fn != NULL && !admission_hold(srv->admission, req, c))
+		fn(exchange_new(srv, req, &params), srv->routes.ctx);
 }
 
 /* ---------- listening ---------- */

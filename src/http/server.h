@@ -13,11 +13,13 @@
 #include "http/router.h"
 
 struct event_base;
+struct evhttp_request;
+struct exchange;
 struct problem;
 struct server;
 
 /* Answers a refusal (404, 405, 413, 431) in the format the path calls for. */
-typedef void (*server_refuse_fn)(struct evhttp_request *req, const struct problem *p);
+typedef void (*server_refuse_fn)(struct exchange *x, const struct problem *p);
 
 struct server_routes {
 	const struct route	*table;
@@ -40,10 +42,11 @@ struct server	*server_start(struct event_base *base, const char *host, unsigned 
 /* The port actually bound. */
 unsigned	 server_port(const struct server *srv);
 /*
- * Takes the request's socket away from evhttp, for an event stream: the
- * caller owns the returned fd (non-blocking, its request read) and must not
- * answer req, which evhttp frees with the connection from a deferred event.
- * -1 (the client is dropped) when out of file descriptors.
+ * Takes the request's socket away from evhttp, for an event stream
+ * (exchange_take_socket): the caller owns the returned fd (non-blocking,
+ * its request read) and must not answer req, which evhttp frees with the
+ * connection from a deferred event. -1 (the client is dropped) when out of
+ * file descriptors.
  */
 int		 server_take_socket(struct server *srv, struct evhttp_request *req);
 /*

@@ -3,10 +3,10 @@
  * kind's frame once, before any shard sees it; the shards do the writing.
  */
 #include "hub/hub.h"
-#include "web/render.h"
 #include "hub/shard.h"
 #include "limits.h"
 #include "metrics.h"
+#include "util/idmap.h"
 #include "util/mailbox.h"
 #include "util/xmalloc.h"
 
@@ -15,8 +15,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#define HUB_RING	64	/* recent durable events a channel keeps for resumes */
-#define HUB_BUCKETS	4096	/* channel hash buckets; a power of two */
+#define HUB_BUCKETS	4096	/* channel hash buckets */
 #define MAX_SHARDS	64
 #define SPREAD_MIN	64	/* a chat's streams share one shard up to this many */
 
@@ -29,20 +28,17 @@ struct ring_slot {
 };
 
 struct channel {
-	LIST_ENTRY(channel)	 entry;
-	char			 chat_id[CHAT_ID_LEN + 1];
-	uint32_t		 hash;
+	struct idmap_entry	 entry;		/* keyed by chat id */
 	unsigned		 streams[MAX_SHARDS][2];	/* by shard, kind */
 	size_t			 total[2];			/* by kind */
-	struct ring_slot	 ring[HUB_RING];		/* event id % HUB_RING */
+	struct ring_slot	 ring[LIMIT_RESUME_RING];		/* event id % LIMIT_RESUME_RING */
 	uint64_t		 ring_first;	/* first id published since created, or 0 */
 	uint64_t		 ring_last;
 };
 
-LIST_HEAD(channel_list, channel);
-
 struct hub {
-	struct channel_list	 buckets[HUB_BUCKETS];
+	struct idmap		 channels;
+	hub_render_fn		 render;
 	size_t			 subscribers;
 	struct mailbox		*mailbox;	/* shards tell the hub here */
 	struct shard		*shards[MAX_SHARDS];
@@ -50,35 +46,16 @@ struct hub {
 	unsigned		 next_shard;
 };
 
-static uint32_t
-hash_of(const char *chat_id)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	for (; *chat_id; chat_id++)
-		h = (h ^ (unsigned char)*chat_id) * 16777619u;
-	return h;
-}
-
-static struct channel_list *
-bucket_of(struct hub *hub, const char *chat_id)
-{
-	return &hub->buckets[hash_of(chat_id) & (HUB_BUCKETS - 1)];
-}
-
 static struct channel *
 channel_find(struct hub *hub, const char *chat_id, bool create)
 {
-	struct channel *ch;
-	LIST_FOREACH(ch, bucket_of(hub, chat_id), entry)
-		if (strcmp(ch->chat_id, chat_id) == 0)
-			return ch;
+	struct idmap_entry *e = idmap_find(&hub->channels, chat_id);
+	if (e != NULL)
+		return container_of(e, struct channel, entry);
 	if (!create)
 		return NULL;
-	assert(strlen(chat_id) == CHAT_ID_LEN);
-	ch = xcalloc(1, sizeof *ch);
-	memcpy(ch->chat_id, chat_id, CHAT_ID_LEN);
-	ch->hash = hash_of(chat_id);
-	LIST_INSERT_HEAD(bucket_of(hub, chat_id), ch, entry);
+	struct channel *ch = xcalloc(1, sizeof *ch);
+	idmap_insert(&hub->channels, &ch->entry, chat_id);
 	return ch;
 }
 
@@ -93,10 +70,10 @@ slot_clear(struct ring_slot *slot)
 }
 
 static void
-channel_free(struct channel *ch)
+channel_free(struct hub *hub, struct channel *ch)
 {
-	LIST_REMOVE(ch, entry);
-	for (size_t i = 0; i < HUB_RING; i++)
+	idmap_remove(&hub->channels, &ch->entry);
+	for (size_t i = 0; i < LIMIT_RESUME_RING; i++)
 		slot_clear(&ch->ring[i]);
 	free(ch);
 }
@@ -115,7 +92,7 @@ stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kin
 	ch->total[kind]--;
 	hub->subscribers--;
 	if (ch->total[STREAM_JSON] + ch->total[STREAM_HTML] == 0)
-		channel_free(ch);
+		channel_free(hub, ch);
 }
 
 /*
@@ -129,12 +106,12 @@ pick_shard(struct hub *hub, const struct channel *ch)
 {
 	if (ch->total[STREAM_JSON] + ch->total[STREAM_HTML] >= SPREAD_MIN)
 		return hub->next_shard++ % hub->nshards;
-	return hub->nshards == 1 ? 0 : 1 + ch->hash % (hub->nshards - 1);
+	return hub->nshards == 1 ? 0 : 1 + ch->entry.hash % (hub->nshards - 1);
 }
 
 void
 hub_attach(struct hub *hub, const char *chat_id, int fd, const struct sse_stream_opts *opts,
-    struct frame_list *initial)
+    struct sse_frame_list *initial)
 {
 	struct channel *ch = channel_find(hub, chat_id, true);
 	unsigned shard = pick_shard(hub, ch);
@@ -151,7 +128,7 @@ static void
 ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
     struct frame *frames[2])
 {
-	struct ring_slot *slot = &ch->ring[id % HUB_RING];
+	struct ring_slot *slot = &ch->ring[id % LIMIT_RESUME_RING];
 	slot_clear(slot);
 	slot->id = id;
 	slot->name = xstrdup(name);
@@ -165,25 +142,25 @@ ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
 
 /*
  * Hands frames to every shard with streams of the channel; end: then ends
- * them. Events without an id (a bot's tokens) may be coalesced by the shards.
+ * them. later: events without an id (a bot's tokens), which the shards may
+ * coalesce.
  */
 static void
-to_shards(struct hub *hub, struct channel *ch, struct frame *frames[2], uint64_t id, bool end)
+to_shards(struct hub *hub, struct channel *ch, struct frame *frames[2], bool later, bool end)
 {
 	for (unsigned s = 0; s < hub->nshards; s++)
 		if (ch->streams[s][STREAM_JSON] + ch->streams[s][STREAM_HTML] > 0)
-			shard_publish(hub->shards[s], ch->chat_id, frames, id == 0, end);
+			shard_publish(hub->shards[s], ch->entry.id, frames, later, end);
 }
 
 static void
-publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data,
-    bool end)
+publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data)
 {
 	struct frame *frames[2] = { NULL, NULL };
 	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++)
 		if (ch->total[kind] > 0)
-			frames[kind] = event_frame((enum stream_kind)kind, id, name, data);
-	to_shards(hub, ch, frames, id, end);
+			frames[kind] = hub->render((enum stream_kind)kind, id, name, data);
+	to_shards(hub, ch, frames, id == 0, false);
 	if (id > 0)
 		ring_keep(ch, id, name, data, frames);
 	sse_frame_unref(frames[STREAM_JSON]);
@@ -196,38 +173,62 @@ hub_publish(struct hub *hub, const char *chat_id, uint64_t id, const char *name,
 	metrics_add(METRIC_EVENTS_PUBLISHED, 1);
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch != NULL)
-		publish_to(hub, ch, id, name, data, false);
+		publish_to(hub, ch, id, name, data);
 }
 
 int
 hub_replay(struct hub *hub, const char *chat_id, uint64_t after, uint64_t last_id,
-    enum stream_kind kind, struct frame_list *out)
+    enum stream_kind kind, struct sse_frame_list *out)
 {
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch == NULL || ch->ring_first == 0 || ch->ring_last != last_id ||
-	    after + 1 < ch->ring_first || (last_id > HUB_RING && after < last_id - HUB_RING))
+	    after + 1 < ch->ring_first || (last_id > LIMIT_RESUME_RING && after < last_id - LIMIT_RESUME_RING))
 		return -1;
 	for (uint64_t id = after + 1; id <= last_id; id++)
-		if (ch->ring[id % HUB_RING].id != id)
+		if (ch->ring[id % LIMIT_RESUME_RING].id != id)
 			return -1;	/* a gap: the store has it all */
 	for (uint64_t id = after + 1; id <= last_id; id++) {
-		struct ring_slot *slot = &ch->ring[id % HUB_RING];
+		struct ring_slot *slot = &ch->ring[id % LIMIT_RESUME_RING];
 		if (slot->frames[kind] == NULL)
-			slot->frames[kind] = event_frame(kind, id, slot->name, slot->data);
-		frame_list_add(out, slot->frames[kind]);
+			slot->frames[kind] = hub->render(kind, id, slot->name, slot->data);
+		sse_frame_list_add(out, slot->frames[kind]);
 	}
 	return 0;
 }
 
 void
-hub_chat_deleted(struct hub *hub, const char *chat_id)
+hub_end_chat(struct hub *hub, const char *chat_id)
 {
 	struct channel *ch = channel_find(hub, chat_id, false);
-	if (ch == NULL)
-		return;
-	json_t *data = json_pack("{s:s}", "chat_id", chat_id);
-	publish_to(hub, ch, 0, "deleted", data, true);
-	json_decref(data);
+	if (ch != NULL) {
+		struct frame *none[2] = { NULL, NULL };
+		to_shards(hub, ch, none, false, true);
+	}
+}
+
+struct frame *
+hub_frame(struct hub *hub, enum stream_kind kind, uint64_t id, const char *name, json_t *data)
+{
+	return hub->render(kind, id, name, data);
+}
+
+static void
+bus_publish_here(void *hub, const char *chat_id, uint64_t id, const char *name, json_t *data)
+{
+	hub_publish(hub, chat_id, id, name, data);
+}
+
+static void
+bus_end_here(void *hub, const char *chat_id)
+{
+	hub_end_chat(hub, chat_id);
+}
+
+struct bus
+hub_bus(struct hub *hub)
+{
+	static const struct bus_ops ops = { bus_publish_here, bus_end_here };
+	return (struct bus){ &ops, hub };
 }
 
 void
@@ -255,11 +256,11 @@ hub_subscriber_count(const struct hub *hub)
 /* ---------- life cycle ---------- */
 
 struct hub *
-hub_new(struct event_base *base, unsigned nshards)
+hub_new(struct event_base *base, unsigned nshards, hub_render_fn render)
 {
 	struct hub *hub = xcalloc(1, sizeof *hub);
-	for (size_t i = 0; i < HUB_BUCKETS; i++)
-		LIST_INIT(&hub->buckets[i]);
+	idmap_init(&hub->channels, HUB_BUCKETS);
+	hub->render = render;
 	hub->mailbox = mailbox_new(base, NULL, NULL);
 	hub->nshards = nshards < 1 ? 1 : nshards > MAX_SHARDS ? MAX_SHARDS : nshards;
 	struct shard_home home = { hub->mailbox, stream_gone, hub };
@@ -274,10 +275,9 @@ hub_free(struct hub *hub)
 	for (unsigned s = 0; s < hub->nshards; s++)
 		shard_free(hub->shards[s]);
 	mailbox_free(hub->mailbox);	/* the last "gone" notes */
-	for (size_t i = 0; i < HUB_BUCKETS; i++) {
-		struct channel *ch;
-		while ((ch = LIST_FIRST(&hub->buckets[i])) != NULL)
-			channel_free(ch);
-	}
+	struct idmap_entry *e;
+	while ((e = idmap_first(&hub->channels)) != NULL)
+		channel_free(hub, container_of(e, struct channel, entry));
+	idmap_free(&hub->channels);
 	free(hub);
 }

@@ -3,8 +3,10 @@
  * an event once per payload kind (JSON, HTML) that has subscribers and hands
  * the same frames to every shard (event loop) that holds streams of the
  * chat; nothing is copied or rendered per subscriber. The hub also keeps the
- * last HUB_RING durable events of each chat with subscribers, for resumes.
- * Main thread only; shards are reached through their mailboxes.
+ * last LIMIT_RESUME_RING durable events of each chat with subscribers, for resumes.
+ * The hub renders frames with the function it is given (the web layer's),
+ * and is the in-process bus (bus.h). Main thread only; shards are reached
+ * through their mailboxes.
  */
 #ifndef PARLEY_HUB_H
 #define PARLEY_HUB_H
@@ -12,14 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/bus.h"
 #include "sse/frame.h"
 #include "sse/stream.h"
 
 struct event_base;
 struct hub;
 
-/* A hub on the main loop with nshards shards: shard 0 on base, the rest on threads. */
-struct hub	*hub_new(struct event_base *base, unsigned nshards);
+/*
+ * Renders a chat event as the frame a stream of kind sends (id 0: no id
+ * line); NULL when that kind does not carry the event. One reference.
+ */
+typedef struct frame *(*hub_render_fn)(enum stream_kind kind, uint64_t id, const char *name,
+	    json_t *data);
+
+/*
+ * A hub on the main loop with nshards shards (shard 0 on base, the rest on
+ * threads of their own), framing events with render.
+ */
+struct hub	*hub_new(struct event_base *base, unsigned nshards, hub_render_fn render);
 /* Stops the shards (closing streams still open) and frees the hub. */
 void		 hub_free(struct hub *hub);
 
@@ -28,12 +41,19 @@ void		 hub_free(struct hub *hub);
  * chat, starting with the frames of initial (taken over).
  */
 void		 hub_attach(struct hub *hub, const char *chat_id, int fd,
-		    const struct sse_stream_opts *opts, struct frame_list *initial);
+		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
+/* The hub as this process's bus: publishing hands events to the streams here. */
+struct bus	 hub_bus(struct hub *hub);
 /*
  * Sends an event to the chat's subscribers: id > 0 for a durable event
- * (already in the store's log), 0 for an ephemeral one. data is borrowed.
+ * (already stored), 0 for an ephemeral one. data is borrowed.
  */
 void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
+		    const char *name, json_t *data);
+/* Ends the chat's streams after what they were sent (the chat is gone). */
+void		 hub_end_chat(struct hub *hub, const char *chat_id);
+/* The frame of an event for a stream of kind, as published ones are rendered (or NULL). */
+struct frame	*hub_frame(struct hub *hub, enum stream_kind kind, uint64_t id,
 		    const char *name, json_t *data);
 /*
  * Appends to out the frames (of kind) of the durable events after `after`
@@ -41,9 +61,7 @@ void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
  * not all there: the caller reads them from the store.
  */
 int		 hub_replay(struct hub *hub, const char *chat_id, uint64_t after,
-		    uint64_t last_id, enum stream_kind kind, struct frame_list *out);
-/* Sends "deleted" to the chat's subscribers and ends their streams. */
-void		 hub_chat_deleted(struct hub *hub, const char *chat_id);
+		    uint64_t last_id, enum stream_kind kind, struct sse_frame_list *out);
 /* Ends every open stream (shutdown). */
 void		 hub_end_all(struct hub *hub);
 /*

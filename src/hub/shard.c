@@ -5,6 +5,7 @@
 #include "hub/shard.h"
 #include "metrics.h"
 #include "sse/send_batch.h"
+#include "util/idmap.h"
 #include "util/log.h"
 #include "util/mailbox.h"
 #include "util/xmalloc.h"
@@ -17,7 +18,7 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
-#define SHARD_BUCKETS 4096	/* a power of two */
+#define SHARD_BUCKETS 4096	/* room hash buckets */
 
 /* What a member's stream holds, and so which flush will write it. */
 enum held {
@@ -30,22 +31,19 @@ struct member {
 	LIST_ENTRY(member)	 entry;
 	LIST_ENTRY(member)	 later_entry;	/* on the shard's later list */
 	struct shard		*shard;
-	struct group		*group;
+	struct room		*room;
 	struct sse_stream	*stream;
 	enum held		 held;
 };
 
 LIST_HEAD(member_list, member);
 
-/* The shard's streams of one chat, by kind. */
-struct group {
-	LIST_ENTRY(group)	 entry;
-	char			 chat_id[CHAT_ID_LEN + 1];
+/* A room: the shard's streams of one chat, by kind. */
+struct room {
+	struct idmap_entry	 entry;		/* keyed by chat id */
 	struct member_list	 members[2];
 	size_t			 count;
 };
-
-LIST_HEAD(group_list, group);
 
 struct shard {
 	unsigned		 index;
@@ -54,7 +52,7 @@ struct shard {
 	pthread_t		 thread;
 	struct mailbox		*inbox;
 	struct shard_home	 home;
-	struct group_list	 buckets[SHARD_BUCKETS];
+	struct idmap		 rooms;
 	size_t			 streams;
 	bool			 ending;	/* shutdown: end new streams at once */
 	struct member		**dirty;	/* HELD_NOW members */
@@ -66,30 +64,26 @@ struct shard {
 	size_t			 flushing_cap;
 };
 
-static struct group_list *
-bucket_of(struct shard *sh, const char *chat_id)
+static struct room *
+room_find(struct shard *sh, const char *chat_id, bool create)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	for (; *chat_id; chat_id++)
-		h = (h ^ (unsigned char)*chat_id) * 16777619u;
-	return &sh->buckets[h & (SHARD_BUCKETS - 1)];
-}
-
-static struct group *
-group_find(struct shard *sh, const char *chat_id, bool create)
-{
-	struct group *g;
-	LIST_FOREACH(g, bucket_of(sh, chat_id), entry)
-		if (strcmp(g->chat_id, chat_id) == 0)
-			return g;
+	struct idmap_entry *e = idmap_find(&sh->rooms, chat_id);
+	if (e != NULL)
+		return container_of(e, struct room, entry);
 	if (!create)
 		return NULL;
-	g = xcalloc(1, sizeof *g);
-	memcpy(g->chat_id, chat_id, CHAT_ID_LEN);
-	LIST_INIT(&g->members[STREAM_JSON]);
-	LIST_INIT(&g->members[STREAM_HTML]);
-	LIST_INSERT_HEAD(bucket_of(sh, chat_id), g, entry);
-	return g;
+	struct room *r = xcalloc(1, sizeof *r);
+	LIST_INIT(&r->members[STREAM_JSON]);
+	LIST_INIT(&r->members[STREAM_HTML]);
+	idmap_insert(&sh->rooms, &r->entry, chat_id);
+	return r;
+}
+
+static void
+room_free(struct shard *sh, struct room *r)
+{
+	idmap_remove(&sh->rooms, &r->entry);
+	free(r);
 }
 
 /* ---------- streams joining and leaving ---------- */
@@ -97,7 +91,7 @@ group_find(struct shard *sh, const char *chat_id, bool create)
 struct gone_note {
 	struct shard_home	 home;
 	unsigned		 shard;
-	char			 chat_id[CHAT_ID_LEN + 1];
+	char			 chat_id[ID_LEN + 1];
 	enum stream_kind	 kind;
 };
 
@@ -109,17 +103,17 @@ gone_deliver(void *arg)
 	free(n);
 }
 
-/* A stream closed: it leaves its group (freed when empty) and the hub is told. */
+/* A stream closed: it leaves its room (freed when empty) and the hub is told. */
 static void
 member_closed(struct sse_stream *s, void *arg)
 {
 	struct member *m = arg;
 	struct shard *sh = m->shard;
-	struct group *g = m->group;
+	struct room *r = m->room;
 	struct gone_note *n = xmalloc(sizeof *n);
 	n->home = sh->home;
 	n->shard = sh->index;
-	memcpy(n->chat_id, g->chat_id, sizeof n->chat_id);
+	memcpy(n->chat_id, r->entry.id, sizeof n->chat_id);
 	n->kind = sse_stream_kind(s);
 	mailbox_post(sh->home.mailbox, gone_deliver, n);
 
@@ -129,18 +123,16 @@ member_closed(struct sse_stream *s, void *arg)
 	LIST_REMOVE(m, entry);
 	free(m);
 	sh->streams--;
-	if (--g->count == 0) {
-		LIST_REMOVE(g, entry);
-		free(g);
-	}
+	if (--r->count == 0)
+		room_free(sh, r);
 }
 
 struct adoption {
 	struct shard		*shard;
 	int			 fd;
-	char			 chat_id[CHAT_ID_LEN + 1];
+	char			 chat_id[ID_LEN + 1];
 	struct sse_stream_opts	 opts;
-	struct frame_list	 initial;
+	struct sse_frame_list	 initial;
 };
 
 static void
@@ -148,36 +140,36 @@ adopt_here(void *arg)
 {
 	struct adoption *a = arg;
 	struct shard *sh = a->shard;
-	struct group *g = group_find(sh, a->chat_id, true);
+	struct room *r = room_find(sh, a->chat_id, true);
 	struct member *m = xcalloc(1, sizeof *m);
 	m->shard = sh;
-	m->group = g;
+	m->room = r;
 	a->opts.on_close = member_closed;
 	a->opts.arg = m;
 	m->stream = sse_stream_start(sh->base, a->fd, &a->opts);
-	LIST_INSERT_HEAD(&g->members[a->opts.kind], m, entry);
-	g->count++;
+	LIST_INSERT_HEAD(&r->members[a->opts.kind], m, entry);
+	r->count++;
 	sh->streams++;
 	for (size_t i = 0; i < a->initial.n; i++)
 		sse_stream_send(m->stream, a->initial.v[i]);
 	sse_stream_go_live(m->stream);
 	if (sh->ending)
 		sse_stream_end(m->stream);
-	frame_list_free(&a->initial);
+	sse_frame_list_free(&a->initial);
 	free(a);
 }
 
 void
 shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct sse_stream_opts *opts,
-    struct frame_list *initial)
+    struct sse_frame_list *initial)
 {
 	struct adoption *a = xcalloc(1, sizeof *a);
 	a->shard = sh;
 	a->fd = fd;
-	memcpy(a->chat_id, chat_id, CHAT_ID_LEN);
+	snprintf(a->chat_id, sizeof a->chat_id, "%s", chat_id);
 	a->opts = *opts;
 	a->initial = *initial;
-	*initial = (struct frame_list){ NULL, 0, 0 };
+	*initial = (struct sse_frame_list){ NULL, 0, 0 };
 	mailbox_post(sh->inbox, adopt_here, a);
 }
 
@@ -185,7 +177,7 @@ shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct sse_stre
 
 struct delivery {
 	struct shard	*shard;
-	char		 chat_id[CHAT_ID_LEN + 1];
+	char		 chat_id[ID_LEN + 1];
 	struct frame	*frames[2];
 	bool		 later;		/* token frames: may wait for the timer */
 	bool		 end;
@@ -241,10 +233,10 @@ deliver_here(void *arg)
 {
 	struct delivery *d = arg;
 	struct shard *sh = d->shard;
-	struct group *g = group_find(sh, d->chat_id, false);
-	for (int kind = STREAM_JSON; g != NULL && kind <= STREAM_HTML; kind++) {
+	struct room *r = room_find(sh, d->chat_id, false);
+	for (int kind = STREAM_JSON; r != NULL && kind <= STREAM_HTML; kind++) {
 		struct member *m;
-		LIST_FOREACH(m, &g->members[kind], entry) {
+		LIST_FOREACH(m, &r->members[kind], entry) {
 			if (d->frames[kind] != NULL)
 				hold(sh, m, d->frames[kind], d->later);
 			if (d->end)
@@ -262,7 +254,7 @@ shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bo
 {
 	struct delivery *d = xmalloc(sizeof *d);
 	d->shard = sh;
-	memcpy(d->chat_id, chat_id, sizeof d->chat_id);
+	snprintf(d->chat_id, sizeof d->chat_id, "%s", chat_id);
 	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
 		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
 	d->later = later && !end;
@@ -334,14 +326,14 @@ end_all_here(void *arg)
 {
 	struct shard *sh = arg;
 	sh->ending = true;
-	for (size_t i = 0; i < SHARD_BUCKETS; i++) {
-		struct group *g;
-		LIST_FOREACH(g, &sh->buckets[i], entry)
-			for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
-				struct member *m;
-				LIST_FOREACH(m, &g->members[kind], entry)
-					sse_stream_end(m->stream);
-			}
+	struct idmap_entry *e, *tmp;
+	IDMAP_FOREACH(&sh->rooms, e, tmp) {
+		struct room *r = container_of(e, struct room, entry);
+		for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
+			struct member *m;
+			LIST_FOREACH(m, &r->members[kind], entry)
+				sse_stream_end(m->stream);
+		}
 	}
 }
 
@@ -374,8 +366,7 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 	sh->home = *home;
 	sh->own_thread = base == NULL;
 	sh->base = base ? base : event_base_new();
-	for (size_t i = 0; i < SHARD_BUCKETS; i++)
-		LIST_INIT(&sh->buckets[i]);
+	idmap_init(&sh->rooms, SHARD_BUCKETS);
 	LIST_INIT(&sh->later);
 	sh->later_timer = evtimer_new(sh->base, flush_later, sh);
 	sh->sender = send_batch_new();
@@ -391,22 +382,20 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 static void
 cut_all(struct shard *sh)
 {
-	for (size_t i = 0; i < SHARD_BUCKETS; i++) {
-		struct group *g;
-		while ((g = LIST_FIRST(&sh->buckets[i])) != NULL) {
-			for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
-				struct member *m;
-				while ((m = LIST_FIRST(&g->members[kind])) != NULL) {
-					if (m->held == HELD_LATER)
-						LIST_REMOVE(m, later_entry);
-					LIST_REMOVE(m, entry);
-					sse_stream_free(m->stream);
-					free(m);
-				}
+	struct idmap_entry *e;
+	while ((e = idmap_first(&sh->rooms)) != NULL) {
+		struct room *r = container_of(e, struct room, entry);
+		for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
+			struct member *m;
+			while ((m = LIST_FIRST(&r->members[kind])) != NULL) {
+				if (m->held == HELD_LATER)
+					LIST_REMOVE(m, later_entry);
+				LIST_REMOVE(m, entry);
+				sse_stream_free(m->stream);
+				free(m);
 			}
-			LIST_REMOVE(g, entry);
-			free(g);
 		}
+		room_free(sh, r);
 	}
 	sh->streams = 0;
 }
@@ -427,6 +416,7 @@ shard_free(struct shard *sh)
 	cut_all(sh);
 	event_free(sh->later_timer);
 	send_batch_free(sh->sender);
+	idmap_free(&sh->rooms);
 	free(sh->flushing);
 	free(sh->dirty);
 	if (sh->own_thread)

@@ -35,7 +35,7 @@ struct shard	*shard_new(unsigned index, struct event_base *base,
 		    const struct shard_home *home);
 /* Starts a stream on fd for chat_id sending first the frames of initial (taken over). */
 void		 shard_adopt(struct shard *sh, int fd, const char *chat_id,
-		    const struct sse_stream_opts *opts, struct frame_list *initial);
+		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
 /*
  * Sends frames (by kind; NULL: none) to the chat's streams; end: then ends
  * them. later: token frames, which may wait up to LIMIT_TOKEN_COALESCE_MS to

@@ -90,7 +90,7 @@ sse_frame_unref(struct frame *f)
 }
 
 void
-frame_list_add(struct frame_list *l, struct frame *f)
+sse_frame_list_add(struct sse_frame_list *l, struct frame *f)
 {
 	if (f == NULL)
 		return;
@@ -102,10 +102,10 @@ frame_list_add(struct frame_list *l, struct frame *f)
 }
 
 void
-frame_list_free(struct frame_list *l)
+sse_frame_list_free(struct sse_frame_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		sse_frame_unref(l->v[i]);
 	free(l->v);
-	*l = (struct frame_list){ NULL, 0, 0 };
+	*l = (struct sse_frame_list){ NULL, 0, 0 };
 }

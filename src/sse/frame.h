@@ -36,14 +36,14 @@ struct frame	*sse_frame_ref(struct frame *f);
 void		 sse_frame_unref(struct frame *f);
 
 /* A list of frames to send in order, each with a reference of the list's. */
-struct frame_list {
+struct sse_frame_list {
 	struct frame	**v;
 	size_t		 n, cap;
 };
 
 /* Appends f (taking a reference); NULL is ignored. */
-void		 frame_list_add(struct frame_list *l, struct frame *f);
+void		 sse_frame_list_add(struct sse_frame_list *l, struct frame *f);
 /* Releases the references and the array. */
-void		 frame_list_free(struct frame_list *l);
+void		 sse_frame_list_free(struct sse_frame_list *l);
 
 #endif

@@ -363,15 +363,3 @@ sse_stream_closing(const struct sse_stream *s)
 {
 	return s->closed || s->ending;
 }
-
-void *
-sse_stream_arg(const struct sse_stream *s)
-{
-	return s->opts.arg;
-}
-
-void
-sse_stream_set_arg(struct sse_stream *s, void *arg)
-{
-	s->opts.arg = arg;
-}

@@ -74,7 +74,5 @@ void			 sse_stream_end(struct sse_stream *s);
 void			 sse_stream_free(struct sse_stream *s);
 enum stream_kind	 sse_stream_kind(const struct sse_stream *s);
 bool			 sse_stream_closing(const struct sse_stream *s);
-void			*sse_stream_arg(const struct sse_stream *s);
-void			 sse_stream_set_arg(struct sse_stream *s, void *arg);
 
 #endif

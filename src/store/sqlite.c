@@ -7,12 +7,9 @@
  * server on it is refused. Checkpoints run on a thread of their own
  * (checkpointer.c), so commits never wait for one.
  * Migrations are keyed by PRAGMA user_version.
- * Statements are prepared once and cached; fetching one commits an open
- * group of people's posts first (store_message_add_grouped), so the group's
- * transaction only ever holds those posts.
+ * Statements are prepared once and cached.
  */
 #include "store/sqlite.h"
-#include "metrics.h"
 #include "store/checkpointer.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -134,45 +131,9 @@ sqlite_cached_chat_event(struct store *st, const char *chat_id, uint64_t event_i
 		json_object_set_new(cached, "last_event_id", json_integer((json_int_t)event_id));
 }
 
-/*
- * The group is over: cached chats show its events once they are committed
- * (never before), and its members learn whether they are durable, in order.
- */
-static void
-group_end(struct store *st, bool ok)
-{
-	struct grouped members[GROUP_MAX];
-	size_t n = st->group.len;
-	memcpy(members, st->group.members, n * sizeof members[0]);
-	st->group.open = false;
-	st->group.len = 0;
-	if (ok && n > 0) {
-		metrics_add(METRIC_POSTS_COMMITTED, (int64_t)n);
-		metrics_add(METRIC_POST_COMMITS, 1);
-	}
-	for (size_t i = 0; ok && i < n; i++)
-		sqlite_cached_chat_event(st, members[i].chat_id, members[i].event_id);
-	for (size_t i = 0; i < n; i++)
-		members[i].committed(members[i].arg, ok);
-}
-
-void
-store_group_commit(struct store *st)
-{
-	if (!st->group.open)
-		return;
-	st->group.open = false;		/* the COMMIT below must not end it again */
-	if (sqlite_commit(st) == 0)
-		group_end(st, true);
-	else
-		sqlite_fail(st, STORE_ERROR);
-}
-
 sqlite3_stmt *
 sqlite_stmt(struct store *st, enum stmt_id id)
 {
-	if (st->group.open && !st->group.adding)
-		store_group_commit(st);
 	sqlite3_stmt *s = st->stmts[id];
 	if (s == NULL) {
 		if (sqlite3_prepare_v3(st->db, sqlite_sql_text[id], -1,
@@ -229,14 +190,10 @@ sqlite_commit(struct store *st)
 enum store_status
 sqlite_fail(struct store *st, enum store_status status)
 {
-	st->group.open = false;		/* rolled back with the rest */
-	st->group.adding = false;
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite_exec(st, sqlite_stmt(st, SQL_ROLLBACK));
 	json_object_clear(st->chats);	/* they may hold what was rolled back */
 	json_object_clear(st->counters);
-	if (st->group.len > 0)
-		group_end(st, false);
 	return status;
 }
 

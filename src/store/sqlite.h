@@ -27,16 +27,6 @@ enum stmt_id {
 
 struct checkpointer;
 
-/* A grouped message waiting for its group's commit (store_message_add_grouped). */
-struct grouped {
-	store_committed_fn *committed;
-	void		*arg;
-	char		 chat_id[ID_LEN + 1];
-	uint64_t	 event_id;	/* the chat's last event id once committed */
-};
-
-#define GROUP_MAX 64	/* messages per group; a full group commits */
-
 struct store {
 	sqlite3		*db;
 	struct checkpointer *checkpointer;	/* NULL for an in-memory database */
@@ -44,26 +34,16 @@ struct store {
 	json_t		*chats;			/* chat id -> Chat, see store_chat_get */
 	json_t		*counters;		/* chat id -> [last seq, last event id] */
 	sqlite3_stmt	*stmts[SQL_COUNT];
-	struct {
-		bool		 open;		/* a transaction holds grouped messages */
-		bool		 adding;	/* store_message_add_grouped is running */
-		size_t		 len;
-		struct grouped	 members[GROUP_MAX];
-	} group;
 };
 
 extern const char *const sqlite_sql_text[SQL_COUNT];
 
-#define CHAT_CACHE_MAX 4096	/* chats kept; when full, the cache starts over */
 
 void		 sqlite_log_error(struct store *st, const char *what);
 /* A committed event of the chat: its cached Chat (if any) shows it as the last. */
 void		 sqlite_cached_chat_event(struct store *st, const char *chat_id,
 		    uint64_t event_id);
-/*
- * The cached statement, reset and with bindings cleared; NULL on error.
- * Outside store_message_add_grouped it first commits an open group.
- */
+/* The cached statement, reset and with bindings cleared; NULL on error. */
 sqlite3_stmt	*sqlite_stmt(struct store *st, enum stmt_id id);
 /* Steps a statement that returns no rows; 0 or -1. */
 int		 sqlite_exec(struct store *st, sqlite3_stmt *s);
@@ -71,7 +51,7 @@ int		 sqlite_exec(struct store *st, sqlite3_stmt *s);
 enum store_status sqlite_delete(struct store *st, enum stmt_id stmt, const char *id);
 int		 sqlite_begin(struct store *st);
 int		 sqlite_commit(struct store *st);
-/* Rolls back (an open group too) and returns status, for `return sqlite_fail(st, X);`. */
+/* Rolls back and returns status, for `return sqlite_fail(st, X);`. */
 enum store_status sqlite_fail(struct store *st, enum store_status status);
 void		 sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
 json_t		*sqlite_column_json(sqlite3_stmt *s, int i);

@@ -31,7 +31,7 @@ counters(struct store *st, const char *chat_id, json_t **out)
 	if (rc == SQLITE_ROW) {
 		*out = json_pack("[I, I]", (json_int_t)sqlite3_column_int64(s, 0),
 		    (json_int_t)sqlite3_column_int64(s, 1));
-		if (json_object_size(st->counters) >= CHAT_CACHE_MAX)
+		if (json_object_size(st->counters) >= LIMIT_CHATS_CACHED)
 			json_object_clear(st->counters);
 		json_object_set_new(st->counters, chat_id, *out);
 	}
@@ -50,7 +50,7 @@ bump(json_t *counters, size_t i)
 /*
  * Takes the chat's next event id (and, with seq, its next message seq) inside
  * the caller's transaction: STORE_NOT_FOUND when there is no such chat. A
- * cached Chat follows its last_event_id (a grouped message's once committed).
+ * cached Chat follows its last_event_id (a rollback empties the cache).
  */
 static enum store_status
 next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
@@ -62,8 +62,7 @@ next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_i
 	if (seq != NULL)
 		*seq = bump(c, 0);
 	*event_id = bump(c, 1);
-	if (!st->group.adding)	/* a grouped message's event shows once committed */
-		sqlite_cached_chat_event(st, chat_id, *event_id);
+	sqlite_cached_chat_event(st, chat_id, *event_id);
 	return STORE_OK;
 }
 
@@ -99,16 +98,32 @@ row_chat(struct store *st, sqlite3_stmt *s)
 	return chat;
 }
 
+/* The Message JSON (SPEC section 2): the one place its shape is built. */
+static json_t *
+message_json(const char *chat_id, uint64_t seq, const struct message_in *m, const char *error,
+    const char *created_at)
+{
+	return json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}",
+	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", m->kind, "author", m->author,
+	    "bot_id", m->bot_id, "body", m->body, "state", m->state, "error", error,
+	    "created_at", created_at);
+}
+
+static const char *
+column_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* A row of MSG_COLS as a Message. */
 static json_t *
 row_message(struct store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "chat_id", sqlite_column_json(s, 0), "seq", (json_int_t)sqlite3_column_int64(s, 1),
-	    "kind", sqlite_column_json(s, 2), "author", sqlite_column_json(s, 3),
-	    "bot_id", sqlite_column_json(s, 4), "body", sqlite_column_json(s, 5),
-	    "state", sqlite_column_json(s, 6), "error", sqlite_column_json(s, 7),
-	    "created_at", sqlite_column_json(s, 8));
+	struct message_in m = { .kind = column_text(s, 2), .author = column_text(s, 3),
+	    .bot_id = column_text(s, 4), .body = column_text(s, 5), .state = column_text(s, 6) };
+	return message_json(column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), &m,
+	    column_text(s, 7), column_text(s, 8));
 }
 
 static json_t *
@@ -289,7 +304,7 @@ store_chat_get(struct store *st, const char *id, json_t **chat)
 		sqlite_bind_text(s, 1, id);
 	enum store_status rc = sqlite_one(st, s, row_chat, chat);
 	if (rc == STORE_OK) {
-		if (json_object_size(st->chats) >= CHAT_CACHE_MAX)
+		if (json_object_size(st->chats) >= LIMIT_CHATS_CACHED)
 			json_object_clear(st->chats);
 		json_object_set_new(st->chats, id, json_copy(*chat));
 	}
@@ -433,14 +448,26 @@ store_messages_streaming(struct store *st)
 	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), row_streaming);
 }
 
+/* The whole transaction of store_messages_add failed: none was stored. */
+static enum store_status
+messages_failed(struct store *st, struct message_added *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(out[i].message);
+		out[i] = (struct message_added){ .status = STORE_ERROR };
+	}
+	return sqlite_fail(st, STORE_ERROR);
+}
+
 /*
  * Inserts a message and its event inside the caller's transaction: a final
  * one keeps its event id in its row, any other has its event logged.
  */
 static enum store_status
-message_insert(struct store *st, const char *chat_id, const struct message_in *in,
-    json_t **message, uint64_t *event_id)
+message_insert(struct store *st, const struct message_in *in, json_t **message,
+    uint64_t *event_id)
 {
+	const char *chat_id = in->chat_id;
 	char now[21];
 	time_now_rfc3339(now);
 	uint64_t seq;
@@ -466,10 +493,7 @@ message_insert(struct store *st, const char *chat_id, const struct message_in *i
 	if (sqlite_exec(st, s) != 0)
 		return STORE_ERROR;
 
-	*message = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:n, s:s}",
-	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", in->kind,
-	    "author", in->author, "bot_id", in->bot_id, "body", in->body,
-	    "state", in->state, "error", "created_at", now);
+	*message = message_json(chat_id, seq, in, NULL, now);
 	if ((final ? log_prune(st, chat_id, *event_id) :
 	    event_insert(st, chat_id, *event_id, "message", *message)) != 0) {
 		json_decref(*message);
@@ -480,46 +504,21 @@ message_insert(struct store *st, const char *chat_id, const struct message_in *i
 }
 
 enum store_status
-store_message_add(struct store *st, const char *chat_id, const struct message_in *in,
-    json_t **message, uint64_t *event_id)
+store_messages_add(struct store *st, const struct message_in *in, size_t n,
+    struct message_added *out)
 {
+	memset(out, 0, n * sizeof *out);
 	if (sqlite_begin(st) != 0)
-		return STORE_ERROR;
-	enum store_status rc = message_insert(st, chat_id, in, message, event_id);
-	if (rc == STORE_OK && sqlite_commit(st) != 0) {
-		json_decref(*message);
-		*message = NULL;
-		rc = STORE_ERROR;
+		return messages_failed(st, out, n);
+	for (size_t i = 0; i < n; i++) {
+		out[i].status = message_insert(st, &in[i], &out[i].message, &out[i].event_id);
+		if (out[i].status == STORE_ERROR)
+			return messages_failed(st, out, n);
+		if (out[i].status == STORE_NOT_FOUND)
+			json_object_del(st->chats, in[i].chat_id);
 	}
-	return rc == STORE_OK ? STORE_OK : sqlite_fail(st, rc);
-}
-
-enum store_status
-store_message_add_grouped(struct store *st, const char *chat_id, const struct message_in *in,
-    json_t **message, uint64_t *event_id, store_committed_fn *committed, void *arg)
-{
-	if (st->group.len == GROUP_MAX)
-		store_group_commit(st);
-	if (!st->group.open) {
-		if (sqlite_begin(st) != 0)
-			return STORE_ERROR;
-		st->group.open = true;
-	}
-	st->group.adding = true;
-	enum store_status rc = message_insert(st, chat_id, in, message, event_id);
-	st->group.adding = false;
-	if (rc == STORE_NOT_FOUND) {
-		/* no such chat: nothing was written; the group goes on, if it has members */
-		json_object_del(st->chats, chat_id);
-		if (st->group.len == 0)
-			store_group_commit(st);
-		return rc;
-	}
-	if (rc != STORE_OK)
-		return sqlite_fail(st, rc);	/* the whole group is rolled back */
-	struct grouped *g = &st->group.members[st->group.len++];
-	*g = (struct grouped){ .committed = committed, .arg = arg, .event_id = *event_id };
-	snprintf(g->chat_id, sizeof g->chat_id, "%s", chat_id);
+	if (sqlite_commit(st) != 0)
+		return messages_failed(st, out, n);
 	return STORE_OK;
 }
 

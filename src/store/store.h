@@ -5,12 +5,13 @@
  * handlers and renderers use them directly. Today's implementation is SQLite
  * (sqlite*.c); a PostgreSQL one implements these same functions.
  *
- * Every write is durable when the call returns: it survives the server's
- * crash; with sync_full also the machine's. The one exception is a grouped
- * message (store_message_add_grouped), durable when its group commits.
- * Functions returning json_t *
- * hand the caller a new reference; json_t * arguments are borrowed. Calls are
- * synchronous and owned by one thread at a time.
+ * Every write is one transaction, durable when the call returns: it
+ * survives the server's crash; with sync_full also the machine's. Writes
+ * that make chat events return them (the event id, and the data as JSON);
+ * publishing them is the caller's (chat/events.c). The store never calls
+ * back. Functions returning json_t * hand the caller a new reference;
+ * json_t * arguments are borrowed. Calls are synchronous and owned by one
+ * thread at a time.
  */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
@@ -30,6 +31,7 @@ enum store_status {
 
 /* A message to append; author or bot_id may be NULL. */
 struct message_in {
+	const char	*chat_id;
 	const char	*kind;		/* "person", "bot" or "system" */
 	const char	*author;
 	const char	*bot_id;
@@ -64,29 +66,23 @@ enum store_status store_messages_after(struct store *st, const char *chat_id,
 /* The chat's last n messages, oldest first. */
 enum store_status store_messages_last(struct store *st, const char *chat_id,
 		    unsigned n, json_t **messages);
+/* What became of one message of store_messages_add. */
+struct message_added {
+	enum store_status status;	/* STORE_OK, or STORE_NOT_FOUND: no such chat */
+	json_t		*message;	/* the Message (new reference) when OK */
+	uint64_t	 event_id;	/* its "message" event */
+};
+
 /*
- * Appends a message and its "message" event in one transaction. A message
- * stored "complete" is final: its row is its event, and nothing changes it.
+ * Appends n messages, each with its "message" event, in one transaction
+ * (people's posts are grouped this way: one commit for many). A message to
+ * a chat that does not exist is skipped (STORE_NOT_FOUND in its out[i]).
+ * STORE_OK once committed; STORE_ERROR when the transaction failed, and
+ * then none was stored (every out[i] says STORE_ERROR). A message stored
+ * "complete" is final: its row is its event, and nothing changes it.
  */
-enum store_status store_message_add(struct store *st, const char *chat_id,
-		    const struct message_in *in, json_t **message, uint64_t *event_id);
-/*
- * Group commit: the same as store_message_add, but the message joins the
- * transaction of the other grouped messages instead of committing alone, so
- * a loop iteration's posts cost one commit. It is durable only once
- * store_group_commit ends the group; committed(arg, ok) then tells, once per
- * message and in order, whether it is. Any other store call that reads the
- * database ends the group first (its committed calls run inside that call),
- * so nothing reads or writes around an uncommitted message; a chat served
- * from the cache shows only committed events. committed must not call the
- * store. store_close rolls an open group back without telling its members.
- */
-typedef void store_committed_fn(void *arg, bool ok);
-enum store_status store_message_add_grouped(struct store *st, const char *chat_id,
-		    const struct message_in *in, json_t **message, uint64_t *event_id,
-		    store_committed_fn *committed, void *arg);
-/* Commits the open group, if there is one; a failed commit rolls it back. */
-void		 store_group_commit(struct store *st);
+enum store_status store_messages_add(struct store *st, const struct message_in *in,
+		    size_t n, struct message_added *out);
 /*
  * Sets a message's body, state and error (NULL for none); logs "message-update".
  * STORE_NOT_FOUND for no such message, or a final one.

@@ -4,6 +4,8 @@
 #include "util/text.h"
 #include "util/xmalloc.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool
@@ -82,4 +84,29 @@ text_blank(const char *s)
 		if (!is_space((unsigned char)*s))
 			return false;
 	return true;
+}
+
+size_t
+text_utf8_prefix(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t cut = max;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;		/* s[cut] continues a character: cut before it starts */
+	return cut;
+}
+
+int
+text_parse_u64(const char *s, uint64_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
 }

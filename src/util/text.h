@@ -1,11 +1,13 @@
 /*
  * text.h - checks and clean-ups of user-supplied text: UTF-8 validity,
- * trimming, character counts. Pure functions; callers own their strings.
+ * trimming, character counts, cutting on character boundaries, numbers.
+ * Pure functions; callers own their strings.
  */
 #ifndef PARLEY_TEXT_H
 #define PARLEY_TEXT_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* True when s[0..n) is well-formed UTF-8 without NUL bytes. */
 bool	 text_utf8_valid(const char *s, size_t n);
@@ -15,5 +17,12 @@ size_t	 text_utf8_chars(const char *s);
 char	*text_trim(const char *s);
 /* True when s holds nothing but white space. */
 bool	 text_blank(const char *s);
+/*
+ * The length of the longest prefix of s[0..n) of at most max bytes that
+ * does not end inside a UTF-8 character: where to cut text that must fit.
+ */
+size_t	 text_utf8_prefix(const char *s, size_t n, size_t max);
+/* Parses a decimal, non-negative integer that fills all of s; 0, or -1 otherwise. */
+int	 text_parse_u64(const char *s, uint64_t *out);
 
 #endif

@@ -2,9 +2,10 @@
  * assets.c - serving the embedded static files; see assets.h.
  */
 #include "web/assets.h"
+#include "http/exchange.h"
 #include "http/respond.h"
+#include "util/hash.h"
 
-#include <event2/http.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,9 +39,7 @@ asset_find(const char *name)
 		if (strcmp(a->name, name) != 0)
 			continue;
 		if (a->etag[0] == '\0') {
-			uint32_t h = 2166136261u;
-			for (const char *p = a->start; p < a->end; p++)
-				h = (h ^ (unsigned char)*p) * 16777619u;
+			uint32_t h = hash_fnv1a(a->start, (size_t)(a->end - a->start));
 			snprintf(a->etag, sizeof a->etag, "\"%08x\"", h);
 			snprintf(a->url, sizeof a->url, "/static/%s?v=%08x", a->name, h);
 		}
@@ -57,22 +56,21 @@ asset_url(const char *name)
 }
 
 void
-assets_serve(struct evhttp_request *req, void *app, const struct route_params *p)
+assets_serve(struct exchange *x, void *ctx)
 {
-	(void)app;
-	struct asset *a = asset_find(p->seg[0]);
+	(void)ctx;
+	struct asset *a = asset_find(exchange_param(x, 0));
 	if (a == NULL) {
-		respond_error(req, 404, "no such static file");
+		respond_error(x, 404, "no such static file");
 		return;
 	}
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	evhttp_add_header(out, "Cache-Control", "public, max-age=31536000, immutable");
-	evhttp_add_header(out, "ETag", a->etag);
-	const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "If-None-Match");
+	exchange_add_header(x, "Cache-Control", "public, max-age=31536000, immutable");
+	exchange_add_header(x, "ETag", a->etag);
+	const char *inm = exchange_header(x, "If-None-Match");
 	if (inm != NULL && strcmp(inm, a->etag) == 0) {
-		respond_empty(req, 304);
+		respond_empty(x, 304);
 		return;
 	}
-	respond_bytes(req, 200, a->type, a->start, (size_t)(a->end - a->start));
+	exchange_add_header(x, "Content-Type", a->type);
+	exchange_send_shared(x, 200, a->start, (size_t)(a->end - a->start), NULL, NULL);
 }

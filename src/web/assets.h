@@ -10,7 +10,6 @@
 
 /* The URL of a static asset with its version, e.g. "/static/app.css?v=1a2b3c4d". */
 const char	*asset_url(const char *name);
-void		 assets_serve(struct evhttp_request *req, void *app,
-		    const struct route_params *p);
+void		 assets_serve(struct exchange *x, void *ctx);
 
 #endif

@@ -4,22 +4,20 @@
  * fields) and validated by bots.c like the API's.
  */
 #include "web/bot_pages.h"
-#include "app.h"
+#include "api/handlers.h"
 #include "chat/bots.h"
-#include "http/request.h"
+#include "http/exchange.h"
+#include "http/form.h"
 #include "http/respond.h"
-#include "store/store.h"
 #include "util/buf.h"
+#include "util/problem.h"
 #include "web/html.h"
 #include "web/layout.h"
 
-#include <event2/http.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
 
 static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
 
@@ -87,9 +85,14 @@ bot_card(struct buf *b, json_t *bot)
 }
 
 static void
-render_bots(struct evhttp_request *req, struct app *app, int status, const char *error)
+render_bots(struct exchange *x, struct handlers *h, int status, const char *error)
 {
-	json_t *bots = store_bot_list(app->store);
+	struct problem p;
+	json_t *bots;
+	if (bots_list(h->bots, &bots, &p) != 0) {
+		page_problem(x, &p);
+		return;
+	}
 	struct buf b = BUF_INIT;
 	size_t i;
 	json_t *bot;
@@ -111,16 +114,15 @@ render_bots(struct evhttp_request *req, struct app *app, int status, const char 
 		bot_card(&b, bot);
 	buf_adds(&b, "</ul></section>");
 	page_end(&b);
-	respond_html(req, status, &b);
+	respond_html(x, status, &b);
 	buf_free(&b);
 	json_decref(bots);
 }
 
 void
-page_bots(struct evhttp_request *req, void *app, const struct route_params *p)
+page_bots(struct exchange *x, void *ctx)
 {
-	(void)p;
-	render_bots(req, app, 200, NULL);
+	render_bots(x, ctx, 200, NULL);
 }
 
 /* A number field as a JSON number when it reads as one, else the text (refused later). */
@@ -138,72 +140,74 @@ number_field(const char *v)
 
 /* The form's fields as a Bot's JSON; NULL and p when the form is unreadable. */
 static json_t *
-bot_from_form(struct evhttp_request *req, struct problem *p)
+bot_from_form(struct exchange *x, struct problem *p)
 {
 	static const char *const texts[] = { "name", "backend", "persona" };
 	static const char *const optional[] = { "model", "base_url", "api_key_env" };
 	static const char *const numbers[] = { "temperature", "max_tokens", "talkativeness" };
-	struct evkeyvalq fields;
-	if (request_form(req, &fields, p) != 0)
+	struct form f;
+	if (exchange_form(x, &f, p) != 0)
 		return NULL;
 	json_t *bot = json_object();
 	for (size_t i = 0; i < 3; i++) {
-		const char *v = evhttp_find_header(&fields, texts[i]);
+		const char *v = form_get(&f, texts[i]);
 		if (v != NULL)
 			json_object_set_new(bot, texts[i], json_string(v));
-		v = evhttp_find_header(&fields, optional[i]);
+		v = form_get(&f, optional[i]);
 		if (v != NULL)
 			json_object_set_new(bot, optional[i], *v ? json_string(v) : json_null());
-		v = evhttp_find_header(&fields, numbers[i]);
+		v = form_get(&f, numbers[i]);
 		if (v != NULL)
 			json_object_set_new(bot, numbers[i], number_field(v));
 	}
-	evhttp_clear_headers(&fields);
+	form_free(&f);
 	return bot;
 }
 
 void
-form_bot_create(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+form_bot_create(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *bot, *fields = bot_from_form(req, &p);
-	(void)rp;
+	json_t *bot, *fields = bot_from_form(x, &p);
 	if (fields == NULL)
-		page_problem(req, &p);
-	else if (bots_create(ctx, fields, &bot, &p) != 0)
-		render_bots(req, ctx, p.status, p.detail);
+		page_problem(x, &p);
+	else if (bots_create(h->bots, fields, &bot, &p) != 0)
+		render_bots(x, h, p.status, p.detail);
 	else {
-		respond_redirect(req, "/bots");
+		page_redirect(x, "/bots");
 		json_decref(bot);
 	}
 	json_decref(fields);
 }
 
 void
-form_bot_update(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+form_bot_update(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	json_t *bot, *fields = bot_from_form(req, &p);
+	json_t *bot, *fields = bot_from_form(x, &p);
 	if (fields == NULL)
-		page_problem(req, &p);
-	else if (bots_update(ctx, rp->seg[0], fields, &bot, &p) != 0) {
+		page_problem(x, &p);
+	else if (bots_update(h->bots, exchange_param(x, 0), fields, &bot, &p) != 0) {
 		if (p.status == 404)
-			page_problem(req, &p);
+			page_problem(x, &p);
 		else
-			render_bots(req, ctx, p.status, p.detail);
+			render_bots(x, h, p.status, p.detail);
 	} else {
-		respond_redirect(req, "/bots");
+		page_redirect(x, "/bots");
 		json_decref(bot);
 	}
 	json_decref(fields);
 }
 
 void
-form_bot_delete(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+form_bot_delete(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	if (bots_delete(ctx, rp->seg[0], &p) != 0)
-		page_problem(req, &p);
+	if (bots_delete(h->bots, exchange_param(x, 0), &p) != 0)
+		page_problem(x, &p);
 	else
-		respond_redirect(req, "/bots");
+		page_redirect(x, "/bots");
 }

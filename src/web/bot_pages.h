@@ -7,9 +7,9 @@
 
 #include "http/router.h"
 
-void	 page_bots(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_bot_create(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_bot_update(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_bot_delete(struct evhttp_request *req, void *app, const struct route_params *p);
+void	 page_bots(struct exchange *x, void *ctx);
+void	 form_bot_create(struct exchange *x, void *ctx);
+void	 form_bot_update(struct exchange *x, void *ctx);
+void	 form_bot_delete(struct exchange *x, void *ctx);
 
 #endif

@@ -2,13 +2,13 @@
  * layout.c - shared page frame and HTML error answers; see layout.h.
  */
 #include "web/layout.h"
-#include "http/request.h"
+#include "http/exchange.h"
 #include "http/respond.h"
 #include "util/buf.h"
+#include "util/problem.h"
 #include "web/assets.h"
 #include "web/html.h"
 
-#include <event2/http.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,10 +42,10 @@ page_end(struct buf *b)
 }
 
 void
-page_problem(struct evhttp_request *req, const struct problem *p)
+page_problem(struct exchange *x, const struct problem *p)
 {
 	struct buf b = BUF_INIT;
-	if (request_is_htmx(req)) {
+	if (exchange_is_htmx(x)) {
 		buf_adds(&b, "<p class=\"error\">");
 		html_escape(&b, p->detail);
 		buf_adds(&b, "</p>");
@@ -58,16 +58,16 @@ page_problem(struct evhttp_request *req, const struct problem *p)
 		buf_adds(&b, "</p><p><a href=\"/\">Back to the chats</a></p></section>");
 		page_end(&b);
 	}
-	respond_html(req, p->status, &b);
+	respond_html(x, p->status, &b);
 	buf_free(&b);
 }
 
 void
-page_redirect(struct evhttp_request *req, const char *location)
+page_redirect(struct exchange *x, const char *location)
 {
-	if (request_is_htmx(req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "HX-Redirect", location);
-		respond_empty(req, 204);
+	if (exchange_is_htmx(x)) {
+		exchange_add_header(x, "HX-Redirect", location);
+		respond_empty(x, 204);
 	} else
-		respond_redirect(req, location);
+		respond_redirect(x, location);
 }

@@ -6,15 +6,15 @@
 #define PARLEY_LAYOUT_H
 
 struct buf;
-struct evhttp_request;
+struct exchange;
 struct problem;
 
 /* Opens a page titled title; nav names the current section ("chats", "bots"). */
 void	 page_begin(struct buf *b, const char *title, const char *nav);
 void	 page_end(struct buf *b);
 /* Answers an error on an HTML route: a fragment for htmx, else a page. */
-void	 page_problem(struct evhttp_request *req, const struct problem *p);
+void	 page_problem(struct exchange *x, const struct problem *p);
 /* Answers a form post: 303 to location, or for htmx an HX-Redirect. */
-void	 page_redirect(struct evhttp_request *req, const char *location);
+void	 page_redirect(struct exchange *x, const char *location);
 
 #endif

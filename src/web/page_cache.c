@@ -3,29 +3,27 @@
  * page_cache.h. A colliding chat simply replaces the entry.
  */
 #include "web/page_cache.h"
+#include "http/exchange.h"
 #include "limits.h"
-#include "metrics.h"
 #include "util/buf.h"
+#include "util/idmap.h"
 #include "util/xmalloc.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SLOTS		1024			/* a power of two */
-#define CACHE_BYTES	(64 * 1024 * 1024)	/* all pages kept, at most */
-#define PAGE_BYTES	(512 * 1024)		/* a bigger page is not kept */
 
 /* A page body shared by the cache and the responses writing it. */
 struct blob {
-	unsigned	 refs;
+	_Atomic unsigned refs;
 	size_t		 len;
 	char		*data;
 };
 
 struct slot {
-	char		 chat_id[CHAT_ID_LEN + 1];
+	char		 chat_id[ID_LEN + 1];
 	uint64_t	 event_id, bots_version;
 	struct blob	*page;
 };
@@ -55,10 +53,7 @@ blob_release(const void *data, size_t len, void *blob)
 static struct slot *
 slot_of(struct page_cache *pc, const char *chat_id)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	for (const char *p = chat_id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &pc->slots[h & (SLOTS - 1)];
+	return &pc->slots[idmap_hash(chat_id) & (SLOTS - 1)];
 }
 
 struct page_cache *
@@ -76,21 +71,16 @@ page_cache_free(struct page_cache *pc)
 }
 
 bool
-page_cache_respond(struct page_cache *pc, struct evhttp_request *req, const char *chat_id,
+page_cache_respond(struct page_cache *pc, struct exchange *x, const char *chat_id,
     uint64_t event_id, uint64_t bots_version)
 {
 	struct slot *s = slot_of(pc, chat_id);
 	if (s->page == NULL || strcmp(s->chat_id, chat_id) != 0 || s->event_id != event_id ||
 	    s->bots_version != bots_version)
 		return false;
-	struct evbuffer *body = evbuffer_new();
 	s->page->refs++;
-	evbuffer_add_reference(body, s->page->data, s->page->len, blob_release, s->page);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/html; charset=utf-8");
-	metrics_count_http(200);
-	evhttp_send_reply(req, 200, "OK", body);
-	evbuffer_free(body);
+	exchange_add_header(x, "Content-Type", "text/html; charset=utf-8");
+	exchange_send_shared(x, 200, s->page->data, s->page->len, blob_release, s->page);
 	return true;
 }
 
@@ -100,7 +90,7 @@ page_cache_put(struct page_cache *pc, const char *chat_id, uint64_t event_id,
 {
 	struct slot *s = slot_of(pc, chat_id);
 	size_t old = s->page ? s->page->len : 0;
-	if (page->len > PAGE_BYTES || pc->bytes - old + page->len > CACHE_BYTES)
+	if (page->len > LIMIT_CACHED_PAGE_BYTES || pc->bytes - old + page->len > LIMIT_PAGE_CACHE_BYTES)
 		return;		/* memory is bounded; such pages are rendered every time */
 	pc->bytes = pc->bytes - old + page->len;
 	blob_unref(s->page);
@@ -108,8 +98,7 @@ page_cache_put(struct page_cache *pc, const char *chat_id, uint64_t event_id,
 	s->page->refs = 1;
 	s->page->len = page->len;
 	s->page->data = buf_steal(page);
-	memcpy(s->chat_id, chat_id, CHAT_ID_LEN);
-	s->chat_id[CHAT_ID_LEN] = '\0';
+	snprintf(s->chat_id, sizeof s->chat_id, "%s", chat_id);
 	s->event_id = event_id;
 	s->bots_version = bots_version;
 }

@@ -3,24 +3,23 @@
  * string goes through html_escape() or a fragment that uses it.
  */
 #include "web/pages.h"
-#include "app.h"
-#include "chat/turns.h"
+#include "api/handlers.h"
+#include "chat/bots.h"
 #include "chat/chats.h"
-#include "http/request.h"
+#include "http/exchange.h"
+#include "http/form.h"
 #include "http/respond.h"
 #include "limits.h"
-#include "store/store.h"
 #include "util/buf.h"
+#include "util/ids.h"
+#include "util/problem.h"
 #include "web/fragments.h"
 #include "web/html.h"
 #include "web/layout.h"
 #include "web/page_cache.h"
 
-#include <event2/http.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
 
 static const char *const policy_labels[][2] = {
 	{ "round-robin", "Every bot replies" },
@@ -96,9 +95,15 @@ chat_list(struct buf *b, json_t *chats)
 }
 
 static void
-render_index(struct evhttp_request *req, struct app *app, int status, const char *error)
+render_index(struct exchange *x, struct handlers *h, int status, const char *error)
 {
-	json_t *chats = store_chat_list(app->store), *bots = store_bot_list(app->store);
+	struct problem p;
+	json_t *chats = NULL, *bots = NULL;
+	if (chats_list(h->chats, &chats, &p) != 0 || bots_list(h->bots, &bots, &p) != 0) {
+		json_decref(chats);
+		page_problem(x, &p);
+		return;
+	}
 	struct buf b = BUF_INIT;
 	page_begin(&b, "Chats", "chats");
 	buf_adds(&b, "<section class=\"card\"><h1>Start a chat</h1>"
@@ -118,17 +123,16 @@ render_index(struct evhttp_request *req, struct app *app, int status, const char
 	chat_list(&b, chats);
 	buf_adds(&b, "</section>");
 	page_end(&b);
-	respond_html(req, status, &b);
+	respond_html(x, status, &b);
 	buf_free(&b);
 	json_decref(chats);
 	json_decref(bots);
 }
 
 void
-page_index(struct evhttp_request *req, void *app, const struct route_params *p)
+page_index(struct exchange *x, void *ctx)
 {
-	(void)p;
-	render_index(req, app, 200, NULL);
+	render_index(x, ctx, 200, NULL);
 }
 
 static void
@@ -189,145 +193,153 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 }
 
 void
-page_chat(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+page_chat(struct exchange *x, void *ctx)
 {
-	struct app *app = ctx;
+	struct handlers *h = ctx;
+	char id[ID_LEN + 1];
 	struct problem p;
 	json_t *snap, *bots, *chat;
-	if (chats_get(app, rp->seg[0], &chat, &p) != 0) {
-		page_problem(req, &p);
+	snprintf(id, sizeof id, "%s", exchange_param(x, 0));
+	if (chats_get(h->chats, id, &chat, &p) != 0) {
+		page_problem(x, &p);
 		return;
 	}
 	uint64_t event_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
 	json_decref(chat);
 	/* a page showing a reply being written is rendered afresh every time */
-	bool cacheable = !turns_busy(app->turns, rp->seg[0]);
-	if (cacheable && page_cache_respond(app->pages, req, rp->seg[0], event_id,
-	    app->bots_version))
+	bool cacheable = !chats_busy(h->chats, id);
+	uint64_t version = bots_version(h->bots);
+	if (cacheable && page_cache_respond(h->pages, x, id, event_id, version))
 		return;
 	/* the snapshot is the state the page renders: messages with any reply so far */
-	if (chats_snapshot(app, rp->seg[0], LIMIT_PAGE_MESSAGES, &snap, &p) != 0) {
-		page_problem(req, &p);
+	if (chats_snapshot(h->chats, id, LIMIT_PAGE_MESSAGES, &snap, &p) != 0) {
+		page_problem(x, &p);
 		return;
 	}
-	chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", rp->seg[0],
+	if (bots_list(h->bots, &bots, &p) != 0) {
+		json_decref(snap);
+		page_problem(x, &p);
+		return;
+	}
+	chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", id,
 	    "title", json_object_get(snap, "title"), "policy", json_object_get(snap, "policy"),
 	    "bots", json_object_get(snap, "bots"),
 	    "last_event_id", json_object_get(snap, "last_event_id"));
-	bots = store_bot_list(app->store);
 	struct buf b = BUF_INIT;
 	page_begin(&b, str(chat, "title"), "chats");
 	chat_body(&b, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots);
 	page_end(&b);
-	respond_html(req, 200, &b);
-	if (cacheable)	/* under the id it shows: reading it may have committed new posts */
-		page_cache_put(app->pages, rp->seg[0],
-		    (uint64_t)json_integer_value(json_object_get(snap, "last_event_id")),
-		    app->bots_version, &b);
+	respond_html(x, 200, &b);
+	if (cacheable)
+		page_cache_put(h->pages, id,
+		    (uint64_t)json_integer_value(json_object_get(snap, "last_event_id")), version, &b);
 	buf_free(&b);
 	json_decref(chat);
 	json_decref(bots);
 	json_decref(snap);
 }
 
-void
-form_chat_create(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+/* Answers a form that changed a chat: to the chat's page. */
+static void
+to_chat(struct exchange *x, const char *chat_id)
 {
+	char location[96];
+	snprintf(location, sizeof location, "/chats/%s", chat_id);
+	page_redirect(x, location);
+}
+
+void
+form_chat_create(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
 	struct problem p;
-	struct evkeyvalq fields;
+	struct form f;
 	json_t *chat;
-	(void)rp;
-	if (request_form(req, &fields, &p) != 0) {
-		page_problem(req, &p);
+	if (exchange_form(x, &f, &p) != 0) {
+		page_problem(x, &p);
 		return;
 	}
-	struct chat_fields in = { .title = form_string(&fields, "title"),
-	    .policy = form_string(&fields, "policy"), .bots = form_strings(&fields, "bots") };
-	evhttp_clear_headers(&fields);
-	if (chats_create(ctx, &in, &chat, &p) == 0) {
-		char location[96];
-		snprintf(location, sizeof location, "/chats/%s", str(chat, "id"));
-		respond_redirect(req, location);
+	struct chat_fields in = { .title = form_string(&f, "title"),
+	    .policy = form_string(&f, "policy"), .bots = form_strings(&f, "bots") };
+	form_free(&f);
+	if (chats_create(h->chats, &in, &chat, &p) == 0) {
+		to_chat(x, str(chat, "id"));
 		json_decref(chat);
 	} else
-		render_index(req, ctx, p.status, p.detail);
+		render_index(x, h, p.status, p.detail);
 	json_decref(in.title);
 	json_decref(in.policy);
 	json_decref(in.bots);
 }
 
 void
-form_chat_settings(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+form_chat_settings(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	struct evkeyvalq fields;
+	struct form f;
 	json_t *chat;
-	if (request_form(req, &fields, &p) != 0) {
-		page_problem(req, &p);
+	if (exchange_form(x, &f, &p) != 0) {
+		page_problem(x, &p);
 		return;
 	}
 	/* unchecking every box sends no "bots" at all: the hidden field says the list was shown */
-	bool bots_given = evhttp_find_header(&fields, "bots_given") != NULL;
-	struct chat_fields in = { .title = form_string(&fields, "title"),
-	    .policy = form_string(&fields, "policy"),
-	    .bots = bots_given ? form_strings(&fields, "bots") : NULL };
-	evhttp_clear_headers(&fields);
-	if (chats_update(ctx, rp->seg[0], &in, &chat, &p) == 0) {
-		char location[96];
-		snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
-		page_redirect(req, location);
+	bool bots_given = form_get(&f, "bots_given") != NULL;
+	struct chat_fields in = { .title = form_string(&f, "title"),
+	    .policy = form_string(&f, "policy"),
+	    .bots = bots_given ? form_strings(&f, "bots") : NULL };
+	form_free(&f);
+	if (chats_update(h->chats, exchange_param(x, 0), &in, &chat, &p) == 0) {
+		to_chat(x, exchange_param(x, 0));
 		json_decref(chat);
 	} else
-		page_problem(req, &p);
+		page_problem(x, &p);
 	json_decref(in.title);
 	json_decref(in.policy);
 	json_decref(in.bots);
 }
 
 static void
-form_message_posted(void *req, json_t *message, const struct problem *p)
+form_message_posted(void *x, json_t *message, const struct problem *p)
 {
 	if (message == NULL)
-		page_problem(req, p);
-	else if (request_is_htmx(req)) {
+		page_problem(x, p);
+	else if (exchange_is_htmx(x)) {
 		/* the message reaches this tab through its stream; clear any error */
 		struct buf empty = BUF_INIT;
-		respond_html(req, 200, &empty);
-	} else {
-		char location[96];
-		snprintf(location, sizeof location, "/chats/%s", str(message, "chat_id"));
-		respond_redirect(req, location);
-	}
+		respond_html(x, 200, &empty);
+	} else
+		to_chat(x, str(message, "chat_id"));
 }
 
 void
-form_message_post(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+form_message_post(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	struct evkeyvalq fields;
-	if (request_form(req, &fields, &p) != 0) {
-		page_problem(req, &p);
+	struct form f;
+	if (exchange_form(x, &f, &p) != 0) {
+		page_problem(x, &p);
 		return;
 	}
-	json_t *author = form_string(&fields, "author"), *body = form_string(&fields, "body");
-	evhttp_clear_headers(&fields);
-	if (chats_post(ctx, rp->seg[0], author, body, form_message_posted, req, &p) != 0)
-		page_problem(req, &p);
+	json_t *author = form_string(&f, "author"), *body = form_string(&f, "body");
+	form_free(&f);
+	if (chats_post(h->chats, exchange_param(x, 0), author, body, form_message_posted, x,
+	    &p) != 0)
+		page_problem(x, &p);
 	json_decref(author);
 	json_decref(body);
 }
 
 void
-form_chat_stop(struct evhttp_request *req, void *ctx, const struct route_params *rp)
+form_chat_stop(struct exchange *x, void *ctx)
 {
+	struct handlers *h = ctx;
 	struct problem p;
-	if (chats_stop(ctx, rp->seg[0], &p) != 0)
-		page_problem(req, &p);
-	else if (request_is_htmx(req))
-		respond_empty(req, 204);
-	else {
-		char location[96];
-		snprintf(location, sizeof location, "/chats/%s", rp->seg[0]);
-		respond_redirect(req, location);
-	}
+	if (chats_stop(h->chats, exchange_param(x, 0), &p) != 0)
+		page_problem(x, &p);
+	else if (exchange_is_htmx(x))
+		respond_empty(x, 204);
+	else
+		to_chat(x, exchange_param(x, 0));
 }

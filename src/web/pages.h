@@ -8,11 +8,11 @@
 
 #include "http/router.h"
 
-void	 page_index(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 page_chat(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_chat_create(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_chat_settings(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_message_post(struct evhttp_request *req, void *app, const struct route_params *p);
-void	 form_chat_stop(struct evhttp_request *req, void *app, const struct route_params *p);
+void	 page_index(struct exchange *x, void *ctx);
+void	 page_chat(struct exchange *x, void *ctx);
+void	 form_chat_create(struct exchange *x, void *ctx);
+void	 form_chat_settings(struct exchange *x, void *ctx);
+void	 form_message_post(struct exchange *x, void *ctx);
+void	 form_chat_stop(struct exchange *x, void *ctx);
 
 #endif

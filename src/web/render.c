@@ -1,11 +1,11 @@
 /*
- * event_frame.c - event to frame, per stream kind; see event_frame.h.
+ * render.c - event to frame, per stream kind; see render.h.
  */
 #include "web/render.h"
 #include "sse/frame.h"
 #include "util/buf.h"
-#include "web/fragments.h"
 #include "util/json_wire.h"
+#include "web/fragments.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ html_event_frame(uint64_t id, const char *name, json_t *data)
 }
 
 struct frame *
-event_frame(enum stream_kind kind, uint64_t id, const char *name, json_t *data)
+render_event_frame(enum stream_kind kind, uint64_t id, const char *name, json_t *data)
 {
 	return kind == STREAM_JSON ? json_event_frame(id, name, data)
 	    : html_event_frame(id, name, data);

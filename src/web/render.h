@@ -1,12 +1,12 @@
 /*
- * event_frame.h - turns a chat event (name + JSON data) into the SSE frame a
- * stream of a given kind sends: the JSON text for program streams, the
- * rendered HTML fragment (and HTML event name) for page streams. Used by the
- * hub for live events and by the stream route for replays, so both send the
- * same bytes. Pure.
+ * render.h - a chat event (name + JSON data) as the SSE frame a stream of a
+ * given kind sends: the JSON text for program streams, the rendered HTML
+ * fragment (and HTML event name) for page streams. main() gives it to the
+ * hub, which frames live events and replays with it, so both send the same
+ * bytes. Pure.
  */
-#ifndef PARLEY_EVENT_FRAME_H
-#define PARLEY_EVENT_FRAME_H
+#ifndef PARLEY_RENDER_H
+#define PARLEY_RENDER_H
 #include <jansson.h>
 #include <stdint.h>
 
@@ -14,8 +14,8 @@
 
 struct frame;
 
-/* Returns a frame with one reference, or NULL when the kind carries no such event. */
-struct frame	*event_frame(enum stream_kind kind, uint64_t id, const char *name,
+/* A frame with one reference (id 0: no id line), or NULL when the kind carries no such event. */
+struct frame	*render_event_frame(enum stream_kind kind, uint64_t id, const char *name,
 		    json_t *data);
 
 #endif

@@ -224,21 +224,21 @@ static void
 test_at_most_max_exprs(void **state)
 {
 	(void)state;
-	/* 25 expressions d1 .. d25: only the first DICE_MAX_EXPRS are rolled */
+	/* 25 expressions d1 .. d25: only the first LIMIT_DICE_EXPRS are rolled */
 	char text[512] = "";
 	size_t n = 0;
-	for (int i = 1; i <= DICE_MAX_EXPRS + 5; i++)
+	for (int i = 1; i <= LIMIT_DICE_EXPRS + 5; i++)
 		n += (size_t)snprintf(text + n, sizeof text - n, "d%d ", i);
 	struct script s = { NULL, 0, 1, 0, { 0 } };
 	char *got = dice_reply(text, scripted, &s);
-	assert_int_equal(s.calls, DICE_MAX_EXPRS);
-	for (size_t i = 0; i < DICE_MAX_EXPRS; i++)
+	assert_int_equal(s.calls, LIMIT_DICE_EXPRS);
+	for (size_t i = 0; i < LIMIT_DICE_EXPRS; i++)
 		assert_int_equal(s.sides[i], i + 1);
-	/* DICE_MAX_EXPRS roll lines and the total */
+	/* LIMIT_DICE_EXPRS roll lines and the total */
 	size_t lines = 0;
 	for (const char *c = got; *c; c++)
 		lines += *c == '\n';
-	assert_int_equal(lines, DICE_MAX_EXPRS);
+	assert_int_equal(lines, LIMIT_DICE_EXPRS);
 	assert_non_null(strstr(got, "d20: [1] = 1\n= 20"));
 	assert_null(strstr(got, "d21"));
 	free(got);

@@ -32,6 +32,7 @@
 #include "sse/send_batch.h"
 #include "sse/stream.h"
 #include "util/log.h"
+#include "web/render.h"
 
 #define CHAT_A "aaaaaaaaaaaa"
 #define CHAT_B "bbbbbbbbbbbb"
@@ -53,7 +54,7 @@ harness_new(unsigned shards)
 {
 	struct harness *h = calloc(1, sizeof *h);
 	h->base = event_base_new();
-	h->hub = hub_new(h->base, shards);
+	h->hub = hub_new(h->base, shards, render_event_frame);
 	return h;
 }
 
@@ -76,9 +77,9 @@ attach(struct harness *h, struct client *c, const char *chat, enum stream_kind k
 	c->fd = sv[0];
 	struct sse_stream_opts opts = { .kind = kind, .chunked = chunked,
 	    .keepalive_seconds = keepalive, .output_cap = cap };
-	struct frame_list initial = { NULL, 0, 0 };
+	struct sse_frame_list initial = { NULL, 0, 0 };
 	struct frame *f = sse_frame_event(true, 0, "snapshot", "{}", 2);
-	frame_list_add(&initial, f);
+	sse_frame_list_add(&initial, f);
 	sse_frame_unref(f);
 	hub_attach(h->hub, chat, sv[1], &opts, &initial);
 	assert_null(initial.v);
@@ -249,7 +250,8 @@ test_kinds_and_chat_deleted(void **state)
 	wait_for(h, all + 1, 1, "<span class=\"msg-author\">&lt;A&gt;</span>");
 	publish_json(h, CHAT_A, 0, "snapshot-ish", "{}");	/* HTML does not carry it */
 
-	hub_chat_deleted(h->hub, CHAT_A);
+	publish_json(h, CHAT_A, 0, "deleted", "{\"chat_id\":\"" CHAT_A "\"}");
+	hub_end_chat(h->hub, CHAT_A);
 	struct client *a[2] = { &j, &x };
 	if (!run_until(h, a, 2, all_eof, 5.0))
 		fail_msg("the deleted chat's streams did not end");

@@ -324,7 +324,7 @@ static void
 test_oversize_line(void **state)
 {
 	(void)state;
-	size_t n = OAI_MAX_EVENT_BYTES + 64;
+	size_t n = LIMIT_MODEL_EVENT_BYTES + 64;
 	char *big = malloc(n + 1);
 	assert_non_null(big);
 	memcpy(big, "data: ", 6);
@@ -344,7 +344,7 @@ test_oversize_event(void **state)
 {
 	(void)state;
 	/* two data lines under the line limit that together pass the event limit */
-	size_t half = OAI_MAX_EVENT_BYTES / 2 + 16;
+	size_t half = LIMIT_MODEL_EVENT_BYTES / 2 + 16;
 	size_t n = 2 * (6 + half + 1) + 1;
 	char *big = malloc(n + 1);
 	assert_non_null(big);
@@ -363,7 +363,7 @@ test_oversize_event(void **state)
 	free(big);
 
 	/* just under the limit is fine: whitespace and a small object */
-	size_t m = OAI_MAX_EVENT_BYTES - 200;
+	size_t m = LIMIT_MODEL_EVENT_BYTES - 200;
 	n = 6 + m + 64;
 	big = malloc(n + 1);
 	memcpy(big, "data: ", 6);

@@ -314,7 +314,7 @@ test_natural_max(void **state)
 	struct script s1 = { NULL, 0, 0.0, 0 };
 	SELECT(POLICY_NATURAL, "hi", -1, scripted, &s1, 1, NONE, 0);
 	assert_int_equal(s1.calls, 1);
-	/* POLICY_MAX_BOT_TURNS bounds a big chat */
+	/* LIMIT_BOT_TURNS bounds a big chat */
 	struct chat_bot many[20];
 	char names[20][8];
 	for (int i = 0; i < 20; i++) {
@@ -323,21 +323,21 @@ test_natural_max(void **state)
 		names[i][2] = '\0';
 		many[i] = (struct chat_bot){ names[i], 1.0 };
 	}
-	size_t out[POLICY_MAX_BOT_TURNS + 1];
-	out[POLICY_MAX_BOT_TURNS] = SENTINEL;
+	size_t out[LIMIT_BOT_TURNS + 1];
+	out[LIMIT_BOT_TURNS] = SENTINEL;
 	struct script s2 = { NULL, 0, 0.5, 0 };
 	size_t got = policy_select(POLICY_NATURAL, many, 20, "@bt @bs", -1, scripted, &s2,
-	    out, POLICY_MAX_BOT_TURNS);
-	assert_int_equal(got, POLICY_MAX_BOT_TURNS);
+	    out, LIMIT_BOT_TURNS);
+	assert_int_equal(got, LIMIT_BOT_TURNS);
 	assert_int_equal(out[0], 19);
 	assert_int_equal(out[1], 18);
-	for (size_t i = 2; i < POLICY_MAX_BOT_TURNS; i++)
+	for (size_t i = 2; i < LIMIT_BOT_TURNS; i++)
 		assert_int_equal(out[i], i - 2);
-	assert_int_equal(out[POLICY_MAX_BOT_TURNS], SENTINEL);
+	assert_int_equal(out[LIMIT_BOT_TURNS], SENTINEL);
 	got = policy_select(POLICY_ROUND_ROBIN, many, 20, "", -1, no_rng, NULL, out,
-	    POLICY_MAX_BOT_TURNS);
-	assert_int_equal(got, POLICY_MAX_BOT_TURNS);
-	assert_int_equal(out[POLICY_MAX_BOT_TURNS], SENTINEL);
+	    LIMIT_BOT_TURNS);
+	assert_int_equal(got, LIMIT_BOT_TURNS);
+	assert_int_equal(out[LIMIT_BOT_TURNS], SENTINEL);
 }
 
 static void

@@ -8,41 +8,40 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <event2/http.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "http/router.h"
 #include "util/buf.h"
 
-static void h_root(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_list(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_create(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_get(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_patch(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_delete(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_msgs(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_post(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_two(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_put(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_special(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
-static void h_static(struct evhttp_request *r, void *c, const struct route_params *p) { (void)r; (void)c; (void)p; }
+static void h_root(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_list(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_create(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_get(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_patch(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_delete(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_msgs(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_post(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_two(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_put(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_special(struct exchange *x, void *c) { (void)x; (void)c; }
+static void h_static(struct exchange *x, void *c) { (void)x; (void)c; }
 
 enum { R_ROOT, R_CHATS, R_SPECIAL, R_CHAT, R_MSGS, R_TWO, R_POSTONLY, R_FULL, R_STATIC, R_COUNT };
 
 static const struct route routes[] = {
-	[R_ROOT] = { "/", { { EVHTTP_REQ_GET, h_root } } },
-	[R_CHATS] = { "/chats", { { EVHTTP_REQ_GET, h_list }, { EVHTTP_REQ_POST, h_create } } },
+	[R_ROOT] = { "/", { { HTTP_GET, h_root } } },
+	[R_CHATS] = { "/chats", { { HTTP_GET, h_list }, { HTTP_POST, h_create } } },
 	/* listed before the "/chats/STAR" route: the first match wins */
-	[R_SPECIAL] = { "/chats/new", { { EVHTTP_REQ_GET, h_special } } },
-	[R_CHAT] = { "/chats/*", { { EVHTTP_REQ_GET, h_get }, { EVHTTP_REQ_PATCH, h_patch },
-	    { EVHTTP_REQ_DELETE, h_delete } } },
-	[R_MSGS] = { "/chats/*/messages", { { EVHTTP_REQ_GET, h_msgs }, { EVHTTP_REQ_POST, h_post } } },
-	[R_TWO] = { "/chats/*/bots/*", { { EVHTTP_REQ_DELETE, h_two } } },
-	[R_POSTONLY] = { "/api/*/post", { { EVHTTP_REQ_POST, h_post } } },
-	[R_FULL] = { "/full", { { EVHTTP_REQ_POST, h_post }, { EVHTTP_REQ_PUT, h_put },
-	    { EVHTTP_REQ_GET, h_get }, { EVHTTP_REQ_DELETE, h_delete } } },
-	[R_STATIC] = { "/static/*", { { EVHTTP_REQ_GET, h_static } } },
+	[R_SPECIAL] = { "/chats/new", { { HTTP_GET, h_special } } },
+	[R_CHAT] = { "/chats/*", { { HTTP_GET, h_get }, { HTTP_PATCH, h_patch },
+	    { HTTP_DELETE, h_delete } } },
+	[R_MSGS] = { "/chats/*/messages", { { HTTP_GET, h_msgs }, { HTTP_POST, h_post } } },
+	[R_TWO] = { "/chats/*/bots/*", { { HTTP_DELETE, h_two } } },
+	[R_POSTONLY] = { "/api/*/post", { { HTTP_POST, h_post } } },
+	[R_FULL] = { "/full", { { HTTP_POST, h_post }, { HTTP_PUT, h_put },
+	    { HTTP_GET, h_get }, { HTTP_DELETE, h_delete } } },
+	[R_STATIC] = { "/static/*", { { HTTP_GET, h_static } } },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -151,31 +150,31 @@ static void
 test_handlers(void **state)
 {
 	(void)state;
-	assert_ptr_equal(router_handler(&routes[R_CHATS], EVHTTP_REQ_GET), h_list);
-	assert_ptr_equal(router_handler(&routes[R_CHATS], EVHTTP_REQ_POST), h_create);
-	assert_ptr_equal(router_handler(&routes[R_CHATS], EVHTTP_REQ_HEAD), h_list);
-	assert_null(router_handler(&routes[R_CHATS], EVHTTP_REQ_DELETE));
-	assert_null(router_handler(&routes[R_CHATS], EVHTTP_REQ_PUT));
-	assert_null(router_handler(&routes[R_CHATS], EVHTTP_REQ_OPTIONS));
+	assert_ptr_equal(router_handler(&routes[R_CHATS], HTTP_GET), h_list);
+	assert_ptr_equal(router_handler(&routes[R_CHATS], HTTP_POST), h_create);
+	assert_ptr_equal(router_handler(&routes[R_CHATS], HTTP_HEAD), h_list);
+	assert_null(router_handler(&routes[R_CHATS], HTTP_DELETE));
+	assert_null(router_handler(&routes[R_CHATS], HTTP_PUT));
+	assert_null(router_handler(&routes[R_CHATS], HTTP_OPTIONS));
 
-	assert_ptr_equal(router_handler(&routes[R_CHAT], EVHTTP_REQ_GET), h_get);
-	assert_ptr_equal(router_handler(&routes[R_CHAT], EVHTTP_REQ_HEAD), h_get);
-	assert_ptr_equal(router_handler(&routes[R_CHAT], EVHTTP_REQ_PATCH), h_patch);
-	assert_ptr_equal(router_handler(&routes[R_CHAT], EVHTTP_REQ_DELETE), h_delete);
-	assert_null(router_handler(&routes[R_CHAT], EVHTTP_REQ_POST));
+	assert_ptr_equal(router_handler(&routes[R_CHAT], HTTP_GET), h_get);
+	assert_ptr_equal(router_handler(&routes[R_CHAT], HTTP_HEAD), h_get);
+	assert_ptr_equal(router_handler(&routes[R_CHAT], HTTP_PATCH), h_patch);
+	assert_ptr_equal(router_handler(&routes[R_CHAT], HTTP_DELETE), h_delete);
+	assert_null(router_handler(&routes[R_CHAT], HTTP_POST));
 
 	/* HEAD on a route without GET has no handler */
-	assert_null(router_handler(&routes[R_POSTONLY], EVHTTP_REQ_HEAD));
-	assert_null(router_handler(&routes[R_POSTONLY], EVHTTP_REQ_GET));
-	assert_ptr_equal(router_handler(&routes[R_POSTONLY], EVHTTP_REQ_POST), h_post);
+	assert_null(router_handler(&routes[R_POSTONLY], HTTP_HEAD));
+	assert_null(router_handler(&routes[R_POSTONLY], HTTP_GET));
+	assert_ptr_equal(router_handler(&routes[R_POSTONLY], HTTP_POST), h_post);
 
 	/* all ROUTE_MAX_METHODS slots used */
-	assert_ptr_equal(router_handler(&routes[R_FULL], EVHTTP_REQ_POST), h_post);
-	assert_ptr_equal(router_handler(&routes[R_FULL], EVHTTP_REQ_PUT), h_put);
-	assert_ptr_equal(router_handler(&routes[R_FULL], EVHTTP_REQ_GET), h_get);
-	assert_ptr_equal(router_handler(&routes[R_FULL], EVHTTP_REQ_DELETE), h_delete);
-	assert_ptr_equal(router_handler(&routes[R_FULL], EVHTTP_REQ_HEAD), h_get);
-	assert_null(router_handler(&routes[R_FULL], EVHTTP_REQ_PATCH));
+	assert_ptr_equal(router_handler(&routes[R_FULL], HTTP_POST), h_post);
+	assert_ptr_equal(router_handler(&routes[R_FULL], HTTP_PUT), h_put);
+	assert_ptr_equal(router_handler(&routes[R_FULL], HTTP_GET), h_get);
+	assert_ptr_equal(router_handler(&routes[R_FULL], HTTP_DELETE), h_delete);
+	assert_ptr_equal(router_handler(&routes[R_FULL], HTTP_HEAD), h_get);
+	assert_null(router_handler(&routes[R_FULL], HTTP_PATCH));
 }
 
 static void

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/exchange.h"
 #include "http/respond.h"
 #include "http/server.h"
 #include "limits.h"
@@ -37,7 +38,6 @@
 
 static bool app_behind;
 static int writes_handled;
-static struct server *the_server;
 static int taken[64];
 static size_t ntaken, nrefused;
 
@@ -50,30 +50,27 @@ behind(void *ctx)
 
 /* POST /w answers "w<n>", n counting the writes handled so far. */
 static void
-handle_write(struct evhttp_request *req, void *ctx, const struct route_params *params)
+handle_write(struct exchange *x, void *ctx)
 {
 	(void)ctx;
-	(void)params;
 	char body[16];
 	int n = snprintf(body, sizeof body, "w%d", ++writes_handled);
-	respond_bytes(req, 200, "text/plain", body, (size_t)n);
+	respond_bytes(x, 200, "text/plain", body, (size_t)n);
 }
 
 static void
-handle_read(struct evhttp_request *req, void *ctx, const struct route_params *params)
+handle_read(struct exchange *x, void *ctx)
 {
 	(void)ctx;
-	(void)params;
-	respond_bytes(req, 200, "text/plain", "read", 4);
+	respond_bytes(x, 200, "text/plain", "read", 4);
 }
 
 /* GET /s takes the socket, as an event stream does, and writes to it. */
 static void
-handle_stream(struct evhttp_request *req, void *ctx, const struct route_params *params)
+handle_stream(struct exchange *x, void *ctx)
 {
 	(void)ctx;
-	(void)params;
-	int fd = server_take_socket(the_server, req);
+	int fd = exchange_take_socket(x);
 	if (fd < 0) {
 		nrefused++;
 		return;
@@ -83,15 +80,15 @@ handle_stream(struct evhttp_request *req, void *ctx, const struct route_params *
 }
 
 static void
-refuse(struct evhttp_request *req, const struct problem *p)
+refuse(struct exchange *x, const struct problem *p)
 {
-	respond_problem(req, p);
+	respond_problem(x, p);
 }
 
 static const struct route table[] = {
-	{ "/w", { { EVHTTP_REQ_POST, handle_write } } },
-	{ "/r", { { EVHTTP_REQ_GET, handle_read } } },
-	{ "/s", { { EVHTTP_REQ_GET, handle_stream } } },
+	{ "/w", { { HTTP_POST, handle_write } } },
+	{ "/r", { { HTTP_GET, handle_read } } },
+	{ "/s", { { HTTP_GET, handle_stream } } },
 };
 
 struct client {
@@ -117,7 +114,6 @@ harness_start(struct harness *h)
 	char *err = NULL;
 	h->srv = server_start(h->base, "127.0.0.1", 0, 10, &routes, &err);
 	assert_non_null(h->srv);
-	the_server = h->srv;
 }
 
 static void

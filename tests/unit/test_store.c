@@ -1,10 +1,10 @@
 /*
  * test_store.c - the SQLite store (src/store/sqlite*.c) on ":memory:":
  * chats, messages, the event log (final messages' events from their rows)
- * and its pruning, group commit; and on a file: one server per file, the log
- * copied back into the file while the store is open, ids going on after a
- * reopen, rows from before schema 3, and a grouped post durable once its
- * group commits.
+ * and its pruning, several messages in one transaction; and on a file: one
+ * server per file, the log copied back into the file while the store is
+ * open, ids going on after a reopen, rows from before schema 3, and a batch
+ * of messages durable once stored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +21,7 @@
 #include <sqlite3.h>
 
 #include "limits.h"
-#include "store/store.h"
+#include "store/sqlite.h"
 #include "util/ids.h"
 #include "util/log.h"
 
@@ -73,6 +73,20 @@ assert_rfc3339(const char *s)
 	assert_int_equal(s[19], 'Z');
 }
 
+/* One message appended alone: the status of the transaction, else of the message. */
+static enum store_status
+message_add(struct store *st, const char *chat_id, const struct message_in *in, json_t **m,
+    uint64_t *event_id)
+{
+	struct message_in one = *in;
+	struct message_added out;
+	one.chat_id = chat_id;
+	enum store_status rc = store_messages_add(st, &one, 1, &out);
+	*m = out.message;
+	*event_id = out.event_id;
+	return rc != STORE_OK ? rc : out.status;
+}
+
 static json_t *
 new_chat(struct store *st, const char *title, const char *policy)
 {
@@ -89,7 +103,7 @@ add(struct store *st, const char *chat_id, const char *author, const char *body,
 	struct message_in in = { .kind = "person", .author = author, .bot_id = NULL,
 	    .body = body, .state = "complete" };
 	json_t *m = NULL;
-	assert_int_equal(store_message_add(st, chat_id, &in, &m, event_id), STORE_OK);
+	assert_int_equal(message_add(st, chat_id, &in, &m, event_id), STORE_OK);
 	assert_non_null(m);
 	return m;
 }
@@ -248,9 +262,9 @@ test_chat_delete_cascades(void **state)
 	assert_int_equal(json_array_size(events), 0);
 	json_decref(events);
 
-	struct message_in in = { "person", "a", NULL, "late", "complete" };
+	struct message_in in = { .kind = "person", .author = "a", .body = "late", .state = "complete" };
 	json_t *m = (json_t *)1;
-	assert_int_equal(store_message_add(st, id, &in, &m, &eid), STORE_NOT_FOUND);
+	assert_int_equal(message_add(st, id, &in, &m, &eid), STORE_NOT_FOUND);
 	assert_int_equal(store_chat_delete(st, id), STORE_NOT_FOUND);
 
 	/* the other chat is untouched */
@@ -282,7 +296,7 @@ test_message_add_shape(void **state)
 	struct message_in bot = { .kind = "bot", .author = NULL, .bot_id = "dice",
 	    .body = "rolling \xf0\x9f\x8e\xb2 <b>", .state = "streaming" };
 	json_t *m2 = NULL;
-	assert_int_equal(store_message_add(st, id, &bot, &m2, &eid), STORE_OK);
+	assert_int_equal(message_add(st, id, &bot, &m2, &eid), STORE_OK);
 	assert_int_equal(eid, 2);
 	json_t *m3 = add(st, id, "bob", "third", &eid);
 	assert_int_equal(eid, 3);
@@ -444,9 +458,9 @@ test_events_gone(void **state)
 
 	log_set_level(LOG_ERROR);
 	for (unsigned i = 1; i <= total; i++) {
-		struct message_in in = { "person", "a", NULL, "x", "complete" };
+		struct message_in in = { .kind = "person", .author = "a", .body = "x", .state = "complete" };
 		json_t *m = NULL;
-		if (store_message_add(st, id, &in, &m, &eid) != STORE_OK || eid != i)
+		if (message_add(st, id, &in, &m, &eid) != STORE_OK || eid != i)
 			fail_msg("add %u: event id %llu", i, (unsigned long long)eid);
 		json_decref(m);
 	}
@@ -523,13 +537,13 @@ test_message_finish_and_streaming(void **state)
 	assert_int_equal(json_array_size(none), 0);
 	json_decref(none);
 
-	struct message_in in = { "bot", NULL, "eliza", "", "streaming" };
+	struct message_in in = { .kind = "bot", .bot_id = "eliza", .body = "", .state = "streaming" };
 	json_t *m = NULL;
-	assert_int_equal(store_message_add(st, id, &in, &m, &eid), STORE_OK);
+	assert_int_equal(message_add(st, id, &in, &m, &eid), STORE_OK);
 	assert_int_equal(eid, 1);
 	json_decref(m);
 	json_decref(add(st, id, "ann", "hello", &eid));
-	assert_int_equal(store_message_add(st, id, &in, &m, &eid), STORE_OK);
+	assert_int_equal(message_add(st, id, &in, &m, &eid), STORE_OK);
 	json_decref(m);
 
 	json_t *live = store_messages_streaming(st);
@@ -602,9 +616,9 @@ test_final_message_events(void **state)
 	const char *id = str(chat, "id");
 	uint64_t eid = 0;
 	json_t *first = add(st, id, "ann", "hello", &eid);
-	struct message_in in = { "bot", NULL, "eliza", "", "streaming" };
+	struct message_in in = { .kind = "bot", .bot_id = "eliza", .body = "", .state = "streaming" };
 	json_t *bot = NULL;
-	assert_int_equal(store_message_add(st, id, &in, &bot, &eid), STORE_OK);
+	assert_int_equal(message_add(st, id, &in, &bot, &eid), STORE_OK);
 	json_t *second = add(st, id, "bob", "hi", &eid);
 	json_t *done = NULL;
 	assert_int_equal(store_message_finish(st, id, 2, "Hello.", "complete", NULL, &done, &eid),
@@ -700,130 +714,102 @@ test_chat_reads_follow_writes(void **state)
 	json_decref(fields);
 }
 
-/* ---------- group commit ---------- */
+/* ---------- several messages in one transaction ---------- */
 
-struct told {
-	int	 calls;
-	int	 order[80];	/* which member, in the order told */
-	bool	 ok[80];
-};
-
-struct member {
-	struct told	*told;
-	int		 n;
-};
-
-static void
-committed(void *arg, bool ok)
-{
-	struct member *m = arg;
-	m->told->ok[m->told->calls] = ok;
-	m->told->order[m->told->calls++] = m->n;
-}
-
-/* what every grouped test posts */
+/* what every batch test posts */
 static const struct message_in hello = { .kind = "person", .author = "ann", .body = "hi",
     .state = "complete" };
 
-static json_t *
-add_grouped(struct store *st, const char *chat_id, struct member *m, uint64_t *event_id)
+/* n copies of hello, to the chats given in turn. */
+static void
+batch_of(struct message_in *in, size_t n, const char *const *chats, size_t nchats)
 {
-	json_t *msg = NULL;
-	assert_int_equal(store_message_add_grouped(st, chat_id, &hello, &msg, event_id,
-	    committed, m), STORE_OK);
-	assert_non_null(msg);
-	return msg;
+	for (size_t i = 0; i < n; i++) {
+		in[i] = hello;
+		in[i].chat_id = chats[i % nchats];
+	}
 }
 
-/* Members hear nothing until the commit, then all of them, in order. */
 static void
-test_group_commit(void **state)
+release(struct message_added *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(out[i].message);
+}
+
+/* A batch takes ids and seqs in order; a cached chat shows the last id once committed. */
+static void
+test_batch_in_order(void **state)
 {
 	struct store *st = *state;
 	json_t *a = new_chat(st, "A", "manual"), *b = new_chat(st, "B", "manual"), *got = NULL;
-	struct told told = { 0 };
-	struct member m[3] = { { &told, 0 }, { &told, 1 }, { &told, 2 } };
-	uint64_t ids[3];
+	const char *chats[] = { str(a, "id"), str(b, "id") };
+	struct message_in in[3];
+	struct message_added out[3];
+	batch_of(in, 3, chats, 2);
 	assert_int_equal(store_chat_get(st, str(a, "id"), &got), STORE_OK);	/* cached */
-	json_decref(got);
-	json_decref(add_grouped(st, str(a, "id"), &m[0], &ids[0]));
-	json_decref(add_grouped(st, str(b, "id"), &m[1], &ids[1]));
-	json_t *third = add_grouped(st, str(a, "id"), &m[2], &ids[2]);
-	assert_int_equal(integer(third, "seq"), 2);
-	assert_int_equal(ids[2], ids[0] + 1);
-	assert_int_equal(told.calls, 0);
-	/* a cached chat never shows an uncommitted event */
-	assert_int_equal(store_chat_get(st, str(a, "id"), &got), STORE_OK);
 	assert_int_equal(integer(got, "last_event_id"), 0);
 	json_decref(got);
-	store_group_commit(st);
-	assert_int_equal(told.calls, 3);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(told.order[i], i);
-		assert_true(told.ok[i]);
-	}
+	assert_int_equal(store_messages_add(st, in, 3, out), STORE_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(out[i].status, STORE_OK);
+	assert_int_equal(integer(out[0].message, "seq"), 1);
+	assert_int_equal(integer(out[1].message, "seq"), 1);
+	assert_int_equal(integer(out[2].message, "seq"), 2);
+	assert_int_equal(out[2].event_id, out[0].event_id + 1);
 	assert_int_equal(store_chat_get(st, str(a, "id"), &got), STORE_OK);
-	assert_int_equal(integer(got, "last_event_id"), (json_int_t)ids[2]);
+	assert_int_equal(integer(got, "last_event_id"), (json_int_t)out[2].event_id);
 	json_decref(got);
-	store_group_commit(st);		/* nothing open: nothing told */
-	assert_int_equal(told.calls, 3);
-	json_decref(third);
+	release(out, 3);
 	json_decref(a);
 	json_decref(b);
 }
 
-/* Any other call ends the group first: it reads and writes after the members. */
+/* A message to a chat that is not there fails alone; the others commit. */
 static void
-test_group_ended_by_other_calls(void **state)
+test_batch_missing_chat(void **state)
 {
 	struct store *st = *state;
 	json_t *a = new_chat(st, "A", "manual"), *last = NULL;
-	struct told told = { 0 };
-	struct member m[2] = { { &told, 0 }, { &told, 1 } };
-	uint64_t grouped_id, later_id;
-	json_decref(add_grouped(st, str(a, "id"), &m[0], &grouped_id));
+	const char *chats[] = { str(a, "id"), "nosuchchat00" };
+	struct message_in in[4];
+	struct message_added out[4];
+	batch_of(in, 4, chats, 2);
+	assert_int_equal(store_messages_add(st, in, 4, out), STORE_OK);
+	assert_int_equal(out[0].status, STORE_OK);
+	assert_int_equal(out[1].status, STORE_NOT_FOUND);
+	assert_null(out[1].message);
+	assert_int_equal(out[2].status, STORE_OK);
+	assert_int_equal(out[3].status, STORE_NOT_FOUND);
 	assert_int_equal(store_messages_last(st, str(a, "id"), 5, &last), STORE_OK);
-	assert_int_equal(told.calls, 1);
-	assert_int_equal(json_array_size(last), 1);
+	assert_int_equal(json_array_size(last), 2);
+	assert_int_equal(integer(json_array_get(last, 1), "seq"), 2);
 	json_decref(last);
-
-	json_decref(add_grouped(st, str(a, "id"), &m[1], &grouped_id));
-	json_t *later = add(st, str(a, "id"), "bob", "after", &later_id);
-	assert_int_equal(told.calls, 2);
-	assert_int_equal(later_id, grouped_id + 1);
-	assert_int_equal(integer(later, "seq"), 3);
-	json_decref(later);
+	release(out, 4);
 	json_decref(a);
 }
 
-/* A post to a chat that is not there fails alone; a full group commits. */
+/* A batch whose transaction cannot start stores nothing, and every message says so. */
 static void
-test_group_missing_chat_and_full(void **state)
+test_batch_failed(void **state)
 {
 	struct store *st = *state;
-	json_t *a = new_chat(st, "A", "manual"), *msg = NULL;
-	struct told told = { 0 };
-	struct member first = { &told, 0 }, others = { &told, 1 };
-	uint64_t id;
-	json_decref(add_grouped(st, str(a, "id"), &first, &id));
-	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &hello, &msg, &id,
-	    committed, &others), STORE_NOT_FOUND);
-	assert_null(msg);
-	assert_int_equal(told.calls, 0);
-	struct told many = { 0 };
-	struct member rest = { &many, 9 };
-	for (int i = 1; i < 64; i++)		/* GROUP_MAX members in all */
-		json_decref(add_grouped(st, str(a, "id"), &rest, &id));
-	assert_int_equal(told.calls + many.calls, 0);
-	json_decref(add_grouped(st, str(a, "id"), &rest, &id));	/* commits the 64 first */
-	assert_int_equal(told.calls, 1);
-	assert_true(told.ok[0]);
-	assert_int_equal(many.calls, 63);
-	json_t *last = NULL;
-	store_group_commit(st);
-	assert_int_equal(store_messages_last(st, str(a, "id"), 1, &last), STORE_OK);
-	assert_int_equal(integer(json_array_get(last, 0), "seq"), 65);
+	json_t *a = new_chat(st, "A", "manual"), *last = NULL;
+	const char *chats[] = { str(a, "id") };
+	struct message_in in[2];
+	struct message_added out[2];
+	batch_of(in, 2, chats, 1);
+	assert_int_equal(sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_messages_add(st, in, 2, out), STORE_ERROR);
+	assert_int_equal(out[0].status, STORE_ERROR);
+	assert_int_equal(out[1].status, STORE_ERROR);
+	assert_null(out[0].message);
+	assert_int_equal(store_messages_last(st, str(a, "id"), 5, &last), STORE_OK);
+	assert_int_equal(json_array_size(last), 0);
 	json_decref(last);
+	json_t *m = add(st, str(a, "id"), "bob", "after", &(uint64_t){ 0 });
+	assert_int_equal(integer(m, "seq"), 1);	/* nothing was taken by the failed batch */
+	json_decref(m);
 	json_decref(a);
 }
 
@@ -1015,9 +1001,9 @@ test_file_messages_logged_before(void **state)
 	tmpdb_remove(&t);
 }
 
-/* A grouped post is in the file once its group committed; closed before, it is not. */
+/* A batch is in the file once store_messages_add returns. */
 static void
-test_file_group_durable_at_commit(void **state)
+test_file_batch_durable(void **state)
 {
 	(void)state;
 	struct tmpdb t;
@@ -1026,30 +1012,18 @@ test_file_group_durable_at_commit(void **state)
 	json_t *chat = new_chat(st, "Group", "manual");
 	char id[32];
 	snprintf(id, sizeof id, "%s", str(chat, "id"));
-	struct told told = { 0 };
-	struct member m = { &told, 0 };
-	uint64_t event_id;
-	json_decref(add_grouped(st, id, &m, &event_id));
-	store_group_commit(st);
-
-	/* a post to no chat as a group's first member leaves no transaction open */
-	json_t *none = NULL;
-	assert_int_equal(store_message_add_grouped(st, "nosuchchat00", &hello, &none, &event_id,
-	    committed, &m), STORE_NOT_FOUND);
-	sqlite3 *other;
-	assert_int_equal(sqlite3_open(t.path, &other), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(other);
-
-	json_decref(add_grouped(st, id, &m, &event_id));
-	store_close(st);		/* the last group never committed */
-	assert_int_equal(told.calls, 1);
+	const char *chats[] = { id };
+	struct message_in in[3];
+	struct message_added out[3];
+	batch_of(in, 3, chats, 1);
+	assert_int_equal(store_messages_add(st, in, 3, out), STORE_OK);
+	release(out, 3);
+	store_close(st);
 
 	st = open_file(&t);
 	json_t *last = NULL;
 	assert_int_equal(store_messages_last(st, id, 5, &last), STORE_OK);
-	assert_int_equal(json_array_size(last), 1);
+	assert_int_equal(json_array_size(last), 3);
 	json_decref(last);
 	json_decref(chat);
 	store_close(st);
@@ -1065,7 +1039,7 @@ main(void)
 		cmocka_unit_test(test_file_log_copied_back),
 		cmocka_unit_test(test_file_ids_go_on_after_reopen),
 		cmocka_unit_test(test_file_messages_logged_before),
-		cmocka_unit_test(test_file_group_durable_at_commit),
+		cmocka_unit_test(test_file_batch_durable),
 		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_list_newest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_update, setup, teardown),
@@ -1078,9 +1052,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_message_finish_and_streaming, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_message_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_reads_follow_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_ended_by_other_calls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_missing_chat_and_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_missing_chat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_failed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

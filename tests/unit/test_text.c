@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/request.h"
 #include "util/ids.h"
 #include "util/text.h"
 
@@ -205,13 +204,13 @@ test_parse_u64(void **state)
 	uint64_t v;
 
 	v = 99;
-	assert_int_equal(parse_u64("0", &v), 0);
+	assert_int_equal(text_parse_u64("0", &v), 0);
 	assert_true(v == 0);
-	assert_int_equal(parse_u64("42", &v), 0);
+	assert_int_equal(text_parse_u64("42", &v), 0);
 	assert_true(v == 42);
-	assert_int_equal(parse_u64("007", &v), 0);
+	assert_int_equal(text_parse_u64("007", &v), 0);
 	assert_true(v == 7);
-	assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+	assert_int_equal(text_parse_u64("18446744073709551615", &v), 0);
 	assert_true(v == UINT64_MAX);
 
 	const char *bad[] = {
@@ -220,7 +219,7 @@ test_parse_u64(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		v = 1234;
-		if (parse_u64(bad[i], &v) != -1)
+		if (text_parse_u64(bad[i], &v) != -1)
 			fail_msg("parse_u64 accepted '%s'", bad[i]);
 		assert_true(v == 1234);	/* untouched on failure */
 	}

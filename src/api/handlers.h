@@ -1,0 +1,25 @@
+/*
+ * handlers.h - what every route handler (src/api/, src/web/) serves with:
+ * the services, the hub for event streams, and the page cache. Built once
+ * by main() and passed as the route table's context; handlers only read
+ * it. Each service keeps its own state behind its own interface.
+ */
+#ifndef PARLEY_HANDLERS_H
+#define PARLEY_HANDLERS_H
+#include <stddef.h>
+
+struct bots;
+struct chats;
+struct hub;
+struct page_cache;
+
+struct handlers {
+	struct chats		*chats;
+	struct bots		*bots;
+	struct hub		*hub;
+	struct page_cache	*pages;		/* rendered chat pages */
+	unsigned		 keepalive_seconds;	/* streams' keepalive comments */
+	size_t			 stream_buffer_bytes;	/* unsent output that cuts a stream off */
+};
+
+#endif

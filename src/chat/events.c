@@ -1,0 +1,198 @@
+/*
+ * events.c - storing chat events, then publishing them; see events.h.
+ */
+#include "chat/events.h"
+#include "limits.h"
+#include "metrics.h"
+#include "util/xmalloc.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+/* A person's message waiting for the end of the loop iteration. */
+struct post {
+	STAILQ_ENTRY(post)	 next;
+	struct message_in	 in;		/* its strings are copies, freed with it */
+	events_posted_fn	*posted;
+	void			*arg;
+};
+
+STAILQ_HEAD(post_queue, post);
+
+struct events {
+	struct store		*store;
+	struct bus		 bus;
+	struct event		*settle;	/* end of the loop iteration */
+	struct post_queue	 posts;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void
+post_free(struct post *p)
+{
+	free((char *)p->in.chat_id);
+	free((char *)p->in.kind);
+	free((char *)p->in.author);
+	free((char *)p->in.bot_id);
+	free((char *)p->in.body);
+	free((char *)p->in.state);
+	free(p);
+}
+
+/*
+ * Stores up to LIMIT_POSTS_PER_COMMIT posts in one transaction, publishes
+ * the durable ones in order, then answers each.
+ */
+static void
+commit_some(struct events *ev)
+{
+	struct post *batch[LIMIT_POSTS_PER_COMMIT];
+	struct message_in in[LIMIT_POSTS_PER_COMMIT];
+	struct message_added out[LIMIT_POSTS_PER_COMMIT];
+	size_t n = 0;
+	while (n < LIMIT_POSTS_PER_COMMIT && !STAILQ_EMPTY(&ev->posts)) {
+		batch[n] = STAILQ_FIRST(&ev->posts);
+		STAILQ_REMOVE_HEAD(&ev->posts, next);
+		in[n] = batch[n]->in;
+		n++;
+	}
+	if (store_messages_add(ev->store, in, n, out) == STORE_OK)
+		metrics_add(METRIC_POST_COMMITS, 1);
+	for (size_t i = 0; i < n; i++)
+		if (out[i].status == STORE_OK) {
+			metrics_add(METRIC_POSTS_COMMITTED, 1);
+			bus_publish(&ev->bus, in[i].chat_id, out[i].event_id, "message",
+			    out[i].message);
+		}
+	for (size_t i = 0; i < n; i++) {
+		batch[i]->posted(batch[i]->arg, out[i].message, out[i].status);
+		json_decref(out[i].message);
+		post_free(batch[i]);
+	}
+}
+
+static void
+settle(evutil_socket_t fd, short what, void *arg)
+{
+	struct events *ev = arg;
+	(void)fd;
+	(void)what;
+	while (!STAILQ_EMPTY(&ev->posts))
+		commit_some(ev);
+}
+
+struct events *
+events_new(struct event_base *base, struct store *st, struct bus bus)
+{
+	struct events *ev = xcalloc(1, sizeof *ev);
+	ev->store = st;
+	ev->bus = bus;
+	ev->settle = event_new(base, -1, 0, settle, ev);
+	STAILQ_INIT(&ev->posts);
+	return ev;
+}
+
+void
+events_flush(struct events *ev)
+{
+	settle(-1, 0, ev);
+}
+
+void
+events_free(struct events *ev)
+{
+	if (ev == NULL)
+		return;
+	settle(-1, 0, ev);
+	event_free(ev->settle);
+	free(ev);
+}
+
+void
+events_post(struct events *ev, const struct message_in *in, events_posted_fn *posted, void *arg)
+{
+	struct post *p = xcalloc(1, sizeof *p);
+	p->in = (struct message_in){ .chat_id = xstrdup(in->chat_id), .kind = xstrdup(in->kind),
+	    .author = dup_or_null(in->author), .bot_id = dup_or_null(in->bot_id),
+	    .body = xstrdup(in->body), .state = xstrdup(in->state) };
+	p->posted = posted;
+	p->arg = arg;
+	STAILQ_INSERT_TAIL(&ev->posts, p, next);
+	event_active(ev->settle, 0, 0);
+}
+
+enum store_status
+events_message_add(struct events *ev, const struct message_in *in, json_t **message)
+{
+	struct message_added out;
+	enum store_status rc = store_messages_add(ev->store, in, 1, &out);
+	*message = out.message;
+	if (rc != STORE_OK || out.status != STORE_OK)
+		return rc != STORE_OK ? rc : out.status;
+	bus_publish(&ev->bus, in->chat_id, out.event_id, "message", out.message);
+	return STORE_OK;
+}
+
+enum store_status
+events_message_finish(struct events *ev, const char *chat_id, uint64_t seq, const char *body,
+    const char *state, const char *error, json_t **message)
+{
+	uint64_t id;
+	enum store_status rc = store_message_finish(ev->store, chat_id, seq, body, state, error,
+	    message, &id);
+	if (rc == STORE_OK)
+		bus_publish(&ev->bus, chat_id, id, "message-update", *message);
+	return rc;
+}
+
+enum store_status
+events_chat_update(struct events *ev, const char *chat_id, const char *title,
+    const char *policy, json_t *bot_ids, json_t **chat)
+{
+	uint64_t id;
+	enum store_status rc = store_chat_update(ev->store, chat_id, title, policy, bot_ids,
+	    chat, &id);
+	if (rc == STORE_OK)
+		bus_publish(&ev->bus, chat_id, id, "chat", *chat);
+	return rc;
+}
+
+enum store_status
+events_turn(struct events *ev, const char *chat_id, json_t *state)
+{
+	uint64_t id;
+	enum store_status rc = store_event_append(ev->store, chat_id, "turn", state, &id);
+	if (rc == STORE_OK)
+		bus_publish(&ev->bus, chat_id, id, "turn", state);
+	return rc;
+}
+
+enum store_status
+events_chat_delete(struct events *ev, const char *chat_id)
+{
+	enum store_status rc = store_chat_delete(ev->store, chat_id);
+	if (rc != STORE_OK)
+		return rc;
+	json_t *data = json_pack("{s:s}", "chat_id", chat_id);
+	bus_publish(&ev->bus, chat_id, 0, "deleted", data);
+	bus_end_chat(&ev->bus, chat_id);
+	json_decref(data);
+	return STORE_OK;
+}
+
+void
+events_token(struct events *ev, const char *chat_id, uint64_t seq, const char *text, size_t len)
+{
+	json_t *token = json_pack("{s:I, s:s%}", "seq", (json_int_t)seq, "delta", text, len);
+	if (token != NULL) {
+		bus_publish(&ev->bus, chat_id, 0, "token", token);
+		json_decref(token);
+	}
+}

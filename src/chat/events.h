@@ -1,0 +1,61 @@
+/*
+ * events.h - the one owner of chat events. Every producer (people's posts,
+ * changes to chats and bots, the turn flow) appends through here: a durable
+ * event is stored in its own transaction and then, once it is durable,
+ * published through the bus (hub/bus.h), so each chat's events leave in id
+ * order and nothing uncommitted is ever published. People's posts are
+ * grouped: the posts of one loop iteration are stored in one transaction
+ * when it ends, published in order, then answered. Ephemeral events (a
+ * reply's tokens) are published at once, without an id.
+ * Results are new references. Owned by one event loop.
+ */
+#ifndef PARLEY_EVENTS_H
+#define PARLEY_EVENTS_H
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub/bus.h"
+#include "store/store.h"
+
+struct event_base;
+struct events;
+
+struct events	*events_new(struct event_base *base, struct store *st, struct bus bus);
+/* Stores, publishes and answers the posts waiting now (shutdown). */
+void		 events_flush(struct events *ev);
+/* Flushes, then frees. */
+void		 events_free(struct events *ev);
+
+/*
+ * Told, on the loop, once a person's message is durable and published
+ * (message, borrowed) or is not (NULL; status says why: STORE_NOT_FOUND when
+ * the chat went away, STORE_ERROR when the database failed).
+ */
+typedef void events_posted_fn(void *arg, json_t *message, enum store_status status);
+/*
+ * A person's message (in is copied): stored with the other posts of this
+ * loop iteration when it ends, published, then posted(arg, ...) is called.
+ */
+void		 events_post(struct events *ev, const struct message_in *in,
+		    events_posted_fn *posted, void *arg);
+
+/* A message stored now (a bot's reply starting, a system message): a "message" event. */
+enum store_status events_message_add(struct events *ev, const struct message_in *in,
+		    json_t **message);
+/* A message's final text and state: a "message-update" event (store_message_finish). */
+enum store_status events_message_finish(struct events *ev, const char *chat_id,
+		    uint64_t seq, const char *body, const char *state, const char *error,
+		    json_t **message);
+/* Changes what is not NULL: a "chat" event carrying the new Chat (store_chat_update). */
+enum store_status events_chat_update(struct events *ev, const char *chat_id,
+		    const char *title, const char *policy, json_t *bot_ids, json_t **chat);
+/* The turn state changed: a "turn" event. */
+enum store_status events_turn(struct events *ev, const char *chat_id, json_t *state);
+/* Deletes the chat; its streams get "deleted" and end. */
+enum store_status events_chat_delete(struct events *ev, const char *chat_id);
+/* A piece of a reply being written: an ephemeral "token" event. */
+void		 events_token(struct events *ev, const char *chat_id, uint64_t seq,
+		    const char *text, size_t len);
+
+#endif

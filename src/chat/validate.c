@@ -1,0 +1,42 @@
+/*
+ * validate.c - shared checks of the chat services; see validate.h.
+ */
+#include "chat/validate.h"
+#include "util/problem.h"
+#include "util/text.h"
+
+#include <stdlib.h>
+
+char *
+validate_text(json_t *v, const char *field, size_t max_chars, struct problem *p)
+{
+	if (!json_is_string(v)) {
+		problem_set(p, 422, "%s: required, a string", field);
+		return NULL;
+	}
+	const char *s = json_string_value(v);
+	if (!text_utf8_valid(s, json_string_length(v))) {
+		problem_set(p, 422, "%s: must be UTF-8 text without NUL", field);
+		return NULL;
+	}
+	char *t = text_trim(s);
+	size_t n = text_utf8_chars(t);
+	if (n == 0 || n > max_chars) {
+		problem_set(p, 422, "%s: must be 1 to %zu characters", field, max_chars);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+validate_store(enum store_status rc, const char *what, struct problem *p)
+{
+	if (rc == STORE_NOT_FOUND)
+		problem_set(p, 404, "%s not found", what);
+	else if (rc == STORE_CONFLICT)
+		problem_set(p, 409, "name: a %s with that name exists", what);
+	else
+		problem_set(p, 500, "the database failed; try again");
+	return -1;
+}

@@ -1,0 +1,25 @@
+/*
+ * validate.h - checks the chat services share: text fields as people give
+ * them, and the problem a store failure means to a client. Pure.
+ */
+#ifndef PARLEY_VALIDATE_H
+#define PARLEY_VALIDATE_H
+#include <jansson.h>
+#include <stddef.h>
+
+#include "store/store.h"
+
+struct problem;
+
+/*
+ * v as text of 1..max_chars characters after trimming: the trimmed copy
+ * (free it), or NULL and a 422 naming field.
+ */
+char	*validate_text(json_t *v, const char *field, size_t max_chars, struct problem *p);
+/*
+ * The problem a failed store call means: 404 "WHAT not found", 409 for a
+ * name taken, 500 otherwise. Returns -1, for `return validate_store(...)`.
+ */
+int	 validate_store(enum store_status rc, const char *what, struct problem *p);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * exchange.c - a request and its answer over evhttp; see exchange.h. The
+ * exchange wraps the evhttp request: headers are read from it, the body is
+ * made contiguous in place, the answer goes out through evhttp_send_reply.
+ */
+#include "http/exchange.h"
+#include "http/form.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "metrics.h"
+#include "util/text.h"
+#include "util/xmalloc.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+_Static_assert((int)HTTP_GET == (int)EVHTTP_REQ_GET && (int)HTTP_POST == (int)EVHTTP_REQ_POST &&
+    (int)HTTP_HEAD == (int)EVHTTP_REQ_HEAD && (int)HTTP_PUT == (int)EVHTTP_REQ_PUT &&
+    (int)HTTP_DELETE == (int)EVHTTP_REQ_DELETE &&
+    (int)HTTP_OPTIONS == (int)EVHTTP_REQ_OPTIONS && (int)HTTP_PATCH == (int)EVHTTP_REQ_PATCH,
+    "enum http_method mirrors evhttp_cmd_type");
+
+struct exchange {
+	struct server		*srv;
+	struct evhttp_request	*req;
+	struct route_params	 params;
+	struct evkeyvalq	 query;		/* parsed on first use */
+	bool			 query_parsed;
+};
+
+struct exchange *
+exchange_new(struct server *srv, struct evhttp_request *req, const struct route_params *params)
+{
+	struct exchange *x = xcalloc(1, sizeof *x);
+	x->srv = srv;
+	x->req = req;
+	if (params != NULL)
+		x->params = *params;
+	TAILQ_INIT(&x->query);
+	return x;
+}
+
+static void
+exchange_free(struct exchange *x)
+{
+	evhttp_clear_headers(&x->query);
+	free(x);
+}
+
+enum http_method
+exchange_method(const struct exchange *x)
+{
+	return (enum http_method)evhttp_request_get_command(x->req);
+}
+
+const char *
+exchange_path(const struct exchange *x)
+{
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(x->req));
+	return path ? path : "/";
+}
+
+const char *
+exchange_param(const struct exchange *x, int i)
+{
+	return i < x->params.n ? x->params.seg[i] : "";
+}
+
+const char *
+exchange_header(const struct exchange *x, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
+}
+
+const char *
+exchange_query(struct exchange *x, const char *name)
+{
+	if (!x->query_parsed) {
+		x->query_parsed = true;
+		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(x->req));
+		if (q != NULL && evhttp_parse_query_str(q, &x->query) != 0)
+			evhttp_clear_headers(&x->query);	/* unreadable: no parameters */
+	}
+	return evhttp_find_header(&x->query, name);
+}
+
+int
+exchange_query_u64(struct exchange *x, const char *name, uint64_t *out)
+{
+	const char *v = exchange_query(x, name);
+	return v == NULL ? 0 : text_parse_u64(v, out) == 0 ? 1 : -1;
+}
+
+const char *
+exchange_body(struct exchange *x, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
+	*len = evbuffer_get_length(in);
+	return *len ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
+bool
+exchange_http11(const struct exchange *x)
+{
+	return x->req->major > 1 || (x->req->major == 1 && x->req->minor >= 1);
+}
+
+bool
+exchange_is_htmx(const struct exchange *x)
+{
+	const char *v = exchange_header(x, "HX-Request");
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+json_t *
+exchange_json(struct exchange *x, struct problem *p)
+{
+	size_t len;
+	const char *body = exchange_body(x, &len);
+	return request_parse_json(body, len, p);
+}
+
+int
+exchange_form(struct exchange *x, struct form *f, struct problem *p)
+{
+	size_t len;
+	const char *body = exchange_body(x, &len);
+	return form_parse(f, body, len, p);
+}
+
+void
+exchange_add_header(struct exchange *x, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(x->req), name, value);
+}
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	default:  return status < 500 ? "Client Error" : "Server Error";
+	}
+}
+
+static void
+send_buffer(struct exchange *x, int status, struct evbuffer *body)
+{
+	metrics_count_http(status);
+	evhttp_send_reply(x->req, status, reason_phrase(status), body);
+	exchange_free(x);
+}
+
+void
+exchange_send(struct exchange *x, int status, const void *data, size_t len)
+{
+	if (len == 0) {
+		send_buffer(x, status, NULL);
+		return;
+	}
+	struct evbuffer *body = evbuffer_new();
+	evbuffer_add(body, data, len);
+	send_buffer(x, status, body);
+	evbuffer_free(body);
+}
+
+static void
+no_release(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	(void)arg;
+}
+
+void
+exchange_send_shared(struct exchange *x, int status, const void *data, size_t len,
+    void (*release)(const void *, size_t, void *), void *arg)
+{
+	struct evbuffer *body = evbuffer_new();
+	evbuffer_add_reference(body, data, len, release ? release : no_release, arg);
+	send_buffer(x, status, body);
+	evbuffer_free(body);
+}
+
+int
+exchange_take_socket(struct exchange *x)
+{
+	int fd = server_take_socket(x->srv, x->req);
+	exchange_free(x);
+	return fd;
+}

@@ -1,0 +1,76 @@
+/*
+ * exchange.h - one HTTP request and its answer, as handlers see them. A
+ * handler reads the method, path, route parameters, headers, query and body
+ * here and answers through respond.h (or hands the connection over as an
+ * event stream); it never sees evhttp. The server (server.c) creates an
+ * exchange for each routed request; it lives until it is answered, at once
+ * or later (a post is answered after its commit), and the answer frees it.
+ * Owned by the server's loop.
+ */
+#ifndef PARLEY_EXCHANGE_H
+#define PARLEY_EXCHANGE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "http/router.h"
+
+struct evhttp_request;
+struct exchange;
+struct form;
+struct problem;
+struct route_params;
+struct server;
+
+/* ---- the request ---- */
+
+enum http_method exchange_method(const struct exchange *x);
+/* The path as sent, without the query. */
+const char	*exchange_path(const struct exchange *x);
+/* The i-th "*" segment of the route's pattern. */
+const char	*exchange_param(const struct exchange *x, int i);
+/* The first header called name (any case), or NULL. */
+const char	*exchange_header(const struct exchange *x, const char *name);
+/* The query parameter's decoded value, or NULL when absent or the query is unreadable. */
+const char	*exchange_query(struct exchange *x, const char *name);
+/*
+ * The query parameter as a non-negative integer: 0 when absent (out
+ * unchanged), 1 when read, -1 when present but not such a number.
+ */
+int		 exchange_query_u64(struct exchange *x, const char *name, uint64_t *out);
+/* The body (not NUL-terminated; len bytes, within LIMIT_BODY_BYTES). */
+const char	*exchange_body(struct exchange *x, size_t *len);
+/* HTTP/1.1 or later (streams use chunked framing then). */
+bool		 exchange_http11(const struct exchange *x);
+/* The client is htmx (HX-Request: true). */
+bool		 exchange_is_htmx(const struct exchange *x);
+/* The body as a JSON object (request_parse_json); NULL and p otherwise. */
+json_t		*exchange_json(struct exchange *x, struct problem *p);
+/* The body as a form (form_parse; free it with form_free); -1 and p otherwise. */
+int		 exchange_form(struct exchange *x, struct form *f, struct problem *p);
+
+/* ---- the answer (respond.h builds on these) ---- */
+
+void		 exchange_add_header(struct exchange *x, const char *name, const char *value);
+/* Sends status with a copy of data[0..len) and frees the exchange. */
+void		 exchange_send(struct exchange *x, int status, const void *data, size_t len);
+/*
+ * The same without copying: data stays valid until release(data, len, arg)
+ * (which may run on the server's loop later; release may be NULL for static data).
+ */
+void		 exchange_send_shared(struct exchange *x, int status, const void *data,
+		    size_t len, void (*release)(const void *, size_t, void *), void *arg);
+/*
+ * Answers by taking the connection for an event stream: returns its socket
+ * (non-blocking, the request read), now the caller's, and frees the
+ * exchange; -1 when out of file descriptors (the client is dropped).
+ */
+int		 exchange_take_socket(struct exchange *x);
+
+/* ---- for the server ---- */
+
+struct exchange	*exchange_new(struct server *srv, struct evhttp_request *req,
+		    const struct route_params *params);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * bus.h - the seam between storing a chat event and delivering it: the
+ * events module (chat/events.c) hands every event to a bus once it is
+ * durable (ephemeral ones at once), and the bus brings it to every stream
+ * of the chat. Today's one implementation is this process's hub (hub_bus()
+ * in hub.h); a bus between several nodes plugs in here and nowhere else.
+ * A bus delivers a chat's events in the order they are given.
+ */
+#ifndef PARLEY_BUS_H
+#define PARLEY_BUS_H
+#include <jansson.h>
+#include <stdint.h>
+
+struct bus_ops {
+	/* An event of the chat: id > 0 durable (stored), 0 ephemeral. data is borrowed. */
+	void	(*publish)(void *impl, const char *chat_id, uint64_t id, const char *name,
+		    json_t *data);
+	/* The chat is gone: its streams end after what they were sent. */
+	void	(*end_chat)(void *impl, const char *chat_id);
+};
+
+struct bus {
+	const struct bus_ops	*ops;
+	void			*impl;
+};
+
+static inline void
+bus_publish(const struct bus *b, const char *chat_id, uint64_t id, const char *name,
+    json_t *data)
+{
+	b->ops->publish(b->impl, chat_id, id, name, data);
+}
+
+static inline void
+bus_end_chat(const struct bus *b, const char *chat_id)
+{
+	b->ops->end_chat(b->impl, chat_id);
+}
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * test_events.c - the events module (src/chat/events.c) on an in-memory
+ * store with a bus that records what it is given: people's posts of one
+ * loop iteration are stored in one transaction when it ends, published in
+ * order and only then answered; a post to a chat that went away is answered
+ * 404-like and never published; every other change is published after it
+ * is stored, with the id it was stored under; a deleted chat's streams get
+ * "deleted" and then end; tokens go out at once without an id.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat/events.h"
+#include "metrics.h"
+#include "store/store.h"
+#include "util/log.h"
+
+/* What the bus was given, in order: "publish NAME ID" or "end CHAT". */
+struct record {
+	char	 lines[32][96];
+	int	 n;
+	int	 answered_after;	/* lines published before the first answer */
+};
+
+static void
+rec_publish(void *impl, const char *chat_id, uint64_t id, const char *name, json_t *data)
+{
+	struct record *r = impl;
+	(void)chat_id;
+	(void)data;
+	snprintf(r->lines[r->n++], sizeof r->lines[0], "publish %s %llu", name,
+	    (unsigned long long)id);
+}
+
+static void
+rec_end(void *impl, const char *chat_id)
+{
+	struct record *r = impl;
+	snprintf(r->lines[r->n++], sizeof r->lines[0], "end %s", chat_id);
+}
+
+static const struct bus_ops rec_ops = { rec_publish, rec_end };
+
+struct fixture {
+	struct event_base	*base;
+	struct store		*store;
+	struct events		*events;
+	struct record		 rec;
+	char			 chat[16];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	char *err = NULL;
+	log_set_level(LOG_ERROR);
+	f->base = event_base_new();
+	f->store = store_open(":memory:", false, &err);
+	assert_non_null(f->store);
+	f->events = events_new(f->base, f->store, (struct bus){ &rec_ops, &f->rec });
+	json_t *chat;
+	assert_int_equal(store_chat_create(f->store, "T", "manual", NULL, &chat), STORE_OK);
+	snprintf(f->chat, sizeof f->chat, "%s", json_string_value(json_object_get(chat, "id")));
+	json_decref(chat);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	events_free(f->events);
+	store_close(f->store);
+	event_base_free(f->base);
+	free(f);
+	return 0;
+}
+
+struct answer {
+	struct record	*rec;
+	int		 published_before;	/* what the bus had when this was answered */
+	enum store_status status;
+	json_int_t	 seq;
+	bool		 called;
+};
+
+static void
+posted(void *arg, json_t *message, enum store_status status)
+{
+	struct answer *a = arg;
+	a->called = true;
+	a->status = status;
+	a->published_before = a->rec->n;
+	a->seq = message ? json_integer_value(json_object_get(message, "seq")) : -1;
+}
+
+static struct message_in
+person(const char *chat_id, const char *body)
+{
+	return (struct message_in){ .chat_id = chat_id, .kind = "person", .author = "ann",
+	    .body = body, .state = "complete" };
+}
+
+static void
+test_posts_grouped_then_answered(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a[3] = { { .rec = &f->rec }, { .rec = &f->rec }, { .rec = &f->rec } };
+	const char *bodies[3] = { "one", "two", "three" };
+	for (int i = 0; i < 3; i++) {
+		struct message_in in = person(f->chat, bodies[i]);
+		events_post(f->events, &in, posted, &a[i]);
+	}
+	assert_false(a[0].called);			/* nothing before the iteration ends */
+	assert_int_equal(f->rec.n, 0);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(f->rec.n, 3);
+	for (int i = 0; i < 3; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "publish message %d", i + 1);
+		assert_string_equal(f->rec.lines[i], want);
+		assert_true(a[i].called);
+		assert_int_equal(a[i].status, STORE_OK);
+		assert_int_equal(a[i].seq, i + 1);
+		assert_int_equal(a[i].published_before, 3);	/* all published, then answered */
+	}
+}
+
+static void
+test_post_to_a_chat_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct answer kept = { .rec = &f->rec }, lost = { .rec = &f->rec };
+	struct message_in in = person(f->chat, "kept"), gone = person("nosuchchat00", "lost");
+	events_post(f->events, &in, posted, &kept);
+	events_post(f->events, &gone, posted, &lost);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(kept.status, STORE_OK);
+	assert_int_equal(lost.status, STORE_NOT_FOUND);
+	assert_int_equal(lost.seq, -1);
+	assert_int_equal(f->rec.n, 1);		/* only what was stored was published */
+}
+
+static void
+test_changes_published_with_their_ids(void **state)
+{
+	struct fixture *f = *state;
+	json_t *msg, *chat, *turn = json_pack("{s:s}", "state", "idle");
+	struct message_in bot = { .chat_id = f->chat, .kind = "bot", .author = "Eve",
+	    .body = "", .state = "streaming" };
+	assert_int_equal(events_message_add(f->events, &bot, &msg), STORE_OK);
+	json_decref(msg);
+	events_token(f->events, f->chat, 1, "hel", 3);
+	assert_int_equal(events_message_finish(f->events, f->chat, 1, "hello", "complete", NULL,
+	    &msg), STORE_OK);
+	json_decref(msg);
+	assert_int_equal(events_turn(f->events, f->chat, turn), STORE_OK);
+	assert_int_equal(events_chat_update(f->events, f->chat, "New", NULL, NULL, &chat),
+	    STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(chat, "last_event_id")), 4);
+	json_decref(chat);
+	assert_int_equal(events_chat_delete(f->events, f->chat), STORE_OK);
+	const char *want[] = { "publish message 1", "publish token 0", "publish message-update 2",
+	    "publish turn 3", "publish chat 4", "publish deleted 0" };
+	assert_int_equal(f->rec.n, 7);
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(f->rec.lines[i], want[i]);
+	char end[64];
+	snprintf(end, sizeof end, "end %s", f->chat);
+	assert_string_equal(f->rec.lines[6], end);
+	/* a failed change publishes nothing */
+	assert_int_equal(events_turn(f->events, f->chat, turn), STORE_NOT_FOUND);
+	assert_int_equal(f->rec.n, 7);
+	json_decref(turn);
+}
+
+/* Posts waiting when the module is flushed (shutdown) are stored and answered. */
+static void
+test_flush_answers_waiting_posts(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a = { .rec = &f->rec };
+	struct message_in in = person(f->chat, "last words");
+	events_post(f->events, &in, posted, &a);
+	events_flush(f->events);
+	assert_true(a.called);
+	assert_int_equal(a.status, STORE_OK);
+	assert_int_equal(f->rec.n, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_posts_grouped_then_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_to_a_chat_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_published_with_their_ids, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flush_answers_waiting_posts, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
