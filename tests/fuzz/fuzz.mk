@@ -30,10 +30,10 @@ FUZZ_SRC_fuzz_mentions   := src/chat/policy.c
 FUZZ_PKG_fuzz_mentions   :=
 FUZZ_SRC_fuzz_sse_frame  := src/sse/frame.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_sse_frame  :=
-FUZZ_SRC_fuzz_json_body  := src/util/text.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_json_body  := src/http/request.c src/util/problem.c src/util/text.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_json_body  := jansson
-FUZZ_SRC_fuzz_form       := src/util/text.c src/util/xmalloc.c
-FUZZ_PKG_fuzz_form       := libevent
+FUZZ_SRC_fuzz_form       := src/http/form.c src/util/problem.c src/util/text.c src/util/xmalloc.c
+FUZZ_PKG_fuzz_form       := libevent jansson
 FUZZ_SRC_fuzz_markdown   := src/web/markdown.c src/web/html.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_markdown   := md4c
 
@@ -65,7 +65,7 @@ define FUZZ_RUN
 	    -artifact_prefix=build/fuzz/artifacts/$(1)/ build/fuzz/corpus/$(1) \
 	    >build/fuzz/$(1).log 2>&1 || { tail -n 60 build/fuzz/$(1).log; \
 	    echo "$(1) failed: crash input in build/fuzz/artifacts/$(1)/, log build/fuzz/$(1).log"; exit 1; }
-	@grep -E '^#[0-9]+ *DONE' build/fuzz/$(1).log | tail -n 1 || true
+	@grep -E '^#[0-9]+[[:space:]]+DONE' build/fuzz/$(1).log | tail -n 1 || true
 
 endef
 

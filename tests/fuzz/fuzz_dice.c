@@ -18,9 +18,9 @@ static uint32_t
 rng(void *arg, uint32_t sides)
 {
 	struct rng *r = arg;
-	if (sides < 1 || sides > DICE_MAX_SIDES)
+	if (sides < 1 || sides > LIMIT_DICE_SIDES)
 		abort();
-	if (++r->calls > DICE_MAX_EXPRS * DICE_MAX_COUNT)
+	if (++r->calls > LIMIT_DICE_EXPRS * LIMIT_DICE_COUNT)
 		abort();
 	r->x = r->x * 6364136223846793005ULL + 1442695040888963407ULL;
 	return (uint32_t)((r->x >> 33) % sides) + 1;
@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			lines++;
 			p = nl + 1;
 		}
-		if (lines < 1 || lines > DICE_MAX_EXPRS || strncmp(p, "= ", 2) != 0)
+		if (lines < 1 || lines > LIMIT_DICE_EXPRS || strncmp(p, "= ", 2) != 0)
 			abort();
 		if (strtol(p + 2, NULL, 10) != sum)
 			abort();

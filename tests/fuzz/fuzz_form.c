@@ -1,47 +1,52 @@
 /*
- * fuzz_form.c - what request_form (src/http/request.c) does to a form body:
- * libevent's evhttp_parse_query_str on a NUL-terminated copy, then
- * src/util/text.c text_utf8_valid on each value; the fields are cleared on
- * success and failure alike.
+ * fuzz_form.c - form_parse (src/http/form.c), the parser every form body
+ * goes through: it succeeds with fields whose keys and values are set and
+ * whose values are UTF-8 without NUL, or fails with a 400 problem and no
+ * fields; a body with a NUL byte or "%00" always fails; the readers agree
+ * with each other (form_get is the first of form_strings); form_free
+ * leaves nothing behind.
  */
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
+#include "http/form.h"
+#include "util/problem.h"
 #include "util/text.h"
+
+static void
+check_fields(struct form *f)
+{
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, &f->fields, next) {
+		if (kv->key == NULL || kv->value == NULL ||
+		    !text_utf8_valid(kv->value, strlen(kv->value)))
+			abort();
+		json_t *all = form_strings(f, kv->key), *first = form_string(f, kv->key);
+		if (json_array_size(all) == 0 || first == NULL)
+			abort();
+		json_decref(all);
+		json_decref(first);
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *body = malloc(size + 1);
-	memcpy(body, data, size);
-	body[size] = '\0';
-
-	struct evkeyvalq fields;
-	TAILQ_INIT(&fields);
-	int rc = evhttp_parse_query_str(body, &fields);
-	if (rc == 0) {
-		struct evkeyval *f;
-		TAILQ_FOREACH(f, &fields, next) {
-			if (f->key == NULL || f->value == NULL)
-				abort();
-			size_t n = strlen(f->value);
-			bool ok = text_utf8_valid(f->value, n);
-			/* plain ASCII values are always fine */
-			bool ascii = true;
-			for (size_t i = 0; i < n; i++)
-				ascii &= (unsigned char)f->value[i] < 0x80;
-			if (ascii && !ok)
-				abort();
-			(void)evhttp_find_header(&fields, f->key);
-		}
+	const char *body = (const char *)data;
+	struct problem p = { 0, "" };
+	struct form f;
+	if (form_parse(&f, body, size, &p) != 0) {
+		if (p.status != 400 || !TAILQ_EMPTY(&f.fields))
+			abort();
+		return 0;
 	}
-	evhttp_clear_headers(&fields);
-	if (!TAILQ_EMPTY(&fields))
+	if (memchr(body, '\0', size) != NULL || memmem(body, size, "%00", 3) != NULL)
 		abort();
-	free(body);
+	check_fields(&f);
+	form_free(&f);
+	if (!TAILQ_EMPTY(&f.fields))
+		abort();
 	return 0;
 }

@@ -1,12 +1,10 @@
 /*
- * fuzz_json_body.c - what request_json_object (src/http/request.c) does to
- * a request body: jansson's json_loadb with JSON_REJECT_DUPLICATES, then the
- * object check; plus src/util/text.c text_utf8_valid on the raw bytes. Every
- * string and key jansson hands back must pass text_utf8_valid (the handlers
- * rely on it), a body jansson accepts must be valid UTF-8 to text.c too
- * (but for NUL bytes: jansson 2.14 swallows a raw NUL right after a number,
- * so {"a":1<NUL>} loads; see regressions/fuzz_json_body/nul-after-number),
- * and a re-encoded document must load again to an equal value.
+ * fuzz_json_body.c - request_parse_json (src/http/request.c), the parser
+ * every JSON request body goes through: it returns an object or NULL with a
+ * 400 problem, never anything else; a body holding a NUL byte or bytes that
+ * are not UTF-8 is refused; every string and key it hands back passes
+ * text_utf8_valid (the handlers rely on it); and the object re-encodes to
+ * JSON that loads again to an equal value.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -14,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/request.h"
+#include "util/problem.h"
 #include "util/text.h"
 
 static void
@@ -43,32 +43,23 @@ check_strings(json_t *v, int depth)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* the raw bytes less any NULs */
-	char *raw = malloc(size + 1);
-	size_t rawlen = 0;
-	for (size_t i = 0; i < size; i++)
-		if (data[i] != 0)
-			raw[rawlen++] = (char)data[i];
-	bool utf8 = text_utf8_valid(raw, rawlen);
-	free(raw);
-	json_error_t err;
-	json_t *v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &err);
+	struct problem p = { 0, "" };
+	json_t *v = request_parse_json((const char *)data, size, &p);
 	if (v == NULL) {
-		if (memchr(err.text, '\0', sizeof err.text) == NULL)
+		if (p.status != 400 || p.detail[0] == '\0' ||
+		    !text_utf8_valid(p.detail, strlen(p.detail)))
 			abort();
 		return 0;
 	}
-	if (!utf8)
+	if (!json_is_object(v) || memchr(data, '\0', size) != NULL ||
+	    !text_utf8_valid((const char *)data, size))
 		abort();
 	check_strings(v, 0);
-	(void)json_is_object(v);
 
-	char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (dump == NULL)
+	char *dump = json_dumps(v, JSON_COMPACT);
+	if (dump == NULL || !text_utf8_valid(dump, strlen(dump)))
 		abort();
-	if (!text_utf8_valid(dump, strlen(dump)))
-		abort();
-	json_t *again = json_loads(dump, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+	json_t *again = request_parse_json(dump, strlen(dump), &p);
 	if (again == NULL || !json_equal(v, again))
 		abort();
 	json_decref(again);
