@@ -10,9 +10,10 @@ BENCH_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror
 
 .PHONY: bench bench-deps
 
-build/bench/loadgen: bench/loadgen.c
+LOADGEN_SRC := $(wildcard bench/loadgen/*.c)
+build/bench/loadgen: $(LOADGEN_SRC) $(wildcard bench/loadgen/*.h)
 	@mkdir -p $(dir $@)
-	$(BENCH_CC) $(BENCH_CFLAGS) $< -o $@
+	$(BENCH_CC) $(BENCH_CFLAGS) $(LOADGEN_SRC) -o $@
 
 build/bench/floor: bench/floor.c
 	@mkdir -p $(dir $@)
