@@ -18,14 +18,15 @@ const char config_usage[] =
     "                    [--log-level debug|info|warn|error]\n"
     "                    [--typing-ms MS] [--model-timeout SECONDS]\n"
     "                    [--request-timeout SECONDS] [--stream-buffer KIB]\n"
-    "                    [--sync normal|full]\n"
+    "                    [--sync normal|full] [--allow-link-local]\n"
+    "                    [--public-url URL]\n"
     "       parley --version\n"
     "       parley --help\n"
     "\n"
     "Every flag has an environment twin: PARLEY_LISTEN, PARLEY_DB, PARLEY_REDIS,\n"
     "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL, PARLEY_TYPING_MS,\n"
-    "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER, PARLEY_SYNC.\n"
-    "A flag beats its variable.\n";
+    "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER, PARLEY_SYNC,\n"
+    "PARLEY_ALLOW_LINK_LOCAL (1 or 0), PARLEY_PUBLIC_URL. A flag beats its variable.\n";
 
 struct option_def {
 	const char	*flag;
@@ -79,6 +80,14 @@ set_redis(struct config *cfg, const char *v)
 	if (strncmp(v, "redis://", 8) != 0)
 		return -1;
 	return set_string(cfg->redis, sizeof cfg->redis, v);
+}
+
+static int
+set_public_url(struct config *cfg, const char *v)
+{
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return -1;
+	return set_string(cfg->public_url, sizeof cfg->public_url, v);
 }
 
 static int
@@ -144,6 +153,16 @@ set_log_level(struct config *cfg, const char *v)
 	return log_level_parse(v, &cfg->log_level);
 }
 
+/* The environment twin of --allow-link-local. */
+static int
+set_allow_link_local(struct config *cfg, const char *v)
+{
+	if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
+		return -1;
+	cfg->allow_link_local = strcmp(v, "1") == 0;
+	return 0;
+}
+
 static const struct option_def options[] = {
 	{ "--listen", "PARLEY_LISTEN", set_listen },
 	{ "--db", "PARLEY_DB", set_db },
@@ -156,6 +175,8 @@ static const struct option_def options[] = {
 	{ "--request-timeout", "PARLEY_REQUEST_TIMEOUT", set_request_timeout },
 	{ "--stream-buffer", "PARLEY_STREAM_BUFFER", set_stream_buffer },
 	{ "--sync", "PARLEY_SYNC", set_sync },
+	{ "--allow-link-local", "PARLEY_ALLOW_LINK_LOCAL", set_allow_link_local },
+	{ "--public-url", "PARLEY_PUBLIC_URL", set_public_url },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -203,6 +224,11 @@ parse_flag(struct config *cfg, int argc, char **argv, int *i, bool given[],
 	const char *arg = argv[*i];
 	if (strcmp(arg, "--demo") == 0) {
 		cfg->demo = true;
+		return CONFIG_SERVE;
+	}
+	if (strcmp(arg, "--allow-link-local") == 0) {
+		cfg->allow_link_local = true;
+		given[find_option(arg, strlen(arg)) - options] = true;
 		return CONFIG_SERVE;
 	}
 	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)

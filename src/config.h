@@ -17,6 +17,7 @@ struct config {
 	unsigned	 port;
 	char		 db[4096];
 	char		 redis[1024];
+	char		 public_url[1024];	/* how people reach the server, or "" */
 	unsigned	 keepalive_seconds;
 	unsigned	 threads;
 	unsigned	 typing_ms;		/* built-in bots: pause between words */
@@ -24,6 +25,7 @@ struct config {
 	unsigned	 request_timeout_seconds; /* a request must arrive whole within */
 	unsigned	 stream_buffer_kib;	/* unsent stream output before a cut-off */
 	bool		 demo;
+	bool		 allow_link_local;	/* bots may reach link-local addresses */
 	bool		 sync_full;		/* commits wait for the disk (power loss) */
 	enum log_level	 log_level;
 };

@@ -18,17 +18,22 @@
 #define LIMIT_MODEL_BYTES         200           /* a bot's model name */
 
 #define LIMIT_IDLE_CONN_SECONDS   30            /* a connection (not a stream) silent this long closes */
+#define LIMIT_CONN_UNSENT_BYTES   (256 * 1024)  /* an answer's unread bytes above which ... */
+#define LIMIT_CONN_STALL_SECONDS  3             /* ... not moving for this long close the connection */
+#define LIMIT_REFUSED_LINGER_SECONDS 2          /* a malformed request's connection, answered, closes after */
 
 #define LIMIT_SNAPSHOT_MESSAGES   50            /* messages in a snapshot and a chat GET */
 #define LIMIT_PAGE_MESSAGES       200           /* messages rendered on a chat page */
-#define LIMIT_LIST_DEFAULT        100           /* GET messages default limit */
-#define LIMIT_LIST_MAX            500           /* GET messages maximum limit */
+#define LIMIT_LIST_DEFAULT        100           /* GET messages and chats: default limit */
+#define LIMIT_LIST_MAX            500           /* GET messages and chats: maximum limit */
+#define LIMIT_INDEX_CHATS         50            /* chats on one page of the chat list */
 #define LIMIT_EVENTS_KEPT         2000          /* durable events kept per chat (>= 1000) */
 #define LIMIT_POSTS_PER_COMMIT    64            /* people's posts grouped in one transaction */
 
 #define LIMIT_LISTEN_BACKLOG      4096
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
 #define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
+#define LIMIT_DB_CHECK_SECONDS    2             /* how often the database file's identity is checked */
 #define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
 						   progress this long is cut (a dead peer) */
 #define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */
@@ -43,8 +48,10 @@
 #define LIMIT_MODEL_CONTEXT_BYTES 12000         /* of message text sent to a model server */
 #define LIMIT_MODEL_CONNECT_SECONDS 10          /* connecting to a model server */
 #define LIMIT_MODEL_ERROR_BYTES   (64 * 1024)   /* of a model server's error answer read */
+#define LIMIT_MODEL_ERROR_SHOWN   100           /* of its JSON error's message shown in the chat */
 #define LIMIT_REPLY_BYTES         (64 * 1024)   /* a reply longer than this is cut and fails */
 #define LIMIT_REPLY_SAVE_SECONDS  2             /* a reply's text so far is stored this often */
+#define LIMIT_FINISH_RETRY_SECONDS 1            /* a reply's end that failed to store: again after */
 #define LIMIT_MODEL_EVENT_BYTES   (1024 * 1024) /* one event of a model server's stream */
 #define LIMIT_BOT_TURNS           8             /* bot replies per person message */
 #define LIMIT_CHAT_BOTS           64            /* bots of a chat the policies consider */

@@ -12,6 +12,7 @@
 #include "chat/events.h"
 #include "chat/turns.h"
 #include "config.h"
+#include "http/origin.h"
 #include "http/server.h"
 #include "hub/hub.h"
 #include "limits.h"
@@ -41,9 +42,11 @@ struct runtime {
 	struct turns		*turns;
 	struct chats		*chats;
 	struct page_cache	*pages;
+	struct origin		*origin;
 	struct handlers		 handlers;
 	struct server		*server;
 	struct event		*sigint, *sigterm, *drain;
+	struct event		*db_check;	/* the database file is still there */
 	time_t			 deadline;
 };
 
@@ -80,7 +83,7 @@ seed_demo_bots(struct store *st, json_t *ids)
 static void
 seed_demo(struct store *st)
 {
-	json_t *chats = store_chat_list(st), *chat, *bot_ids = json_array();
+	json_t *chats = store_chat_list(st, NULL, 1), *chat, *bot_ids = json_array();
 	size_t existing = json_array_size(chats);
 	json_decref(chats);
 	if (existing == 0)
@@ -131,22 +134,31 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	drain_check(-1, 0, rt);
 }
 
+static void
+check_database(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_available(arg);	/* logs once when the file is gone */
+}
+
 /* The hub, the events module and the services, on the main loop. */
 static void
 build_services(struct runtime *rt)
 {
 	const struct config *cfg = rt->cfg;
 	struct backend_opts opts = { .typing_ms = cfg->typing_ms,
-	    .idle_timeout_s = cfg->model_timeout_seconds };
+	    .idle_timeout_s = cfg->model_timeout_seconds,
+	    .allow_link_local = cfg->allow_link_local };
 	rt->hub = hub_new(rt->base, cfg->threads, render_event_frame);
 	rt->events = events_new(rt->base, rt->store, hub_bus(rt->hub));
-	rt->bots = bots_new(rt->store, rt->events);
+	rt->bots = bots_new(rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
 	turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
 	rt->pages = page_cache_new();
 	rt->handlers = (struct handlers){ .chats = rt->chats, .bots = rt->bots, .hub = rt->hub,
-	    .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
+	    .store = rt->store, .origin = rt->origin, .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
 	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
 }
 
@@ -171,6 +183,11 @@ start(struct runtime *rt)
 	}
 	if (cfg->demo)
 		seed_demo(rt->store);
+	if ((rt->origin = origin_new(cfg->host, cfg->public_url, &err)) == NULL) {
+		fprintf(stderr, "parley: %s\n", err ? err : "bad --public-url");
+		free(err);
+		return -1;
+	}
 	build_services(rt);
 	struct server_routes routes = routes_for(&rt->handlers);
 	rt->server = server_start(rt->base, cfg->host, cfg->port, cfg->request_timeout_seconds,
@@ -203,11 +220,13 @@ stop(struct runtime *rt)
 		hub_free(rt->hub);
 	if (rt->pages)
 		page_cache_free(rt->pages);
+	origin_free(rt->origin);
 	store_close(rt->store);
 	if (rt->sigint) {
 		event_free(rt->sigint);
 		event_free(rt->sigterm);
 		event_free(rt->drain);
+		event_free(rt->db_check);
 	}
 	event_base_free(rt->base);
 	libevent_global_shutdown();
@@ -261,8 +280,11 @@ main(int argc, char **argv)
 	rt.sigint = evsignal_new(rt.base, SIGINT, on_signal, &rt);
 	rt.sigterm = evsignal_new(rt.base, SIGTERM, on_signal, &rt);
 	rt.drain = evtimer_new(rt.base, drain_check, &rt);
+	rt.db_check = event_new(rt.base, -1, EV_PERSIST, check_database, rt.store);
 	evsignal_add(rt.sigint, NULL);
 	evsignal_add(rt.sigterm, NULL);
+	struct timeval db_every = { LIMIT_DB_CHECK_SECONDS, 0 };
+	event_add(rt.db_check, &db_every);
 	announce(&rt);
 
 	event_base_dispatch(rt.base);

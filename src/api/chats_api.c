@@ -8,6 +8,7 @@
 #include "http/respond.h"
 #include "limits.h"
 #include "metrics.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/problem.h"
 
@@ -33,9 +34,16 @@ api_chats_list(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	json_t *chats = NULL;
-	int rc = chats_list(h->chats, &chats, &p);
-	answer(x, rc, 200, rc == 0 ? json_pack("{s:o}", "chats", chats) : NULL, &p);
+	json_t *chats = NULL, *next = NULL;
+	uint64_t limit = LIMIT_LIST_DEFAULT;
+	if (exchange_query_u64(x, "limit", &limit) < 0) {
+		respond_error(x, 422, "limit: must be a non-negative integer");
+		return;
+	}
+	int rc = chats_list(h->chats, exchange_query(x, "before"),
+	    limit > LIMIT_LIST_MAX ? LIMIT_LIST_MAX : (unsigned)limit, &chats, &next, &p);
+	answer(x, rc, 200, rc == 0 ? json_pack("{s:o, s:o}", "chats", chats, "next", next) :
+	    NULL, &p);
 }
 
 void
@@ -186,8 +194,12 @@ api_chat_stop(struct exchange *x, void *ctx)
 void
 api_healthz(struct exchange *x, void *ctx)
 {
-	(void)ctx;
-	respond_json(x, 200, json_pack("{s:s}", "status", "ok"));
+	struct handlers *h = ctx;
+	if (store_available(h->store))
+		respond_json(x, 200, json_pack("{s:s}", "status", "ok"));
+	else
+		respond_json(x, 503, json_pack("{s:s, s:s}", "status", "unavailable",
+		    "detail", "the database file was removed or replaced; see the server log"));
 }
 
 void

@@ -11,12 +11,16 @@
 struct bots;
 struct chats;
 struct hub;
+struct origin;
 struct page_cache;
+struct store;
 
 struct handlers {
 	struct chats		*chats;
 	struct bots		*bots;
 	struct hub		*hub;
+	struct store		*store;		/* for /healthz only */
+	struct origin		*origin;	/* the host names the server answers to */
 	struct page_cache	*pages;		/* rendered chat pages */
 	unsigned		 keepalive_seconds;	/* streams' keepalive comments */
 	size_t			 stream_buffer_bytes;	/* unsent output that cuts a stream off */

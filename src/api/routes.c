@@ -11,13 +11,16 @@
 #include "chat/chats.h"
 #include "http/exchange.h"
 #include "http/respond.h"
+#include "http/origin.h"
 #include "hub/hub.h"
+#include "util/problem.h"
 #include "web/assets.h"
 #include "web/bot_pages.h"
 #include "web/layout.h"
 #include "web/pages.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define GET	HTTP_GET
 #define POST	HTTP_POST
@@ -50,15 +53,51 @@ static const struct route table[] = {
 					  { DELETE, api_bot_delete } } },
 };
 
+static bool
+is_api(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0;
+}
+
 static void
 refuse(struct exchange *x, const struct problem *p)
 {
 	const char *path = exchange_path(x);
-	if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/healthz") == 0 ||
-	    strcmp(path, "/metrics") == 0 || strncmp(path, "/static/", 8) == 0)
+	if (is_api(path) || strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
+	    strncmp(path, "/static/", 8) == 0)
 		respond_problem(x, p);
 	else
 		page_problem(x, p);
+}
+
+/* application/json, with or without parameters. */
+static bool
+is_json(const char *type)
+{
+	size_t n = strlen("application/json");
+	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
+	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/*
+ * Before every handler: the request is for one of the server's names (not
+ * a DNS-rebinding domain), and a JSON route's body is JSON (so a cross-site
+ * text/plain form cannot post to the API).
+ */
+static bool
+guard(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")))
+		problem_set(&p, 421, "this server does not answer for that host name");
+	else if (is_api(exchange_path(x)) && exchange_body_length(x) > 0 &&
+	    !is_json(exchange_header(x, "Content-Type")))
+		problem_set(&p, 415, "the body must be JSON (Content-Type: application/json)");
+	else
+		return true;
+	refuse(x, &p);
+	return false;
 }
 
 /* Writes wait while stream threads lag (not when stopping: those get their 503). */
@@ -74,5 +113,5 @@ routes_for(struct handlers *h)
 {
 	return (struct server_routes){ .table = table,
 	    .count = sizeof table / sizeof table[0], .ctx = h, .refuse = refuse,
-	    .behind = behind };
+	    .guard = guard, .behind = behind };
 }

@@ -14,6 +14,7 @@
 #ifndef PARLEY_BACKEND_H
 #define PARLEY_BACKEND_H
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ struct reply_context {
 struct backend_opts {
 	unsigned	 typing_ms;		/* built-in bots: pause between words */
 	unsigned	 idle_timeout_s;	/* model servers: silence that fails a reply */
+	bool		 allow_link_local;	/* model servers may be link-local (endpoint.h) */
 };
 
 struct backends	*backends_new(struct event_base *base, const struct backend_opts *opts);

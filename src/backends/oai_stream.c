@@ -2,6 +2,7 @@
  * oai_stream.c - OpenAI-compatible stream parsing; see oai_stream.h.
  */
 #include "backends/oai_stream.h"
+#include "util/text.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -24,13 +25,16 @@ oai_stream_free(struct oai_stream *p)
 	buf_free(&p->data);
 }
 
+/* The stream failed; the reason is cut on a character boundary to fit. */
 static enum oai_status
 fail(struct oai_stream *p, const char *fmt, ...)
 {
+	char whole[4 * sizeof p->error];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->error, sizeof p->error, fmt, ap);
+	vsnprintf(whole, sizeof whole, fmt, ap);
 	va_end(ap);
+	text_one_line(p->error, sizeof p->error, whole);
 	return p->status = OAI_ERROR;
 }
 

@@ -6,15 +6,20 @@
  * OpenAI-compatible server: OpenAI, llama.cpp, Ollama (/v1), vLLM.
  *
  * The API key is read from the environment variable the bot names, at the
- * moment of the request; it is never stored, logged or echoed.
+ * moment of the request; it is never stored, logged or echoed. Every
+ * address curl connects to is checked first (endpoint.h), and what a failed
+ * reply says is what a user needs (unreachable, timed out, or the HTTP
+ * status with the short message of a JSON error), never a foreign body.
  */
 #include "backends/backend_impl.h"
+#include "backends/endpoint.h"
 #include "backends/oai_stream.h"
 #include "limits.h"
 #include "util/buf.h"
-#include "util/log.h"
-#include "util/xmalloc.h"
 #include "util/json_wire.h"
+#include "util/log.h"
+#include "util/text.h"
+#include "util/xmalloc.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
@@ -265,6 +270,7 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 	return o->job.told || o->job.halting ? 0 : len;
 }
 
+/* A non-2xx answer: its status, and the message of a JSON error (a short, tidy line). */
 static void
 http_error(struct openai_job *o)
 {
@@ -272,39 +278,37 @@ http_error(struct openai_job *o)
 	    o->error_body.len, 0, NULL);
 	json_t *err = json_object_get(body, "error");
 	const char *msg = json_string_value(json_object_get(err, "message"));
+	char line[LIMIT_MODEL_ERROR_SHOWN];
 	if (msg == NULL)
 		msg = json_string_value(err);
-	if (msg != NULL)
-		snprintf(o->error, sizeof o->error, "model server answered %ld: %.140s", o->status, msg);
-	else
-		snprintf(o->error, sizeof o->error, "model server answered %ld", o->status);
+	text_one_line(line, sizeof line, msg ? msg : "");
+	snprintf(o->error, sizeof o->error, "the model server answered %ld%s%s", o->status,
+	    line[0] ? ": " : "", line);
 	json_decref(body);
 }
 
+/* A transfer that failed: only whether the server could be reached, or in time. */
 static void
 transfer_error(struct openai_job *o, CURLcode rc)
 {
-	const char *what;
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:	what = "could not connect to the model server"; break;
-	case CURLE_COULDNT_RESOLVE_HOST: what = "unknown model server host"; break;
-	case CURLE_OPERATION_TIMEDOUT:	what = "the model server stopped answering (timeout)"; break;
-	case CURLE_GOT_NOTHING:		what = "the model server closed without answering"; break;
-	default:			what = curl_easy_strerror(rc); break;
-	}
-	snprintf(o->error, sizeof o->error, "%s", what);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(o->error, sizeof o->error, "the model server did not answer in time");
+	else
+		snprintf(o->error, sizeof o->error, "the model server could not be reached");
 }
 
 static void
 finish(struct openai_job *o, CURLcode rc)
 {
+	if (o->status == 0)	/* an answer without a body tells its status only here */
+		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
 	if (o->done && o->error[0] == '\0')
 		rc = CURLE_OK;		/* we cut the transfer at [DONE] */
 	if (o->error[0] == '\0') {
-		if (rc != CURLE_OK)
-			transfer_error(o, rc);
-		else if (o->status < 200 || o->status > 299)
+		if (o->status != 0 && (o->status < 200 || o->status > 299))
 			http_error(o);
+		else if (rc != CURLE_OK)
+			transfer_error(o, rc);
 		else if (oai_stream_finish(&o->parser) == OAI_ERROR)
 			snprintf(o->error, sizeof o->error, "%s", o->parser.error);
 	}
@@ -352,6 +356,20 @@ release(struct reply_job *job)
 	free(o);
 }
 
+/* curl's socket for a connection: refused for an address a bot may not reach. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct openai_job *o = arg;
+	(void)purpose;
+	if (!endpoint_address_allowed(&addr->addr, o->job.be->opts.allow_link_local)) {
+		snprintf(o->error, sizeof o->error,
+		    "the model server's address is not allowed (link-local)");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 static void
 configure(struct openai_job *o, const struct reply_context *ctx)
 {
@@ -374,6 +392,8 @@ configure(struct openai_job *o, const struct reply_context *ctx)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, o);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)LIMIT_MODEL_CONNECT_SECONDS);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, o);
 	buf_free(&url);
 }
 

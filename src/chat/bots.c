@@ -2,6 +2,7 @@
  * bots.c - bot validation and changes; see bots.h.
  */
 #include "chat/bots.h"
+#include "backends/endpoint.h"
 #include "chat/events.h"
 #include "chat/validate.h"
 #include "limits.h"
@@ -18,17 +19,19 @@
 struct bots {
 	struct store	*store;
 	struct events	*events;
+	bool		 allow_link_local;	/* bots may reach link-local addresses */
 	uint64_t	 version;
 };
 
 static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
 
 struct bots *
-bots_new(struct store *st, struct events *ev)
+bots_new(struct store *st, struct events *ev, bool allow_link_local)
 {
 	struct bots *b = xcalloc(1, sizeof *b);
 	b->store = st;
 	b->events = ev;
+	b->allow_link_local = allow_link_local;
 	return b;
 }
 
@@ -54,22 +57,18 @@ valid_name(const char *s)
 	return n >= 1 && n <= LIMIT_BOT_NAME_CHARS;
 }
 
+/* A variable meant to hold a key: PARLEY_KEY_ and letters, digits or _ (no other may be sent). */
 static bool
-valid_env_name(const char *s)
+valid_key_env(const char *s)
 {
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!(isalpha((unsigned char)s[n]) || s[n] == '_' || (n > 0 && isdigit((unsigned char)s[n]))))
+	static const char prefix[] = "PARLEY_KEY_";
+	size_t n = strlen(s);
+	if (strncmp(s, prefix, sizeof prefix - 1) != 0 || n == sizeof prefix - 1 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
 			return false;
-	return n >= 1 && n <= 128;
-}
-
-static bool
-valid_url(const char *s)
-{
-	size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
-	return scheme > 0 && strlen(s) <= LIMIT_URL_BYTES && s[scheme] != '\0' && s[scheme] != '/' &&
-	    strpbrk(s, " \t\r\n") == NULL;
+	return true;
 }
 
 static bool
@@ -87,9 +86,10 @@ in_range(json_t *v, double lo, double hi)
 
 /* Checks one field of a Bot; the problem names it when it is invalid. */
 static int
-check_field(const char *key, json_t *v, struct problem *p)
+check_field(const struct bots *b, const char *key, json_t *v, struct problem *p)
 {
 	bool ok = true;
+	char url_why[160];
 	const char *why = "";
 	if (strcmp(key, "name") == 0)
 		ok = json_is_string(v) && valid_name(json_string_value(v)),
@@ -105,11 +105,12 @@ check_field(const char *key, json_t *v, struct problem *p)
 		ok = json_is_null(v) || (is_text(v, LIMIT_MODEL_BYTES) && json_string_length(v) > 0),
 		why = "null or a model name";
 	else if (strcmp(key, "base_url") == 0)
-		ok = json_is_null(v) || (json_is_string(v) && valid_url(json_string_value(v))),
-		why = "null or an http:// or https:// URL";
+		ok = json_is_null(v) || (json_is_string(v) && endpoint_check_url(json_string_value(v),
+		    b->allow_link_local, url_why, sizeof url_why) == 0),
+		why = json_is_string(v) ? url_why : "null or an http:// or https:// URL";
 	else if (strcmp(key, "api_key_env") == 0)
-		ok = json_is_null(v) || (json_is_string(v) && valid_env_name(json_string_value(v))),
-		why = "null or an environment variable name";
+		ok = json_is_null(v) || (json_is_string(v) && valid_key_env(json_string_value(v))),
+		why = "null or the name of a variable starting with PARLEY_KEY_";
 	else if (strcmp(key, "temperature") == 0)
 		ok = in_range(v, 0, 2), why = "a number from 0 to 2";
 	else if (strcmp(key, "max_tokens") == 0)
@@ -124,16 +125,24 @@ check_field(const char *key, json_t *v, struct problem *p)
 static const char *const field_names[] = { "name", "persona", "backend", "model",
     "base_url", "api_key_env", "temperature", "max_tokens", "talkativeness" };
 
-/* base with the known fields of patch applied and checked; NULL and p otherwise. */
+/*
+ * base with the known fields of patch applied and checked; NULL and p
+ * otherwise. A new base_url drops the key variable unless patch names one:
+ * a key never follows a bot to another host.
+ */
 static json_t *
-merge(json_t *base, json_t *patch, struct problem *p)
+merge(const struct bots *b, json_t *base, json_t *patch, struct problem *p)
 {
 	json_t *bot = json_deep_copy(base);
+	json_t *url = json_object_get(patch, "base_url");
+	if (url != NULL && !json_equal(url, json_object_get(base, "base_url")) &&
+	    json_object_get(patch, "api_key_env") == NULL)
+		json_object_set_new(bot, "api_key_env", json_null());
 	for (size_t i = 0; i < sizeof field_names / sizeof *field_names; i++) {
 		json_t *v = json_object_get(patch, field_names[i]);
 		if (v == NULL)
 			continue;
-		if (check_field(field_names[i], v, p) != 0) {
+		if (check_field(b, field_names[i], v, p) != 0) {
 			json_decref(bot);
 			return NULL;
 		}
@@ -167,7 +176,7 @@ int
 bots_list(struct bots *b, json_t **bots, struct problem *p)
 {
 	*bots = store_bot_list(b->store);
-	return *bots ? 0 : validate_store(STORE_ERROR, "bot", p);
+	return *bots ? 0 : validate_store(b->store, STORE_ERROR, "bot", p);
 }
 
 int
@@ -180,21 +189,21 @@ bots_create(struct bots *b, json_t *fields, json_t **bot, struct problem *p)
 	json_t *defaults = json_pack("{s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f}",
 	    "persona", "", "backend", "echo", "model", "base_url", "api_key_env",
 	    "temperature", 0.7, "max_tokens", 512, "talkativeness", 0.5);
-	json_t *complete = merge(defaults, fields, p);
+	json_t *complete = merge(b, defaults, fields, p);
 	json_decref(defaults);
 	if (complete == NULL)
 		return -1;
 	enum store_status rc = store_bot_create(b->store, complete, bot);
 	json_decref(complete);
 	b->version++;
-	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
+	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
 }
 
 int
 bots_get(struct bots *b, const char *id_or_name, json_t **bot, struct problem *p)
 {
 	enum store_status rc = store_bot_get(b->store, id_or_name, bot);
-	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
+	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
 }
 
 int
@@ -203,7 +212,7 @@ bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot, struct
 	json_t *old;
 	if (bots_get(b, id, &old, p) != 0)
 		return -1;
-	json_t *complete = merge(old, fields, p);
+	json_t *complete = merge(b, old, fields, p);
 	if (complete == NULL) {
 		json_decref(old);
 		return -1;
@@ -218,7 +227,7 @@ bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot, struct
 		json_decref(chats);
 	}
 	json_decref(old);
-	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
+	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
 }
 
 int
@@ -235,7 +244,7 @@ bots_delete(struct bots *b, const char *id, struct problem *p)
 		touch_chats(b, chats);
 	json_decref(chats);
 	json_decref(bot);
-	return rc == STORE_OK ? 0 : validate_store(rc, "bot", p);
+	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
 }
 
 json_t *

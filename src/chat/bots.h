@@ -9,6 +9,7 @@
 #ifndef PARLEY_BOTS_H
 #define PARLEY_BOTS_H
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct bots;
@@ -16,7 +17,8 @@ struct events;
 struct problem;
 struct store;
 
-struct bots	*bots_new(struct store *st, struct events *ev);
+/* allow_link_local: bots may point at link-local addresses (endpoint.h). */
+struct bots	*bots_new(struct store *st, struct events *ev, bool allow_link_local);
 void		 bots_free(struct bots *b);
 /* Grows whenever a bot is created, changed or deleted (pages that list bots follow it). */
 uint64_t	 bots_version(const struct bots *b);

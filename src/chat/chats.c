@@ -76,10 +76,20 @@ policy_name(json_t *v, struct problem *p)
 }
 
 int
-chats_list(struct chats *c, json_t **chats, struct problem *p)
+chats_list(struct chats *c, const char *before, unsigned limit, json_t **chats, json_t **next,
+    struct problem *p)
 {
-	*chats = store_chat_list(c->store);
-	return *chats ? 0 : validate_store(STORE_ERROR, "chat", p);
+	limit = limit < 1 ? 1 : limit > LIMIT_LIST_MAX ? LIMIT_LIST_MAX : limit;
+	/* one more than asked for says whether another page follows */
+	*chats = store_chat_list(c->store, before, limit + 1);
+	if (*chats == NULL)
+		return validate_store(c->store, STORE_ERROR, "chat", p);
+	*next = json_null();
+	if (json_array_size(*chats) > limit) {
+		json_array_remove(*chats, limit);
+		*next = json_incref(json_object_get(json_array_get(*chats, limit - 1), "id"));
+	}
+	return 0;
 }
 
 int
@@ -93,7 +103,7 @@ chats_create(struct chats *c, const struct chat_fields *in, json_t **chat, struc
 	int rc = -1;
 	if (policy != NULL && (in->bots == NULL || (bot_ids = bots_resolve(c->bots, in->bots, p)))) {
 		enum store_status st = store_chat_create(c->store, title, policy, bot_ids, chat);
-		rc = st == STORE_OK ? 0 : validate_store(st, "chat", p);
+		rc = st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 	}
 	json_decref(bot_ids);
 	free(title);
@@ -122,7 +132,7 @@ chats_update(struct chats *c, const char *id, const struct chat_fields *in, json
 	enum store_status st = events_chat_update(c->events, id, title, policy, bot_ids, chat);
 	free(title);
 	json_decref(bot_ids);
-	return st == STORE_OK ? 0 : validate_store(st, "chat", p);
+	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 }
 
 int
@@ -130,7 +140,7 @@ chats_delete(struct chats *c, const char *id, struct problem *p)
 {
 	enum store_status st = id_valid(id) ? events_chat_delete(c->events, id) : STORE_NOT_FOUND;
 	if (st != STORE_OK)
-		return validate_store(st, "chat", p);
+		return validate_store(c->store, st, "chat", p);
 	turns_forget(c->turns, id);
 	return 0;
 }
@@ -139,7 +149,7 @@ int
 chats_get(struct chats *c, const char *id, json_t **chat, struct problem *p)
 {
 	enum store_status st = id_valid(id) ? store_chat_get(c->store, id, chat) : STORE_NOT_FOUND;
-	return st == STORE_OK ? 0 : validate_store(st, "chat", p);
+	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 }
 
 /* Message bodies keep their text as written, with line ends made LF. */
@@ -184,7 +194,7 @@ post_committed(void *arg, json_t *message, enum store_status status)
 	struct problem p;
 	json_t *chat;
 	if (message == NULL) {
-		validate_store(status, "chat", &p);
+		validate_store(c->store, status, "chat", &p);
 		post->posted(post->arg, NULL, &p);
 	} else {
 		const char *chat_id = json_string_value(json_object_get(message, "chat_id"));
@@ -249,18 +259,6 @@ chats_stop(struct chats *c, const char *id, struct problem *p)
 	return 0;
 }
 
-int
-chats_messages(struct chats *c, const char *id, uint64_t after, unsigned limit,
-    json_t **messages, struct problem *p)
-{
-	json_t *chat;
-	if (chats_get(c, id, &chat, p) != 0)
-		return -1;
-	json_decref(chat);
-	enum store_status st = store_messages_after(c->store, id, after, limit, messages);
-	return st == STORE_OK ? 0 : validate_store(st, "chat", p);
-}
-
 /* A reply being generated shows with its text so far. */
 static void
 overlay_current(struct chats *c, const char *id, json_t *messages)
@@ -275,11 +273,26 @@ overlay_current(struct chats *c, const char *id, json_t *messages)
 }
 
 int
+chats_messages(struct chats *c, const char *id, uint64_t after, unsigned limit,
+    json_t **messages, struct problem *p)
+{
+	json_t *chat;
+	if (chats_get(c, id, &chat, p) != 0)
+		return -1;
+	json_decref(chat);
+	enum store_status st = store_messages_after(c->store, id, after, limit, messages);
+	if (st != STORE_OK)
+		return validate_store(c->store, st, "chat", p);
+	overlay_current(c, id, *messages);
+	return 0;
+}
+
+int
 chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages, struct problem *p)
 {
 	enum store_status st = store_messages_last(c->store, id, n, messages);
 	if (st != STORE_OK)
-		return validate_store(st, "chat", p);
+		return validate_store(c->store, st, "chat", p);
 	overlay_current(c, id, *messages);
 	return 0;
 }

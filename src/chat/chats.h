@@ -33,8 +33,13 @@ struct chat_fields {
 	json_t	*bots;
 };
 
-/* Every chat, newest first. */
-int	 chats_list(struct chats *c, json_t **chats, struct problem *p);
+/*
+ * A page of chats, newest first: at most limit (clamped to 1..LIMIT_LIST_MAX),
+ * after the chat with id before (NULL: from the newest). *next is the id to
+ * ask for the page after (new reference), or JSON null when this is the last.
+ */
+int	 chats_list(struct chats *c, const char *before, unsigned limit, json_t **chats,
+	    json_t **next, struct problem *p);
 int	 chats_create(struct chats *c, const struct chat_fields *in, json_t **chat,
 	    struct problem *p);
 int	 chats_update(struct chats *c, const char *id, const struct chat_fields *in,

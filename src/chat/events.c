@@ -152,6 +152,13 @@ events_message_finish(struct events *ev, const char *chat_id, uint64_t seq, cons
 	return rc;
 }
 
+void
+events_message_pending(struct events *ev, json_t *message)
+{
+	bus_publish(&ev->bus, json_string_value(json_object_get(message, "chat_id")), 0,
+	    "message-update", message);
+}
+
 enum store_status
 events_chat_update(struct events *ev, const char *chat_id, const char *title,
     const char *policy, json_t *bot_ids, json_t **chat)
@@ -169,8 +176,9 @@ events_turn(struct events *ev, const char *chat_id, json_t *state)
 {
 	uint64_t id;
 	enum store_status rc = store_event_append(ev->store, chat_id, "turn", state, &id);
-	if (rc == STORE_OK)
-		bus_publish(&ev->bus, chat_id, id, "turn", state);
+	/* a state that cannot be stored is still shown (without an id): tabs must not wait on it */
+	if (rc == STORE_OK || rc == STORE_ERROR)
+		bus_publish(&ev->bus, chat_id, rc == STORE_OK ? id : 0, "turn", state);
 	return rc;
 }
 

@@ -47,10 +47,15 @@ enum store_status events_message_add(struct events *ev, const struct message_in 
 enum store_status events_message_finish(struct events *ev, const char *chat_id,
 		    uint64_t seq, const char *body, const char *state, const char *error,
 		    json_t **message);
+/*
+ * A message's end that could not be stored yet (message: the final Message):
+ * sent without an id so that tabs show it; the stored update follows.
+ */
+void		 events_message_pending(struct events *ev, json_t *message);
 /* Changes what is not NULL: a "chat" event carrying the new Chat (store_chat_update). */
 enum store_status events_chat_update(struct events *ev, const char *chat_id,
 		    const char *title, const char *policy, json_t *bot_ids, json_t **chat);
-/* The turn state changed: a "turn" event. */
+/* The turn state changed: a "turn" event (shown without an id when it cannot be stored). */
 enum store_status events_turn(struct events *ev, const char *chat_id, json_t *state);
 /* Deletes the chat; its streams get "deleted" and end. */
 enum store_status events_chat_delete(struct events *ev, const char *chat_id);

@@ -7,7 +7,10 @@
  * in memory; the end stores the text with its final state (a durable
  * "message-update"). Every change of speaker or queue is a durable "turn".
  * Events go through the events module; the store is only read here, but
- * for the text so far of a reply, saved now and then for a crash.
+ * for the text so far of a reply, saved now and then for a crash. A reply
+ * always ends: when its end cannot be stored (the disk full, the database
+ * gone), tabs are shown the end at once and storing it is tried again every
+ * second until it works.
  */
 #include "chat/turns.h"
 #include "backends/backend.h"
@@ -22,8 +25,10 @@
 #include "util/text.h"
 #include "util/xmalloc.h"
 
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -50,11 +55,19 @@ struct flow {
 	json_t			*published;	/* the last turn state sent */
 };
 
+/* A reply whose end is not stored yet: its final Message, stored again each second. */
+struct unfinished {
+	LIST_ENTRY(unfinished)	 entry;
+	json_t			*message;
+};
+
 struct turns {
 	struct store		*store;
 	struct events		*events;
 	struct backends		*backends;
 	struct idmap		 flows;
+	LIST_HEAD(, unfinished)	 unfinished;
+	struct event		*retry;		/* stores the unfinished again */
 	uint64_t		 rng;
 };
 
@@ -156,14 +169,86 @@ reply_free(struct reply *r)
 	free(r);
 }
 
-/* Stores the reply's text with its final state and publishes it. */
+/* Stores a reply's end (its final Message); STORE_OK once it is stored and published. */
+static enum store_status
+store_end(struct turns *t, json_t *final)
+{
+	json_t *msg;
+	const char *error = json_string_value(json_object_get(final, "error"));
+	enum store_status rc = events_message_finish(t->events, str(final, "chat_id"),
+	    (uint64_t)json_integer_value(json_object_get(final, "seq")), str(final, "body"),
+	    str(final, "state"), error, &msg);
+	if (rc == STORE_OK)
+		json_decref(msg);
+	return rc;
+}
+
+static void
+retry_later(struct turns *t)
+{
+	struct timeval tv = { LIMIT_FINISH_RETRY_SECONDS, 0 };
+	evtimer_add(t->retry, &tv);
+}
+
+/* The end could not be stored: tabs see it now, and it is stored again each second. */
+static void
+keep_unfinished(struct turns *t, json_t *final)
+{
+	log_error("chat %s: the end of reply %lld could not be stored; trying again",
+	    str(final, "chat_id"), (long long)json_integer_value(json_object_get(final, "seq")));
+	events_message_pending(t->events, final);
+	struct unfinished *u = xcalloc(1, sizeof *u);
+	u->message = json_incref(final);
+	LIST_INSERT_HEAD(&t->unfinished, u, entry);
+	if (!evtimer_pending(t->retry, NULL))
+		retry_later(t);
+}
+
+static void
+unfinished_free(struct unfinished *u)
+{
+	LIST_REMOVE(u, entry);
+	json_decref(u->message);
+	free(u);
+}
+
+static void
+retry_unfinished(evutil_socket_t fd, short what, void *arg)
+{
+	struct turns *t = arg;
+	struct unfinished *u, *next;
+	(void)fd;
+	(void)what;
+	for (u = LIST_FIRST(&t->unfinished); u != NULL; u = next) {
+		next = LIST_NEXT(u, entry);
+		if (store_end(t, u->message) == STORE_OK)
+			unfinished_free(u);
+	}
+	if (!LIST_EMPTY(&t->unfinished))
+		retry_later(t);
+}
+
+/* The reply's Message as it ends: its text, state and error. */
+static json_t *
+final_message(struct reply *r, const char *state, const char *error)
+{
+	json_t *final = json_deep_copy(r->message);
+	json_object_set_new(final, "body", json_stringn(r->text.data ? r->text.data : "",
+	    r->text.len));
+	json_object_set_new(final, "state", json_string(state));
+	json_object_set_new(final, "error", error ? json_string(error) : json_null());
+	return final;
+}
+
+/* Stores the reply's text with its final state and publishes it; frees the reply. */
 static void
 reply_finish(struct reply *r, const char *state, const char *error)
 {
-	json_t *msg;
-	if (events_message_finish(r->flow->turns->events, flow_chat(r->flow), r->seq,
-	    r->text.data ? r->text.data : "", state, error, &msg) == STORE_OK)
-		json_decref(msg);
+	struct turns *t = r->flow->turns;
+	json_t *final = final_message(r, state, error);
+	if (store_end(t, final) != STORE_OK)
+		keep_unfinished(t, final);
+	json_decref(final);
 	metrics_count_reply(state);
 	r->flow->reply = NULL;
 	reply_free(r);
@@ -388,10 +473,21 @@ turns_forget(struct turns *t, const char *chat_id)
 	flow_free(f);
 }
 
+/* The newest reply of the chat whose end is not stored yet, or NULL. */
+static struct unfinished *
+unfinished_of(struct turns *t, const char *chat_id)
+{
+	struct unfinished *u;
+	LIST_FOREACH(u, &t->unfinished, entry)
+		if (strcmp(str(u->message, "chat_id"), chat_id) == 0)
+			return u;
+	return NULL;
+}
+
 bool
 turns_busy(struct turns *t, const char *chat_id)
 {
-	return flow_get(t, chat_id, false) != NULL;
+	return flow_get(t, chat_id, false) != NULL || unfinished_of(t, chat_id) != NULL;
 }
 
 json_t *
@@ -405,8 +501,10 @@ json_t *
 turns_current(struct turns *t, const char *chat_id)
 {
 	struct flow *f = flow_get(t, chat_id, false);
-	if (f == NULL || f->reply == NULL)
-		return NULL;
+	if (f == NULL || f->reply == NULL) {
+		struct unfinished *u = unfinished_of(t, chat_id);
+		return u ? json_deep_copy(u->message) : NULL;
+	}
 	json_t *msg = json_deep_copy(f->reply->message);
 	json_object_set_new(msg, "body", json_stringn(f->reply->text.data ? f->reply->text.data : "",
 	    f->reply->text.len));
@@ -424,6 +522,8 @@ turns_new(struct event_base *base, struct store *st, struct events *ev,
 	t->events = ev;
 	t->backends = backends_new(base, opts);
 	idmap_init(&t->flows, FLOW_BUCKETS);
+	LIST_INIT(&t->unfinished);
+	t->retry = evtimer_new(base, retry_unfinished, t);
 	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
 		t->rng = 0x9e3779b97f4a7c15ULL;
 	return t;
@@ -448,6 +548,10 @@ turns_free(struct turns *t)
 		return;
 	turns_stop_all(t);
 	backends_free(t->backends);
+	retry_unfinished(-1, 0, t);	/* a last try; what is left is recovered at start */
+	while (!LIST_EMPTY(&t->unfinished))
+		unfinished_free(LIST_FIRST(&t->unfinished));
+	event_free(t->retry);
 	idmap_free(&t->flows);
 	free(t);
 }

@@ -40,7 +40,10 @@ void		 turns_forget(struct turns *t, const char *chat_id);
 bool		 turns_busy(struct turns *t, const char *chat_id);
 /* {"state":"idle|running","speaker":name|null,"queue":[names]} (new reference). */
 json_t		*turns_state(struct turns *t, const char *chat_id);
-/* The Message being generated in the chat with its text so far, or NULL (new reference). */
+/*
+ * The Message being generated in the chat with its text so far (or one
+ * whose end is not stored yet, as it ended), or NULL (new reference).
+ */
 json_t		*turns_current(struct turns *t, const char *chat_id);
 
 #endif

@@ -30,12 +30,14 @@ validate_text(json_t *v, const char *field, size_t max_chars, struct problem *p)
 }
 
 int
-validate_store(enum store_status rc, const char *what, struct problem *p)
+validate_store(struct store *st, enum store_status rc, const char *what, struct problem *p)
 {
 	if (rc == STORE_NOT_FOUND)
 		problem_set(p, 404, "%s not found", what);
 	else if (rc == STORE_CONFLICT)
 		problem_set(p, 409, "name: a %s with that name exists", what);
+	else if (!store_available(st))
+		problem_set(p, 503, "the database cannot be written now; nothing was changed");
 	else
 		problem_set(p, 500, "the database failed; try again");
 	return -1;

@@ -17,9 +17,11 @@ struct problem;
  */
 char	*validate_text(json_t *v, const char *field, size_t max_chars, struct problem *p);
 /*
- * The problem a failed store call means: 404 "WHAT not found", 409 for a
- * name taken, 500 otherwise. Returns -1, for `return validate_store(...)`.
+ * The problem a failed call to st means: 404 "WHAT not found", 409 for a
+ * name taken, 503 when the store cannot take writes, 500 otherwise.
+ * Returns -1, for `return validate_store(...)`.
  */
-int	 validate_store(enum store_status rc, const char *what, struct problem *p);
+int	 validate_store(struct store *st, enum store_status rc, const char *what,
+	    struct problem *p);
 
 #endif

@@ -1,5 +1,12 @@
 /*
- * conns.c - per-connection deadlines and close hooks on evhttp; see conns.h.
+ * conns.c - per-connection deadlines, close hooks and the strict reading of
+ * request bytes on evhttp; see conns.h.
+ *
+ * Every byte a client sends passes through wire.c before evhttp parses it
+ * (an input-buffer callback runs before the bufferevent's read callback):
+ * a refusal is answered with Parley's own JSON, the rest of what the client
+ * sends is dropped unread, and the connection ends once the answer is out;
+ * chunk extensions, which evhttp cannot read, are cut out of the buffer.
  *
  * Each tracked bufferevent carries one extra reference of ours, so the
  * sweep may look at it even after evhttp let go; the reference is dropped
@@ -7,6 +14,11 @@
  * the bufferevent's callbacks cleared (evhttp freed it without calling back).
  */
 #include "http/conns.h"
+#include "http/exchange.h"
+#include "http/wire.h"
+#include "limits.h"
+#include "metrics.h"
+#include "metrics.h"
 #include "util/clock.h"
 #include "util/xmalloc.h"
 
@@ -16,7 +28,9 @@
 #include <event2/http.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -32,6 +46,13 @@ struct conn {
 	bool			 adopted;	/* close callback installed */
 	bool			 parked;	/* the server holds its request */
 	int64_t			 started;	/* ms: first byte of the current request, or 0 */
+	size_t			 unsent;	/* answer bytes the client had not taken, last sweep */
+	int64_t			 stalled;	/* ms: since when they stopped shrinking, or 0 */
+	struct wire		 wire;		/* what the client sent so far, read strictly */
+	int64_t			 refused;	/* ms: when wire refused it, or 0 */
+	bool			 editing;	/* changing the input ourselves: not new bytes */
+	uint64_t		*drops;		/* (offset, length) pairs wire reported */
+	size_t			 ndrops, drops_cap;
 };
 
 LIST_HEAD(conn_list, conn);
@@ -69,6 +90,8 @@ forget(struct conn *c)
 	LIST_REMOVE(c, all);
 	c->cs->count--;
 	bufferevent_decref(c->bev);
+	wire_free(&c->wire);
+	free(c->drops);
 	free(c);
 }
 
@@ -80,14 +103,129 @@ closed(struct evhttp_connection *evcon, void *arg)
 	forget(arg);
 }
 
-/* Bytes arrived: the first of a request starts its clock. */
+/* wire found a chunk extension: it is cut out once this read is done. */
+static void
+drop_later(void *arg, uint64_t offset, size_t len)
+{
+	struct conn *c = arg;
+	if (c->ndrops + 2 > c->drops_cap) {
+		c->drops_cap = c->drops_cap ? 2 * c->drops_cap : 16;
+		c->drops = xreallocarray(c->drops, c->drops_cap, sizeof *c->drops);
+	}
+	c->drops[c->ndrops++] = offset;
+	c->drops[c->ndrops++] = len;
+}
+
+/* Empties the input without taking it for new bytes. */
+static void
+drain_all(struct conn *c, struct evbuffer *buf)
+{
+	c->editing = true;
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	c->editing = false;
+}
+
+/*
+ * Cuts the reported stretches out of the input. They all lie in what wire
+ * read last, which evhttp has not touched: counted back from the end of the
+ * buffer, where nothing was cut before.
+ */
+static void
+cut_drops(struct conn *c, struct evbuffer *buf)
+{
+	size_t len = evbuffer_get_length(buf), out = 0, from = 0;
+	char *bytes = xmalloc(len), *kept = xmalloc(len);
+	evbuffer_copyout(buf, bytes, len);
+	for (size_t i = 0; i < c->ndrops; i += 2) {
+		size_t at = len - (size_t)(c->wire.offset - c->drops[i]);
+		memcpy(kept + out, bytes + from, at - from);
+		out += at - from;
+		from = at + (size_t)c->drops[i + 1];
+	}
+	memcpy(kept + out, bytes + from, len - from);
+	out += len - from;
+	drain_all(c, buf);
+	c->editing = true;
+	evbuffer_add(buf, kept, out);
+	c->editing = false;
+	c->ndrops = 0;
+	free(bytes);
+	free(kept);
+}
+
+/*
+ * Sends bytes after whatever evhttp is still writing: straight to the
+ * socket when nothing is queued (evhttp is reading then, with writes off),
+ * else behind its output.
+ */
+static void
+send_after_evhttp(struct conn *c, const char *p, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	ssize_t w = 0;
+	if (evbuffer_get_length(out) == 0)
+		w = send(bufferevent_getfd(c->bev), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w < 0)
+		w = 0;
+	if ((size_t)w < n)
+		bufferevent_write(c->bev, p + w, n - (size_t)w);
+}
+
+/* wire refused the request: Parley's answer goes after anything evhttp is sending. */
+static void
+answer_refusal(struct conn *c, struct evbuffer *buf)
+{
+	char body[160], head[256];
+	int n = snprintf(body, sizeof body, "{\"detail\":\"%s\"}", c->wire.reason);
+	int h = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "X-Content-Type-Options: nosniff\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", c->wire.status,
+	    http_reason(c->wire.status), n);
+	metrics_count_http(c->wire.status);
+	send_after_evhttp(c, head, (size_t)h);
+	send_after_evhttp(c, body, (size_t)n);
+	c->refused = now_ms();
+	drain_all(c, buf);	/* evhttp reads none of it */
+}
+
+/* Reads the n new bytes of buf, from offset from, with wire. */
+static bool
+read_new(struct conn *c, struct evbuffer *buf, size_t from, size_t n)
+{
+	struct evbuffer_ptr at;
+	struct evbuffer_iovec v[16];
+	evbuffer_ptr_set(buf, &at, from, EVBUFFER_PTR_SET);
+	while (n > 0) {
+		int k = evbuffer_peek(buf, (ev_ssize_t)n, &at, v, 16);
+		size_t got = 0;
+		for (int i = 0; i < k && i < 16 && got < n; i++) {
+			size_t len = v[i].iov_len < n - got ? v[i].iov_len : n - got;
+			if (!wire_feed(&c->wire, v[i].iov_base, len, drop_later, c))
+				return false;
+			got += len;
+		}
+		n -= got;
+		evbuffer_ptr_set(buf, &at, got, EVBUFFER_PTR_ADD);
+	}
+	return true;
+}
+
+/* Bytes arrived: the first of a request starts its clock; wire reads them all before evhttp. */
 static void
 input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-	(void)buf;
-	if (info->n_added > 0 && c->started == 0)
+	if (info->n_added == 0 || c->editing)
+		return;
+	if (c->refused != 0) {
+		drain_all(c, buf);
+		return;
+	}
+	if (c->started == 0)
 		c->started = now_ms();
+	if (!read_new(c, buf, info->orig_size, info->n_added))
+		answer_refusal(c, buf);
+	else if (c->ndrops > 0)
+		cut_drops(c, buf);
 }
 
 static struct bufferevent *
@@ -99,6 +237,7 @@ make_bufferevent(struct event_base *base, void *arg)
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_set_max_single_write(c->bev, WRITE_AT_ONCE);
 	bufferevent_incref(c->bev);
+	wire_init(&c->wire);
 	evbuffer_add_cb(bufferevent_get_input(c->bev), input_added, c);
 	LIST_INSERT_HEAD(bucket(cs, c->bev), c, by_bev);
 	LIST_INSERT_HEAD(&cs->all, c, all);
@@ -136,6 +275,37 @@ adopt_new(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * An answer the client does not read is dropped with its connection once
+ * more than LIMIT_CONN_UNSENT_BYTES of it have stopped moving for
+ * LIMIT_CONN_STALL_SECONDS: clients that never read cannot hold memory.
+ */
+static bool
+stalled(struct conn *c, int64_t now)
+{
+	size_t unsent = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (unsent <= LIMIT_CONN_UNSENT_BYTES || unsent < c->unsent)
+		c->stalled = 0;
+	else if (c->stalled == 0)
+		c->stalled = now;
+	c->unsent = unsent;
+	return c->stalled != 0 && now - c->stalled >= LIMIT_CONN_STALL_SECONDS * 1000;
+}
+
+/*
+ * A refused connection ends once its answer is out: the client sees the
+ * answer, then the end of the stream (what it sends meanwhile is dropped).
+ */
+static bool
+refusal_sent(struct conn *c, int64_t now)
+{
+	if (c->refused == 0)
+		return false;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	return now - c->refused >= LIMIT_REFUSED_LINGER_SECONDS * 1000;
+}
+
 static void
 sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -149,8 +319,9 @@ sweep(evutil_socket_t fd, short what, void *arg)
 		void *evcon;
 		if (released(c->bev, &evcon))
 			forget(c);
-		else if (!c->parked && c->started != 0 &&
-		    now - c->started >= (int64_t)cs->timeout_s * 1000)
+		else if ((!c->parked && c->started != 0 &&
+		    now - c->started >= (int64_t)cs->timeout_s * 1000) || stalled(c, now) ||
+		    refusal_sent(c, now))
 			shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
 	}
 }

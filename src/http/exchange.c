@@ -16,6 +16,7 @@
 #include <event2/http.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -105,6 +106,12 @@ exchange_body(struct exchange *x, size_t *len)
 	return *len ? (const char *)evbuffer_pullup(in, -1) : "";
 }
 
+size_t
+exchange_body_length(const struct exchange *x)
+{
+	return evbuffer_get_length(evhttp_request_get_input_buffer(x->req));
+}
+
 bool
 exchange_http11(const struct exchange *x)
 {
@@ -140,8 +147,8 @@ exchange_add_header(struct exchange *x, const char *name, const char *value)
 	evhttp_add_header(evhttp_request_get_output_headers(x->req), name, value);
 }
 
-static const char *
-reason_phrase(int status)
+const char *
+http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
@@ -151,23 +158,57 @@ reason_phrase(int status)
 	case 303: return "See Other";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
+	case 421: return "Misdirected Request";
 	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default:  return status < 500 ? "Client Error" : "Server Error";
 	}
+}
+
+/*
+ * Every answer: no content sniffing. A page also may not be framed, runs
+ * only the server's own scripts and styles, and sends no referrer away.
+ */
+static void
+add_security_headers(struct exchange *x)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(x->req);
+	const char *type = evhttp_find_header(out, "Content-Type");
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	if (type == NULL || strncmp(type, "text/html", 9) != 0)
+		return;
+	evhttp_add_header(out, "Content-Security-Policy", "default-src 'self'; "
+	    "script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+	    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	evhttp_add_header(out, "X-Frame-Options", "DENY");
+	evhttp_add_header(out, "Referrer-Policy", "same-origin");
 }
 
 static void
 send_buffer(struct exchange *x, int status, struct evbuffer *body)
 {
 	metrics_count_http(status);
-	evhttp_send_reply(x->req, status, reason_phrase(status), body);
+	add_security_headers(x);
+	if (exchange_method(x) == HTTP_HEAD && body != NULL) {
+		/* the head of the answer GET would get, and no body (evhttp would send it) */
+		char length[24];
+		snprintf(length, sizeof length, "%zu", evbuffer_get_length(body));
+		exchange_add_header(x, "Content-Length", length);
+		body = NULL;
+	}
+	evhttp_send_reply(x->req, status, http_reason(status), body);
 	exchange_free(x);
 }
 

@@ -41,6 +41,7 @@ const char	*exchange_query(struct exchange *x, const char *name);
 int		 exchange_query_u64(struct exchange *x, const char *name, uint64_t *out);
 /* The body (not NUL-terminated; len bytes, within LIMIT_BODY_BYTES). */
 const char	*exchange_body(struct exchange *x, size_t *len);
+size_t		 exchange_body_length(const struct exchange *x);
 /* HTTP/1.1 or later (streams use chunked framing then). */
 bool		 exchange_http11(const struct exchange *x);
 /* The client is htmx (HX-Request: true). */
@@ -69,6 +70,9 @@ void		 exchange_send_shared(struct exchange *x, int status, const void *data,
 int		 exchange_take_socket(struct exchange *x);
 
 /* ---- for the server ---- */
+
+/* The reason phrase of an HTTP status ("Not Found"). */
+const char	*http_reason(int status);
 
 struct exchange	*exchange_new(struct server *srv, struct evhttp_request *req,
 		    const struct route_params *params);

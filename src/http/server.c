@@ -17,7 +17,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -25,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,37 +49,6 @@ struct server {
 };
 
 /* ---------- dispatch ---------- */
-
-/*
- * True when the body's framing is unambiguous: every Content-Length header
- * is plain digits, and all of them agree (RFC 9112 section 6.3).
- */
-static bool
-framing_ok(struct evhttp_request *req)
-{
-	const char *first = NULL;
-	struct evkeyval *h;
-	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
-		if (strcasecmp(h->key, "Content-Length") != 0)
-			continue;
-		if (h->value[strspn(h->value, "0123456789")] != '\0' || h->value[0] == '\0' ||
-		    (first != NULL && strcmp(first, h->value) != 0))
-			return false;
-		first = h->value;
-	}
-	return true;
-}
-
-/* Bytes of the request line and headers as sent (approximately, within a few bytes). */
-static size_t
-header_bytes(struct evhttp_request *req)
-{
-	size_t n = strlen(evhttp_request_get_uri(req)) + 16;	/* method, version, CRLF */
-	struct evkeyval *h;
-	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
-		n += strlen(h->key) + strlen(h->value) + 4;
-	return n;
-}
 
 static void
 refuse(struct server *srv, struct evhttp_request *req, int status, const char *detail)
@@ -113,6 +80,16 @@ resolve(struct server *srv, struct evhttp_request *req, struct route_params *par
 	return fn;
 }
 
+/* The guard, then the handler. */
+static void
+run(struct server *srv, struct evhttp_request *req, route_fn fn,
+    const struct route_params *params)
+{
+	struct exchange *x = exchange_new(srv, req, params);
+	if (srv->routes.guard == NULL || srv->routes.guard(x, srv->routes.ctx))
+		fn(x, srv->routes.ctx);
+}
+
 /* A write held by admission goes on. */
 static void
 admitted(struct evhttp_request *req, void *arg)
@@ -121,7 +98,7 @@ admitted(struct evhttp_request *req, void *arg)
 	struct route_params params;
 	route_fn fn = resolve(srv, req, &params);
 	if (fn != NULL)
-		fn(exchange_new(srv, req, &params), srv->routes.ctx);
+		run(srv, req, fn, &params);
 }
 
 static void
@@ -130,26 +107,13 @@ dispatch(struct evhttp_request *req, void *arg)
 	struct server *srv = arg;
 	struct conn *c = conns_of(srv->conns, req);
 
+	/* its framing, head and size were checked as it arrived (wire.c, through conns.c) */
 	if (c != NULL)
 		conn_request_arrived(c);
-	if (!framing_ok(req)) {
-		/* the connection cannot be trusted to frame another request */
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		refuse(srv, req, 400, "malformed or conflicting Content-Length");
-		return;
-	}
-	if (header_bytes(req) > LIMIT_HEADER_BYTES) {
-		refuse(srv, req, 431, "request headers are too large");
-		return;
-	}
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > LIMIT_BODY_BYTES) {
-		refuse(srv, req, 413, "request body is too large");
-		return;
-	}
 	struct route_params params;
 	route_fn fn = resolve(srv, req, &params);
 	if (fn != NULL && !admission_hold(srv->admission, req, c))
-		fn(exchange_new(srv, req, &params), srv->routes.ctx);
+		run(srv, req, fn, &params);
 }
 
 /* ---------- listening ---------- */

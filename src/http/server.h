@@ -27,6 +27,11 @@ struct server_routes {
 	void			*ctx;		/* passed to every handler */
 	server_refuse_fn	 refuse;
 	/*
+	 * Runs before every handler (NULL: none): true to go on, or it has
+	 * answered x itself (the host, the content type, later who asks).
+	 */
+	bool			(*guard)(struct exchange *x, void *ctx);
+	/*
 	 * true: requests that write wait, in order, until it is false or they have
 	 * waited LIMIT_ADMIT_WAIT_MS (NULL: never)
 	 */

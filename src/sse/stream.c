@@ -301,6 +301,7 @@ send_head(struct sse_stream *s)
 	int n = snprintf(head, sizeof head, "HTTP/1.%d 200 OK\r\n"
 	    "Content-Type: text/event-stream\r\n"
 	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
 	    "%sDate: %s\r\n\r\n", s->opts.chunked ? 1 : 0,
 	    s->opts.chunked ? "Transfer-Encoding: chunked\r\n" : "", date);
 	stream_write(s, head, (size_t)n, NULL);

@@ -71,7 +71,8 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
-	[SQL_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats ORDER BY rowid DESC",
+	[SQL_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE ?1 IS NULL"
+	    " OR rowid < (SELECT rowid FROM chats WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2",
 	[SQL_CHAT_GET] = "SELECT " CHAT_COLS " FROM chats WHERE id = ?1",
 	[SQL_CHAT_INSERT] = "INSERT INTO chats (id, title, policy, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4)",
@@ -131,6 +132,28 @@ sqlite_cached_chat_event(struct store *st, const char *chat_id, uint64_t event_i
 		json_object_set_new(cached, "last_event_id", json_integer((json_int_t)event_id));
 }
 
+/* Checks that the file is still the one opened (removed or replaced: refuse to write). */
+static bool
+file_lost(struct store *st)
+{
+	struct stat now;
+	if (st->path == NULL || st->lost)
+		return st->lost;
+	if (stat(st->path, &now) != 0 || now.st_dev != st->file.st_dev ||
+	    now.st_ino != st->file.st_ino) {
+		st->lost = true;
+		log_error("DATABASE FILE %s WAS REMOVED OR REPLACED while the server runs: "
+		    "writes are refused until it is restarted (nothing more is stored)", st->path);
+	}
+	return st->lost;
+}
+
+bool
+store_available(struct store *st)
+{
+	return !file_lost(st);
+}
+
 sqlite3_stmt *
 sqlite_stmt(struct store *st, enum stmt_id id)
 {
@@ -143,6 +166,10 @@ sqlite_stmt(struct store *st, enum stmt_id id)
 		}
 		st->stmts[id] = s;
 	}
+	/* whatever it wrote would be lost (a transaction checked as it began) */
+	if ((id == SQL_BEGIN || (!sqlite3_stmt_readonly(s) && sqlite3_get_autocommit(st->db))) &&
+	    file_lost(st))
+		return NULL;
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return s;
@@ -283,13 +310,19 @@ migrate(struct store *st)
 	return 0;
 }
 
-/* Refuses a second server on the same file; -1 and *err when it is in use. */
+/*
+ * Refuses a second server on the same file, and remembers which file it is;
+ * -1 and *err when it is in use.
+ */
 static int
 hold_file(struct store *st, const char *path, char **err)
 {
 	st->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX | LOCK_NB) == 0)
+	if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX | LOCK_NB) == 0 &&
+	    fstat(st->lock_fd, &st->file) == 0) {
+		st->path = xstrdup(path);
 		return 0;
+	}
 	if (asprintf(err, errno == EWOULDBLOCK ? "%s is in use by another server" :
 	    "%s: %s", path, strerror(errno)) < 0)
 		*err = NULL;
@@ -300,6 +333,19 @@ static int
 open_failed(struct store *st, char **err)
 {
 	if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
+		*err = NULL;
+	return -1;
+}
+
+/* A database the server cannot write to is no use to it: say so at start. */
+static int
+check_writable(struct store *st, char **err)
+{
+	if (sqlite3_db_readonly(st->db, "main") != 1 &&
+	    sqlite3_exec(st->db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	if (asprintf(err, "it cannot be written (%s)", sqlite3_db_readonly(st->db, "main") == 1 ?
+	    "the file or its directory is read-only" : sqlite3_errmsg(st->db)) < 0)
 		*err = NULL;
 	return -1;
 }
@@ -316,8 +362,11 @@ open_database(struct store *st, const char *path, bool sync_full, char **err)
 		return -1;
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
 	    "PRAGMA busy_timeout = 5000;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, SQLITE_SYNC_PRAGMA(sync_full), NULL, NULL, NULL) != SQLITE_OK ||
-	    migrate(st) != 0)
+	    sqlite3_exec(st->db, SQLITE_SYNC_PRAGMA(sync_full), NULL, NULL, NULL) != SQLITE_OK)
+		return open_failed(st, err);
+	if (check_writable(st, err) != 0)
+		return -1;
+	if (migrate(st) != 0)
 		return open_failed(st, err);
 	if (on_disk) {
 		st->checkpointer = checkpointer_start(st->db, file, sync_full, err);
@@ -355,5 +404,6 @@ store_close(struct store *st)
 	sqlite3_close(st->db);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);	/* after SQLite's own descriptors: POSIX locks */
+	free(st->path);
 	free(st);
 }

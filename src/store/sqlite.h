@@ -7,7 +7,9 @@
 #define PARLEY_STORE_SQLITE_H
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "store/store.h"
 #include "util/ids.h"
@@ -31,6 +33,9 @@ struct store {
 	sqlite3		*db;
 	struct checkpointer *checkpointer;	/* NULL for an in-memory database */
 	int		 lock_fd;		/* flock()ed: one server per file */
+	char		*path;			/* the file, NULL in memory */
+	struct stat	 file;			/* its identity when opened */
+	bool		 lost;			/* it was removed or replaced: no more writes */
 	json_t		*chats;			/* chat id -> Chat, see store_chat_get */
 	json_t		*counters;		/* chat id -> [last seq, last event id] */
 	sqlite3_stmt	*stmts[SQL_COUNT];

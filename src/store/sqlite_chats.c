@@ -280,9 +280,14 @@ store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t
 /* ---------- chats ---------- */
 
 json_t *
-store_chat_list(struct store *st)
+store_chat_list(struct store *st, const char *before, unsigned limit)
 {
-	return sqlite_collect(st, sqlite_stmt(st, SQL_CHAT_LIST), row_chat);
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_LIST);
+	if (s != NULL) {
+		sqlite_bind_text(s, 1, before);
+		sqlite3_bind_int(s, 2, (int)limit);
+	}
+	return sqlite_collect(st, s, row_chat);
 }
 
 /*

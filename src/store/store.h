@@ -45,10 +45,20 @@ struct message_in {
  */
 struct store	*store_open(const char *path, bool sync_full, char **err);
 void		 store_close(struct store *st);
+/*
+ * False once the database can no longer take writes safely: its file was
+ * removed or replaced under the running server (checked on every write and
+ * whenever this is called). Writes then fail; the cause is logged once.
+ */
+bool		 store_available(struct store *st);
 
 /* ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at","last_event_id"} ---- */
 
-json_t		*store_chat_list(struct store *st);
+/*
+ * At most limit chats, newest first, starting after the chat before (NULL:
+ * from the newest; an id that is not a chat: none); NULL on error.
+ */
+json_t		*store_chat_list(struct store *st, const char *before, unsigned limit);
 enum store_status store_chat_get(struct store *st, const char *id, json_t **chat);
 /* bot_ids: an array of existing bot ids in speaking order, or NULL for none. */
 enum store_status store_chat_create(struct store *st, const char *title,

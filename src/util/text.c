@@ -97,6 +97,17 @@ text_utf8_prefix(const char *s, size_t n, size_t max)
 	return cut;
 }
 
+void
+text_one_line(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = text_utf8_prefix(src, strlen(src), dstlen - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	dst[n] = '\0';
+}
+
 int
 text_parse_u64(const char *s, uint64_t *out)
 {

@@ -22,6 +22,12 @@ bool	 text_blank(const char *s);
  * does not end inside a UTF-8 character: where to cut text that must fit.
  */
 size_t	 text_utf8_prefix(const char *s, size_t n, size_t max);
+/*
+ * Copies UTF-8 text from src into dst (dstlen bytes with the NUL) as one
+ * tidy line: control characters become spaces, and it is cut on a
+ * character boundary to fit. For text from elsewhere shown to people.
+ */
+void	 text_one_line(char *dst, size_t dstlen, const char *src);
 /* Parses a decimal, non-negative integer that fills all of s; 0, or -1 otherwise. */
 int	 text_parse_u64(const char *s, uint64_t *out);
 

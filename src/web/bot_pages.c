@@ -58,7 +58,7 @@ bot_fields(struct buf *b, json_t *bot)
 	text_input(b, "Base URL", "base_url", str(bot, "base_url"),
 	    "placeholder=\"http://127.0.0.1:8000/v1\"");
 	text_input(b, "API key variable", "api_key_env", str(bot, "api_key_env"),
-	    "placeholder=\"OPENAI_API_KEY\"");
+	    "placeholder=\"PARLEY_KEY_OPENAI\"");
 	text_input(b, "Temperature", "temperature", num[0], "inputmode=\"decimal\"");
 	text_input(b, "Max tokens", "max_tokens", num[1], "inputmode=\"numeric\"");
 	text_input(b, "Talkativeness", "talkativeness", num[2], "inputmode=\"decimal\"");

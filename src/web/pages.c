@@ -72,8 +72,9 @@ bot_choices(struct buf *b, json_t *bots, json_t *chat)
 	buf_adds(b, "</fieldset>");
 }
 
+/* The chats of this page of the list, and a link to the next when there is one. */
 static void
-chat_list(struct buf *b, json_t *chats)
+chat_list(struct buf *b, json_t *chats, json_t *next)
 {
 	size_t i;
 	json_t *chat;
@@ -92,15 +93,22 @@ chat_list(struct buf *b, json_t *chats)
 		buf_adds(b, "</span></a></li>");
 	}
 	buf_adds(b, "</ul>");
+	if (json_is_string(next)) {
+		buf_adds(b, "<p class=\"more\"><a href=\"/?before=");
+		html_escape(b, json_string_value(next));
+		buf_adds(b, "\">Older chats</a></p>");
+	}
 }
 
 static void
 render_index(struct exchange *x, struct handlers *h, int status, const char *error)
 {
 	struct problem p;
-	json_t *chats = NULL, *bots = NULL;
-	if (chats_list(h->chats, &chats, &p) != 0 || bots_list(h->bots, &bots, &p) != 0) {
+	json_t *chats = NULL, *next = NULL, *bots = NULL;
+	if (chats_list(h->chats, exchange_query(x, "before"), LIMIT_INDEX_CHATS, &chats, &next,
+	    &p) != 0 || bots_list(h->bots, &bots, &p) != 0) {
 		json_decref(chats);
+		json_decref(next);
 		page_problem(x, &p);
 		return;
 	}
@@ -120,12 +128,13 @@ render_index(struct exchange *x, struct handlers *h, int status, const char *err
 		buf_adds(&b, "</p>");
 	}
 	buf_adds(&b, "</section><section class=\"card\"><h2>Chats</h2>");
-	chat_list(&b, chats);
+	chat_list(&b, chats, next);
 	buf_adds(&b, "</section>");
 	page_end(&b);
 	respond_html(x, status, &b);
 	buf_free(&b);
 	json_decref(chats);
+	json_decref(next);
 	json_decref(bots);
 }
 

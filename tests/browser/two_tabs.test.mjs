@@ -1,69 +1,35 @@
 // Two browser tabs on one chat: live updates over SSE via htmx, escaping, idempotency.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import {
-  startServer,
   createChat,
   postMessage,
-  metrics,
+  subscriberCount,
   eventually,
   sleep,
 } from '../http/helpers.mjs';
+import { useBrowser, openPage } from './helpers.mjs';
 
 const T = { timeout: 15000 };
 const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>`;
 const MSG = '#messages > [id^=msg-]';
 
-let srv;
-let browser;
+const { srv, browser } = useBrowser();
 let context;
 let chat;
 let tab1;
 let tab2;
 const pageErrors = [];
 
-before(
-  async () => {
-    srv = await startServer();
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    context = await browser.newContext();
-  },
-  { timeout: 15000 },
-);
+before(async () => {
+  await browser.ready();
+  context = await browser.newContext();
+});
 
-after(
-  async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (srv) await srv.stop();
-  },
-  { timeout: 15000 },
-);
+const subscribers = () => subscriberCount(srv.url);
 
-async function subscribers() {
-  return (await metrics(srv.url)).get('parley_sse_subscribers');
-}
-
-async function openTab(p) {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${p}: ${e.message}`));
-  const res = await page.goto(srv.url + p, { waitUntil: 'load', timeout: 5000 });
-  assert.equal(res.status(), 200);
-  return page;
-}
+/** Open path `p` of the server in a new tab; its page errors go onto pageErrors. */
+const openTab = (p) => openPage(context, srv.url + p, { errors: pageErrors, label: p, timeout: 5000 });
 
 async function msgIds(page) {
   return page.$$eval(MSG, (els) => els.map((e) => e.id));

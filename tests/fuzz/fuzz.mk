@@ -17,10 +17,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 1
 
 FUZZ_TARGETS := fuzz_oai_stream fuzz_dice fuzz_eliza fuzz_mentions fuzz_sse_frame \
-		fuzz_json_body fuzz_form fuzz_markdown
+		fuzz_json_body fuzz_form fuzz_markdown fuzz_wire
 
 # The src files each target links, and the pkg-config packages it needs.
-FUZZ_SRC_fuzz_oai_stream := src/backends/oai_stream.c src/util/buf.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_oai_stream := src/backends/oai_stream.c src/util/buf.c src/util/text.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_oai_stream := jansson
 FUZZ_SRC_fuzz_dice       := src/backends/dice.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_dice       :=
@@ -34,6 +34,8 @@ FUZZ_SRC_fuzz_json_body  := src/http/request.c src/util/problem.c src/util/text.
 FUZZ_PKG_fuzz_json_body  := jansson
 FUZZ_SRC_fuzz_form       := src/http/form.c src/util/problem.c src/util/text.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_form       := libevent jansson
+FUZZ_SRC_fuzz_wire       := src/http/wire.c src/util/buf.c src/util/xmalloc.c
+FUZZ_PKG_fuzz_wire       :=
 FUZZ_SRC_fuzz_markdown   := src/web/markdown.c src/web/html.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_markdown   := md4c
 

@@ -1,14 +1,17 @@
 // SPEC §2 (Bot), §3 (/api/v1/bots routes, 409/422), chats' "bots" field and the `chat`
 // event when a bot the chat has is deleted or renamed.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
-  startServer,
+  useServer,
   api,
+  createBot as createBotOn,
+  uniqueName as uname,
   createChat,
   getChat,
-  openOkStream,
+  openSnapshotStream,
+  jsonStreamPath,
   parsedEvent,
   assertError,
   ID_RE,
@@ -17,31 +20,12 @@ import {
 
 const T = { timeout: 15000 };
 const SECRET = 'sk-parley-test-SECRET-7f3a9c1e55d0';
-const KEY_VAR = 'BOTS_API_TEST_KEY';
-let srv;
-const open = [];
-let counter = 0;
-
-before(async () => {
-  srv = await startServer({ args: ['--typing-ms', '5', '--log-level', 'debug'], env: { [KEY_VAR]: SECRET } });
-});
-after(async () => {
-  for (const s of open) s.close();
-  if (srv) await srv.stop();
-});
+const KEY_VAR = 'PARLEY_KEY_BOTS_API_TEST'; // only PARLEY_KEY_* may be named (SPEC §2)
+const srv = useServer({ args: ['--typing-ms', '5', '--log-level', 'debug'], env: { [KEY_VAR]: SECRET } });
 
 const BOT_KEYS = ['id', 'name', 'persona', 'backend', 'model', 'base_url', 'api_key_env', 'temperature', 'max_tokens', 'talkativeness'];
 
-function uname(prefix = 'Bot') {
-  counter += 1;
-  return `${prefix}${counter}`;
-}
-
-async function createBot(fields) {
-  const r = await api(srv.url, 'POST', '/api/v1/bots', fields);
-  assert.equal(r.status, 201, `create bot ${JSON.stringify(fields)}: ${r.status} ${r.text}`);
-  return r.json;
-}
+const createBot = (fields) => createBotOn(srv.url, fields);
 
 async function listBots() {
   const r = await api(srv.url, 'GET', '/api/v1/bots');
@@ -50,13 +34,7 @@ async function listBots() {
   return r.json.bots;
 }
 
-async function stream(chatId) {
-  const s = await openOkStream(srv.url, `/api/v1/chats/${chatId}/events`);
-  open.push(s);
-  await s.waitFor(1, 5000);
-  assert.equal(s.events[0].event, 'snapshot');
-  return s;
-}
+const stream = async (chatId) => srv.track(await openSnapshotStream(srv.url, jsonStreamPath(chatId)));
 
 function assertBotShape(b) {
   for (const k of BOT_KEYS) assert.ok(k in b, `Bot has "${k}": ${JSON.stringify(b)}`);
@@ -92,7 +70,7 @@ describe('create, list, get, patch, delete', () => {
       backend: 'openai',
       model: 'llama-3.1-8b',
       base_url: 'http://127.0.0.1:9/v1',
-      api_key_env: 'SOME_KEY_VAR',
+      api_key_env: 'PARLEY_KEY_SOME_VAR',
       temperature: 1.25,
       max_tokens: 64,
       talkativeness: 0.9,
@@ -210,10 +188,10 @@ describe('validation', () => {
     const e = assertError(await api(srv.url, 'POST', '/api/v1/bots', { backend: 'echo' }), 422, 'missing name');
     assert.match(e.detail, /name/);
     // the edges that are fine
-    const n32 = `L${++counter}${'x'.repeat(40)}`.slice(0, 32);
+    const n32 = `${uname('L')}${'x'.repeat(40)}`.slice(0, 32);
     assert.equal((await createBot({ name: n32, backend: 'echo' })).name, n32, '32 characters is fine');
     await createBot({ name: uname('x_-'), backend: 'echo' });
-    await createBot({ name: `${counter++}`, backend: 'echo' }); // digits only
+    await createBot({ name: uname(''), backend: 'echo' }); // digits only
   });
 
   test('unknown or missing backend → 422 naming "backend"', T, async () => {
@@ -256,11 +234,10 @@ describe('validation', () => {
     }
   });
 
-  test('malformed JSON → 400; a non-object body → 400 or 422; nothing created', T, async () => {
+  test('malformed JSON → 400; a non-object body → 400; nothing created', T, async () => {
     const before = (await listBots()).length;
     assertError(await api(srv.url, 'POST', '/api/v1/bots', '{"name": "x", '), 400, 'malformed');
-    const r = await api(srv.url, 'POST', '/api/v1/bots', '["name"]');
-    assert.ok(r.status === 400 || r.status === 422, `array body: ${r.status}`);
+    assertError(await api(srv.url, 'POST', '/api/v1/bots', '["name"]'), 400, 'array body');
     assert.equal((await listBots()).length, before);
   });
 });
@@ -288,8 +265,10 @@ describe('API keys', () => {
     assert.equal(pr.status, 200);
     texts.push(pr.text, s.text);
     for (const t of texts) assert.ok(!t.includes(SECRET), `the key appears in a response: ${t.slice(0, 300)}`);
-    // an invalid variable name is refused
-    assertError(await api(srv.url, 'PATCH', `/api/v1/bots/${b.id}`, { api_key_env: 'sk-not-a-var name' }), 422, 'api_key_env not a variable name');
+    // an invalid variable name is refused, and so is any variable not meant as a key
+    for (const bad of ['sk-not-a-var name', 'HOME', 'PATH', 'PARLEY_KEY_', 'parley_key_x', 'PARLEY_DB'])
+      assert.match(assertError(await api(srv.url, 'PATCH', `/api/v1/bots/${b.id}`, { api_key_env: bad }), 422, `api_key_env ${bad}`).detail, /api_key_env/);
+    assert.equal((await api(srv.url, 'GET', `/api/v1/bots/${b.id}`)).json.api_key_env, KEY_VAR, 'unchanged by the refusals');
     // not stored in the database file either (SQLite; its WAL too)
     await sleep(100);
     for (const f of [srv.db, `${srv.db}-wal`]) {

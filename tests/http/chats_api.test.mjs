@@ -1,15 +1,18 @@
 // SPEC §2–3: chats over the JSON API (create, list, get, patch, delete).
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
+  useServer,
   api,
   createChat,
   getChat,
   postMessage,
   assertError,
-  openOkStream,
   openStream,
+  openReadyStream,
+  openSnapshotStream,
+  jsonStreamPath,
+  htmlStreamPath,
   waitForEvents,
   ID_RE,
   RFC3339_UTC_RE,
@@ -17,14 +20,7 @@ import {
 } from './helpers.mjs';
 
 const T = { timeout: 15000 };
-let srv;
-
-before(async () => {
-  srv = await startServer();
-});
-after(async () => {
-  if (srv) await srv.stop();
-});
+const srv = useServer();
 
 function assertChatShape(c, { title, policy = 'round-robin' } = {}) {
   assert.match(c.id, ID_RE, 'id format');
@@ -149,36 +145,28 @@ describe('patch', () => {
   test('PATCH title → 200 Chat, emits a chat event with the next id', T, async () => {
     const c = await createChat(srv.url, 'before');
     await postMessage(srv.url, c.id, 'one'); // event 1
-    const s = await openOkStream(srv.url, `/api/v1/chats/${c.id}/events`);
-    const h = await openOkStream(srv.url, `/chats/${c.id}/events`);
-    try {
-      const [snap] = await waitForEvents(s, 1);
-      assert.equal(snap.event, 'snapshot');
-      assert.equal(snap.id, '1');
-      await waitForEvents(h, 1);
-      const r = await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: 'after' });
-      assert.equal(r.status, 200, r.text);
-      assertChatShape(r.json, { title: 'after' });
-      assert.equal(r.json.id, c.id);
-      assert.equal(r.json.created_at, c.created_at);
-      assert.equal(r.json.last_event_id, 2);
-      const evs = await waitForEvents(s, 2);
-      assert.equal(evs[1].event, 'chat');
-      assert.equal(evs[1].id, '2');
-      assert.equal(evs[1].json.title, 'after');
-      assert.equal(evs[1].json.id, c.id);
-      assert.equal(evs[1].json.policy, 'round-robin');
-      const hevs = await waitForEvents(h, 2);
-      assert.equal(hevs[1].event, 'chat');
-      assert.equal(hevs[1].id, '2');
-      assert.ok(hevs[1].data.includes('after'), 'HTML chat header fragment carries the new title');
-      const got = await getChat(srv.url, c.id);
-      assert.equal(got.title, 'after');
-      assert.equal(got.last_event_id, 2);
-    } finally {
-      s.close();
-      h.close();
-    }
+    const s = srv.track(await openSnapshotStream(srv.url, jsonStreamPath(c.id)));
+    const h = srv.track(await openReadyStream(srv.url, htmlStreamPath(c.id)));
+    assert.equal(s.snapshot.id, '1');
+    const r = await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: 'after' });
+    assert.equal(r.status, 200, r.text);
+    assertChatShape(r.json, { title: 'after' });
+    assert.equal(r.json.id, c.id);
+    assert.equal(r.json.created_at, c.created_at);
+    assert.equal(r.json.last_event_id, 2);
+    const evs = await waitForEvents(s, 2);
+    assert.equal(evs[1].event, 'chat');
+    assert.equal(evs[1].id, '2');
+    assert.equal(evs[1].json.title, 'after');
+    assert.equal(evs[1].json.id, c.id);
+    assert.equal(evs[1].json.policy, 'round-robin');
+    const hevs = await waitForEvents(h, 2);
+    assert.equal(hevs[1].event, 'chat');
+    assert.equal(hevs[1].id, '2');
+    assert.ok(hevs[1].data.includes('after'), 'HTML chat header fragment carries the new title');
+    const got = await getChat(srv.url, c.id);
+    assert.equal(got.title, 'after');
+    assert.equal(got.last_event_id, 2);
   });
 
   test('PATCH policy only keeps the title', T, async () => {
@@ -191,25 +179,20 @@ describe('patch', () => {
 
   test('invalid PATCH is 422 and changes nothing, emits nothing', T, async () => {
     const c = await createChat(srv.url, 'stable');
-    const s = await openOkStream(srv.url, `/api/v1/chats/${c.id}/events`);
-    try {
-      await waitForEvents(s, 1);
-      assert.match(assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: '  ' }), 422).detail, /title/);
-      assert.match(assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { policy: 'x' }), 422).detail, /policy/);
-      assert.match(
-        assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: 'new', policy: 'x' }), 422).detail,
-        /policy/,
-      );
-      assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, '{"title":'), 400);
-      await sleep(300);
-      assert.equal(s.events.length, 1, 'no event after failed patches');
-      const got = await getChat(srv.url, c.id);
-      assert.equal(got.title, 'stable');
-      assert.equal(got.policy, 'round-robin');
-      assert.equal(got.last_event_id, 0);
-    } finally {
-      s.close();
-    }
+    const s = srv.track(await openReadyStream(srv.url, jsonStreamPath(c.id)));
+    assert.match(assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: '  ' }), 422).detail, /title/);
+    assert.match(assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { policy: 'x' }), 422).detail, /policy/);
+    assert.match(
+      assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: 'new', policy: 'x' }), 422).detail,
+      /policy/,
+    );
+    assertError(await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, '{"title":'), 400);
+    await sleep(300);
+    assert.equal(s.events.length, 1, 'no event after failed patches');
+    const got = await getChat(srv.url, c.id);
+    assert.equal(got.title, 'stable');
+    assert.equal(got.policy, 'round-robin');
+    assert.equal(got.last_event_id, 0);
   });
 });
 
@@ -217,42 +200,34 @@ describe('delete', () => {
   test('DELETE → 204; open streams get `deleted` then end; later 404', T, async () => {
     const c = await createChat(srv.url, 'doomed');
     await postMessage(srv.url, c.id, 'bye');
-    const s = await openOkStream(srv.url, `/api/v1/chats/${c.id}/events`);
-    const h = await openOkStream(srv.url, `/chats/${c.id}/events`);
-    try {
-      await waitForEvents(s, 1);
-      await waitForEvents(h, 1);
-      const r = await api(srv.url, 'DELETE', `/api/v1/chats/${c.id}`);
-      assert.equal(r.status, 204);
-      assert.equal(r.text, '', '204 has no body');
-      await s.waitEnd(2000);
-      await h.waitEnd(2000);
-      const last = s.events[s.events.length - 1];
-      assert.equal(last.event, 'deleted', 'JSON stream: last event is deleted');
-      assert.deepEqual(JSON.parse(last.data), { chat_id: c.id });
-      assert.equal(s.events.filter((e) => e.event === 'deleted').length, 1);
-      const hlast = h.events[h.events.length - 1];
-      assert.equal(hlast.event, 'deleted', 'HTML stream: last event is deleted');
-      assert.ok(hlast.data && hlast.data.length > 0, 'HTML deleted carries a notice');
-      for (const st of [s, h]) {
-        assert.equal(st.error, null, `clean end: ${st.error}`);
-        assert.ok(st.lastChunk, 'terminating chunk sent');
-        assert.equal(st.incomplete, null);
-      }
-      assertError(await api(srv.url, 'GET', `/api/v1/chats/${c.id}`), 404);
-      assertError(await api(srv.url, 'DELETE', `/api/v1/chats/${c.id}`), 404);
-      assertError(await api(srv.url, 'GET', `/api/v1/chats/${c.id}/messages`), 404);
-      assertError(await api(srv.url, 'POST', `/api/v1/chats/${c.id}/messages`, { author: 'a', body: 'b' }), 404);
-      const list = await api(srv.url, 'GET', '/api/v1/chats');
-      assert.ok(!list.json.chats.some((x) => x.id === c.id), 'not listed');
-      const again = await openStream(srv.url, `/api/v1/chats/${c.id}/events`);
-      await again.waitEnd(2000);
-      assert.equal(again.status, 404, 'stream on a deleted chat is 404');
-      again.close();
-    } finally {
-      s.close();
-      h.close();
+    const s = srv.track(await openReadyStream(srv.url, jsonStreamPath(c.id)));
+    const h = srv.track(await openReadyStream(srv.url, htmlStreamPath(c.id)));
+    const r = await api(srv.url, 'DELETE', `/api/v1/chats/${c.id}`);
+    assert.equal(r.status, 204);
+    assert.equal(r.text, '', '204 has no body');
+    await s.waitEnd(2000);
+    await h.waitEnd(2000);
+    const last = s.events[s.events.length - 1];
+    assert.equal(last.event, 'deleted', 'JSON stream: last event is deleted');
+    assert.deepEqual(JSON.parse(last.data), { chat_id: c.id });
+    assert.equal(s.events.filter((e) => e.event === 'deleted').length, 1);
+    const hlast = h.events[h.events.length - 1];
+    assert.equal(hlast.event, 'deleted', 'HTML stream: last event is deleted');
+    assert.ok(hlast.data && hlast.data.length > 0, 'HTML deleted carries a notice');
+    for (const st of [s, h]) {
+      assert.equal(st.error, null, `clean end: ${st.error}`);
+      assert.ok(st.lastChunk, 'terminating chunk sent');
+      assert.equal(st.incomplete, null);
     }
+    assertError(await api(srv.url, 'GET', `/api/v1/chats/${c.id}`), 404);
+    assertError(await api(srv.url, 'DELETE', `/api/v1/chats/${c.id}`), 404);
+    assertError(await api(srv.url, 'GET', `/api/v1/chats/${c.id}/messages`), 404);
+    assertError(await api(srv.url, 'POST', `/api/v1/chats/${c.id}/messages`, { author: 'a', body: 'b' }), 404);
+    const list = await api(srv.url, 'GET', '/api/v1/chats');
+    assert.ok(!list.json.chats.some((x) => x.id === c.id), 'not listed');
+    const again = srv.track(await openStream(srv.url, jsonStreamPath(c.id)));
+    await again.waitEnd(2000);
+    assert.equal(again.status, 404, 'stream on a deleted chat is 404');
   });
 
   test('DELETE of a chat without streams', T, async () => {

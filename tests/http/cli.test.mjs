@@ -1,17 +1,18 @@
 // SPEC §1: the command line, environment twins, signals.
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   runParley,
-  startServer,
+  withServer,
   tempDir,
   occupyPort,
   freePort,
   createChat,
-  openOkStream,
-  waitForEvents,
+  openReadyStream,
+  jsonStreamPath,
+  htmlStreamPath,
   assertNoSanitizerReport,
   api,
   sleep,
@@ -103,55 +104,39 @@ describe('bad invocations', () => {
 });
 
 describe('listening line', () => {
-  test('prints exactly one listening line on stdout with the real port', T, async () => {
-    const srv = await startServer();
-    try {
-      assert.ok(srv.port > 0 && srv.port !== 8080, `real port chosen: ${srv.port}`);
-      assert.equal(srv.host, '127.0.0.1');
-      const r = await api(srv.url, 'GET', '/healthz');
-      assert.equal(r.status, 200);
-      await sleep(100);
-      const lines = srv.stdout().split('\n').filter((l) => l.includes('listening'));
-      assert.equal(lines.length, 1, `one listening line: ${srv.stdout()}`);
-    } finally {
-      await srv.stop();
-    }
-  });
+  test('prints exactly one listening line on stdout with the real port', T, () => withServer({}, async (srv) => {
+    assert.ok(srv.port > 0 && srv.port !== 8080, `real port chosen: ${srv.port}`);
+    assert.equal(srv.host, '127.0.0.1');
+    const r = await api(srv.url, 'GET', '/healthz');
+    assert.equal(r.status, 200);
+    await sleep(100);
+    const lines = srv.stdout().split('\n').filter((l) => l.includes('listening'));
+    assert.equal(lines.length, 1, `one listening line: ${srv.stdout()}`);
+  }));
 
-  test(':memory: database works', T, async () => {
-    const srv = await startServer({ db: ':memory:' });
-    try {
-      const chat = await createChat(srv.url, 'in memory');
-      const r = await api(srv.url, 'GET', `/api/v1/chats/${chat.id}`);
-      assert.equal(r.status, 200);
-    } finally {
-      await srv.stop();
-    }
-  });
+  test(':memory: database works', T, () => withServer({ db: ':memory:' }, async (srv) => {
+    const chat = await createChat(srv.url, 'in memory');
+    const r = await api(srv.url, 'GET', `/api/v1/chats/${chat.id}`);
+    assert.equal(r.status, 200);
+  }));
 });
 
 describe('environment twins', () => {
   test('PARLEY_LISTEN is used when --listen is absent', T, async () => {
     const port = await freePort();
-    const srv = await startServer({ listen: null, env: { PARLEY_LISTEN: `127.0.0.1:${port}` } });
-    try {
+    await withServer({ listen: null, env: { PARLEY_LISTEN: `127.0.0.1:${port}` } }, async (srv) => {
       assert.equal(srv.port, port);
-    } finally {
-      await srv.stop();
-    }
+    });
   });
 
   test('--listen beats PARLEY_LISTEN', T, async () => {
     const busy = await occupyPort();
     try {
       // If the variable were used, the bind would fail.
-      const srv = await startServer({ env: { PARLEY_LISTEN: `127.0.0.1:${busy.port}` } });
-      try {
+      await withServer({ env: { PARLEY_LISTEN: `127.0.0.1:${busy.port}` } }, async (srv) => {
         assert.notEqual(srv.port, busy.port);
         assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
-      } finally {
-        await srv.stop();
-      }
+      });
     } finally {
       await busy.close();
     }
@@ -161,75 +146,51 @@ describe('environment twins', () => {
     const tmp = tempDir();
     const dbPath = path.join(tmp.dir, 'from-env.db');
     try {
-      const srv = await startServer({ noDbFlag: true, env: { PARLEY_DB: dbPath } });
-      try {
+      await withServer({ noDbFlag: true, env: { PARLEY_DB: dbPath } }, async (srv) => {
         await createChat(srv.url, 'env db');
         assert.ok(fs.existsSync(dbPath), `database created at ${dbPath}`);
-      } finally {
-        await srv.stop();
-      }
+      });
       // A second server on the same variable sees the chat.
-      const srv2 = await startServer({ noDbFlag: true, env: { PARLEY_DB: dbPath } });
-      try {
+      await withServer({ noDbFlag: true, env: { PARLEY_DB: dbPath } }, async (srv2) => {
         const r = await api(srv2.url, 'GET', '/api/v1/chats');
         assert.ok(r.json.chats.some((c) => c.title === 'env db'), 'chat persisted via PARLEY_DB');
-      } finally {
-        await srv2.stop();
-      }
+      });
     } finally {
       tmp.cleanup();
     }
   });
 
-  test('a second server on a database in use exits non-zero; the first keeps it', T, async () => {
-    const srv = await startServer();
-    try {
-      await createChat(srv.url, 'first server');
-      const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', srv.db]);
-      assert.equal(r.timedOut, false, 'exits promptly');
-      assert.notEqual(r.code, 0, `exit code; stderr: ${r.stderr}`);
-      assert.ok(r.stderr.includes('in use'), `stderr says the database is in use: ${r.stderr}`);
-      assert.ok(!r.stdout.includes('parley listening'), 'did not start listening');
-      assertNoSanitizerReport(r.stderr);
-      const list = await api(srv.url, 'GET', '/api/v1/chats');
-      assert.ok(list.json.chats.some((c) => c.title === 'first server'), 'first server unharmed');
-    } finally {
-      await srv.stop();
-    }
-  });
+  test('a second server on a database in use exits non-zero; the first keeps it', T, () => withServer({}, async (srv) => {
+    await createChat(srv.url, 'first server');
+    const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', srv.db]);
+    assert.equal(r.timedOut, false, 'exits promptly');
+    assert.notEqual(r.code, 0, `exit code; stderr: ${r.stderr}`);
+    assert.ok(r.stderr.includes('in use'), `stderr says the database is in use: ${r.stderr}`);
+    assert.ok(!r.stdout.includes('parley listening'), 'did not start listening');
+    assertNoSanitizerReport(r.stderr);
+    const list = await api(srv.url, 'GET', '/api/v1/chats');
+    assert.ok(list.json.chats.some((c) => c.title === 'first server'), 'first server unharmed');
+  }));
 
-  test('--db beats PARLEY_DB', T, async () => {
-    const srv = await startServer({ env: { PARLEY_DB: '/nonexistent-parley-dir/x/env.db' } });
-    try {
-      await createChat(srv.url, 'flag db');
-      assert.ok(fs.existsSync(srv.db), 'the --db file is used');
-    } finally {
-      await srv.stop();
-    }
-  });
+  test('--db beats PARLEY_DB', T, () => withServer({ env: { PARLEY_DB: '/nonexistent-parley-dir/x/env.db' } }, async (srv) => {
+    await createChat(srv.url, 'flag db');
+    assert.ok(fs.existsSync(srv.db), 'the --db file is used');
+  }));
 
   test('PARLEY_KEEPALIVE=1 sends keepalives; --keepalive beats it', T, async () => {
-    const srv = await startServer({ env: { PARLEY_KEEPALIVE: '1' } });
-    try {
+    await withServer({ env: { PARLEY_KEEPALIVE: '1' } }, async (srv) => {
       const chat = await createChat(srv.url);
-      const s = await openOkStream(srv.url, `/api/v1/chats/${chat.id}/events`);
-      await waitForEvents(s, 1);
+      const s = await openReadyStream(srv.url, jsonStreamPath(chat.id));
       await s.waitFor((st) => st.comments.some((f) => f.comments.includes('keepalive')), 2600, 'a keepalive comment');
       s.close();
-    } finally {
-      await srv.stop();
-    }
-    const srv2 = await startServer({ args: ['--keepalive', '30'], env: { PARLEY_KEEPALIVE: '1' } });
-    try {
+    });
+    await withServer({ args: ['--keepalive', '30'], env: { PARLEY_KEEPALIVE: '1' } }, async (srv2) => {
       const chat = await createChat(srv2.url);
-      const s = await openOkStream(srv2.url, `/api/v1/chats/${chat.id}/events`);
-      await waitForEvents(s, 1);
+      const s = await openReadyStream(srv2.url, jsonStreamPath(chat.id));
       await sleep(2500);
       assert.equal(s.comments.length, 0, 'no keepalive with --keepalive 30');
       s.close();
-    } finally {
-      await srv2.stop();
-    }
+    });
   });
 
   test('a bad PARLEY_LOG_LEVEL exits 2', T, async () => {
@@ -238,85 +199,56 @@ describe('environment twins', () => {
     assert.equal(oneLine(r.stderr).length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
   });
 
-  test('PARLEY_THREADS and PARLEY_LOG_LEVEL are accepted', T, async () => {
-    const srv = await startServer({ env: { PARLEY_LOG_LEVEL: 'debug', PARLEY_THREADS: '2' } });
-    try {
-      assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
-    } finally {
-      await srv.stop();
-    }
-  });
+  test('PARLEY_THREADS and PARLEY_LOG_LEVEL are accepted', T, () => withServer({ env: { PARLEY_LOG_LEVEL: 'debug', PARLEY_THREADS: '2' } }, async (srv) => {
+    assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+  }));
 
-  test('a flag beats its variable even when the variable is invalid (--log-level vs PARLEY_LOG_LEVEL=loud)', T, async () => {
-    const srv = await startServer({ args: ['--log-level', 'error'], env: { PARLEY_LOG_LEVEL: 'loud' } });
-    try {
-      assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
-    } finally {
-      await srv.stop();
-    }
-  });
+  test('a flag beats its variable even when the variable is invalid (--log-level vs PARLEY_LOG_LEVEL=loud)', T, () => withServer({ args: ['--log-level', 'error'], env: { PARLEY_LOG_LEVEL: 'loud' } }, async (srv) => {
+    assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
+  }));
 });
 
 describe('signals', () => {
   for (const sig of ['SIGTERM', 'SIGINT']) {
-    test(`${sig} with open streams exits 0 within 5 s and ends the streams cleanly`, T, async () => {
-      const srv = await startServer();
-      let stopped = false;
-      try {
-        const chat = await createChat(srv.url);
-        const json = await openOkStream(srv.url, `/api/v1/chats/${chat.id}/events`);
-        const html = await openOkStream(srv.url, `/chats/${chat.id}/events`);
-        await waitForEvents(json, 1);
-        await waitForEvents(html, 1);
-        const t0 = Date.now();
-        const code = await srv.stop(sig); // asserts exit 0 within 5 s and no sanitizer report
-        stopped = true;
-        assert.equal(code, 0);
-        assert.ok(Date.now() - t0 < 5000);
-        for (const s of [json, html]) {
-          await s.waitEnd(1000);
-          assert.equal(s.error, null, `stream ended without a connection error: ${s.error}`);
-          assert.ok(s.lastChunk, 'stream ended with the terminating zero-length chunk');
-          assert.equal(s.incomplete, null, 'no half-written frame at the end');
-        }
-      } finally {
-        if (!stopped) await srv.kill();
-        srv.cleanupDb();
+    test(`${sig} with open streams exits 0 within 5 s and ends the streams cleanly`, T, () => withServer({}, async (srv) => {
+      const chat = await createChat(srv.url);
+      const json = await openReadyStream(srv.url, jsonStreamPath(chat.id));
+      const html = await openReadyStream(srv.url, htmlStreamPath(chat.id));
+      const t0 = Date.now();
+      const code = await srv.stop(sig); // asserts exit 0 within 5 s and no sanitizer report
+      assert.equal(code, 0);
+      assert.ok(Date.now() - t0 < 5000);
+      for (const s of [json, html]) {
+        await s.waitEnd(1000);
+        assert.equal(s.error, null, `stream ended without a connection error: ${s.error}`);
+        assert.ok(s.lastChunk, 'stream ended with the terminating zero-length chunk');
+        assert.equal(s.incomplete, null, 'no half-written frame at the end');
       }
-    });
+    }));
   }
 
-  test('SIGTERM with a half-sent request and many streams still exits 0 within 5 s', T, async () => {
-    const srv = await startServer();
-    let stopped = false;
+  test('SIGTERM with a half-sent request and many streams still exits 0 within 5 s', T, () => withServer({}, async (srv) => {
     const net = await import('node:net');
     const slow = net.connect(srv.port, '127.0.0.1');
     slow.on('error', () => {});
     try {
       const chat = await createChat(srv.url);
-      const streams = await Promise.all(Array.from({ length: 12 }, (_, i) => openOkStream(srv.url, i % 2 ? `/chats/${chat.id}/events` : `/api/v1/chats/${chat.id}/events`)));
-      await Promise.all(streams.map((s) => waitForEvents(s, 1)));
-      slow.write('POST /api/v1/chats HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"tit');
+      const streams = await Promise.all(Array.from({ length: 12 }, (_, i) => openReadyStream(srv.url, i % 2 ? htmlStreamPath(chat.id) : jsonStreamPath(chat.id))));
+      slow.write('POST /api/v1/chats HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"tit');
       await sleep(100);
       await srv.stop('SIGTERM');
-      stopped = true;
       for (const s of streams) {
         await s.waitEnd(1000);
         assert.ok(s.lastChunk, 'each stream ended with its last chunk');
       }
     } finally {
       slow.destroy();
-      if (!stopped) await srv.kill();
-      srv.cleanupDb();
     }
-  });
+  }));
 
-  test('SIGTERM on an idle server exits 0 quickly', T, async () => {
-    const srv = await startServer();
+  test('SIGTERM on an idle server exits 0 quickly', T, () => withServer({}, async (srv) => {
     const t0 = Date.now();
     await srv.stop('SIGTERM');
     assert.ok(Date.now() - t0 < 5000);
-  });
+  }));
 });
-
-after(() => {});

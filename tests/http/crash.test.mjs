@@ -3,18 +3,20 @@
 // within 5 s), §2 (seq never reused), §4.5 (event ids never reused, survive restarts),
 // CONTRACT-NOTES ("A reply left `streaming` by a crash is marked `stopped` (with the
 // reason in `error`) at the next start").
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import {
-  startServer,
+  useServerPool,
   api,
   createChat,
+  chatWithBots,
   postMessage,
+  postAndSee,
   openOkStream,
-  waitForEvents,
-  parsedEvent,
-  tempDir,
+  openReadyStream,
+  jsonStreamPath,
+  parsedEvents as evs,
+  durableEvents,
   sleep,
 } from './helpers.mjs';
 
@@ -22,51 +24,22 @@ const T = { timeout: 20000 };
 const TYPING = ['--typing-ms', '200'];
 const LONG = Array.from({ length: 60 }, (_, i) => `word${i + 1}`).join(' '); // ~12 s of typing
 
-const running = new Set();
-const cleanups = [];
-const streams = [];
-after(async () => {
-  for (const s of streams) s.close();
-  for (const s of running) await s.kill();
-  for (const c of cleanups) c();
-});
-
-function freshDb() {
-  const t = tempDir('parley-crash-');
-  cleanups.push(t.cleanup);
-  return path.join(t.dir, 'parley.db');
-}
-async function start(db, args = TYPING) {
-  const s = await startServer({ db, args });
-  running.add(s);
-  return s;
-}
+const pool = useServerPool();
+const freshDb = () => pool.freshDb('parley-crash-');
+const start = (db, args = TYPING) => pool.start({ db, args });
+const stop = (s, sig = 'SIGTERM') => pool.stop(s, sig);
 async function kill9(s) {
-  running.delete(s);
-  await s.kill();
-  const e = await s.exited;
+  const e = await pool.stop(s, 'SIGKILL');
   assert.equal(e.signal, 'SIGKILL', 'the server died of SIGKILL');
 }
-async function stop(s, sig = 'SIGTERM') {
-  running.delete(s);
-  return s.stop(sig);
-}
-async function stream(s, chatId, headers = {}) {
-  const st = await openOkStream(s.url, `/api/v1/chats/${chatId}/events`, { headers });
-  streams.push(st);
-  return st;
-}
-async function echoChat(s, name) {
-  const b = await api(s.url, 'POST', '/api/v1/bots', { name, backend: 'echo' });
-  assert.equal(b.status, 201, b.text);
-  return createChat(s.url, `Crash ${name}`, { bots: [b.json.id] });
-}
+const stream = async (s, chatId, headers = {}) => pool.track(await openOkStream(s.url, jsonStreamPath(chatId), { headers }));
+const readyStream = async (s, chatId) => pool.track(await openReadyStream(s.url, jsonStreamPath(chatId)));
+const echoChat = async (s, name) => (await chatWithBots(s.url, `Crash ${name}`, [{ name, backend: 'echo' }])).chat;
 async function allMessages(s, chatId) {
   const r = await api(s.url, 'GET', `/api/v1/chats/${chatId}/messages?limit=500`);
   assert.equal(r.status, 200, r.text);
   return r.json.messages;
 }
-const evs = (st) => st.events.map(parsedEvent);
 
 /** Wait for a bot message in state streaming with at least `tokens` token events. Returns its seq. */
 async function waitStreamingReply(st, tokens = 2, timeout = 8000) {
@@ -86,7 +59,7 @@ async function waitStreamingReply(st, tokens = 2, timeout = 8000) {
 }
 
 /** Durable events of a stream as [{id, event, data}]. */
-const durable = (st) => st.events.filter((f) => f.id !== undefined && f.event !== 'snapshot').map((f) => ({ id: Number(f.id), event: f.event, data: f.data }));
+const durable = (st) => durableEvents(st.events);
 
 // ---------------------------------------------------------------------------
 
@@ -94,16 +67,14 @@ test('kill -9 while a bot reply streams: after restart it is stopped with an err
   const db = freshDb();
   let s = await start(db);
   const chat = await echoChat(s, 'CrashEcho');
-  const st = await stream(s, chat.id);
-  await waitForEvents(st, 1);
+  const st = await readyStream(s, chat.id);
 
   // A short exchange that completes, then a long reply, and a person's message during it.
   const p1 = await postMessage(s.url, chat.id, 'hello', 'Ada');
   await st.waitFor((x) => evs(x).some((e) => e.event === 'message-update' && e.json?.kind === 'bot' && e.json.state === 'complete'), 5000, 'the first reply to complete');
   const p2 = await postMessage(s.url, chat.id, LONG, 'Ada');
   const botSeq = await waitStreamingReply(st, 3);
-  const p3 = await postMessage(s.url, chat.id, 'and meanwhile…', 'Grace');
-  await st.waitFor((x) => evs(x).some((e) => e.event === 'message' && e.json?.seq === p3.seq), 3000, 'p3 on the stream');
+  const p3 = await postAndSee(s.url, st, chat.id, 'and meanwhile…', 'Grace');
   await sleep(300);
   const seenBefore = durable(st);
   const maxIdBefore = Math.max(...seenBefore.map((e) => e.id));
@@ -139,10 +110,9 @@ test('kill -9 while a bot reply streams: after restart it is stopped with an err
   for (const e of seenBefore) assert.deepEqual(rd.find((r) => r.id === e.id), e, `event ${e.id} (${e.event}) as seen before the kill`);
 
   // New activity continues the numbering.
-  const p4 = await postMessage(s.url, chat.id, 'after the crash', 'Ada');
+  const p4 = await postAndSee(s.url, replay, chat.id, 'after the crash', 'Ada');
   const maxSeq = Math.max(...afterMsgs.map((m) => m.seq));
   assert.equal(p4.seq, maxSeq + 1, 'seq continues without reuse');
-  await replay.waitFor((x) => evs(x).some((e) => e.event === 'message' && e.json?.seq === p4.seq), 3000, 'p4 on the stream');
   const p4ev = replay.events.find((f) => f.event === 'message' && JSON.parse(f.data).seq === p4.seq);
   assert.ok(Number(p4ev.id) > chatNow.last_event_id, `new event id ${p4ev.id} > ${chatNow.last_event_id}`);
   assert.ok(Number(p4ev.id) > maxIdBefore);
@@ -204,8 +174,7 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     const db = freshDb();
     let s = await start(db);
     const chat = await echoChat(s, `Sig${sig.slice(3)}`);
-    const st = await stream(s, chat.id);
-    await waitForEvents(st, 1);
+    const st = await readyStream(s, chat.id);
     const person = await postMessage(s.url, chat.id, LONG, 'Ada');
     const botSeq = await waitStreamingReply(st, 2);
 
@@ -241,8 +210,7 @@ test('kill -9 after a few seconds of a reply keeps its words up to the last save
   const db = freshDb();
   let s = await start(db);
   const chat = await echoChat(s, 'SaverEcho');
-  const st = await stream(s, chat.id);
-  await waitForEvents(st, 1);
+  const st = await readyStream(s, chat.id);
   await postMessage(s.url, chat.id, LONG, 'Ada');
   const botSeq = await waitStreamingReply(st, 2);
   await sleep(3500); // past the first save (every 2 s), ~17 words typed

@@ -4,27 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
-import { parleyBin, tempDir, sleep, assertNoSanitizerReport } from './helpers.mjs';
+import { withServer, sleep } from './helpers.mjs';
 
 const LIMIT = 64;
-
-/** Starts parley under `ulimit -n LIMIT` (through the shell) and returns {proc, port, stderr}. */
-function startLimited(db) {
-  const proc = spawn('/bin/sh', ['-c', `ulimit -n ${LIMIT} && exec "$0" serve --listen 127.0.0.1:0 --db "$1" --threads 1`,
-    parleyBin(), db], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) resolve({ proc, port: Number(m[1]), stderr: () => stderr });
-    });
-    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-}
 
 function cpuSeconds(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -48,34 +30,26 @@ async function healthz(port) {
   }
 }
 
-test('out of descriptors: accepting pauses (no spinning), then recovers', { timeout: 20000 }, async () => {
-  const { dir } = tempDir();
-  const srv = await startLimited(`${dir}/fd.db`);
-  try {
-    assert.equal(await healthz(srv.port), 200);
-    // more idle connections than descriptors: the kernel queues the rest in the backlog
-    const held = [];
-    for (let i = 0; i < LIMIT + 40; i++) held.push(await connect(srv.port));
-    await sleep(300);
-    const before = cpuSeconds(srv.proc.pid);
-    await sleep(2000);
-    const used = cpuSeconds(srv.proc.pid) - before;
-    assert.ok(used < 0.5, `the server used ${used} s of CPU in 2 s while out of descriptors`);
-    assert.equal(srv.proc.exitCode, null, 'still running');
-    // free the descriptors: the server serves again
-    held.forEach((s) => s.destroy());
-    let status = 0;
-    for (let i = 0; i < 40 && status !== 200; i++) {
-      status = await healthz(srv.port);
-      if (status !== 200) await sleep(100);
-    }
-    assert.equal(status, 200, 'serves again once descriptors are free');
-    assert.match(srv.stderr(), /accept: Too many open files/);
-  } finally {
-    srv.proc.kill('SIGTERM');
-    const code = await new Promise((r) => srv.proc.on('exit', r));
-    assert.equal(code, 0);
-    assertNoSanitizerReport(srv.stderr());
-    fs.rmSync(dir, { recursive: true, force: true });
+// parley runs under `ulimit -n LIMIT`; withServer stops it with SIGTERM afterwards and
+// checks exit 0 and no sanitizer report.
+test('out of descriptors: accepting pauses (no spinning), then recovers', { timeout: 20000 }, () => withServer({ fdLimit: LIMIT, args: ['--threads', '1'] }, async (srv) => {
+  assert.equal(await healthz(srv.port), 200);
+  // more idle connections than descriptors: the kernel queues the rest in the backlog
+  const held = [];
+  for (let i = 0; i < LIMIT + 40; i++) held.push(await connect(srv.port));
+  await sleep(300);
+  const before = cpuSeconds(srv.proc.pid);
+  await sleep(2000);
+  const used = cpuSeconds(srv.proc.pid) - before;
+  assert.ok(used < 0.5, `the server used ${used} s of CPU in 2 s while out of descriptors`);
+  assert.equal(srv.proc.exitCode, null, 'still running');
+  // free the descriptors: the server serves again
+  held.forEach((s) => s.destroy());
+  let status = 0;
+  for (let i = 0; i < 40 && status !== 200; i++) {
+    status = await healthz(srv.port);
+    if (status !== 200) await sleep(100);
   }
-});
+  assert.equal(status, 200, 'serves again once descriptors are free');
+  assert.match(srv.stderr(), /accept: Too many open files/);
+}));

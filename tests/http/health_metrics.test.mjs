@@ -1,12 +1,14 @@
 // SPEC §3 /healthz and §6 /metrics (the metrics that apply without bots).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
+  useServer,
   api,
   createChat,
   postMessage,
-  openOkStream,
+  openReadyStream,
+  jsonStreamPath,
+  htmlStreamPath,
   waitForEvents,
   metrics,
   eventually,
@@ -14,14 +16,7 @@ import {
 } from './helpers.mjs';
 
 const T = { timeout: 15000 };
-let srv;
-
-before(async () => {
-  srv = await startServer();
-});
-after(async () => {
-  if (srv) await srv.stop();
-});
+const srv = useServer();
 
 test('GET /healthz → 200 {"status":"ok"}', T, async () => {
   const r = await api(srv.url, 'GET', '/healthz');
@@ -63,31 +58,24 @@ test('parley_http_requests_total{code} counts responses by status', T, async () 
 
 test('events published and frames sent count up', T, async () => {
   const c = await createChat(srv.url, 'metrics');
-  const s1 = await openOkStream(srv.url, `/api/v1/chats/${c.id}/events`);
-  const s2 = await openOkStream(srv.url, `/chats/${c.id}/events`);
-  try {
-    await waitForEvents(s1, 1);
-    await waitForEvents(s2, 1);
-    const m0 = await metrics(srv.url);
-    await postMessage(srv.url, c.id, 'one');
-    await postMessage(srv.url, c.id, 'two');
-    await waitForEvents(s1, 3);
-    await waitForEvents(s2, 3);
-    await eventually(
-      async () => {
-        const m1 = await metrics(srv.url);
-        return (
-          m1.sum('parley_events_published_total') - m0.sum('parley_events_published_total') === 2 &&
-          m1.sum('parley_sse_frames_sent_total') - m0.sum('parley_sse_frames_sent_total') >= 4
-        );
-      },
-      { timeout: 1000, what: 'events_published +2 and frames_sent +4' },
-    );
-    await sleep(100);
-    const m2 = await metrics(srv.url);
-    assert.equal(m2.sum('parley_events_published_total') - m0.sum('parley_events_published_total'), 2, 'one published event per message, not per subscriber');
-  } finally {
-    s1.close();
-    s2.close();
-  }
+  const s1 = srv.track(await openReadyStream(srv.url, jsonStreamPath(c.id)));
+  const s2 = srv.track(await openReadyStream(srv.url, htmlStreamPath(c.id)));
+  const m0 = await metrics(srv.url);
+  await postMessage(srv.url, c.id, 'one');
+  await postMessage(srv.url, c.id, 'two');
+  await waitForEvents(s1, 3);
+  await waitForEvents(s2, 3);
+  await eventually(
+    async () => {
+      const m1 = await metrics(srv.url);
+      return (
+        m1.sum('parley_events_published_total') - m0.sum('parley_events_published_total') === 2 &&
+        m1.sum('parley_sse_frames_sent_total') - m0.sum('parley_sse_frames_sent_total') >= 4
+      );
+    },
+    { timeout: 1000, what: 'events_published +2 and frames_sent +4' },
+  );
+  await sleep(100);
+  const m2 = await metrics(srv.url);
+  assert.equal(m2.sum('parley_events_published_total') - m0.sum('parley_events_published_total'), 2, 'one published event per message, not per subscriber');
 });

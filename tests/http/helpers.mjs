@@ -3,11 +3,18 @@
 // Everything here talks to a real `parley` binary over real sockets:
 //   startServer()   spawn `parley serve --listen 127.0.0.1:0 --db <temp>` and wait for the
 //                   "parley listening on http://HOST:PORT" line
+//   useServer()     one server for a whole file (or describe block): started and stopped by hooks
+//   useServerPool() servers started, crashed and restarted inside tests, cleaned up after the file
+//   withServer()    one server for one test
 //   runParley()     run the binary to completion (CLI tests)
 //   api()           JSON request via fetch
+//   createBot(), createChat(), chatWithBots(), postMessage(), postMany()   setup through the API
 //   rawRequest()    hand-written HTTP/1.1 request over a TCP socket
 //   openStream()    raw-socket SSE reader (chunked decoding + exact SSE frame parsing)
+//   openReadyStream(), openSnapshotStream()   a stream once its first event arrived
+//   replies(), postAndSettle(), postAndSee()  bot replies and the turn flow seen on a stream
 //   metrics()       Prometheus text parser
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
@@ -115,6 +122,9 @@ const LISTEN_RE = /^parley listening on http:\/\/([^\s:]+):(\d+)\s*$/;
  *   listen    value for --listen (default '127.0.0.1:0'); null = do not pass --listen
  *   noDbFlag  true = do not pass --db
  *   startTimeout  ms to wait for the listening line
+ *   fdLimit   run under `ulimit -n fdLimit` (through /bin/sh, which then execs parley)
+ *   fsizeLimit  bytes any file it writes may grow to (prlimit --fsize, SIGXFSZ ignored):
+ *             its writes then fail as on a full disk; raise it with `prlimit --pid`
  * returns {url, host, port, proc, db, stdout(), stderr(), stop(signal), kill()}
  */
 export async function startServer({
@@ -125,6 +135,8 @@ export async function startServer({
   noDbFlag = false,
   startTimeout = 10000,
   cwd,
+  fdLimit,
+  fsizeLimit,
 } = {}) {
   const bin = parleyBin();
   if (!fs.existsSync(bin)) {
@@ -140,7 +152,12 @@ export async function startServer({
   if (!noDbFlag) argv.push('--db', db);
   argv.push(...args);
 
-  const proc = spawn(bin, argv, {
+  const [file, fileArgs] = fdLimit
+    ? ['/bin/sh', ['-c', `ulimit -n ${Number(fdLimit)} && exec "$0" "$@"`, bin, ...argv]]
+    : fsizeLimit
+      ? ['/bin/sh', ['-c', `trap '' XFSZ; exec prlimit --fsize=${Number(fsizeLimit)}:unlimited -- "$0" "$@"`, bin, ...argv]]
+      : [bin, argv];
+  const proc = spawn(file, fileArgs, {
     env: childEnv(env),
     cwd: cwd || (tmp ? tmp.dir : os.tmpdir()),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -251,6 +268,206 @@ export async function startServer({
 }
 
 // ---------------------------------------------------------------------------
+// Servers for a file, for a test, or started and restarted inside tests
+
+// Servers started by useServer() and useServerPool() that are still running. Once an after
+// hook throws, node:test skips the suite's later after hooks, and a server they would have
+// stopped keeps the test file's process alive for ever; so a failing hook kills them all.
+const alive = new Set();
+const killedInCleanup = new Set();
+
+/** Kill every server still in `alive` (a failing after hook does this: later hooks will not run). */
+async function killAlive() {
+  for (const s of alive) {
+    killedInCleanup.add(s);
+    await s.kill();
+    s.cleanupDb();
+  }
+  alive.clear();
+}
+
+/** Close what track() was given (streams, sockets, fake model servers, browsers), in that order. */
+async function closeAll(items) {
+  for (const x of items) {
+    try {
+      await (typeof x.close === 'function' ? x.close() : x.destroy());
+    } catch {
+      // already gone
+    }
+  }
+  items.clear();
+}
+
+/**
+ * A stand-in for something a before() hook creates: forwards property reads to it once set,
+ * so a test file can write `const srv = useServer()` at the top and `srv.url` in its tests.
+ * `own` holds properties served by the stand-in itself (such as track()); proxy.ready()
+ * resolves with the real thing once set (rejects if fail(error) is called instead). Node 20
+ * runs a file's top-level before() hooks concurrently, so a hook that needs the server
+ * awaits srv.ready() first. Returns {proxy, set, fail, get}.
+ */
+export function standIn(what, own = {}) {
+  let target = null;
+  let settle;
+  const ready = new Promise((resolve, reject) => (settle = { resolve, reject }));
+  ready.catch(() => {}); // a failed start is reported by its hook
+  own = { ready: () => ready, ...own };
+  const proxy = new Proxy(own, {
+    get(o, k) {
+      if (k in o) return o[k];
+      if (k === 'then') return undefined; // not a promise
+      if (!target) throw new Error(`${what} is not there yet (use it inside tests and hooks): .${String(k)}`);
+      const v = target[k];
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return {
+    proxy,
+    set: (t) => {
+      target = t;
+      settle.resolve(t);
+      return t;
+    },
+    fail: (e) => settle.reject(e),
+    get: () => target,
+  };
+}
+
+/**
+ * Where the test file called into these helpers ("bots_api.test.mjs:25"). Hooks registered
+ * here are reported at helpers.mjs, so their errors name the test file themselves.
+ */
+export function callerLocation() {
+  for (const line of (new Error().stack || '').split('\n').slice(1)) {
+    const m = /(?:file:\/\/)?(\/[^():]+):(\d+):\d+\)?$/.exec(line.trim());
+    if (m && !/\/helpers\.mjs$/.test(m[1]) && !m[1].startsWith('/node:')) return `${path.basename(m[1])}:${m[2]}`;
+  }
+  return 'a test file';
+}
+
+/** Prefix error `e` (thrown by a hook registered for the test file at `where`) with that place. */
+function blame(e, where) {
+  if (e && typeof e.message === 'string') {
+    const was = e.message;
+    e.message = `${where}: ${was}`;
+    if (typeof e.stack === 'string') e.stack = e.stack.replace(was, e.message); // what reporters print
+  }
+  return e;
+}
+
+/** Register before(fn) that fills stand-in `s` with what fn returns (or fails it). */
+export function fillBefore(s, fn, options, where = callerLocation()) {
+  before(async () => {
+    try {
+      s.set(await fn());
+    } catch (e) {
+      s.fail(e);
+      throw blame(e, where);
+    }
+  }, options);
+}
+
+/**
+ * Start a server (startServer options, plus hookTimeout for the hooks) before the tests of
+ * the current file or describe block, stop it after them (exit 0, no sanitizer report).
+ * Returns a stand-in for the server (srv.url, srv.port, srv.stderr() …) with two more
+ * methods: srv.track(x) closes x (stream, socket, fake model server …) before the server
+ * stops; srv.ready() resolves once the server is up (for the file's own before hooks).
+ */
+export function useServer({ hookTimeout, ...options } = {}) {
+  const where = `the server of ${callerLocation()}`;
+  const tracked = new Set();
+  const s = standIn('the server', { track: (x) => (tracked.add(x), x) });
+  const hookOpts = hookTimeout ? { timeout: hookTimeout } : undefined;
+  fillBefore(s, async () => {
+    const server = await startServer(options);
+    alive.add(server);
+    return server;
+  }, hookOpts, where);
+  after(async () => {
+    await closeAll(tracked);
+    const server = s.get();
+    if (!server || killedInCleanup.has(server)) return;
+    try {
+      await server.stop(); // it has exited once this returns or throws
+    } catch (e) {
+      await killAlive();
+      throw blame(e, where);
+    } finally {
+      alive.delete(server);
+    }
+  }, hookOpts);
+  return s.proxy;
+}
+
+/**
+ * For tests that start, kill and restart servers themselves. Returns
+ *   freshDb(prefix)    a database path in a new temp directory (removed after the file)
+ *   start(options)     startServer(options), remembered until stop()
+ *   stop(srv, signal)  SIGTERM/SIGINT: srv.stop(signal) (asserts a clean exit, returns the code);
+ *                      SIGKILL: kill, keep the database, return {code, signal}
+ *   track(x)           close x after the file, before the servers still running are killed
+ * After the file, servers still running are killed and every database removed.
+ */
+export function useServerPool() {
+  const running = new Set();
+  const started = [];
+  const dirs = [];
+  const tracked = new Set();
+  // Killing and removing files do not fail; nothing to blame on the test file here.
+  after(async () => {
+    await closeAll(tracked);
+    for (const s of running) {
+      await s.kill();
+      alive.delete(s);
+    }
+    for (const s of started) s.cleanupDb();
+    for (const d of dirs) d.cleanup();
+  });
+  return {
+    freshDb(prefix) {
+      const t = tempDir(prefix);
+      dirs.push(t);
+      return path.join(t.dir, 'parley.db');
+    },
+    async start(options = {}) {
+      const s = await startServer(options);
+      running.add(s);
+      alive.add(s);
+      started.push(s);
+      return s;
+    },
+    async stop(s, signal = 'SIGTERM') {
+      running.delete(s);
+      alive.delete(s);
+      if (signal !== 'SIGKILL') return s.stop(signal);
+      await s.kill();
+      return s.exited;
+    },
+    track: (x) => (tracked.add(x), x),
+  };
+}
+
+/**
+ * Run fn(srv) with a server of its own (startServer options). When fn succeeds the server
+ * is stopped (a clean exit is asserted, unless fn stopped it itself); when fn fails it is
+ * killed, so the failure is the one reported. Its temp database is removed either way.
+ */
+export async function withServer(options, fn) {
+  const srv = await startServer(options);
+  let ok = false;
+  try {
+    const result = await fn(srv);
+    ok = true;
+    return result;
+  } finally {
+    if (ok) await srv.stop();
+    else await srv.kill();
+    srv.cleanupDb();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // JSON / HTTP requests
 
 /**
@@ -304,10 +521,50 @@ export async function createChat(base, title = 'Test chat', extra = {}) {
   return r.json;
 }
 
+let nameCounter = 0;
+/** A bot name not used before in this test process: prefix + a counter (digits only for ''). */
+export function uniqueName(prefix = 'Bot') {
+  nameCounter += 1;
+  return `${prefix}${nameCounter}`;
+}
+
+/** POST /api/v1/bots with `fields`; asserts 201 and returns the Bot. */
+export async function createBot(base, fields) {
+  const r = await api(base, 'POST', '/api/v1/bots', fields);
+  assert.equal(r.status, 201, `create bot ${JSON.stringify(fields)}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+/** Create a bot for each of `botFields` (in order), then a chat with them (by id, same order); returns {chat, bots}. */
+export async function chatWithBots(base, title, botFields, extra = {}) {
+  const bots = [];
+  for (const f of botFields) bots.push(await createBot(base, f));
+  const chat = await createChat(base, title, { bots: bots.map((b) => b.id), ...extra });
+  return { chat, bots };
+}
+
 export async function postMessage(base, chatId, body, author = 'Ada') {
   const r = await api(base, 'POST', `/api/v1/chats/${chatId}/messages`, { author, body });
   assert.equal(r.status, 201, `post message: ${r.status} ${r.text}`);
   return r.json;
+}
+
+/**
+ * Post `count` messages from `concurrency` clients at once (each asserted 201); message i
+ * (first, first + 1, …) has body body(i). Returns the Messages in the order answered.
+ */
+export async function postMany(base, chatId, count, { concurrency = 1, first = 1, body = (i) => `message ${i}`, author = 'Ada' } = {}) {
+  const posted = [];
+  let next = first;
+  const end = first + count;
+  const client = async () => {
+    while (next < end) {
+      const i = next++;
+      posted.push(await postMessage(base, chatId, body(i), author));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return posted;
 }
 
 export async function getChat(base, chatId) {
@@ -316,14 +573,15 @@ export async function getChat(base, chatId) {
   return r.json;
 }
 
-/** Assert a JSON error response with status `status` and a string `detail`. */
+/** Assert a JSON error response (from api() or rawRequest()) with status `status` and a string `detail`. */
 export function assertError(r, status, what = '') {
-  assert.equal(r.status, status, `${what} expected ${status}, got ${r.status}: ${r.text}`);
+  const text = r.text !== undefined ? r.text : r.body;
+  assert.equal(r.status, status, `${what} expected ${status}, got ${r.status}: ${text}`);
   const ct = r.headers.get ? r.headers.get('content-type') : r.headers['content-type'];
   assert.match(ct || '', /^application\/json/, `${what} error content-type`);
-  const json = r.json !== undefined ? r.json : JSON.parse(r.text);
+  const json = r.json !== undefined ? r.json : JSON.parse(text);
   assert.equal(typeof json, 'object', `${what} error body is an object`);
-  assert.equal(typeof json.detail, 'string', `${what} error body has a string detail: ${r.text}`);
+  assert.equal(typeof json.detail, 'string', `${what} error body has a string detail: ${text}`);
   assert.ok(json.detail.length > 0, `${what} detail not empty`);
   return json;
 }
@@ -769,6 +1027,27 @@ export async function openOkStream(base, p, opts) {
   return s;
 }
 
+/** The path of a chat's JSON event stream, with an optional query ('?after=N'). */
+export const jsonStreamPath = (chatId, query = '') => `/api/v1/chats/${chatId}/events${query}`;
+
+/** The path of a chat's HTML event stream, with an optional query ('?after=N'). */
+export const htmlStreamPath = (chatId, query = '') => `/chats/${chatId}/events${query}`;
+
+/** Open a 200 stream and wait for its first event (openStream options, plus `wait`: ms for that event, default 5000); returns the stream. */
+export async function openReadyStream(base, p, { wait = 5000, ...opts } = {}) {
+  const s = await openOkStream(base, p, opts);
+  await s.waitFor(1, wait);
+  return s;
+}
+
+/** openReadyStream, asserting the first event is the `snapshot`; it is on the stream, parsed, as s.snapshot. */
+export async function openSnapshotStream(base, p, opts) {
+  const s = await openReadyStream(base, p, opts);
+  s.snapshot = parsedEvent(s.events[0]);
+  assert.equal(s.snapshot.event, 'snapshot', `GET ${p}: the first event`);
+  return s;
+}
+
 /** Wait until `s` has at least n events and return them parsed: {id, event, data, json}. */
 export async function waitForEvents(s, n, timeout = 5000) {
   const evs = await s.waitEvents(n, timeout);
@@ -785,8 +1064,20 @@ export function parsedEvent(f) {
   return { id: f.id, event: f.event, data: f.data, json, frame: f };
 }
 
+/** Every event of stream `s` so far, parsed ({id, event, data, json, frame}). */
+export const parsedEvents = (s) => s.events.map(parsedEvent);
+
+/** The durable events (with an id; the snapshot left out) among `frames`, as [{id (number), event, data}]. */
+export const durableEvents = (frames) =>
+  frames.filter((f) => f.id !== undefined && f.fields.length > 0 && f.event !== 'snapshot').map((f) => ({ id: Number(f.id), event: f.event, data: f.data }));
+
 // ---------------------------------------------------------------------------
 // Metrics
+
+/** parley_sse_subscribers of the server at `url` (its open streams). */
+export async function subscriberCount(url) {
+  return (await metrics(url)).get('parley_sse_subscribers');
+}
 
 /**
  * Fetch and parse `${url}/metrics` (Prometheus text format 0.0.4).
@@ -848,6 +1139,9 @@ export function parseMetrics(text) {
   };
 }
 
+/** The integers a, a + 1, …, b. */
+export const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
 /** Poll `fn` until it returns truthy (or throws no more); fail after `timeout` ms with `what`. */
 export async function eventually(fn, { timeout = 2000, interval = 50, what = 'condition' } = {}) {
   const t0 = Date.now();
@@ -899,4 +1193,49 @@ export async function waitIdle(s, from = 0, timeout = 10000) {
     });
   await s.waitFor(() => find() >= 0, timeout, `a turn idle event after event #${from}`);
   return find();
+}
+
+/**
+ * Group parsed events into bot replies in the order their `message` events came:
+ * [{seq, author, start (Message), tokens: [delta…], tokenEvents, update (final Message) | undefined}].
+ */
+export function replies(list) {
+  const out = [];
+  const bySeq = new Map();
+  for (const e of list) {
+    if (e.event === 'message' && e.json && e.json.kind === 'bot') {
+      const r = { seq: e.json.seq, author: e.json.author, start: e.json, tokens: [], tokenEvents: [], update: undefined };
+      out.push(r);
+      bySeq.set(r.seq, r);
+    } else if (e.event === 'token' && e.json) {
+      const r = bySeq.get(e.json.seq);
+      if (r) {
+        r.tokens.push(e.json.delta);
+        r.tokenEvents.push(e);
+      }
+    } else if (e.event === 'message-update' && e.json && e.id !== undefined) {
+      const r = bySeq.get(e.json.seq);
+      if (r && e.json.state !== 'streaming') r.update = e.json;
+    }
+  }
+  return out;
+}
+
+/** Post a person's message and wait for the turn flow to go idle on stream `s`; returns the parsed events since the post. */
+export async function postAndSettle(base, s, chatId, body, author = 'Ada', timeout = 10000) {
+  const from = s.events.length;
+  await postMessage(base, chatId, body, author);
+  const idle = await waitIdle(s, from, timeout);
+  return parsedEvents(s).slice(from, idle + 1);
+}
+
+/** Post a person's message and wait until stream `s` carries its `message` event; returns the Message. */
+export async function postAndSee(base, s, chatId, body, author = 'Ada', timeout = 3000) {
+  const m = await postMessage(base, chatId, body, author);
+  await s.waitFor(
+    (st) => st.events.some((f) => f.event === 'message' && parsedEvent(f).json?.seq === m.seq),
+    timeout,
+    `message seq ${m.seq} (${JSON.stringify(body.slice(0, 40))}) on the stream`,
+  );
+  return m;
 }

@@ -1,11 +1,9 @@
 // Input edge cases found in review: none may crash the server or slip past validation.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api, createChat, postMessage, postForm } from './helpers.mjs';
+import { useServer, api, createChat, postMessage, postForm } from './helpers.mjs';
 
-let srv;
-before(async () => { srv = await startServer(); });
-after(async () => { if (srv) await srv.stop(); });
+const srv = useServer();
 
 test('an unknown bot name long enough to be cut mid-character is a clean 422', async () => {
   const r = await api(srv.url, 'POST', '/api/v1/chats', { title: 'x', bots: ['é'.repeat(100)] });

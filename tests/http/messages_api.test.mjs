@@ -1,15 +1,18 @@
 // SPEC §2–3: a person's messages over the JSON API.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  startServer,
+  useServer,
   api,
   createChat,
   getChat,
   postMessage,
+  postMany,
+  range,
   assertError,
-  openOkStream,
+  openSnapshotStream,
+  jsonStreamPath,
   waitForEvents,
   metrics,
   ID_RE,
@@ -17,14 +20,7 @@ import {
 } from './helpers.mjs';
 
 const T = { timeout: 15000 };
-let srv;
-
-before(async () => {
-  srv = await startServer();
-});
-after(async () => {
-  if (srv) await srv.stop();
-});
+const srv = useServer();
 
 function assertMessageShape(m, { chatId, seq, author, body }) {
   assert.deepEqual(
@@ -42,17 +38,6 @@ function assertMessageShape(m, { chatId, seq, author, body }) {
   assert.equal(m.error, null);
   assert.match(m.created_at, RFC3339_UTC_RE);
   assert.ok(Math.abs(Date.now() - Date.parse(m.created_at)) < 120000, 'created_at is now-ish');
-}
-
-async function postN(chatId, n, concurrency = 8) {
-  let next = 1;
-  const worker = async () => {
-    while (next <= n) {
-      const i = next++;
-      await postMessage(srv.url, chatId, `m${i}`);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
 describe('POST messages', () => {
@@ -94,13 +79,13 @@ describe('POST messages', () => {
       '  leading and trailing spaces  ',
       'crlf\r\nline',
     ];
-    // Line endings may be normalised to \n (browsers submit textareas with CRLF);
-    // everything else is kept byte for byte.
+    // Line endings are stored as \n (CONTRACT-NOTES: browsers submit textareas with CRLF,
+    // and SSE cannot carry a CR inside data); everything else is kept byte for byte.
     const norm = (b) => b.replace(/\r\n?/g, '\n');
     const stored = [];
     for (const body of bodies) {
       const m = await postMessage(srv.url, c.id, body, 'Grace');
-      assert.ok(m.body === body || m.body === norm(body), `body kept: ${JSON.stringify(m.body)} vs ${JSON.stringify(body)}`);
+      assert.equal(m.body, norm(body), `body kept: ${JSON.stringify(m.body)} vs ${JSON.stringify(body)}`);
       stored.push(m.body);
     }
     const r = await api(srv.url, 'GET', `/api/v1/chats/${c.id}/messages`);
@@ -156,7 +141,7 @@ describe('GET messages: after and limit', () => {
   let chat;
   before(async () => {
     chat = await createChat(srv.url, 'many');
-    await postN(chat.id, 520);
+    await postMany(srv.url, chat.id, 520, { concurrency: 8, body: (i) => `m${i}` });
   });
 
   const get = async (q) => {
@@ -165,7 +150,6 @@ describe('GET messages: after and limit', () => {
     assert.ok(Array.isArray(r.json.messages));
     return r.json.messages.map((m) => m.seq);
   };
-  const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
   test('default: the first 100, oldest first', T, async () => {
     assert.deepEqual(await get(''), range(1, 100));
@@ -213,34 +197,28 @@ test('chat ids in messages match', T, async () => {
 // durable, and every stream sees its chat's messages in order, without gaps.
 test('posts arriving together from 8 clients to 4 chats: each 201 matches what the streams show, in order', T, async () => {
   const chats = await Promise.all([0, 1, 2, 3].map((i) => createChat(srv.url, `together ${i}`)));
-  const streams = await Promise.all(chats.map((c) => openOkStream(srv.url, `/api/v1/chats/${c.id}/events`)));
-  try {
-    for (const st of streams) assert.equal((await waitForEvents(st, 1))[0].event, 'snapshot');
-    const acked = chats.map(() => []);
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, c) => {
-        for (let k = 0; k < 10; k++) {
-          const i = (c + k) % 4;
-          const r = await api(srv.url, 'POST', `/api/v1/chats/${chats[i].id}/messages`, { author: `C${c}`, body: `c${c} k${k}` });
-          assert.equal(r.status, 201, r.text);
-          acked[i].push(r.json);
-        }
-      }),
-    );
-    for (let i = 0; i < 4; i++) {
-      assert.equal(acked[i].length, 20);
-      const evs = (await waitForEvents(streams[i], 21)).slice(1);
-      assert.deepEqual(evs.map((e) => e.event), Array(20).fill('message'));
-      const range = (a, b) => Array.from({ length: b - a + 1 }, (_, j) => a + j);
-      assert.deepEqual(evs.map((e) => Number(e.id)), range(1, 20), `chat ${i}: event ids in order`);
-      assert.deepEqual(evs.map((e) => e.json.seq), range(1, 20), `chat ${i}: seqs in order`);
-      const bySeq = new Map(acked[i].map((m) => [m.seq, m]));
-      for (const e of evs) assert.deepEqual(e.json, bySeq.get(e.json.seq), `chat ${i}: the 201 and the event agree`);
-      const c = await getChat(srv.url, chats[i].id);
-      assert.equal(c.last_event_id, 20);
-    }
-  } finally {
-    for (const st of streams) st.close();
+  const streams = await Promise.all(chats.map(async (c) => srv.track(await openSnapshotStream(srv.url, jsonStreamPath(c.id)))));
+  const acked = chats.map(() => []);
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, c) => {
+      for (let k = 0; k < 10; k++) {
+        const i = (c + k) % 4;
+        const r = await api(srv.url, 'POST', `/api/v1/chats/${chats[i].id}/messages`, { author: `C${c}`, body: `c${c} k${k}` });
+        assert.equal(r.status, 201, r.text);
+        acked[i].push(r.json);
+      }
+    }),
+  );
+  for (let i = 0; i < 4; i++) {
+    assert.equal(acked[i].length, 20);
+    const evs = (await waitForEvents(streams[i], 21)).slice(1);
+    assert.deepEqual(evs.map((e) => e.event), Array(20).fill('message'));
+    assert.deepEqual(evs.map((e) => Number(e.id)), range(1, 20), `chat ${i}: event ids in order`);
+    assert.deepEqual(evs.map((e) => e.json.seq), range(1, 20), `chat ${i}: seqs in order`);
+    const bySeq = new Map(acked[i].map((m) => [m.seq, m]));
+    for (const e of evs) assert.deepEqual(e.json, bySeq.get(e.json.seq), `chat ${i}: the 201 and the event agree`);
+    const c = await getChat(srv.url, chats[i].id);
+    assert.equal(c.last_event_id, 20);
   }
 });
 
@@ -266,7 +244,7 @@ async function postAllAtOnce(port, chatId, n) {
   }));
   socks.forEach((sock, i) => {
     const body = JSON.stringify({ author: 'Ada', body: `together ${i}` });
-    sock.write(`POST /api/v1/chats/${chatId}/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    sock.write(`POST /api/v1/chats/${chatId}/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
   return Promise.all(answers);

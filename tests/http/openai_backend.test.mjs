@@ -1,16 +1,22 @@
 // SPEC §5 (the openai backend: POST {base_url}/chat/completions with "stream":true; failures
 // end a reply as failed with a reason and the flow goes on), §2 (API keys by environment
 // variable, never shown), §3 /stop. The model server is tests/http/fake_openai.mjs.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
+  useServer,
   api,
+  createBot as createBotOn,
+  uniqueName as uname,
   createChat,
   getChat,
   postMessage,
-  openOkStream,
-  parsedEvent,
+  postAndSettle,
+  openReadyStream,
+  jsonStreamPath,
+  htmlStreamPath,
+  parsedEvents as evs,
+  replies,
   freePort,
   sleep,
   waitIdle,
@@ -19,90 +25,39 @@ import { startFakeOpenAI, streamReply, stallAfter, httpError, rawStream, complet
 
 const T = { timeout: 20000 };
 const SECRET = 'sk-fake-SECRET-d41d8cd98f00b204e980';
-const KEY_VAR = 'OAI_TEST_KEY_X'; // not PARLEY_*: helpers strip those from the child's environment
-const EMPTY_VAR = 'OAI_TEST_EMPTY_KEY';
-const UNSET_VAR = 'OAI_TEST_NEVER_SET_KEY';
-let srv; // --model-timeout 10
-let quick; // --model-timeout 1
-const fakes = [];
-const open = [];
-let counter = 0;
+// Only PARLEY_KEY_* may be named (SPEC §2); the helpers strip the host's PARLEY_*
+// variables from the child's environment and then add these.
+const KEY_VAR = 'PARLEY_KEY_OAI_TEST_X';
+const EMPTY_VAR = 'PARLEY_KEY_OAI_TEST_EMPTY';
+const UNSET_VAR = 'PARLEY_KEY_OAI_TEST_NEVER_SET';
 
-before(async () => {
-  delete process.env[UNSET_VAR];
-  [srv, quick] = await Promise.all([
-    startServer({
-      args: ['--typing-ms', '5', '--model-timeout', '10', '--log-level', 'debug'],
-      env: { [KEY_VAR]: SECRET, [EMPTY_VAR]: '' },
-    }),
-    startServer({ args: ['--typing-ms', '5', '--model-timeout', '1'] }),
-  ]);
+delete process.env[UNSET_VAR];
+const srv = useServer({
+  args: ['--typing-ms', '5', '--model-timeout', '10', '--log-level', 'debug'],
+  env: { [KEY_VAR]: SECRET, [EMPTY_VAR]: '' },
 });
-after(async () => {
-  for (const s of open) s.close();
-  for (const f of fakes) await f.close();
-  await Promise.all([srv && srv.stop(), quick && quick.stop()]);
-});
+const quick = useServer({ args: ['--typing-ms', '5', '--model-timeout', '1'] });
 
 // ---------------------------------------------------------------------------
 // helpers
 
-async function fake() {
-  const f = await startFakeOpenAI();
-  fakes.push(f);
-  return f;
-}
+/** A fake model server, closed after the file (before the servers stop). */
+const fake = async () => srv.track(await startFakeOpenAI());
 
-function uname(prefix) {
-  counter += 1;
-  return `${prefix}${counter}`;
-}
-
-async function createBot(server, fields) {
-  const r = await api(server.url, 'POST', '/api/v1/bots', fields);
-  assert.equal(r.status, 201, `create bot: ${r.status} ${r.text}`);
-  return r.json;
-}
+const createBot = (server, fields) => createBotOn(server.url, fields);
 
 function oaiBot(server, baseUrl, extra = {}) {
   return createBot(server, { name: uname('Model'), backend: 'openai', base_url: baseUrl, ...extra });
 }
 
-async function stream(server, chatId, p = `/api/v1/chats/${chatId}/events`) {
-  const s = await openOkStream(server.url, p);
-  open.push(s);
-  await s.waitFor(1, 5000);
-  return s;
-}
-
-const evs = (s) => s.events.map(parsedEvent);
-
-
-function replies(list) {
-  const out = [];
-  const bySeq = new Map();
-  for (const e of list) {
-    if (e.event === 'message' && e.json && e.json.kind === 'bot') {
-      const r = { seq: e.json.seq, author: e.json.author, start: e.json, tokens: [], update: undefined };
-      out.push(r);
-      bySeq.set(r.seq, r);
-    } else if (e.event === 'token' && e.json && bySeq.has(e.json.seq)) {
-      bySeq.get(e.json.seq).tokens.push(e.json.delta);
-    } else if (e.event === 'message-update' && e.json && e.id !== undefined && e.json.state !== 'streaming' && bySeq.has(e.json.seq)) {
-      bySeq.get(e.json.seq).update = e.json;
-    }
-  }
-  return out;
-}
+/** Open a chat's stream (JSON unless `p` says otherwise), wait for its first event; closed after the file. */
+const stream = async (server, chatId, p = jsonStreamPath(chatId)) => server.track(await openReadyStream(server.url, p));
 
 /** A chat with `bots`, a stream on it; post `text` and wait for the flow to end. */
 async function runFlow(server, bots, text = 'hello', { policy = 'round-robin', timeout = 10000, author = 'Ada' } = {}) {
   const chat = await createChat(server.url, 'oai', { bots: bots.map((b) => b.id), policy });
   const s = await stream(server, chat.id);
-  const from = s.events.length;
-  await postMessage(server.url, chat.id, text, author);
-  const idle = await waitIdle(s, from, timeout);
-  const list = evs(s).slice(from, idle + 1);
+  const list = await postAndSettle(server.url, s, chat.id, text, author, timeout);
   return { chat, s, list, rs: replies(list) };
 }
 
@@ -227,13 +182,9 @@ describe('API keys', () => {
     const keyed = await oaiBot(srv, f.baseUrl, { api_key_env: KEY_VAR, persona: 'p' });
     const chat = await createChat(srv.url, 'secret', { bots: [keyed.id] });
     const js = await stream(srv, chat.id);
-    const hs = await stream(srv, chat.id, `/chats/${chat.id}/events`);
-    let from = js.events.length;
-    await postMessage(srv.url, chat.id, 'first');
-    await waitIdle(js, from);
-    from = js.events.length;
-    await postMessage(srv.url, chat.id, 'second');
-    await waitIdle(js, from);
+    const hs = await stream(srv, chat.id, htmlStreamPath(chat.id));
+    await postAndSettle(srv.url, js, chat.id, 'first');
+    await postAndSettle(srv.url, js, chat.id, 'second');
     const rs = replies(evs(js));
     assert.deepEqual(rs.map((r) => r.update.state), ['complete', 'failed']);
     assert.equal(f.requests[1].headers.authorization, `Bearer ${SECRET}`);
@@ -286,7 +237,7 @@ describe('failures', () => {
     const bot = await oaiBot(srv, f.baseUrl);
     const { rs } = await runFlow(srv, [bot]);
     assertFailed(rs[0], 'garbage');
-    assert.ok(rs[0].update.body === '' || rs[0].update.body === 'ok ', `keeps at most the text before the garbage: ${JSON.stringify(rs[0].update.body)}`);
+    assert.equal(rs[0].update.body, 'ok ', 'a failed reply keeps the text it had before the garbage (SPEC §2)');
   });
 
   test('a 200 answer that is not an event stream at all → failed', T, async () => {

@@ -1,11 +1,9 @@
 // Chat pages are cached while nothing they show changes; every change shows at once.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api, createChat, postMessage, eventually, sleep } from './helpers.mjs';
+import { useServer, api, createBot, chatWithBots, postMessage, eventually, sleep } from './helpers.mjs';
 
-let srv;
-before(async () => { srv = await startServer({ args: ['--typing-ms', '150'] }); });
-after(async () => { if (srv) await srv.stop(); });
+const srv = useServer({ args: ['--typing-ms', '150'] });
 
 const page = async (id) => {
   const r = await fetch(`${srv.url}/chats/${id}`);
@@ -14,8 +12,7 @@ const page = async (id) => {
 };
 
 test('a cached page follows new messages, chat changes and bot changes', { timeout: 15000 }, async () => {
-  const bot = (await api(srv.url, 'POST', '/api/v1/bots', { name: 'Cachey', backend: 'echo' })).json;
-  const chat = await createChat(srv.url, 'cache me', { bots: [bot.id], policy: 'manual' });
+  const { chat, bots: [bot] } = await chatWithBots(srv.url, 'cache me', [{ name: 'Cachey', backend: 'echo' }], { policy: 'manual' });
   await postMessage(srv.url, chat.id, 'first words');
   const a = await page(chat.id);
   assert.equal(await page(chat.id), a, 'the same state renders the same page');
@@ -33,13 +30,12 @@ test('a cached page follows new messages, chat changes and bot changes', { timeo
   assert.doesNotMatch(c, /Cachey/);
 
   // an unrelated new bot shows up among the chat's settings choices
-  await api(srv.url, 'POST', '/api/v1/bots', { name: 'Newcomer', backend: 'dice' });
+  await createBot(srv.url, { name: 'Newcomer', backend: 'dice' });
   assert.match(await page(chat.id), /Newcomer/);
 });
 
 test('a page during a reply shows the text so far; afterwards the finished reply', { timeout: 15000 }, async () => {
-  const bot = (await api(srv.url, 'POST', '/api/v1/bots', { name: 'Typist', backend: 'echo' })).json;
-  const chat = await createChat(srv.url, 'typing', { bots: [bot.id] });
+  const { chat } = await chatWithBots(srv.url, 'typing', [{ name: 'Typist', backend: 'echo' }]);
   await page(chat.id); // cache the empty chat
   await postMessage(srv.url, chat.id, 'one two three four five six seven eight');
   await sleep(450);

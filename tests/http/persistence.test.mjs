@@ -1,43 +1,24 @@
 // Durability: chats, messages, seq and event ids survive restarts and kill -9.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import {
-  startServer,
+  useServerPool,
   api,
   createChat,
   getChat,
   postMessage,
   openOkStream,
+  openSnapshotStream,
+  jsonStreamPath,
   waitForEvents,
-  tempDir,
   sleep,
 } from './helpers.mjs';
 
 const T = { timeout: 15000 };
-const cleanups = [];
-const running = new Set();
-
-after(async () => {
-  for (const s of running) await s.kill();
-  for (const c of cleanups) c();
-});
-
-async function start(db) {
-  const s = await startServer({ db });
-  running.add(s);
-  return s;
-}
-async function stop(s, sig = 'SIGTERM') {
-  running.delete(s);
-  if (sig === 'SIGKILL') return s.kill();
-  return s.stop(sig);
-}
-function freshDb() {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return path.join(t.dir, 'parley.db');
-}
+const pool = useServerPool();
+const freshDb = () => pool.freshDb();
+const start = (db) => pool.start({ db });
+const stop = (s, sig = 'SIGTERM') => pool.stop(s, sig);
 
 test('restart on the same db keeps chats, messages, seq and event ids', T, async () => {
   const db = freshDb();
@@ -61,11 +42,9 @@ test('restart on the same db keeps chats, messages, seq and event ids', T, async
   assert.equal((await getChat(s.url, b.id)).policy, 'manual');
 
   // seq and event ids continue
-  const live = await openOkStream(s.url, `/api/v1/chats/${a.id}/events`);
+  const live = await openSnapshotStream(s.url, jsonStreamPath(a.id));
   try {
-    const [snap] = await waitForEvents(live, 1);
-    assert.equal(snap.event, 'snapshot');
-    assert.equal(snap.id, '4');
+    assert.equal(live.snapshot.id, '4');
     const m4 = await postMessage(s.url, a.id, 'fourth');
     assert.equal(m4.seq, 4, 'seq continues');
     const [, ev] = await waitForEvents(live, 2);
@@ -75,7 +54,7 @@ test('restart on the same db keeps chats, messages, seq and event ids', T, async
   }
 
   // history of events is kept across restarts: resume from 1 replays 2..5
-  const r = await openOkStream(s.url, `/api/v1/chats/${a.id}/events?after=1`);
+  const r = await openOkStream(s.url, jsonStreamPath(a.id, '?after=1'));
   try {
     const evs = await waitForEvents(r, 4);
     assert.deepEqual(evs.map((e) => [e.event, e.id]), [
@@ -111,7 +90,7 @@ test('kill -9 right after a 201 keeps the message; ids are not reused', T, async
 
   s = await start(db);
   assert.equal((await getChat(s.url, created.id)).title, 'made right before the crash');
-  const st = await openOkStream(s.url, `/api/v1/chats/${c.id}/events?after=2`);
+  const st = await openOkStream(s.url, jsonStreamPath(c.id, '?after=2'));
   try {
     const [ev] = await waitForEvents(st, 1);
     assert.equal(ev.event, 'message');

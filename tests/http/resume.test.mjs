@@ -3,24 +3,17 @@
 // the events asked for are older than memory holds). Either way: every durable event
 // after N, once, in order, then live ones, with no gap and no duplicate; from the store,
 // people's messages (whose rows are their events) and the log's other events, merged.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, createChat, postMessage, openOkStream, waitForEvents, sleep, api,
+  useServer, createChat, postMany, openOkStream, openReadyStream, waitForEvents, sleep, api,
+  jsonStreamPath as path, htmlStreamPath as htmlPath, range,
 } from './helpers.mjs';
 
 const T = { timeout: 20000 };
-let srv;
+const srv = useServer();
 
-before(async () => { srv = await startServer(); });
-after(async () => { if (srv) await srv.stop(); });
-
-const path = (id, q = '') => `/api/v1/chats/${id}/events${q}`;
-const htmlPath = (id, q = '') => `/chats/${id}/events${q}`;
-
-async function post(chatId, n, from = 1) {
-  for (let i = 0; i < n; i++) await postMessage(srv.url, chatId, `message ${from + i}`);
-}
+const post = (chatId, n, first = 1) => postMany(srv.url, chatId, n, { first });
 
 /** Opens a stream resuming after N and returns the ids of its first `count` events. */
 async function resumedIds(p, n, count) {
@@ -31,12 +24,9 @@ async function resumedIds(p, n, count) {
   return evs.map((e) => Number(e.id));
 }
 
-const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-
 test('from memory: a chat with a live subscriber resumes from its recent events', T, async () => {
   const c = await createChat(srv.url, 'ring');
-  const keeper = await openOkStream(srv.url, path(c.id)); // keeps the channel alive
-  await waitForEvents(keeper, 1);
+  const keeper = await openReadyStream(srv.url, path(c.id)); // keeps the channel alive
   await post(c.id, 30);
   await waitForEvents(keeper, 31);
   assert.deepEqual(await resumedIds(path(c.id), 12, 18), range(13, 30));
@@ -47,8 +37,7 @@ test('from memory: a chat with a live subscriber resumes from its recent events'
 test('from the store: older than memory, or before the channel existed', T, async () => {
   const c = await createChat(srv.url, 'log');
   await post(c.id, 5); // no subscriber: these are only in the store
-  const keeper = await openOkStream(srv.url, path(c.id));
-  await waitForEvents(keeper, 1);
+  const keeper = await openReadyStream(srv.url, path(c.id));
   await post(c.id, 95, 6); // memory now holds the newest events only
   await waitForEvents(keeper, 96);
   assert.deepEqual(await resumedIds(path(c.id), 2, 98), range(3, 100));
@@ -61,8 +50,7 @@ test('from the store: older than memory, or before the channel existed', T, asyn
 
 test('from the store: messages and other events in id order, as they went out live', T, async () => {
   const c = await createChat(srv.url, 'mixed');
-  const live = await openOkStream(srv.url, path(c.id));
-  await waitForEvents(live, 1); // the snapshot
+  const live = await openReadyStream(srv.url, path(c.id)); // with the snapshot
   await post(c.id, 2);
   const r = await api(srv.url, 'PATCH', `/api/v1/chats/${c.id}`, { title: 'renamed' });
   assert.equal(r.status, 200);

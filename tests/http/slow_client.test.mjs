@@ -5,17 +5,22 @@
 // then Parley's own queue grows) must be cut off once that queue passes --stream-buffer
 // (64 KiB here) and counted; a normal subscriber gets every event in order and the
 // posters are not slowed; the cut-off client resumes with Last-Event-ID and loses nothing.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  startServer,
+  useServerPool,
   api,
   createChat,
+  postMany,
   openOkStream,
-  waitForEvents,
-  parsedEvent,
+  openReadyStream,
+  openSnapshotStream,
+  jsonStreamPath,
+  htmlStreamPath,
+  durableEvents as durable,
   metrics,
+  subscriberCount,
   eventually,
   parseHead,
   ChunkedDecoder,
@@ -30,15 +35,7 @@ const BASELINE_POSTS = 100;
 const MAX_POSTS = 1200; // safety cap for the slowed run (kernel buffers on loopback reach several MiB)
 const AFTER_CUT_POSTS = 20; // events the slow client can only get by resuming
 
-const servers = new Set();
-const sockets = new Set();
-after(async () => {
-  for (const s of sockets) s.destroy();
-  for (const s of servers) {
-    await s.kill();
-    s.cleanupDb();
-  }
-});
+const pool = useServerPool(); // kills what a failed test left running
 
 /** `count` posts from CONCURRENCY clients (or until stop() says so); returns {ms, posted: [Message]}. */
 async function burst(srv, chatId, label, { count = Infinity, stop = () => false } = {}) {
@@ -66,8 +63,7 @@ async function burst(srv, chatId, label, { count = Infinity, stop = () => false 
  * with everything received, parsed: {status, frames, events, lastCompleteId, bytes}.
  */
 function pausedSubscriber(srv, p) {
-  const sock = net.connect(srv.port, '127.0.0.1');
-  sockets.add(sock);
+  const sock = pool.track(net.connect(srv.port, '127.0.0.1'));
   let raw = Buffer.alloc(0);
   let ended = false;
   let endWaiter = null;
@@ -97,7 +93,6 @@ function pausedSubscriber(srv, p) {
           };
         });
       }
-      sockets.delete(sock);
       const i = raw.indexOf('\r\n\r\n');
       assert.ok(i > 0, 'the slow subscriber got no response head');
       const head = parseHead(raw.subarray(0, i).toString('latin1'));
@@ -126,17 +121,13 @@ function pausedSubscriber(srv, p) {
   };
 }
 
-/** Durable events (with id) of a stream, as {id:Number, event, data}. */
-const durable = (frames) => frames.filter((f) => f.id !== undefined && f.fields.length).map((f) => ({ id: Number(f.id), event: f.event, data: f.data }));
-
 async function scenario(kind) {
-  const srv = await startServer({ args: ['--stream-buffer', '64'] });
-  servers.add(srv);
+  const srv = await pool.start({ args: ['--stream-buffer', '64'] });
   // Chat A: the baseline run (a normal subscriber, no slow one). Chat B: the same with a
   // slow subscriber. Separate chats keep B's snapshot small (see the snapshot test below).
   const chatA = await createChat(srv.url, `Baseline ${kind}`);
   const chat = await createChat(srv.url, `Slow ${kind}`);
-  const streamPath = (id) => (kind === 'json' ? `/api/v1/chats/${id}/events` : `/chats/${id}/events`);
+  const streamPath = kind === 'json' ? jsonStreamPath : htmlStreamPath;
   const p = streamPath(chat.id);
   const m0 = await metrics(srv.url);
   const subs0 = m0.get('parley_sse_subscribers');
@@ -145,21 +136,18 @@ async function scenario(kind) {
   assert.equal(typeof dropped0, 'number', 'parley_sse_dropped_slow_total is exposed');
 
   // Baseline: chat A with a normal subscriber, no slow client.
-  const normalA = await openOkStream(srv.url, streamPath(chatA.id));
-  await waitForEvents(normalA, 1);
+  const normalA = await openReadyStream(srv.url, streamPath(chatA.id));
   const base = await burst(srv, chatA.id, 'base', { count: BASELINE_POSTS });
   await normalA.waitFor(1 + BASELINE_POSTS, 8000);
   normalA.close();
-  await eventually(async () => (await metrics(srv.url)).get('parley_sse_subscribers') === subs0, { what: 'baseline subscriber gone' });
+  await eventually(async () => (await subscriberCount(srv.url)) === subs0, { what: 'baseline subscriber gone' });
 
   // Chat B: a normal subscriber for the rest of the test.
-  const normal = await openOkStream(srv.url, p);
-  await waitForEvents(normal, 1);
-  assert.equal(normal.events[0].event, 'snapshot');
+  const normal = await openSnapshotStream(srv.url, p);
 
   // The slow client connects, then never reads.
   const slow = pausedSubscriber(srv, p);
-  await eventually(async () => (await metrics(srv.url)).get('parley_sse_subscribers') === subs0 + 2, { what: 'the slow subscriber to be counted' }).catch(async (e) => {
+  await eventually(async () => (await subscriberCount(srv.url)) === subs0 + 2, { what: 'the slow subscriber to be counted' }).catch(async (e) => {
     const m = await metrics(srv.url);
     throw new Error(`${e.message}; subscribers ${m.get('parley_sse_subscribers')}, dropped ${m.get('parley_sse_dropped_slow_total')}, normal ended ${normal.ended}`);
   });
@@ -263,18 +251,17 @@ async function scenario(kind) {
 
   // Subscribers: the cut one is gone; closing the others brings the gauge back.
   const open = resumed ? 2 : 1;
-  await eventually(async () => (await metrics(srv.url)).get('parley_sse_subscribers') === subs0 + open, {
+  await eventually(async () => (await subscriberCount(srv.url)) === subs0 + open, {
     timeout: 3000,
     what: `parley_sse_subscribers = ${subs0 + open} (normal${resumed ? ' + resumed' : ''})`,
   });
   normal.close();
   if (resumed) resumed.close();
-  await eventually(async () => (await metrics(srv.url)).get('parley_sse_subscribers') === subs0, {
+  await eventually(async () => (await subscriberCount(srv.url)) === subs0, {
     timeout: 3000,
     what: `parley_sse_subscribers back to ${subs0}`,
   });
-  servers.delete(srv);
-  await srv.stop();
+  await pool.stop(srv);
   assert.deepEqual(problems, [], 'problems found along the way');
 }
 
@@ -286,35 +273,22 @@ test('a paused HTML-stream subscriber is cut off, others are not slowed, and it 
 // the bound is on output the kernel has not accepted, and a fresh socket has not yet
 // had a chance to accept anything.
 async function openBigSnapshot(args, body, count, what) {
-  const srv = await startServer({ args });
-  servers.add(srv);
+  const srv = await pool.start({ args });
   const chat = await createChat(srv.url, what);
-  let k = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (k < count) {
-        k += 1;
-        const r = await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body });
-        assert.equal(r.status, 201, r.text.slice(0, 200));
-      }
-    }),
-  );
+  await postMany(srv.url, chat.id, count, { concurrency: CONCURRENCY, body: () => body });
   const dropped0 = (await metrics(srv.url)).get('parley_sse_dropped_slow_total');
   const failures = [];
-  for (const p of [`/api/v1/chats/${chat.id}/events`, `/chats/${chat.id}/events`]) {
+  for (const p of [jsonStreamPath(chat.id), htmlStreamPath(chat.id)]) {
     try {
-      const s = await openOkStream(srv.url, p);
-      const [snap] = await waitForEvents(s, 1, 8000);
-      assert.equal(snap.event, 'snapshot');
-      assert.equal(snap.json.messages.length, 50);
+      const s = await openSnapshotStream(srv.url, p, { wait: 8000 });
+      assert.equal(s.snapshot.json.messages.length, 50);
       s.close();
     } catch (e) {
       failures.push(`${p}: ${e.message.slice(0, 200)}`);
     }
   }
   const dropped1 = (await metrics(srv.url)).get('parley_sse_dropped_slow_total');
-  servers.delete(srv);
-  await srv.stop();
+  await pool.stop(srv);
   assert.deepEqual(failures, [], `a reading client could not open the stream of a chat with ${count} messages of ${body.length} × ${JSON.stringify(body[0])} (${args.join(' ') || 'default settings'}); parley_sse_dropped_slow_total ${dropped0} → ${dropped1}`);
   assert.equal(dropped1, dropped0, 'nobody was counted as slow');
 }

@@ -1,29 +1,28 @@
 // Event-stream edge cases: HEAD gets the head and no stream; one frame bigger than the
 // stream buffer does not count as a slow client.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, createChat, postMessage, openOkStream, waitForEvents, metrics } from './helpers.mjs';
+import {
+  useServer, createChat, postMessage, openReadyStream, jsonStreamPath, waitForEvents, metrics, subscriberCount,
+} from './helpers.mjs';
 
-let srv;
-before(async () => { srv = await startServer({ args: ['--stream-buffer', '16'] }); });
-after(async () => { if (srv) await srv.stop(); });
+const srv = useServer({ args: ['--stream-buffer', '16'] });
 
 test('HEAD on a stream route answers the head only and opens no stream', { timeout: 10000 }, async () => {
   const chat = await createChat(srv.url, 'head');
-  const before = (await metrics(srv.url)).get('parley_sse_subscribers');
-  const r = await fetch(`${srv.url}/api/v1/chats/${chat.id}/events`, { method: 'HEAD' });
+  const before = await subscriberCount(srv.url);
+  const r = await fetch(`${srv.url}${jsonStreamPath(chat.id)}`, { method: 'HEAD' });
   assert.equal(r.status, 200);
-  assert.match(r.headers.get('content-type'), /^text\/event-stream/);
+  assert.equal(r.headers.get('content-type'), 'text/event-stream');
   assert.equal(await r.text(), '');
-  assert.equal((await metrics(srv.url)).get('parley_sse_subscribers'), before);
+  assert.equal(await subscriberCount(srv.url), before);
   const missing = await fetch(`${srv.url}/api/v1/chats/zzzzzzzzzzzz/events`, { method: 'HEAD' });
   assert.equal(missing.status, 404);
 });
 
 test('a single message bigger than --stream-buffer reaches a reading client', { timeout: 10000 }, async () => {
   const chat = await createChat(srv.url, 'big');
-  const s = await openOkStream(srv.url, `/api/v1/chats/${chat.id}/events`);
-  await waitForEvents(s, 1);
+  const s = await openReadyStream(srv.url, jsonStreamPath(chat.id));
   const dropped = (await metrics(srv.url)).get('parley_sse_dropped_slow_total');
   const body = '"'.repeat(16 * 1024); // ~32 KiB escaped, twice the 16 KiB buffer
   await postMessage(srv.url, chat.id, body);

@@ -1,16 +1,23 @@
 // SPEC §5 (turn flow), §3 (/turn, /stop), §4 (message / token / message-update / turn
 // events, snapshot and resume while a reply is in flight), §6 (bot reply metrics).
 // Built-in backends only (echo, eliza, dice); the OpenAI-compatible backend has its own file.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
+  useServer,
   api,
+  createBot as createBotOn,
+  uniqueName as uname,
   createChat,
   getChat,
   postMessage,
+  postAndSettle as postAndSettleOn,
   openOkStream,
+  openSnapshotStream,
+  jsonStreamPath,
   parsedEvent,
+  parsedEvents as evs,
+  replies,
   metrics,
   assertError,
   sleep,
@@ -18,36 +25,13 @@ import {
 } from './helpers.mjs';
 
 const T = { timeout: 20000 };
-let fast; // --typing-ms 5
-let slow; // --typing-ms 300: a reply stays in flight long enough to act on it
-const open = [];
-let counter = 0;
-
-before(async () => {
-  [fast, slow] = await Promise.all([
-    startServer({ args: ['--typing-ms', '5'] }),
-    startServer({ args: ['--typing-ms', '300'] }),
-  ]);
-});
-after(async () => {
-  for (const s of open) s.close();
-  await Promise.all([fast && fast.stop(), slow && slow.stop()]);
-});
+const fast = useServer({ args: ['--typing-ms', '5'] });
+const slow = useServer({ args: ['--typing-ms', '300'] }); // a reply stays in flight long enough to act on it
 
 // ---------------------------------------------------------------------------
 // helpers
 
-/** A unique bot name with the given prefix. */
-function uname(prefix) {
-  counter += 1;
-  return `${prefix}${counter}`;
-}
-
-async function createBot(srv, fields) {
-  const r = await api(srv.url, 'POST', '/api/v1/bots', fields);
-  assert.equal(r.status, 201, `create bot ${JSON.stringify(fields)}: ${r.status} ${r.text}`);
-  return r.json;
-}
+const createBot = (srv, fields) => createBotOn(srv.url, fields);
 
 async function echoBots(srv, n, extra = {}, prefix = 'Echo') {
   const out = [];
@@ -55,64 +39,26 @@ async function echoBots(srv, n, extra = {}, prefix = 'Echo') {
   return out;
 }
 
-/** Open the chat's JSON stream and wait for its snapshot. */
+/** Open the chat's JSON stream (closed after the file). */
 async function stream(srv, chatId, { query = '', headers = {} } = {}) {
-  const s = await openOkStream(srv.url, `/api/v1/chats/${chatId}/events${query}`, { headers });
-  open.push(s);
-  return s;
+  return srv.track(await openOkStream(srv.url, jsonStreamPath(chatId, query), { headers }));
 }
 
+/** Open the chat's JSON stream and wait for its snapshot; returns {s, snap (its JSON)}. */
 async function streamWithSnapshot(srv, chatId) {
-  const s = await stream(srv, chatId);
-  await s.waitFor(1, 5000);
-  const snap = parsedEvent(s.events[0]);
-  assert.equal(snap.event, 'snapshot');
-  return { s, snap: snap.json };
+  const s = srv.track(await openSnapshotStream(srv.url, jsonStreamPath(chatId)));
+  return { s, snap: s.snapshot.json };
 }
-
-const evs = (s) => s.events.map(parsedEvent);
 
 /** Wait until predicate over the parsed events holds. */
 function waitEv(s, pred, timeout = 10000, what = 'event') {
   return s.waitFor(() => evs(s).some(pred), timeout, what);
 }
 
-/**
- * Group a stream's events into bot replies in the order their `message` events came:
- * [{seq, author, start (Message), tokens: [delta...], tokenEvents, update (final Message) | undefined}]
- */
-function replies(list) {
-  const out = [];
-  const bySeq = new Map();
-  for (const e of list) {
-    if (e.event === 'message' && e.json && e.json.kind === 'bot') {
-      const r = { seq: e.json.seq, author: e.json.author, start: e.json, tokens: [], tokenEvents: [], update: undefined };
-      out.push(r);
-      bySeq.set(r.seq, r);
-    } else if (e.event === 'token' && e.json) {
-      const r = bySeq.get(e.json.seq);
-      if (r) {
-        r.tokens.push(e.json.delta);
-        r.tokenEvents.push(e);
-      }
-    } else if (e.event === 'message-update' && e.json && e.id !== undefined) {
-      const r = bySeq.get(e.json.seq);
-      if (r && e.json.state !== 'streaming') r.update = e.json;
-    }
-  }
-  return out;
-}
-
 const turnEvents = (list) => list.filter((e) => e.event === 'turn').map((e) => e.json);
-const personMsgs = (list) => list.filter((e) => e.event === 'message' && e.json && e.json.kind === 'person');
 
 /** Post and wait for the flow to go idle; returns the parsed events since the post. */
-async function postAndSettle(srv, s, chatId, body, author = 'Ada', timeout = 10000) {
-  const from = s.events.length;
-  await postMessage(srv.url, chatId, body, author);
-  const idle = await waitIdle(s, from, timeout);
-  return evs(s).slice(from, idle + 1);
-}
+const postAndSettle = (srv, s, chatId, body, author, timeout) => postAndSettleOn(srv.url, s, chatId, body, author, timeout);
 
 /** Assert nothing bot-related happens for `ms` after index `from`. */
 async function assertQuiet(s, from, ms, what) {

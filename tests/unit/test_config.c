@@ -114,7 +114,7 @@ test_defaults(void **state)
 	memset(&c, 0x7f, sizeof c);
 	assert_int_equal(PARSE(&c, "serve"), CONFIG_SERVE);
 	assert_defaults(&c);
-	assert_int_equal(fake_env_calls, 11);	/* one look-up per twin */
+	assert_int_equal(fake_env_calls, 13);	/* one look-up per twin */
 }
 
 static void
@@ -337,10 +337,38 @@ test_help_version(void **state)
 	assert_non_null(strstr(config_usage, "PARLEY_LOG_LEVEL"));
 }
 
+/* --allow-link-local and --public-url, with their twins (issue 13's hardening). */
+static void
+test_link_local_and_public_url(void **state)
+{
+	(void)state;
+	struct config c;
+	assert_int_equal(PARSE(&c, "serve"), CONFIG_SERVE);
+	assert_false(c.allow_link_local);
+	assert_string_equal(c.public_url, "");
+	assert_int_equal(PARSE(&c, "serve", "--allow-link-local", "--public-url",
+	    "https://chat.example.org/"), CONFIG_SERVE);
+	assert_true(c.allow_link_local);
+	assert_string_equal(c.public_url, "https://chat.example.org/");
+	env_set("PARLEY_ALLOW_LINK_LOCAL", "1");
+	env_set("PARLEY_PUBLIC_URL", "http://10.0.0.5:8080");
+	assert_int_equal(PARSE(&c, "serve"), CONFIG_SERVE);
+	assert_true(c.allow_link_local);
+	assert_string_equal(c.public_url, "http://10.0.0.5:8080");
+	env_set("PARLEY_ALLOW_LINK_LOCAL", "yes");
+	EXPECT_ERROR("parley: invalid value 'yes' in PARLEY_ALLOW_LINK_LOCAL", "serve");
+	env_clear();
+	EXPECT_ERROR("parley: invalid value 'ftp://x' for --public-url", "serve", "--public-url",
+	    "ftp://x");
+	assert_int_equal(PARSE(&c, "serve", "--allow-link-local=0"), CONFIG_SERVE);
+	assert_false(c.allow_link_local);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_link_local_and_public_url, reset),
 		cmocka_unit_test_setup(test_defaults, reset),
 		cmocka_unit_test_setup(test_flags_space_form, reset),
 		cmocka_unit_test_setup(test_flags_equals_form, reset),

@@ -152,14 +152,14 @@ static void
 test_chat_list_newest_first(void **state)
 {
 	struct store *st = *state;
-	json_t *list = store_chat_list(st);
+	json_t *list = store_chat_list(st, NULL, 1000);
 	assert_non_null(list);
 	assert_int_equal(json_array_size(list), 0);
 	json_decref(list);
 
 	json_t *a = new_chat(st, "A", "p"), *b = new_chat(st, "B", "p"),
 	    *c = new_chat(st, "C", "p");
-	list = store_chat_list(st);
+	list = store_chat_list(st, NULL, 1000);
 	assert_int_equal(json_array_size(list), 3);
 	assert_true(json_equal(json_array_get(list, 0), c));
 	assert_true(json_equal(json_array_get(list, 1), b));
@@ -274,7 +274,7 @@ test_chat_delete_cascades(void **state)
 	assert_int_equal(store_events_after(st, oid, 0, &events), STORE_OK);
 	assert_int_equal(json_array_size(events), 3);
 	json_decref(events);
-	json_t *list = store_chat_list(st);
+	json_t *list = store_chat_list(st, NULL, 1000);
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(str(json_array_get(list, 0), "id"), oid);
 	json_decref(list);

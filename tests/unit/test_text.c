@@ -225,6 +225,31 @@ test_parse_u64(void **state)
 	}
 }
 
+/* Text cut to fit ends on a character boundary, never inside one. */
+static void
+test_utf8_prefix(void **state)
+{
+	(void)state;
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";	/* a é € 😀 z: 1+2+3+4+1 */
+	size_t n = strlen(s);
+	size_t want[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11 };
+	for (size_t max = 0; max <= n; max++)
+		assert_int_equal(text_utf8_prefix(s, n, max), want[max]);
+	assert_int_equal(text_utf8_prefix(s, n, 100), n);
+}
+
+/* Foreign text shown as one tidy line: controls become spaces, cut on a boundary. */
+static void
+test_one_line(void **state)
+{
+	(void)state;
+	char out[8];
+	text_one_line(out, sizeof out, "ab\ncd\te\x7f");
+	assert_string_equal(out, "ab cd e");
+	text_one_line(out, sizeof out, "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac");	/* 9 bytes into 7 */
+	assert_string_equal(out, "\xe2\x82\xac\xe2\x82\xac");
+}
+
 int
 main(void)
 {
@@ -240,6 +265,8 @@ main(void)
 		cmocka_unit_test(test_id_generate),
 		cmocka_unit_test(test_id_valid),
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_utf8_prefix),
+		cmocka_unit_test(test_one_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
