@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,19 +15,24 @@
 
 const char config_usage[] =
     "usage: parley serve [--listen HOST:PORT] [--db PATH] [--redis redis://HOST:PORT]\n"
+    "                    [--auth accounts|proxy|none] [--auth-header NAME]\n"
+    "                    [--trusted-proxy CIDRS] [--session-days DAYS]\n"
     "                    [--keepalive SECONDS] [--threads N] [--demo]\n"
     "                    [--log-level debug|info|warn|error]\n"
     "                    [--typing-ms MS] [--model-timeout SECONDS]\n"
     "                    [--request-timeout SECONDS] [--stream-buffer KIB]\n"
     "                    [--sync normal|full] [--allow-link-local]\n"
     "                    [--public-url URL]\n"
+    "       parley admin reset NAME [--db PATH]\n"
     "       parley --version\n"
     "       parley --help\n"
     "\n"
     "Every flag has an environment twin: PARLEY_LISTEN, PARLEY_DB, PARLEY_REDIS,\n"
     "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL, PARLEY_TYPING_MS,\n"
     "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER, PARLEY_SYNC,\n"
-    "PARLEY_ALLOW_LINK_LOCAL (1 or 0), PARLEY_PUBLIC_URL. A flag beats its variable.\n";
+    "PARLEY_ALLOW_LINK_LOCAL (1 or 0), PARLEY_PUBLIC_URL, PARLEY_AUTH, PARLEY_AUTH_HEADER,\n"
+    "PARLEY_TRUSTED_PROXY, PARLEY_SESSION_DAYS. A flag beats its variable.\n"
+    "With no user yet, PARLEY_ADMIN and PARLEY_ADMIN_PASSWORD create the first admin.\n";
 
 struct option_def {
 	const char	*flag;
@@ -91,6 +97,35 @@ set_public_url(struct config *cfg, const char *v)
 }
 
 static int
+set_auth(struct config *cfg, const char *v)
+{
+	static const char *const modes[] = { "accounts", "proxy", "none" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(v, modes[i]) == 0) {
+			cfg->auth = (enum auth_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+set_auth_header(struct config *cfg, const char *v)
+{
+	for (const char *c = v; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return -1;
+	return set_string(cfg->auth_header, sizeof cfg->auth_header, v);
+}
+
+static int
+set_trusted_proxy(struct config *cfg, const char *v)
+{
+	if (cidr_list_parse(&cfg->trusted_proxy, v) != 0)
+		return -1;
+	return set_string(cfg->trusted_proxy_text, sizeof cfg->trusted_proxy_text, v);
+}
+
+static int
 set_uint(unsigned *dst, const char *v, unsigned long min, unsigned long max)
 {
 	char *end;
@@ -139,6 +174,12 @@ set_stream_buffer(struct config *cfg, const char *v)
 }
 
 static int
+set_session_days(struct config *cfg, const char *v)
+{
+	return set_uint(&cfg->session_days, v, 1, 3650);
+}
+
+static int
 set_sync(struct config *cfg, const char *v)
 {
 	if (strcmp(v, "normal") != 0 && strcmp(v, "full") != 0)
@@ -177,6 +218,10 @@ static const struct option_def options[] = {
 	{ "--sync", "PARLEY_SYNC", set_sync },
 	{ "--allow-link-local", "PARLEY_ALLOW_LINK_LOCAL", set_allow_link_local },
 	{ "--public-url", "PARLEY_PUBLIC_URL", set_public_url },
+	{ "--auth", "PARLEY_AUTH", set_auth },
+	{ "--auth-header", "PARLEY_AUTH_HEADER", set_auth_header },
+	{ "--trusted-proxy", "PARLEY_TRUSTED_PROXY", set_trusted_proxy },
+	{ "--session-days", "PARLEY_SESSION_DAYS", set_session_days },
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -205,6 +250,18 @@ set_defaults(struct config *cfg)
 	cfg->request_timeout_seconds = 10;
 	cfg->stream_buffer_kib = 1024;
 	cfg->log_level = LOG_INFO;
+	cfg->auth = AUTH_ACCOUNTS;
+	strcpy(cfg->auth_header, "X-Forwarded-User");
+	set_trusted_proxy(cfg, "127.0.0.1/32,::1/128");
+	cfg->session_days = 30;
+}
+
+/* A loopback listen address: 127.0.0.0/8, ::1 or localhost. */
+static bool
+loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "localhost") == 0;
 }
 
 static const struct option_def *
@@ -249,6 +306,38 @@ parse_flag(struct config *cfg, int argc, char **argv, int *i, bool given[],
 	return CONFIG_SERVE;
 }
 
+/* Flags from argv[first], then the environment twins of those not given. */
+static enum config_result
+parse_flags(struct config *cfg, int first, int argc, char **argv, config_getenv_fn env,
+    char *err, size_t errlen)
+{
+	bool given[NOPTIONS] = { false };
+	for (int i = first; i < argc; i++) {
+		enum config_result r = parse_flag(cfg, argc, argv, &i, given, err, errlen);
+		if (r != CONFIG_SERVE)
+			return r;
+	}
+	for (size_t k = 0; k < NOPTIONS; k++) {
+		const char *v = given[k] ? NULL : env(options[k].env);
+		if (v != NULL && *v != '\0' && options[k].set(cfg, v) != 0)
+			return fail(err, errlen, "parley: invalid value '%s' in %s", v, options[k].env);
+	}
+	return CONFIG_SERVE;
+}
+
+/* parley admin reset NAME [flags]: the flags say where the database is. */
+static enum config_result
+parse_admin(struct config *cfg, int argc, char **argv, config_getenv_fn env, char *err,
+    size_t errlen)
+{
+	if (argc < 4 || strcmp(argv[2], "reset") != 0 || strncmp(argv[3], "--", 2) == 0)
+		return fail(err, errlen, "parley: usage: parley admin reset NAME [--db PATH]");
+	if (set_string(cfg->reset_name, sizeof cfg->reset_name, argv[3]) != 0)
+		return fail(err, errlen, "parley: invalid user name '%s'", argv[3]);
+	enum config_result r = parse_flags(cfg, 4, argc, argv, env, err, errlen);
+	return r == CONFIG_SERVE ? CONFIG_ADMIN_RESET : r;
+}
+
 enum config_result
 config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
     char *err, size_t errlen)
@@ -260,19 +349,13 @@ config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
 		return CONFIG_VERSION;
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return CONFIG_HELP;
+	if (strcmp(argv[1], "admin") == 0)
+		return parse_admin(cfg, argc, argv, env, err, errlen);
 	if (strcmp(argv[1], "serve") != 0)
 		return fail(err, errlen, "parley: unknown command '%s' (see parley --help)", argv[1]);
-
-	bool given[NOPTIONS] = { false };
-	for (int i = 2; i < argc; i++) {
-		enum config_result r = parse_flag(cfg, argc, argv, &i, given, err, errlen);
-		if (r != CONFIG_SERVE)
-			return r;
-	}
-	for (size_t k = 0; k < NOPTIONS; k++) {
-		const char *v = given[k] ? NULL : env(options[k].env);
-		if (v != NULL && *v != '\0' && options[k].set(cfg, v) != 0)
-			return fail(err, errlen, "parley: invalid value '%s' in %s", v, options[k].env);
-	}
-	return CONFIG_SERVE;
+	enum config_result r = parse_flags(cfg, 2, argc, argv, env, err, errlen);
+	if (r == CONFIG_SERVE && cfg->auth == AUTH_NONE && !loopback(cfg->host))
+		return fail(err, errlen, "parley: --auth none lets anyone do anything: it needs a "
+		    "loopback --listen address, not %s", cfg->host);
+	return r;
 }

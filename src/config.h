@@ -8,9 +8,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/cidr.h"
 #include "util/log.h"
 
 #define PARLEY_VERSION "0.1.0"
+
+/* Who people are (SPEC section 7). */
+enum auth_mode {
+	AUTH_ACCOUNTS,		/* people sign in; sessions and API tokens */
+	AUTH_PROXY,		/* a trusted reverse proxy names them in a header */
+	AUTH_NONE,		/* no accounts: one person, on a loopback address only */
+};
 
 struct config {
 	char		 host[256];
@@ -26,6 +34,12 @@ struct config {
 	unsigned	 stream_buffer_kib;	/* unsent stream output before a cut-off */
 	bool		 demo;
 	bool		 allow_link_local;	/* bots may reach link-local addresses */
+	enum auth_mode	 auth;
+	char		 auth_header[128];	/* --auth proxy: the header naming the user */
+	char		 trusted_proxy_text[512];
+	struct cidr_list trusted_proxy;		/* where that header and /metrics are believed */
+	unsigned	 session_days;		/* a session unused this long expires */
+	char		 reset_name[64];	/* parley admin reset NAME */
 	bool		 sync_full;		/* commits wait for the disk (power loss) */
 	enum log_level	 log_level;
 };
@@ -34,6 +48,7 @@ enum config_result {
 	CONFIG_SERVE,		/* run the server with cfg */
 	CONFIG_HELP,		/* print the usage, exit 0 */
 	CONFIG_VERSION,		/* print the version, exit 0 */
+	CONFIG_ADMIN_RESET,	/* give reset_name a new password (parley admin reset) */
 	CONFIG_ERROR,		/* err holds one line; exit 2 */
 };
 

@@ -13,6 +13,19 @@
 #define LIMIT_AUTHOR_CHARS        64            /* person's name, after trimming */
 #define LIMIT_TITLE_CHARS         200           /* chat title, after trimming */
 #define LIMIT_BOT_NAME_CHARS      32            /* [A-Za-z0-9_-] */
+#define LIMIT_USER_NAME_CHARS     32            /* [A-Za-z0-9_.-] */
+#define LIMIT_DISPLAY_NAME_CHARS  64            /* after trimming */
+#define LIMIT_PASSWORD_MIN_CHARS  8
+#define LIMIT_PASSWORD_MAX_CHARS  256
+#define LIMIT_TOKEN_NAME_CHARS    64            /* an API token's label */
+#define LIMIT_SIGNIN_NAME_FAILURES 5            /* wrong passwords for one name ... */
+#define LIMIT_SIGNIN_ADDR_FAILURES 20           /* ... or from one address ... */
+#define LIMIT_SIGNIN_WINDOW_SECONDS (15 * 60)   /* ... within this: 429 until they age out */
+#define LIMIT_SIGNIN_KEYS         8192          /* names and addresses remembered for that */
+#define LIMIT_HASHES_QUEUED       64            /* password hashes waiting: more is 503 */
+#define LIMIT_INVITE_HOURS        720           /* an invite lives 1..this (default 168) */
+#define LIMIT_SESSION_TOUCH_SECONDS 3600        /* a session's last use is stored this often */
+#define LIMIT_ACCOUNTS_SWEEP_SECONDS 3600       /* expired sessions and invites are dropped this often */
 #define LIMIT_PERSONA_BYTES       8000          /* a bot's persona */
 #define LIMIT_URL_BYTES           2000          /* a bot's base_url */
 #define LIMIT_MODEL_BYTES         200           /* a bot's model name */

@@ -7,9 +7,11 @@
 #include "api/handlers.h"
 #include "api/routes.h"
 #include "backends/backend.h"
+#include "chat/accounts.h"
 #include "chat/bots.h"
 #include "chat/chats.h"
 #include "chat/events.h"
+#include "chat/members.h"
 #include "chat/turns.h"
 #include "config.h"
 #include "http/origin.h"
@@ -41,6 +43,8 @@ struct runtime {
 	struct bots		*bots;
 	struct turns		*turns;
 	struct chats		*chats;
+	struct accounts		*accounts;
+	struct members		*members;
 	struct page_cache	*pages;
 	struct origin		*origin;
 	struct handlers		 handlers;
@@ -48,6 +52,7 @@ struct runtime {
 	struct event		*sigint, *sigterm, *drain;
 	struct event		*db_check;	/* the database file is still there */
 	time_t			 deadline;
+	char			 setup[SECRET_LEN + 1];	/* the first admin's setup token, or "" */
 };
 
 static const char *
@@ -83,12 +88,12 @@ seed_demo_bots(struct store *st, json_t *ids)
 static void
 seed_demo(struct store *st)
 {
-	json_t *chats = store_chat_list(st, NULL, 1), *chat, *bot_ids = json_array();
+	json_t *chats = store_chat_list(st, NULL, 1, NULL), *chat, *bot_ids = json_array();
 	size_t existing = json_array_size(chats);
 	json_decref(chats);
 	if (existing == 0)
 		seed_demo_bots(st, bot_ids);
-	if (existing == 0 && store_chat_create(st, "Welcome to Parley", "mentions", bot_ids,
+	if (existing == 0 && store_chat_create(st, "Welcome to Parley", "mentions", bot_ids, NULL,
 	    &chat) == STORE_OK) {
 		struct message_in in = { .chat_id = json_string_value(json_object_get(chat, "id")),
 		    .kind = "system", .author = "Parley", .state = "complete",
@@ -156,9 +161,13 @@ build_services(struct runtime *rt)
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
 	turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
+	rt->accounts = accounts_new(rt->base, rt->store, hub_bus(rt->hub), cfg->auth,
+	    cfg->session_days);
+	rt->members = members_new(rt->store, rt->events, rt->chats);
 	rt->pages = page_cache_new();
-	rt->handlers = (struct handlers){ .chats = rt->chats, .bots = rt->bots, .hub = rt->hub,
-	    .store = rt->store, .origin = rt->origin, .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
+	rt->handlers = (struct handlers){ .chats = rt->chats, .bots = rt->bots,
+	    .accounts = rt->accounts, .members = rt->members, .hub = rt->hub,
+	    .store = rt->store, .origin = rt->origin, .cfg = cfg, .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
 	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
 }
 
@@ -181,6 +190,7 @@ start(struct runtime *rt)
 		free(err);
 		return -1;
 	}
+	store_set_accounts(rt->store, cfg->auth != AUTH_NONE);
 	if (cfg->demo)
 		seed_demo(rt->store);
 	if ((rt->origin = origin_new(cfg->host, cfg->public_url, &err)) == NULL) {
@@ -189,6 +199,12 @@ start(struct runtime *rt)
 		return -1;
 	}
 	build_services(rt);
+	if (accounts_first_admin(rt->accounts, getenv("PARLEY_ADMIN"),
+	    getenv("PARLEY_ADMIN_PASSWORD"), rt->setup, &err) != 0) {
+		fprintf(stderr, "parley: %s\n", err ? err : "cannot create the administrator");
+		free(err);
+		return -1;
+	}
 	struct server_routes routes = routes_for(&rt->handlers);
 	rt->server = server_start(rt->base, cfg->host, cfg->port, cfg->request_timeout_seconds,
 	    &routes, &err);
@@ -212,6 +228,8 @@ stop(struct runtime *rt)
 	event_base_loop(rt->base, EVLOOP_NONBLOCK);
 	if (rt->turns != NULL)
 		turns_free(rt->turns);
+	members_free(rt->members);
+	accounts_free(rt->accounts);
 	chats_free(rt->chats);
 	if (rt->bots != NULL)
 		bots_free(rt->bots);
@@ -232,14 +250,45 @@ stop(struct runtime *rt)
 	libevent_global_shutdown();
 }
 
+/* The listening line (SPEC section 1) and, with no user yet, the one-time setup link. */
 static void
 announce(struct runtime *rt)
 {
 	const char *host = rt->cfg->host;
 	bool v6 = strchr(host, ':') != NULL;
-	printf("parley listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
+	char base[300];
+	snprintf(base, sizeof base, "http://%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
 	    server_port(rt->server));
+	printf("parley listening on %s\n", base);
+	if (rt->setup[0] != '\0')
+		printf("parley setup: %s/setup?token=%s\n", base, rt->setup);
 	fflush(stdout);
+	explicit_bzero(rt->setup, sizeof rt->setup);
+}
+
+/* parley admin reset NAME: a new password, printed; the server must be stopped. */
+static int
+admin_reset(const struct config *cfg)
+{
+	char *err = NULL, password[SECRET_LEN + 1];
+	struct store *st = store_open(cfg->db, cfg->sync_full, &err);
+	if (st == NULL) {
+		fprintf(stderr, "parley: cannot open database %s: %s (stop the server first)\n",
+		    cfg->db, err ? err : "?");
+		free(err);
+		return 1;
+	}
+	int rc = accounts_reset_password(st, cfg->reset_name, password, &err);
+	store_close(st);
+	if (rc != 0) {
+		fprintf(stderr, "parley: %s\n", err ? err : "the reset failed");
+		free(err);
+		return 1;
+	}
+	printf("new password for %s: %s\nsign in with it and change it on your account page\n",
+	    cfg->reset_name, password);
+	explicit_bzero(password, sizeof password);
+	return 0;
 }
 
 int
@@ -258,6 +307,9 @@ main(int argc, char **argv)
 	case CONFIG_ERROR:
 		fprintf(stderr, "%s\n", err);
 		return 2;
+	case CONFIG_ADMIN_RESET:
+		log_set_level(cfg.log_level);
+		return admin_reset(&cfg);
 	case CONFIG_SERVE:
 		break;
 	}

@@ -44,6 +44,15 @@
     localTimes(incoming);
   });
 
+  // Access to the chat ended (deleted, removed, signed out): nothing more can be sent.
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
+    if (!e.detail || e.detail.type !== 'deleted') return;
+    var form = document.getElementById('composer');
+    if (form) form.querySelectorAll('textarea, input, button').forEach(function (el) {
+      el.disabled = true;
+    });
+  });
+
   function messages() { return document.getElementById('messages'); }
 
   function nearBottom(el) {
@@ -65,12 +74,29 @@
     root.querySelectorAll('time[datetime]').forEach(function (t) {
       var d = new Date(t.getAttribute('datetime'));
       if (!isNaN(d)) {
-        t.textContent = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        t.textContent = t.hasAttribute('data-date')
+          ? d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
+          : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
         t.title = d.toLocaleString();
       }
     });
   }
   document.addEventListener('htmx:load', function (e) { localTimes(e.detail.elt); });
+
+  // A "Copy" button (data-copy="ID") copies the value of the input with that id.
+  document.addEventListener('click', function (e) {
+    var button = e.target.closest && e.target.closest('button[data-copy]');
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute('data-copy'));
+    if (!input) return;
+    input.select();
+    var done = function () { button.textContent = 'Copied'; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {});
+    } else if (document.execCommand && document.execCommand('copy')) {
+      done();
+    }
+  });
 
   document.addEventListener('DOMContentLoaded', function () {
     var m = messages();
@@ -78,12 +104,15 @@
     localTimes(document);
     var form = document.getElementById('composer');
     if (!form) return;
+    // Without accounts (--auth none) people name themselves; the name is remembered.
     var author = form.querySelector('[name=author]');
     var body = form.querySelector('[name=body]');
-    try { author.value = localStorage.getItem('parley.author') || ''; } catch (_) {}
-    author.addEventListener('change', function () {
-      try { localStorage.setItem('parley.author', author.value); } catch (_) {}
-    });
+    if (author) {
+      try { author.value = localStorage.getItem('parley.author') || ''; } catch (_) {}
+      author.addEventListener('change', function () {
+        try { localStorage.setItem('parley.author', author.value); } catch (_) {}
+      });
+    }
     // Enter sends, Shift+Enter starts a new line.
     body.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -97,6 +126,6 @@
         body.focus();
       }
     });
-    (author.value ? body : author).focus();
+    (author && !author.value ? author : body).focus();
   });
 })();

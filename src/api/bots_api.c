@@ -26,7 +26,7 @@ api_bots_create(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	struct problem p;
 	json_t *bot, *body = exchange_json(x, &p);
-	if (body == NULL || bots_create(h->bots, body, &bot, &p) != 0)
+	if (body == NULL || bots_create(h->bots, exchange_who(x), body, &bot, &p) != 0)
 		respond_problem(x, &p);
 	else
 		respond_json(x, 201, bot);
@@ -57,7 +57,7 @@ api_bot_patch(struct exchange *x, void *ctx)
 	}
 	json_decref(bot);
 	if ((body = exchange_json(x, &p)) == NULL ||
-	    bots_update(h->bots, exchange_param(x, 0), body, &bot, &p) != 0)
+	    bots_update(h->bots, exchange_who(x), exchange_param(x, 0), body, &bot, &p) != 0)
 		respond_problem(x, &p);
 	else
 		respond_json(x, 200, bot);
@@ -69,7 +69,7 @@ api_bot_delete(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	if (bots_delete(h->bots, exchange_param(x, 0), &p) != 0)
+	if (bots_delete(h->bots, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		respond_problem(x, &p);
 	else
 		respond_empty(x, 204);

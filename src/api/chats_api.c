@@ -4,6 +4,7 @@
 #include "api/chats_api.h"
 #include "api/handlers.h"
 #include "chat/chats.h"
+#include "chat/who.h"
 #include "http/exchange.h"
 #include "http/respond.h"
 #include "limits.h"
@@ -19,16 +20,6 @@ chat_fields_of(json_t *body)
 	    .policy = json_object_get(body, "policy"), .bots = json_object_get(body, "bots") };
 }
 
-/* Sends the result of a service call: value (stolen) with status, or the problem. */
-static void
-answer(struct exchange *x, int rc, int status, json_t *value, const struct problem *p)
-{
-	if (rc == 0)
-		respond_json(x, status, value);
-	else
-		respond_problem(x, p);
-}
-
 void
 api_chats_list(struct exchange *x, void *ctx)
 {
@@ -40,9 +31,9 @@ api_chats_list(struct exchange *x, void *ctx)
 		respond_error(x, 422, "limit: must be a non-negative integer");
 		return;
 	}
-	int rc = chats_list(h->chats, exchange_query(x, "before"),
+	int rc = chats_list(h->chats, exchange_who(x), exchange_query(x, "before"),
 	    limit > LIMIT_LIST_MAX ? LIMIT_LIST_MAX : (unsigned)limit, &chats, &next, &p);
-	answer(x, rc, 200, rc == 0 ? json_pack("{s:o, s:o}", "chats", chats, "next", next) :
+	respond_result(x, rc, 200, rc == 0 ? json_pack("{s:o, s:o}", "chats", chats, "next", next) :
 	    NULL, &p);
 }
 
@@ -57,8 +48,8 @@ api_chats_create(struct exchange *x, void *ctx)
 		return;
 	}
 	struct chat_fields in = chat_fields_of(body);
-	int rc = chats_create(h->chats, &in, &chat, &p);
-	answer(x, rc, 201, chat, &p);
+	int rc = chats_create(h->chats, exchange_who(x), &in, &chat, &p);
+	respond_result(x, rc, 201, chat, &p);
 	json_decref(body);
 }
 
@@ -68,7 +59,7 @@ api_chat_get(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	struct problem p;
 	json_t *chat, *messages;
-	if (chats_get(h->chats, exchange_param(x, 0), &chat, &p) != 0) {
+	if (chats_get(h->chats, exchange_who(x), exchange_param(x, 0), &chat, &p) != 0) {
 		respond_problem(x, &p);
 		return;
 	}
@@ -93,8 +84,8 @@ api_chat_patch(struct exchange *x, void *ctx)
 		return;
 	}
 	struct chat_fields in = chat_fields_of(body);
-	int rc = chats_update(h->chats, exchange_param(x, 0), &in, &chat, &p);
-	answer(x, rc, 200, chat, &p);
+	int rc = chats_update(h->chats, exchange_who(x), exchange_param(x, 0), &in, &chat, &p);
+	respond_result(x, rc, 200, chat, &p);
 	json_decref(body);
 }
 
@@ -103,10 +94,8 @@ api_chat_delete(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	if (chats_delete(h->chats, exchange_param(x, 0), &p) == 0)
-		respond_empty(x, 204);
-	else
-		respond_problem(x, &p);
+	int rc = chats_delete(h->chats, exchange_who(x), exchange_param(x, 0), &p);
+	respond_done(x, rc, &p);
 }
 
 void
@@ -117,7 +106,7 @@ api_messages_list(struct exchange *x, void *ctx)
 	json_t *chat, *messages = NULL;
 	uint64_t after = 0, limit = LIMIT_LIST_DEFAULT;
 
-	if (chats_get(h->chats, exchange_param(x, 0), &chat, &p) != 0) {
+	if (chats_get(h->chats, exchange_who(x), exchange_param(x, 0), &chat, &p) != 0) {
 		respond_problem(x, &p);
 		return;
 	}
@@ -131,9 +120,9 @@ api_messages_list(struct exchange *x, void *ctx)
 		return;
 	}
 	limit = limit < 1 ? 1 : limit > LIMIT_LIST_MAX ? LIMIT_LIST_MAX : limit;
-	int rc = chats_messages(h->chats, exchange_param(x, 0), after, (unsigned)limit,
+	int rc = chats_messages(h->chats, exchange_who(x), exchange_param(x, 0), after, (unsigned)limit,
 	    &messages, &p);
-	answer(x, rc, 200, rc == 0 ? json_pack("{s:o}", "messages", messages) : NULL, &p);
+	respond_result(x, rc, 200, rc == 0 ? json_pack("{s:o}", "messages", messages) : NULL, &p);
 }
 
 static void
@@ -155,7 +144,7 @@ api_messages_post(struct exchange *x, void *ctx)
 		respond_problem(x, &p);
 		return;
 	}
-	if (chats_post(h->chats, exchange_param(x, 0), json_object_get(body, "author"),
+	if (chats_post(h->chats, exchange_who(x), exchange_param(x, 0), json_object_get(body, "author"),
 	    json_object_get(body, "body"), message_posted, x, &p) != 0)
 		respond_problem(x, &p);
 	json_decref(body);
@@ -167,13 +156,13 @@ api_chat_turn(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	struct problem p;
 	json_t *chat, *body;
-	if (chats_get(h->chats, exchange_param(x, 0), &chat, &p) != 0) {
+	if (chats_get(h->chats, exchange_who(x), exchange_param(x, 0), &chat, &p) != 0) {
 		respond_problem(x, &p);
 		return;
 	}
 	json_decref(chat);
 	if ((body = exchange_json(x, &p)) == NULL ||
-	    chats_turn(h->chats, exchange_param(x, 0), json_object_get(body, "bot"), &p) != 0)
+	    chats_turn(h->chats, exchange_who(x), exchange_param(x, 0), json_object_get(body, "bot"), &p) != 0)
 		respond_problem(x, &p);
 	else
 		respond_json(x, 202, json_pack("{s:s}", "status", "queued"));
@@ -185,7 +174,7 @@ api_chat_stop(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	if (chats_stop(h->chats, exchange_param(x, 0), &p) != 0)
+	if (chats_stop(h->chats, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		respond_problem(x, &p);
 	else
 		respond_json(x, 202, json_pack("{s:s}", "status", "stopped"));

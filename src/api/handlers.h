@@ -8,9 +8,13 @@
 #define PARLEY_HANDLERS_H
 #include <stddef.h>
 
+#include "config.h"
+
+struct accounts;
 struct bots;
 struct chats;
 struct hub;
+struct members;
 struct origin;
 struct page_cache;
 struct store;
@@ -18,9 +22,12 @@ struct store;
 struct handlers {
 	struct chats		*chats;
 	struct bots		*bots;
+	struct accounts		*accounts;
+	struct members		*members;
 	struct hub		*hub;
 	struct store		*store;		/* for /healthz only */
 	struct origin		*origin;	/* the host names the server answers to */
+	const struct config	*cfg;		/* --auth and its settings */
 	struct page_cache	*pages;		/* rendered chat pages */
 	unsigned		 keepalive_seconds;	/* streams' keepalive comments */
 	size_t			 stream_buffer_bytes;	/* unsent output that cuts a stream off */

@@ -1,9 +1,12 @@
 /*
- * routes.c - the route table; see routes.h. Errors the router itself finds
- * (404, 405, 413, 431) are JSON on API paths and HTML on page paths (the
- * stream handlers answer their own 404 as JSON on both).
+ * routes.c - the route table; see routes.h. Before every handler, access.c
+ * checks the host, the body's type, who asks and where from; a route marked
+ * OPEN is answered without signing in. Errors the router itself finds (404,
+ * 405) are JSON for programs' paths and HTML on page paths.
  */
 #include "api/routes.h"
+#include "api/access.h"
+#include "api/accounts_api.h"
 #include "api/bots_api.h"
 #include "api/chats_api.h"
 #include "api/handlers.h"
@@ -11,94 +14,85 @@
 #include "chat/chats.h"
 #include "http/exchange.h"
 #include "http/respond.h"
-#include "http/origin.h"
 #include "hub/hub.h"
-#include "util/problem.h"
+#include "web/account_pages.h"
 #include "web/assets.h"
 #include "web/bot_pages.h"
 #include "web/layout.h"
+#include "web/member_pages.h"
 #include "web/pages.h"
+#include "web/user_pages.h"
 
 #include <string.h>
-#include <strings.h>
 
 #define GET	HTTP_GET
 #define POST	HTTP_POST
 #define PATCH	HTTP_PATCH
 #define DELETE	HTTP_DELETE
 
+#define OPEN	ROUTE_OPEN	/* anyone */
+#define SIGNED	0		/* who must be known */
+
 static const struct route table[] = {
-	{ "/",				{ { GET, page_index } } },
-	{ "/healthz",			{ { GET, api_healthz } } },
-	{ "/metrics",			{ { GET, api_metrics } } },
-	{ "/static/*",			{ { GET, assets_serve } } },
-	{ "/chats",			{ { POST, form_chat_create } } },
-	{ "/chats/*",			{ { GET, page_chat } } },
-	{ "/chats/*/messages",		{ { POST, form_message_post } } },
-	{ "/chats/*/stop",		{ { POST, form_chat_stop } } },
-	{ "/chats/*/settings",		{ { POST, form_chat_settings } } },
-	{ "/bots",			{ { GET, page_bots }, { POST, form_bot_create } } },
-	{ "/bots/*",			{ { POST, form_bot_update } } },
-	{ "/bots/*/delete",		{ { POST, form_bot_delete } } },
-	{ "/chats/*/events",		{ { GET, streams_html } } },
-	{ "/api/v1/chats",		{ { GET, api_chats_list }, { POST, api_chats_create } } },
+	{ "/",				{ { GET, page_index } }, SIGNED },
+	{ "/healthz",			{ { GET, api_healthz } }, OPEN },
+	{ "/metrics",			{ { GET, api_metrics } }, OPEN },
+	{ "/static/*",			{ { GET, assets_serve } }, OPEN },
+	{ "/chats",			{ { POST, form_chat_create } }, SIGNED },
+	{ "/chats/*",			{ { GET, page_chat } }, SIGNED },
+	{ "/chats/*/messages",		{ { POST, form_message_post } }, SIGNED },
+	{ "/chats/*/stop",		{ { POST, form_chat_stop } }, SIGNED },
+	{ "/chats/*/settings",		{ { POST, form_chat_settings } }, SIGNED },
+	{ "/bots",			{ { GET, page_bots }, { POST, form_bot_create } }, SIGNED },
+	{ "/bots/*",			{ { POST, form_bot_update } }, SIGNED },
+	{ "/bots/*/delete",		{ { POST, form_bot_delete } }, SIGNED },
+	{ "/chats/*/events",		{ { GET, streams_html } }, SIGNED },
+	{ "/chats/*/members",		{ { GET, page_members }, { POST, form_member_add } },
+					  SIGNED },
+	{ "/chats/*/members/*/delete",	{ { POST, form_member_remove } }, SIGNED },
+	{ "/chats/*/invites",		{ { POST, form_invite } }, SIGNED },
+	{ "/join/*",			{ { GET, page_join_link }, { POST, form_join_link } },
+					  OPEN },
+	{ "/join",			{ { GET, page_join }, { POST, form_join } }, SIGNED },
+	{ "/login",			{ { GET, page_login }, { POST, form_login } }, OPEN },
+	{ "/logout",			{ { POST, form_logout } }, SIGNED },
+	{ "/setup",			{ { GET, page_setup }, { POST, form_setup } }, OPEN },
+	{ "/account",			{ { GET, page_account }, { POST, form_account } }, SIGNED },
+	{ "/account/password",		{ { POST, form_password } }, SIGNED },
+	{ "/account/tokens",		{ { POST, form_token_create } }, SIGNED },
+	{ "/account/tokens/*/delete",	{ { POST, form_token_delete } }, SIGNED },
+	{ "/admin/users",		{ { GET, page_users }, { POST, form_user_create } }, SIGNED },
+	{ "/admin/users/*",		{ { POST, form_user_update } }, SIGNED },
+	{ "/admin/users/*/delete",	{ { POST, form_user_delete } }, SIGNED },
+	{ "/api/v1/session",		{ { POST, api_session_create },
+					  { DELETE, api_session_delete } }, OPEN },
+	{ "/api/v1/setup",		{ { POST, api_setup } }, OPEN },
+	{ "/api/v1/me",			{ { GET, api_me } }, SIGNED },
+	{ "/api/v1/users",		{ { GET, api_users_list }, { POST, api_users_create } },
+					  SIGNED },
+	{ "/api/v1/users/*",		{ { PATCH, api_user_patch }, { DELETE, api_user_delete } },
+					  SIGNED },
+	{ "/api/v1/tokens",		{ { GET, api_tokens_list }, { POST, api_tokens_create } },
+					  SIGNED },
+	{ "/api/v1/tokens/*",		{ { DELETE, api_token_delete } }, SIGNED },
+	{ "/api/v1/chats",		{ { GET, api_chats_list }, { POST, api_chats_create } },
+					  SIGNED },
 	{ "/api/v1/chats/*",		{ { GET, api_chat_get }, { PATCH, api_chat_patch },
-					  { DELETE, api_chat_delete } } },
-	{ "/api/v1/chats/*/messages",	{ { GET, api_messages_list }, { POST, api_messages_post } } },
-	{ "/api/v1/chats/*/turn",	{ { POST, api_chat_turn } } },
-	{ "/api/v1/chats/*/stop",	{ { POST, api_chat_stop } } },
-	{ "/api/v1/chats/*/events",	{ { GET, streams_json } } },
-	{ "/api/v1/bots",		{ { GET, api_bots_list }, { POST, api_bots_create } } },
+					  { DELETE, api_chat_delete } }, SIGNED },
+	{ "/api/v1/chats/*/messages",	{ { GET, api_messages_list }, { POST, api_messages_post } },
+					  SIGNED },
+	{ "/api/v1/chats/*/turn",	{ { POST, api_chat_turn } }, SIGNED },
+	{ "/api/v1/chats/*/stop",	{ { POST, api_chat_stop } }, SIGNED },
+	{ "/api/v1/chats/*/events",	{ { GET, streams_json } }, SIGNED },
+	{ "/api/v1/chats/*/members",	{ { GET, api_members_list }, { POST, api_members_add } },
+					  SIGNED },
+	{ "/api/v1/chats/*/members/*",	{ { DELETE, api_member_remove } }, SIGNED },
+	{ "/api/v1/chats/*/invites",	{ { POST, api_invites_create } }, SIGNED },
+	{ "/api/v1/bots",		{ { GET, api_bots_list }, { POST, api_bots_create } },
+					  SIGNED },
 	{ "/api/v1/bots/*",		{ { GET, api_bot_get }, { PATCH, api_bot_patch },
-					  { DELETE, api_bot_delete } } },
+					  { DELETE, api_bot_delete } }, SIGNED },
 };
-
-static bool
-is_api(const char *path)
-{
-	return strncmp(path, "/api/", 5) == 0;
-}
-
-static void
-refuse(struct exchange *x, const struct problem *p)
-{
-	const char *path = exchange_path(x);
-	if (is_api(path) || strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
-	    strncmp(path, "/static/", 8) == 0)
-		respond_problem(x, p);
-	else
-		page_problem(x, p);
-}
-
-/* application/json, with or without parameters. */
-static bool
-is_json(const char *type)
-{
-	size_t n = strlen("application/json");
-	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
-	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
-}
-
-/*
- * Before every handler: the request is for one of the server's names (not
- * a DNS-rebinding domain), and a JSON route's body is JSON (so a cross-site
- * text/plain form cannot post to the API).
- */
-static bool
-guard(struct exchange *x, void *ctx)
-{
-	struct handlers *h = ctx;
-	struct problem p;
-	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")))
-		problem_set(&p, 421, "this server does not answer for that host name");
-	else if (is_api(exchange_path(x)) && exchange_body_length(x) > 0 &&
-	    !is_json(exchange_header(x, "Content-Type")))
-		problem_set(&p, 415, "the body must be JSON (Content-Type: application/json)");
-	else
-		return true;
-	refuse(x, &p);
-	return false;
-}
 
 /* Writes wait while stream threads lag (not when stopping: those get their 503). */
 static bool
@@ -112,6 +106,6 @@ struct server_routes
 routes_for(struct handlers *h)
 {
 	return (struct server_routes){ .table = table,
-	    .count = sizeof table / sizeof table[0], .ctx = h, .refuse = refuse,
-	    .guard = guard, .behind = behind };
+	    .count = sizeof table / sizeof table[0], .ctx = h, .refuse = access_refuse_route,
+	    .guard = access_check, .behind = behind };
 }

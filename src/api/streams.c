@@ -8,6 +8,7 @@
 #include "api/streams.h"
 #include "api/handlers.h"
 #include "chat/chats.h"
+#include "chat/who.h"
 #include "http/exchange.h"
 #include "http/respond.h"
 #include "hub/hub.h"
@@ -98,7 +99,7 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
-	if (chats_get(h->chats, chat_id, &chat, &p) != 0) {
+	if (chats_get(h->chats, exchange_who(x), chat_id, &chat, &p) != 0) {
 		respond_problem(x, &p);
 		return;
 	}
@@ -122,10 +123,14 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	struct sse_stream_opts opts = { .kind = kind, .chunked = exchange_http11(x),
 	    .keepalive_seconds = h->keepalive_seconds, .output_cap = h->stream_buffer_bytes };
 	char id[ID_LEN + 1];
+	struct stream_owner owner;
+	const struct who *who = exchange_who(x);
 	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
+	snprintf(owner.user_id, sizeof owner.user_id, "%s", who->user_id);
+	snprintf(owner.credential, sizeof owner.credential, "%s", who->credential);
 	int fd = exchange_take_socket(x);
 	if (fd >= 0)
-		hub_attach(h->hub, id, fd, &opts, &initial);
+		hub_attach(h->hub, id, &owner, fd, &opts, &initial);
 	else
 		sse_frame_list_free(&initial);
 }

@@ -5,6 +5,7 @@
 #include "backends/endpoint.h"
 #include "chat/events.h"
 #include "chat/validate.h"
+#include "chat/who.h"
 #include "limits.h"
 #include "store/store.h"
 #include "util/problem.h"
@@ -160,6 +161,32 @@ merge(const struct bots *b, json_t *base, json_t *patch, struct problem *p)
 	return bot;
 }
 
+/*
+ * Where an openai bot's words come from is an administrator's to say: the
+ * backend, its server, the key variable and the model (a key must not be
+ * sent where someone else chose).
+ */
+static int
+check_rights(const struct who *who, json_t *old, json_t *fields, struct problem *p)
+{
+	static const char *const settings[] = { "backend", "base_url", "api_key_env", "model" };
+	if (who_admin(who))
+		return 0;
+	bool openai = strcmp(json_string_value(json_object_get(fields, "backend")) ?
+	    json_string_value(json_object_get(fields, "backend")) : "", "openai") == 0 ||
+	    (old != NULL && strcmp(json_string_value(json_object_get(old, "backend")),
+	    "openai") == 0);
+	for (size_t i = 0; openai && i < sizeof settings / sizeof *settings; i++) {
+		json_t *v = json_object_get(fields, settings[i]);
+		if (v != NULL && (old == NULL || !json_equal(v, json_object_get(old, settings[i])))) {
+			problem_set(p, 403, "%s: only an administrator may set a model server",
+			    settings[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* After a bot changed, each chat it is in publishes its new state. */
 static void
 touch_chats(struct bots *b, json_t *chat_ids)
@@ -180,8 +207,11 @@ bots_list(struct bots *b, json_t **bots, struct problem *p)
 }
 
 int
-bots_create(struct bots *b, json_t *fields, json_t **bot, struct problem *p)
+bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot,
+    struct problem *p)
 {
+	if (check_rights(who, NULL, fields, p) != 0)
+		return -1;
 	if (json_object_get(fields, "name") == NULL || json_object_get(fields, "backend") == NULL) {
 		problem_set(p, 422, "%s: required", json_object_get(fields, "name") ? "backend" : "name");
 		return -1;
@@ -207,12 +237,14 @@ bots_get(struct bots *b, const char *id_or_name, json_t **bot, struct problem *p
 }
 
 int
-bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot, struct problem *p)
+bots_update(struct bots *b, const struct who *who, const char *id, json_t *fields,
+    json_t **bot, struct problem *p)
 {
 	json_t *old;
 	if (bots_get(b, id, &old, p) != 0)
 		return -1;
-	json_t *complete = merge(b, old, fields, p);
+	json_t *complete = check_rights(who, old, fields, p) == 0 ? merge(b, old, fields, p) :
+	    NULL;
 	if (complete == NULL) {
 		json_decref(old);
 		return -1;
@@ -231,9 +263,13 @@ bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot, struct
 }
 
 int
-bots_delete(struct bots *b, const char *id, struct problem *p)
+bots_delete(struct bots *b, const struct who *who, const char *id, struct problem *p)
 {
 	json_t *bot;
+	if (!who_admin(who)) {
+		problem_set(p, 403, "only an administrator may delete a bot");
+		return -1;
+	}
 	if (bots_get(b, id, &bot, p) != 0)
 		return -1;
 	const char *bot_id = json_string_value(json_object_get(bot, "id"));

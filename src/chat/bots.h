@@ -2,9 +2,12 @@
  * bots.h - the bot service: what people do to bots, from the API or the
  * bots page. It validates a Bot's fields, stores it, and when a bot's name
  * changes or it goes, each chat it was in publishes its new state through
- * the events module. Each returns 0, or -1 with a problem naming the bad
- * field (409 for a duplicate name). Results are new references. Owned by
- * one event loop.
+ * the events module. Where a bot's words come from (backend, base_url,
+ * api_key_env, model of an openai bot) and deleting bots are for
+ * administrators; anyone signed in may create built-in bots and change
+ * names and personas. Each returns 0, or -1 with a problem naming the bad
+ * field (403 for what who may not do, 409 for a duplicate name). Results
+ * are new references. Owned by one event loop.
  */
 #ifndef PARLEY_BOTS_H
 #define PARLEY_BOTS_H
@@ -16,6 +19,7 @@ struct bots;
 struct events;
 struct problem;
 struct store;
+struct who;
 
 /* allow_link_local: bots may point at link-local addresses (endpoint.h). */
 struct bots	*bots_new(struct store *st, struct events *ev, bool allow_link_local);
@@ -24,11 +28,11 @@ void		 bots_free(struct bots *b);
 uint64_t	 bots_version(const struct bots *b);
 
 int	 bots_list(struct bots *b, json_t **bots, struct problem *p);
-int	 bots_create(struct bots *b, json_t *fields, json_t **bot, struct problem *p);
+int	 bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot, struct problem *p);
 /* Applies the fields given (others keep their values). */
-int	 bots_update(struct bots *b, const char *id, json_t *fields, json_t **bot,
+int	 bots_update(struct bots *b, const struct who *who, const char *id, json_t *fields, json_t **bot,
 	    struct problem *p);
-int	 bots_delete(struct bots *b, const char *id, struct problem *p);
+int	 bots_delete(struct bots *b, const struct who *who, const char *id, struct problem *p);
 /* By id or name. */
 int	 bots_get(struct bots *b, const char *id_or_name, json_t **bot, struct problem *p);
 /*

@@ -7,6 +7,7 @@
 #include "chat/events.h"
 #include "chat/turns.h"
 #include "chat/validate.h"
+#include "chat/who.h"
 #include "limits.h"
 #include "store/store.h"
 #include "util/ids.h"
@@ -76,12 +77,12 @@ policy_name(json_t *v, struct problem *p)
 }
 
 int
-chats_list(struct chats *c, const char *before, unsigned limit, json_t **chats, json_t **next,
-    struct problem *p)
+chats_list(struct chats *c, const struct who *who, const char *before, unsigned limit,
+    json_t **chats, json_t **next, struct problem *p)
 {
 	limit = limit < 1 ? 1 : limit > LIMIT_LIST_MAX ? LIMIT_LIST_MAX : limit;
 	/* one more than asked for says whether another page follows */
-	*chats = store_chat_list(c->store, before, limit + 1);
+	*chats = store_chat_list(c->store, before, limit + 1, who_admin(who) ? NULL : who->user_id);
 	if (*chats == NULL)
 		return validate_store(c->store, STORE_ERROR, "chat", p);
 	*next = json_null();
@@ -93,7 +94,8 @@ chats_list(struct chats *c, const char *before, unsigned limit, json_t **chats, 
 }
 
 int
-chats_create(struct chats *c, const struct chat_fields *in, json_t **chat, struct problem *p)
+chats_create(struct chats *c, const struct who *who, const struct chat_fields *in,
+    json_t **chat, struct problem *p)
 {
 	char *title = validate_text(in->title, "title", LIMIT_TITLE_CHARS, p);
 	if (title == NULL)
@@ -102,7 +104,8 @@ chats_create(struct chats *c, const struct chat_fields *in, json_t **chat, struc
 	json_t *bot_ids = NULL;
 	int rc = -1;
 	if (policy != NULL && (in->bots == NULL || (bot_ids = bots_resolve(c->bots, in->bots, p)))) {
-		enum store_status st = store_chat_create(c->store, title, policy, bot_ids, chat);
+		enum store_status st = store_chat_create(c->store, title, policy, bot_ids,
+		    who->anyone ? NULL : who->user_id, chat);
 		rc = st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 	}
 	json_decref(bot_ids);
@@ -111,13 +114,13 @@ chats_create(struct chats *c, const struct chat_fields *in, json_t **chat, struc
 }
 
 int
-chats_update(struct chats *c, const char *id, const struct chat_fields *in, json_t **chat,
-    struct problem *p)
+chats_update(struct chats *c, const struct who *who, const char *id,
+    const struct chat_fields *in, json_t **chat, struct problem *p)
 {
 	char *title = NULL;
 	const char *policy = NULL;
 	json_t *bot_ids = NULL;
-	if (chats_get(c, id, chat, p) != 0)
+	if (chats_get(c, who, id, chat, p) != 0)
 		return -1;
 	json_decref(*chat);
 	*chat = NULL;
@@ -136,19 +139,36 @@ chats_update(struct chats *c, const char *id, const struct chat_fields *in, json
 }
 
 int
-chats_delete(struct chats *c, const char *id, struct problem *p)
+chats_delete(struct chats *c, const struct who *who, const char *id, struct problem *p)
 {
-	enum store_status st = id_valid(id) ? events_chat_delete(c->events, id) : STORE_NOT_FOUND;
+	json_t *chat;
+	if (chats_get(c, who, id, &chat, p) != 0)
+		return -1;
+	json_decref(chat);
+	enum store_status st = events_chat_delete(c->events, id);
 	if (st != STORE_OK)
 		return validate_store(c->store, st, "chat", p);
 	turns_forget(c->turns, id);
 	return 0;
 }
 
+/* who may see the chat: a member, an administrator, or anyone with --auth none. */
+static bool
+may_see(struct chats *c, const struct who *who, const char *id)
+{
+	return who_admin(who) || store_member_is(c->store, id, who->user_id) == STORE_OK;
+}
+
 int
-chats_get(struct chats *c, const char *id, json_t **chat, struct problem *p)
+chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat,
+    struct problem *p)
 {
 	enum store_status st = id_valid(id) ? store_chat_get(c->store, id, chat) : STORE_NOT_FOUND;
+	if (st == STORE_OK && !may_see(c, who, id)) {
+		json_decref(*chat);
+		*chat = NULL;
+		st = STORE_NOT_FOUND;	/* to who, it does not exist */
+	}
 	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 }
 
@@ -208,20 +228,23 @@ post_committed(void *arg, json_t *message, enum store_status status)
 }
 
 int
-chats_post(struct chats *c, const char *id, json_t *author_v, json_t *body_v,
-    chats_posted_fn *posted, void *arg, struct problem *p)
+chats_post(struct chats *c, const struct who *who, const char *id, json_t *author_v,
+    json_t *body_v, chats_posted_fn *posted, void *arg, struct problem *p)
 {
 	json_t *chat;
-	if (refuse_stopping(c, p) != 0 || chats_get(c, id, &chat, p) != 0)
+	if (refuse_stopping(c, p) != 0 || chats_get(c, who, id, &chat, p) != 0)
 		return -1;
 	json_decref(chat);
-	char *author = validate_text(author_v, "author", LIMIT_AUTHOR_CHARS, p);
+	/* with accounts the author is who posts; an author in the request is ignored */
+	char *author = who->anyone ? validate_text(author_v, "author", LIMIT_AUTHOR_CHARS, p) :
+	    xstrdup(who->display_name);
 	char *body = author ? message_body(body_v, p) : NULL;
 	if (body != NULL) {
 		struct post *post = xmalloc(sizeof *post);
 		*post = (struct post){ c, posted, arg };
 		struct message_in in = { .chat_id = id, .kind = "person", .author = author,
-		    .body = body, .state = "complete" };
+		    .user_id = who->anyone ? NULL : who->user_id, .body = body,
+		    .state = "complete" };
 		events_post(c->events, &in, post_committed, post);
 	}
 	free(author);
@@ -230,10 +253,11 @@ chats_post(struct chats *c, const char *id, json_t *author_v, json_t *body_v,
 }
 
 int
-chats_turn(struct chats *c, const char *id, json_t *bot_ref, struct problem *p)
+chats_turn(struct chats *c, const struct who *who, const char *id, json_t *bot_ref,
+    struct problem *p)
 {
 	json_t *chat, *bot = NULL;
-	if (refuse_stopping(c, p) != 0 || chats_get(c, id, &chat, p) != 0)
+	if (refuse_stopping(c, p) != 0 || chats_get(c, who, id, &chat, p) != 0)
 		return -1;
 	int rc = -1;
 	if (!json_is_string(bot_ref))
@@ -249,10 +273,10 @@ chats_turn(struct chats *c, const char *id, json_t *bot_ref, struct problem *p)
 }
 
 int
-chats_stop(struct chats *c, const char *id, struct problem *p)
+chats_stop(struct chats *c, const struct who *who, const char *id, struct problem *p)
 {
 	json_t *chat;
-	if (chats_get(c, id, &chat, p) != 0)
+	if (chats_get(c, who, id, &chat, p) != 0)
 		return -1;
 	json_decref(chat);
 	turns_stop(c->turns, id);
@@ -273,11 +297,11 @@ overlay_current(struct chats *c, const char *id, json_t *messages)
 }
 
 int
-chats_messages(struct chats *c, const char *id, uint64_t after, unsigned limit,
-    json_t **messages, struct problem *p)
+chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t after,
+    unsigned limit, json_t **messages, struct problem *p)
 {
 	json_t *chat;
-	if (chats_get(c, id, &chat, p) != 0)
+	if (chats_get(c, who, id, &chat, p) != 0)
 		return -1;
 	json_decref(chat);
 	enum store_status st = store_messages_after(c->store, id, after, limit, messages);
@@ -302,8 +326,9 @@ chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
     struct problem *p)
 {
 	json_t *chat, *messages;
-	if (chats_get(c, id, &chat, p) != 0)
-		return -1;
+	enum store_status st = store_chat_get(c->store, id, &chat);
+	if (st != STORE_OK)
+		return validate_store(c->store, st, "chat", p);
 	if (chats_recent(c, id, n, &messages, p) != 0) {
 		json_decref(chat);
 		return -1;

@@ -2,9 +2,12 @@
  * chats.h - the chat service: what people do to chats, whichever door they
  * come through (the JSON API or a page form). It validates, then changes
  * chats through the events module (which stores, then publishes) and hands
- * committed posts to the turn flow. Each operation returns 0, or -1 with a
- * problem naming the bad field (404 for an unknown chat). Results are new
- * references the caller releases. Owned by one event loop.
+ * committed posts to the turn flow. Each operation is done for who: a chat
+ * it may not see (it is not a member, nor an administrator) is the same
+ * 404 as one that does not exist. Each returns 0, or -1 with a problem
+ * naming the bad field. Results are new references the caller releases.
+ * The functions without who serve a caller that has already checked
+ * access with chats_get(). Owned by one event loop.
  */
 #ifndef PARLEY_CHATS_H
 #define PARLEY_CHATS_H
@@ -18,6 +21,7 @@ struct events;
 struct problem;
 struct store;
 struct turns;
+struct who;
 
 struct chats	*chats_new(struct store *st, struct events *ev, struct bots *bots,
 		    struct turns *turns);
@@ -38,34 +42,35 @@ struct chat_fields {
  * after the chat with id before (NULL: from the newest). *next is the id to
  * ask for the page after (new reference), or JSON null when this is the last.
  */
-int	 chats_list(struct chats *c, const char *before, unsigned limit, json_t **chats,
+int	 chats_list(struct chats *c, const struct who *who, const char *before, unsigned limit, json_t **chats,
 	    json_t **next, struct problem *p);
-int	 chats_create(struct chats *c, const struct chat_fields *in, json_t **chat,
+int	 chats_create(struct chats *c, const struct who *who, const struct chat_fields *in, json_t **chat,
 	    struct problem *p);
-int	 chats_update(struct chats *c, const char *id, const struct chat_fields *in,
+int	 chats_update(struct chats *c, const struct who *who, const char *id, const struct chat_fields *in,
 	    json_t **chat, struct problem *p);
-int	 chats_delete(struct chats *c, const char *id, struct problem *p);
+int	 chats_delete(struct chats *c, const struct who *who, const char *id, struct problem *p);
 /* The chat, or -1 with a 404 problem. */
-int	 chats_get(struct chats *c, const char *id, json_t **chat, struct problem *p);
+int	 chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat, struct problem *p);
 /*
  * Told once a person's message is durable and published (message, borrowed;
  * p NULL) or is not (p).
  */
 typedef void chats_posted_fn(void *arg, json_t *message, const struct problem *p);
 /*
- * A person's message: author and body as given (JSON strings or NULL). Bad
+ * A person's message: body as given, author as given with --auth none, else
+ * who's display name (JSON strings or NULL). Bad
  * input: -1 with the problem, and posted is not called. Otherwise 0: the
  * message is stored with the other posts of this loop iteration, published,
  * handed to the turn flow, and then posted(arg, ...) is called.
  */
-int	 chats_post(struct chats *c, const char *id, json_t *author, json_t *body,
+int	 chats_post(struct chats *c, const struct who *who, const char *id, json_t *author, json_t *body,
 	    chats_posted_fn *posted, void *arg, struct problem *p);
 /* The bot (JSON string: id or name) of the chat speaks next; 422 when not in the chat. */
-int	 chats_turn(struct chats *c, const char *id, json_t *bot, struct problem *p);
+int	 chats_turn(struct chats *c, const struct who *who, const char *id, json_t *bot, struct problem *p);
 /* Stops the reply being generated and drops the queued turns. */
-int	 chats_stop(struct chats *c, const char *id, struct problem *p);
+int	 chats_stop(struct chats *c, const struct who *who, const char *id, struct problem *p);
 /* Messages with seq > after, oldest first, at most limit. */
-int	 chats_messages(struct chats *c, const char *id, uint64_t after, unsigned limit,
+int	 chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t after, unsigned limit,
 	    json_t **messages, struct problem *p);
 /* The chat's last n messages, oldest first; a reply being written shows its text so far. */
 int	 chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages,

@@ -40,6 +40,7 @@ post_free(struct post *p)
 	free((char *)p->in.chat_id);
 	free((char *)p->in.kind);
 	free((char *)p->in.author);
+	free((char *)p->in.user_id);
 	free((char *)p->in.bot_id);
 	free((char *)p->in.body);
 	free((char *)p->in.state);
@@ -120,7 +121,8 @@ events_post(struct events *ev, const struct message_in *in, events_posted_fn *po
 {
 	struct post *p = xcalloc(1, sizeof *p);
 	p->in = (struct message_in){ .chat_id = xstrdup(in->chat_id), .kind = xstrdup(in->kind),
-	    .author = dup_or_null(in->author), .bot_id = dup_or_null(in->bot_id),
+	    .author = dup_or_null(in->author), .user_id = dup_or_null(in->user_id),
+	    .bot_id = dup_or_null(in->bot_id),
 	    .body = xstrdup(in->body), .state = xstrdup(in->state) };
 	p->posted = posted;
 	p->arg = arg;
@@ -193,6 +195,12 @@ events_chat_delete(struct events *ev, const char *chat_id)
 	bus_end_chat(&ev->bus, chat_id);
 	json_decref(data);
 	return STORE_OK;
+}
+
+void
+events_end_streams(struct events *ev, const struct bus_match *m)
+{
+	bus_end_streams(&ev->bus, m);
 }
 
 void

@@ -59,6 +59,8 @@ enum store_status events_chat_update(struct events *ev, const char *chat_id,
 enum store_status events_turn(struct events *ev, const char *chat_id, json_t *state);
 /* Deletes the chat; its streams get "deleted" and end. */
 enum store_status events_chat_delete(struct events *ev, const char *chat_id);
+/* Access was taken away: the matching streams get a last "deleted" and end (bus.h). */
+void		 events_end_streams(struct events *ev, const struct bus_match *m);
 /* A piece of a reply being written: an ephemeral "token" event. */
 void		 events_token(struct events *ev, const char *chat_id, uint64_t seq,
 		    const char *text, size_t len);

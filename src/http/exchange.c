@@ -8,7 +8,9 @@
 #include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "chat/who.h"
 #include "metrics.h"
+#include "util/buf.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
 
@@ -31,18 +33,24 @@ struct exchange {
 	struct server		*srv;
 	struct evhttp_request	*req;
 	struct route_params	 params;
+	unsigned		 route_flags;
 	struct evkeyvalq	 query;		/* parsed on first use */
 	bool			 query_parsed;
+	char			*cookies;	/* a copy of the Cookie header, cut up, or NULL */
+	struct who		 who;
+	char			 peer[64];
 };
 
 struct exchange *
-exchange_new(struct server *srv, struct evhttp_request *req, const struct route_params *params)
+exchange_new(struct server *srv, struct evhttp_request *req, const struct route *route,
+    const struct route_params *params)
 {
 	struct exchange *x = xcalloc(1, sizeof *x);
 	x->srv = srv;
 	x->req = req;
 	if (params != NULL)
 		x->params = *params;
+	x->route_flags = route ? route->flags : 0;
 	TAILQ_INIT(&x->query);
 	return x;
 }
@@ -51,6 +59,8 @@ static void
 exchange_free(struct exchange *x)
 {
 	evhttp_clear_headers(&x->query);
+	free(x->cookies);
+	explicit_bzero(x->who.credential, sizeof x->who.credential);
 	free(x);
 }
 
@@ -123,6 +133,74 @@ exchange_is_htmx(const struct exchange *x)
 {
 	const char *v = exchange_header(x, "HX-Request");
 	return v != NULL && strcmp(v, "true") == 0;
+}
+
+/* The next "name=value" of a Cookie header at *s (cut in place), or NULL. */
+static char *
+next_cookie(char **s, char **value)
+{
+	char *c = strsep(s, ";");
+	if (c == NULL)
+		return NULL;
+	c += strspn(c, " ");
+	char *eq = strchr(c, '=');
+	*value = eq ? eq + 1 : c + strlen(c);
+	if (eq != NULL)
+		*eq = '\0';
+	return c;
+}
+
+const char *
+exchange_cookie(struct exchange *x, const char *name)
+{
+	const char *header = exchange_header(x, "Cookie");
+	if (header == NULL)
+		return NULL;
+	free(x->cookies);
+	x->cookies = xstrdup(header);
+	char *rest = x->cookies, *value, *key;
+	while ((key = next_cookie(&rest, &value)) != NULL)
+		if (strcmp(key, name) == 0)
+			return value;
+	return NULL;
+}
+
+const struct sockaddr *
+exchange_peer(const struct exchange *x)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
+	return evcon ? evhttp_connection_get_addr(evcon) : NULL;
+}
+
+const char *
+exchange_peer_text(struct exchange *x)
+{
+	char *host = NULL;
+	ev_uint16_t port = 0;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
+	if (x->peer[0] == '\0' && evcon != NULL) {
+		evhttp_connection_get_peer(evcon, &host, &port);
+		snprintf(x->peer, sizeof x->peer, "%s", host ? host : "?");
+	}
+	return x->peer;
+}
+
+unsigned
+exchange_route_flags(const struct exchange *x)
+{
+	return x->route_flags;
+}
+
+const struct who *
+exchange_who(const struct exchange *x)
+{
+	return &x->who;
+}
+
+void
+exchange_set_who(struct exchange *x, const struct who *who)
+{
+	x->who = *who;
 }
 
 json_t *
@@ -234,13 +312,24 @@ no_release(const void *data, size_t len, void *arg)
 }
 
 void
+exchange_send_around(struct exchange *x, int status, const struct buf *head, const void *data,
+    size_t len, void (*release)(const void *, size_t, void *), void *arg, const struct buf *tail)
+{
+	struct evbuffer *body = evbuffer_new();
+	if (head != NULL)
+		evbuffer_add(body, head->data, head->len);
+	evbuffer_add_reference(body, data, len, release ? release : no_release, arg);
+	if (tail != NULL)
+		evbuffer_add(body, tail->data, tail->len);
+	send_buffer(x, status, body);
+	evbuffer_free(body);
+}
+
+void
 exchange_send_shared(struct exchange *x, int status, const void *data, size_t len,
     void (*release)(const void *, size_t, void *), void *arg)
 {
-	struct evbuffer *body = evbuffer_new();
-	evbuffer_add_reference(body, data, len, release ? release : no_release, arg);
-	send_buffer(x, status, body);
-	evbuffer_free(body);
+	exchange_send_around(x, status, NULL, data, len, release, arg, NULL);
 }
 
 int

@@ -20,8 +20,12 @@ struct evhttp_request;
 struct exchange;
 struct form;
 struct problem;
+struct route;
 struct route_params;
 struct server;
+struct sockaddr;
+struct who;
+struct buf;
 
 /* ---- the request ---- */
 
@@ -46,6 +50,16 @@ size_t		 exchange_body_length(const struct exchange *x);
 bool		 exchange_http11(const struct exchange *x);
 /* The client is htmx (HX-Request: true). */
 bool		 exchange_is_htmx(const struct exchange *x);
+/* The value of the cookie called name, or NULL (points into a copy kept with x). */
+const char	*exchange_cookie(struct exchange *x, const char *name);
+/* The address the request came from (the connection's peer), and as text. */
+const struct sockaddr *exchange_peer(const struct exchange *x);
+const char	*exchange_peer_text(struct exchange *x);
+/* The route's flags (router.h). */
+unsigned	 exchange_route_flags(const struct exchange *x);
+/* Who asks, as the checks before the handler found (access.c); set once. */
+const struct who *exchange_who(const struct exchange *x);
+void		 exchange_set_who(struct exchange *x, const struct who *who);
 /* The body as a JSON object (request_parse_json); NULL and p otherwise. */
 json_t		*exchange_json(struct exchange *x, struct problem *p);
 /* The body as a form (form_parse; free it with form_free); -1 and p otherwise. */
@@ -62,6 +76,10 @@ void		 exchange_send(struct exchange *x, int status, const void *data, size_t le
  */
 void		 exchange_send_shared(struct exchange *x, int status, const void *data,
 		    size_t len, void (*release)(const void *, size_t, void *), void *arg);
+/* The same with copies of head before and of tail after the shared bytes (each may be NULL). */
+void		 exchange_send_around(struct exchange *x, int status, const struct buf *head,
+		    const void *data, size_t len, void (*release)(const void *, size_t, void *),
+		    void *arg, const struct buf *tail);
 /*
  * Answers by taking the connection for an event stream: returns its socket
  * (non-blocking, the request read), now the caller's, and frees the
@@ -75,6 +93,6 @@ int		 exchange_take_socket(struct exchange *x);
 const char	*http_reason(int status);
 
 struct exchange	*exchange_new(struct server *srv, struct evhttp_request *req,
-		    const struct route_params *params);
+		    const struct route *route, const struct route_params *params);
 
 #endif

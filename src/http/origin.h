@@ -8,6 +8,7 @@
 #ifndef PARLEY_ORIGIN_H
 #define PARLEY_ORIGIN_H
 #include <stdbool.h>
+#include <stddef.h>
 
 struct origin;
 
@@ -16,5 +17,15 @@ struct origin	*origin_new(const char *listen_host, const char *public_url, char 
 void		 origin_free(struct origin *o);
 /* True when a request with this Host header (NULL: none, HTTP/1.0) is for this server. */
 bool		 origin_host_allowed(const struct origin *o, const char *host);
+/*
+ * True when a browser's Origin header names this server: the scheme, host
+ * and port of --public-url when there is one, else the Host the request was
+ * sent to (with the scheme the server is reached by).
+ */
+bool		 origin_same(const struct origin *o, const char *origin, const char *host);
+/* People reach the server over https (--public-url https://...). */
+bool		 origin_https(const struct origin *o);
+/* Where people reach the server, for links: --public-url, else http://HOST (the request's). */
+void		 origin_base_url(const struct origin *o, const char *host, char *out, size_t n);
 
 #endif

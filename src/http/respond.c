@@ -48,8 +48,37 @@ respond_error(struct exchange *x, int status, const char *fmt, ...)
 }
 
 void
+respond_result(struct exchange *x, int rc, int status, json_t *value, const struct problem *p)
+{
+	if (rc == 0)
+		respond_json(x, status, value);
+	else
+		respond_problem(x, p);
+}
+
+void
+respond_done(struct exchange *x, int rc, const struct problem *p)
+{
+	if (rc == 0)
+		respond_empty(x, 204);
+	else
+		respond_problem(x, p);
+}
+
+void
+respond_retry_after(struct exchange *x, const struct problem *p)
+{
+	char seconds[16];
+	if (p->retry_after > 0) {
+		snprintf(seconds, sizeof seconds, "%u", p->retry_after);
+		exchange_add_header(x, "Retry-After", seconds);
+	}
+}
+
+void
 respond_problem(struct exchange *x, const struct problem *p)
 {
+	respond_retry_after(x, p);
 	respond_error(x, p->status, "%s", p->detail);
 }
 

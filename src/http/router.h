@@ -34,12 +34,18 @@ struct route_params {
 /* A handler: answers x (exchange.h), now or later; ctx is the table's. */
 typedef void (*route_fn)(struct exchange *x, void *ctx);
 
+/* What a route is, for the checks before its handler (api/access.c). */
+enum route_flags {
+	ROUTE_OPEN = 1 << 0,	/* answered without signing in */
+};
+
 struct route {
 	const char *pattern;
 	struct {
 		enum http_method method;
 		route_fn fn;
 	} methods[ROUTE_MAX_METHODS];
+	unsigned	 flags;		/* enum route_flags */
 };
 
 /* Index of the first route whose pattern matches path, or -1; fills params. */

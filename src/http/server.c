@@ -55,12 +55,16 @@ refuse(struct server *srv, struct evhttp_request *req, int status, const char *d
 {
 	struct problem p;
 	problem_set(&p, status, "%s", detail);
-	srv->routes.refuse(exchange_new(srv, req, NULL), &p);
+	srv->routes.refuse(exchange_new(srv, req, NULL, NULL), &p, srv->routes.ctx);
 }
 
-/* The route's handler for req, or NULL once req has been refused (404, 405). */
-static route_fn
-resolve(struct server *srv, struct evhttp_request *req, struct route_params *params)
+/*
+ * The route of req and its handler for req's method (in *fn), or NULL once
+ * req has been refused (404, 405).
+ */
+static const struct route *
+resolve(struct server *srv, struct evhttp_request *req, struct route_params *params,
+    route_fn *fn)
 {
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	int i = router_match(srv->routes.table, srv->routes.count, path ? path : "/", params);
@@ -69,23 +73,24 @@ resolve(struct server *srv, struct evhttp_request *req, struct route_params *par
 		return NULL;
 	}
 	const struct route *route = &srv->routes.table[i];
-	route_fn fn = router_handler(route, (enum http_method)evhttp_request_get_command(req));
-	if (fn == NULL) {
+	*fn = router_handler(route, (enum http_method)evhttp_request_get_command(req));
+	if (*fn == NULL) {
 		struct buf allow = BUF_INIT;
 		router_allow(route, &allow);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow.data);
 		buf_free(&allow);
 		refuse(srv, req, 405, "method not allowed");
+		return NULL;
 	}
-	return fn;
+	return route;
 }
 
 /* The guard, then the handler. */
 static void
-run(struct server *srv, struct evhttp_request *req, route_fn fn,
+run(struct server *srv, struct evhttp_request *req, const struct route *route, route_fn fn,
     const struct route_params *params)
 {
-	struct exchange *x = exchange_new(srv, req, params);
+	struct exchange *x = exchange_new(srv, req, route, params);
 	if (srv->routes.guard == NULL || srv->routes.guard(x, srv->routes.ctx))
 		fn(x, srv->routes.ctx);
 }
@@ -96,9 +101,10 @@ admitted(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct route_params params;
-	route_fn fn = resolve(srv, req, &params);
-	if (fn != NULL)
-		run(srv, req, fn, &params);
+	route_fn fn;
+	const struct route *route = resolve(srv, req, &params, &fn);
+	if (route != NULL)
+		run(srv, req, route, fn, &params);
 }
 
 static void
@@ -111,9 +117,10 @@ dispatch(struct evhttp_request *req, void *arg)
 	if (c != NULL)
 		conn_request_arrived(c);
 	struct route_params params;
-	route_fn fn = resolve(srv, req, &params);
-	if (fn != NULL && !admission_hold(srv->admission, req, c))
-		run(srv, req, fn, &params);
+	route_fn fn;
+	const struct route *route = resolve(srv, req, &params, &fn);
+	if (route != NULL && !admission_hold(srv->admission, req, c))
+		run(srv, req, route, fn, &params);
 }
 
 /* ---------- listening ---------- */

@@ -18,8 +18,8 @@ struct exchange;
 struct problem;
 struct server;
 
-/* Answers a refusal (404, 405, 413, 431) in the format the path calls for. */
-typedef void (*server_refuse_fn)(struct exchange *x, const struct problem *p);
+/* Answers a refusal of the router (404, 405) in the format the path calls for. */
+typedef void (*server_refuse_fn)(struct exchange *x, const struct problem *p, void *ctx);
 
 struct server_routes {
 	const struct route	*table;
@@ -28,7 +28,7 @@ struct server_routes {
 	server_refuse_fn	 refuse;
 	/*
 	 * Runs before every handler (NULL: none): true to go on, or it has
-	 * answered x itself (the host, the content type, later who asks).
+	 * answered x itself (the host, the content type, who asks).
 	 */
 	bool			(*guard)(struct exchange *x, void *ctx);
 	/*

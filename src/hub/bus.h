@@ -11,12 +11,26 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/*
+ * Which open streams to end, and why: those of one chat (or every chat), of
+ * one user (or anyone), opened with one credential (or any). Each gets a
+ * last "deleted" event saying the reason, then ends.
+ */
+struct bus_match {
+	const char	*chat_id;
+	const char	*user_id;
+	const char	*credential;
+	const char	*reason;	/* "removed", "signed-out", "revoked" */
+};
+
 struct bus_ops {
 	/* An event of the chat: id > 0 durable (stored), 0 ephemeral. data is borrowed. */
 	void	(*publish)(void *impl, const char *chat_id, uint64_t id, const char *name,
 		    json_t *data);
 	/* The chat is gone: its streams end after what they were sent. */
 	void	(*end_chat)(void *impl, const char *chat_id);
+	/* Access was taken away: the matching streams end at once, wherever they are. */
+	void	(*end_streams)(void *impl, const struct bus_match *m);
 };
 
 struct bus {
@@ -35,6 +49,12 @@ static inline void
 bus_end_chat(const struct bus *b, const char *chat_id)
 {
 	b->ops->end_chat(b->impl, chat_id);
+}
+
+static inline void
+bus_end_streams(const struct bus *b, const struct bus_match *m)
+{
+	b->ops->end_streams(b->impl, m);
 }
 
 #endif

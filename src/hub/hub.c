@@ -110,15 +110,15 @@ pick_shard(struct hub *hub, const struct channel *ch)
 }
 
 void
-hub_attach(struct hub *hub, const char *chat_id, int fd, const struct sse_stream_opts *opts,
-    struct sse_frame_list *initial)
+hub_attach(struct hub *hub, const char *chat_id, const struct stream_owner *owner, int fd,
+    const struct sse_stream_opts *opts, struct sse_frame_list *initial)
 {
 	struct channel *ch = channel_find(hub, chat_id, true);
 	unsigned shard = pick_shard(hub, ch);
 	ch->streams[shard][opts->kind]++;
 	ch->total[opts->kind]++;
 	hub->subscribers++;
-	shard_adopt(hub->shards[shard], fd, chat_id, opts, initial);
+	shard_adopt(hub->shards[shard], fd, chat_id, owner, opts, initial);
 }
 
 /* ---------- publishing ---------- */
@@ -206,6 +206,21 @@ hub_end_chat(struct hub *hub, const char *chat_id)
 	}
 }
 
+void
+hub_end_streams(struct hub *hub, const struct bus_match *m)
+{
+	json_t *data = json_pack("{s:s}", "reason", m->reason);
+	struct frame *last[2];
+	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++)
+		last[kind] = hub->render((enum stream_kind)kind, 0, "deleted", data);
+	for (unsigned s = 0; s < hub->nshards; s++)
+		shard_end_matching(hub->shards[s], m->chat_id ? m->chat_id : "",
+		    m->user_id ? m->user_id : "", m->credential ? m->credential : "", last);
+	sse_frame_unref(last[STREAM_JSON]);
+	sse_frame_unref(last[STREAM_HTML]);
+	json_decref(data);
+}
+
 struct frame *
 hub_frame(struct hub *hub, enum stream_kind kind, uint64_t id, const char *name, json_t *data)
 {
@@ -224,10 +239,16 @@ bus_end_here(void *hub, const char *chat_id)
 	hub_end_chat(hub, chat_id);
 }
 
+static void
+bus_end_streams_here(void *hub, const struct bus_match *m)
+{
+	hub_end_streams(hub, m);
+}
+
 struct bus
 hub_bus(struct hub *hub)
 {
-	static const struct bus_ops ops = { bus_publish_here, bus_end_here };
+	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here };
 	return (struct bus){ &ops, hub };
 }
 

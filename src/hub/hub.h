@@ -17,9 +17,17 @@
 #include "hub/bus.h"
 #include "sse/frame.h"
 #include "sse/stream.h"
+#include "util/ids.h"
+#include "util/secret.h"
 
 struct event_base;
 struct hub;
+
+/* Whose stream it is, to end it when their access goes ("" when nobody's in particular). */
+struct stream_owner {
+	char	 user_id[ID_LEN + 1];
+	char	 credential[SECRET_HEX + 1];	/* the session's or token's hash */
+};
 
 /*
  * Renders a chat event as the frame a stream of kind sends (id 0: no id
@@ -40,7 +48,8 @@ void		 hub_free(struct hub *hub);
  * Hands the stream on fd (its request read) to a shard, subscribed to the
  * chat, starting with the frames of initial (taken over).
  */
-void		 hub_attach(struct hub *hub, const char *chat_id, int fd,
+void		 hub_attach(struct hub *hub, const char *chat_id, const struct stream_owner *owner,
+		    int fd,
 		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
 /* The hub as this process's bus: publishing hands events to the streams here. */
 struct bus	 hub_bus(struct hub *hub);
@@ -52,6 +61,8 @@ void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
 		    const char *name, json_t *data);
 /* Ends the chat's streams after what they were sent (the chat is gone). */
 void		 hub_end_chat(struct hub *hub, const char *chat_id);
+/* Sends the matching streams a last "deleted" event with the reason, and ends them. */
+void		 hub_end_streams(struct hub *hub, const struct bus_match *m);
 /* The frame of an event for a stream of kind, as published ones are rendered (or NULL). */
 struct frame	*hub_frame(struct hub *hub, enum stream_kind kind, uint64_t id,
 		    const char *name, json_t *data);

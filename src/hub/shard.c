@@ -3,6 +3,7 @@
  * Everything below the public functions runs on the shard's own loop.
  */
 #include "hub/shard.h"
+#include "hub/hub.h"
 #include "metrics.h"
 #include "sse/send_batch.h"
 #include "util/idmap.h"
@@ -34,6 +35,7 @@ struct member {
 	struct room		*room;
 	struct sse_stream	*stream;
 	enum held		 held;
+	struct stream_owner	 owner;
 };
 
 LIST_HEAD(member_list, member);
@@ -131,6 +133,7 @@ struct adoption {
 	struct shard		*shard;
 	int			 fd;
 	char			 chat_id[ID_LEN + 1];
+	struct stream_owner	 owner;
 	struct sse_stream_opts	 opts;
 	struct sse_frame_list	 initial;
 };
@@ -144,6 +147,7 @@ adopt_here(void *arg)
 	struct member *m = xcalloc(1, sizeof *m);
 	m->shard = sh;
 	m->room = r;
+	m->owner = a->owner;
 	a->opts.on_close = member_closed;
 	a->opts.arg = m;
 	m->stream = sse_stream_start(sh->base, a->fd, &a->opts);
@@ -160,12 +164,14 @@ adopt_here(void *arg)
 }
 
 void
-shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct sse_stream_opts *opts,
-    struct sse_frame_list *initial)
+shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct stream_owner *owner,
+    const struct sse_stream_opts *opts, struct sse_frame_list *initial)
 {
 	struct adoption *a = xcalloc(1, sizeof *a);
 	a->shard = sh;
 	a->fd = fd;
+	if (owner != NULL)
+		a->owner = *owner;
 	snprintf(a->chat_id, sizeof a->chat_id, "%s", chat_id);
 	a->opts = *opts;
 	a->initial = *initial;
@@ -260,6 +266,69 @@ shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bo
 	d->later = later && !end;
 	d->end = end;
 	mailbox_post(sh->inbox, deliver_here, d);
+}
+
+/* ---------- ending streams whose access went ---------- */
+
+struct ending {
+	struct shard		*shard;
+	char			 chat_id[ID_LEN + 1];	/* "" for any */
+	struct stream_owner	 match;			/* fields "" match any */
+	struct frame		*last[2];
+};
+
+static bool
+matches(const struct ending *e, const struct member *m)
+{
+	return (e->match.user_id[0] == '\0' || strcmp(e->match.user_id, m->owner.user_id) == 0) &&
+	    (e->match.credential[0] == '\0' ||
+	    strcmp(e->match.credential, m->owner.credential) == 0);
+}
+
+static void
+end_room(struct shard *sh, struct room *r, const struct ending *e)
+{
+	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
+		struct member *m;
+		LIST_FOREACH(m, &r->members[kind], entry)
+			if (matches(e, m) && !sse_stream_closing(m->stream)) {
+				if (e->last[kind] != NULL)
+					hold(sh, m, e->last[kind], false);
+				sse_stream_end(m->stream);	/* after what it holds */
+			}
+	}
+}
+
+static void
+end_matching_here(void *arg)
+{
+	struct ending *e = arg;
+	struct shard *sh = e->shard;
+	struct idmap_entry *en, *tmp;
+	if (e->chat_id[0] != '\0') {
+		struct room *r = room_find(sh, e->chat_id, false);
+		if (r != NULL)
+			end_room(sh, r, e);
+	} else
+		IDMAP_FOREACH(&sh->rooms, en, tmp)
+			end_room(sh, container_of(en, struct room, entry), e);
+	sse_frame_unref(e->last[STREAM_JSON]);
+	sse_frame_unref(e->last[STREAM_HTML]);
+	free(e);
+}
+
+void
+shard_end_matching(struct shard *sh, const char *chat_id, const char *user_id,
+    const char *credential, struct frame *last[2])
+{
+	struct ending *e = xcalloc(1, sizeof *e);
+	e->shard = sh;
+	snprintf(e->chat_id, sizeof e->chat_id, "%s", chat_id);
+	snprintf(e->match.user_id, sizeof e->match.user_id, "%s", user_id);
+	snprintf(e->match.credential, sizeof e->match.credential, "%s", credential);
+	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
+		e->last[k] = last[k] ? sse_frame_ref(last[k]) : NULL;
+	mailbox_post(sh->inbox, end_matching_here, e);
 }
 
 int64_t

@@ -16,6 +16,8 @@
 #include "sse/frame.h"
 #include "sse/stream.h"
 
+struct stream_owner;
+
 struct event_base;
 struct mailbox;
 struct shard;
@@ -35,6 +37,7 @@ struct shard	*shard_new(unsigned index, struct event_base *base,
 		    const struct shard_home *home);
 /* Starts a stream on fd for chat_id sending first the frames of initial (taken over). */
 void		 shard_adopt(struct shard *sh, int fd, const char *chat_id,
+		    const struct stream_owner *owner,
 		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
 /*
  * Sends frames (by kind; NULL: none) to the chat's streams; end: then ends
@@ -43,6 +46,12 @@ void		 shard_adopt(struct shard *sh, int fd, const char *chat_id,
  */
 void		 shard_publish(struct shard *sh, const char *chat_id,
 		    struct frame *frames[2], bool later, bool end);
+/*
+ * Sends last (frames by kind, taken over) to the streams that match and ends
+ * them; chat_id, user_id, credential: "" matches any.
+ */
+void		 shard_end_matching(struct shard *sh, const char *chat_id, const char *user_id,
+		    const char *credential, struct frame *last[2]);
 /* How long the oldest delivery still waiting for the shard has waited (ns). */
 int64_t		 shard_lag_ns(struct shard *sh);
 /* Ends every stream (shutdown). */

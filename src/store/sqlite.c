@@ -52,6 +52,36 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_streaming ON messages (state) WHERE state = 'streaming';",
 	/* 3: a final message's "message" event is its row, not a copy in the log */
 	"ALTER TABLE messages ADD COLUMN event_id INTEGER;",
+	/* 4: accounts: users, their sessions and API tokens, chat members, invites */
+	"CREATE TABLE users ("
+	"  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  display_name TEXT NOT NULL, password TEXT, admin INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY,"
+	"  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX sessions_by_user ON sessions (user_id);"
+	"CREATE INDEX sessions_by_last_seen ON sessions (last_seen);"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);"
+	"CREATE INDEX tokens_by_user ON tokens (user_id);"
+	"CREATE TABLE members ("
+	"  chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+	"  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  added_at TEXT NOT NULL, PRIMARY KEY (chat_id, user_id)) WITHOUT ROWID;"
+	"CREATE INDEX members_by_user ON members (user_id);"
+	"CREATE TABLE invites ("
+	"  hash TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+	"  user_id TEXT REFERENCES users(id) ON DELETE SET NULL,"
+	"  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+	/* deleting a chat or a user finds its invites without a scan */
+	"CREATE INDEX invites_by_chat ON invites (chat_id);"
+	"CREATE INDEX invites_by_user ON invites (user_id);"
+	"ALTER TABLE messages ADD COLUMN user_id TEXT;",
 };
 
 /*
@@ -63,9 +93,10 @@ static const char *const migrations[] = {
 	" coalesce((SELECT m.event_id FROM messages m WHERE m.chat_id = chats.id" \
 	" AND m.event_id IS NOT NULL ORDER BY m.seq DESC LIMIT 1), 0))"
 #define CHAT_COLS "id, title, policy, created_at, " CHAT_LAST_EVENT
-#define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at"
+#define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at, user_id"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
 		  " temperature, max_tokens, talkativeness"
+#define USER_COLS "id, name, display_name, admin, created_at"
 
 const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -73,6 +104,10 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE ?1 IS NULL"
 	    " OR rowid < (SELECT rowid FROM chats WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2",
+	[SQL_CHAT_LIST_MEMBER] = "SELECT " CHAT_COLS " FROM members JOIN chats"
+	    " ON chats.id = members.chat_id WHERE members.user_id = ?3 AND (?1 IS NULL"
+	    " OR chats.rowid < (SELECT rowid FROM chats WHERE id = ?1))"
+	    " ORDER BY chats.rowid DESC LIMIT ?2",
 	[SQL_CHAT_GET] = "SELECT " CHAT_COLS " FROM chats WHERE id = ?1",
 	[SQL_CHAT_INSERT] = "INSERT INTO chats (id, title, policy, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4)",
@@ -91,7 +126,7 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_MSG_LAST] = "SELECT * FROM (SELECT " MSG_COLS " FROM messages"
 	    " WHERE chat_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 	[SQL_MSG_INSERT] = "INSERT INTO messages (" MSG_COLS ", event_id)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)",
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10)",
 	[SQL_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE chat_id = ?1 AND seq = ?2",
 	[SQL_MSG_FINISH] = "UPDATE messages SET body = ?3, state = ?4, error = ?5"
 	    " WHERE chat_id = ?1 AND seq = ?2 AND event_id IS NULL",
@@ -116,6 +151,39 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " talkativeness = ?10 WHERE id = ?1",
 	[SQL_BOT_DELETE] = "DELETE FROM bots WHERE id = ?1",
 	[SQL_BOT_CHATS] = "SELECT chat_id FROM chat_bots WHERE bot_id = ?1",
+	[SQL_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY rowid",
+	[SQL_USER_COUNT] = "SELECT count(*) FROM users",
+	[SQL_USER_GET] = "SELECT " USER_COLS ", password FROM users WHERE id = ?1 OR name = ?1"
+	    " ORDER BY id = ?1 DESC LIMIT 1",
+	[SQL_USER_INSERT] = "INSERT INTO users (" USER_COLS ", password)"
+	    " VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, ?6)",
+	[SQL_USER_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
+	    " password = coalesce(?3, password), admin = coalesce(?4, admin) WHERE id = ?1",
+	[SQL_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
+	[SQL_SESSION_INSERT] = "INSERT INTO sessions (hash, user_id, created_at, last_seen)"
+	    " VALUES (?1, ?2, ?3, ?3)",
+	[SQL_SESSION_GET] = "SELECT user_id, last_seen FROM sessions WHERE hash = ?1",
+	[SQL_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2 WHERE hash = ?1",
+	[SQL_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+	[SQL_SESSIONS_OF_USER] = "SELECT hash FROM sessions WHERE user_id = ?1",
+	[SQL_SESSIONS_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1 AND hash IS NOT ?2",
+	[SQL_SESSIONS_EXPIRE] = "DELETE FROM sessions WHERE last_seen < ?1",
+	[SQL_TOKEN_INSERT] = "INSERT INTO tokens (id, user_id, name, hash, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_TOKEN_LIST] = "SELECT id, name, created_at FROM tokens WHERE user_id = ?1"
+	    " ORDER BY rowid",
+	[SQL_TOKEN_FIND] = "SELECT user_id, id FROM tokens WHERE hash = ?1",
+	[SQL_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1 AND user_id = ?2 RETURNING hash",
+	[SQL_MEMBER_LIST] = "SELECT " USER_COLS ", added_at FROM members JOIN users"
+	    " ON users.id = members.user_id WHERE chat_id = ?1 ORDER BY added_at, users.rowid",
+	[SQL_MEMBER_IS] = "SELECT 1 FROM members WHERE chat_id = ?1 AND user_id = ?2",
+	[SQL_MEMBER_ADD] = "INSERT OR IGNORE INTO members (chat_id, user_id, added_at)"
+	    " VALUES (?1, ?2, ?3)",
+	[SQL_MEMBER_REMOVE] = "DELETE FROM members WHERE chat_id = ?1 AND user_id = ?2",
+	[SQL_INVITE_INSERT] = "INSERT INTO invites (hash, chat_id, user_id, expires_at)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[SQL_INVITE_GET] = "SELECT chat_id FROM invites WHERE hash = ?1 AND expires_at > ?2",
+	[SQL_INVITES_EXPIRE] = "DELETE FROM invites WHERE expires_at <= ?1",
 };
 
 void
@@ -374,6 +442,12 @@ open_database(struct store *st, const char *path, bool sync_full, char **err)
 			return -1;
 	}
 	return 0;
+}
+
+void
+store_set_accounts(struct store *st, bool accounts)
+{
+	st->accounts = accounts;
 }
 
 struct store *

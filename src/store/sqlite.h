@@ -16,14 +16,21 @@
 
 enum stmt_id {
 	SQL_BEGIN, SQL_COMMIT, SQL_ROLLBACK,
-	SQL_CHAT_LIST, SQL_CHAT_GET, SQL_CHAT_INSERT, SQL_CHAT_UPDATE, SQL_CHAT_DELETE,
-	SQL_CHAT_COUNTERS, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
+	SQL_CHAT_LIST, SQL_CHAT_LIST_MEMBER, SQL_CHAT_GET, SQL_CHAT_INSERT, SQL_CHAT_UPDATE,
+	SQL_CHAT_DELETE, SQL_CHAT_COUNTERS, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
 	SQL_CHAT_BOT_ADD,
 	SQL_MSG_AFTER, SQL_MSG_LAST, SQL_MSG_INSERT, SQL_MSG_GET, SQL_MSG_FINISH,
 	SQL_MSG_STREAMING, SQL_MSG_SAVE_TEXT,
 	SQL_EVENT_INSERT, SQL_EVENT_PRUNE, SQL_EVENT_AFTER, SQL_EVENT_FINAL_AFTER,
 	SQL_BOT_LIST, SQL_BOT_GET, SQL_BOT_INSERT, SQL_BOT_UPDATE, SQL_BOT_DELETE,
 	SQL_BOT_CHATS,
+	SQL_USER_LIST, SQL_USER_COUNT, SQL_USER_GET, SQL_USER_INSERT, SQL_USER_UPDATE,
+	SQL_USER_DELETE,
+	SQL_SESSION_INSERT, SQL_SESSION_GET, SQL_SESSION_TOUCH, SQL_SESSION_DELETE,
+	SQL_SESSIONS_OF_USER, SQL_SESSIONS_DELETE_USER, SQL_SESSIONS_EXPIRE,
+	SQL_TOKEN_INSERT, SQL_TOKEN_LIST, SQL_TOKEN_FIND, SQL_TOKEN_DELETE,
+	SQL_MEMBER_LIST, SQL_MEMBER_IS, SQL_MEMBER_ADD, SQL_MEMBER_REMOVE,
+	SQL_INVITE_INSERT, SQL_INVITE_GET, SQL_INVITES_EXPIRE,
 	SQL_COUNT
 };
 
@@ -36,6 +43,7 @@ struct store {
 	char		*path;			/* the file, NULL in memory */
 	struct stat	 file;			/* its identity when opened */
 	bool		 lost;			/* it was removed or replaced: no more writes */
+	bool		 accounts;		/* messages carry "user_id" */
 	json_t		*chats;			/* chat id -> Chat, see store_chat_get */
 	json_t		*counters;		/* chat id -> [last seq, last event id] */
 	sqlite3_stmt	*stmts[SQL_COUNT];
@@ -68,5 +76,11 @@ enum store_status sqlite_one(struct store *st, sqlite3_stmt *s,
 /* Steps s to the end, collecting rows converted by conv; NULL on error. */
 json_t		*sqlite_collect(struct store *st, sqlite3_stmt *s,
 		    json_t *(*conv)(struct store *, sqlite3_stmt *));
+/*
+ * Makes the user a member of the chat inside the caller's transaction (already
+ * one: STORE_OK); STORE_NOT_FOUND when there is no such chat or user.
+ */
+enum store_status sqlite_member_insert(struct store *st, const char *chat_id,
+		    const char *user_id);
 
 #endif

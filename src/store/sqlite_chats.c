@@ -98,15 +98,22 @@ row_chat(struct store *st, sqlite3_stmt *s)
 	return chat;
 }
 
-/* The Message JSON (SPEC section 2): the one place its shape is built. */
+/*
+ * The Message JSON (SPEC sections 2 and 7): the one place its shape is
+ * built. "user_id" only where people have accounts.
+ */
 static json_t *
-message_json(const char *chat_id, uint64_t seq, const struct message_in *m, const char *error,
-    const char *created_at)
+message_json(struct store *st, const char *chat_id, uint64_t seq, const struct message_in *m,
+    const char *error, const char *created_at)
 {
-	return json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}",
+	json_t *msg = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}",
 	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", m->kind, "author", m->author,
 	    "bot_id", m->bot_id, "body", m->body, "state", m->state, "error", error,
 	    "created_at", created_at);
+	if (st->accounts)
+		json_object_set_new(msg, "user_id", m->user_id ? json_string(m->user_id) :
+		    json_null());
+	return msg;
 }
 
 static const char *
@@ -119,10 +126,10 @@ column_text(sqlite3_stmt *s, int i)
 static json_t *
 row_message(struct store *st, sqlite3_stmt *s)
 {
-	(void)st;
 	struct message_in m = { .kind = column_text(s, 2), .author = column_text(s, 3),
-	    .bot_id = column_text(s, 4), .body = column_text(s, 5), .state = column_text(s, 6) };
-	return message_json(column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), &m,
+	    .bot_id = column_text(s, 4), .body = column_text(s, 5), .state = column_text(s, 6),
+	    .user_id = column_text(s, 9) };
+	return message_json(st, column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), &m,
 	    column_text(s, 7), column_text(s, 8));
 }
 
@@ -139,7 +146,7 @@ row_event(struct store *st, sqlite3_stmt *s)
 static json_t *
 row_final_event(struct store *st, sqlite3_stmt *s)
 {
-	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 9),
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 10),
 	    "name", "message", "data", row_message(st, s));
 }
 
@@ -280,12 +287,14 @@ store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t
 /* ---------- chats ---------- */
 
 json_t *
-store_chat_list(struct store *st, const char *before, unsigned limit)
+store_chat_list(struct store *st, const char *before, unsigned limit, const char *member)
 {
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_LIST);
+	sqlite3_stmt *s = sqlite_stmt(st, member ? SQL_CHAT_LIST_MEMBER : SQL_CHAT_LIST);
 	if (s != NULL) {
 		sqlite_bind_text(s, 1, before);
 		sqlite3_bind_int(s, 2, (int)limit);
+		if (member != NULL)
+			sqlite_bind_text(s, 3, member);
 	}
 	return sqlite_collect(st, s, row_chat);
 }
@@ -340,9 +349,10 @@ set_bots(struct store *st, const char *chat_id, json_t *bot_ids)
 	return 0;
 }
 
+/* A creator that is not a user: STORE_NOT_FOUND, and no chat. */
 enum store_status
 store_chat_create(struct store *st, const char *title, const char *policy, json_t *bot_ids,
-    json_t **chat)
+    const char *creator, json_t **chat)
 {
 	char id[ID_LEN + 1], now[21];
 	id_generate(id);
@@ -357,9 +367,11 @@ store_chat_create(struct store *st, const char *title, const char *policy, json_
 	sqlite_bind_text(s, 2, title);
 	sqlite_bind_text(s, 3, policy);
 	sqlite_bind_text(s, 4, now);
-	if (sqlite_exec(st, s) != 0 || (bot_ids && set_bots(st, id, bot_ids) != 0) ||
-	    sqlite_commit(st) != 0)
+	if (sqlite_exec(st, s) != 0 || (bot_ids && set_bots(st, id, bot_ids) != 0))
 		return sqlite_fail(st, STORE_ERROR);
+	enum store_status rc = creator ? sqlite_member_insert(st, id, creator) : STORE_OK;
+	if (rc != STORE_OK || sqlite_commit(st) != 0)
+		return sqlite_fail(st, rc != STORE_OK ? rc : STORE_ERROR);
 	return store_chat_get(st, id, chat);
 }
 
@@ -491,14 +503,15 @@ message_insert(struct store *st, const struct message_in *in, json_t **message,
 	sqlite_bind_text(s, 6, in->body);
 	sqlite_bind_text(s, 7, in->state);
 	sqlite_bind_text(s, 8, now);
+	sqlite_bind_text(s, 9, in->user_id);
 	if (final)
-		sqlite3_bind_int64(s, 9, (sqlite3_int64)*event_id);
+		sqlite3_bind_int64(s, 10, (sqlite3_int64)*event_id);
 	else
-		sqlite3_bind_null(s, 9);
+		sqlite3_bind_null(s, 10);
 	if (sqlite_exec(st, s) != 0)
 		return STORE_ERROR;
 
-	*message = message_json(chat_id, seq, in, NULL, now);
+	*message = message_json(st, chat_id, seq, in, NULL, now);
 	if ((final ? log_prune(st, chat_id, *event_id) :
 	    event_insert(st, chat_id, *event_id, "message", *message)) != 0) {
 		json_decref(*message);

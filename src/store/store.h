@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/ids.h"
+
 struct store;
 
 enum store_status {
@@ -26,14 +28,15 @@ enum store_status {
 	STORE_ERROR = -1,	/* the database failed; logged */
 	STORE_NOT_FOUND = -2,	/* no such chat, message or bot */
 	STORE_GONE = -3,	/* events asked for are no longer kept */
-	STORE_CONFLICT = -4,	/* a bot with that name exists */
+	STORE_CONFLICT = -4,	/* a bot or user with that name exists */
 };
 
-/* A message to append; author or bot_id may be NULL. */
+/* A message to append; author, user_id or bot_id may be NULL. */
 struct message_in {
 	const char	*chat_id;
 	const char	*kind;		/* "person", "bot" or "system" */
 	const char	*author;
+	const char	*user_id;	/* the person's account, with --auth accounts or proxy */
 	const char	*bot_id;
 	const char	*body;
 	const char	*state;		/* "complete", "streaming", ... */
@@ -45,6 +48,8 @@ struct message_in {
  */
 struct store	*store_open(const char *path, bool sync_full, char **err);
 void		 store_close(struct store *st);
+/* People have accounts (SPEC 7): from now on Messages carry "user_id". Before any use. */
+void		 store_set_accounts(struct store *st, bool accounts);
 /*
  * False once the database can no longer take writes safely: its file was
  * removed or replaced under the running server (checked on every write and
@@ -56,13 +61,18 @@ bool		 store_available(struct store *st);
 
 /*
  * At most limit chats, newest first, starting after the chat before (NULL:
- * from the newest; an id that is not a chat: none); NULL on error.
+ * from the newest; an id that is not a chat: none), only those the user
+ * member is a member of (NULL: all); NULL on error.
  */
-json_t		*store_chat_list(struct store *st, const char *before, unsigned limit);
+json_t		*store_chat_list(struct store *st, const char *before, unsigned limit,
+		    const char *member);
 enum store_status store_chat_get(struct store *st, const char *id, json_t **chat);
-/* bot_ids: an array of existing bot ids in speaking order, or NULL for none. */
+/*
+ * bot_ids: an array of existing bot ids in speaking order, or NULL for none;
+ * creator: the user who becomes its first member, or NULL.
+ */
 enum store_status store_chat_create(struct store *st, const char *title,
-		    const char *policy, json_t *bot_ids, json_t **chat);
+		    const char *policy, json_t *bot_ids, const char *creator, json_t **chat);
 /* Changes what is not NULL and logs a "chat" event carrying the new Chat. */
 enum store_status store_chat_update(struct store *st, const char *id, const char *title,
 		    const char *policy, json_t *bot_ids, json_t **chat, uint64_t *event_id);
@@ -133,5 +143,75 @@ enum store_status store_bot_update(struct store *st, const char *id, json_t *fie
 json_t		*store_bot_chats(struct store *st, const char *id);
 /* Deletes the bot and takes it out of every chat. */
 enum store_status store_bot_delete(struct store *st, const char *id);
+
+/* ---- users: {"id","name","display_name","admin","created_at"} ---- */
+
+json_t		*store_user_list(struct store *st);
+/* How many users there are (0: the first admin is still to come); -1 on error. */
+long		 store_user_count(struct store *st);
+/*
+ * By id, or else by name (case-insensitive). password, when not NULL, gets
+ * the stored Argon2id encoding (free it; NULL for a user without one).
+ */
+enum store_status store_user_get(struct store *st, const char *id_or_name, json_t **user,
+		    char **password);
+/* STORE_CONFLICT when the name is taken (in any letter case). */
+enum store_status store_user_create(struct store *st, const char *name,
+		    const char *display_name, const char *password, bool admin, json_t **user);
+/* Changes what is given: display_name and password when not NULL, admin when 0 or 1. */
+enum store_status store_user_update(struct store *st, const char *id,
+		    const char *display_name, const char *password, int admin, json_t **user);
+/* The user, their sessions, tokens and memberships; their messages stay. */
+enum store_status store_user_delete(struct store *st, const char *id);
+
+/* ---- sessions: by the SHA-256 (hex) of their id; times are Unix seconds ---- */
+
+enum store_status store_session_create(struct store *st, const char *hash,
+		    const char *user_id, int64_t now);
+/* The session's user and when it was last seen; STORE_NOT_FOUND when there is none. */
+enum store_status store_session_get(struct store *st, const char *hash,
+		    char user_id[ID_LEN + 1], int64_t *last_seen);
+enum store_status store_session_touch(struct store *st, const char *hash, int64_t now);
+enum store_status store_session_delete(struct store *st, const char *hash);
+/* Every session of the user, as an array of hashes (to end their streams), or NULL. */
+json_t		*store_user_sessions(struct store *st, const char *user_id);
+/* Drops the user's sessions; all of them, or all but keep (a hash, or NULL). */
+enum store_status store_sessions_delete_user(struct store *st, const char *user_id,
+		    const char *keep);
+/* Drops the sessions not seen since before. */
+enum store_status store_sessions_expire(struct store *st, int64_t before);
+
+/* ---- API tokens: {"id","name","created_at"}, found by the SHA-256 (hex) of the secret ---- */
+
+enum store_status store_token_create(struct store *st, const char *user_id,
+		    const char *name, const char *hash, json_t **token);
+/* The user's tokens, oldest first; NULL on error. */
+json_t		*store_token_list(struct store *st, const char *user_id);
+/* The user and the token's id for a secret's hash; STORE_NOT_FOUND when there is none. */
+enum store_status store_token_find(struct store *st, const char *hash,
+		    char user_id[ID_LEN + 1], char token_id[ID_LEN + 1]);
+/* The token's hash in *hash (to end its streams; free it), when not NULL. */
+enum store_status store_token_delete(struct store *st, const char *user_id,
+		    const char *token_id, char **hash);
+
+/* ---- members of a chat: Users, with "added_at" ---- */
+
+json_t		*store_member_list(struct store *st, const char *chat_id);
+/* STORE_OK when the user is a member of the chat, STORE_NOT_FOUND when not. */
+enum store_status store_member_is(struct store *st, const char *chat_id, const char *user_id);
+/* Adds the user (already a member: STORE_OK). STORE_NOT_FOUND: no such chat or user. */
+enum store_status store_member_add(struct store *st, const char *chat_id, const char *user_id);
+enum store_status store_member_remove(struct store *st, const char *chat_id,
+		    const char *user_id);
+
+/* ---- invites to a chat: by the SHA-256 (hex) of their token ---- */
+
+enum store_status store_invite_create(struct store *st, const char *hash,
+		    const char *chat_id, const char *user_id, int64_t expires_at);
+/* The chat an invite is for, while it has not expired at now. */
+enum store_status store_invite_get(struct store *st, const char *hash, int64_t now,
+		    char chat_id[ID_LEN + 1]);
+/* Drops the invites expired at now. */
+enum store_status store_invites_expire(struct store *st, int64_t now);
 
 #endif

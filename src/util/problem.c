@@ -14,6 +14,7 @@ problem_set(struct problem *p, int status, const char *fmt, ...)
 	char whole[4 * PROBLEM_DETAIL_MAX];	/* cut below, on a character boundary */
 	va_list ap;
 	p->status = status;
+	p->retry_after = 0;
 	va_start(ap, fmt);
 	vsnprintf(whole, sizeof whole, fmt, ap);
 	va_end(ap);

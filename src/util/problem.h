@@ -10,11 +10,12 @@
 #define PROBLEM_DETAIL_MAX 160	/* bytes of detail, with the NUL */
 
 struct problem {
-	int	 status;
-	char	 detail[PROBLEM_DETAIL_MAX];
+	int		 status;
+	unsigned	 retry_after;	/* seconds to wait before trying again, or 0 */
+	char		 detail[PROBLEM_DETAIL_MAX];
 };
 
-/* Sets status and the formatted detail, cut on a character boundary if too long. */
+/* Sets status and the formatted detail, cut on a character boundary if too long; no wait. */
 void	 problem_set(struct problem *p, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

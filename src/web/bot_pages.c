@@ -6,6 +6,7 @@
 #include "web/bot_pages.h"
 #include "api/handlers.h"
 #include "chat/bots.h"
+#include "chat/who.h"
 #include "http/exchange.h"
 #include "http/form.h"
 #include "http/respond.h"
@@ -67,8 +68,9 @@ bot_fields(struct buf *b, json_t *bot)
 	buf_adds(b, "</textarea></label>");
 }
 
+/* A bot, its edit form, and for administrators its Delete button. */
 static void
-bot_card(struct buf *b, json_t *bot)
+bot_card(struct buf *b, json_t *bot, bool admin)
 {
 	const char *id = str(bot, "id");
 	buf_printf(b, "<li class=\"bot\" id=\"bot-%s\"><details><summary><strong>", id);
@@ -79,9 +81,11 @@ bot_card(struct buf *b, json_t *bot)
 	html_escape(b, str(bot, "persona"));
 	buf_printf(b, "</span></summary><form method=\"post\" action=\"/bots/%s\">", id);
 	bot_fields(b, bot);
-	buf_printf(b, "<div class=\"row\"><button type=\"submit\">Save</button></div></form>"
-	    "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete\">"
-	    "<button type=\"submit\" class=\"danger\">Delete</button></form></details></li>", id);
+	buf_adds(b, "<div class=\"row\"><button type=\"submit\">Save</button></div></form>");
+	if (admin)
+		buf_printf(b, "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete\">"
+		    "<button type=\"submit\" class=\"danger\">Delete</button></form>", id);
+	buf_adds(b, "</details></li>");
 }
 
 static void
@@ -96,11 +100,14 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 	struct buf b = BUF_INIT;
 	size_t i;
 	json_t *bot;
-	page_begin(&b, "Bots", "bots");
+	page_begin(&b, exchange_who(x), "Bots", "bots");
 	buf_adds(&b, "<section class=\"card\"><h1>New bot</h1>"
 	    "<form id=\"new-bot\" method=\"post\" action=\"/bots\">");
 	bot_fields(&b, NULL);
 	buf_adds(&b, "<div class=\"row\"><button type=\"submit\">Create</button></div></form>");
+	if (!who_admin(exchange_who(x)))
+		buf_adds(&b, "<p class=\"hint\">Only an administrator may point a bot at a model"
+		    " server (the openai backend) or delete a bot.</p>");
 	if (error != NULL) {
 		buf_adds(&b, "<p class=\"error\">");
 		html_escape(&b, error);
@@ -111,7 +118,7 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 		buf_adds(&b, "<p class=\"empty\">No bots yet.</p>");
 	buf_adds(&b, "<ul id=\"bots\" class=\"bot-list\">");
 	json_array_foreach(bots, i, bot)
-		bot_card(&b, bot);
+		bot_card(&b, bot, who_admin(exchange_who(x)));
 	buf_adds(&b, "</ul></section>");
 	page_end(&b);
 	respond_html(x, status, &b);
@@ -172,7 +179,7 @@ form_bot_create(struct exchange *x, void *ctx)
 	json_t *bot, *fields = bot_from_form(x, &p);
 	if (fields == NULL)
 		page_problem(x, &p);
-	else if (bots_create(h->bots, fields, &bot, &p) != 0)
+	else if (bots_create(h->bots, exchange_who(x), fields, &bot, &p) != 0)
 		render_bots(x, h, p.status, p.detail);
 	else {
 		page_redirect(x, "/bots");
@@ -189,7 +196,7 @@ form_bot_update(struct exchange *x, void *ctx)
 	json_t *bot, *fields = bot_from_form(x, &p);
 	if (fields == NULL)
 		page_problem(x, &p);
-	else if (bots_update(h->bots, exchange_param(x, 0), fields, &bot, &p) != 0) {
+	else if (bots_update(h->bots, exchange_who(x), exchange_param(x, 0), fields, &bot, &p) != 0) {
 		if (p.status == 404)
 			page_problem(x, &p);
 		else
@@ -206,7 +213,7 @@ form_bot_delete(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	if (bots_delete(h->bots, exchange_param(x, 0), &p) != 0)
+	if (bots_delete(h->bots, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		page_problem(x, &p);
 	else
 		page_redirect(x, "/bots");

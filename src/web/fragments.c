@@ -118,6 +118,20 @@ fragment_turn(struct buf *out, json_t *turn)
 	}
 }
 
+/* The last words of a stream that ends: the chat went, or this person's access did. */
+static void
+fragment_gone(struct buf *out, const char *reason)
+{
+	const char *text = "This chat was deleted.";
+	if (reason != NULL && strcmp(reason, "removed") == 0)
+		text = "You are no longer a member of this chat.";
+	else if (reason != NULL && strcmp(reason, "signed-out") == 0)
+		text = "You signed out.";
+	else if (reason != NULL)
+		text = "Your access to this chat has ended.";
+	buf_printf(out, "<p class=\"notice\">%s</p>", text);
+}
+
 int
 fragment_for_event(const char *name, json_t *data, struct buf *event, struct buf *html)
 {
@@ -128,7 +142,7 @@ fragment_for_event(const char *name, json_t *data, struct buf *event, struct buf
 	else if (strcmp(name, "turn") == 0)
 		fragment_turn(html, data);
 	else if (strcmp(name, "deleted") == 0)
-		buf_adds(html, "<p class=\"notice\">This chat was deleted.</p>");
+		fragment_gone(html, str_or(data, "reason", NULL));
 	else if (strcmp(name, "token") == 0) {
 		buf_printf(event, "token-%lld",
 		    (long long)json_integer_value(json_object_get(data, "seq")));

@@ -8,6 +8,7 @@
 #include "util/problem.h"
 #include "web/assets.h"
 #include "web/html.h"
+#include "chat/who.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,22 +22,53 @@ static const char htmx_config[] =
     "{\"code\":\"[23]..\",\"swap\":true},{\"code\":\"[45]..\",\"swap\":true,\"error\":true}],"
     "\"includeIndicatorStyles\":false,\"allowEval\":false}";
 
+static const char *
+current(const char *nav, const char *section)
+{
+	return strcmp(nav, section) == 0 ? " aria-current=\"page\"" : "";
+}
+
+/* The sections, and the signed-in person's menu: their account, the users (admins), sign out. */
+static void
+top_bar(struct buf *b, const struct who *who, const char *nav)
+{
+	bool person = who->user_id[0] != '\0';
+	if (!person && !who->anyone) {
+		buf_adds(b, "</header>");
+		return;
+	}
+	buf_printf(b, "<nav><a href=\"/\"%s>Chats</a><a href=\"/bots\"%s>Bots</a>",
+	    current(nav, "chats"), current(nav, "bots"));
+	if (person && who->admin)
+		buf_printf(b, "<a href=\"/admin/users\"%s>Users</a>", current(nav, "users"));
+	buf_adds(b, "</nav>");
+	if (person) {
+		buf_adds(b, "<details class=\"user-menu\"><summary aria-label=\"Your account\">");
+		html_escape(b, who->display_name);
+		buf_printf(b, "</summary><div class=\"menu\"><a href=\"/account\"%s>Account</a>"
+		    "<form method=\"post\" action=\"/logout\"><button type=\"submit\""
+		    " class=\"secondary\">Sign out</button></form></div></details>",
+		    current(nav, "account"));
+	}
+	buf_adds(b, "</header>");
+}
+
 void
-page_begin(struct buf *b, const char *title, const char *nav)
+page_begin(struct buf *b, const struct who *who, const char *title, const char *nav)
 {
 	buf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	    "<link rel=\"icon\" href=\"data:,\"><title>");
 	html_escape(b, title);
 	buf_printf(b, " · Parley</title><meta name=\"htmx-config\" content='%s'>"
 	    "<link rel=\"stylesheet\" href=\"%s\">"
 	    "<script src=\"%s\" defer></script><script src=\"%s\" defer></script>"
 	    "<script src=\"%s\" defer></script></head><body>"
-	    "<header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a><nav>",
+	    "<header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a>",
 	    htmx_config, asset_url("app.css"), asset_url("htmx.min.js"), asset_url("sse.js"),
 	    asset_url("app.js"));
-	buf_printf(b, "<a href=\"/\"%s>Chats</a><a href=\"/bots\"%s>Bots</a></nav></header>"
-	    "<main class=\"main\">", strcmp(nav, "chats") == 0 ? " aria-current=\"page\"" : "",
-	    strcmp(nav, "bots") == 0 ? " aria-current=\"page\"" : "");
+	top_bar(b, who, nav);
+	buf_adds(b, "<main class=\"main\">");
 }
 
 void
@@ -49,6 +81,7 @@ void
 page_problem(struct exchange *x, const struct problem *p)
 {
 	struct buf b = BUF_INIT;
+	respond_retry_after(x, p);
 	if (exchange_is_htmx(x)) {
 		buf_adds(&b, "<p class=\"error\">");
 		html_escape(&b, p->detail);
@@ -56,7 +89,7 @@ page_problem(struct exchange *x, const struct problem *p)
 	} else {
 		char title[32];
 		snprintf(title, sizeof title, "Error %d", p->status);
-		page_begin(&b, title, "");
+		page_begin(&b, exchange_who(x), title, "");
 		buf_printf(&b, "<section class=\"card error-page\"><h1>%s</h1><p>", title);
 		html_escape(&b, p->detail);
 		buf_adds(&b, "</p><p><a href=\"/\">Back to the chats</a></p></section>");
@@ -64,6 +97,16 @@ page_problem(struct exchange *x, const struct problem *p)
 	}
 	respond_html(x, p->status, &b);
 	buf_free(&b);
+}
+
+int
+page_form(struct exchange *x, struct form *f)
+{
+	struct problem p;
+	if (exchange_form(x, f, &p) == 0)
+		return 0;
+	page_problem(x, &p);
+	return -1;
 }
 
 void

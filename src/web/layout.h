@@ -7,13 +7,21 @@
 
 struct buf;
 struct exchange;
+struct form;
 struct problem;
+struct who;
 
-/* Opens a page titled title; nav names the current section ("chats", "bots"). */
-void	 page_begin(struct buf *b, const char *title, const char *nav);
+/*
+ * Opens a page titled title for who (its top bar: the sections, and a
+ * signed-in person's menu; nobody's: the name alone); nav names the current
+ * section ("chats", "bots", "users", "account").
+ */
+void	 page_begin(struct buf *b, const struct who *who, const char *title, const char *nav);
 void	 page_end(struct buf *b);
 /* Answers an error on an HTML route: a fragment for htmx, else a page. */
 void	 page_problem(struct exchange *x, const struct problem *p);
+/* Reads the posted form into f: 0, or -1 once x has been answered with why not. */
+int	 page_form(struct exchange *x, struct form *f);
 /* Answers a form post: 303 to location, or for htmx an HX-Redirect. */
 void	 page_redirect(struct exchange *x, const char *location);
 

@@ -72,7 +72,7 @@ page_cache_free(struct page_cache *pc)
 
 bool
 page_cache_respond(struct page_cache *pc, struct exchange *x, const char *chat_id,
-    uint64_t event_id, uint64_t bots_version)
+    uint64_t event_id, uint64_t bots_version, const struct buf *head, const struct buf *tail)
 {
 	struct slot *s = slot_of(pc, chat_id);
 	if (s->page == NULL || strcmp(s->chat_id, chat_id) != 0 || s->event_id != event_id ||
@@ -80,7 +80,8 @@ page_cache_respond(struct page_cache *pc, struct exchange *x, const char *chat_i
 		return false;
 	s->page->refs++;
 	exchange_add_header(x, "Content-Type", "text/html; charset=utf-8");
-	exchange_send_shared(x, 200, s->page->data, s->page->len, blob_release, s->page);
+	exchange_send_around(x, 200, head, s->page->data, s->page->len, blob_release, s->page,
+	    tail);
 	return true;
 }
 

@@ -105,7 +105,7 @@ render_index(struct exchange *x, struct handlers *h, int status, const char *err
 {
 	struct problem p;
 	json_t *chats = NULL, *next = NULL, *bots = NULL;
-	if (chats_list(h->chats, exchange_query(x, "before"), LIMIT_INDEX_CHATS, &chats, &next,
+	if (chats_list(h->chats, exchange_who(x), exchange_query(x, "before"), LIMIT_INDEX_CHATS, &chats, &next,
 	    &p) != 0 || bots_list(h->bots, &bots, &p) != 0) {
 		json_decref(chats);
 		json_decref(next);
@@ -113,7 +113,7 @@ render_index(struct exchange *x, struct handlers *h, int status, const char *err
 		return;
 	}
 	struct buf b = BUF_INIT;
-	page_begin(&b, "Chats", "chats");
+	page_begin(&b, exchange_who(x), "Chats", "chats");
 	buf_adds(&b, "<section class=\"card\"><h1>Start a chat</h1>"
 	    "<form id=\"new-chat\" class=\"new-chat\" method=\"post\" action=\"/chats\">"
 	    "<div class=\"row\"><input name=\"title\" placeholder=\"What is it about?\" required"
@@ -163,8 +163,28 @@ chat_settings(struct buf *b, json_t *chat, json_t *bots)
 	    "</form></details>");
 }
 
+/* The composer; people with accounts post as themselves, anyone else names themselves. */
 static void
-chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *bots)
+composer(struct buf *b, const char *id, bool names_itself)
+{
+	buf_printf(b, "<form id=\"composer\" class=\"composer%s\" method=\"post\""
+	    " action=\"/chats/%s/messages\" hx-post=\"/chats/%s/messages\""
+	    " hx-target=\"#composer-error\" hx-swap=\"innerHTML\">",
+	    names_itself ? " composer-named" : "", id, id);
+	if (names_itself)
+		buf_printf(b, "<input name=\"author\" placeholder=\"Your name\" required"
+		    " maxlength=\"%d\" autocomplete=\"nickname\" aria-label=\"Your name\">",
+		    LIMIT_AUTHOR_CHARS);
+	buf_adds(b, "<textarea name=\"body\" placeholder=\"Write a message… (@name calls a bot)\""
+	    " required rows=\"2\" aria-label=\"Message\"></textarea>"
+	    "<button type=\"submit\">Send</button>"
+	    "<div id=\"composer-error\" class=\"form-error\" role=\"alert\"></div></form>");
+}
+
+/* What every reader of the chat sees alike (cached): all of the page but its head and top bar. */
+static void
+chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *bots,
+    bool accounts)
 {
 	const char *id = str(chat, "id");
 	long long last = (long long)json_integer_value(json_object_get(chat, "last_event_id"));
@@ -173,8 +193,11 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	    " sse-connect=\"/chats/%s/events?after=%lld\" sse-close=\"deleted\">", id, last);
 	buf_adds(b, "<header id=\"chat-header\" class=\"chat-header\" sse-swap=\"chat\">");
 	fragment_chat_header(b, chat);
-	buf_adds(b, "</header>");
+	buf_adds(b, "</header><div class=\"chat-tools\">");
 	chat_settings(b, chat, bots);
+	if (accounts)
+		buf_printf(b, "<a class=\"members-link\" href=\"/chats/%s/members\">Members</a>", id);
+	buf_adds(b, "</div>");
 	buf_adds(b, "<div id=\"chat-notice\" sse-swap=\"deleted\"></div>"
 	    "<div id=\"messages\" class=\"messages\" sse-swap=\"message,message-update\""
 	    " hx-swap=\"beforeend\" aria-live=\"polite\">");
@@ -189,16 +212,34 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	    " hx-post=\"/chats/%s/stop\" hx-swap=\"none\"><button type=\"submit\""
 	    " class=\"secondary\" title=\"Stop the reply being written\">Stop</button></form></div>",
 	    id, id);
-	buf_printf(b, "<form id=\"composer\" class=\"composer\" method=\"post\""
-	    " action=\"/chats/%s/messages\" hx-post=\"/chats/%s/messages\""
-	    " hx-target=\"#composer-error\" hx-swap=\"innerHTML\">", id, id);
-	buf_printf(b, "<input name=\"author\" placeholder=\"Your name\" required"
-	    " maxlength=\"%d\" autocomplete=\"nickname\" aria-label=\"Your name\">"
-	    "<textarea name=\"body\" placeholder=\"Write a message… (@name calls a bot)\""
-	    " required rows=\"2\" aria-label=\"Message\"></textarea>"
-	    "<button type=\"submit\">Send</button>"
-	    "<div id=\"composer-error\" class=\"form-error\" role=\"alert\"></div></form></div>",
-	    LIMIT_AUTHOR_CHARS);
+	composer(b, id, !accounts);
+	buf_adds(b, "</div>");
+}
+
+/* Renders the chat's shared middle into mid, from its snapshot; its last event id in *event_id. */
+static int
+render_chat(struct handlers *h, const char *id, struct buf *mid, uint64_t *event_id,
+    struct problem *p)
+{
+	json_t *snap, *bots;
+	/* the snapshot is the state the page renders: messages with any reply so far */
+	if (chats_snapshot(h->chats, id, LIMIT_PAGE_MESSAGES, &snap, p) != 0)
+		return -1;
+	if (bots_list(h->bots, &bots, p) != 0) {
+		json_decref(snap);
+		return -1;
+	}
+	json_t *chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", id,
+	    "title", json_object_get(snap, "title"), "policy", json_object_get(snap, "policy"),
+	    "bots", json_object_get(snap, "bots"),
+	    "last_event_id", json_object_get(snap, "last_event_id"));
+	*event_id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
+	chat_body(mid, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots,
+	    h->cfg->auth != AUTH_NONE);
+	json_decref(chat);
+	json_decref(bots);
+	json_decref(snap);
+	return 0;
 }
 
 void
@@ -207,45 +248,34 @@ page_chat(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	char id[ID_LEN + 1];
 	struct problem p;
-	json_t *snap, *bots, *chat;
+	json_t *chat;
 	snprintf(id, sizeof id, "%s", exchange_param(x, 0));
-	if (chats_get(h->chats, id, &chat, &p) != 0) {
+	if (chats_get(h->chats, exchange_who(x), id, &chat, &p) != 0) {
 		page_problem(x, &p);
 		return;
 	}
 	uint64_t event_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
+	struct buf head = BUF_INIT, mid = BUF_INIT, tail = BUF_INIT;
+	page_begin(&head, exchange_who(x), str(chat, "title"), "chats");
+	page_end(&tail);
 	json_decref(chat);
 	/* a page showing a reply being written is rendered afresh every time */
 	bool cacheable = !chats_busy(h->chats, id);
 	uint64_t version = bots_version(h->bots);
-	if (cacheable && page_cache_respond(h->pages, x, id, event_id, version))
-		return;
-	/* the snapshot is the state the page renders: messages with any reply so far */
-	if (chats_snapshot(h->chats, id, LIMIT_PAGE_MESSAGES, &snap, &p) != 0) {
-		page_problem(x, &p);
-		return;
+	if (!(cacheable && page_cache_respond(h->pages, x, id, event_id, version, &head, &tail))) {
+		if (render_chat(h, id, &mid, &event_id, &p) != 0)
+			page_problem(x, &p);
+		else {
+			buf_add(&head, mid.data, mid.len);
+			buf_add(&head, tail.data, tail.len);
+			respond_html(x, 200, &head);
+			if (cacheable)
+				page_cache_put(h->pages, id, event_id, version, &mid);
+		}
 	}
-	if (bots_list(h->bots, &bots, &p) != 0) {
-		json_decref(snap);
-		page_problem(x, &p);
-		return;
-	}
-	chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", id,
-	    "title", json_object_get(snap, "title"), "policy", json_object_get(snap, "policy"),
-	    "bots", json_object_get(snap, "bots"),
-	    "last_event_id", json_object_get(snap, "last_event_id"));
-	struct buf b = BUF_INIT;
-	page_begin(&b, str(chat, "title"), "chats");
-	chat_body(&b, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots);
-	page_end(&b);
-	respond_html(x, 200, &b);
-	if (cacheable)
-		page_cache_put(h->pages, id,
-		    (uint64_t)json_integer_value(json_object_get(snap, "last_event_id")), version, &b);
-	buf_free(&b);
-	json_decref(chat);
-	json_decref(bots);
-	json_decref(snap);
+	buf_free(&head);
+	buf_free(&mid);
+	buf_free(&tail);
 }
 
 /* Answers a form that changed a chat: to the chat's page. */
@@ -264,14 +294,12 @@ form_chat_create(struct exchange *x, void *ctx)
 	struct problem p;
 	struct form f;
 	json_t *chat;
-	if (exchange_form(x, &f, &p) != 0) {
-		page_problem(x, &p);
+	if (page_form(x, &f) != 0)
 		return;
-	}
 	struct chat_fields in = { .title = form_string(&f, "title"),
 	    .policy = form_string(&f, "policy"), .bots = form_strings(&f, "bots") };
 	form_free(&f);
-	if (chats_create(h->chats, &in, &chat, &p) == 0) {
+	if (chats_create(h->chats, exchange_who(x), &in, &chat, &p) == 0) {
 		to_chat(x, str(chat, "id"));
 		json_decref(chat);
 	} else
@@ -288,17 +316,15 @@ form_chat_settings(struct exchange *x, void *ctx)
 	struct problem p;
 	struct form f;
 	json_t *chat;
-	if (exchange_form(x, &f, &p) != 0) {
-		page_problem(x, &p);
+	if (page_form(x, &f) != 0)
 		return;
-	}
 	/* unchecking every box sends no "bots" at all: the hidden field says the list was shown */
 	bool bots_given = form_get(&f, "bots_given") != NULL;
 	struct chat_fields in = { .title = form_string(&f, "title"),
 	    .policy = form_string(&f, "policy"),
 	    .bots = bots_given ? form_strings(&f, "bots") : NULL };
 	form_free(&f);
-	if (chats_update(h->chats, exchange_param(x, 0), &in, &chat, &p) == 0) {
+	if (chats_update(h->chats, exchange_who(x), exchange_param(x, 0), &in, &chat, &p) == 0) {
 		to_chat(x, exchange_param(x, 0));
 		json_decref(chat);
 	} else
@@ -327,13 +353,11 @@ form_message_post(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	struct problem p;
 	struct form f;
-	if (exchange_form(x, &f, &p) != 0) {
-		page_problem(x, &p);
+	if (page_form(x, &f) != 0)
 		return;
-	}
 	json_t *author = form_string(&f, "author"), *body = form_string(&f, "body");
 	form_free(&f);
-	if (chats_post(h->chats, exchange_param(x, 0), author, body, form_message_posted, x,
+	if (chats_post(h->chats, exchange_who(x), exchange_param(x, 0), author, body, form_message_posted, x,
 	    &p) != 0)
 		page_problem(x, &p);
 	json_decref(author);
@@ -345,7 +369,7 @@ form_chat_stop(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	if (chats_stop(h->chats, exchange_param(x, 0), &p) != 0)
+	if (chats_stop(h->chats, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		page_problem(x, &p);
 	else if (exchange_is_htmx(x))
 		respond_empty(x, 204);

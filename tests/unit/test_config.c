@@ -90,6 +90,10 @@ assert_defaults(const struct config *c)
 	assert_int_equal(c->request_timeout_seconds, 10);
 	assert_int_equal(c->stream_buffer_kib, 1024);
 	assert_false(c->sync_full);
+	assert_int_equal(c->auth, AUTH_ACCOUNTS);
+	assert_string_equal(c->auth_header, "X-Forwarded-User");
+	assert_string_equal(c->trusted_proxy_text, "127.0.0.1/32,::1/128");
+	assert_int_equal(c->session_days, 30);
 }
 
 /* An error: CONFIG_ERROR and exactly the expected single line. */
@@ -114,7 +118,7 @@ test_defaults(void **state)
 	memset(&c, 0x7f, sizeof c);
 	assert_int_equal(PARSE(&c, "serve"), CONFIG_SERVE);
 	assert_defaults(&c);
-	assert_int_equal(fake_env_calls, 13);	/* one look-up per twin */
+	assert_int_equal(fake_env_calls, 17);	/* one look-up per twin */
 }
 
 static void
@@ -364,12 +368,58 @@ test_link_local_and_public_url(void **state)
 	assert_false(c.allow_link_local);
 }
 
+/* The accounts flags, with their twins; --auth none only on a loopback address. */
+static void
+test_auth_modes(void **state)
+{
+	(void)state;
+	struct config c;
+	assert_int_equal(PARSE(&c, "serve", "--auth", "proxy", "--auth-header", "Remote-User",
+	    "--trusted-proxy", "10.0.0.0/8,fd00::/8", "--session-days", "7"), CONFIG_SERVE);
+	assert_int_equal(c.auth, AUTH_PROXY);
+	assert_string_equal(c.auth_header, "Remote-User");
+	assert_string_equal(c.trusted_proxy_text, "10.0.0.0/8,fd00::/8");
+	assert_int_equal(c.session_days, 7);
+	env_set("PARLEY_AUTH", "none");
+	env_set("PARLEY_SESSION_DAYS", "90");
+	assert_int_equal(PARSE(&c, "serve", "--listen", "localhost:8080"), CONFIG_SERVE);
+	assert_int_equal(c.auth, AUTH_NONE);
+	assert_int_equal(c.session_days, 90);
+	EXPECT_ERROR("parley: --auth none lets anyone do anything: it needs a loopback --listen "
+	    "address, not 0.0.0.0", "serve", "--listen", "0.0.0.0:8080");
+	env_clear();
+	EXPECT_ERROR("parley: invalid value 'open' for --auth", "serve", "--auth", "open");
+	EXPECT_ERROR("parley: invalid value 'X User' for --auth-header", "serve",
+	    "--auth-header", "X User");
+	EXPECT_ERROR("parley: invalid value '10.0.0.0/33' for --trusted-proxy", "serve",
+	    "--trusted-proxy", "10.0.0.0/33");
+	EXPECT_ERROR("parley: invalid value '0' for --session-days", "serve", "--session-days",
+	    "0");
+}
+
+/* parley admin reset NAME [--db PATH] */
+static void
+test_admin_reset(void **state)
+{
+	(void)state;
+	struct config c;
+	assert_int_equal(PARSE(&c, "admin", "reset", "ada", "--db", "/tmp/x.db"),
+	    CONFIG_ADMIN_RESET);
+	assert_string_equal(c.reset_name, "ada");
+	assert_string_equal(c.db, "/tmp/x.db");
+	EXPECT_ERROR("parley: usage: parley admin reset NAME [--db PATH]", "admin", "reset");
+	EXPECT_ERROR("parley: usage: parley admin reset NAME [--db PATH]", "admin", "delete",
+	    "ada");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_link_local_and_public_url, reset),
 		cmocka_unit_test_setup(test_defaults, reset),
+		cmocka_unit_test_setup(test_auth_modes, reset),
+		cmocka_unit_test_setup(test_admin_reset, reset),
 		cmocka_unit_test_setup(test_flags_space_form, reset),
 		cmocka_unit_test_setup(test_flags_equals_form, reset),
 		cmocka_unit_test_setup(test_each_flag_alone, reset),

@@ -47,7 +47,15 @@ rec_end(void *impl, const char *chat_id)
 	snprintf(r->lines[r->n++], sizeof r->lines[0], "end %s", chat_id);
 }
 
-static const struct bus_ops rec_ops = { rec_publish, rec_end };
+static void
+rec_end_streams(void *impl, const struct bus_match *m)
+{
+	struct record *r = impl;
+	snprintf(r->lines[r->n++], sizeof r->lines[0], "end-streams %s %s %s",
+	    m->chat_id ? m->chat_id : "*", m->user_id ? m->user_id : "*", m->reason);
+}
+
+static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams };
 
 struct fixture {
 	struct event_base	*base;
@@ -68,7 +76,7 @@ setup(void **state)
 	assert_non_null(f->store);
 	f->events = events_new(f->base, f->store, (struct bus){ &rec_ops, &f->rec });
 	json_t *chat;
-	assert_int_equal(store_chat_create(f->store, "T", "manual", NULL, &chat), STORE_OK);
+	assert_int_equal(store_chat_create(f->store, "T", "manual", NULL, NULL, &chat), STORE_OK);
 	snprintf(f->chat, sizeof f->chat, "%s", json_string_value(json_object_get(chat, "id")));
 	json_decref(chat);
 	*state = f;
@@ -198,6 +206,22 @@ test_flush_answers_waiting_posts(void **state)
 	assert_int_equal(f->rec.n, 1);
 }
 
+/* Access taken away reaches the bus as it was asked: nothing is stored for it. */
+static void
+test_end_streams_passes_to_the_bus(void **state)
+{
+	struct fixture *f = *state;
+	events_end_streams(f->events, &(struct bus_match){ .user_id = "u1", .reason = "removed",
+	    .chat_id = f->chat });
+	char want[64];
+	snprintf(want, sizeof want, "end-streams %s u1 removed", f->chat);
+	assert_int_equal(f->rec.n, 1);
+	assert_string_equal(f->rec.lines[0], want);
+	events_end_streams(f->events, &(struct bus_match){ .credential = "ab",
+	    .reason = "signed-out" });
+	assert_string_equal(f->rec.lines[1], "end-streams * * signed-out");
+}
+
 int
 main(void)
 {
@@ -207,6 +231,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changes_published_with_their_ids, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush_answers_waiting_posts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_streams_passes_to_the_bus, setup,
+		    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

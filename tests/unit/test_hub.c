@@ -2,7 +2,7 @@
  * test_hub.c - the hub, its shards and the streams they write, over real
  * sockets (socketpairs): fan-out of shared frames to several subscribers in
  * one and in two shards (threads), unsubscribe when a client goes away,
- * payload kinds, a deleted chat, shutdown, keepalive, HTTP/1.0 streams, the
+ * payload kinds, a deleted chat, streams whose access went, shutdown, keepalive, HTTP/1.0 streams, the
  * slow-subscriber cut-off, token events coalesced (a durable event takes
  * them along at once, in order), and one batch of writes to more streams than
  * one system call takes, one of them gone. Every wait has a deadline.
@@ -66,10 +66,10 @@ harness_free(struct harness *h)
 	free(h);
 }
 
-/* Attaches a stream of kind to chat; the client end comes back in c. */
+/* Attaches a stream of kind to chat for owner; the client end comes back in c. */
 static void
-attach(struct harness *h, struct client *c, const char *chat, enum stream_kind kind,
-    bool chunked, unsigned keepalive, size_t cap)
+attach_as(struct harness *h, struct client *c, const char *chat, const struct stream_owner *owner,
+    enum stream_kind kind, bool chunked, unsigned keepalive, size_t cap)
 {
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
@@ -81,8 +81,16 @@ attach(struct harness *h, struct client *c, const char *chat, enum stream_kind k
 	struct frame *f = sse_frame_event(true, 0, "snapshot", "{}", 2);
 	sse_frame_list_add(&initial, f);
 	sse_frame_unref(f);
-	hub_attach(h->hub, chat, sv[1], &opts, &initial);
+	hub_attach(h->hub, chat, owner, sv[1], &opts, &initial);
 	assert_null(initial.v);
+}
+
+static void
+attach(struct harness *h, struct client *c, const char *chat, enum stream_kind kind,
+    bool chunked, unsigned keepalive, size_t cap)
+{
+	static const struct stream_owner anyone = { "", "" };
+	attach_as(h, c, chat, &anyone, kind, chunked, keepalive, cap);
 }
 
 static void
@@ -173,7 +181,7 @@ publish_json(struct harness *h, const char *chat, uint64_t id, const char *name,
 
 static const char head11[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
     "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n"
-    "Transfer-Encoding: chunked\r\n";
+    "X-Content-Type-Options: nosniff\r\nTransfer-Encoding: chunked\r\n";
 
 static void
 fanout(unsigned shards)
@@ -265,6 +273,47 @@ test_kinds_and_chat_deleted(void **state)
 	close(j.fd);
 	close(x.fd);
 	close(other.fd);
+	harness_free(h);
+}
+
+/*
+ * Access taken away: only the streams of that session (any chat) or of that
+ * user in that chat get the reason and end; the rest go on.
+ */
+static void
+test_end_streams_matching(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(2);
+	static const struct stream_owner ada1 = { "u1", "c1" }, ada2 = { "u1", "c2" },
+	    bob = { "u2", "c3" };
+	struct client a1, a2, b;
+	struct client *all[3] = { &a1, &a2, &b };
+	attach_as(h, &a1, CHAT_A, &ada1, STREAM_JSON, true, 3600, 1 << 20);
+	attach_as(h, &a2, CHAT_B, &ada2, STREAM_HTML, true, 3600, 1 << 20);
+	attach_as(h, &b, CHAT_A, &bob, STREAM_JSON, true, 3600, 1 << 20);
+	wait_for(h, all, 3, "event: snapshot");
+
+	hub_end_streams(h->hub, &(struct bus_match){ .credential = "c1", .reason = "signed-out" });
+	if (!run_until(h, all, 1, all_eof, 5.0))
+		fail_msg("the signed-out session's stream did not end");
+	assert_non_null(strstr(a1.got, "event: deleted\ndata: {\"reason\":\"signed-out\"}"));
+
+	hub_end_streams(h->hub, &(struct bus_match){ .chat_id = CHAT_A, .user_id = "u1",
+	    .reason = "removed" });		/* Ada has no stream of A left: nothing ends */
+	hub_end_streams(h->hub, &(struct bus_match){ .chat_id = CHAT_B, .user_id = "u1",
+	    .reason = "removed" });
+	if (!run_until(h, all + 1, 1, all_eof, 5.0))
+		fail_msg("the removed member's stream did not end");
+	assert_non_null(strstr(a2.got, "event: deleted\ndata: <p class=\"notice\">"));
+
+	publish_json(h, CHAT_A, 5, "message", "{\"seq\":2}");
+	wait_for(h, all + 2, 1, "id: 5\nevent: message");
+	assert_false(b.eof);
+	assert_null(strstr(b.got, "event: deleted"));
+	close(a1.fd);
+	close(a2.fd);
+	close(b.fd);
 	harness_free(h);
 }
 
@@ -478,6 +527,7 @@ main(void)
 		cmocka_unit_test(test_fanout_one_shard),
 		cmocka_unit_test(test_fanout_two_shards),
 		cmocka_unit_test(test_kinds_and_chat_deleted),
+		cmocka_unit_test(test_end_streams_matching),
 		cmocka_unit_test(test_tokens_one_shard),
 		cmocka_unit_test(test_tokens_two_shards),
 		cmocka_unit_test(test_hub_free_with_open_streams),

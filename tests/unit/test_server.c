@@ -80,15 +80,16 @@ handle_stream(struct exchange *x, void *ctx)
 }
 
 static void
-refuse(struct exchange *x, const struct problem *p)
+refuse(struct exchange *x, const struct problem *p, void *ctx)
 {
+	(void)ctx;
 	respond_problem(x, p);
 }
 
 static const struct route table[] = {
-	{ "/w", { { HTTP_POST, handle_write } } },
-	{ "/r", { { HTTP_GET, handle_read } } },
-	{ "/s", { { HTTP_GET, handle_stream } } },
+	{ "/w", { { HTTP_POST, handle_write } }, 0 },
+	{ "/r", { { HTTP_GET, handle_read } }, 0 },
+	{ "/s", { { HTTP_GET, handle_stream } }, 0 },
 };
 
 struct client {

@@ -1,10 +1,10 @@
 /*
- * test_store.c - the SQLite store (src/store/sqlite*.c) on ":memory:":
- * chats, messages, the event log (final messages' events from their rows)
- * and its pruning, several messages in one transaction; and on a file: one
- * server per file, the log copied back into the file while the store is
- * open, ids going on after a reopen, rows from before schema 3, and a batch
- * of messages durable once stored.
+ * test_store.c - the SQLite store (src/store/sqlite*.c; its accounts are in
+ * test_store_accounts.c) on ":memory:": chats, messages, the event log
+ * (final messages' events from their rows) and its pruning, several messages
+ * in one transaction; and on a file: one server per file, the log copied
+ * back into the file while the store is open, ids going on after a reopen,
+ * rows from before schema 3, and a batch of messages durable once stored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -91,7 +91,7 @@ static json_t *
 new_chat(struct store *st, const char *title, const char *policy)
 {
 	json_t *chat = NULL;
-	assert_int_equal(store_chat_create(st, title, policy, NULL, &chat), STORE_OK);
+	assert_int_equal(store_chat_create(st, title, policy, NULL, NULL, &chat), STORE_OK);
 	assert_non_null(chat);
 	return chat;
 }
@@ -152,14 +152,14 @@ static void
 test_chat_list_newest_first(void **state)
 {
 	struct store *st = *state;
-	json_t *list = store_chat_list(st, NULL, 1000);
+	json_t *list = store_chat_list(st, NULL, 1000, NULL);
 	assert_non_null(list);
 	assert_int_equal(json_array_size(list), 0);
 	json_decref(list);
 
 	json_t *a = new_chat(st, "A", "p"), *b = new_chat(st, "B", "p"),
 	    *c = new_chat(st, "C", "p");
-	list = store_chat_list(st, NULL, 1000);
+	list = store_chat_list(st, NULL, 1000, NULL);
 	assert_int_equal(json_array_size(list), 3);
 	assert_true(json_equal(json_array_get(list, 0), c));
 	assert_true(json_equal(json_array_get(list, 1), b));
@@ -274,7 +274,7 @@ test_chat_delete_cascades(void **state)
 	assert_int_equal(store_events_after(st, oid, 0, &events), STORE_OK);
 	assert_int_equal(json_array_size(events), 3);
 	json_decref(events);
-	json_t *list = store_chat_list(st, NULL, 1000);
+	json_t *list = store_chat_list(st, NULL, 1000, NULL);
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(str(json_array_get(list, 0), "id"), oid);
 	json_decref(list);
@@ -305,11 +305,12 @@ test_message_add_shape(void **state)
 	assert_int_equal(integer(m2, "seq"), 2);
 	assert_int_equal(integer(m3, "seq"), 3);
 
-	/* the 9 fields of a Message */
+	/* the 9 fields of a Message (without accounts: no "user_id") */
 	assert_int_equal(json_object_size(m2), 9);
 	assert_string_equal(str(m2, "chat_id"), id);
 	assert_string_equal(str(m2, "kind"), "bot");
 	assert_true(json_is_null(json_object_get(m2, "author")));
+	assert_null(json_object_get(m2, "user_id"));
 	assert_string_equal(str(m2, "bot_id"), "dice");
 	assert_string_equal(str(m2, "body"), "rolling \xf0\x9f\x8e\xb2 <b>");
 	assert_string_equal(str(m2, "state"), "streaming");
@@ -670,7 +671,8 @@ test_chat_reads_follow_writes(void **state)
 	assert_int_equal(store_bot_create(st, fields, &bot), STORE_OK);
 	json_t *ids = json_pack("[s]", str(bot, "id"));
 	json_t *chat = NULL;
-	assert_int_equal(store_chat_create(st, "Cached", "round-robin", ids, &chat), STORE_OK);
+	assert_int_equal(store_chat_create(st, "Cached", "round-robin", ids, NULL, &chat),
+	    STORE_OK);
 	const char *id = str(chat, "id");
 
 	json_t *a = NULL, *b = NULL;

@@ -1,0 +1,190 @@
+/*
+ * access.c - who may ask what; see access.h.
+ */
+#include "api/access.h"
+#include "api/handlers.h"
+#include "chat/accounts.h"
+#include "chat/who.h"
+#include "http/exchange.h"
+#include "http/origin.h"
+#include "http/respond.h"
+#include "util/buf.h"
+#include "util/cidr.h"
+#include "util/problem.h"
+#include "web/layout.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define SESSION_COOKIE		ACCESS_SESSION_COOKIE
+#define COOKIE_MAX_AGE		(400 * 86400)	/* the longest a browser keeps one */
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Programs' paths: the JSON API, streams, health, metrics and static files. */
+static bool
+for_programs(const char *path)
+{
+	size_t n = strlen(path);
+	return starts(path, "/api/") || strcmp(path, "/healthz") == 0 ||
+	    strcmp(path, "/metrics") == 0 || starts(path, "/static/") ||
+	    (n > 7 && strcmp(path + n - 7, "/events") == 0);
+}
+
+void
+access_refuse(struct exchange *x, const struct problem *p)
+{
+	if (for_programs(exchange_path(x)))
+		respond_problem(x, p);
+	else
+		page_problem(x, p);
+}
+
+static bool
+refuse(struct exchange *x, int status, const char *detail)
+{
+	struct problem p;
+	problem_set(&p, status, "%s", detail);
+	access_refuse(x, &p);
+	return false;
+}
+
+/* application/json, with or without parameters. */
+static bool
+is_json(const char *type)
+{
+	size_t n = strlen("application/json");
+	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
+	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+static bool
+trusted_peer(struct exchange *x, const struct handlers *h)
+{
+	const struct sockaddr *peer = exchange_peer(x);
+	return peer != NULL && cidr_list_match(&h->cfg->trusted_proxy, peer);
+}
+
+/* Who asks, when their credential holds; false when nobody is known. */
+static bool
+identify(struct exchange *x, const struct handlers *h, struct who *who)
+{
+	const char *auth, *name;
+	switch (h->cfg->auth) {
+	case AUTH_NONE:
+		accounts_anyone(who);
+		return true;
+	case AUTH_PROXY:
+		name = exchange_header(x, h->cfg->auth_header);
+		return name != NULL && trusted_peer(x, h) &&
+		    accounts_by_proxy(h->accounts, name, who) == 0;
+	case AUTH_ACCOUNTS:
+		break;
+	}
+	auth = exchange_header(x, "Authorization");
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		return accounts_by_token(h->accounts, auth + 7, who) == 0;
+	return accounts_by_session(h->accounts, exchange_cookie(x, SESSION_COOKIE), who) == 0;
+}
+
+/*
+ * A request that changes something and is not what the server's own pages
+ * send: a browser says where it comes from (Sec-Fetch-Site, else Origin);
+ * without either it is a program, refused only when a browser's ambient
+ * credential (a session cookie, a proxy's sign-in) is what vouches for it.
+ */
+static bool
+cross_site(struct exchange *x, const struct handlers *h, const struct who *who, bool known)
+{
+	enum http_method m = exchange_method(x);
+	if (m == HTTP_GET || m == HTTP_HEAD || who->by_token)
+		return false;
+	const char *site = exchange_header(x, "Sec-Fetch-Site");
+	if (site != NULL)
+		return strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
+	const char *origin = exchange_header(x, "Origin");
+	if (origin != NULL)
+		return !origin_same(h->origin, origin, exchange_header(x, "Host"));
+	return known && h->cfg->auth != AUTH_NONE;
+}
+
+void
+access_refuse_route(struct exchange *x, const struct problem *p, void *handlers)
+{
+	const struct handlers *h = handlers;
+	struct who who;
+	memset(&who, 0, sizeof who);
+	if (!for_programs(exchange_path(x)) &&
+	    origin_host_allowed(h->origin, exchange_header(x, "Host")) && identify(x, h, &who))
+		exchange_set_who(x, &who);
+	access_refuse(x, p);
+}
+
+/* Pages send people to sign in and come back; programs are told to. */
+static bool
+ask_to_sign_in(struct exchange *x)
+{
+	const char *path = exchange_path(x);
+	if (for_programs(path))
+		return refuse(x, 401, "sign in");
+	struct buf to = BUF_INIT;
+	buf_adds(&to, "/login?next=");
+	for (const char *c = path; *c; c++)
+		if (strchr("/-_.~", *c) || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+		    (*c >= 'A' && *c <= 'Z'))
+			buf_addc(&to, *c);
+		else
+			buf_printf(&to, "%%%02X", (unsigned char)*c);
+	respond_redirect(x, to.data);
+	buf_free(&to);
+	return false;
+}
+
+bool
+access_check(struct exchange *x, void *handlers)
+{
+	const struct handlers *h = handlers;
+	const char *path = exchange_path(x);
+	struct who who;
+	memset(&who, 0, sizeof who);
+	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")))
+		return refuse(x, 421, "this server does not answer for that host name");
+	if (starts(path, "/api/") && exchange_body_length(x) > 0 &&
+	    !is_json(exchange_header(x, "Content-Type")))
+		return refuse(x, 415, "the body must be JSON (Content-Type: application/json)");
+	bool known = identify(x, h, &who);
+	if (!known && !(exchange_route_flags(x) & ROUTE_OPEN))
+		return ask_to_sign_in(x);
+	if (cross_site(x, h, &who, known))
+		return refuse(x, 403, "cross-site request refused");
+	if (strcmp(path, "/metrics") == 0 && h->cfg->auth != AUTH_NONE && !trusted_peer(x, h))
+		return refuse(x, 403, "metrics are for the addresses of --trusted-proxy");
+	if (known)
+		exchange_set_who(x, &who);
+	return true;
+}
+
+void
+access_set_cookie(struct exchange *x, const struct handlers *h, const char *name,
+    const char *value, const char *path, int max_age)
+{
+	char cookie[256];
+	const char *proto = exchange_header(x, "X-Forwarded-Proto");
+	bool secure = origin_https(h->origin) || (proto != NULL && strcmp(proto, "https") == 0 &&
+	    trusted_peer(x, h));
+	snprintf(cookie, sizeof cookie, "%s=%s; HttpOnly; SameSite=Lax; Path=%s; Max-Age=%d%s",
+	    name, value ? value : "", path, value ? max_age : 0, secure ? "; Secure" : "");
+	exchange_add_header(x, "Set-Cookie", cookie);
+	explicit_bzero(cookie, sizeof cookie);
+}
+
+void
+access_set_session(struct exchange *x, const struct handlers *h, const char *value)
+{
+	access_set_cookie(x, h, SESSION_COOKIE, value, "/", COOKIE_MAX_AGE);
+}
