@@ -3,7 +3,11 @@
 //   useBrowser()      a server and a headless chromium for the whole file
 //   launchChromium()  /usr/bin/chromium (or $CHROMIUM) with the flags these tests need
 //   openPage()        a new page on a URL, its JavaScript errors collected
+//   streamOpen()      wait until a page's htmx event stream is connected
+//   screenshots()     full-page PNGs at a desktop and a phone viewport into $SCREENSHOT_DIR
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { useServer, standIn, fillBefore, sleep } from '../http/helpers.mjs';
 
@@ -56,4 +60,45 @@ export async function openPage(context, url, { errors = [], label, htmx = false,
     await sleep(300);
   }
   return page;
+}
+
+/**
+ * Wait (at most `timeout` ms) until the page's htmx SSE EventSource (on [sse-connect]) is open.
+ * The page's stream starts from the event the page was rendered at (?after=N), so once it is
+ * open nothing posted after the page was rendered can be missed.
+ */
+export async function streamOpen(page, { timeout = 5000 } = {}) {
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[sse-connect]');
+    const data = el && el['htmx-internal-data'];
+    return !!(data && data.sseEventSource && data.sseEventSource.readyState === 1);
+  }, null, { timeout });
+}
+
+/** The viewports screenshots() takes by default. */
+export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+/**
+ * With a directory (default $SCREENSHOT_DIR; nothing is written when unset), a full-page PNG
+ * of `page` at each viewport, DIR/NAME-VIEWPORT.png; the page's own size is restored after.
+ * Returns the paths written.
+ */
+export async function screenshots(page, name, { dir = process.env.SCREENSHOT_DIR, viewports = VIEWPORTS, timeout = 5000 } = {}) {
+  if (!dir) return [];
+  fs.mkdirSync(dir, { recursive: true });
+  const was = page.viewportSize();
+  const paths = [];
+  try {
+    for (const [label, size] of Object.entries(viewports)) {
+      await page.setViewportSize(size);
+      // two frames: the layout has settled at the new size
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      const file = path.join(dir, `${name}-${label}.png`);
+      await page.screenshot({ path: file, fullPage: true, timeout });
+      paths.push(file);
+    }
+  } finally {
+    if (was) await page.setViewportSize(was);
+  }
+  return paths;
 }

@@ -1,8 +1,9 @@
 // Shared helpers for Parley's black-box HTTP tests.
 //
 // Everything here talks to a real `parley` binary over real sockets:
-//   startServer()   spawn `parley serve --listen 127.0.0.1:0 --db <temp>` and wait for the
-//                   "parley listening on http://HOST:PORT" line
+//   startServer()   spawn `parley serve --listen 127.0.0.1:0 --db <temp> --auth none` and wait
+//                   for the "parley listening on http://HOST:PORT" line (auth: 'accounts' or
+//                   'proxy', or args containing --auth, choose another mode)
 //   useServer()     one server for a whole file (or describe block): started and stopped by hooks
 //   useServerPool() servers started, crashed and restarted inside tests, cleaned up after the file
 //   withServer()    one server for one test
@@ -137,6 +138,7 @@ export async function startServer({
   cwd,
   fdLimit,
   fsizeLimit,
+  auth = 'none',
 } = {}) {
   const bin = parleyBin();
   if (!fs.existsSync(bin)) {
@@ -150,6 +152,7 @@ export async function startServer({
   const argv = ['serve'];
   if (listen !== null) argv.push('--listen', listen);
   if (!noDbFlag) argv.push('--db', db);
+  if (auth && !args.includes('--auth')) argv.push('--auth', auth);
   argv.push(...args);
 
   const [file, fileArgs] = fdLimit
