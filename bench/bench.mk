@@ -1,6 +1,7 @@
 # The benchmark: Parley vs nginx + nchan (bench/README.md). Included by the
 # Makefile; also usable alone: make -f Makefile -f bench/bench.mk bench
 #   make bench            every scenario, 3 runs each (RUNS=1 for a quick look)
+#   make bench PARLEY=/path/to/parley   another build of the server
 # Needs: build/parley (non-ASan), build/bench/loadgen, build/bench/floor (a
 # yardstick server, see bench/floor.c), and the Debian packages
 # nginx, libnginx-mod-nchan and wrk (installed by bench/run.sh when missing).
@@ -22,7 +23,8 @@ build/bench/floor: bench/floor.c
 bench-deps:
 	bench/run.sh deps
 
+# PARLEY=path: measure that binary instead of build/parley (which is then not built)
 bench: build/bench/loadgen build/bench/floor
-	$(MAKE) build/parley
+	$(if $(PARLEY),,$(MAKE) build/parley)
 	bench/run.sh deps
 	bench/run.sh

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# Parley vs nginx+nchan SSE fan-out benchmark. Run through `make bench` (which
-# builds build/parley and build/bench/loadgen first), or directly once both exist.
+# Parley vs nginx+nchan SSE fan-out benchmark, and what Parley's accounts cost.
+# Run through `make bench` (which builds build/parley and build/bench/loadgen
+# first), or directly once both exist.
 #
 #   bench/run.sh          every scenario, RUNS runs each, both servers alternating
-#   bench/run.sh deps     only install the missing Debian packages (nginx, nchan, wrk)
-#   bench/run.sh summary [FILE]   print the table for a results file again
+#   bench/run.sh deps     only install the missing Debian packages (nginx, nchan, wrk, curl)
+#   bench/run.sh summary [FILE]   print the tables for a results file again
 #
-# Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S5 page"),
+# Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S4acc S5 page
+# post"), PARLEY, the server binary to measure (default build/parley; a copy is run),
 # FLOORS, the variants of bench/floor.c run in S4 as yardsticks (default "floor
 # floor-sqlite floor-sqlite-group"; empty for none),
 # NCHAN_WORKERS, nginx's worker_processes (default auto: one per core),
 # PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), SETTLE seconds between runs (1.5),
-# HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10).
+# HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10),
+# POST_SECONDS for wrk (10).
+# Targets: parley (--auth none), nchan, the floors, and parley-accounts (--auth
+# accounts: every request signed in; scenarios S4acc, page and post run parley and
+# parley-accounts alternately).
 # Output: one JSON line per run in build/bench/results.jsonl, a table of medians
-# and Parley/nchan ratios on stdout (also build/bench/summary.txt).
+# and Parley/nchan ratios and one of accounts/none ratios on stdout (also
+# build/bench/summary.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}
-SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S5 page"}
+SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S4acc S5 page post"}
 FLOORS=${FLOORS-"floor floor-sqlite floor-sqlite-group"}
 PARLEY_PORT=${PARLEY_PORT:-18080}
 FLOOR_PORT=${FLOOR_PORT:-18082}
@@ -28,19 +35,23 @@ SETTLE=${SETTLE:-1.5}
 HOLD=${HOLD:-10}
 S3_SUBS=${S3_SUBS:-19500}
 PAGE_SECONDS=${PAGE_SECONDS:-10}
+POST_SECONDS=${POST_SECONDS:-10}
 
 OUT=build/bench
 LOADGEN=$OUT/loadgen
-PARLEY=build/parley
+PARLEY=${PARLEY:-build/parley}
 FLOOR=$OUT/floor
 NGX_PREFIX=$PWD/$OUT/nginx
 RESULTS=$OUT/results.jsonl
 NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
+# parley-accounts: the first administrator, created at start (PARLEY_ADMIN)
+BENCH_ADMIN=bench
+BENCH_PASSWORD=bench-password-1
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 install_deps() {
-	local want=(nginx libnginx-mod-nchan wrk) missing=() p
+	local want=(nginx libnginx-mod-nchan wrk curl) missing=() p
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -81,7 +92,13 @@ summarize() {
 	{
 		t = str($0, "target"); s = str($0, "scenario")
 		if (str($0, "error") != "") { failed = failed "\n  " t " " s " run " num($0, "run") ": " str($0, "error"); next }
-		if (s == "page") { put(s, "rps", t, num($0, "requests_per_s")); put(s, "non2xx", t, num($0, "non_2xx")); next }
+		if (s == "page" || s == "post") {	# wrk runs
+			put(s, "rps", t, num($0, "requests_per_s")); put(s, "non2xx", t, num($0, "non_2xx"))
+			put(s, "lat_avg", t, num($0, "lat_avg_ms")); put(s, "lat_p99", t, num($0, "lat_p99_ms"))
+			if (num($0, "requests") > 0 && num($0, "server_cpu_s") != "") put(s, "cpu_req", t, num($0, "server_cpu_s") * 1e6 / num($0, "requests"))
+			put(s, "errors", t, num($0, "non_2xx") + num($0, "not_201") + num($0, "socket_errors") + num($0, "server_log_errors"))
+			next
+		}
 		d = num($0, "deliveries"); c = num($0, "connected")
 		put(s, "connected", t, c)
 		put(s, "errors", t, num($0, "lost") + num($0, "out_of_order") + num($0, "duplicates") + num($0, "post_errors") + num($0, "closed_early"))
@@ -96,6 +113,8 @@ summarize() {
 		if (num($0, "publish_s") > 0) put(s, "pps", t, num($0, "posts") / num($0, "publish_s"))
 		put(s, "p50", t, num($0, "lat_p50_ms")); put(s, "p90", t, num($0, "lat_p90_ms")); put(s, "p99", t, num($0, "lat_p99_ms"))
 		if (d > 0 && num($0, "server_cpu_pub_s") != "") put(s, "cpu_us", t, num($0, "server_cpu_pub_s") * 1e6 / d)
+		# the server CPU of opening the streams (before the first post), per stream
+		if (c > 0 && num($0, "server_cpu_pub_s") != "") put(s, "open_us", t, (num($0, "server_cpu_s") - num($0, "server_cpu_pub_s")) * 1e6 / c)
 		put(s, "rss_mb", t, num($0, "server_rss_kb") / 1024)
 		if (s == "S5") {
 			put(s, "tps", t, num($0, "tokens_per_s")); put(s, "tok_per_sub", t, num($0, "tokens_per_sub"))
@@ -131,6 +150,20 @@ summarize() {
 			d = median(vals["S4|dps|" f]); q = median(vals["S4|dps|nchan"])
 			printf "%-20s %12s %8s %12s %10s\n", f, fmt(d), (q != "" && q != 0) ? sprintf("%.2f", d / q) : "-", fmt(median(vals["S4|cpu_us|" f])), fmt(median(vals["S4|p99|" f]))
 		}
+		# accounts: the same scenarios with --auth none (parley) and --auth accounts
+		n = split("page|rps|GET /chats/{id} req/s|higher;page|cpu_req|server CPU us/request|lower;page|errors|non-2xx+socket+log errors|0;" \
+			"post|rps|POST message req/s|higher;post|lat_avg|latency avg ms|lower;post|lat_p99|latency p99 ms|lower;post|cpu_req|server CPU us/request|lower;post|errors|non-201+socket+log errors|0;" \
+			"S4acc|dps|deliveries/s|higher;S4acc|pps|posts acknowledged/s|higher;S4acc|p99|latency p99 ms|lower;S4acc|cpu_us|server CPU us/delivery|lower;" \
+			"S4acc|open_us|server CPU us/stream opened|lower;S4acc|errors|lost+ooo+dup+errors|0", rows, ";")
+		header = 0
+		for (i = 1; i <= n; i++) {
+			split(rows[i], r, "|")
+			if (!((r[1] "|" r[2] "|parley-accounts") in vals)) continue
+			if (!header++) printf "\naccounts: cost of knowing who asks (medians)\n%-5s %-26s %12s %12s %10s  %s\n", "scen", "metric", "--auth none", "accounts", "acc/none", "better"
+			p = median(vals[r[1] "|" r[2] "|parley"]); q = median(vals[r[1] "|" r[2] "|parley-accounts"])
+			ratio = (p != "" && q != "" && p != 0) ? sprintf("%.2f", q / p) : "-"
+			printf "%-5s %-26s %12s %12s %10s  %s\n", r[1], r[3], fmt(p), fmt(q), ratio, r[4]
+		}
 		if (failed != "") printf "failed runs (not in the medians):%s\n", failed
 	}' "$1"
 }
@@ -140,6 +173,7 @@ deps) install_deps; exit 0 ;;
 summary) summarize "${2:-build/bench/results.jsonl}"; exit 0 ;;
 esac
 install_deps
+[[ " $SCENARIOS " == *" S4 "* ]] || FLOORS=""	# the yardsticks run in S4 only
 for f in "$LOADGEN" "$PARLEY" "$NCHAN_MODULE" ${FLOORS:+"$FLOOR"}; do
 	[ -e "$f" ] || { echo "bench: $f is missing (run: make bench)" >&2; exit 1; }
 done
@@ -164,10 +198,10 @@ FLOOR_PID=""
 CHILD_PID=""	# the client (loadgen, wrk) running now
 
 stop_pid() {	# pid: TERM, then KILL after 5 s
-	local pid=$1 i
+	local pid=$1 _
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -211,13 +245,19 @@ children() {	# direct children of a pid
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-start_parley() {	# extra serve flags
+# start_parley SERVE-FLAGS...: without an --auth flag, --auth none; with --auth
+# accounts, the first administrator BENCH_ADMIN is created at start (PARLEY_ADMIN)
+start_parley() {
 	rm -f "$OUT"/bench.db "$OUT"/bench.db-wal "$OUT"/bench.db-shm
-	"$PARLEY" serve --listen "127.0.0.1:$PARLEY_PORT" --db "$OUT/bench.db" \
-		--log-level warn "$@" > "$OUT/parley.out" 2> "$OUT/parley.err" &
+	local auth=(--auth none) env=()
+	[[ " $* " == *" --auth "* ]] && auth=()
+	[[ " $* " == *" --auth accounts "* ]] &&
+		env=("PARLEY_ADMIN=$BENCH_ADMIN" "PARLEY_ADMIN_PASSWORD=$BENCH_PASSWORD")
+	env "${env[@]}" "$PARLEY" serve --listen "127.0.0.1:$PARLEY_PORT" --db "$OUT/bench.db" \
+		--log-level warn "${auth[@]}" "$@" > "$OUT/parley.out" 2> "$OUT/parley.err" &
 	PARLEY_PID=$!
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		grep -q 'listening on' "$OUT/parley.out" 2>/dev/null && return 0
 		kill -0 "$PARLEY_PID" 2>/dev/null || break
 		sleep 0.1
@@ -226,8 +266,80 @@ start_parley() {	# extra serve flags
 	exit 1
 }
 
+# curl_status FILE CURL-ARGS...: the HTTP status of one request to Parley (000 when
+# it failed), its body in FILE, its response head in $OUT/curl.head
+curl_status() {
+	local file=$1
+	shift
+	curl -s -o "$file" -D "$OUT/curl.head" -w '%{http_code}' --max-time 10 "$@" || true
+}
+
+# sign_in: for parley-accounts, BENCH_ADMIN's session (SESSION, the parley_session
+# cookie) and an API token made with it (TOKEN); returns 1 with WHY set if not
+sign_in() {
+	local url=http://127.0.0.1:$PARLEY_PORT st
+	SESSION="" TOKEN=""
+	st=$(curl_status "$OUT/curl.body" -H 'Content-Type: application/json' \
+		--data "{\"name\":\"$BENCH_ADMIN\",\"password\":\"$BENCH_PASSWORD\"}" "$url/api/v1/session")
+	SESSION=$(tr -d '\r' < "$OUT/curl.head" | sed -n 's/^set-cookie: *parley_session=\([^;]*\).*/\1/Ip' | head -1)
+	if [ "$st" != 200 ] || [ -z "$SESSION" ]; then
+		WHY="POST /api/v1/session: HTTP $st, no parley_session cookie: $(head -c 200 "$OUT/curl.body")"
+		return 1
+	fi
+	# a cookie-authenticated POST must say it comes from the same origin
+	st=$(curl_status "$OUT/curl.body" -H 'Content-Type: application/json' \
+		-H "Cookie: parley_session=$SESSION" -H 'Sec-Fetch-Site: same-origin' \
+		--data '{"name":"bench"}' "$url/api/v1/tokens")
+	TOKEN=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$OUT/curl.body")
+	if [ "$st" != 201 ] || [ -z "$TOKEN" ]; then
+		WHY="POST /api/v1/tokens: HTTP $st: $(head -c 200 "$OUT/curl.body")"
+		return 1
+	fi
+}
+
+# check_mode TARGET CHAT-ID: is the server in the mode its target name says?
+# parley: the chat and its page answer 200 to anyone. parley-accounts: without a
+# credential 401 (API) and 303 to /login (page); with the token, and with the
+# cookie, 200. Sets PAGE_BYTES (the page's size as the benchmark's client sees
+# it); returns 1 with WHY set if anything differs.
+check_mode() {
+	local target=$1 id=$2 url=http://127.0.0.1:$PARLEY_PORT got want
+	local bearer=(-H "Authorization: Bearer $TOKEN") cookie=(-H "Cookie: parley_session=$SESSION")
+	if [ "$target" = parley ]; then
+		want="200 200"
+		got="$(curl_status /dev/null "$url/api/v1/chats/$id") $(curl_status "$OUT/page.html" "$url/chats/$id")"
+	else
+		want="401 303 200 200 200"
+		got="$(curl_status /dev/null "$url/api/v1/chats/$id") $(curl_status /dev/null "$url/chats/$id")"
+		got="$got $(curl_status /dev/null "${bearer[@]}" "$url/api/v1/chats/$id")"
+		got="$got $(curl_status /dev/null "${cookie[@]}" "$url/api/v1/chats/$id")"
+		got="$got $(curl_status "$OUT/page.html" "${cookie[@]}" "$url/chats/$id")"
+	fi
+	PAGE_BYTES=$(wc -c < "$OUT/page.html" 2>/dev/null || echo 0)
+	[ "$got" = "$want" ] && return 0
+	WHY="not the mode of $target: answers $got, expected $want (GET chat, page$([ "$target" = parley ] || echo '; with token, cookie, page with cookie'))"
+	return 1
+}
+
+# start_target TARGET SERVE-FLAGS...: parley (--auth none) or parley-accounts
+# (--auth accounts, signed in: SESSION, TOKEN); AUTH becomes the loadgen flags
+# that identify its requests (none, or the token). 1 with WHY set if signing in
+# failed.
+start_target() {
+	local target=$1
+	shift
+	AUTH=() SESSION="" TOKEN=""
+	if [ "$target" = parley-accounts ]; then
+		start_parley --auth accounts "$@"
+		sign_in || return 1
+		AUTH=(--header "Authorization: Bearer $TOKEN")
+	else
+		start_parley "$@"
+	fi
+}
+
 start_floor() {	# variant: floor, floor-sqlite (a commit per post), floor-sqlite-group
-	local args=(--port "$FLOOR_PORT") i
+	local args=(--port "$FLOOR_PORT")
 	rm -f "$OUT"/floor.db "$OUT"/floor.db-wal "$OUT"/floor.db-shm
 	case $1 in
 	floor-sqlite) args+=(--db "$OUT/floor.db") ;;
@@ -235,7 +347,7 @@ start_floor() {	# variant: floor, floor-sqlite (a commit per post), floor-sqlite
 	esac
 	"$FLOOR" "${args[@]}" > "$OUT/floor.out" 2> "$OUT/floor.err" &
 	FLOOR_PID=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q 'listening on' "$OUT/floor.out" 2>/dev/null && return 0
 		kill -0 "$FLOOR_PID" 2>/dev/null || break
 		sleep 0.1
@@ -253,8 +365,8 @@ start_nginx() {
 	nginx -p "$NGX_PREFIX/" -c nginx.conf -e "$NGX_PREFIX/error.log" \
 		> "$NGX_PREFIX/stdout" 2>&1 &
 	NGINX_PID=$!
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		if port_open "$NCHAN_PORT" && [ -n "$(children "$NGINX_PID")" ]; then
 			return 0
 		fi
@@ -297,6 +409,30 @@ bg() {
 	return $rc
 }
 
+# fail_run TARGET SCENARIO RUN WHY: the run failed: an error line (listed under
+# the tables, left out of the medians)
+fail_run() {
+	local why
+	why=$(printf '%s' "${4# }" | tr '\n\\"' '   ')
+	log "FAILED $1 $2 run $3: $why"
+	echo "{\"target\":\"$1\",\"scenario\":\"$2\",\"error\":\"$why\"}" | record "$3"
+}
+
+# log_errors TARGET SCENARIO RUN: prints how many error lines the server logged
+# in this run (Parley's stderr is kept in parley-errors.log)
+log_errors() {
+	local target=$1 sc=$2 run=$3 nerr=0
+	if [[ $target == parley* ]] && [ -s "$OUT/parley.err" ]; then
+		nerr=$(grep -c ' error ' "$OUT/parley.err" || true)
+		{ echo "== $target $sc run $run"; cat "$OUT/parley.err"; } >> "$OUT/parley-errors.log"
+		[ "$nerr" -eq 0 ] || log "parley logged $nerr errors, e.g.: $(grep -m1 ' error ' "$OUT/parley.err")"
+	elif [ "$target" = nchan ] && [ -s "$NGX_PREFIX/error.log" ]; then
+		nerr=$(grep -cE '\[(error|crit|alert|emerg)\]' "$NGX_PREFIX/error.log" || true)
+		[ "$nerr" -eq 0 ] || log "nginx logged $nerr errors, e.g.: $(grep -m1 -E '\[(error|crit|alert|emerg)\]' "$NGX_PREFIX/error.log")"
+	fi
+	echo "$nerr"
+}
+
 # measure TARGET SCENARIO RUN LOADGEN-ARGS...: one loadgen run, recorded; a failed
 # run (loadgen error, server gone) is recorded as an error line and the bench goes on
 measure() {
@@ -304,34 +440,35 @@ measure() {
 	shift 3
 	server_pid=${PARLEY_PID:-${FLOOR_PID:-$NGINX_PID}}
 	[[ $target != floor* ]] || lg_target=nchan	# the floor speaks nchan's URLs
+	[[ $target != parley* ]] || lg_target=parley	# parley-accounts too
 	# shellcheck disable=SC2046
 	bg "$LOADGEN" --target "$lg_target" $(server_pids) --scenario "$sc" "$@" \
 		> "$OUT/last.json" 2> "$OUT/last.err" || rc=$?
 	if [ $rc -eq 0 ] && [ -s "$OUT/last.json" ]; then
-		local nerr=0
-		if [ "$target" = parley ] && [ -s "$OUT/parley.err" ]; then
-			# Parley's own error lines during the run, kept in parley-errors.log
-			nerr=$(grep -c ' error ' "$OUT/parley.err" || true)
-			{ echo "== $sc run $run"; cat "$OUT/parley.err"; } >> "$OUT/parley-errors.log"
-			[ "$nerr" -eq 0 ] || log "parley logged $nerr errors, e.g.: $(grep -m1 ' error ' "$OUT/parley.err")"
-		elif [ "$target" = nchan ] && [ -s "$NGX_PREFIX/error.log" ]; then
-			nerr=$(grep -cE '\[(error|crit|alert|emerg)\]' "$NGX_PREFIX/error.log" || true)
-			[ "$nerr" -eq 0 ] || log "nginx logged $nerr errors, e.g.: $(grep -m1 -E '\[(error|crit|alert|emerg)\]' "$NGX_PREFIX/error.log")"
-		fi
+		local nerr
+		nerr=$(log_errors "$target" "$sc" "$run")
 		sed -e "s/}\$/,\"server_log_errors\":$nerr}/" \
 			-e "s/\"target\":\"$lg_target\"/\"target\":\"$target\"/" "$OUT/last.json" | record "$run"
 	fi
 	local why=""
-	[ $rc -eq 0 ] || why="loadgen exit $rc: $(tail -3 "$OUT/last.err" | tr '\n"\\' ' ')"
+	[ $rc -eq 0 ] || why="loadgen exit $rc: $(tail -3 "$OUT/last.err")"
 	if ! kill -0 "$server_pid" 2>/dev/null; then
 		why="$why server $target (pid $server_pid) died"
-		[ "$target" = parley ] && log "parley stderr: $(tail -5 "$OUT/parley.err")"
+		[[ $target != parley* ]] || log "parley stderr: $(tail -5 "$OUT/parley.err")"
 	fi
-	if [ -n "$why" ]; then
-		log "FAILED $target $sc run $run: $why"
-		echo "{\"target\":\"$target\",\"scenario\":\"$sc\",\"error\":\"$why\"}" | record "$run"
-	fi
+	[ -z "$why" ] || fail_run "$target" "$sc" "$run" "$why"
 	return 0
+}
+
+# setup_chats N LOADGEN-SETUP-ARGS...: N chats on the running Parley (ids in
+# $OUT/chat-ids), created with its credential (AUTH); 1 with WHY set if not
+setup_chats() {
+	local n=$1
+	shift
+	"$LOADGEN" --setup --port "$PARLEY_PORT" --chats "$n" --chat-ids-file "$OUT/chat-ids" \
+		"$@" "${AUTH[@]}" 2> "$OUT/last.err" && return 0
+	WHY="loadgen --setup: $(tail -3 "$OUT/last.err")"
+	return 1
 }
 
 # run_one TARGET SCENARIO RUN: a fresh server, its chats, one loadgen run
@@ -343,53 +480,144 @@ run_one() {
 	S1r) lg=(--chats 1 --subs-per-chat 1000 --posts 200 --rate 50 --publishers 4) ;;
 	S2) lg=(--chats 1 --subs-per-chat 10000 --posts 200 --publishers 4) ;;
 	S3) lg=(--idle --chats 1 --subs-per-chat "$S3_SUBS" --hold "$HOLD" --connect-timeout 30) ;;
-	S4) chats=1000
+	S4|S4acc) chats=1000
 	    lg=(--chats 1000 --subs-per-chat 10 --posts 10000 --publishers 8) ;;
 	S5) chats=200 serve=(--typing-ms 0) setup=(--bot-backend echo)
 	    lg=(--chats 200 --subs-per-chat 10 --posts 200 --publishers 8 --body-words 100
 	        --count-event token --bot-replies 1 --drain-timeout 60) ;;
 	esac
-	if [ "$target" = parley ]; then
-		start_parley "${serve[@]}"
-		"$LOADGEN" --setup --port "$PARLEY_PORT" --chats "$chats" --chat-ids-file "$ids" "${setup[@]}"
-		measure parley "$sc" "$run" --port "$PARLEY_PORT" --chat-ids-file "$ids" "${lg[@]}"
-	elif [ "$target" = nchan ]; then
+	case $target in
+	parley|parley-accounts)
+		# parley-accounts: every request (setup, subscriptions, posts) with the token
+		if start_target "$target" "${serve[@]}" && setup_chats "$chats" "${setup[@]}" &&
+			check_mode "$target" "$(head -1 "$ids")"; then
+			measure "$target" "$sc" "$run" --port "$PARLEY_PORT" --chat-ids-file "$ids" \
+				"${lg[@]}" "${AUTH[@]}"
+		else
+			fail_run "$target" "$sc" "$run" "$WHY"
+		fi ;;
+	nchan)
 		start_nginx
-		measure nchan "$sc" "$run" --port "$NCHAN_PORT" --chat-prefix "r${run}${sc}c" "${lg[@]}"
-	else
+		measure nchan "$sc" "$run" --port "$NCHAN_PORT" --chat-prefix "r${run}${sc}c" "${lg[@]}" ;;
+	*)
 		start_floor "$target"
-		measure "$target" "$sc" "$run" --port "$FLOOR_PORT" --chat-prefix "f${run}${sc}c" "${lg[@]}"
+		measure "$target" "$sc" "$run" --port "$FLOOR_PORT" --chat-prefix "f${run}${sc}c" "${lg[@]}" ;;
+	esac
+	stop_servers
+	sleep "$SETTLE"
+}
+
+# fill_chat: 200 posts of 12 words to the first chat of $OUT/chat-ids (page)
+fill_chat() {
+	local out
+	out=$("$LOADGEN" --target parley --port "$PARLEY_PORT" --chat-ids-file "$OUT/chat-ids" \
+		--chats 1 --subs-per-chat 0 --posts 200 --body-words 12 "${AUTH[@]}" 2> "$OUT/last.err") || true
+	[[ $out == *'"posts":200,"post_errors":0,'* ]] && return 0
+	WHY="filling the chat: not 200 posts acknowledged: $(tail -3 "$OUT/last.err")"
+	return 1
+}
+
+cpu_ticks() {	# pid: its user + system CPU so far, in clock ticks (all threads)
+	awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# wrk_json < wrk's output (with --latency, and post.lua's lines): JSON fields
+wrk_json() {
+	awk '
+	function ms(v) {	# wrk time units -> ms
+		if (v ~ /us$/) return v / 1000
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		if (v ~ /h$/) return v * 3600000
+		return v * 1000
+	}
+	$1 == "Latency" && NF >= 4 { avg = ms($2); max = ms($4); avg_s = $2 }
+	$1 ~ /^[0-9]+%$/ && NF == 2 { p[$1 + 0] = ms($2) }
+	$2 == "requests" && $3 == "in" { requests = $1; dur = ms($4) / 1000 }
+	$1 == "Socket" && $2 == "errors:" { sockerr = $4 + $6 + $8 + $10 }
+	/^ *Non-2xx or 3xx responses:/ { non2xx = $NF }
+	$1 == "Requests/sec:" { rps = $2 }
+	$1 == "not_201:" { not201 = $2 }
+	$1 == "first_not_201:" { first = $2 }
+	END {
+		printf "\"requests\":%d,\"duration_s\":%.3f,\"requests_per_s\":%.1f,\"non_2xx\":%d,\"socket_errors\":%d", \
+			requests, dur, rps, non2xx, sockerr
+		printf ",\"latency_avg\":\"%s\",\"lat_avg_ms\":%.3f,\"lat_p50_ms\":%.3f,\"lat_p90_ms\":%.3f,\"lat_p99_ms\":%.3f,\"lat_max_ms\":%.3f", \
+			avg_s, avg, p[50], p[90], p[99], max
+		if (not201 != "") printf ",\"not_201\":%d,\"first_not_201\":%d", not201, first
+	}'
+}
+
+# wrk_measure TARGET SCENARIO RUN EXTRA-JSON WRK-ARGS...: one wrk run, with the
+# server's CPU sampled around it; recorded. It counts as failed (the line keeps
+# its numbers but gets an "error") when wrk fails, the server dies, or, with
+# post.lua, any answer is not 201.
+wrk_measure() {
+	local target=$1 sc=$2 run=$3 extra=$4 rc=0 cpu0 cpu1 cpu line nerr why="" not201
+	shift 4
+	cpu0=$(cpu_ticks "$PARLEY_PID")
+	bg wrk --latency "$@" > "$OUT/wrk.out" 2>&1 || rc=$?
+	cpu1=$(cpu_ticks "$PARLEY_PID")
+	cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / t }')
+	nerr=$(log_errors "$target" "$sc" "$run")
+	line="{\"target\":\"$target\",\"scenario\":\"$sc\",$extra,$(wrk_json < "$OUT/wrk.out"),\"server_cpu_s\":$cpu,\"server_log_errors\":$nerr}"
+	[ $rc -eq 0 ] || why="wrk exit $rc: $(tail -3 "$OUT/wrk.out")"
+	kill -0 "$PARLEY_PID" 2>/dev/null || why="$why server $target (pid $PARLEY_PID) died"
+	not201=$(sed -n 's/.*"not_201":\([0-9]*\).*/\1/p' <<<"$line")
+	if [ "$sc" = post ] && [ "${not201:-x}" != 0 ]; then
+		why="$why ${not201:-unknown number of} answers were not 201 (the first: HTTP $(sed -n 's/.*"first_not_201":\([0-9]*\).*/\1/p' <<<"$line"))"
+	fi
+	if [ -n "$why" ]; then
+		why=$(printf '%s' "${why# }" | tr '\n\\"' '   ')
+		log "FAILED $target $sc run $run: $why"
+		line="${line%\}},\"error\":\"$why\"}"
+	fi
+	echo "$line" | record "$run"
+}
+
+# run_wrk TARGET page|post RUN: a fresh Parley (parley: --auth none;
+# parley-accounts: --auth accounts, signed in), one chat without bots, and wrk
+#   page: GET /chats/{id} of a chat with 200 messages, -t2 -c64 for PAGE_SECONDS;
+#         parley-accounts: with the session cookie, as a browser
+#   post: POST /api/v1/chats/{id}/messages (bench/post.lua: a 12-word body),
+#         -t2 -c16 for POST_SECONDS; parley-accounts: with the token, as a program
+run_wrk() {
+	local target=$1 sc=$2 run=$3 id hdr=() args=() extra url=http://127.0.0.1:$PARLEY_PORT
+	if start_target "$target" && setup_chats 1 && { [ "$sc" = post ] || fill_chat; } &&
+		check_mode "$target" "$(head -1 "$OUT/chat-ids")"; then
+		id=$(head -1 "$OUT/chat-ids")
+		if [ "$sc" = page ]; then
+			[ "$target" = parley ] || hdr=(-H "Cookie: parley_session=$SESSION")
+			args=(-t2 -c64 -d"${PAGE_SECONDS}s" "${hdr[@]}" "$url/chats/$id")
+			extra="\"url\":\"/chats/{id}\",\"messages\":200,\"page_bytes\":$PAGE_BYTES"
+		else
+			[ "$target" = parley ] || hdr=(-H "Authorization: Bearer $TOKEN")
+			args=(-t2 -c16 -d"${POST_SECONDS}s" -s bench/post.lua "${hdr[@]}" "$url/api/v1/chats/$id/messages")
+			extra="\"url\":\"/api/v1/chats/{id}/messages\",\"body_words\":12"
+		fi
+		wrk_measure "$target" "$sc" "$run" "$extra" "${args[@]}"
+	else
+		fail_run "$target" "$sc" "$run" "$WHY"
 	fi
 	stop_servers
 	sleep "$SETTLE"
 }
 
-# page speed: GET /chats/{id} of a chat with 200 messages, wrk -t2 -c64
-run_page() {
-	local run=$1 ids=$OUT/chat-ids id out rps non2xx lat
-	start_parley
-	"$LOADGEN" --setup --port "$PARLEY_PORT" --chats 1 --chat-ids-file "$ids"
-	"$LOADGEN" --target parley --port "$PARLEY_PORT" --chat-ids-file "$ids" \
-		--chats 1 --subs-per-chat 0 --posts 200 --body-words 12 > /dev/null
-	id=$(head -1 "$ids")
-	bg wrk -t2 -c64 -d"${PAGE_SECONDS}s" "http://127.0.0.1:$PARLEY_PORT/chats/$id" > "$OUT/wrk.out" || true
-	out=$(cat "$OUT/wrk.out")
-	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-	non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
-	lat=$(awk '$1 == "Latency" { print $2 }' <<<"$out")
-	echo "{\"target\":\"parley\",\"scenario\":\"page\",\"url\":\"/chats/{id}\",\"messages\":200,\"requests_per_s\":${rps:-0},\"non_2xx\":${non2xx:-0},\"latency_avg\":\"$lat\"}" \
-		| record "$run"
-	stop_servers
-	sleep "$SETTLE"
-}
-
+for sc in $SCENARIOS; do
+	case $sc in
+	S1|S1r|S2|S3|S4|S4acc|S5|page|post) ;;
+	*) echo "bench: unknown scenario $sc (S1 S1r S2 S3 S4 S4acc S5 page post)" >&2; exit 2 ;;
+	esac
+done
 t0=$(date +%s)
 log "results: $RESULTS (RUNS=$RUNS, scenarios: $SCENARIOS, nchan worker_processes $NCHAN_WORKERS)"
 for sc in $SCENARIOS; do
 	for run in $(seq "$RUNS"); do
 		case $sc in
 		S5) run_one parley S5 "$run" ;;
-		page) run_page "$run" ;;
+		# the cost of accounts: --auth none, then --auth accounts, in each round
+		S4acc) run_one parley S4acc "$run"; run_one parley-accounts S4acc "$run" ;;
+		page|post) run_wrk parley "$sc" "$run"; run_wrk parley-accounts "$sc" "$run" ;;
 		*) run_one parley "$sc" "$run"; run_one nchan "$sc" "$run" ;;
 		esac
 		if [ "$sc" = S4 ]; then

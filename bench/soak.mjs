@@ -23,7 +23,7 @@ const pick = (a) => a[Math.floor(Math.random() * a.length)];
 function start() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-soak-'));
   const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'soak.db'),
-    '--typing-ms', '5', '--stream-buffer', '64', '--keepalive', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--auth', 'none', '--typing-ms', '5', '--stream-buffer', '64', '--keepalive', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stderr.on('data', () => {});
   return new Promise((resolve, reject) => {
     let out = '';

@@ -21,6 +21,8 @@ enum { T_PARLEY, T_NCHAN };
 /* ------------------------------------------------------------------ options */
 
 #define MAX_PIDS 32
+#define MAX_HEADERS 4		/* --header: at most this many */
+#define HEADERS_MAX 1024	/* their lines together, with CRLFs */
 
 struct options {
 	int	 target;
@@ -51,6 +53,9 @@ struct options {
 	bool	 setup;
 	const char *bot_backend;
 	bool	 verbose;
+	int	 nheaders;
+	char	 headers[HEADERS_MAX];	/* --header lines, each ending in CRLF, for
+					   every request: "" or "Name: value\r\n"... */
 };
 
 extern struct options O;	/* main.c */

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "loadgen.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -47,6 +48,9 @@ static const char usage_text[] =
 "                          (text/plain, expects 2xx)             [parley]\n"
 "  --host ADDR             server IPv4 address                  [127.0.0.1]\n"
 "  --port N                server port                          [8080]\n"
+"  --header 'Name: value'  add this header line to every request (setup calls,\n"
+"                          posts, subscriptions), e.g. 'Authorization: Bearer T';\n"
+"                          repeatable, at most 4\n"
 "\n"
 "load\n"
 "  --chats N               number of chats                      [1]\n"
@@ -89,8 +93,9 @@ static const char usage_text[] =
 "  --verbose               progress on stderr\n"
 "\n"
 "setup (parley): --setup --chats N --chat-ids-file F [--bot-backend echo]\n"
-"  creates N chats (with one bot of that backend, policy round-robin, when\n"
-"  --bot-backend is given) over one keep-alive connection and writes their ids.\n"
+"  [--header ...]: creates N chats (with one bot of that backend, policy\n"
+"  round-robin, when --bot-backend is given) over one keep-alive connection and\n"
+"  writes their ids.\n"
 "\n"
 "output: {\"target\",\"scenario\",\"subscribers\",\"connected\",\"posts\",\"deliveries\",\n"
 "  \"elapsed_s\",\"deliveries_per_s\",\"lat_p50_ms\",\"lat_p90_ms\",\"lat_p99_ms\",\n"
@@ -109,7 +114,7 @@ enum {
 	o_target = 1, o_host, o_port, o_chats, o_ids, o_prefix, o_spc, o_posts,
 	o_pubs, o_rate, o_idle, o_hold, o_procs, o_src, o_scen, o_pid, o_count,
 	o_botr, o_words, o_ctime, o_dtime, o_conc, o_retries, o_setup, o_botb,
-	o_verbose, o_help,
+	o_verbose, o_header, o_help,
 };
 
 /* in the order of the o_ values: longopts[c - 1] is option c */
@@ -125,7 +130,8 @@ static const struct option longopts[] = {
 	{"connect-timeout", 1, 0, o_ctime}, {"drain-timeout", 1, 0, o_dtime},
 	{"concurrency", 1, 0, o_conc}, {"retries", 1, 0, o_retries},
 	{"setup", 0, 0, o_setup}, {"bot-backend", 1, 0, o_botb},
-	{"verbose", 0, 0, o_verbose}, {"help", 0, 0, o_help}, {0, 0, 0, 0},
+	{"verbose", 0, 0, o_verbose}, {"header", 1, 0, o_header}, {"help", 0, 0, o_help},
+	{0, 0, 0, 0},
 };
 
 static double
@@ -137,6 +143,32 @@ num_arg(const char *name, const char *v, double lo, double hi)
 	if (errno != 0 || end == v || *end != 0 || d < lo || d > hi)
 		die("bad value for --%s: %s", name, v);
 	return d;
+}
+
+/*
+ * --header "Name: value": appended to O.headers as "Name: value\r\n". The name
+ * must be a token (letters, digits, !#$%&'*+-.^_`|~), the value printable
+ * (tabs allowed): no CR or LF can get into a request.
+ */
+static void
+add_header(const char *h)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	size_t nl = 0;
+	while (h[nl] != 0 && (isalnum((unsigned char)h[nl]) || strchr(tchar, h[nl]) != NULL))
+		nl++;
+	if (nl == 0 || h[nl] != ':')
+		die("--header must be 'Name: value': %s", h);
+	for (const char *c = h + nl + 1; *c != 0; c++)
+		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+			die("--header %.*s: a control character in the value", (int)nl, h);
+	if (O.nheaders == MAX_HEADERS)
+		die("at most %d --header", MAX_HEADERS);
+	size_t used = strlen(O.headers);
+	if (used + strlen(h) + 3 > sizeof O.headers)
+		die("--header lines longer than %d bytes in all", HEADERS_MAX - 1);
+	snprintf(O.headers + used, sizeof O.headers - used, "%s\r\n", h);
+	O.nheaders++;
 }
 
 /* Option c (an o_ value or getopt's '?') with its argument arg, if any. */
@@ -182,6 +214,7 @@ parse_opt(int c, char *arg)
 	case o_setup:	O.setup = true; break;
 	case o_botb:	O.bot_backend = arg; break;
 	case o_verbose:	O.verbose = true; break;
+	case o_header:	add_header(arg); break;
 	case o_help:
 	case 'h':
 		usage(stdout);

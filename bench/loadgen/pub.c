@@ -168,17 +168,18 @@ pub_send(struct pub *p, int j, int64_t ts)
 	else
 		pl = snprintf(payload, sizeof payload, "%s", body);
 	free(p->req);
-	p->req = xmalloc((size_t)pl + 512);
+	size_t cap = (size_t)pl + 512 + sizeof O.headers;
+	p->req = xmalloc(cap);
 	if (O.target == T_PARLEY)
-		p->reqlen = (size_t)snprintf(p->req, (size_t)pl + 512,
-		    "POST /api/v1/chats/%s/messages HTTP/1.1\r\nHost: %s:%d\r\n"
+		p->reqlen = (size_t)snprintf(p->req, cap,
+		    "POST /api/v1/chats/%s/messages HTTP/1.1\r\nHost: %s:%d\r\n%s"
 		    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		    chat_name(chat), O.host, O.port, pl, payload);
+		    chat_name(chat), O.host, O.port, O.headers, pl, payload);
 	else
-		p->reqlen = (size_t)snprintf(p->req, (size_t)pl + 512,
-		    "POST /pub/%s HTTP/1.1\r\nHost: %s:%d\r\n"
+		p->reqlen = (size_t)snprintf(p->req, cap,
+		    "POST /pub/%s HTTP/1.1\r\nHost: %s:%d\r\n%s"
 		    "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-		    chat_name(chat), O.host, O.port, pl, payload);
+		    chat_name(chat), O.host, O.port, O.headers, pl, payload);
 	p->reqoff = 0;
 	p->post = j;
 	p->state = P_BUSY;

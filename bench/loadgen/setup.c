@@ -20,9 +20,9 @@ http_call(int *fd, const char *method, const char *path, const char *body, char 
 		if (*fd < 0)
 			*fd = tcp_connect_blocking();
 		char req[8192];
-		int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n"
+		int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s"
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-		    method, path, O.host, O.port, strlen(body), body);
+		    method, path, O.host, O.port, O.headers, strlen(body), body);
 		if (send(*fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 			close(*fd);
 			*fd = -1;

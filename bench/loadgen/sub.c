@@ -185,16 +185,18 @@ sub_writable(struct sub *s)
 		sub_fail(s, true);
 		return;
 	}
-	char req[512];
+	char req[512 + HEADERS_MAX];
 	int n;
 	if (O.target == T_PARLEY)
 		n = snprintf(req, sizeof req,
-		    "GET /api/v1/chats/%s/events HTTP/1.1\r\nHost: %s:%d\r\n"
-		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, O.port);
+		    "GET /api/v1/chats/%s/events HTTP/1.1\r\nHost: %s:%d\r\n%s"
+		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, O.port,
+		    O.headers);
 	else
 		n = snprintf(req, sizeof req,
-		    "GET /sub/%s HTTP/1.1\r\nHost: %s:%d\r\n"
-		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, O.port);
+		    "GET /sub/%s HTTP/1.1\r\nHost: %s:%d\r\n%s"
+		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, O.port,
+		    O.headers);
 	ssize_t w = send(s->fd, req, (size_t)n, MSG_NOSIGNAL);
 	if (w != n) {
 		sub_fail(s, true);
