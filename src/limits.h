@@ -26,6 +26,7 @@
 #define LIMIT_INVITE_HOURS        720           /* an invite lives 1..this (default 168) */
 #define LIMIT_SESSION_TOUCH_SECONDS 3600        /* a session's last use is stored this often */
 #define LIMIT_ACCOUNTS_SWEEP_SECONDS 3600       /* expired sessions and invites are dropped this often */
+#define LIMIT_CREDENTIALS_CACHED  4096          /* sessions and tokens kept in memory; when full it starts over */
 #define LIMIT_PERSONA_BYTES       8000          /* a bot's persona */
 #define LIMIT_URL_BYTES           2000          /* a bot's base_url */
 #define LIMIT_MODEL_BYTES         200           /* a bot's model name */

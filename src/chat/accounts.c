@@ -7,6 +7,7 @@
  * nothing at all.
  */
 #include "chat/accounts_impl.h"
+#include "chat/credentials.h"
 #include "chat/throttle.h"
 #include "chat/validate.h"
 #include "chat/who.h"
@@ -161,36 +162,56 @@ who_of(struct accounts *a, const char *user_id, const char *credential, struct w
 	return 0;
 }
 
+/* who a session is, and when it was last seen: from memory, else from the store. */
+static int
+session_who(struct accounts *a, const char *hash, struct who *who, int64_t *last)
+{
+	char user_id[ID_LEN + 1];
+	if (credentials_get(a->credentials, hash, who, last) && !who->by_token)
+		return 0;
+	if (store_session_get(a->store, hash, user_id, last) != STORE_OK ||
+	    who_of(a, user_id, hash, who) != 0)
+		return -1;
+	credentials_put(a->credentials, hash, who, *last);
+	return 0;
+}
+
 int
 accounts_by_session(struct accounts *a, const char *session_id, struct who *who)
 {
-	char hash[SECRET_HEX + 1], user_id[ID_LEN + 1];
+	char hash[SECRET_HEX + 1];
 	int64_t last, now = now_s();
 	if (session_id == NULL || !secret_plausible(session_id))
 		return -1;
 	secret_hash(session_id, hash);
-	if (store_session_get(a->store, hash, user_id, &last) != STORE_OK)
+	if (session_who(a, hash, who, &last) != 0)
 		return -1;
 	if (now - last > a->session_seconds) {
 		store_session_delete(a->store, hash);
+		credentials_forget(a->credentials, hash);
 		return -1;
 	}
-	if (now - last >= LIMIT_SESSION_TOUCH_SECONDS)
-		store_session_touch(a->store, hash, now);
-	return who_of(a, user_id, hash, who);
+	if (now - last >= LIMIT_SESSION_TOUCH_SECONDS &&
+	    store_session_touch(a->store, hash, now) == STORE_OK)
+		credentials_put(a->credentials, hash, who, now);
+	return 0;
 }
 
 int
 accounts_by_token(struct accounts *a, const char *token, struct who *who)
 {
 	char hash[SECRET_HEX + 1], user_id[ID_LEN + 1], token_id[ID_LEN + 1];
+	int64_t unused;
 	if (token == NULL || !secret_plausible(token))
 		return -1;
 	secret_hash(token, hash);
+	if (credentials_get(a->credentials, hash, who, &unused) && who->by_token)
+		return 0;
 	if (store_token_find(a->store, hash, user_id, token_id) != STORE_OK ||
 	    who_of(a, user_id, hash, who) != 0)
 		return -1;
 	who->by_token = true;
+	credentials_put(a->credentials, hash, who, 0);
 	return 0;
 }
 
@@ -314,6 +335,7 @@ accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p)
 		return -1;
 	}
 	enum store_status rc = store_session_delete(a->store, who->credential);
+	credentials_forget(a->credentials, who->credential);
 	struct bus_match m = { .credential = who->credential, .reason = "signed-out" };
 	bus_end_streams(&a->bus, &m);
 	return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : validate_store(a->store, rc,
@@ -444,6 +466,7 @@ sweep(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct accounts *a = arg;
+	credentials_clear(a->credentials);
 	store_sessions_expire(a->store, now_s() - a->session_seconds);
 	store_invites_expire(a->store, now_s());
 }
@@ -462,6 +485,7 @@ accounts_new(struct event_base *base, struct store *st, struct bus bus, enum aut
 	    LIMIT_SIGNIN_KEYS);
 	a->by_addr = throttle_new(LIMIT_SIGNIN_ADDR_FAILURES, LIMIT_SIGNIN_WINDOW_SECONDS,
 	    LIMIT_SIGNIN_KEYS);
+	a->credentials = credentials_new();
 	a->sweep = event_new(base, -1, EV_PERSIST, sweep, a);
 	event_add(a->sweep, &(struct timeval){ .tv_sec = LIMIT_ACCOUNTS_SWEEP_SECONDS });
 	sweep(-1, 0, a);
@@ -477,5 +501,6 @@ accounts_free(struct accounts *a)
 	workers_free(a->workers);	/* the last answers go out */
 	throttle_free(a->by_name);
 	throttle_free(a->by_addr);
+	credentials_free(a->credentials);
 	free(a);
 }

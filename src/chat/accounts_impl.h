@@ -10,12 +10,15 @@
 #include "util/ids.h"
 #include "util/password.h"
 
+struct credentials;
+
 struct accounts {
 	struct store		*store;
 	struct bus		 bus;
 	struct workers		*workers;	/* password hashing */
 	struct throttle		*by_name, *by_addr;
 	struct event		*sweep;		/* hourly: expired sessions and invites go */
+	struct credentials	*credentials;	/* who recently used sessions and tokens are */
 	enum auth_mode		 mode;
 	int64_t			 session_seconds;
 	char			 setup_hash[SECRET_HEX + 1];	/* "" once used or not needed */

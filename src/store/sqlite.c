@@ -176,7 +176,7 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1 AND user_id = ?2 RETURNING hash",
 	[SQL_MEMBER_LIST] = "SELECT " USER_COLS ", added_at FROM members JOIN users"
 	    " ON users.id = members.user_id WHERE chat_id = ?1 ORDER BY added_at, users.rowid",
-	[SQL_MEMBER_IS] = "SELECT 1 FROM members WHERE chat_id = ?1 AND user_id = ?2",
+	[SQL_MEMBER_IDS] = "SELECT user_id FROM members WHERE chat_id = ?1",
 	[SQL_MEMBER_ADD] = "INSERT OR IGNORE INTO members (chat_id, user_id, added_at)"
 	    " VALUES (?1, ?2, ?3)",
 	[SQL_MEMBER_REMOVE] = "DELETE FROM members WHERE chat_id = ?1 AND user_id = ?2",
@@ -289,6 +289,7 @@ sqlite_fail(struct store *st, enum store_status status)
 		sqlite_exec(st, sqlite_stmt(st, SQL_ROLLBACK));
 	json_object_clear(st->chats);	/* they may hold what was rolled back */
 	json_object_clear(st->counters);
+	json_object_clear(st->members);
 	return status;
 }
 
@@ -456,6 +457,7 @@ store_open(const char *path, bool sync_full, char **err)
 	struct store *st = xcalloc(1, sizeof *st);
 	st->lock_fd = -1;
 	st->chats = json_object();
+	st->members = json_object();
 	st->counters = json_object();
 	*err = NULL;
 	if (open_database(st, path, sync_full, err) != 0) {
@@ -473,6 +475,7 @@ store_close(struct store *st)
 	for (int i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
 	json_decref(st->chats);
+	json_decref(st->members);
 	json_decref(st->counters);
 	checkpointer_stop(st->checkpointer, st->db);
 	sqlite3_close(st->db);

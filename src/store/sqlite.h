@@ -29,7 +29,7 @@ enum stmt_id {
 	SQL_SESSION_INSERT, SQL_SESSION_GET, SQL_SESSION_TOUCH, SQL_SESSION_DELETE,
 	SQL_SESSIONS_OF_USER, SQL_SESSIONS_DELETE_USER, SQL_SESSIONS_EXPIRE,
 	SQL_TOKEN_INSERT, SQL_TOKEN_LIST, SQL_TOKEN_FIND, SQL_TOKEN_DELETE,
-	SQL_MEMBER_LIST, SQL_MEMBER_IS, SQL_MEMBER_ADD, SQL_MEMBER_REMOVE,
+	SQL_MEMBER_LIST, SQL_MEMBER_IDS, SQL_MEMBER_ADD, SQL_MEMBER_REMOVE,
 	SQL_INVITE_INSERT, SQL_INVITE_GET, SQL_INVITES_EXPIRE,
 	SQL_COUNT
 };
@@ -46,6 +46,7 @@ struct store {
 	bool		 accounts;		/* messages carry "user_id" */
 	json_t		*chats;			/* chat id -> Chat, see store_chat_get */
 	json_t		*counters;		/* chat id -> [last seq, last event id] */
+	json_t		*members;		/* chat id -> {user id: true}, see store_member_is */
 	sqlite3_stmt	*stmts[SQL_COUNT];
 };
 

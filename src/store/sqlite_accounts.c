@@ -5,10 +5,12 @@
  * found by the hash of their secret; the secret is never stored. Each write
  * is one statement; foreign keys (on) make deleting a user delete their
  * sessions, tokens and memberships, never their messages, and make a row
- * naming a missing chat or user STORE_NOT_FOUND. A Chat does not show its
- * members, so nothing here changes a cached one.
+ * naming a missing chat or user STORE_NOT_FOUND. Each chat's member ids are
+ * kept in memory for store_member_is, and dropped whenever they change; a
+ * Chat does not show its members, so nothing here changes a cached Chat.
  */
 #include "store/sqlite.h"
+#include "limits.h"
 #include "util/ids.h"
 #include "util/xmalloc.h"
 
@@ -202,6 +204,7 @@ store_user_update(struct store *st, const char *id, const char *display_name,
 enum store_status
 store_user_delete(struct store *st, const char *id)
 {
+	json_object_clear(st->members);		/* the user leaves every chat */
 	return sqlite_delete(st, SQL_USER_DELETE, id);
 }
 
@@ -353,22 +356,47 @@ store_member_list(struct store *st, const char *chat_id)
 	return sqlite_collect(st, s, row_member);
 }
 
+/* The chat's member ids as a set {user id: true}, cached (borrowed), or NULL on error. */
+static json_t *
+member_set(struct store *st, const char *chat_id)
+{
+	json_t *set = json_object_get(st->members, chat_id);
+	if (set != NULL)
+		return set;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_IDS);
+	if (s != NULL)
+		sqlite_bind_text(s, 1, chat_id);
+	json_t *ids = sqlite_collect(st, s, row_text), *id;
+	if (ids == NULL)
+		return NULL;
+	set = json_object();
+	size_t i;
+	json_array_foreach(ids, i, id)
+		json_object_set_new(set, json_string_value(id), json_true());
+	json_decref(ids);
+	if (json_object_size(st->members) >= LIMIT_CHATS_CACHED)
+		json_object_clear(st->members);
+	json_object_set_new(st->members, chat_id, set);
+	return set;
+}
+
+/*
+ * Asked for every chat a person reads, streams or posts to: answered from
+ * memory (each chat's members are read once, and dropped when they change).
+ */
 enum store_status
 store_member_is(struct store *st, const char *chat_id, const char *user_id)
 {
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_IS);
-	if (s == NULL)
+	json_t *set = member_set(st, chat_id);
+	if (set == NULL)
 		return STORE_ERROR;
-	sqlite_bind_text(s, 1, chat_id);
-	sqlite_bind_text(s, 2, user_id);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return sqlite_step_status(st, s, rc);
+	return json_object_get(set, user_id) != NULL ? STORE_OK : STORE_NOT_FOUND;
 }
 
 enum store_status
 sqlite_member_insert(struct store *st, const char *chat_id, const char *user_id)
 {
+	json_object_del(st->members, chat_id);
 	char now[21];
 	time_now_rfc3339(now);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_ADD);
@@ -389,6 +417,7 @@ store_member_add(struct store *st, const char *chat_id, const char *user_id)
 enum store_status
 store_member_remove(struct store *st, const char *chat_id, const char *user_id)
 {
+	json_object_del(st->members, chat_id);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_REMOVE);
 	if (s != NULL) {
 		sqlite_bind_text(s, 1, chat_id);

@@ -414,6 +414,7 @@ store_chat_update(struct store *st, const char *id, const char *title, const cha
 enum store_status
 store_chat_delete(struct store *st, const char *id)
 {
+	json_object_del(st->members, id);
 	json_object_del(st->chats, id);
 	json_object_del(st->counters, id);
 	return sqlite_delete(st, SQL_CHAT_DELETE, id);

@@ -1,9 +1,10 @@
 /*
- * password.h - passwords stored only as Argon2id (libargon2): t = 2
+ * password.h - passwords stored only as Argon2id (libargon2): t = 5
  * passes over m = 19 MiB with one lane, a 16-byte random salt and a 32-byte
- * hash, about 55 ms on this project's 2-core machine (docs/API.md says how
- * it was measured). Slow on purpose: call these on a worker thread, never
- * on an event loop. Pure apart from getrandom().
+ * hash, about 60 ms on this project's 2-core machine (measured by `make
+ * bench`, scenario hash: build/bench/password_cost). Slow on purpose: call
+ * these on a worker thread, never on an event loop. Pure apart from
+ * getrandom().
  */
 #ifndef PARLEY_PASSWORD_H
 #define PARLEY_PASSWORD_H

@@ -42,9 +42,13 @@ secret_hash(const char *s, char out[SECRET_HEX + 1])
 {
 	unsigned char md[32];
 	unsigned int len = 0;
+	static const char hex[] = "0123456789abcdef";
 	EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[SECRET_HEX] = '\0';
 }
 
 void
