@@ -3,7 +3,7 @@
 #   make bench            every scenario, 3 runs each (RUNS=1 for a quick look)
 #   make bench PARLEY=/path/to/parley   another build of the server
 # Needs: build/parley (non-ASan), build/bench/loadgen, build/bench/floor (a
-# yardstick server, see bench/floor.c), and the Debian packages
+# yardstick server, see bench/floor.c), build/bench/password_cost, and the Debian packages
 # nginx, libnginx-mod-nchan and wrk (installed by bench/run.sh when missing).
 
 BENCH_CC     ?= $(CC)
@@ -20,11 +20,17 @@ build/bench/floor: bench/floor.c
 	@mkdir -p $(dir $@)
 	$(BENCH_CC) $(BENCH_CFLAGS) $< -o $@ $(shell pkg-config --libs sqlite3)
 
+# one Argon2id hash with Parley's parameters (src/util/password.c)
+PASSWORD_COST_OBJ := build/obj/util/password.o build/obj/util/log.o build/obj/util/xmalloc.o
+build/bench/password_cost: bench/password_cost.c $(PASSWORD_COST_OBJ)
+	@mkdir -p $(dir $@)
+	$(BENCH_CC) $(BENCH_CFLAGS) -Isrc $< $(PASSWORD_COST_OBJ) -o $@ -largon2
+
 bench-deps:
 	bench/run.sh deps
 
 # PARLEY=path: measure that binary instead of build/parley (which is then not built)
-bench: build/bench/loadgen build/bench/floor
+bench: build/bench/loadgen build/bench/floor build/bench/password_cost
 	$(if $(PARLEY),,$(MAKE) build/parley)
 	bench/run.sh deps
 	bench/run.sh

@@ -8,7 +8,7 @@
 #   bench/run.sh summary [FILE]   print the tables for a results file again
 #
 # Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S4acc S5 page
-# post"), PARLEY, the server binary to measure (default build/parley; a copy is run),
+# post hash"; hash: build/bench/password_cost, one Argon2id hash), PARLEY, the server binary to measure (default build/parley; a copy is run),
 # FLOORS, the variants of bench/floor.c run in S4 as yardsticks (default "floor
 # floor-sqlite floor-sqlite-group"; empty for none),
 # NCHAN_WORKERS, nginx's worker_processes (default auto: one per core),
@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}
-SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S4acc S5 page post"}
+SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S4acc S5 page post hash"}
 FLOORS=${FLOORS-"floor floor-sqlite floor-sqlite-group"}
 PARLEY_PORT=${PARLEY_PORT:-18080}
 FLOOR_PORT=${FLOOR_PORT:-18082}
@@ -92,6 +92,7 @@ summarize() {
 	{
 		t = str($0, "target"); s = str($0, "scenario")
 		if (str($0, "error") != "") { failed = failed "\n  " t " " s " run " num($0, "run") ": " str($0, "error"); next }
+		if (s == "hash") { put(s, "hash_ms", t, num($0, "hash_ms")); put(s, "verify_ms", t, num($0, "verify_ms")); next }
 		if (s == "page" || s == "post") {	# wrk runs
 			put(s, "rps", t, num($0, "requests_per_s")); put(s, "non2xx", t, num($0, "non_2xx"))
 			put(s, "lat_avg", t, num($0, "lat_avg_ms")); put(s, "lat_p99", t, num($0, "lat_p99_ms"))
@@ -154,7 +155,8 @@ summarize() {
 		n = split("page|rps|GET /chats/{id} req/s|higher;page|cpu_req|server CPU us/request|lower;page|errors|non-2xx+socket+log errors|0;" \
 			"post|rps|POST message req/s|higher;post|lat_avg|latency avg ms|lower;post|lat_p99|latency p99 ms|lower;post|cpu_req|server CPU us/request|lower;post|errors|non-201+socket+log errors|0;" \
 			"S4acc|dps|deliveries/s|higher;S4acc|pps|posts acknowledged/s|higher;S4acc|p99|latency p99 ms|lower;S4acc|cpu_us|server CPU us/delivery|lower;" \
-			"S4acc|open_us|server CPU us/stream opened|lower;S4acc|errors|lost+ooo+dup+errors|0", rows, ";")
+			"S4acc|open_us|server CPU us/stream opened|lower;S4acc|errors|lost+ooo+dup+errors|0;" \
+			"hash|hash_ms|Argon2id hash ms (one)|-;hash|verify_ms|Argon2id check ms (one)|-", rows, ";")
 		header = 0
 		for (i = 1; i <= n; i++) {
 			split(rows[i], r, "|")
@@ -605,8 +607,8 @@ run_wrk() {
 
 for sc in $SCENARIOS; do
 	case $sc in
-	S1|S1r|S2|S3|S4|S4acc|S5|page|post) ;;
-	*) echo "bench: unknown scenario $sc (S1 S1r S2 S3 S4 S4acc S5 page post)" >&2; exit 2 ;;
+	S1|S1r|S2|S3|S4|S4acc|S5|page|post|hash) ;;
+	*) echo "bench: unknown scenario $sc (S1 S1r S2 S3 S4 S4acc S5 page post hash)" >&2; exit 2 ;;
 	esac
 done
 t0=$(date +%s)
@@ -618,6 +620,7 @@ for sc in $SCENARIOS; do
 		# the cost of accounts: --auth none, then --auth accounts, in each round
 		S4acc) run_one parley S4acc "$run"; run_one parley-accounts S4acc "$run" ;;
 		page|post) run_wrk parley "$sc" "$run"; run_wrk parley-accounts "$sc" "$run" ;;
+		hash) "$OUT/password_cost" | record "$run" ;;
 		*) run_one parley "$sc" "$run"; run_one nchan "$sc" "$run" ;;
 		esac
 		if [ "$sc" = S4 ]; then
