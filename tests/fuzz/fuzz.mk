@@ -12,7 +12,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  ?= -std=c17 -D_GNU_SOURCE -Isrc -g -O1 -fno-omit-frame-pointer \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra -Werror
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 1
 

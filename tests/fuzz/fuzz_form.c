@@ -35,7 +35,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
-	struct problem p = { 0, "" };
+	struct problem p = { .status = 0, .detail = "" };
 	struct form f;
 	if (form_parse(&f, body, size, &p) != 0) {
 		if (p.status != 400 || !TAILQ_EMPTY(&f.fields))

@@ -43,7 +43,7 @@ check_strings(json_t *v, int depth)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct problem p = { 0, "" };
+	struct problem p = { .status = 0, .detail = "" };
 	json_t *v = request_parse_json((const char *)data, size, &p);
 	if (v == NULL) {
 		if (p.status != 400 || p.detail[0] == '\0' ||
