@@ -13,7 +13,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SRC      := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 OBJ      := $(SRC:src/%.c=build/obj/%.o) build/obj/web/assets_bin.o
 ASAN_OBJ := $(SRC:src/%.c=build/asan/obj/%.o) build/obj/web/assets_bin.o
-ASSETS   := static/app.css static/app.js node_modules/.package-lock.json
+ASSETS   := $(wildcard static/*) node_modules/.package-lock.json
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c))
 

@@ -36,6 +36,8 @@
 #define LIMIT_CONN_STALL_SECONDS  3             /* ... not moving for this long close the connection */
 #define LIMIT_REFUSED_LINGER_SECONDS 2          /* a malformed request's connection, answered, closes after */
 
+#define LIMIT_MENTIONS_SEEN       16            /* @mentions of absent bots a post is told of */
+#define LIMIT_PREVIEW_CHARS       140           /* of a chat's last message, in the chat list */
 #define LIMIT_SNAPSHOT_MESSAGES   50            /* messages in a snapshot and a chat GET */
 #define LIMIT_PAGE_MESSAGES       200           /* messages rendered on a chat page */
 #define LIMIT_LIST_DEFAULT        100           /* GET messages and chats: default limit */
@@ -51,6 +53,7 @@
 #define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
 						   progress this long is cut (a dead peer) */
 #define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */
+#define LIMIT_STREAM_CHATS        64            /* chats on one browser stream (GET /events) */
 #define LIMIT_DELIVERY_LAG_MS     1             /* stream threads further behind than this:
 						   requests that write wait (admission) */
 #define LIMIT_ADMIT_RECHECK_MS    1             /* how often waiting requests look again */

@@ -32,6 +32,7 @@ for_programs(const char *path)
 {
 	size_t n = strlen(path);
 	return starts(path, "/api/") || strcmp(path, "/healthz") == 0 ||
+	    strcmp(path, "/events") == 0 ||
 	    strcmp(path, "/metrics") == 0 || starts(path, "/static/") ||
 	    (n > 7 && strcmp(path + n - 7, "/events") == 0);
 }

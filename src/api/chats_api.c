@@ -170,6 +170,18 @@ api_chat_turn(struct exchange *x, void *ctx)
 }
 
 void
+api_chat_read(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	json_t *body = exchange_json(x, &p);
+	int rc = body == NULL ? -1 : chats_mark_read(h->chats, exchange_who(x), exchange_param(x, 0),
+	    json_object_get(body, "seq"), &p);
+	respond_done(x, rc, &p);
+	json_decref(body);
+}
+
+void
 api_chat_stop(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;

@@ -17,6 +17,7 @@ void	 api_messages_list(struct exchange *x, void *ctx);
 void	 api_messages_post(struct exchange *x, void *ctx);
 void	 api_chat_turn(struct exchange *x, void *ctx);
 void	 api_chat_stop(struct exchange *x, void *ctx);
+void	 api_chat_read(struct exchange *x, void *ctx);
 void	 api_healthz(struct exchange *x, void *ctx);
 void	 api_metrics(struct exchange *x, void *ctx);
 

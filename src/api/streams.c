@@ -36,8 +36,16 @@ resume_point(struct exchange *x, uint64_t last_id, uint64_t *after)
 	return rc == 0 && *after <= last_id ? 0 : -1;
 }
 
+/* The frame's scope on a stream of kind: the chat on a stream of several, else none. */
+static const char *
+scope(enum stream_kind kind, const char *chat_id)
+{
+	return kind == STREAM_MUX ? chat_id : NULL;
+}
+
 static void
-add_snapshot(struct handlers *h, const char *chat_id, struct sse_frame_list *out)
+add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
+    struct sse_frame_list *out)
 {
 	struct problem p;
 	json_t *snap;
@@ -45,7 +53,8 @@ add_snapshot(struct handlers *h, const char *chat_id, struct sse_frame_list *out
 		return;
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	char *text = json_dumps(snap, JSON_WIRE);
-	struct frame *f = sse_frame_event(true, id, "snapshot", text, strlen(text));
+	struct frame *f = sse_frame_scoped(scope(kind, chat_id), true, id, "snapshot", text,
+	    strlen(text));
 	sse_frame_list_add(out, f);
 	sse_frame_unref(f);
 	free(text);
@@ -65,7 +74,7 @@ add_replay(struct handlers *h, const char *chat_id, enum stream_kind kind, uint6
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {
-		struct frame *f = hub_frame(h->hub, kind,
+		struct frame *f = hub_frame(h->hub, kind, chat_id,
 		    (uint64_t)json_integer_value(json_object_get(ev, "id")),
 		    json_string_value(json_object_get(ev, "name")), json_object_get(ev, "data"));
 		sse_frame_list_add(out, f);
@@ -83,10 +92,57 @@ add_current(struct handlers *h, const char *chat_id, enum stream_kind kind,
 	json_t *current = chats_reply_so_far(h->chats, chat_id);
 	if (current == NULL)
 		return;
-	struct frame *f = hub_frame(h->hub, kind, 0, "message-update", current);
+	struct frame *f = hub_frame(h->hub, kind, chat_id, 0, "message-update", current);
 	sse_frame_list_add(out, f);
 	sse_frame_unref(f);
 	json_decref(current);
+}
+
+/*
+ * What a stream of the chat starts with, as of now (later events follow it
+ * in order): the events after `after` when resumable, else a snapshot; then
+ * a reply being written.
+ */
+static void
+add_start(struct handlers *h, const char *chat_id, enum stream_kind kind, bool resume,
+    uint64_t after, uint64_t last_id, struct sse_frame_list *out)
+{
+	if (!resume || add_replay(h, chat_id, kind, after, last_id, out) != 0)
+		add_snapshot(h, chat_id, kind, out);
+	add_current(h, chat_id, kind, out);
+}
+
+static struct stream_owner
+owner_of(const struct who *who)
+{
+	struct stream_owner owner;
+	snprintf(owner.user_id, sizeof owner.user_id, "%s", who->user_id);
+	snprintf(owner.credential, sizeof owner.credential, "%s", who->credential);
+	owner.sees_all = who_admin(who);
+	return owner;
+}
+
+/* Takes the socket and hands it to the hub; false when there was none to take. */
+static void
+attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char *const *chats,
+    size_t nchats, struct sse_frame_list *initial)
+{
+	struct sse_stream_opts opts = { .kind = kind, .chunked = exchange_http11(x),
+	    .keepalive_seconds = h->keepalive_seconds, .output_cap = h->stream_buffer_bytes };
+	struct stream_owner owner = owner_of(exchange_who(x));
+	int fd = exchange_take_socket(x);
+	if (fd >= 0)
+		hub_attach(h->hub, chats, nchats, &owner, fd, &opts, initial);
+	else
+		sse_frame_list_free(initial);
+}
+
+/* A HEAD of a stream route: the head of a stream, and no stream. */
+static void
+stream_head(struct exchange *x)
+{
+	exchange_add_header(x, "Cache-Control", "no-cache");
+	respond_bytes(x, 200, "text/event-stream", "", 0);
 }
 
 static void
@@ -106,33 +162,130 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	uint64_t last_id = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
 	json_decref(chat);
 	if (exchange_method(x) == HTTP_HEAD) {
-		/* the head of a stream, and no stream */
-		exchange_add_header(x, "Cache-Control", "no-cache");
-		respond_bytes(x, 200, "text/event-stream", "", 0);
+		stream_head(x);
 		return;
 	}
-
-	/* what the stream starts with, as of now; later events follow it in order */
 	struct sse_frame_list initial = { NULL, 0, 0 };
 	uint64_t after;
-	if (resume_point(x, last_id, &after) != 0 ||
-	    add_replay(h, chat_id, kind, after, last_id, &initial) != 0)
-		add_snapshot(h, chat_id, &initial);
-	add_current(h, chat_id, kind, &initial);
-
-	struct sse_stream_opts opts = { .kind = kind, .chunked = exchange_http11(x),
-	    .keepalive_seconds = h->keepalive_seconds, .output_cap = h->stream_buffer_bytes };
+	bool resume = resume_point(x, last_id, &after) == 0;
+	add_start(h, chat_id, kind, resume, after, last_id, &initial);
 	char id[ID_LEN + 1];
-	struct stream_owner owner;
-	const struct who *who = exchange_who(x);
 	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
-	snprintf(owner.user_id, sizeof owner.user_id, "%s", who->user_id);
-	snprintf(owner.credential, sizeof owner.credential, "%s", who->credential);
-	int fd = exchange_take_socket(x);
-	if (fd >= 0)
-		hub_attach(h->hub, id, &owner, fd, &opts, &initial);
-	else
+	const char *chats[1] = { id };
+	attach(x, h, kind, chats, 1, &initial);
+}
+
+/* ---------- a browser's one stream of several chats ---------- */
+
+/* One "ID" or "ID:N" of the chats parameter; false when malformed. */
+static bool
+parse_chat(const char *item, size_t len, char id[ID_LEN + 1], bool *resume, uint64_t *after)
+{
+	char text[64];
+	if (len >= sizeof text)
+		return false;
+	memcpy(text, item, len);
+	text[len] = '\0';
+	char *colon = strchr(text, ':');
+	*resume = colon != NULL;
+	if (colon != NULL) {
+		*colon = '\0';
+		if (text_parse_u64(colon + 1, after) != 0)
+			return false;
+	}
+	if (!id_valid(text))
+		return false;
+	memcpy(id, text, ID_LEN + 1);
+	return true;
+}
+
+/*
+ * The start of each chat asked for. A chat who may not see (or gone) gets
+ * its "deleted" event at once and is left out. Returns how many are
+ * subscribed (their ids in ids), or -1 with p for a malformed list.
+ */
+static int
+start_many(struct exchange *x, struct handlers *h, char (*ids)[ID_LEN + 1],
+    struct sse_frame_list *initial, struct problem *p)
+{
+	const char *list = exchange_query(x, "chats");
+	int n = 0, asked = 0;
+	for (const char *c = list ? list : ""; *c != '\0'; asked++) {
+		size_t len = strcspn(c, ",");
+		bool resume;
+		uint64_t after = 0;
+		json_t *chat;
+		if (asked == LIMIT_STREAM_CHATS || !parse_chat(c, len, ids[n], &resume, &after)) {
+			problem_set(p, 422, "chats: up to %d chat ids, each ID or ID:LAST_EVENT_ID",
+			    LIMIT_STREAM_CHATS);
+			return -1;
+		}
+		c += len + (c[len] == ',');
+		if (chats_get(h->chats, exchange_who(x), ids[n], &chat, p) != 0) {
+			json_t *gone = json_pack("{s:s}", "reason", "not-found");
+			struct frame *f = hub_frame(h->hub, STREAM_MUX, ids[n], 0, "deleted", gone);
+			sse_frame_list_add(initial, f);
+			sse_frame_unref(f);
+			json_decref(gone);
+			continue;
+		}
+		uint64_t last = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
+		json_decref(chat);
+		add_start(h, ids[n], STREAM_MUX, resume && after <= last, after, last, initial);
+		n++;
+	}
+	return n;
+}
+
+static bool
+wants_list(struct exchange *x)
+{
+	const char *v = exchange_query(x, "list");
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* The chat list as of now ("list:all"), which the stream's list changes follow. */
+static int
+add_list(struct exchange *x, struct handlers *h, struct sse_frame_list *initial)
+{
+	struct problem p;
+	json_t *items;
+	if (chats_activity(h->chats, exchange_who(x), 0, LIMIT_INDEX_CHATS, &items, &p) != 0)
+		return -1;
+	json_t *data = json_pack("{s:o}", "chats", items);
+	struct frame *f = hub_frame(h->hub, STREAM_MUX, "list", 0, "list-all", data);
+	sse_frame_list_add(initial, f);
+	sse_frame_unref(f);
+	json_decref(data);
+	return 0;
+}
+
+void
+streams_many(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	char ids[LIMIT_STREAM_CHATS][ID_LEN + 1];
+	const char *chats[LIMIT_STREAM_CHATS + 1];
+	struct sse_frame_list initial = { NULL, 0, 0 };
+	if (chats_stopping(h->chats)) {
+		respond_error(x, 503, "the server is shutting down");
+		return;
+	}
+	int n = start_many(x, h, ids, &initial, &p);
+	if (n < 0 || exchange_method(x) == HTTP_HEAD) {
 		sse_frame_list_free(&initial);
+		if (n < 0)
+			respond_problem(x, &p);
+		else
+			stream_head(x);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		chats[i] = ids[i];
+	if (wants_list(x) && add_list(x, h, &initial) == 0)
+		chats[n++] = HUB_LISTS;
+	attach(x, h, STREAM_MUX, chats, (size_t)n, &initial);
 }
 
 void

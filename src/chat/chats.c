@@ -5,6 +5,7 @@
 #include "chat/chats.h"
 #include "chat/bots.h"
 #include "chat/events.h"
+#include "chat/policy.h"
 #include "chat/turns.h"
 #include "chat/validate.h"
 #include "chat/who.h"
@@ -94,6 +95,35 @@ chats_list(struct chats *c, const struct who *who, const char *before, unsigned 
 }
 
 int
+chats_activity(struct chats *c, const struct who *who, unsigned offset, unsigned limit,
+    json_t **items, struct problem *p)
+{
+	const char *reader = who->user_id[0] != '\0' ? who->user_id : NULL;
+	*items = store_chat_activity(c->store, who_admin(who) ? NULL : who->user_id, reader,
+	    offset, limit);
+	return *items ? 0 : validate_store(c->store, STORE_ERROR, "chat", p);
+}
+
+int
+chats_mark_read(struct chats *c, const struct who *who, const char *id, json_t *seq,
+    struct problem *p)
+{
+	json_t *chat;
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
+		problem_set(p, 422, "seq: required, the seq of the last message read");
+		return -1;
+	}
+	if (chats_get(c, who, id, &chat, p) != 0)
+		return -1;
+	json_decref(chat);
+	if (who->user_id[0] == '\0')
+		return 0;	/* --auth none: the browser keeps its own marks */
+	enum store_status st = store_member_read(c->store, id, who->user_id,
+	    (uint64_t)json_integer_value(seq));
+	return st == STORE_OK || st == STORE_NOT_FOUND ? 0 : validate_store(c->store, st, "chat", p);
+}
+
+int
 chats_create(struct chats *c, const struct who *who, const struct chat_fields *in,
     json_t **chat, struct problem *p)
 {
@@ -108,6 +138,8 @@ chats_create(struct chats *c, const struct who *who, const struct chat_fields *i
 		    who->anyone ? NULL : who->user_id, chat);
 		rc = st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 	}
+	if (rc == 0)
+		events_list_chat(c->events, json_string_value(json_object_get(*chat, "id")), NULL);
 	json_decref(bot_ids);
 	free(title);
 	return rc;
@@ -270,6 +302,43 @@ chats_turn(struct chats *c, const struct who *who, const char *id, json_t *bot_r
 	json_decref(bot);
 	json_decref(chat);
 	return rc;
+}
+
+/* True when the chat (JSON) has the bot (by id). */
+static bool
+chat_has(json_t *chat, const char *bot_id)
+{
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(chat, "bots"), i, b)
+		if (strcmp(json_string_value(json_object_get(b, "id")), bot_id) == 0)
+			return true;
+	return false;
+}
+
+json_t *
+chats_absent_mentions(struct chats *c, const char *id, const char *text)
+{
+	struct problem p;
+	json_t *chat, *bots, *absent = json_array();
+	if (store_chat_get(c->store, id, &chat) != STORE_OK)
+		return absent;
+	if (bots_list(c->bots, &bots, &p) == 0) {
+		size_t n = json_array_size(bots), found[LIMIT_MENTIONS_SEEN], k;
+		struct chat_bot *all = xcalloc(n ? n : 1, sizeof *all);
+		for (size_t i = 0; i < n; i++)
+			all[i].name = json_string_value(json_object_get(json_array_get(bots, i), "name"));
+		k = mentions_find(text, all, n, found, LIMIT_MENTIONS_SEEN);
+		for (size_t i = 0; i < k; i++) {
+			json_t *bot = json_array_get(bots, found[i]);
+			if (!chat_has(chat, json_string_value(json_object_get(bot, "id"))))
+				json_array_append(absent, json_object_get(bot, "name"));
+		}
+		free(all);
+		json_decref(bots);
+	}
+	json_decref(chat);
+	return absent;
 }
 
 int

@@ -44,6 +44,18 @@ struct chat_fields {
  */
 int	 chats_list(struct chats *c, const struct who *who, const char *before, unsigned limit, json_t **chats,
 	    json_t **next, struct problem *p);
+/*
+ * who's chats by last activity, newest first (store_chat_activity), with
+ * who's read marks; offset and limit page them.
+ */
+int	 chats_activity(struct chats *c, const struct who *who, unsigned offset, unsigned limit,
+	    json_t **items, struct problem *p);
+/*
+ * who has read the chat up to seq (JSON integer): kept for members (an
+ * administrator who is not one, and --auth none, keep no marks).
+ */
+int	 chats_mark_read(struct chats *c, const struct who *who, const char *id, json_t *seq,
+	    struct problem *p);
 int	 chats_create(struct chats *c, const struct who *who, const struct chat_fields *in, json_t **chat,
 	    struct problem *p);
 int	 chats_update(struct chats *c, const struct who *who, const char *id, const struct chat_fields *in,
@@ -67,6 +79,11 @@ int	 chats_post(struct chats *c, const struct who *who, const char *id, json_t *
 	    chats_posted_fn *posted, void *arg, struct problem *p);
 /* The bot (JSON string: id or name) of the chat speaks next; 422 when not in the chat. */
 int	 chats_turn(struct chats *c, const struct who *who, const char *id, json_t *bot, struct problem *p);
+/*
+ * The bots @mentioned in text that exist but are not in the chat (names,
+ * an array): a mention of them calls nobody. The caller has checked access.
+ */
+json_t	*chats_absent_mentions(struct chats *c, const char *id, const char *text);
 /* Stops the reply being generated and drops the queued turns. */
 int	 chats_stop(struct chats *c, const struct who *who, const char *id, struct problem *p);
 /* Messages with seq > after, oldest first, at most limit. */

@@ -4,6 +4,7 @@
 #include "chat/events.h"
 #include "limits.h"
 #include "metrics.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 
 #include <event2/event.h>
@@ -71,6 +72,7 @@ commit_some(struct events *ev)
 			metrics_add(METRIC_POSTS_COMMITTED, 1);
 			bus_publish(&ev->bus, in[i].chat_id, out[i].event_id, "message",
 			    out[i].message);
+			events_list_chat(ev, in[i].chat_id, out[i].message);
 		}
 	for (size_t i = 0; i < n; i++) {
 		batch[i]->posted(batch[i]->arg, out[i].message, out[i].status);
@@ -149,8 +151,10 @@ events_message_finish(struct events *ev, const char *chat_id, uint64_t seq, cons
 	uint64_t id;
 	enum store_status rc = store_message_finish(ev->store, chat_id, seq, body, state, error,
 	    message, &id);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		bus_publish(&ev->bus, chat_id, id, "message-update", *message);
+		events_list_chat(ev, chat_id, *message);
+	}
 	return rc;
 }
 
@@ -168,8 +172,10 @@ events_chat_update(struct events *ev, const char *chat_id, const char *title,
 	uint64_t id;
 	enum store_status rc = store_chat_update(ev->store, chat_id, title, policy, bot_ids,
 	    chat, &id);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		bus_publish(&ev->bus, chat_id, id, "chat", *chat);
+		events_list_chat(ev, chat_id, NULL);
+	}
 	return rc;
 }
 
@@ -194,7 +200,51 @@ events_chat_delete(struct events *ev, const char *chat_id)
 	bus_publish(&ev->bus, chat_id, 0, "deleted", data);
 	bus_end_chat(&ev->bus, chat_id);
 	json_decref(data);
+	events_list_gone(ev, chat_id, NULL);
 	return STORE_OK;
+}
+
+/* ---------- the chat lists ---------- */
+
+/* The list item's "last": the message, its body cut to a preview. */
+static json_t *
+preview(json_t *message)
+{
+	const char *body = json_string_value(json_object_get(message, "body"));
+	size_t len = body ? strlen(body) : 0;
+	return json_pack("{s:O, s:O, s:O, s:s%, s:O}", "seq", json_object_get(message, "seq"),
+	    "kind", json_object_get(message, "kind"), "author", json_object_get(message, "author"),
+	    "body", body ? body : "", text_utf8_prefix(body ? body : "", len, LIMIT_PREVIEW_CHARS),
+	    "created_at", json_object_get(message, "created_at"));
+}
+
+void
+events_list_chat(struct events *ev, const char *chat_id, json_t *last)
+{
+	json_t *chat, *item;
+	if (store_chat_get(ev->store, chat_id, &chat) != STORE_OK)
+		return;
+	if (last != NULL)
+		item = json_pack("{s:s, s:O, s:o}", "id", chat_id, "title",
+		    json_object_get(chat, "title"), "last", preview(last));
+	else if ((item = store_chat_item(ev->store, chat_id)) != NULL)
+		json_object_del(item, "read_seq");	/* whose, on the wire? nobody's */
+	json_t *audience = store_member_ids(ev->store, chat_id);
+	if (item != NULL && audience != NULL)
+		bus_publish_list(&ev->bus, audience, "list-chat", item);
+	json_decref(audience);
+	json_decref(item);
+	json_decref(chat);
+}
+
+void
+events_list_gone(struct events *ev, const char *chat_id, const char *user_id)
+{
+	json_t *data = json_pack("{s:s}", "id", chat_id);
+	json_t *audience = user_id ? json_pack("[s]", user_id) : NULL;
+	bus_publish_list(&ev->bus, audience, "list-gone", data);
+	json_decref(audience);
+	json_decref(data);
 }
 
 void

@@ -89,7 +89,10 @@ members_add(struct members *m, const struct who *who, const char *chat_id, json_
 	    user_id_of(m, json_string_value(user), id, "user", p) != 0)
 		return -1;
 	enum store_status rc = store_member_add(m->store, chat_id, id);
-	return rc == STORE_OK ? 0 : validate_store(m->store, rc, "chat", p);
+	if (rc != STORE_OK)
+		return validate_store(m->store, rc, "chat", p);
+	events_list_chat(m->events, chat_id, NULL);
+	return 0;
 }
 
 int
@@ -108,6 +111,7 @@ members_remove(struct members *m, const struct who *who, const char *chat_id, co
 		return validate_store(m->store, rc, "member", p);
 	struct bus_match match = { .chat_id = chat_id, .user_id = id, .reason = "removed" };
 	events_end_streams(m->events, &match);
+	events_list_gone(m->events, chat_id, id);
 	return 0;
 }
 
@@ -173,7 +177,9 @@ members_join(struct members *m, const struct who *who, const char *pass, json_t 
 	if (invite_chat(m, pass, chat_id, p) != 0)
 		return -1;
 	enum store_status rc = store_member_add(m->store, chat_id, who->user_id);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
+		events_list_chat(m->events, chat_id, NULL);
 		rc = store_chat_get(m->store, chat_id, chat);
+	}
 	return rc == STORE_OK ? 0 : validate_store(m->store, rc, "chat", p);
 }

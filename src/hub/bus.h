@@ -31,6 +31,12 @@ struct bus_ops {
 	void	(*end_chat)(void *impl, const char *chat_id);
 	/* Access was taken away: the matching streams end at once, wherever they are. */
 	void	(*end_streams)(void *impl, const struct bus_match *m);
+	/*
+	 * A change to the chat lists of the audience (an array of user ids, or
+	 * NULL: everyone; administrators always): name "list-chat" (data: the
+	 * chat's list item) or "list-gone" (data: {"id"}). Ephemeral; borrowed.
+	 */
+	void	(*publish_list)(void *impl, json_t *audience, const char *name, json_t *data);
 };
 
 struct bus {
@@ -55,6 +61,12 @@ static inline void
 bus_end_streams(const struct bus *b, const struct bus_match *m)
 {
 	b->ops->end_streams(b->impl, m);
+}
+
+static inline void
+bus_publish_list(const struct bus *b, json_t *audience, const char *name, json_t *data)
+{
+	b->ops->publish_list(b->impl, audience, name, data);
 }
 
 #endif

@@ -24,13 +24,13 @@ struct ring_slot {
 	uint64_t	 id;
 	char		*name;
 	json_t		*data;
-	struct frame	*frames[2];	/* by enum stream_kind */
+	struct frame	*frames[STREAM_KINDS];	/* by enum stream_kind */
 };
 
 struct channel {
 	struct idmap_entry	 entry;		/* keyed by chat id */
-	unsigned		 streams[MAX_SHARDS][2];	/* by shard, kind */
-	size_t			 total[2];			/* by kind */
+	unsigned		 streams[MAX_SHARDS][STREAM_KINDS];	/* by shard, kind */
+	size_t			 total[STREAM_KINDS];			/* by kind */
 	struct ring_slot	 ring[LIMIT_RESUME_RING];		/* event id % LIMIT_RESUME_RING */
 	uint64_t		 ring_first;	/* first id published since created, or 0 */
 	uint64_t		 ring_last;
@@ -64,8 +64,8 @@ slot_clear(struct ring_slot *slot)
 {
 	free(slot->name);
 	json_decref(slot->data);
-	sse_frame_unref(slot->frames[STREAM_JSON]);
-	sse_frame_unref(slot->frames[STREAM_HTML]);
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		sse_frame_unref(slot->frames[kind]);
 	memset(slot, 0, sizeof *slot);
 }
 
@@ -80,18 +80,42 @@ channel_free(struct hub *hub, struct channel *ch)
 
 /* ---------- streams coming and going ---------- */
 
-/* A shard's stream closed (delivered on the main loop through the mailbox). */
+static size_t
+channel_streams(const struct channel *ch)
+{
+	size_t n = 0;
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		n += ch->total[kind];
+	return n;
+}
+
+static size_t
+shard_streams(const struct channel *ch, unsigned shard)
+{
+	size_t n = 0;
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		n += ch->streams[shard][kind];
+	return n;
+}
+
+/*
+ * A shard's stream left a chat (it closed, or the chat ended for it), or
+ * with chat_id "", the stream closed. Told on the main loop, by mailbox.
+ */
 static void
 stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kind)
 {
 	struct hub *hub = arg;
+	if (chat_id[0] == '\0') {
+		hub->subscribers--;
+		return;
+	}
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch == NULL || ch->streams[shard][kind] == 0)
 		return;
 	ch->streams[shard][kind]--;
 	ch->total[kind]--;
-	hub->subscribers--;
-	if (ch->total[STREAM_JSON] + ch->total[STREAM_HTML] == 0)
+	if (channel_streams(ch) == 0)
 		channel_free(hub, ch);
 }
 
@@ -104,21 +128,33 @@ stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kin
 static unsigned
 pick_shard(struct hub *hub, const struct channel *ch)
 {
-	if (ch->total[STREAM_JSON] + ch->total[STREAM_HTML] >= SPREAD_MIN)
+	if (channel_streams(ch) >= SPREAD_MIN)
 		return hub->next_shard++ % hub->nshards;
 	return hub->nshards == 1 ? 0 : 1 + ch->entry.hash % (hub->nshards - 1);
 }
 
-void
-hub_attach(struct hub *hub, const char *chat_id, const struct stream_owner *owner, int fd,
-    const struct sse_stream_opts *opts, struct sse_frame_list *initial)
+/* A stream of several chats: in turn on the shards that are not the main loop's. */
+static unsigned
+pick_shard_many(struct hub *hub)
 {
-	struct channel *ch = channel_find(hub, chat_id, true);
-	unsigned shard = pick_shard(hub, ch);
-	ch->streams[shard][opts->kind]++;
-	ch->total[opts->kind]++;
+	return hub->nshards == 1 ? 0 : 1 + hub->next_shard++ % (hub->nshards - 1);
+}
+
+void
+hub_attach(struct hub *hub, const char *const *chat_ids, size_t nchats,
+    const struct stream_owner *owner, int fd, const struct sse_stream_opts *opts,
+    struct sse_frame_list *initial)
+{
+	bool many = opts->kind == STREAM_MUX;
+	unsigned shard = many || nchats != 1 ? pick_shard_many(hub) :
+	    pick_shard(hub, channel_find(hub, chat_ids[0], true));
+	for (size_t i = 0; i < nchats; i++) {
+		struct channel *ch = channel_find(hub, chat_ids[i], true);
+		ch->streams[shard][opts->kind]++;
+		ch->total[opts->kind]++;
+	}
 	hub->subscribers++;
-	shard_adopt(hub->shards[shard], fd, chat_id, owner, opts, initial);
+	shard_adopt(hub->shards[shard], fd, chat_ids, nchats, many, owner, opts, initial);
 }
 
 /* ---------- publishing ---------- */
@@ -126,14 +162,14 @@ hub_attach(struct hub *hub, const char *chat_id, const struct stream_owner *owne
 /* Keeps a durable event (and the frames already built) for resumes. */
 static void
 ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
-    struct frame *frames[2])
+    struct frame *frames[STREAM_KINDS])
 {
 	struct ring_slot *slot = &ch->ring[id % LIMIT_RESUME_RING];
 	slot_clear(slot);
 	slot->id = id;
 	slot->name = xstrdup(name);
 	slot->data = json_incref(data);
-	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
+	for (int k = 0; k < STREAM_KINDS; k++)
 		slot->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
 	if (ch->ring_first == 0)
 		ch->ring_first = id;
@@ -146,25 +182,27 @@ ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
  * coalesce.
  */
 static void
-to_shards(struct hub *hub, struct channel *ch, struct frame *frames[2], bool later, bool end)
+to_shards(struct hub *hub, struct channel *ch, struct frame *frames[STREAM_KINDS], bool later,
+    bool end)
 {
 	for (unsigned s = 0; s < hub->nshards; s++)
-		if (ch->streams[s][STREAM_JSON] + ch->streams[s][STREAM_HTML] > 0)
+		if (shard_streams(ch, s) > 0)
 			shard_publish(hub->shards[s], ch->entry.id, frames, later, end);
 }
 
 static void
 publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data)
 {
-	struct frame *frames[2] = { NULL, NULL };
-	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++)
+	struct frame *frames[STREAM_KINDS] = { NULL };
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
 		if (ch->total[kind] > 0)
-			frames[kind] = hub->render((enum stream_kind)kind, id, name, data);
+			frames[kind] = hub->render((enum stream_kind)kind, ch->entry.id, id, name,
+			    data);
 	to_shards(hub, ch, frames, id == 0, false);
 	if (id > 0)
 		ring_keep(ch, id, name, data, frames);
-	sse_frame_unref(frames[STREAM_JSON]);
-	sse_frame_unref(frames[STREAM_HTML]);
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		sse_frame_unref(frames[kind]);
 }
 
 void
@@ -190,10 +228,24 @@ hub_replay(struct hub *hub, const char *chat_id, uint64_t after, uint64_t last_i
 	for (uint64_t id = after + 1; id <= last_id; id++) {
 		struct ring_slot *slot = &ch->ring[id % LIMIT_RESUME_RING];
 		if (slot->frames[kind] == NULL)
-			slot->frames[kind] = hub->render(kind, id, slot->name, slot->data);
+			slot->frames[kind] = hub->render(kind, chat_id, id, slot->name, slot->data);
 		sse_frame_list_add(out, slot->frames[kind]);
 	}
 	return 0;
+}
+
+void
+hub_publish_list(struct hub *hub, json_t *audience, const char *name, json_t *data)
+{
+	struct channel *ch = channel_find(hub, HUB_LISTS, false);
+	if (ch == NULL)
+		return;
+	struct frame *frames[STREAM_KINDS] = { NULL };
+	frames[STREAM_MUX] = hub->render(STREAM_MUX, "list", 0, name, data);
+	for (unsigned s = 0; s < hub->nshards; s++)
+		if (shard_streams(ch, s) > 0)
+			shard_publish_to(hub->shards[s], HUB_LISTS, frames, audience);
+	sse_frame_unref(frames[STREAM_MUX]);
 }
 
 void
@@ -201,7 +253,7 @@ hub_end_chat(struct hub *hub, const char *chat_id)
 {
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch != NULL) {
-		struct frame *none[2] = { NULL, NULL };
+		struct frame *none[STREAM_KINDS] = { NULL };
 		to_shards(hub, ch, none, false, true);
 	}
 }
@@ -210,21 +262,22 @@ void
 hub_end_streams(struct hub *hub, const struct bus_match *m)
 {
 	json_t *data = json_pack("{s:s}", "reason", m->reason);
-	struct frame *last[2];
-	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++)
-		last[kind] = hub->render((enum stream_kind)kind, 0, "deleted", data);
+	struct frame *last[STREAM_KINDS];
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		last[kind] = hub->render((enum stream_kind)kind, m->chat_id, 0, "deleted", data);
 	for (unsigned s = 0; s < hub->nshards; s++)
 		shard_end_matching(hub->shards[s], m->chat_id ? m->chat_id : "",
 		    m->user_id ? m->user_id : "", m->credential ? m->credential : "", last);
-	sse_frame_unref(last[STREAM_JSON]);
-	sse_frame_unref(last[STREAM_HTML]);
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		sse_frame_unref(last[kind]);
 	json_decref(data);
 }
 
 struct frame *
-hub_frame(struct hub *hub, enum stream_kind kind, uint64_t id, const char *name, json_t *data)
+hub_frame(struct hub *hub, enum stream_kind kind, const char *chat_id, uint64_t id,
+    const char *name, json_t *data)
 {
-	return hub->render(kind, id, name, data);
+	return hub->render(kind, chat_id, id, name, data);
 }
 
 static void
@@ -245,10 +298,17 @@ bus_end_streams_here(void *hub, const struct bus_match *m)
 	hub_end_streams(hub, m);
 }
 
+static void
+bus_publish_list_here(void *hub, json_t *audience, const char *name, json_t *data)
+{
+	hub_publish_list(hub, audience, name, data);
+}
+
 struct bus
 hub_bus(struct hub *hub)
 {
-	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here };
+	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
+	    bus_publish_list_here };
 	return (struct bus){ &ops, hub };
 }
 

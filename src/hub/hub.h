@@ -1,8 +1,9 @@
 /*
  * hub.h - per-chat publish/subscribe, on the main loop. Publishing frames
- * an event once per payload kind (JSON, HTML) that has subscribers and hands
- * the same frames to every shard (event loop) that holds streams of the
- * chat; nothing is copied or rendered per subscriber. The hub also keeps the
+ * an event once per payload kind (JSON, HTML, HTML of several chats) that
+ * has subscribers and hands the same frames to every shard (event loop)
+ * that holds streams of the chat; nothing is copied or rendered per
+ * subscriber. The hub also keeps the
  * last LIMIT_RESUME_RING durable events of each chat with subscribers, for resumes.
  * The hub renders frames with the function it is given (the web layer's),
  * and is the in-process bus (bus.h). Main thread only; shards are reached
@@ -11,6 +12,7 @@
 #ifndef PARLEY_HUB_H
 #define PARLEY_HUB_H
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,14 +29,18 @@ struct hub;
 struct stream_owner {
 	char	 user_id[ID_LEN + 1];
 	char	 credential[SECRET_HEX + 1];	/* the session's or token's hash */
+	bool	 sees_all;			/* an administrator, or anyone (--auth none) */
 };
+
+/* The room of the chat lists: a browser's stream joins it to hear of list changes. */
+#define HUB_LISTS "@chat-lists@"
 
 /*
  * Renders a chat event as the frame a stream of kind sends (id 0: no id
  * line); NULL when that kind does not carry the event. One reference.
  */
-typedef struct frame *(*hub_render_fn)(enum stream_kind kind, uint64_t id, const char *name,
-	    json_t *data);
+typedef struct frame *(*hub_render_fn)(enum stream_kind kind, const char *chat_id, uint64_t id,
+	    const char *name, json_t *data);
 
 /*
  * A hub on the main loop with nshards shards (shard 0 on base, the rest on
@@ -46,11 +52,12 @@ void		 hub_free(struct hub *hub);
 
 /*
  * Hands the stream on fd (its request read) to a shard, subscribed to the
- * chat, starting with the frames of initial (taken over).
+ * chats (one, or several for a STREAM_MUX stream, which a chat's end leaves
+ * open), starting with the frames of initial (taken over).
  */
-void		 hub_attach(struct hub *hub, const char *chat_id, const struct stream_owner *owner,
-		    int fd,
-		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
+void		 hub_attach(struct hub *hub, const char *const *chat_ids, size_t nchats,
+		    const struct stream_owner *owner, int fd, const struct sse_stream_opts *opts,
+		    struct sse_frame_list *initial);
 /* The hub as this process's bus: publishing hands events to the streams here. */
 struct bus	 hub_bus(struct hub *hub);
 /*
@@ -59,13 +66,19 @@ struct bus	 hub_bus(struct hub *hub);
  */
 void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
 		    const char *name, json_t *data);
+/*
+ * Sends a change of the chat lists (bus.h: publish_list) to the streams in
+ * the HUB_LISTS room whose owner is in audience (NULL: all) or sees all.
+ */
+void		 hub_publish_list(struct hub *hub, json_t *audience, const char *name,
+		    json_t *data);
 /* Ends the chat's streams after what they were sent (the chat is gone). */
 void		 hub_end_chat(struct hub *hub, const char *chat_id);
 /* Sends the matching streams a last "deleted" event with the reason, and ends them. */
 void		 hub_end_streams(struct hub *hub, const struct bus_match *m);
 /* The frame of an event for a stream of kind, as published ones are rendered (or NULL). */
-struct frame	*hub_frame(struct hub *hub, enum stream_kind kind, uint64_t id,
-		    const char *name, json_t *data);
+struct frame	*hub_frame(struct hub *hub, enum stream_kind kind, const char *chat_id,
+		    uint64_t id, const char *name, json_t *data);
 /*
  * Appends to out the frames (of kind) of the durable events after `after`
  * up to last_id (the chat's last event id), from memory. -1 when they are

@@ -21,29 +21,42 @@
 
 #define SHARD_BUCKETS 4096	/* room hash buckets */
 
-/* What a member's stream holds, and so which flush will write it. */
+/* What a subscriber's stream holds, and so which flush will write it. */
 enum held {
 	HELD_NONE,
 	HELD_LATER,	/* only token frames: the coalescing timer writes them */
 	HELD_NOW,	/* something durable: the end of this batch writes it all */
 };
 
-struct member {
-	LIST_ENTRY(member)	 entry;
-	LIST_ENTRY(member)	 later_entry;	/* on the shard's later list */
+struct member;
+LIST_HEAD(member_list, member);
+
+/* A stream and the chats it carries (one, or several for a browser's shared stream). */
+struct sub {
+	LIST_ENTRY(sub)		 entry;		/* the shard's subs */
+	LIST_ENTRY(sub)		 later_entry;	/* on the shard's later list */
 	struct shard		*shard;
-	struct room		*room;
 	struct sse_stream	*stream;
 	enum held		 held;
+	bool			 many;		/* a chat ending leaves it open */
 	struct stream_owner	 owner;
+	struct member_list	 rooms;		/* its memberships */
 };
 
-LIST_HEAD(member_list, member);
+LIST_HEAD(sub_list, sub);
+
+/* A subscriber in one room. */
+struct member {
+	LIST_ENTRY(member)	 entry;		/* in its room, by kind */
+	LIST_ENTRY(member)	 sub_entry;	/* in its subscriber's rooms */
+	struct room		*room;
+	struct sub		*sub;
+};
 
 /* A room: the shard's streams of one chat, by kind. */
 struct room {
 	struct idmap_entry	 entry;		/* keyed by chat id */
-	struct member_list	 members[2];
+	struct member_list	 members[STREAM_KINDS];
 	size_t			 count;
 };
 
@@ -55,11 +68,12 @@ struct shard {
 	struct mailbox		*inbox;
 	struct shard_home	 home;
 	struct idmap		 rooms;
+	struct sub_list		 subs;
 	size_t			 streams;
 	bool			 ending;	/* shutdown: end new streams at once */
-	struct member		**dirty;	/* HELD_NOW members */
+	struct sub		**dirty;	/* HELD_NOW subscribers */
 	size_t			 ndirty, dirty_cap;
-	struct member_list	 later;		/* HELD_LATER members */
+	struct sub_list		 later;		/* HELD_LATER subscribers */
 	struct event		*later_timer;
 	struct send_batch	*sender;	/* writes a flush's streams together */
 	struct sse_stream	**flushing;	/* the streams of one flush */
@@ -75,8 +89,8 @@ room_find(struct shard *sh, const char *chat_id, bool create)
 	if (!create)
 		return NULL;
 	struct room *r = xcalloc(1, sizeof *r);
-	LIST_INIT(&r->members[STREAM_JSON]);
-	LIST_INIT(&r->members[STREAM_HTML]);
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		LIST_INIT(&r->members[kind]);
 	idmap_insert(&sh->rooms, &r->entry, chat_id);
 	return r;
 }
@@ -105,34 +119,68 @@ gone_deliver(void *arg)
 	free(n);
 }
 
-/* A stream closed: it leaves its room (freed when empty) and the hub is told. */
+/* Tells the hub that a stream left the chat, or with "", that it closed. */
 static void
-member_closed(struct sse_stream *s, void *arg)
+tell_gone(struct shard *sh, const char *chat_id, enum stream_kind kind)
 {
-	struct member *m = arg;
-	struct shard *sh = m->shard;
-	struct room *r = m->room;
 	struct gone_note *n = xmalloc(sizeof *n);
 	n->home = sh->home;
 	n->shard = sh->index;
-	memcpy(n->chat_id, r->entry.id, sizeof n->chat_id);
-	n->kind = sse_stream_kind(s);
+	snprintf(n->chat_id, sizeof n->chat_id, "%s", chat_id);
+	n->kind = kind;
 	mailbox_post(sh->home.mailbox, gone_deliver, n);
+}
 
-	assert(m->held != HELD_NOW);	/* written before any teardown runs */
-	if (m->held == HELD_LATER)
-		LIST_REMOVE(m, later_entry);
+/* m's subscriber leaves m's room (freed when empty), and the hub is told. */
+static void
+leave(struct shard *sh, struct member *m)
+{
+	struct room *r = m->room;
+	tell_gone(sh, r->entry.id, sse_stream_kind(m->sub->stream));
 	LIST_REMOVE(m, entry);
+	LIST_REMOVE(m, sub_entry);
 	free(m);
-	sh->streams--;
 	if (--r->count == 0)
 		room_free(sh, r);
+}
+
+static void
+join(struct shard *sh, struct sub *sub, const char *chat_id)
+{
+	struct room *r = room_find(sh, chat_id, true);
+	struct member *m = xcalloc(1, sizeof *m);
+	m->room = r;
+	m->sub = sub;
+	LIST_INSERT_HEAD(&r->members[sse_stream_kind(sub->stream)], m, entry);
+	LIST_INSERT_HEAD(&sub->rooms, m, sub_entry);
+	r->count++;
+}
+
+/* A stream closed: it leaves its rooms. */
+static void
+sub_closed(struct sse_stream *s, void *arg)
+{
+	(void)s;
+	struct sub *sub = arg;
+	struct shard *sh = sub->shard;
+	struct member *m;
+	while ((m = LIST_FIRST(&sub->rooms)) != NULL)
+		leave(sh, m);
+	tell_gone(sh, "", sse_stream_kind(sub->stream));
+	assert(sub->held != HELD_NOW);	/* written before any teardown runs */
+	if (sub->held == HELD_LATER)
+		LIST_REMOVE(sub, later_entry);
+	LIST_REMOVE(sub, entry);
+	free(sub);
+	sh->streams--;
 }
 
 struct adoption {
 	struct shard		*shard;
 	int			 fd;
-	char			 chat_id[ID_LEN + 1];
+	char			(*chat_ids)[ID_LEN + 1];
+	size_t			 nchats;
+	bool			 many;
 	struct stream_owner	 owner;
 	struct sse_stream_opts	 opts;
 	struct sse_frame_list	 initial;
@@ -143,36 +191,43 @@ adopt_here(void *arg)
 {
 	struct adoption *a = arg;
 	struct shard *sh = a->shard;
-	struct room *r = room_find(sh, a->chat_id, true);
-	struct member *m = xcalloc(1, sizeof *m);
-	m->shard = sh;
-	m->room = r;
-	m->owner = a->owner;
-	a->opts.on_close = member_closed;
-	a->opts.arg = m;
-	m->stream = sse_stream_start(sh->base, a->fd, &a->opts);
-	LIST_INSERT_HEAD(&r->members[a->opts.kind], m, entry);
-	r->count++;
+	struct sub *sub = xcalloc(1, sizeof *sub);
+	sub->shard = sh;
+	sub->many = a->many;
+	sub->owner = a->owner;
+	LIST_INIT(&sub->rooms);
+	a->opts.on_close = sub_closed;
+	a->opts.arg = sub;
+	sub->stream = sse_stream_start(sh->base, a->fd, &a->opts);
+	LIST_INSERT_HEAD(&sh->subs, sub, entry);
 	sh->streams++;
+	for (size_t i = 0; i < a->nchats; i++)
+		join(sh, sub, a->chat_ids[i]);
 	for (size_t i = 0; i < a->initial.n; i++)
-		sse_stream_send(m->stream, a->initial.v[i]);
-	sse_stream_go_live(m->stream);
+		sse_stream_send(sub->stream, a->initial.v[i]);
+	sse_stream_go_live(sub->stream);
 	if (sh->ending)
-		sse_stream_end(m->stream);
+		sse_stream_end(sub->stream);
 	sse_frame_list_free(&a->initial);
+	free(a->chat_ids);
 	free(a);
 }
 
 void
-shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct stream_owner *owner,
-    const struct sse_stream_opts *opts, struct sse_frame_list *initial)
+shard_adopt(struct shard *sh, int fd, const char *const *chat_ids, size_t nchats, bool many,
+    const struct stream_owner *owner, const struct sse_stream_opts *opts,
+    struct sse_frame_list *initial)
 {
 	struct adoption *a = xcalloc(1, sizeof *a);
 	a->shard = sh;
 	a->fd = fd;
+	a->chat_ids = xcalloc(nchats ? nchats : 1, sizeof *a->chat_ids);
+	for (size_t i = 0; i < nchats; i++)
+		snprintf(a->chat_ids[i], sizeof a->chat_ids[i], "%s", chat_ids[i]);
+	a->nchats = nchats;
+	a->many = many;
 	if (owner != NULL)
 		a->owner = *owner;
-	snprintf(a->chat_id, sizeof a->chat_id, "%s", chat_id);
 	a->opts = *opts;
 	a->initial = *initial;
 	*initial = (struct sse_frame_list){ NULL, 0, 0 };
@@ -184,35 +239,49 @@ shard_adopt(struct shard *sh, int fd, const char *chat_id, const struct stream_o
 struct delivery {
 	struct shard	*shard;
 	char		 chat_id[ID_LEN + 1];
-	struct frame	*frames[2];
+	struct frame	*frames[STREAM_KINDS];
 	bool		 later;		/* token frames: may wait for the timer */
 	bool		 end;
+	bool		 filtered;	/* only to the owners in audience (and who sees all) */
+	char		(*audience)[ID_LEN + 1];
+	size_t		 naudience;
 };
 
-/* m's stream holds a durable frame: the flush that ends this batch writes it. */
-static void
-hold_now(struct shard *sh, struct member *m)
+static bool
+in_audience(const struct delivery *d, const struct sub *sub)
 {
-	if (m->held == HELD_NOW)
+	if (!d->filtered || sub->owner.sees_all)
+		return true;
+	for (size_t i = 0; i < d->naudience; i++)
+		if (strcmp(d->audience[i], sub->owner.user_id) == 0)
+			return true;
+	return false;
+}
+
+/* sub's stream holds a durable frame: the flush that ends this batch writes it. */
+static void
+hold_now(struct shard *sh, struct sub *sub)
+{
+	if (sub->held == HELD_NOW)
 		return;
-	if (m->held == HELD_LATER)
-		LIST_REMOVE(m, later_entry);
+	if (sub->held == HELD_LATER)
+		LIST_REMOVE(sub, later_entry);
 	if (sh->ndirty == sh->dirty_cap) {
 		sh->dirty_cap = sh->dirty_cap ? sh->dirty_cap * 2 : 256;
 		sh->dirty = xreallocarray(sh->dirty, sh->dirty_cap, sizeof *sh->dirty);
 	}
-	sh->dirty[sh->ndirty++] = m;
-	m->held = HELD_NOW;
+	sh->dirty[sh->ndirty++] = sub;
+	sub->held = HELD_NOW;
 }
 
-/* m's stream holds token frames only: they wait for the coalescing timer. */
+/* sub's stream holds token frames only: they wait for the coalescing timer. */
 static void
-hold_later(struct shard *sh, struct member *m)
+hold_later(struct shard *sh, struct sub *sub)
 {
-	if (m->held != HELD_NONE)
+	if (sub->held != HELD_NONE)
 		return;
-	LIST_INSERT_HEAD(&sh->later, m, later_entry);
-	m->held = HELD_LATER;
+	LIST_INSERT_HEAD(&sh->later, sub, later_entry);
+	sub->held = HELD_LATER;
 	if (!evtimer_pending(sh->later_timer, NULL)) {
 		struct timeval tv = { 0, LIMIT_TOKEN_COALESCE_MS * 1000 };
 		evtimer_add(sh->later_timer, &tv);
@@ -225,13 +294,27 @@ hold_later(struct shard *sh, struct member *m)
  * the coalescing timer fires, so a bot's words go out several to a write.
  */
 static void
-hold(struct shard *sh, struct member *m, struct frame *f, bool later)
+hold(struct shard *sh, struct sub *sub, struct frame *f, bool later)
 {
-	bool first = sse_stream_hold(m->stream, f);
+	bool first = sse_stream_hold(sub->stream, f);
 	if (later && first)
-		hold_later(sh, m);
-	else if (!later && (first || m->held == HELD_LATER))
-		hold_now(sh, m);
+		hold_later(sh, sub);
+	else if (!later && (first || sub->held == HELD_LATER))
+		hold_now(sh, sub);
+}
+
+/*
+ * The chat is over for m's stream (deleted, or its access went): a stream
+ * of several chats leaves the room, a chat's own stream ends (after what it
+ * holds).
+ */
+static void
+chat_over(struct shard *sh, struct member *m)
+{
+	if (m->sub->many)
+		leave(sh, m);
+	else
+		sse_stream_end(m->sub->stream);
 }
 
 static void
@@ -240,31 +323,55 @@ deliver_here(void *arg)
 	struct delivery *d = arg;
 	struct shard *sh = d->shard;
 	struct room *r = room_find(sh, d->chat_id, false);
-	for (int kind = STREAM_JSON; r != NULL && kind <= STREAM_HTML; kind++) {
-		struct member *m;
-		LIST_FOREACH(m, &r->members[kind], entry) {
-			if (d->frames[kind] != NULL)
-				hold(sh, m, d->frames[kind], d->later);
+	size_t left = r != NULL ? r->count : 0;
+	for (int kind = 0; left > 0 && kind < STREAM_KINDS; kind++) {
+		struct member *m = LIST_FIRST(&r->members[kind]), *next;
+		for (; m != NULL; m = next) {
+			next = LIST_NEXT(m, entry);
+			left--;
+			if (d->frames[kind] != NULL && in_audience(d, m->sub))
+				hold(sh, m->sub, d->frames[kind], d->later);
 			if (d->end)
-				sse_stream_end(m->stream);	/* after what it holds */
+				chat_over(sh, m);	/* may free the room with its last member */
 		}
 	}
-	sse_frame_unref(d->frames[STREAM_JSON]);
-	sse_frame_unref(d->frames[STREAM_HTML]);
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		sse_frame_unref(d->frames[kind]);
+	free(d->audience);
 	free(d);
 }
 
 void
-shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[2], bool later,
-    bool end)
+shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[STREAM_KINDS],
+    bool later, bool end)
 {
-	struct delivery *d = xmalloc(sizeof *d);
+	struct delivery *d = xcalloc(1, sizeof *d);
 	d->shard = sh;
 	snprintf(d->chat_id, sizeof d->chat_id, "%s", chat_id);
-	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
+	for (int k = 0; k < STREAM_KINDS; k++)
 		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
 	d->later = later && !end;
 	d->end = end;
+	mailbox_post(sh->inbox, deliver_here, d);
+}
+
+void
+shard_publish_to(struct shard *sh, const char *chat_id, struct frame *frames[STREAM_KINDS],
+    json_t *audience)
+{
+	struct delivery *d = xcalloc(1, sizeof *d);
+	d->shard = sh;
+	snprintf(d->chat_id, sizeof d->chat_id, "%s", chat_id);
+	for (int k = 0; k < STREAM_KINDS; k++)
+		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
+	d->filtered = audience != NULL;
+	d->naudience = json_array_size(audience);
+	d->audience = xcalloc(d->naudience ? d->naudience : 1, sizeof *d->audience);
+	size_t i;
+	json_t *id;
+	json_array_foreach(audience, i, id)
+		snprintf(d->audience[i], sizeof d->audience[i], "%s",
+		    json_is_string(id) ? json_string_value(id) : "");
 	mailbox_post(sh->inbox, deliver_here, d);
 }
 
@@ -274,28 +381,49 @@ struct ending {
 	struct shard		*shard;
 	char			 chat_id[ID_LEN + 1];	/* "" for any */
 	struct stream_owner	 match;			/* fields "" match any */
-	struct frame		*last[2];
+	struct frame		*last[STREAM_KINDS];
 };
 
 static bool
-matches(const struct ending *e, const struct member *m)
+matches(const struct ending *e, const struct sub *sub)
 {
-	return (e->match.user_id[0] == '\0' || strcmp(e->match.user_id, m->owner.user_id) == 0) &&
+	return (e->match.user_id[0] == '\0' ||
+	    strcmp(e->match.user_id, sub->owner.user_id) == 0) &&
 	    (e->match.credential[0] == '\0' ||
-	    strcmp(e->match.credential, m->owner.credential) == 0);
+	    strcmp(e->match.credential, sub->owner.credential) == 0);
 }
 
+/* In one chat: the matching streams get the last frame; the chat is over for them. */
 static void
-end_room(struct shard *sh, struct room *r, const struct ending *e)
+end_in_room(struct shard *sh, struct room *r, const struct ending *e)
 {
-	for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
-		struct member *m;
-		LIST_FOREACH(m, &r->members[kind], entry)
-			if (matches(e, m) && !sse_stream_closing(m->stream)) {
-				if (e->last[kind] != NULL)
-					hold(sh, m, e->last[kind], false);
-				sse_stream_end(m->stream);	/* after what it holds */
-			}
+	size_t left = r->count;
+	for (int kind = 0; left > 0 && kind < STREAM_KINDS; kind++) {
+		struct member *m = LIST_FIRST(&r->members[kind]), *next;
+		for (; m != NULL; m = next) {
+			next = LIST_NEXT(m, entry);
+			left--;
+			if (!matches(e, m->sub) || sse_stream_closing(m->sub->stream))
+				continue;
+			if (e->last[kind] != NULL)
+				hold(sh, m->sub, e->last[kind], false);
+			chat_over(sh, m);
+		}
+	}
+}
+
+/* In every chat (a session or a user went): the matching streams end. */
+static void
+end_everywhere(struct shard *sh, const struct ending *e)
+{
+	struct sub *sub;
+	LIST_FOREACH(sub, &sh->subs, entry) {
+		enum stream_kind kind = sse_stream_kind(sub->stream);
+		if (!matches(e, sub) || sse_stream_closing(sub->stream))
+			continue;
+		if (e->last[kind] != NULL)
+			hold(sh, sub, e->last[kind], false);
+		sse_stream_end(sub->stream);	/* after what it holds */
 	}
 }
 
@@ -304,29 +432,27 @@ end_matching_here(void *arg)
 {
 	struct ending *e = arg;
 	struct shard *sh = e->shard;
-	struct idmap_entry *en, *tmp;
 	if (e->chat_id[0] != '\0') {
 		struct room *r = room_find(sh, e->chat_id, false);
 		if (r != NULL)
-			end_room(sh, r, e);
+			end_in_room(sh, r, e);
 	} else
-		IDMAP_FOREACH(&sh->rooms, en, tmp)
-			end_room(sh, container_of(en, struct room, entry), e);
-	sse_frame_unref(e->last[STREAM_JSON]);
-	sse_frame_unref(e->last[STREAM_HTML]);
+		end_everywhere(sh, e);
+	for (int kind = 0; kind < STREAM_KINDS; kind++)
+		sse_frame_unref(e->last[kind]);
 	free(e);
 }
 
 void
 shard_end_matching(struct shard *sh, const char *chat_id, const char *user_id,
-    const char *credential, struct frame *last[2])
+    const char *credential, struct frame *last[STREAM_KINDS])
 {
 	struct ending *e = xcalloc(1, sizeof *e);
 	e->shard = sh;
 	snprintf(e->chat_id, sizeof e->chat_id, "%s", chat_id);
 	snprintf(e->match.user_id, sizeof e->match.user_id, "%s", user_id);
 	snprintf(e->match.credential, sizeof e->match.credential, "%s", credential);
-	for (int k = STREAM_JSON; k <= STREAM_HTML; k++)
+	for (int k = 0; k < STREAM_KINDS; k++)
 		e->last[k] = last[k] ? sse_frame_ref(last[k]) : NULL;
 	mailbox_post(sh->inbox, end_matching_here, e);
 }
@@ -378,11 +504,11 @@ flush_later(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct shard *sh = arg;
 	size_t n = 0;
-	struct member *m;
-	while ((m = LIST_FIRST(&sh->later)) != NULL) {
-		LIST_REMOVE(m, later_entry);
-		m->held = HELD_NONE;
-		flushing(sh, n + 1)[n] = m->stream;
+	struct sub *sub;
+	while ((sub = LIST_FIRST(&sh->later)) != NULL) {
+		LIST_REMOVE(sub, later_entry);
+		sub->held = HELD_NONE;
+		flushing(sh, n + 1)[n] = sub->stream;
 		n++;
 	}
 	flush(sh, n);
@@ -395,15 +521,9 @@ end_all_here(void *arg)
 {
 	struct shard *sh = arg;
 	sh->ending = true;
-	struct idmap_entry *e, *tmp;
-	IDMAP_FOREACH(&sh->rooms, e, tmp) {
-		struct room *r = container_of(e, struct room, entry);
-		for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
-			struct member *m;
-			LIST_FOREACH(m, &r->members[kind], entry)
-				sse_stream_end(m->stream);
-		}
-	}
+	struct sub *sub;
+	LIST_FOREACH(sub, &sh->subs, entry)
+		sse_stream_end(sub->stream);
 }
 
 void
@@ -436,6 +556,7 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 	sh->own_thread = base == NULL;
 	sh->base = base ? base : event_base_new();
 	idmap_init(&sh->rooms, SHARD_BUCKETS);
+	LIST_INIT(&sh->subs);
 	LIST_INIT(&sh->later);
 	sh->later_timer = evtimer_new(sh->base, flush_later, sh);
 	sh->sender = send_batch_new();
@@ -451,20 +572,21 @@ shard_new(unsigned index, struct event_base *base, const struct shard_home *home
 static void
 cut_all(struct shard *sh)
 {
-	struct idmap_entry *e;
-	while ((e = idmap_first(&sh->rooms)) != NULL) {
-		struct room *r = container_of(e, struct room, entry);
-		for (int kind = STREAM_JSON; kind <= STREAM_HTML; kind++) {
-			struct member *m;
-			while ((m = LIST_FIRST(&r->members[kind])) != NULL) {
-				if (m->held == HELD_LATER)
-					LIST_REMOVE(m, later_entry);
-				LIST_REMOVE(m, entry);
-				sse_stream_free(m->stream);
-				free(m);
-			}
+	struct sub *sub;
+	while ((sub = LIST_FIRST(&sh->subs)) != NULL) {
+		struct member *m;
+		while ((m = LIST_FIRST(&sub->rooms)) != NULL) {
+			LIST_REMOVE(m, sub_entry);
+			LIST_REMOVE(m, entry);
+			if (--m->room->count == 0)
+				room_free(sh, m->room);
+			free(m);
 		}
-		room_free(sh, r);
+		if (sub->held == HELD_LATER)
+			LIST_REMOVE(sub, later_entry);
+		LIST_REMOVE(sub, entry);
+		sse_stream_free(sub->stream);
+		free(sub);
 	}
 	sh->streams = 0;
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "limits.h"
 #include "sse/frame.h"
 #include "sse/stream.h"
@@ -22,7 +24,7 @@ struct event_base;
 struct mailbox;
 struct shard;
 
-/* Told (on the main loop) when a stream of the shard has closed. */
+/* Told (on the main loop) when a stream left a chat, and (chat_id "") when it closed. */
 typedef void (*shard_gone_fn)(void *hub, unsigned shard, const char *chat_id,
 	    enum stream_kind kind);
 
@@ -35,23 +37,36 @@ struct shard_home {
 /* A shard on base (the main loop's), or on a new thread when base is NULL. */
 struct shard	*shard_new(unsigned index, struct event_base *base,
 		    const struct shard_home *home);
-/* Starts a stream on fd for chat_id sending first the frames of initial (taken over). */
-void		 shard_adopt(struct shard *sh, int fd, const char *chat_id,
-		    const struct stream_owner *owner,
+/*
+ * Starts a stream on fd for the chats (many: a stream of several chats,
+ * which a chat's end leaves open), sending first the frames of initial
+ * (taken over).
+ */
+void		 shard_adopt(struct shard *sh, int fd, const char *const *chat_ids,
+		    size_t nchats, bool many, const struct stream_owner *owner,
 		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
 /*
- * Sends frames (by kind; NULL: none) to the chat's streams; end: then ends
- * them. later: token frames, which may wait up to LIMIT_TOKEN_COALESCE_MS to
- * share a write with the next ones (a durable frame takes them along at once).
+ * Sends frames (by kind; NULL: none) to the chat's streams; end: then the
+ * chat is over for them (a chat's own stream ends, a stream of several
+ * leaves the chat). later: token frames, which may wait up to
+ * LIMIT_TOKEN_COALESCE_MS to share a write with the next ones (a durable
+ * frame takes them along at once).
  */
 void		 shard_publish(struct shard *sh, const char *chat_id,
-		    struct frame *frames[2], bool later, bool end);
+		    struct frame *frames[STREAM_KINDS], bool later, bool end);
 /*
- * Sends last (frames by kind, taken over) to the streams that match and ends
- * them; chat_id, user_id, credential: "" matches any.
+ * Sends frames to the chat's streams whose owner is in audience (an array
+ * of user ids, borrowed; NULL: all) or sees all.
+ */
+void		 shard_publish_to(struct shard *sh, const char *chat_id,
+		    struct frame *frames[STREAM_KINDS], json_t *audience);
+/*
+ * Sends last (frames by kind) to the streams that match: with chat_id, the
+ * chat is over for them (as for end in shard_publish); without, they end.
+ * user_id, credential: "" matches any.
  */
 void		 shard_end_matching(struct shard *sh, const char *chat_id, const char *user_id,
-		    const char *credential, struct frame *last[2]);
+		    const char *credential, struct frame *last[STREAM_KINDS]);
 /* How long the oldest delivery still waiting for the shard has waited (ns). */
 int64_t		 shard_lag_ns(struct shard *sh);
 /* Ends every stream (shutdown). */

@@ -51,12 +51,21 @@ struct frame *
 sse_frame_event(bool has_id, uint64_t id, const char *event, const char *payload,
     size_t payload_len)
 {
-	struct buf b = BUF_INIT;
+	return sse_frame_scoped(NULL, has_id, id, event, payload, payload_len);
+}
 
+struct frame *
+sse_frame_scoped(const char *scope, bool has_id, uint64_t id, const char *event,
+    const char *payload, size_t payload_len)
+{
+	struct buf b = BUF_INIT;
+	const char *sep = scope ? ":" : "";
+
+	scope = scope ? scope : "";
 	buf_reserve(&b, payload_len + 64);
 	if (has_id)
-		buf_printf(&b, "id: %llu\n", (unsigned long long)id);
-	buf_printf(&b, "event: %s\n", event);
+		buf_printf(&b, "id: %s%s%llu\n", scope, sep, (unsigned long long)id);
+	buf_printf(&b, "event: %s%s%s\n", scope, sep, event);
 	add_data_lines(&b, payload, payload_len);
 	buf_addc(&b, '\n');
 	struct frame *f = frame_from_text(id, &b);

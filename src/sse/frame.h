@@ -30,6 +30,13 @@ struct frame {
  */
 struct frame	*sse_frame_event(bool has_id, uint64_t id, const char *event,
 		    const char *payload, size_t payload_len);
+/*
+ * The same for a stream that carries several chats: the id and the event
+ * name are prefixed with scope and ':' ("id: CHAT:N", "event: CHAT:NAME");
+ * scope NULL: none, as sse_frame_event.
+ */
+struct frame	*sse_frame_scoped(const char *scope, bool has_id, uint64_t id,
+		    const char *event, const char *payload, size_t payload_len);
 /* Frames the comment ": TEXT" and a blank line. One reference. */
 struct frame	*sse_frame_comment(const char *text);
 struct frame	*sse_frame_ref(struct frame *f);

@@ -29,7 +29,13 @@ struct event_base;
 struct frame;
 struct sse_stream;
 
-enum stream_kind { STREAM_JSON, STREAM_HTML };
+/*
+ * What a stream's events carry: JSON (programs), HTML fragments (a page's
+ * chat), or HTML fragments of several chats, each event named and
+ * numbered with its chat (a browser's one shared stream, see frame.h).
+ */
+enum stream_kind { STREAM_JSON, STREAM_HTML, STREAM_MUX };
+#define STREAM_KINDS 3
 
 typedef void (*sse_close_fn)(struct sse_stream *s, void *arg);
 

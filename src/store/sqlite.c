@@ -10,6 +10,7 @@
  * Statements are prepared once and cached.
  */
 #include "store/sqlite.h"
+#include "limits.h"
 #include "store/checkpointer.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -21,6 +22,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char *const migrations[] = {
 	/* 1: chats, messages, the event log */
@@ -82,6 +86,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX invites_by_chat ON invites (chat_id);"
 	"CREATE INDEX invites_by_user ON invites (user_id);"
 	"ALTER TABLE messages ADD COLUMN user_id TEXT;",
+	/* 5: how far each member has read each chat */
+	"ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 /*
@@ -104,6 +110,19 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE ?1 IS NULL"
 	    " OR rowid < (SELECT rowid FROM chats WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2",
+	[SQL_CHAT_ACTIVITY] = "SELECT c.id, c.title, m.seq, m.kind, m.author, substr(m.body, 1, "
+	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, r.read_seq FROM chats c"
+	    " LEFT JOIN members r ON r.chat_id = c.id AND r.user_id = ?4"
+	    " LEFT JOIN messages m ON m.chat_id = c.id"
+	    " AND m.seq = (SELECT max(seq) FROM messages WHERE chat_id = c.id)"
+	    " WHERE ?3 IS NULL OR r.user_id IS NOT NULL"
+	    " ORDER BY coalesce(m.created_at, c.created_at) DESC, c.rowid DESC LIMIT ?2 OFFSET ?1",
+	[SQL_CHAT_ITEM] = "SELECT c.id, c.title, m.seq, m.kind, m.author, substr(m.body, 1, "
+	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, 0 FROM chats c"
+	    " LEFT JOIN messages m ON m.chat_id = c.id"
+	    " AND m.seq = (SELECT max(seq) FROM messages WHERE chat_id = c.id) WHERE c.id = ?1",
+	[SQL_MEMBER_READ] = "UPDATE members SET read_seq = max(read_seq, ?3)"
+	    " WHERE chat_id = ?1 AND user_id = ?2",
 	[SQL_CHAT_LIST_MEMBER] = "SELECT " CHAT_COLS " FROM members JOIN chats"
 	    " ON chats.id = members.chat_id WHERE members.user_id = ?3 AND (?1 IS NULL"
 	    " OR chats.rowid < (SELECT rowid FROM chats WHERE id = ?1))"

@@ -380,6 +380,31 @@ member_set(struct store *st, const char *chat_id)
 	return set;
 }
 
+json_t *
+store_member_ids(struct store *st, const char *chat_id)
+{
+	json_t *set = member_set(st, chat_id), *ids;
+	if (set == NULL || (ids = json_array()) == NULL)
+		return NULL;
+	const char *id;
+	json_t *v;
+	json_object_foreach(set, id, v)
+		json_array_append_new(ids, json_string(id));
+	return ids;
+}
+
+enum store_status
+store_member_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ);
+	if (s != NULL) {
+		sqlite_bind_text(s, 1, chat_id);
+		sqlite_bind_text(s, 2, user_id);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)seq);
+	}
+	return write_changes(st, s);
+}
+
 /*
  * Asked for every chat a person reads, streams or posts to: answered from
  * memory (each chat's members are read once, and dropped when they change).

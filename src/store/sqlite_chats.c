@@ -299,6 +299,45 @@ store_chat_list(struct store *st, const char *before, unsigned limit, const char
 	return sqlite_collect(st, s, row_chat);
 }
 
+static json_t *
+row_activity(struct store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	json_t *last = json_null();
+	if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+		last = json_pack("{s:I, s:s, s:s?, s:s, s:s}",
+		    "seq", (json_int_t)sqlite3_column_int64(s, 2), "kind", column_text(s, 3),
+		    "author", column_text(s, 4), "body", column_text(s, 5),
+		    "created_at", column_text(s, 6));
+	return json_pack("{s:s, s:s, s:o, s:I}", "id", column_text(s, 0),
+	    "title", column_text(s, 1), "last", last,
+	    "read_seq", (json_int_t)sqlite3_column_int64(s, 7));
+}
+
+json_t *
+store_chat_activity(struct store *st, const char *member, const char *reader, unsigned offset,
+    unsigned limit)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ACTIVITY);
+	if (s != NULL) {
+		sqlite3_bind_int(s, 1, (int)offset);
+		sqlite3_bind_int(s, 2, (int)limit);
+		sqlite_bind_text(s, 3, member);
+		sqlite_bind_text(s, 4, member ? member : reader);
+	}
+	return sqlite_collect(st, s, row_activity);
+}
+
+json_t *
+store_chat_item(struct store *st, const char *chat_id)
+{
+	json_t *item = NULL;
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ITEM);
+	if (s != NULL)
+		sqlite_bind_text(s, 1, chat_id);
+	return sqlite_one(st, s, row_activity, &item) == STORE_OK ? item : NULL;
+}
+
 /*
  * Chats are read on every post and page view, so the last ones read are kept
  * (their last_event_id follows what is committed); changing a chat or a bot, and

@@ -71,6 +71,17 @@ enum store_status store_chat_get(struct store *st, const char *id, json_t **chat
  * bot_ids: an array of existing bot ids in speaking order, or NULL for none;
  * creator: the user who becomes its first member, or NULL.
  */
+/*
+ * A page of chats by last activity (their last message, else their
+ * creation), newest first: {"id","title","last":{"seq","kind","author",
+ * "body" (its first LIMIT_PREVIEW_CHARS characters),"created_at"} or null,
+ * "read_seq"}. member: only that user's chats; reader: whose read marks
+ * (read_seq 0 where none). NULL on error.
+ */
+json_t		*store_chat_activity(struct store *st, const char *member, const char *reader,
+		    unsigned offset, unsigned limit);
+/* One chat as store_chat_activity lists it (read_seq 0), or NULL. */
+json_t		*store_chat_item(struct store *st, const char *chat_id);
 enum store_status store_chat_create(struct store *st, const char *title,
 		    const char *policy, json_t *bot_ids, const char *creator, json_t **chat);
 /* Changes what is not NULL and logs a "chat" event carrying the new Chat. */
@@ -199,6 +210,11 @@ enum store_status store_token_delete(struct store *st, const char *user_id,
 json_t		*store_member_list(struct store *st, const char *chat_id);
 /* STORE_OK when the user is a member of the chat, STORE_NOT_FOUND when not. */
 enum store_status store_member_is(struct store *st, const char *chat_id, const char *user_id);
+/* The chat's member ids (an array), or NULL on error. */
+json_t		*store_member_ids(struct store *st, const char *chat_id);
+/* The user has read the chat up to seq (never back); STORE_NOT_FOUND when not a member. */
+enum store_status store_member_read(struct store *st, const char *chat_id, const char *user_id,
+		    uint64_t seq);
 /* Adds the user (already a member: STORE_OK). STORE_NOT_FOUND: no such chat or user. */
 enum store_status store_member_add(struct store *st, const char *chat_id, const char *user_id);
 enum store_status store_member_remove(struct store *st, const char *chat_id,

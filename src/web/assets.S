@@ -20,6 +20,18 @@ asset_app_css:
 	.global asset_app_css_end
 asset_app_css_end:
 
+	.global asset_tabs_js
+asset_tabs_js:
+	.incbin "static/tabs.js"
+	.global asset_tabs_js_end
+asset_tabs_js_end:
+
+	.global asset_unread_js
+asset_unread_js:
+	.incbin "static/unread.js"
+	.global asset_unread_js_end
+asset_unread_js_end:
+
 	.global asset_app_js
 asset_app_js:
 	.incbin "static/app.js"

@@ -14,6 +14,8 @@ extern const char asset_htmx_js[], asset_htmx_js_end[];
 extern const char asset_sse_js[], asset_sse_js_end[];
 extern const char asset_app_css[], asset_app_css_end[];
 extern const char asset_app_js[], asset_app_js_end[];
+extern const char asset_tabs_js[], asset_tabs_js_end[];
+extern const char asset_unread_js[], asset_unread_js_end[];
 
 struct asset {
 	const char	*name;
@@ -28,6 +30,9 @@ static struct asset assets[] = {
 	{ "sse.js", "text/javascript; charset=utf-8", asset_sse_js, asset_sse_js_end, "", "" },
 	{ "app.css", "text/css; charset=utf-8", asset_app_css, asset_app_css_end, "", "" },
 	{ "app.js", "text/javascript; charset=utf-8", asset_app_js, asset_app_js_end, "", "" },
+	{ "tabs.js", "text/javascript; charset=utf-8", asset_tabs_js, asset_tabs_js_end, "", "" },
+	{ "unread.js", "text/javascript; charset=utf-8", asset_unread_js, asset_unread_js_end, "",
+	    "" },
 };
 
 /* Computes the asset's version (FNV-1a of its bytes) once. */

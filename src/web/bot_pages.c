@@ -38,14 +38,26 @@ text_input(struct buf *b, const char *label, const char *name, const char *value
 	buf_printf(b, "\" %s></label>", extra);
 }
 
-/* The fields of a bot form, filled from bot (NULL for a new bot). */
+/* A number field's text: the number, the text sent (a form refused), or the default. */
+static void
+number_text(char *out, size_t n, json_t *v, const char *fallback)
+{
+	if (json_is_integer(v))
+		snprintf(out, n, "%lld", (long long)json_integer_value(v));
+	else if (json_is_number(v))
+		snprintf(out, n, "%g", json_number_value(v));
+	else
+		snprintf(out, n, "%s", json_is_string(v) ? json_string_value(v) : fallback);
+}
+
+/* The fields of a bot form, filled from bot (NULL for a new bot; or what a refused form sent). */
 static void
 bot_fields(struct buf *b, json_t *bot)
 {
 	char num[3][32];
-	snprintf(num[0], sizeof num[0], "%g", bot ? json_number_value(json_object_get(bot, "temperature")) : 0.7);
-	snprintf(num[1], sizeof num[1], "%lld", bot ? (long long)json_integer_value(json_object_get(bot, "max_tokens")) : 512);
-	snprintf(num[2], sizeof num[2], "%g", bot ? json_number_value(json_object_get(bot, "talkativeness")) : 0.5);
+	number_text(num[0], sizeof num[0], json_object_get(bot, "temperature"), "0.7");
+	number_text(num[1], sizeof num[1], json_object_get(bot, "max_tokens"), "512");
+	number_text(num[2], sizeof num[2], json_object_get(bot, "talkativeness"), "0.5");
 
 	buf_adds(b, "<div class=\"grid\">");
 	text_input(b, "Name", "name", str(bot, "name"), "required maxlength=\"32\""
@@ -68,9 +80,21 @@ bot_fields(struct buf *b, json_t *bot)
 	buf_adds(b, "</textarea></label>");
 }
 
-/* A bot, its edit form, and for administrators its Delete button. */
+/* A bot's model server key variable that the server's environment does not have. */
 static void
-bot_card(struct buf *b, json_t *bot, bool admin)
+key_warning(struct buf *b, json_t *bot)
+{
+	const char *var = str(bot, "api_key_env");
+	if (*var == '\0' || getenv(var) != NULL)
+		return;
+	buf_adds(b, "<p class=\"warning\">");
+	html_escape(b, var);
+	buf_adds(b, " is not set in the server's environment: the model server gets no key.</p>");
+}
+
+/* A bot (shown with edited, what a refused edit sent, when given), its forms. */
+static void
+bot_card(struct buf *b, json_t *bot, json_t *edited, bool admin)
 {
 	const char *id = str(bot, "id");
 	buf_printf(b, "<li class=\"bot\" id=\"bot-%s\"><details><summary><strong>", id);
@@ -79,17 +103,26 @@ bot_card(struct buf *b, json_t *bot, bool admin)
 	html_escape(b, str(bot, "backend"));
 	buf_adds(b, "</small> <span class=\"persona\">");
 	html_escape(b, str(bot, "persona"));
-	buf_printf(b, "</span></summary><form method=\"post\" action=\"/bots/%s\">", id);
-	bot_fields(b, bot);
+	buf_printf(b, "</span></summary>");
+	key_warning(b, bot);
+	buf_printf(b, "<form method=\"post\" action=\"/bots/%s\">", id);
+	bot_fields(b, edited ? edited : bot);
 	buf_adds(b, "<div class=\"row\"><button type=\"submit\">Save</button></div></form>");
 	if (admin)
-		buf_printf(b, "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete\">"
+		buf_printf(b, "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete row\">"
+		    "<label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"yes\""
+		    " required> Delete it, and take it out of every chat it is in</label>"
 		    "<button type=\"submit\" class=\"danger\">Delete</button></form>", id);
 	buf_adds(b, "</details></li>");
 }
 
+/*
+ * The bots page; after a refused form, its error, and what was sent shown
+ * again in that form: the new bot's (edited_id NULL) or that bot's.
+ */
 static void
-render_bots(struct exchange *x, struct handlers *h, int status, const char *error)
+render_bots(struct exchange *x, struct handlers *h, int status, const char *error,
+    const char *edited_id, json_t *sent)
 {
 	struct problem p;
 	json_t *bots;
@@ -103,7 +136,7 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 	page_begin(&b, exchange_who(x), "Bots", "bots");
 	buf_adds(&b, "<section class=\"card\"><h1>New bot</h1>"
 	    "<form id=\"new-bot\" method=\"post\" action=\"/bots\">");
-	bot_fields(&b, NULL);
+	bot_fields(&b, error != NULL && edited_id == NULL ? sent : NULL);
 	buf_adds(&b, "<div class=\"row\"><button type=\"submit\">Create</button></div></form>");
 	if (!who_admin(exchange_who(x)))
 		buf_adds(&b, "<p class=\"hint\">Only an administrator may point a bot at a model"
@@ -118,7 +151,8 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 		buf_adds(&b, "<p class=\"empty\">No bots yet.</p>");
 	buf_adds(&b, "<ul id=\"bots\" class=\"bot-list\">");
 	json_array_foreach(bots, i, bot)
-		bot_card(&b, bot, who_admin(exchange_who(x)));
+		bot_card(&b, bot, edited_id && strcmp(str(bot, "id"), edited_id) == 0 ? sent : NULL,
+		    who_admin(exchange_who(x)));
 	buf_adds(&b, "</ul></section>");
 	page_end(&b);
 	respond_html(x, status, &b);
@@ -129,7 +163,7 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 void
 page_bots(struct exchange *x, void *ctx)
 {
-	render_bots(x, ctx, 200, NULL);
+	render_bots(x, ctx, 200, NULL, NULL, NULL);
 }
 
 /* A number field as a JSON number when it reads as one, else the text (refused later). */
@@ -180,7 +214,7 @@ form_bot_create(struct exchange *x, void *ctx)
 	if (fields == NULL)
 		page_problem(x, &p);
 	else if (bots_create(h->bots, exchange_who(x), fields, &bot, &p) != 0)
-		render_bots(x, h, p.status, p.detail);
+		render_bots(x, h, p.status, p.detail, NULL, fields);
 	else {
 		page_redirect(x, "/bots");
 		json_decref(bot);
@@ -200,7 +234,7 @@ form_bot_update(struct exchange *x, void *ctx)
 		if (p.status == 404)
 			page_problem(x, &p);
 		else
-			render_bots(x, h, p.status, p.detail);
+			render_bots(x, h, p.status, p.detail, exchange_param(x, 0), fields);
 	} else {
 		page_redirect(x, "/bots");
 		json_decref(bot);
@@ -213,7 +247,16 @@ form_bot_delete(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	if (bots_delete(h->bots, exchange_who(x), exchange_param(x, 0), &p) != 0)
+	struct form f;
+	if (page_form(x, &f) != 0)
+		return;
+	const char *confirm = form_get(&f, "confirm");
+	bool sure = confirm != NULL && strcmp(confirm, "yes") == 0;
+	form_free(&f);
+	if (!sure) {
+		problem_set(&p, 422, "Tick the box to confirm that the bot should be deleted.");
+		page_problem(x, &p);
+	} else if (bots_delete(h->bots, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		page_problem(x, &p);
 	else
 		page_redirect(x, "/bots");

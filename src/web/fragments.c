@@ -70,26 +70,48 @@ fragment_message(struct buf *out, json_t *m)
 	buf_adds(out, "</article>");
 }
 
+const char *
+policy_label(const char *policy)
+{
+	static const char *const labels[][2] = {
+		{ "round-robin", "Every bot replies" },
+		{ "mentions", "Only @mentioned bots" },
+		{ "natural", "Natural conversation" },
+		{ "manual", "Bots only when asked" },
+	};
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (strcmp(policy, labels[i][0]) == 0)
+			return labels[i][1];
+	return "";
+}
+
 void
 fragment_chat_header(struct buf *out, json_t *chat)
 {
 	buf_adds(out, "<h1 class=\"chat-title\">");
 	html_escape(out, str_or(chat, "title", ""));
-	buf_adds(out, "</h1><p class=\"chat-meta\">");
+	buf_adds(out, "</h1><div class=\"chat-meta\">");
 	json_t *bots = json_object_get(chat, "bots"), *bot;
+	const char *id = str_or(chat, "id", "");
 	size_t i;
 	if (json_array_size(bots) == 0)
-		buf_adds(out, "No bots");
+		buf_adds(out, "<span>No bots</span>");
+	/* each bot's name asks it to speak next */
 	json_array_foreach(bots, i, bot) {
-		if (i > 0)
-			buf_adds(out, ", ");
-		buf_adds(out, "<span class=\"bot-name\">");
+		buf_adds(out, "<form class=\"ask\" method=\"post\" action=\"/chats/");
+		html_escape(out, id);
+		buf_adds(out, "/turn\" hx-post=\"/chats/");
+		html_escape(out, id);
+		buf_adds(out, "/turn\" hx-swap=\"none\"><input type=\"hidden\" name=\"bot\" value=\"");
+		html_escape(out, str_or(bot, "id", ""));
+		buf_adds(out, "\"><button type=\"submit\" class=\"bot-name\" title=\"Ask ");
 		html_escape(out, str_or(bot, "name", ""));
-		buf_adds(out, "</span>");
+		buf_adds(out, " to speak next\">");
+		html_escape(out, str_or(bot, "name", ""));
+		buf_adds(out, "</button></form>");
 	}
-	buf_adds(out, " · ");
-	html_escape(out, str_or(chat, "policy", ""));
-	buf_adds(out, "</p>");
+	buf_printf(out, "<span class=\"chat-policy\">%s</span></div>",
+	    policy_label(str_or(chat, "policy", "")));
 }
 
 void
@@ -118,6 +140,46 @@ fragment_turn(struct buf *out, json_t *turn)
 	}
 }
 
+/* The newest message of a list item: "Author: body" (plain text, the body a preview). */
+static void
+item_preview(struct buf *out, json_t *last)
+{
+	if (!json_is_object(last)) {
+		buf_adds(out, "<span class=\"chat-preview empty\">No messages yet</span>");
+		return;
+	}
+	buf_adds(out, "<span class=\"chat-preview\">");
+	const char *author = str_or(last, "author", NULL);
+	if (author != NULL) {
+		buf_adds(out, "<b>");
+		html_escape(out, author);
+		buf_adds(out, ":</b> ");
+	}
+	html_escape(out, str_or(last, "body", ""));
+	buf_adds(out, "</span>");
+	message_time(out, str_or(last, "created_at", ""));
+}
+
+void
+fragment_chat_item(struct buf *out, json_t *item)
+{
+	const char *id = str_or(item, "id", "");
+	json_t *last = json_object_get(item, "last"), *read = json_object_get(item, "read_seq");
+	long long seq = (long long)json_integer_value(json_object_get(last, "seq"));
+	buf_adds(out, "<li id=\"chat-");
+	html_escape(out, id);
+	buf_printf(out, "\" class=\"chat-item\" data-seq=\"%lld\"", seq);
+	if (json_is_integer(read))
+		buf_printf(out, " data-read=\"%lld\"", (long long)json_integer_value(read));
+	buf_adds(out, "><a href=\"/chats/");
+	html_escape(out, id);
+	buf_adds(out, "\"><span class=\"chat-name\">");
+	html_escape(out, str_or(item, "title", ""));
+	buf_adds(out, "</span><span class=\"chat-unread\" hidden></span>");
+	item_preview(out, last);
+	buf_adds(out, "</a></li>");
+}
+
 /* The last words of a stream that ends: the chat went, or this person's access did. */
 static void
 fragment_gone(struct buf *out, const char *reason)
@@ -127,6 +189,8 @@ fragment_gone(struct buf *out, const char *reason)
 		text = "You are no longer a member of this chat.";
 	else if (reason != NULL && strcmp(reason, "signed-out") == 0)
 		text = "You signed out.";
+	else if (reason != NULL && strcmp(reason, "not-found") == 0)
+		text = "This chat does not exist, or is not yours to see.";
 	else if (reason != NULL)
 		text = "Your access to this chat has ended.";
 	buf_printf(out, "<p class=\"notice\">%s</p>", text);
@@ -143,6 +207,22 @@ fragment_for_event(const char *name, json_t *data, struct buf *event, struct buf
 		fragment_turn(html, data);
 	else if (strcmp(name, "deleted") == 0)
 		fragment_gone(html, str_or(data, "reason", NULL));
+	else if (strcmp(name, "list-chat") == 0) {
+		fragment_chat_item(html, data);
+		buf_adds(event, "chat");
+		return 0;
+	} else if (strcmp(name, "list-gone") == 0) {
+		html_escape(html, str_or(data, "id", ""));
+		buf_adds(event, "gone");
+		return 0;
+	} else if (strcmp(name, "list-all") == 0) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(json_object_get(data, "chats"), i, item)
+			fragment_chat_item(html, item);
+		buf_adds(event, "all");
+		return 0;
+	}
 	else if (strcmp(name, "token") == 0) {
 		buf_printf(event, "token-%lld",
 		    (long long)json_integer_value(json_object_get(data, "seq")));

@@ -14,12 +14,13 @@
 #include <string.h>
 
 /*
- * htmx swaps error responses too, so forms can show why they were refused;
+ * htmx swaps error responses too, so forms can show why they were refused,
+ * and does not count them as its errors (it would log each to the console);
  * it injects no <style> and evaluates no script (the pages' CSP allows neither).
  */
 static const char htmx_config[] =
     "{\"responseHandling\":[{\"code\":\"204\",\"swap\":false},"
-    "{\"code\":\"[23]..\",\"swap\":true},{\"code\":\"[45]..\",\"swap\":true,\"error\":true}],"
+    "{\"code\":\"[23]..\",\"swap\":true},{\"code\":\"[45]..\",\"swap\":true,\"error\":false}],"
     "\"includeIndicatorStyles\":false,\"allowEval\":false}";
 
 static const char *
@@ -41,7 +42,8 @@ top_bar(struct buf *b, const struct who *who, const char *nav)
 	    current(nav, "chats"), current(nav, "bots"));
 	if (person && who->admin)
 		buf_printf(b, "<a href=\"/admin/users\"%s>Users</a>", current(nav, "users"));
-	buf_adds(b, "</nav>");
+	buf_adds(b, "</nav><span id=\"connection\" class=\"connection\" role=\"status\" hidden>"
+	    "Reconnecting…</span>");
 	if (person) {
 		buf_adds(b, "<details class=\"user-menu\"><summary aria-label=\"Your account\">");
 		html_escape(b, who->display_name);
@@ -63,10 +65,18 @@ page_begin(struct buf *b, const struct who *who, const char *title, const char *
 	buf_printf(b, " · Parley</title><meta name=\"htmx-config\" content='%s'>"
 	    "<link rel=\"stylesheet\" href=\"%s\">"
 	    "<script src=\"%s\" defer></script><script src=\"%s\" defer></script>"
-	    "<script src=\"%s\" defer></script></head><body>"
-	    "<header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a>",
+	    "<script src=\"%s\" defer></script><script src=\"%s\" defer></script>"
+	    "<script src=\"%s\" defer></script></head><body",
 	    htmx_config, asset_url("app.css"), asset_url("htmx.min.js"), asset_url("sse.js"),
-	    asset_url("app.js"));
+	    asset_url("tabs.js"), asset_url("unread.js"), asset_url("app.js"));
+	if (who->user_id[0] != '\0') {	/* for noticing mentions */
+		buf_adds(b, " data-me=\"");
+		html_escape(b, who->name);
+		buf_adds(b, "\" data-me-name=\"");
+		html_escape(b, who->display_name);
+		buf_adds(b, "\"");
+	}
+	buf_adds(b, "><header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a>");
 	top_bar(b, who, nav);
 	buf_adds(b, "<main class=\"main\">");
 }

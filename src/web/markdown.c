@@ -46,6 +46,12 @@ allowed_url(const char *url, size_t n)
 	return false;
 }
 
+static const char *
+align_name(MD_ALIGN align)
+{
+	return align == MD_ALIGN_LEFT ? "left" : align == MD_ALIGN_CENTER ? "center" : "right";
+}
+
 static int
 enter_block(MD_BLOCKTYPE type, void *detail, void *arg)
 {
@@ -58,6 +64,11 @@ enter_block(MD_BLOCKTYPE type, void *detail, void *arg)
 		buf_adds(r->out, "<hr>");
 	else if (type == MD_BLOCK_OL && ((MD_BLOCK_OL_DETAIL *)detail)->start != 1)
 		buf_printf(r->out, "<ol start=\"%u\">", ((MD_BLOCK_OL_DETAIL *)detail)->start);
+	else if ((type == MD_BLOCK_TH || type == MD_BLOCK_TD) &&
+	    ((MD_BLOCK_TD_DETAIL *)detail)->align != MD_ALIGN_DEFAULT)
+		/* a class, not a style attribute: the pages' CSP allows no inline style */
+		buf_printf(r->out, "<%s class=\"align-%s\">", block_tags[type],
+		    align_name(((MD_BLOCK_TD_DETAIL *)detail)->align));
 	else if ((size_t)type < sizeof block_tags / sizeof *block_tags && block_tags[type])
 		buf_printf(r->out, "<%s>", block_tags[type]);
 	return 0;

@@ -13,20 +13,18 @@
 #include "util/buf.h"
 #include "util/ids.h"
 #include "util/problem.h"
+#include "util/text.h"
+#include "util/xmalloc.h"
 #include "web/fragments.h"
 #include "web/html.h"
 #include "web/layout.h"
 #include "web/page_cache.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char *const policy_labels[][2] = {
-	{ "round-robin", "Every bot replies" },
-	{ "mentions", "Only @mentioned bots" },
-	{ "natural", "Natural conversation" },
-	{ "manual", "Bots only when asked" },
-};
+static const char *const policies[] = { "round-robin", "mentions", "natural", "manual" };
 
 static const char *
 str(json_t *obj, const char *key)
@@ -39,10 +37,9 @@ static void
 policy_select(struct buf *b, const char *current)
 {
 	buf_adds(b, "<select name=\"policy\" aria-label=\"Who replies\">");
-	for (size_t i = 0; i < 4; i++)
-		buf_printf(b, "<option value=\"%s\"%s>%s</option>", policy_labels[i][0],
-		    strcmp(current, policy_labels[i][0]) == 0 ? " selected" : "",
-		    policy_labels[i][1]);
+	for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++)
+		buf_printf(b, "<option value=\"%s\"%s>%s</option>", policies[i],
+		    strcmp(current, policies[i]) == 0 ? " selected" : "", policy_label(policies[i]));
 	buf_adds(b, "</select>");
 }
 
@@ -72,49 +69,52 @@ bot_choices(struct buf *b, json_t *bots, json_t *chat)
 	buf_adds(b, "</fieldset>");
 }
 
-/* The chats of this page of the list, and a link to the next when there is one. */
+/*
+ * The chats of this page of the list, by last activity, live: the first
+ * page follows the chat lists' events (tabs.js connects it), each item
+ * replaced and moved to the top as its chat moves.
+ */
 static void
-chat_list(struct buf *b, json_t *chats, json_t *next)
+chat_list(struct buf *b, json_t *items, unsigned offset)
 {
 	size_t i;
-	json_t *chat;
-	if (json_array_size(chats) == 0) {
-		buf_adds(b, "<p class=\"empty\">No chats yet. Start one above.</p>");
-		return;
-	}
-	buf_adds(b, "<ul id=\"chats\" class=\"chat-list\">");
-	json_array_foreach(chats, i, chat) {
-		buf_adds(b, "<li><a href=\"/chats/");
-		html_escape(b, str(chat, "id"));
-		buf_adds(b, "\"><span class=\"chat-name\">");
-		html_escape(b, str(chat, "title"));
-		buf_adds(b, "</span><span class=\"chat-policy\">");
-		html_escape(b, str(chat, "policy"));
-		buf_adds(b, "</span></a></li>");
-	}
-	buf_adds(b, "</ul>");
-	if (json_is_string(next)) {
-		buf_adds(b, "<p class=\"more\"><a href=\"/?before=");
-		html_escape(b, json_string_value(next));
-		buf_adds(b, "\">Older chats</a></p>");
-	}
+	json_t *item;
+	buf_printf(b, "<ul id=\"chats\" class=\"chat-list\"%s>", offset == 0 ?
+	    " hx-ext=\"sse\" data-list-stream sse-swap=\"chat,gone,all\" hx-swap=\"none\"" : "");
+	json_array_foreach(items, i, item)
+		fragment_chat_item(b, item);
+	buf_adds(b, "</ul><p class=\"empty\" id=\"no-chats\"");
+	buf_adds(b, json_array_size(items) == 0 ? ">" : " hidden>");
+	buf_adds(b, "No chats yet: start one below.</p>");
+	if (json_array_size(items) == LIMIT_INDEX_CHATS)
+		buf_printf(b, "<p class=\"more\"><a href=\"/?offset=%u\">Older chats</a></p>",
+		    offset + LIMIT_INDEX_CHATS);
+}
+
+static unsigned
+offset_of(struct exchange *x)
+{
+	uint64_t v = 0;
+	return exchange_query_u64(x, "offset", &v) == 1 && v <= 100000 ? (unsigned)v : 0;
 }
 
 static void
 render_index(struct exchange *x, struct handlers *h, int status, const char *error)
 {
 	struct problem p;
-	json_t *chats = NULL, *next = NULL, *bots = NULL;
-	if (chats_list(h->chats, exchange_who(x), exchange_query(x, "before"), LIMIT_INDEX_CHATS, &chats, &next,
-	    &p) != 0 || bots_list(h->bots, &bots, &p) != 0) {
-		json_decref(chats);
-		json_decref(next);
+	json_t *items = NULL, *bots = NULL;
+	unsigned offset = offset_of(x);
+	if (chats_activity(h->chats, exchange_who(x), offset, LIMIT_INDEX_CHATS, &items, &p) != 0 ||
+	    bots_list(h->bots, &bots, &p) != 0) {
+		json_decref(items);
 		page_problem(x, &p);
 		return;
 	}
 	struct buf b = BUF_INIT;
 	page_begin(&b, exchange_who(x), "Chats", "chats");
-	buf_adds(&b, "<section class=\"card\"><h1>Start a chat</h1>"
+	buf_adds(&b, "<section class=\"card\"><h1>Chats</h1>");
+	chat_list(&b, items, offset);
+	buf_adds(&b, "</section><section class=\"card\"><h2>Start a chat</h2>"
 	    "<form id=\"new-chat\" class=\"new-chat\" method=\"post\" action=\"/chats\">"
 	    "<div class=\"row\"><input name=\"title\" placeholder=\"What is it about?\" required"
 	    " maxlength=\"200\" aria-label=\"Title\">");
@@ -127,14 +127,11 @@ render_index(struct exchange *x, struct handlers *h, int status, const char *err
 		html_escape(&b, error);
 		buf_adds(&b, "</p>");
 	}
-	buf_adds(&b, "</section><section class=\"card\"><h2>Chats</h2>");
-	chat_list(&b, chats, next);
 	buf_adds(&b, "</section>");
 	page_end(&b);
 	respond_html(x, status, &b);
 	buf_free(&b);
-	json_decref(chats);
-	json_decref(next);
+	json_decref(items);
 	json_decref(bots);
 }
 
@@ -160,7 +157,11 @@ chat_settings(struct buf *b, json_t *chat, json_t *bots)
 	    "<input type=\"hidden\" name=\"bots_given\" value=\"1\">");
 	bot_choices(b, bots, chat);
 	buf_adds(b, "<div id=\"settings-error\" class=\"form-error\" role=\"alert\"></div>"
-	    "</form></details>");
+	    "</form>");
+	buf_printf(b, "<form method=\"post\" action=\"/chats/%s/delete\" class=\"row delete-chat\">"
+	    "<label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required>"
+	    " Delete this chat and all its messages, for everyone</label>"
+	    "<button type=\"submit\" class=\"danger\">Delete chat</button></form></details>", id);
 }
 
 /* The composer; people with accounts post as themselves, anyone else names themselves. */
@@ -169,16 +170,17 @@ composer(struct buf *b, const char *id, bool names_itself)
 {
 	buf_printf(b, "<form id=\"composer\" class=\"composer%s\" method=\"post\""
 	    " action=\"/chats/%s/messages\" hx-post=\"/chats/%s/messages\""
-	    " hx-target=\"#composer-error\" hx-swap=\"innerHTML\">",
-	    names_itself ? " composer-named" : "", id, id);
+	    " hx-target=\"#composer-error\" hx-swap=\"innerHTML\" data-chat=\"%s\">",
+	    names_itself ? " composer-named" : "", id, id, id);
 	if (names_itself)
 		buf_printf(b, "<input name=\"author\" placeholder=\"Your name\" required"
 		    " maxlength=\"%d\" autocomplete=\"nickname\" aria-label=\"Your name\">",
 		    LIMIT_AUTHOR_CHARS);
-	buf_adds(b, "<textarea name=\"body\" placeholder=\"Write a message… (@name calls a bot)\""
-	    " required rows=\"2\" aria-label=\"Message\"></textarea>"
+	buf_printf(b, "<textarea name=\"body\" placeholder=\"Write a message… (@name calls a bot)\""
+	    " required rows=\"2\" maxlength=\"%d\" aria-label=\"Message\"></textarea>"
 	    "<button type=\"submit\">Send</button>"
-	    "<div id=\"composer-error\" class=\"form-error\" role=\"alert\"></div></form>");
+	    "<div id=\"composer-error\" class=\"form-error\" role=\"alert\"></div></form>",
+	    LIMIT_MESSAGE_BODY_BYTES);
 }
 
 /* What every reader of the chat sees alike (cached): all of the page but its head and top bar. */
@@ -189,15 +191,16 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	const char *id = str(chat, "id");
 	long long last = (long long)json_integer_value(json_object_get(chat, "last_event_id"));
 
-	buf_printf(b, "<div id=\"chat\" class=\"chat\" hx-ext=\"sse\""
-	    " sse-connect=\"/chats/%s/events?after=%lld\" sse-close=\"deleted\">", id, last);
+	buf_printf(b, "<div id=\"chat\" class=\"chat\" data-chat=\"%s\" hx-ext=\"sse\""
+	    " sse-connect=\"/chats/%s/events?after=%lld\" sse-close=\"deleted\">", id, id, last);
 	buf_adds(b, "<header id=\"chat-header\" class=\"chat-header\" sse-swap=\"chat\">");
 	fragment_chat_header(b, chat);
 	buf_adds(b, "</header><div class=\"chat-tools\">");
 	chat_settings(b, chat, bots);
 	if (accounts)
 		buf_printf(b, "<a class=\"members-link\" href=\"/chats/%s/members\">Members</a>", id);
-	buf_adds(b, "</div>");
+	buf_adds(b, "<button type=\"button\" id=\"notify\" class=\"secondary small\" hidden>"
+	    "Notify me</button></div>");
 	buf_adds(b, "<div id=\"chat-notice\" sse-swap=\"deleted\"></div>"
 	    "<div id=\"messages\" class=\"messages\" sse-swap=\"message,message-update\""
 	    " hx-swap=\"beforeend\" aria-live=\"polite\">");
@@ -334,17 +337,64 @@ form_chat_settings(struct exchange *x, void *ctx)
 	json_decref(in.bots);
 }
 
+/* What a post answers: the problem, said as to a person, not a program. */
 static void
-form_message_posted(void *x, json_t *message, const struct problem *p)
+message_refused(struct exchange *x, const struct problem *p)
 {
+	struct problem said = *p;
+	if (p->status == 413)
+		problem_set(&said, 413, "That message is too long: a message may hold %d KiB of text.",
+		    LIMIT_MESSAGE_BODY_BYTES / 1024);
+	else if (p->status == 422 && strncmp(p->detail, "body:", 5) == 0)
+		problem_set(&said, 422, "Write something first: the message is empty.");
+	else if (p->status == 422 && strncmp(p->detail, "author:", 7) == 0)
+		problem_set(&said, 422, "Say who you are: the name field is empty or too long.");
+	page_problem(x, &said);
+}
+
+/* The hint after a post: @mentioned bots that are not in the chat (they were not called). */
+static void
+absent_hint(struct buf *b, json_t *absent, const char *chat_id)
+{
+	size_t i;
+	json_t *name;
+	if (json_array_size(absent) == 0)
+		return;
+	buf_adds(b, "<p class=\"hint\">");
+	json_array_foreach(absent, i, name) {
+		buf_adds(b, i == 0 ? "" : ", ");
+		html_escape(b, json_string_value(name));
+	}
+	buf_printf(b, " %s not in this chat, so %s not called. Add %s under"
+	    " <a href=\"/chats/%s\">Settings</a>.</p>", json_array_size(absent) == 1 ? "is" : "are",
+	    json_array_size(absent) == 1 ? "it was" : "they were",
+	    json_array_size(absent) == 1 ? "it" : "them", chat_id);
+}
+
+struct posting {
+	struct exchange	*x;
+	struct handlers	*h;
+};
+
+static void
+form_message_posted(void *arg, json_t *message, const struct problem *p)
+{
+	struct posting *w = arg;
+	struct exchange *x = w->x;
 	if (message == NULL)
-		page_problem(x, p);
+		message_refused(x, p);
 	else if (exchange_is_htmx(x)) {
-		/* the message reaches this tab through its stream; clear any error */
-		struct buf empty = BUF_INIT;
-		respond_html(x, 200, &empty);
+		/* the message reaches this tab through its stream; the answer clears any error */
+		struct buf b = BUF_INIT;
+		const char *chat = str(message, "chat_id");
+		json_t *absent = chats_absent_mentions(w->h->chats, chat, str(message, "body"));
+		absent_hint(&b, absent, chat);
+		respond_html(x, 200, &b);
+		buf_free(&b);
+		json_decref(absent);
 	} else
 		to_chat(x, str(message, "chat_id"));
+	free(w);
 }
 
 void
@@ -357,11 +407,73 @@ form_message_post(struct exchange *x, void *ctx)
 		return;
 	json_t *author = form_string(&f, "author"), *body = form_string(&f, "body");
 	form_free(&f);
-	if (chats_post(h->chats, exchange_who(x), exchange_param(x, 0), author, body, form_message_posted, x,
-	    &p) != 0)
-		page_problem(x, &p);
+	struct posting *w = xmalloc(sizeof *w);
+	*w = (struct posting){ x, h };
+	if (chats_post(h->chats, exchange_who(x), exchange_param(x, 0), author, body,
+	    form_message_posted, w, &p) != 0) {
+		free(w);
+		message_refused(x, &p);
+	}
 	json_decref(author);
 	json_decref(body);
+}
+
+void
+form_chat_delete(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	struct form f;
+	if (page_form(x, &f) != 0)
+		return;
+	const char *confirm = form_get(&f, "confirm");
+	bool sure = confirm != NULL && strcmp(confirm, "yes") == 0;
+	form_free(&f);
+	if (!sure) {
+		problem_set(&p, 422, "Tick the box to confirm that the chat should be deleted.");
+		page_problem(x, &p);
+	} else if (chats_delete(h->chats, exchange_who(x), exchange_param(x, 0), &p) != 0)
+		page_problem(x, &p);
+	else
+		page_redirect(x, "/");
+}
+
+void
+form_chat_read(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	struct form f;
+	if (page_form(x, &f) != 0)
+		return;
+	uint64_t v = 0;
+	const char *given = form_get(&f, "seq");
+	json_t *seq = given && text_parse_u64(given, &v) == 0 ? json_integer((json_int_t)v) : NULL;
+	form_free(&f);
+	if (chats_mark_read(h->chats, exchange_who(x), exchange_param(x, 0), seq, &p) != 0)
+		page_problem(x, &p);
+	else
+		respond_empty(x, 204);
+	json_decref(seq);
+}
+
+void
+form_chat_turn(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	struct problem p;
+	struct form f;
+	if (page_form(x, &f) != 0)
+		return;
+	json_t *bot = form_string(&f, "bot");
+	form_free(&f);
+	if (chats_turn(h->chats, exchange_who(x), exchange_param(x, 0), bot, &p) != 0)
+		page_problem(x, &p);
+	else if (exchange_is_htmx(x))
+		respond_empty(x, 204);
+	else
+		to_chat(x, exchange_param(x, 0));
+	json_decref(bot);
 }
 
 void

@@ -1,4 +1,5 @@
-// Two browser tabs on one chat: live updates over SSE via htmx, escaping, idempotency.
+// Two browser tabs on one chat: live updates over the browser's one shared stream
+// (static/tabs.js), escaping, idempotency when events are replayed.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -44,8 +45,10 @@ test('a message typed in tab 1 shows up in tab 2 within 1 s, exactly once', T, a
   const base = await subscribers();
   tab1 = await openTab(`/chats/${chat.id}`);
   tab2 = await openTab(`/chats/${chat.id}`);
-  // both tabs' EventSources are connected
-  await eventually(async () => (await subscribers()) >= base + 2, { timeout: 5000, what: 'two SSE subscribers' });
+  // the two tabs share one stream: the browser holds one connection, not one per tab
+  await eventually(async () => (await subscribers()) === base + 1, { timeout: 5000, what: 'one SSE subscriber' });
+  await sleep(300);
+  assert.equal(await subscribers(), base + 1, 'still one stream for two tabs');
   assert.equal(await tab1.locator(MSG).count(), 0);
   assert.equal(await tab2.locator(MSG).count(), 0);
 
@@ -69,6 +72,8 @@ test('a message typed in tab 1 shows up in tab 2 within 1 s, exactly once', T, a
 
 test('a hostile body is shown as text and never runs', T, async () => {
   assert.ok(tab1 && tab2, 'tabs from the previous test');
+  // once named, the name folds into "Posting as Ada · change"
+  await tab1.locator('#composer .posting-as').click();
   await tab1.locator('#composer input[name=author]').fill('<b>Mallory</b>');
   await tab1.locator('#composer textarea[name=body]').fill(HOSTILE);
   await tab1.locator('#composer').evaluate((f) => f.requestSubmit());
@@ -98,30 +103,22 @@ test('three quick posts: every tab shows each message exactly once, in order', T
   await tab2.screenshot({ path: '/tmp/parley-chat.png', fullPage: true });
 });
 
-test('a forced EventSource reconnect (replaying from ?after=N) does not duplicate messages', T, async () => {
+test('a replay from ?after=0 (the shared stream reconnecting from earlier) does not duplicate messages', T, async () => {
   assert.ok(tab2, 'tab from the previous tests');
-  // tab2's page was rendered at event 0; the htmx sse extension reconnects with the
-  // same sse-connect URL (?after=0) and no Last-Event-ID, so every event is replayed.
-  const reopened = await tab2.evaluate(() => {
-    const el = document.querySelector('[sse-connect]');
-    const data = el && el['htmx-internal-data'];
-    const es = data && data.sseEventSource;
-    if (!es) return false;
-    window.__sseOpens = 0;
+  // A source that wants the chat from event 0 makes the shared stream reconnect from
+  // there, so every event is replayed to every source of the chat, the page's included.
+  const asked = await tab2.evaluate((id) => {
     window.__sseMessages = 0;
-    el.addEventListener('htmx:sseOpen', () => window.__sseOpens++);
     // counted before the page's own handler may swallow a duplicate (app.js dedup)
     document.addEventListener('htmx:sseBeforeMessage', (e) => {
       if (e.detail && e.detail.type === 'message') window.__sseMessages++;
     }, true);
-    es.close();
-    es.onerror(new Event('error')); // readyState is CLOSED → the extension reconnects
-    return true;
-  });
-  assert.ok(reopened, 'found the htmx sse EventSource on [sse-connect]');
-  await tab2.waitForFunction(() => window.__sseOpens >= 1, null, { timeout: 5000 });
+    window.__extra = window.htmx.createEventSource(`/chats/${id}/events?after=0`);
+    return !!window.__extra;
+  }, chat.id);
+  assert.ok(asked, 'made a shared source');
   // the replay really happened: the five already-shown messages came again
-  await tab2.waitForFunction(() => window.__sseMessages >= 5, null, { timeout: 3000 });
+  await tab2.waitForFunction(() => window.__sseMessages >= 5, null, { timeout: 5000 });
   await sleep(500);
   let ids = await msgIds(tab2);
   assertUnique(ids, 'tab2 after reconnect');
@@ -141,8 +138,9 @@ test('a freshly opened tab renders history and gets only new events', T, async (
   const tab3 = await openTab(`/chats/${chat.id}`);
   try {
     assert.equal(await tab3.locator(MSG).count(), 6);
-    // tab1, tab2 and tab3 connected (the stream of tab3 with ?after=6)
-    await eventually(async () => (await subscribers()) >= 3, { timeout: 5000, what: 'three SSE subscribers' });
+    // tab1, tab2 and tab3 share the one stream
+    await sleep(500);
+    assert.equal(await subscribers(), 1, 'one stream for three tabs');
     await postMessage(srv.url, chat.id, 'seven', 'Ada');
     await tab3.locator('#msg-7').waitFor({ state: 'attached', timeout: 2000 });
     await sleep(300);

@@ -275,11 +275,13 @@ describe('lists are paginated; clients that never read hold nothing', () => {
       assert.equal((await api(s.url, 'GET', '/api/v1/chats?limit=0')).json.chats.length, 1);
       assert.deepEqual((await api(s.url, 'GET', '/api/v1/chats?before=nosuchchat00')).json, { chats: [], next: null });
       assertError(await api(s.url, 'GET', '/api/v1/chats?limit=many'), 422);
+      // the page lists by last activity (none here: by creation, newest first), 50 at a time
       const page = await (await fetch(`${s.url}/`)).text();
       assert.equal((page.match(/href="\/chats\//g) || []).length, 50, 'the page shows 50');
-      const more = /href="\/\?before=([a-z0-9]{12})"/.exec(page);
+      const more = /href="\/\?offset=(\d+)"/.exec(page);
       assert.ok(more, 'an "Older chats" link');
-      const page2 = await (await fetch(`${s.url}/?before=${more[1]}`)).text();
+      assert.equal(more[1], '50');
+      const page2 = await (await fetch(`${s.url}/?offset=${more[1]}`)).text();
       assert.ok(page2.includes(`/chats/${made[69]}`) && !page2.includes(`/chats/${made[70]}"`));
     });
   });

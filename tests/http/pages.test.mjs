@@ -240,15 +240,15 @@ describe('POST /chats/{id}/messages (form)', () => {
 });
 
 describe('errors on HTML routes are readable pages or fragments', () => {
-  test('htmx post with a blank body: 422 HTML fragment naming the field', T, async () => {
+  test('htmx post with a blank body: 422 HTML fragment saying, as to a person, what to fix', T, async () => {
     const c = await createChat(srv.url, 'hx errors');
     const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: ' ' }, { headers: { 'HX-Request': 'true' } });
     assert.equal(r.status, 422);
     assert.match(r.headers.get('content-type') || '', /^text\/html/);
-    assert.match(r.text, /body/i);
+    assert.equal(r.text, '<p class="error">Write something first: the message is empty.</p>');
     const r2 = await postForm(srv.url, `/chats/${c.id}/messages`, { author: '', body: 'x' }, { headers: { 'HX-Request': 'true' } });
     assert.equal(r2.status, 422);
-    assert.match(r2.text, /author/i);
+    assert.match(r2.text, /Say who you are: the name field/);
     assert.equal((await getChat(srv.url, c.id)).last_event_id, 0);
   });
 
@@ -257,6 +257,7 @@ describe('errors on HTML routes are readable pages or fragments', () => {
     const r = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: 'x'.repeat(16 * 1024 + 1) });
     assert.equal(r.status, 413);
     assert.match(r.headers.get('content-type') || '', /^text\/html/);
+    assert.match(r.text, /That message is too long: a message may hold 16 KiB of text\./);
     const ok = await postForm(srv.url, `/chats/${c.id}/messages`, { author: 'Ada', body: 'x'.repeat(16 * 1024) });
     assert.equal(ok.status, 303);
     assert.equal((await getChat(srv.url, c.id)).last_event_id, 1);

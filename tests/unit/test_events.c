@@ -23,11 +23,16 @@
 #include "store/store.h"
 #include "util/log.h"
 
-/* What the bus was given, in order: "publish NAME ID" or "end CHAT". */
+/*
+ * What the bus was given, in order: "publish NAME ID" or "end CHAT"; and
+ * apart, the changes to the chat lists: "NAME TITLE-OR-ID AUDIENCE-SIZE".
+ */
 struct record {
 	char	 lines[32][96];
 	int	 n;
 	int	 answered_after;	/* lines published before the first answer */
+	char	 lists[32][96];
+	int	 nlists;
 };
 
 static void
@@ -55,7 +60,19 @@ rec_end_streams(void *impl, const struct bus_match *m)
 	    m->chat_id ? m->chat_id : "*", m->user_id ? m->user_id : "*", m->reason);
 }
 
-static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams };
+static void
+rec_publish_list(void *impl, json_t *audience, const char *name, json_t *data)
+{
+	struct record *r = impl;
+	const char *title = json_string_value(json_object_get(data, "title"));
+	const char *last = json_string_value(json_object_get(json_object_get(data, "last"), "body"));
+	snprintf(r->lists[r->nlists++], sizeof r->lists[0], "%s %s %s %d", name,
+	    title ? title : json_string_value(json_object_get(data, "id")), last ? last : "-",
+	    audience ? (int)json_array_size(audience) : -1);
+}
+
+static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
+    rec_publish_list };
 
 struct fixture {
 	struct event_base	*base;
@@ -142,6 +159,10 @@ test_posts_grouped_then_answered(void **state)
 		assert_int_equal(a[i].seq, i + 1);
 		assert_int_equal(a[i].published_before, 3);	/* all published, then answered */
 	}
+	/* the chat lists heard of each (nobody is a member: only who sees all hears) */
+	assert_int_equal(f->rec.nlists, 3);
+	assert_string_equal(f->rec.lists[0], "list-chat T one 0");
+	assert_string_equal(f->rec.lists[2], "list-chat T three 0");
 }
 
 static void
@@ -186,6 +207,13 @@ test_changes_published_with_their_ids(void **state)
 	char end[64];
 	snprintf(end, sizeof end, "end %s", f->chat);
 	assert_string_equal(f->rec.lines[6], end);
+	/* the lists: the finished reply, the new title (with the newest message), the chat gone */
+	char gone[64];
+	snprintf(gone, sizeof gone, "list-gone %s - -1", f->chat);
+	assert_int_equal(f->rec.nlists, 3);
+	assert_string_equal(f->rec.lists[0], "list-chat T hello 0");
+	assert_string_equal(f->rec.lists[1], "list-chat New hello 0");
+	assert_string_equal(f->rec.lists[2], gone);
 	/* a failed change publishes nothing */
 	assert_int_equal(events_turn(f->events, f->chat, turn), STORE_NOT_FOUND);
 	assert_int_equal(f->rec.n, 7);

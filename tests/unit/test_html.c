@@ -191,27 +191,25 @@ test_fragment_chat_header(void **state)
 {
 	(void)state;
 	struct buf b = BUF_INIT;
-	json_t *c = json_pack("{s:s, s:s, s:[]}", "title", "T&<'>\"", "policy",
-	    "<round-robin>", "bots");
+	json_t *c = json_pack("{s:s, s:s, s:s, s:[]}", "id", "c1", "title", "T&<'>\"",
+	    "policy", "<round-robin>", "bots");
 	fragment_chat_header(&b, c);
 	assert_buf(&b, "<h1 class=\"chat-title\">T&amp;&lt;&#39;&gt;&quot;</h1>"
-	    "<p class=\"chat-meta\">No bots \xc2\xb7 &lt;round-robin&gt;</p>");
+	    "<div class=\"chat-meta\"><span>No bots</span>"
+	    "<span class=\"chat-policy\"></span></div>");
 	json_decref(c);
 
 	buf_reset(&b);
-	c = json_pack("{s:s, s:s, s:[{s:s}]}", "title", "One", "policy", "mention", "bots",
-	    "name", "<Eli>");
+	c = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "c\"2", "title", "One",
+	    "policy", "manual", "bots", "id", "b<1>", "name", "<Eli>");
 	fragment_chat_header(&b, c);
-	assert_buf(&b, "<h1 class=\"chat-title\">One</h1>"
-	    "<p class=\"chat-meta\"><span class=\"bot-name\">&lt;Eli&gt;</span> \xc2\xb7 mention</p>");
-	json_decref(c);
-
-	buf_reset(&b);
-	c = json_pack("{s:s, s:s, s:[{s:s},{s:s}]}", "title", "", "policy", "p", "bots",
-	    "name", "A", "name", "B");
-	fragment_chat_header(&b, c);
-	assert_buf(&b, "<h1 class=\"chat-title\"></h1><p class=\"chat-meta\">"
-	    "<span class=\"bot-name\">A</span>, <span class=\"bot-name\">B</span> \xc2\xb7 p</p>");
+	assert_buf(&b, "<h1 class=\"chat-title\">One</h1><div class=\"chat-meta\">"
+	    "<form class=\"ask\" method=\"post\" action=\"/chats/c&quot;2/turn\" "
+	    "hx-post=\"/chats/c&quot;2/turn\" hx-swap=\"none\">"
+	    "<input type=\"hidden\" name=\"bot\" value=\"b&lt;1&gt;\">"
+	    "<button type=\"submit\" class=\"bot-name\" title=\"Ask &lt;Eli&gt; to speak next\">"
+	    "&lt;Eli&gt;</button></form>"
+	    "<span class=\"chat-policy\">Bots only when asked</span></div>");
 	json_decref(c);
 	buf_free(&b);
 }

@@ -66,10 +66,11 @@ harness_free(struct harness *h)
 	free(h);
 }
 
-/* Attaches a stream of kind to chat for owner; the client end comes back in c. */
+/* Attaches a stream of kind to the chats for owner; the client end comes back in c. */
 static void
-attach_as(struct harness *h, struct client *c, const char *chat, const struct stream_owner *owner,
-    enum stream_kind kind, bool chunked, unsigned keepalive, size_t cap)
+attach_many(struct harness *h, struct client *c, const char *const *chats, size_t n,
+    const struct stream_owner *owner, enum stream_kind kind, bool chunked, unsigned keepalive,
+    size_t cap)
 {
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
@@ -81,15 +82,22 @@ attach_as(struct harness *h, struct client *c, const char *chat, const struct st
 	struct frame *f = sse_frame_event(true, 0, "snapshot", "{}", 2);
 	sse_frame_list_add(&initial, f);
 	sse_frame_unref(f);
-	hub_attach(h->hub, chat, owner, sv[1], &opts, &initial);
+	hub_attach(h->hub, chats, n, owner, sv[1], &opts, &initial);
 	assert_null(initial.v);
+}
+
+static void
+attach_as(struct harness *h, struct client *c, const char *chat, const struct stream_owner *owner,
+    enum stream_kind kind, bool chunked, unsigned keepalive, size_t cap)
+{
+	attach_many(h, c, &chat, 1, owner, kind, chunked, keepalive, cap);
 }
 
 static void
 attach(struct harness *h, struct client *c, const char *chat, enum stream_kind kind,
     bool chunked, unsigned keepalive, size_t cap)
 {
-	static const struct stream_owner anyone = { "", "" };
+	static const struct stream_owner anyone = { "", "", true };
 	attach_as(h, c, chat, &anyone, kind, chunked, keepalive, cap);
 }
 
@@ -285,8 +293,8 @@ test_end_streams_matching(void **state)
 {
 	(void)state;
 	struct harness *h = harness_new(2);
-	static const struct stream_owner ada1 = { "u1", "c1" }, ada2 = { "u1", "c2" },
-	    bob = { "u2", "c3" };
+	static const struct stream_owner ada1 = { "u1", "c1", false }, ada2 = { "u1", "c2", false },
+	    bob = { "u2", "c3", false };
 	struct client a1, a2, b;
 	struct client *all[3] = { &a1, &a2, &b };
 	attach_as(h, &a1, CHAT_A, &ada1, STREAM_JSON, true, 3600, 1 << 20);
@@ -314,6 +322,80 @@ test_end_streams_matching(void **state)
 	close(a1.fd);
 	close(a2.fd);
 	close(b.fd);
+	harness_free(h);
+}
+
+/*
+ * A browser's one stream of several chats: each event named and numbered
+ * with its chat; a chat that ends leaves the stream open for the others.
+ */
+static void
+test_many_chats_one_stream(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(2);
+	static const struct stream_owner anyone = { "", "", true };
+	const char *chats[2] = { CHAT_A, CHAT_B };
+	struct client m, single;
+	struct client *both[2] = { &m, &single };
+	attach_many(h, &m, chats, 2, &anyone, STREAM_MUX, true, 3600, 1 << 20);
+	attach(h, &single, CHAT_A, STREAM_HTML, true, 3600, 1 << 20);
+	wait_for(h, both, 2, "event: snapshot");
+	publish_json(h, CHAT_A, 3, "message", "{\"seq\":1,\"kind\":\"person\",\"author\":\"A\","
+	    "\"body\":\"x\",\"state\":\"complete\",\"created_at\":\"\"}");
+	publish_json(h, CHAT_B, 7, "turn", "{\"state\":\"idle\",\"speaker\":null,\"queue\":[]}");
+	wait_for(h, both, 1, "id: " CHAT_B ":7\nevent: " CHAT_B ":turn");
+	assert_non_null(strstr(m.got, "id: " CHAT_A ":3\nevent: " CHAT_A ":message\ndata: <article"));
+	wait_for(h, both + 1, 1, "id: 3\nevent: message");	/* a chat's own stream: as before */
+
+	publish_json(h, CHAT_A, 0, "deleted", "{\"chat_id\":\"" CHAT_A "\"}");
+	hub_end_chat(h->hub, CHAT_A);
+	if (!run_until(h, both + 1, 1, all_eof, 5.0))
+		fail_msg("the chat's own stream did not end");
+	publish_json(h, CHAT_B, 8, "turn", "{\"state\":\"idle\",\"speaker\":null,\"queue\":[]}");
+	wait_for(h, both, 1, "id: " CHAT_B ":8");
+	assert_non_null(strstr(m.got, "event: " CHAT_A ":deleted"));
+	assert_false(m.eof);
+	publish_json(h, CHAT_A, 4, "turn", "{\"state\":\"idle\",\"speaker\":null,\"queue\":[]}");
+	publish_json(h, CHAT_B, 9, "turn", "{\"state\":\"idle\",\"speaker\":null,\"queue\":[]}");
+	wait_for(h, both, 1, "id: " CHAT_B ":9");
+	assert_null(strstr(m.got, CHAT_A ":4"));		/* it left chat A */
+	close(m.fd);
+	close(single.fd);
+	harness_free(h);
+}
+
+/* The chat lists' changes reach the owners in their audience, and who sees all. */
+static void
+test_lists_audience(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(2);
+	static const struct stream_owner ada = { "u1", "c1", false }, bob = { "u2", "c2", false },
+	    admin = { "u3", "c3", true };
+	const char *lists[1] = { HUB_LISTS };
+	struct client a, b, c;
+	struct client *all[3] = { &a, &b, &c };
+	attach_many(h, &a, lists, 1, &ada, STREAM_MUX, true, 3600, 1 << 20);
+	attach_many(h, &b, lists, 1, &bob, STREAM_MUX, true, 3600, 1 << 20);
+	attach_many(h, &c, lists, 1, &admin, STREAM_MUX, true, 3600, 1 << 20);
+	wait_for(h, all, 3, "event: snapshot");
+	json_t *audience = json_pack("[s]", "u1"), *item = json_pack("{s:s, s:s, s:n}", "id",
+	    CHAT_A, "title", "Ada's <chat>", "last");
+	hub_publish_list(h->hub, audience, "list-chat", item);
+	json_t *gone = json_pack("{s:s}", "id", CHAT_B);
+	hub_publish_list(h->hub, NULL, "list-gone", gone);
+	wait_for(h, all, 3, "event: list:gone\ndata: " CHAT_B);
+	assert_non_null(strstr(a.got, "event: list:chat\ndata: <li id=\"chat-" CHAT_A "\""));
+	assert_non_null(strstr(a.got, "Ada&#39;s &lt;chat&gt;"));
+	assert_non_null(strstr(c.got, "event: list:chat"));
+	assert_null(strstr(b.got, "event: list:chat"));
+	json_decref(audience);
+	json_decref(item);
+	json_decref(gone);
+	close(a.fd);
+	close(b.fd);
+	close(c.fd);
 	harness_free(h);
 }
 
@@ -528,6 +610,8 @@ main(void)
 		cmocka_unit_test(test_fanout_two_shards),
 		cmocka_unit_test(test_kinds_and_chat_deleted),
 		cmocka_unit_test(test_end_streams_matching),
+		cmocka_unit_test(test_many_chats_one_stream),
+		cmocka_unit_test(test_lists_audience),
 		cmocka_unit_test(test_tokens_one_shard),
 		cmocka_unit_test(test_tokens_two_shards),
 		cmocka_unit_test(test_hub_free_with_open_streams),

@@ -1,7 +1,7 @@
 /*
  * test_markdown.c - message bodies as safe HTML: raw HTML shown as text, links
  * only for http, https and mailto, images as links, line breaks kept, code blocks
- * keeping their lines.
+ * keeping their lines, table cells aligned by class.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,11 +69,25 @@ test_blocks(void **state)
 	expect("", "");
 }
 
+/* Tables: cells aligned by class (the pages' CSP allows no style attribute). */
+static void
+test_table_alignment(void **state)
+{
+	(void)state;
+	expect("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |",
+	    "<table><thead><tr><th class=\"align-left\">a</th><th class=\"align-center\">b</th>"
+	    "<th class=\"align-right\">c</th></tr></thead><tbody><tr><td class=\"align-left\">1</td>"
+	    "<td class=\"align-center\">2</td><td class=\"align-right\">3</td></tr></tbody></table>");
+	expect("| x |\n|---|\n| y |",
+	    "<table><thead><tr><th>x</th></tr></thead><tbody><tr><td>y</td></tr></tbody></table>");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inline),
+		cmocka_unit_test(test_table_alignment),
 		cmocka_unit_test(test_raw_html_is_text),
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_blocks),

@@ -677,7 +677,7 @@ test_file_from_schema_3(void **state)
 	assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 4);
+	assert_int_equal(sqlite3_column_int(s, 0), 5);
 	sqlite3_finalize(s);
 	json_t *chat = NULL, *msgs = NULL, *list;
 	assert_int_equal(store_chat_get(st, "oldchat00001", &chat), STORE_OK);

@@ -1,0 +1,194 @@
+// What is new: the live chat list (items replaced and moved to the top as
+// their chats move, new chats appearing, gone ones leaving), unread counts,
+// read marks, the tab's title, and notifications (only once asked for).
+//
+// A chat's read mark is the seq of the newest message its page has shown
+// while visible. It goes to the server (POST /chats/ID/read: with accounts it
+// is kept per person) and to this browser (localStorage, and the other tabs
+// at once through a BroadcastChannel). Unread = a chat's newest seq minus its
+// read mark.
+(function () {
+  'use strict';
+
+  var channel = window.BroadcastChannel ? new BroadcastChannel('parley-read') : null;
+  var marks = {};               // chat id -> read seq heard of in this tab
+  var baseTitle = document.title;
+
+  function stored(chat) {
+    try { return Number(localStorage.getItem('parley.read.' + chat)) || 0; } catch (_) { return 0; }
+  }
+  function keep(chat, seq) {
+    try { localStorage.setItem('parley.read.' + chat, String(seq)); } catch (_) {}
+  }
+  function readOf(chat, item) {
+    var server = item ? Number(item.getAttribute('data-read')) || 0 : 0;
+    return Math.max(server, stored(chat), marks[chat] || 0);
+  }
+
+  // ---------- the chat list ----------
+
+  function list() { return document.getElementById('chats'); }
+
+  function showUnread() {
+    var ul = list();
+    if (!ul) return;
+    var total = 0;
+    ul.querySelectorAll('li.chat-item').forEach(function (li) {
+      var chat = li.id.slice('chat-'.length);
+      var n = Math.max(0, (Number(li.getAttribute('data-seq')) || 0) - readOf(chat, li));
+      var badge = li.querySelector('.chat-unread');
+      if (badge) { badge.textContent = n > 99 ? '99+' : String(n); badge.hidden = n === 0; }
+      li.classList.toggle('has-unread', n > 0);
+      total += n;
+    });
+    document.title = (total > 0 ? '(' + total + ') ' : '') + baseTitle;
+    var empty = document.getElementById('no-chats');
+    if (empty) empty.hidden = ul.children.length > 0;
+  }
+
+  function fragment(html) {
+    var t = document.createElement('template');
+    t.innerHTML = html;
+    return t.content;
+  }
+
+  // A list change: a chat's new state goes to the top; a gone chat leaves.
+  function listEvent(type, data) {
+    var ul = list();
+    if (type === 'all') {
+      ul.replaceChildren(fragment(data));
+    } else if (type === 'gone') {
+      var old = document.getElementById('chat-' + data);
+      if (old) old.remove();
+    } else {
+      var li = fragment(data).firstElementChild;
+      if (!li) return;
+      var prev = document.getElementById(li.id);
+      if (prev) {
+        if (!li.hasAttribute('data-read') && prev.hasAttribute('data-read'))
+          li.setAttribute('data-read', prev.getAttribute('data-read'));
+        prev.remove();
+      }
+      ul.prepend(li);
+    }
+    if (window.htmx) window.htmx.process(ul);
+    document.dispatchEvent(new CustomEvent('parley:times', { detail: { root: ul } }));
+    showUnread();
+  }
+
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
+    var ul = list();
+    if (!ul || e.target !== ul) return;
+    e.preventDefault();
+    listEvent(e.detail.type, e.detail.data);
+  });
+
+  // ---------- a chat's page: marks, title, notifications ----------
+
+  function chat() { return document.getElementById('chat'); }
+  function chatId() { var c = chat(); return c ? c.getAttribute('data-chat') : null; }
+
+  function newestSeq() {
+    var seq = 0;
+    document.querySelectorAll('#messages article[data-seq]').forEach(function (a) {
+      seq = Math.max(seq, Number(a.getAttribute('data-seq')) || 0);
+    });
+    return seq;
+  }
+
+  var sent = 0, timer = null, unseen = 0;
+
+  function markRead() {
+    var id = chatId();
+    if (!id || document.hidden) return;
+    var seq = newestSeq();
+    unseen = 0;
+    document.title = baseTitle;
+    if (seq <= readOf(id, null)) return;
+    marks[id] = seq;
+    keep(id, seq);
+    if (channel) channel.postMessage({ chat: id, seq: seq });
+    clearTimeout(timer);
+    timer = setTimeout(function () {       // at most one request a second
+      if (marks[id] <= sent) return;
+      sent = marks[id];
+      var body = new URLSearchParams({ seq: String(sent) });
+      fetch('/chats/' + id + '/read', { method: 'POST', body: body, credentials: 'same-origin' })
+        .catch(function () {});
+    }, 1000);
+  }
+
+  if (channel) channel.onmessage = function (e) {
+    var m = e.data;
+    if (m && m.chat && m.seq > (marks[m.chat] || 0)) { marks[m.chat] = m.seq; showUnread(); }
+  };
+
+  function me() {
+    var b = document.body;
+    var names = [b.getAttribute('data-me'), b.getAttribute('data-me-name')];
+    try { names.push(localStorage.getItem('parley.author')); } catch (_) {}
+    return names.filter(function (n) { return n; }).map(function (n) { return n.toLowerCase(); });
+  }
+
+  function notifying() {
+    return window.Notification && Notification.permission === 'granted' &&
+      (function () { try { return localStorage.getItem('parley.notify') === '1'; } catch (_) { return false; } })();
+  }
+
+  var notified = 0;
+  // A message arrived on this chat's page while nobody looked.
+  function arrived(type, html) {
+    var article = fragment(html).firstElementChild;
+    if (!article || !article.matches('article[data-seq]')) return;
+    var seq = Number(article.getAttribute('data-seq'));
+    if (!document.hidden) return;
+    if (type === 'message') unseen++;
+    document.title = '(' + unseen + ') ' + baseTitle;
+    if (!notifying() || seq <= notified) return;
+    var author = (article.querySelector('.msg-author') || {}).textContent || '';
+    var text = (article.querySelector('.msg-body') || {}).textContent || '';
+    var bot = article.classList.contains('msg-bot');
+    var mentioned = !bot && me().some(function (n) { return text.toLowerCase().indexOf('@' + n) >= 0; });
+    var finished = bot && type === 'message-update' && article.classList.contains('msg-complete');
+    if (!mentioned && !finished) return;
+    notified = seq;
+    var n = new Notification(mentioned ? author + ' mentioned you' : author + ' replied',
+      { body: text.slice(0, 140), tag: 'parley-' + chatId() });
+    n.onclick = function () { window.focus(); n.close(); };
+  }
+
+  document.addEventListener('htmx:sseMessage', function (e) {
+    var t = e.detail && e.detail.type;
+    if (t === 'message' || t === 'message-update') {
+      arrived(t, e.detail.data);
+      markRead();
+    }
+  });
+  document.addEventListener('visibilitychange', markRead);
+  window.addEventListener('focus', markRead);
+
+  // "Notify me": asks the browser's permission once, when clicked, never by itself.
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('#notify');
+    if (!b || !window.Notification) return;
+    Notification.requestPermission().then(function (p) {
+      try { localStorage.setItem('parley.notify', p === 'granted' ? '1' : '0'); } catch (_) {}
+      showNotifyButton();
+    });
+  });
+
+  function showNotifyButton() {
+    var b = document.getElementById('notify');
+    if (!b) return;
+    if (!window.Notification || Notification.permission === 'denied') { b.hidden = true; return; }
+    b.hidden = false;
+    b.textContent = notifying() ? 'Notifications on' : 'Notify me';
+    b.disabled = notifying();
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    showUnread();
+    showNotifyButton();
+    markRead();
+  });
+})();
