@@ -62,8 +62,10 @@ unit-test: $(UNIT_TESTS)
 http-test: build/asan/parley node_modules/.package-lock.json
 	PARLEY_BIN=build/asan/parley node --test --test-concurrency=2 tests/http/
 
+# screenshots of the main pages, desktop and phone, kept for review
+SCREENSHOT_DIR ?= build/screenshots
 browser-test: build/asan/parley node_modules/.package-lock.json
-	PARLEY_BIN=build/asan/parley node --test tests/browser/
+	SCREENSHOT_DIR=$(SCREENSHOT_DIR) PARLEY_BIN=build/asan/parley node --test tests/browser/
 
 # A few minutes of mixed load; memory and file descriptors must come back (SOAK_SECONDS).
 soak: build/parley node_modules/.package-lock.json

@@ -22,7 +22,17 @@
   }
   function readOf(chat, item) {
     var server = item ? Number(item.getAttribute('data-read')) || 0 : 0;
-    return Math.max(server, stored(chat), marks[chat] || 0);
+    var own = item && ownNewest(item) ? Number(item.getAttribute('data-seq')) || 0 : 0;
+    return Math.max(server, own, stored(chat), marks[chat] || 0);
+  }
+  // The newest message of a list item is one's own (never unread): by account,
+  // or with --auth none by the name this browser posts as.
+  function ownNewest(item) {
+    var me = document.body.getAttribute('data-me-id');
+    if (me) return item.getAttribute('data-by-user') === me;
+    var name = item.getAttribute('data-by-name'), mine = null;
+    try { mine = localStorage.getItem('parley.author'); } catch (_) {}
+    return !!(name && mine && name.toLowerCase() === mine.toLowerCase());
   }
 
   // ---------- the chat list ----------
@@ -52,7 +62,19 @@
     return t.content;
   }
 
-  // A list change: a chat's new state goes to the top; a gone chat leaves.
+  // Latest activity first: before the first item less active than li.
+  function insertByActivity(ul, li) {
+    var active = Number(li.getAttribute('data-active')) || 0;
+    var items = ul.querySelectorAll('li.chat-item');
+    for (var i = 0; i < items.length; i++)
+      if ((Number(items[i].getAttribute('data-active')) || 0) < active) {
+        ul.insertBefore(li, items[i]);
+        return;
+      }
+    ul.appendChild(li);
+  }
+
+  // A list change: a chat's new state takes its place by activity; a gone chat leaves.
   function listEvent(type, data) {
     var ul = list();
     if (type === 'all') {
@@ -69,7 +91,7 @@
           li.setAttribute('data-read', prev.getAttribute('data-read'));
         prev.remove();
       }
-      ul.prepend(li);
+      insertByActivity(ul, li);
     }
     if (window.htmx) window.htmx.process(ul);
     document.dispatchEvent(new CustomEvent('parley:times', { detail: { root: ul } }));

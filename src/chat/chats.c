@@ -139,7 +139,7 @@ chats_create(struct chats *c, const struct who *who, const struct chat_fields *i
 		rc = st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 	}
 	if (rc == 0)
-		events_list_chat(c->events, json_string_value(json_object_get(*chat, "id")), NULL);
+		events_list_chat(c->events, json_string_value(json_object_get(*chat, "id")));
 	json_decref(bot_ids);
 	free(title);
 	return rc;

@@ -4,7 +4,6 @@
 #include "chat/events.h"
 #include "limits.h"
 #include "metrics.h"
-#include "util/text.h"
 #include "util/xmalloc.h"
 
 #include <event2/event.h>
@@ -48,6 +47,20 @@ post_free(struct post *p)
 	free(p);
 }
 
+/* The chat lists hear once of each chat that took posts in one commit. */
+static void
+list_chats_posted(struct events *ev, const struct message_in *in,
+    const struct message_added *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool first = out[i].status == STORE_OK;
+		for (size_t j = 0; first && j < i; j++)
+			first = out[j].status != STORE_OK || strcmp(in[j].chat_id, in[i].chat_id) != 0;
+		if (first)
+			events_list_chat(ev, in[i].chat_id);
+	}
+}
+
 /*
  * Stores up to LIMIT_POSTS_PER_COMMIT posts in one transaction, publishes
  * the durable ones in order, then answers each.
@@ -72,8 +85,8 @@ commit_some(struct events *ev)
 			metrics_add(METRIC_POSTS_COMMITTED, 1);
 			bus_publish(&ev->bus, in[i].chat_id, out[i].event_id, "message",
 			    out[i].message);
-			events_list_chat(ev, in[i].chat_id, out[i].message);
 		}
+	list_chats_posted(ev, in, out, n);
 	for (size_t i = 0; i < n; i++) {
 		batch[i]->posted(batch[i]->arg, out[i].message, out[i].status);
 		json_decref(out[i].message);
@@ -153,7 +166,7 @@ events_message_finish(struct events *ev, const char *chat_id, uint64_t seq, cons
 	    message, &id);
 	if (rc == STORE_OK) {
 		bus_publish(&ev->bus, chat_id, id, "message-update", *message);
-		events_list_chat(ev, chat_id, *message);
+		events_list_chat(ev, chat_id);
 	}
 	return rc;
 }
@@ -174,7 +187,7 @@ events_chat_update(struct events *ev, const char *chat_id, const char *title,
 	    chat, &id);
 	if (rc == STORE_OK) {
 		bus_publish(&ev->bus, chat_id, id, "chat", *chat);
-		events_list_chat(ev, chat_id, NULL);
+		events_list_chat(ev, chat_id);
 	}
 	return rc;
 }
@@ -206,35 +219,18 @@ events_chat_delete(struct events *ev, const char *chat_id)
 
 /* ---------- the chat lists ---------- */
 
-/* The list item's "last": the message, its body cut to a preview. */
-static json_t *
-preview(json_t *message)
-{
-	const char *body = json_string_value(json_object_get(message, "body"));
-	size_t len = body ? strlen(body) : 0;
-	return json_pack("{s:O, s:O, s:O, s:s%, s:O}", "seq", json_object_get(message, "seq"),
-	    "kind", json_object_get(message, "kind"), "author", json_object_get(message, "author"),
-	    "body", body ? body : "", text_utf8_prefix(body ? body : "", len, LIMIT_PREVIEW_CHARS),
-	    "created_at", json_object_get(message, "created_at"));
-}
-
 void
-events_list_chat(struct events *ev, const char *chat_id, json_t *last)
+events_list_chat(struct events *ev, const char *chat_id)
 {
-	json_t *chat, *item;
-	if (store_chat_get(ev->store, chat_id, &chat) != STORE_OK)
+	json_t *item = store_chat_item(ev->store, chat_id);
+	if (item == NULL)
 		return;
-	if (last != NULL)
-		item = json_pack("{s:s, s:O, s:o}", "id", chat_id, "title",
-		    json_object_get(chat, "title"), "last", preview(last));
-	else if ((item = store_chat_item(ev->store, chat_id)) != NULL)
-		json_object_del(item, "read_seq");	/* whose, on the wire? nobody's */
+	json_object_del(item, "read_seq");	/* whose, on the wire? nobody's */
 	json_t *audience = store_member_ids(ev->store, chat_id);
-	if (item != NULL && audience != NULL)
+	if (audience != NULL)
 		bus_publish_list(&ev->bus, audience, "list-chat", item);
 	json_decref(audience);
 	json_decref(item);
-	json_decref(chat);
 }
 
 void

@@ -61,11 +61,8 @@ enum store_status events_turn(struct events *ev, const char *chat_id, json_t *st
 enum store_status events_chat_delete(struct events *ev, const char *chat_id);
 /* Access was taken away: the matching streams get a last "deleted" and end (bus.h). */
 void		 events_end_streams(struct events *ev, const struct bus_match *m);
-/*
- * The chat lists of whoever may see the chat show its newest state: with
- * last (its newest message) as given, else as stored. Ephemeral.
- */
-void		 events_list_chat(struct events *ev, const char *chat_id, json_t *last);
+/* The chat lists of whoever may see the chat show its state as stored. Ephemeral. */
+void		 events_list_chat(struct events *ev, const char *chat_id);
 /* The chat leaves the list of user_id (NULL: of everyone). */
 void		 events_list_gone(struct events *ev, const char *chat_id, const char *user_id);
 /* A piece of a reply being written: an ephemeral "token" event. */

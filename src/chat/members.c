@@ -91,7 +91,7 @@ members_add(struct members *m, const struct who *who, const char *chat_id, json_
 	enum store_status rc = store_member_add(m->store, chat_id, id);
 	if (rc != STORE_OK)
 		return validate_store(m->store, rc, "chat", p);
-	events_list_chat(m->events, chat_id, NULL);
+	events_list_chat(m->events, chat_id);
 	return 0;
 }
 
@@ -178,7 +178,7 @@ members_join(struct members *m, const struct who *who, const char *pass, json_t 
 		return -1;
 	enum store_status rc = store_member_add(m->store, chat_id, who->user_id);
 	if (rc == STORE_OK) {
-		events_list_chat(m->events, chat_id, NULL);
+		events_list_chat(m->events, chat_id);
 		rc = store_chat_get(m->store, chat_id, chat);
 	}
 	return rc == STORE_OK ? 0 : validate_store(m->store, rc, "chat", p);

@@ -86,8 +86,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX invites_by_chat ON invites (chat_id);"
 	"CREATE INDEX invites_by_user ON invites (user_id);"
 	"ALTER TABLE messages ADD COLUMN user_id TEXT;",
-	/* 5: how far each member has read each chat */
-	"ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 5: how far each member has read each chat; the order of the chat
+	 * list (active_at: a clock taken by every message and new chat, so that
+	 * the latest activity comes first even within one second)
+	 */
+	"ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chats ADD COLUMN active_at INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE chats SET active_at = r.n FROM (SELECT id, row_number() OVER (ORDER BY"
+	"  coalesce((SELECT max(created_at) FROM messages m WHERE m.chat_id = c.id),"
+	"  c.created_at), c.rowid) AS n FROM chats c) AS r WHERE chats.id = r.id;"
+	"CREATE INDEX chats_by_activity ON chats (active_at);",
 };
 
 /*
@@ -99,6 +108,9 @@ static const char *const migrations[] = {
 	" coalesce((SELECT m.event_id FROM messages m WHERE m.chat_id = chats.id" \
 	" AND m.event_id IS NOT NULL ORDER BY m.seq DESC LIMIT 1), 0))"
 #define CHAT_COLS "id, title, policy, created_at, " CHAT_LAST_EVENT
+/* A chat list's preview: the newest message not being written (c: the chat). */
+#define NEWEST_SHOWN "(SELECT seq FROM messages WHERE chat_id = c.id" \
+	" AND state <> 'streaming' ORDER BY seq DESC LIMIT 1)"
 #define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at, user_id"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
 		  " temperature, max_tokens, talkativeness"
@@ -111,16 +123,16 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE ?1 IS NULL"
 	    " OR rowid < (SELECT rowid FROM chats WHERE id = ?1) ORDER BY rowid DESC LIMIT ?2",
 	[SQL_CHAT_ACTIVITY] = "SELECT c.id, c.title, m.seq, m.kind, m.author, substr(m.body, 1, "
-	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, r.read_seq FROM chats c"
-	    " LEFT JOIN members r ON r.chat_id = c.id AND r.user_id = ?4"
+	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, m.user_id, c.active_at, r.read_seq"
+	    " FROM chats c LEFT JOIN members r ON r.chat_id = c.id AND r.user_id = ?4"
 	    " LEFT JOIN messages m ON m.chat_id = c.id"
-	    " AND m.seq = (SELECT max(seq) FROM messages WHERE chat_id = c.id)"
+	    " AND m.seq = " NEWEST_SHOWN
 	    " WHERE ?3 IS NULL OR r.user_id IS NOT NULL"
-	    " ORDER BY coalesce(m.created_at, c.created_at) DESC, c.rowid DESC LIMIT ?2 OFFSET ?1",
+	    " ORDER BY c.active_at DESC LIMIT ?2 OFFSET ?1",
 	[SQL_CHAT_ITEM] = "SELECT c.id, c.title, m.seq, m.kind, m.author, substr(m.body, 1, "
-	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, 0 FROM chats c"
+	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, m.user_id, c.active_at, 0 FROM chats c"
 	    " LEFT JOIN messages m ON m.chat_id = c.id"
-	    " AND m.seq = (SELECT max(seq) FROM messages WHERE chat_id = c.id) WHERE c.id = ?1",
+	    " AND m.seq = " NEWEST_SHOWN " WHERE c.id = ?1",
 	[SQL_MEMBER_READ] = "UPDATE members SET read_seq = max(read_seq, ?3)"
 	    " WHERE chat_id = ?1 AND user_id = ?2",
 	[SQL_CHAT_LIST_MEMBER] = "SELECT " CHAT_COLS " FROM members JOIN chats"
@@ -128,8 +140,10 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " OR chats.rowid < (SELECT rowid FROM chats WHERE id = ?1))"
 	    " ORDER BY chats.rowid DESC LIMIT ?2",
 	[SQL_CHAT_GET] = "SELECT " CHAT_COLS " FROM chats WHERE id = ?1",
-	[SQL_CHAT_INSERT] = "INSERT INTO chats (id, title, policy, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	[SQL_CHAT_INSERT] = "INSERT INTO chats (id, title, policy, created_at, active_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_CHAT_ACTIVE] = "UPDATE chats SET active_at = ?2 WHERE id = ?1",
+	[SQL_ACTIVITY_CLOCK] = "SELECT coalesce(max(active_at), 0) FROM chats",
 	[SQL_CHAT_UPDATE] = "UPDATE chats SET title = coalesce(?2, title),"
 	    " policy = coalesce(?3, policy) WHERE id = ?1",
 	[SQL_CHAT_DELETE] = "DELETE FROM chats WHERE id = ?1",
@@ -438,6 +452,18 @@ check_writable(struct store *st, char **err)
 	return -1;
 }
 
+/* Where the chats' activity clock stands (see migration 5). */
+static int
+read_activity_clock(struct store *st)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_ACTIVITY_CLOCK);
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+		return -1;
+	st->activity_clock = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
 static int
 open_database(struct store *st, const char *path, bool sync_full, char **err)
 {
@@ -454,7 +480,7 @@ open_database(struct store *st, const char *path, bool sync_full, char **err)
 		return open_failed(st, err);
 	if (check_writable(st, err) != 0)
 		return -1;
-	if (migrate(st) != 0)
+	if (migrate(st) != 0 || read_activity_clock(st) != 0)
 		return open_failed(st, err);
 	if (on_disk) {
 		st->checkpointer = checkpointer_start(st->db, file, sync_full, err);

@@ -30,7 +30,7 @@ enum stmt_id {
 	SQL_SESSIONS_OF_USER, SQL_SESSIONS_DELETE_USER, SQL_SESSIONS_EXPIRE,
 	SQL_TOKEN_INSERT, SQL_TOKEN_LIST, SQL_TOKEN_FIND, SQL_TOKEN_DELETE,
 	SQL_MEMBER_LIST, SQL_MEMBER_IDS, SQL_MEMBER_ADD, SQL_MEMBER_REMOVE, SQL_MEMBER_READ,
-	SQL_CHAT_ACTIVITY, SQL_CHAT_ITEM,
+	SQL_CHAT_ACTIVITY, SQL_CHAT_ITEM, SQL_CHAT_ACTIVE, SQL_ACTIVITY_CLOCK,
 	SQL_INVITE_INSERT, SQL_INVITE_GET, SQL_INVITES_EXPIRE,
 	SQL_COUNT
 };
@@ -48,6 +48,7 @@ struct store {
 	json_t		*chats;			/* chat id -> Chat, see store_chat_get */
 	json_t		*counters;		/* chat id -> [last seq, last event id] */
 	json_t		*members;		/* chat id -> {user id: true}, see store_member_is */
+	uint64_t	 activity_clock;	/* the chats' last active_at */
 	sqlite3_stmt	*stmts[SQL_COUNT];
 };
 

@@ -305,13 +305,14 @@ row_activity(struct store *st, sqlite3_stmt *s)
 	(void)st;
 	json_t *last = json_null();
 	if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-		last = json_pack("{s:I, s:s, s:s?, s:s, s:s}",
+		last = json_pack("{s:I, s:s, s:s?, s:s, s:s, s:s?}",
 		    "seq", (json_int_t)sqlite3_column_int64(s, 2), "kind", column_text(s, 3),
 		    "author", column_text(s, 4), "body", column_text(s, 5),
-		    "created_at", column_text(s, 6));
-	return json_pack("{s:s, s:s, s:o, s:I}", "id", column_text(s, 0),
+		    "created_at", column_text(s, 6), "user_id", column_text(s, 7));
+	return json_pack("{s:s, s:s, s:o, s:I, s:I}", "id", column_text(s, 0),
 	    "title", column_text(s, 1), "last", last,
-	    "read_seq", (json_int_t)sqlite3_column_int64(s, 7));
+	    "active", (json_int_t)sqlite3_column_int64(s, 8),
+	    "read_seq", (json_int_t)sqlite3_column_int64(s, 9));
 }
 
 json_t *
@@ -406,6 +407,7 @@ store_chat_create(struct store *st, const char *title, const char *policy, json_
 	sqlite_bind_text(s, 2, title);
 	sqlite_bind_text(s, 3, policy);
 	sqlite_bind_text(s, 4, now);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)++st->activity_clock);
 	if (sqlite_exec(st, s) != 0 || (bot_ids && set_bots(st, id, bot_ids) != 0))
 		return sqlite_fail(st, STORE_ERROR);
 	enum store_status rc = creator ? sqlite_member_insert(st, id, creator) : STORE_OK;
@@ -516,6 +518,31 @@ messages_failed(struct store *st, struct message_added *out, size_t n)
 	return sqlite_fail(st, STORE_ERROR);
 }
 
+/* A message moves its chat to the top of the chat lists. */
+static int
+chat_active(struct store *st, const char *chat_id)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ACTIVE);
+	if (s == NULL)
+		return -1;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)++st->activity_clock);
+	return sqlite_exec(st, s);
+}
+
+/* One's own message is read: the poster's read mark moves up to it. */
+static enum store_status
+poster_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ);
+	if (s == NULL)
+		return STORE_ERROR;
+	sqlite_bind_text(s, 1, chat_id);
+	sqlite_bind_text(s, 2, user_id);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)seq);
+	return sqlite_exec(st, s) == 0 ? STORE_OK : STORE_ERROR;
+}
+
 /*
  * Inserts a message and its event inside the caller's transaction: a final
  * one keeps its event id in its row, any other has its event logged.
@@ -558,7 +585,9 @@ message_insert(struct store *st, const struct message_in *in, json_t **message,
 		*message = NULL;
 		return STORE_ERROR;
 	}
-	return STORE_OK;
+	if (chat_active(st, chat_id) != 0)
+		return STORE_ERROR;
+	return in->user_id != NULL ? poster_read(st, chat_id, in->user_id, seq) : STORE_OK;
 }
 
 enum store_status

@@ -168,7 +168,18 @@ fragment_chat_item(struct buf *out, json_t *item)
 	long long seq = (long long)json_integer_value(json_object_get(last, "seq"));
 	buf_adds(out, "<li id=\"chat-");
 	html_escape(out, id);
-	buf_printf(out, "\" class=\"chat-item\" data-seq=\"%lld\"", seq);
+	buf_printf(out, "\" class=\"chat-item\" data-seq=\"%lld\" data-active=\"%lld\"", seq,
+	    (long long)json_integer_value(json_object_get(item, "active")));
+	/* who wrote the newest message: one's own is never unread */
+	if (json_is_string(json_object_get(last, "user_id"))) {
+		buf_adds(out, " data-by-user=\"");
+		html_escape(out, str_or(last, "user_id", ""));
+		buf_adds(out, "\"");
+	} else if (json_is_string(json_object_get(last, "author"))) {
+		buf_adds(out, " data-by-name=\"");
+		html_escape(out, str_or(last, "author", ""));
+		buf_adds(out, "\"");
+	}
 	if (json_is_integer(read))
 		buf_printf(out, " data-read=\"%lld\"", (long long)json_integer_value(read));
 	buf_adds(out, "><a href=\"/chats/");

@@ -70,7 +70,9 @@ page_begin(struct buf *b, const struct who *who, const char *title, const char *
 	    htmx_config, asset_url("app.css"), asset_url("htmx.min.js"), asset_url("sse.js"),
 	    asset_url("tabs.js"), asset_url("unread.js"), asset_url("app.js"));
 	if (who->user_id[0] != '\0') {	/* for noticing mentions */
-		buf_adds(b, " data-me=\"");
+		buf_adds(b, " data-me-id=\"");
+		html_escape(b, who->user_id);
+		buf_adds(b, "\" data-me=\"");
 		html_escape(b, who->name);
 		buf_adds(b, "\" data-me-name=\"");
 		html_escape(b, who->display_name);

@@ -623,6 +623,99 @@ test_message_user_id(void **state)
 		json_decref(out[i].message);
 }
 
+/* One person's post in a chat; returns its seq. */
+static uint64_t
+post_as(struct store *st, const char *chat, const char *user, const char *body)
+{
+	struct message_in in = { .chat_id = chat, .kind = "person", .author = user,
+	    .user_id = user, .body = body, .state = "complete" };
+	struct message_added out;
+	assert_int_equal(store_messages_add(st, &in, 1, &out), STORE_OK);
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(out.message, "seq"));
+	json_decref(out.message);
+	return seq;
+}
+
+/* The item of chat in a member's activity list (its index in *at). */
+static json_t *
+item_of(json_t *list, const char *chat, size_t *at)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item)
+		if (strcmp(str(item, "id"), chat) == 0) {
+			*at = i;
+			return item;
+		}
+	fail_msg("chat %s not in the list", chat);
+	return NULL;
+}
+
+static json_int_t
+int_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static void
+test_activity_and_read_marks(void **state)
+{
+	struct store *st = *state;
+	char ada[ID_LEN + 1], bob[ID_LEN + 1], shared[ID_LEN + 1], mine[ID_LEN + 1],
+	    theirs[ID_LEN + 1];
+	new_user(st, "ada", ada);
+	new_user(st, "bob", bob);
+	new_chat(st, "Shared", ada, shared);
+	new_chat(st, "Mine", ada, mine);
+	new_chat(st, "Theirs", bob, theirs);
+	assert_int_equal(store_member_add(st, shared, bob), STORE_OK);
+
+	post_as(st, mine, ada, "note to self");
+	post_as(st, shared, bob, "one");
+	uint64_t two = post_as(st, shared, bob, "two");
+	size_t at_shared, at_mine;
+	json_t *list = store_chat_activity(st, ada, ada, 0, 10);
+	assert_int_equal(json_array_size(list), 2);	/* not Bob's own chat */
+	json_t *item = item_of(list, shared, &at_shared);
+	assert_int_equal(int_of(item, "read_seq"), 0);
+	assert_int_equal(int_of(json_object_get(item, "last"), "seq"), (json_int_t)two);
+	assert_string_equal(str(json_object_get(item, "last"), "user_id"), bob);
+	assert_string_equal(str(json_object_get(item, "last"), "body"), "two");
+	/* one's own post is read: Ada's mark in her own chat is her message */
+	assert_int_equal(int_of(item_of(list, mine, &at_mine), "read_seq"), 1);
+	assert_true(at_shared < at_mine);	/* latest activity first */
+	json_decref(list);
+
+	/* a mark moves forward only */
+	assert_int_equal(store_member_read(st, shared, ada, two), STORE_OK);
+	assert_int_equal(store_member_read(st, shared, ada, 1), STORE_OK);
+	list = store_chat_activity(st, ada, ada, 0, 10);
+	assert_int_equal(int_of(item_of(list, shared, &at_shared), "read_seq"), (json_int_t)two);
+	json_decref(list);
+
+	/* Ada's post moves her chat up, and moves her mark, not Bob's */
+	uint64_t three = post_as(st, shared, ada, "three");
+	post_as(st, mine, ada, "later");
+	list = store_chat_activity(st, bob, bob, 0, 10);
+	assert_int_equal(json_array_size(list), 2);
+	item = item_of(list, shared, &at_shared);
+	assert_int_equal(int_of(item, "read_seq"), (json_int_t)two);
+	assert_int_equal(int_of(json_object_get(item, "last"), "seq"), (json_int_t)three);
+	json_decref(list);
+	list = store_chat_activity(st, ada, ada, 0, 10);
+	assert_int_equal(int_of(item_of(list, shared, &at_shared), "read_seq"), (json_int_t)three);
+	assert_int_equal(at_shared, 1);
+	assert_int_equal(int_of(item_of(list, mine, &at_mine), "read_seq"), 2);
+	json_decref(list);
+	/* paging by offset */
+	list = store_chat_activity(st, ada, ada, 1, 10);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(str(json_array_get(list, 0), "id"), shared);
+	json_decref(list);
+}
+
 /* ---------- on a file: from schema 3 ---------- */
 
 /* The schema of migrations 1 to 3, as servers before accounts left it. */
@@ -730,6 +823,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chat_list_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_create_creator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_user_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_activity_and_read_marks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
