@@ -241,7 +241,8 @@
         body.focus();
       }
     });
-    (author && !author.value ? author : body).focus();
+    // a touch screen's keyboard would cover the chat: focus only with a real keyboard
+    if (keyboard) (author && !author.value ? author : body).focus();
   }
 
   document.addEventListener('DOMContentLoaded', function () {

@@ -92,12 +92,27 @@ key_warning(struct buf *b, json_t *bot)
 	buf_adds(b, " is not set in the server's environment: the model server gets no key.</p>");
 }
 
-/* A bot (shown with edited, what a refused edit sent, when given), its forms. */
+/* An error under a form. */
 static void
-bot_card(struct buf *b, json_t *bot, json_t *edited, bool admin)
+form_error(struct buf *b, const char *error)
+{
+	if (error == NULL)
+		return;
+	buf_adds(b, "<p class=\"error\">");
+	html_escape(b, error);
+	buf_adds(b, "</p>");
+}
+
+/*
+ * A bot and its forms; after a refused edit, open, showing what was sent
+ * (edited) and why it was refused.
+ */
+static void
+bot_card(struct buf *b, json_t *bot, json_t *edited, const char *error, bool admin)
 {
 	const char *id = str(bot, "id");
-	buf_printf(b, "<li class=\"bot\" id=\"bot-%s\"><details><summary><strong>", id);
+	buf_printf(b, "<li class=\"bot\" id=\"bot-%s\"><details%s><summary><strong>", id,
+	    edited ? " open" : "");
 	html_escape(b, str(bot, "name"));
 	buf_adds(b, "</strong> <small>");
 	html_escape(b, str(bot, "backend"));
@@ -108,12 +123,28 @@ bot_card(struct buf *b, json_t *bot, json_t *edited, bool admin)
 	buf_printf(b, "<form method=\"post\" action=\"/bots/%s\">", id);
 	bot_fields(b, edited ? edited : bot);
 	buf_adds(b, "<div class=\"row\"><button type=\"submit\">Save</button></div></form>");
+	form_error(b, edited ? error : NULL);
 	if (admin)
 		buf_printf(b, "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete row\">"
 		    "<label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"yes\""
 		    " required> Delete it, and take it out of every chat it is in</label>"
 		    "<button type=\"submit\" class=\"danger\">Delete</button></form>", id);
 	buf_adds(b, "</details></li>");
+}
+
+/* The new-bot form, holding sent and showing error after a refused create. */
+static void
+new_bot_card(struct buf *b, const struct who *who, const char *error, json_t *sent)
+{
+	buf_adds(b, "<section class=\"card\"><h1>New bot</h1>"
+	    "<form id=\"new-bot\" method=\"post\" action=\"/bots\">");
+	bot_fields(b, sent);
+	buf_adds(b, "<div class=\"row\"><button type=\"submit\">Create</button></div></form>");
+	if (!who_admin(who))
+		buf_adds(b, "<p class=\"hint\">Only an administrator may point a bot at a model"
+		    " server (the openai backend) or delete a bot.</p>");
+	form_error(b, error);
+	buf_adds(b, "</section>");
 }
 
 /*
@@ -133,27 +164,22 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 	struct buf b = BUF_INIT;
 	size_t i;
 	json_t *bot;
+	bool refused_new = error != NULL && edited_id == NULL;
 	page_begin(&b, exchange_who(x), "Bots", "bots");
-	buf_adds(&b, "<section class=\"card\"><h1>New bot</h1>"
-	    "<form id=\"new-bot\" method=\"post\" action=\"/bots\">");
-	bot_fields(&b, error != NULL && edited_id == NULL ? sent : NULL);
-	buf_adds(&b, "<div class=\"row\"><button type=\"submit\">Create</button></div></form>");
-	if (!who_admin(exchange_who(x)))
-		buf_adds(&b, "<p class=\"hint\">Only an administrator may point a bot at a model"
-		    " server (the openai backend) or delete a bot.</p>");
-	if (error != NULL) {
-		buf_adds(&b, "<p class=\"error\">");
-		html_escape(&b, error);
-		buf_adds(&b, "</p>");
-	}
-	buf_adds(&b, "</section><section class=\"card\"><h2>Bots</h2>");
+	/* the list first, unless a refused new bot needs its form in view */
+	if (refused_new)
+		new_bot_card(&b, exchange_who(x), error, sent);
+	buf_adds(&b, "<section class=\"card\"><h1>Bots</h1>");
 	if (json_array_size(bots) == 0)
 		buf_adds(&b, "<p class=\"empty\">No bots yet.</p>");
 	buf_adds(&b, "<ul id=\"bots\" class=\"bot-list\">");
-	json_array_foreach(bots, i, bot)
-		bot_card(&b, bot, edited_id && strcmp(str(bot, "id"), edited_id) == 0 ? sent : NULL,
-		    who_admin(exchange_who(x)));
+	json_array_foreach(bots, i, bot) {
+		bool edited = edited_id != NULL && strcmp(str(bot, "id"), edited_id) == 0;
+		bot_card(&b, bot, edited ? sent : NULL, error, who_admin(exchange_who(x)));
+	}
 	buf_adds(&b, "</ul></section>");
+	if (!refused_new)
+		new_bot_card(&b, exchange_who(x), NULL, NULL);
 	page_end(&b);
 	respond_html(x, status, &b);
 	buf_free(&b);

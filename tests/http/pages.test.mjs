@@ -286,3 +286,57 @@ describe('errors on HTML routes are readable pages or fragments', () => {
     assert.ok(r.text.length > 0, 'has a readable body');
   });
 });
+
+describe('the bots page', () => {
+  test('the list comes first; a refused new bot shows its form first, with what was sent', T, async () => {
+    const ok = await postForm(srv.url, '/bots', { name: 'Lister', backend: 'echo' });
+    assert.equal(ok.status, 303);
+    const r = await page('/bots');
+    assert.ok(r.text.indexOf('id="bots"') < r.text.indexOf('id="new-bot"'), 'list, then the form');
+
+    const bad = await postForm(srv.url, '/bots', { name: 'Lister', backend: 'dice', persona: 'kept <b>' });
+    assert.equal(bad.status, 409);
+    assert.ok(bad.text.indexOf('id="new-bot"') < bad.text.indexOf('id="bots"'), 'the refused form first');
+    const form = bad.text.slice(bad.text.indexOf('id="new-bot"'), bad.text.indexOf('</form>', bad.text.indexOf('id="new-bot"')));
+    assert.match(form, /name="name"[^>]*value="Lister"/, 'name kept');
+    assert.match(form, /<option selected>dice<\/option>/, 'backend kept');
+    assert.ok(form.includes('kept &lt;b&gt;'), 'persona kept, escaped');
+    assert.match(bad.text, /<p class="error">name: a bot with that name exists<\/p>/);
+  });
+
+  test('a refused edit opens that bot, with what was sent and why', T, async () => {
+    const made = await api(srv.url, 'POST', '/api/v1/bots', { name: 'Editee', backend: 'echo' });
+    const r = await postForm(srv.url, `/bots/${made.json.id}`, { name: 'Editee', backend: 'echo', temperature: '9', persona: 'new words' });
+    assert.equal(r.status, 422);
+    const at = r.text.indexOf(`id="bot-${made.json.id}"`);
+    const card = r.text.slice(at, r.text.indexOf('</li>', at));
+    assert.match(card, /<details open>/, 'the card is open');
+    assert.ok(card.includes('new words'), 'what was sent is shown');
+    assert.match(card, /<p class="error">temperature: [^<]+<\/p>/, 'and why it was refused');
+    assert.equal((await api(srv.url, 'GET', `/api/v1/bots/${made.json.id}`)).json.persona, '', 'nothing changed');
+  });
+
+  test('deleting a bot needs the confirmation box; without it nothing changes', T, async () => {
+    const made = await api(srv.url, 'POST', '/api/v1/bots', { name: 'Doomed', backend: 'echo' });
+    const refused = await postForm(srv.url, `/bots/${made.json.id}/delete`, {});
+    assert.equal(refused.status, 422);
+    assert.match(refused.text, /Tick the box/);
+    assert.equal((await api(srv.url, 'GET', `/api/v1/bots/${made.json.id}`)).status, 200);
+    const done = await postForm(srv.url, `/bots/${made.json.id}/delete`, { confirm: 'yes' });
+    assert.equal(done.status, 303);
+    assert.equal((await api(srv.url, 'GET', `/api/v1/bots/${made.json.id}`)).status, 404);
+  });
+});
+
+describe('deleting a chat from its settings', () => {
+  test('needs the confirmation box; then the chat is gone and the answer goes to the list', T, async () => {
+    const c = await createChat(srv.url, 'Short-lived');
+    const refused = await postForm(srv.url, `/chats/${c.id}/delete`, {});
+    assert.equal(refused.status, 422);
+    assert.equal((await getChat(srv.url, c.id)).title, 'Short-lived', 'still there');
+    const done = await postForm(srv.url, `/chats/${c.id}/delete`, { confirm: 'yes' });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get('location'), '/');
+    assert.equal((await api(srv.url, 'GET', `/api/v1/chats/${c.id}`)).status, 404);
+  });
+});
