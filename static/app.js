@@ -123,6 +123,9 @@
     try { return localStorage.getItem(key) || ''; } catch (_) { return ''; }
   }
 
+  var MAX_BODY_BYTES = 16384;
+  var TOO_LONG = 'That message is too long: a message may hold 16 KiB of text.';
+
   function composerError(form, text) {
     var box = form.querySelector('.form-error');
     if (box) box.textContent = text;
@@ -228,6 +231,9 @@
       if (!online) {
         e.preventDefault();
         composerError(form, 'Not sent: the server cannot be reached right now. Your message is kept here; send it again once the connection is back.');
+      } else if (window.TextEncoder && new TextEncoder().encode(body.value).length > MAX_BODY_BYTES) {
+        e.preventDefault();     // maxlength counts characters; the server counts bytes
+        composerError(form, TOO_LONG);
       }
     });
     form.addEventListener('htmx:sendError', function () {
@@ -235,6 +241,9 @@
     });
     form.addEventListener('htmx:afterRequest', function (e) {
       var xhr = e.detail.xhr;
+      // refused before it reached the page's handler: the server's JSON, not words
+      if (xhr && xhr.status === 413 && /json/.test(xhr.getResponseHeader('Content-Type') || ''))
+        composerError(form, TOO_LONG);
       if (xhr && xhr.status >= 200 && xhr.status < 300) {
         body.value = '';
         store(draft, '');

@@ -146,7 +146,7 @@ chat_settings(struct buf *b, json_t *chat, json_t *bots)
 {
 	const char *id = str(chat, "id");
 	buf_printf(b, "<details class=\"chat-settings\"><summary>Settings</summary>"
-	    "<form method=\"post\" action=\"/chats/%s/settings\" hx-post=\"/chats/%s/settings\""
+	    "<div class=\"settings-body\"><form method=\"post\" action=\"/chats/%s/settings\" hx-post=\"/chats/%s/settings\""
 	    " hx-target=\"#settings-error\"><div class=\"row\">"
 	    "<input name=\"title\" required maxlength=\"200\" aria-label=\"Title\" value=\"",
 	    id, id);
@@ -161,7 +161,8 @@ chat_settings(struct buf *b, json_t *chat, json_t *bots)
 	buf_printf(b, "<form method=\"post\" action=\"/chats/%s/delete\" class=\"row delete-chat\">"
 	    "<label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required>"
 	    " Delete this chat and all its messages, for everyone</label>"
-	    "<button type=\"submit\" class=\"danger\">Delete chat</button></form></details>", id);
+	    "<button type=\"submit\" class=\"danger\">Delete chat</button></form></div></details>",
+	    id);
 }
 
 /* The composer; people with accounts post as themselves, anyone else names themselves. */
