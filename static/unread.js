@@ -131,14 +131,22 @@
     keep(id, seq);
     if (channel) channel.postMessage({ chat: id, seq: seq });
     clearTimeout(timer);
-    timer = setTimeout(function () {       // at most one request a second
-      if (marks[id] <= sent) return;
-      sent = marks[id];
-      var body = new URLSearchParams({ seq: String(sent) });
-      fetch('/chats/' + id + '/read', { method: 'POST', body: body, credentials: 'same-origin' })
-        .catch(function () {});
-    }, 1000);
+    timer = setTimeout(function () { sendMark(false); }, 1000);   // at most one request a second
   }
+
+  // The mark goes to the server; when the page goes away, as a beacon that outlives it.
+  function sendMark(leaving) {
+    var id = chatId();
+    clearTimeout(timer);
+    if (!id || !(marks[id] > sent)) return;
+    sent = marks[id];
+    var body = new URLSearchParams({ seq: String(sent) }), url = '/chats/' + id + '/read';
+    if (leaving && navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+    fetch(url, { method: 'POST', body: body, credentials: 'same-origin', keepalive: leaving })
+      .catch(function () {});
+  }
+  window.addEventListener('pagehide', function () { sendMark(true); });
+  document.addEventListener('visibilitychange', function () { if (document.hidden) sendMark(true); });
 
   if (channel) channel.onmessage = function (e) {
     var m = e.data;
