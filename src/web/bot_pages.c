@@ -80,12 +80,20 @@ bot_fields(struct buf *b, json_t *bot)
 	buf_adds(b, "</textarea></label>");
 }
 
-/* A bot's model server key variable that the server's environment does not have. */
+/* The bot names a key variable that the server's environment does not have. */
+static bool
+key_missing(json_t *bot)
+{
+	const char *var = str(bot, "api_key_env");
+	return *var != '\0' && getenv(var) == NULL;
+}
+
+/* What a missing key variable means, in the bot's card. */
 static void
 key_warning(struct buf *b, json_t *bot)
 {
 	const char *var = str(bot, "api_key_env");
-	if (*var == '\0' || getenv(var) != NULL)
+	if (!key_missing(bot))
 		return;
 	buf_adds(b, "<p class=\"warning\">");
 	html_escape(b, var);
@@ -118,7 +126,10 @@ bot_card(struct buf *b, json_t *bot, json_t *edited, const char *error, bool adm
 	html_escape(b, str(bot, "backend"));
 	buf_adds(b, "</small> <span class=\"persona\">");
 	html_escape(b, str(bot, "persona"));
-	buf_printf(b, "</span></summary>");
+	buf_adds(b, "</span>");
+	if (key_missing(bot))	/* seen without opening the card */
+		buf_adds(b, " <span class=\"warning\">key not set</span>");
+	buf_adds(b, "</summary>");
 	key_warning(b, bot);
 	buf_printf(b, "<form method=\"post\" action=\"/bots/%s\">", id);
 	bot_fields(b, edited ? edited : bot);

@@ -8,6 +8,7 @@ import {
   getChat,
   postMessage,
   postForm,
+  withServer,
   rawRequest,
   openReadyStream,
   htmlStreamPath,
@@ -338,5 +339,25 @@ describe('deleting a chat from its settings', () => {
     assert.equal(done.status, 303);
     assert.equal(done.headers.get('location'), '/');
     assert.equal((await api(srv.url, 'GET', `/api/v1/chats/${c.id}`)).status, 404);
+  });
+});
+
+describe('a bot whose key variable is not set', () => {
+  test('is flagged on the bots page; one whose variable is set is not', T, async () => {
+    await withServer({ env: { PARLEY_KEY_PRESENT: 'sk-test' } }, async (s) => {
+      const make = (name, env) => api(s.url, 'POST', '/api/v1/bots', {
+        name, backend: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key_env: env,
+      });
+      const missing = await make('Keyless', 'PARLEY_KEY_ABSENT');
+      const present = await make('Keyed', 'PARLEY_KEY_PRESENT');
+      assert.equal(missing.status, 201);
+      assert.equal(present.status, 201);
+      const r = await api(s.url, 'GET', '/bots');
+      const card = (id) => r.text.slice(r.text.indexOf(`id="bot-${id}"`), r.text.indexOf('</li>', r.text.indexOf(`id="bot-${id}"`)));
+      assert.match(card(missing.json.id), /<p class="warning">PARLEY_KEY_ABSENT is not set in the server's environment/);
+      assert.match(card(missing.json.id), /<summary>.*<span class="warning">key not set<\/span><\/summary>/, 'seen on the closed card');
+      assert.doesNotMatch(card(present.json.id), /class="warning"/);
+      assert.ok(!r.text.includes('sk-test'), 'the key itself is never shown');
+    });
   });
 });
