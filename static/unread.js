@@ -172,7 +172,7 @@
     if (!article || !article.matches('article[data-seq]')) return;
     var seq = Number(article.getAttribute('data-seq'));
     if (!document.hidden) return;
-    if (type === 'message') unseen++;
+    if (type === 'message' && seq > newestSeq()) unseen++;     // not a replay
     document.title = '(' + unseen + ') ' + baseTitle;
     if (!notifying() || seq <= notified) return;
     var author = (article.querySelector('.msg-author') || {}).textContent || '';
@@ -187,11 +187,13 @@
     n.onclick = function () { window.focus(); n.close(); };
   }
 
-  document.addEventListener('htmx:sseMessage', function (e) {
+  // Before the swap (app.js applies message updates itself, so no htmx:sseMessage
+  // follows them); the mark is taken once the page shows the message.
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
     var t = e.detail && e.detail.type;
-    if (t === 'message' || t === 'message-update') {
+    if (chat() && (t === 'message' || t === 'message-update')) {
       arrived(t, e.detail.data);
-      markRead();
+      setTimeout(markRead, 0);
     }
   });
   document.addEventListener('visibilitychange', markRead);
