@@ -16,6 +16,8 @@ static const char *const tags[] = {
 	"pre>", "/pre>", "del>", "/del>", "u>", "/u>", "blockquote>", "/blockquote>",
 	"ul>", "/ul>", "ol>", "ol start=\"", "/ol>", "li>", "/li>", "table>", "/table>",
 	"thead>", "/thead>", "tbody>", "/tbody>", "tr>", "/tr>", "th>", "/th>", "td>", "/td>",
+	"th class=\"align-left\">", "th class=\"align-center\">", "th class=\"align-right\">",
+	"td class=\"align-left\">", "td class=\"align-center\">", "td class=\"align-right\">",
 	"h1>", "h2>", "h3>", "h4>", "h5>", "h6>", "/h1>", "/h2>", "/h3>", "/h4>", "/h5>", "/h6>",
 	"/a>", "a href=\"",
 };
