@@ -284,16 +284,9 @@ form_bot_delete(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	struct form f;
-	if (page_form(x, &f) != 0)
+	if (!page_confirmed(x, "the bot should be deleted"))
 		return;
-	const char *confirm = form_get(&f, "confirm");
-	bool sure = confirm != NULL && strcmp(confirm, "yes") == 0;
-	form_free(&f);
-	if (!sure) {
-		problem_set(&p, 422, "Tick the box to confirm that the bot should be deleted.");
-		page_problem(x, &p);
-	} else if (bots_delete(h->bots, exchange_who(x), exchange_param(x, 0), &p) != 0)
+	if (bots_delete(h->bots, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		page_problem(x, &p);
 	else
 		page_redirect(x, "/bots");

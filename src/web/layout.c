@@ -3,6 +3,7 @@
  */
 #include "web/layout.h"
 #include "http/exchange.h"
+#include "http/form.h"
 #include "http/respond.h"
 #include "util/buf.h"
 #include "util/problem.h"
@@ -119,6 +120,23 @@ page_form(struct exchange *x, struct form *f)
 		return 0;
 	page_problem(x, &p);
 	return -1;
+}
+
+bool
+page_confirmed(struct exchange *x, const char *what)
+{
+	struct form f;
+	if (page_form(x, &f) != 0)
+		return false;
+	const char *confirm = form_get(&f, "confirm");
+	bool sure = confirm != NULL && strcmp(confirm, "yes") == 0;
+	form_free(&f);
+	if (!sure) {
+		struct problem p;
+		problem_set(&p, 422, "Tick the box to confirm that %s.", what);
+		page_problem(x, &p);
+	}
+	return sure;
 }
 
 void

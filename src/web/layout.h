@@ -5,6 +5,8 @@
 #ifndef PARLEY_LAYOUT_H
 #define PARLEY_LAYOUT_H
 
+#include <stdbool.h>
+
 struct buf;
 struct exchange;
 struct form;
@@ -22,6 +24,11 @@ void	 page_end(struct buf *b);
 void	 page_problem(struct exchange *x, const struct problem *p);
 /* Reads the posted form into f: 0, or -1 once x has been answered with why not. */
 int	 page_form(struct exchange *x, struct form *f);
+/*
+ * Whether the posted form ticked its "confirm" box (value "yes"): true, or
+ * false once x has been answered (422 asking to confirm that what is meant).
+ */
+bool	 page_confirmed(struct exchange *x, const char *what);
 /* Answers a form post: 303 to location, or for htmx an HX-Redirect. */
 void	 page_redirect(struct exchange *x, const char *location);
 

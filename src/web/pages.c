@@ -424,16 +424,9 @@ form_chat_delete(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	struct form f;
-	if (page_form(x, &f) != 0)
+	if (!page_confirmed(x, "the chat should be deleted"))
 		return;
-	const char *confirm = form_get(&f, "confirm");
-	bool sure = confirm != NULL && strcmp(confirm, "yes") == 0;
-	form_free(&f);
-	if (!sure) {
-		problem_set(&p, 422, "Tick the box to confirm that the chat should be deleted.");
-		page_problem(x, &p);
-	} else if (chats_delete(h->chats, exchange_who(x), exchange_param(x, 0), &p) != 0)
+	if (chats_delete(h->chats, exchange_who(x), exchange_param(x, 0), &p) != 0)
 		page_problem(x, &p);
 	else
 		page_redirect(x, "/");
