@@ -71,6 +71,8 @@
 #define LIMIT_FINISH_RETRY_SECONDS 1            /* a reply's end that failed to store: again after */
 #define LIMIT_MODEL_EVENT_BYTES   (1024 * 1024) /* one event of a model server's stream */
 #define LIMIT_BOT_TURNS           8             /* bot replies per person message */
+#define LIMIT_AUTO_ROUNDS         50            /* a chat's auto_rounds, at most */
+#define LIMIT_ALTERNATIVES        50            /* alternatives of one bot message */
 #define LIMIT_CHAT_BOTS           64            /* bots of a chat the policies consider */
 #define LIMIT_DICE_EXPRS          20            /* dice expressions rolled per message */
 #define LIMIT_DICE_COUNT          100           /* N in NdM */

@@ -10,6 +10,7 @@
 #include "chat/accounts.h"
 #include "chat/bots.h"
 #include "chat/chats.h"
+#include "chat/control.h"
 #include "chat/events.h"
 #include "chat/members.h"
 #include "chat/turns.h"
@@ -43,6 +44,7 @@ struct runtime {
 	struct bots		*bots;
 	struct turns		*turns;
 	struct chats		*chats;
+	struct control		*control;
 	struct accounts		*accounts;
 	struct members		*members;
 	struct page_cache	*pages;
@@ -161,11 +163,13 @@ build_services(struct runtime *rt)
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
 	turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
+	rt->control = control_new(rt->store, rt->events, rt->chats, rt->bots, rt->turns);
 	rt->accounts = accounts_new(rt->base, rt->store, hub_bus(rt->hub), cfg->auth,
 	    cfg->session_days);
 	rt->members = members_new(rt->store, rt->events, rt->chats);
 	rt->pages = page_cache_new();
-	rt->handlers = (struct handlers){ .chats = rt->chats, .bots = rt->bots,
+	rt->handlers = (struct handlers){ .chats = rt->chats, .control = rt->control,
+	    .bots = rt->bots,
 	    .accounts = rt->accounts, .members = rt->members, .hub = rt->hub,
 	    .store = rt->store, .origin = rt->origin, .cfg = cfg, .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
 	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
@@ -230,6 +234,7 @@ stop(struct runtime *rt)
 		turns_free(rt->turns);
 	members_free(rt->members);
 	accounts_free(rt->accounts);
+	control_free(rt->control);
 	chats_free(rt->chats);
 	if (rt->bots != NULL)
 		bots_free(rt->bots);

@@ -17,7 +17,9 @@ static struct chat_fields
 chat_fields_of(json_t *body)
 {
 	return (struct chat_fields){ .title = json_object_get(body, "title"),
-	    .policy = json_object_get(body, "policy"), .bots = json_object_get(body, "bots") };
+	    .policy = json_object_get(body, "policy"), .bots = json_object_get(body, "bots"),
+	    .muted = json_object_get(body, "muted"),
+	    .auto_rounds = json_object_get(body, "auto_rounds") };
 }
 
 void

@@ -13,6 +13,7 @@
 struct accounts;
 struct bots;
 struct chats;
+struct control;
 struct hub;
 struct members;
 struct origin;
@@ -21,6 +22,7 @@ struct store;
 
 struct handlers {
 	struct chats		*chats;
+	struct control		*control;	/* edits, deletions, alternatives */
 	struct bots		*bots;
 	struct accounts		*accounts;
 	struct members		*members;

@@ -9,6 +9,7 @@
 #include "api/accounts_api.h"
 #include "api/bots_api.h"
 #include "api/chats_api.h"
+#include "api/control_api.h"
 #include "api/handlers.h"
 #include "api/streams.h"
 #include "chat/chats.h"
@@ -28,6 +29,7 @@
 #define GET	HTTP_GET
 #define POST	HTTP_POST
 #define PATCH	HTTP_PATCH
+#define PUT	HTTP_PUT
 #define DELETE	HTTP_DELETE
 
 #define OPEN	ROUTE_OPEN	/* anyone */
@@ -84,6 +86,12 @@ static const struct route table[] = {
 	{ "/api/v1/chats/*",		{ { GET, api_chat_get }, { PATCH, api_chat_patch },
 					  { DELETE, api_chat_delete } }, SIGNED },
 	{ "/api/v1/chats/*/messages",	{ { GET, api_messages_list }, { POST, api_messages_post } },
+					  SIGNED },
+	{ "/api/v1/chats/*/messages/*",	{ { PATCH, api_message_patch },
+					  { DELETE, api_message_delete } }, SIGNED },
+	{ "/api/v1/chats/*/messages/*/regenerate", { { POST, api_message_regenerate } }, SIGNED },
+	{ "/api/v1/chats/*/messages/*/continue", { { POST, api_message_continue } }, SIGNED },
+	{ "/api/v1/chats/*/messages/*/alternative", { { PUT, api_message_alternative } },
 					  SIGNED },
 	{ "/api/v1/chats/*/turn",	{ { POST, api_chat_turn } }, SIGNED },
 	{ "/api/v1/chats/*/stop",	{ { POST, api_chat_stop } }, SIGNED },

@@ -32,6 +32,8 @@ struct reply_context {
 	json_t		*bot;		/* the Bot (borrowed for the call) */
 	json_t		*messages;	/* recent messages, oldest first (borrowed) */
 	uint64_t	 seq;		/* the reply's message seq */
+	bool		 continuing;	/* messages end with this reply's text so far: write on */
+	unsigned	 attempt;	/* which alternative of the message this is (0: the first) */
 };
 
 struct backend_opts {

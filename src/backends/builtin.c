@@ -51,7 +51,8 @@ compose(const struct reply_context *ctx)
 	const char *backend = json_string_value(json_object_get(ctx->bot, "backend"));
 	const char *text = last_person_text(ctx->messages);
 	if (strcmp(backend, "eliza") == 0) {
-		struct eliza_state state = { .turn = (unsigned)ctx->seq };
+		/* another alternative of the message takes another of Eliza's answers */
+		struct eliza_state state = { .turn = (unsigned)ctx->seq + ctx->attempt };
 		return eliza_reply(text, &state);
 	}
 	if (strcmp(backend, "dice") == 0)
@@ -113,6 +114,13 @@ builtin_start(struct backends *be, const struct reply_context *ctx, struct reply
 	struct builtin_job *b = xcalloc(1, sizeof *b);
 	backend_job_init(be, &b->job, sink, halt, release);
 	b->text = compose(ctx);
+	if (ctx->continuing) {	/* going on from a message's text: a new sentence */
+		char *on = xmalloc(strlen(b->text) + 2);
+		on[0] = ' ';
+		strcpy(on + 1, b->text);
+		free(b->text);
+		b->text = on;
+	}
 	b->tick = evtimer_new(be->base, type_next, b);
 	struct timeval now = { 0, 0 };
 	evtimer_add(b->tick, &now);

@@ -137,7 +137,14 @@ openai_glue_free(struct openai_glue *glue)
 
 /* ---------- the request ---------- */
 
-/* The chat as the model sees it: its persona, then the recent messages. */
+/* What a model is asked after the text so far of a message it is to write on. */
+#define CONTINUE_NUDGE "Continue your last message from exactly where it stopped," \
+	" without repeating any of it."
+
+/*
+ * The chat as the model sees it: its persona, then the recent messages
+ * (continuing: ending with its own text so far, and the nudge to write on).
+ */
 static json_t *
 model_messages(const struct reply_context *ctx)
 {
@@ -165,7 +172,8 @@ model_messages(const struct reply_context *ctx)
 		const char *body = json_string_value(json_object_get(m, "body"));
 		const char *author = json_string_value(json_object_get(m, "author"));
 		const char *mine = json_string_value(json_object_get(m, "bot_id"));
-		if ((uint64_t)json_integer_value(json_object_get(m, "seq")) == ctx->seq || !*body)
+		bool this_one = (uint64_t)json_integer_value(json_object_get(m, "seq")) == ctx->seq;
+		if ((this_one && !ctx->continuing) || !*body)
 			continue;
 		if (mine != NULL && bot_id != NULL && strcmp(mine, bot_id) == 0) {
 			json_array_append_new(out, json_pack("{s:s, s:s}", "role", "assistant",
@@ -178,6 +186,9 @@ model_messages(const struct reply_context *ctx)
 		    "content", line.data, line.len));
 		buf_free(&line);
 	}
+	if (ctx->continuing)
+		json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system",
+		    "content", CONTINUE_NUDGE));
 	return out;
 }
 

@@ -118,13 +118,15 @@ check_field(const struct bots *b, const char *key, json_t *v, struct problem *p)
 		ok = json_is_integer(v) && in_range(v, 1, 32768), why = "an integer from 1 to 32768";
 	else if (strcmp(key, "talkativeness") == 0)
 		ok = in_range(v, 0, 1), why = "a number from 0 to 1";
+	else if (strcmp(key, "greeting") == 0)
+		ok = is_text(v, LIMIT_MESSAGE_BODY_BYTES), why = "text of at most 16384 bytes";
 	if (!ok)
 		problem_set(p, 422, "%s: must be %s", key, why);
 	return ok ? 0 : -1;
 }
 
 static const char *const field_names[] = { "name", "persona", "backend", "model",
-    "base_url", "api_key_env", "temperature", "max_tokens", "talkativeness" };
+    "base_url", "api_key_env", "temperature", "max_tokens", "talkativeness", "greeting" };
 
 /*
  * base with the known fields of patch applied and checked; NULL and p
@@ -194,8 +196,8 @@ touch_chats(struct bots *b, json_t *chat_ids)
 	size_t i;
 	json_t *id, *chat;
 	json_array_foreach(chat_ids, i, id)
-		if (events_chat_update(b->events, json_string_value(id), NULL, NULL, NULL,
-		    &chat) == STORE_OK)
+		if (events_chat_update(b->events, json_string_value(id),
+		    &(struct chat_change){ .auto_rounds = -1 }, &chat) == STORE_OK)
 			json_decref(chat);
 }
 
@@ -216,9 +218,9 @@ bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot,
 		problem_set(p, 422, "%s: required", json_object_get(fields, "name") ? "backend" : "name");
 		return -1;
 	}
-	json_t *defaults = json_pack("{s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f}",
+	json_t *defaults = json_pack("{s:s, s:s, s:n, s:n, s:n, s:f, s:i, s:f, s:s}",
 	    "persona", "", "backend", "echo", "model", "base_url", "api_key_env",
-	    "temperature", 0.7, "max_tokens", 512, "talkativeness", 0.5);
+	    "temperature", 0.7, "max_tokens", 512, "talkativeness", 0.5, "greeting", "");
 	json_t *complete = merge(b, defaults, fields, p);
 	json_decref(defaults);
 	if (complete == NULL)

@@ -123,6 +123,57 @@ chats_mark_read(struct chats *c, const struct who *who, const char *id, json_t *
 	return st == STORE_OK || st == STORE_NOT_FOUND ? 0 : validate_store(c->store, st, "chat", p);
 }
 
+/* True when ids (an array of strings) holds id. */
+static bool
+has_id(json_t *ids, json_t *id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+		if (json_equal(v, id))
+			return true;
+	return false;
+}
+
+/*
+ * The bots of bot_ids not in before (NULL: none) that have a greeting greet
+ * the chat: each says it as a message of its own (SPEC 8).
+ */
+static void
+greet(struct chats *c, const char *chat_id, json_t *bot_ids, json_t *before)
+{
+	size_t i;
+	json_t *id, *bot, *msg;
+	json_array_foreach(bot_ids, i, id) {
+		if ((before != NULL && has_id(before, id)) ||
+		    store_bot_get(c->store, json_string_value(id), &bot) != STORE_OK)
+			continue;
+		const char *name = json_string_value(json_object_get(bot, "name"));
+		const char *greeting = json_string_value(json_object_get(bot, "greeting"));
+		if (greeting != NULL && !text_blank(greeting)) {
+			char *body = text_card_macros(greeting, name, "everyone");
+			struct message_in in = { .chat_id = chat_id, .kind = "bot", .author = name,
+			    .bot_id = json_string_value(id), .body = body, .state = "complete" };
+			if (events_message_add(c->events, &in, &msg) == STORE_OK)
+				json_decref(msg);
+			free(body);
+		}
+		json_decref(bot);
+	}
+}
+
+/* The ids of the chat's bots (a Chat's "bots"). */
+static json_t *
+bot_ids_of(json_t *chat)
+{
+	json_t *ids = json_array();
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(chat, "bots"), i, b)
+		json_array_append(ids, json_object_get(b, "id"));
+	return ids;
+}
+
 int
 chats_create(struct chats *c, const struct who *who, const struct chat_fields *in,
     json_t **chat, struct problem *p)
@@ -138,35 +189,98 @@ chats_create(struct chats *c, const struct who *who, const struct chat_fields *i
 		    who->anyone ? NULL : who->user_id, chat);
 		rc = st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 	}
-	if (rc == 0)
-		events_list_chat(c->events, json_string_value(json_object_get(*chat, "id")));
+	if (rc == 0) {
+		const char *id = json_string_value(json_object_get(*chat, "id"));
+		greet(c, id, bot_ids, NULL);
+		events_list_chat(c->events, id);
+	}
 	json_decref(bot_ids);
 	free(title);
 	return rc;
+}
+
+/* The muted bots (refs: ids or names) as ids, each one of bot_ids; NULL and p if not. */
+static json_t *
+muted_ids(struct chats *c, json_t *refs, json_t *bot_ids, struct problem *p)
+{
+	json_t *ids = bots_resolve(c->bots, refs, p);
+	size_t i;
+	json_t *id;
+	json_array_foreach(ids, i, id)
+		if (!has_id(bot_ids, id)) {
+			problem_set(p, 422, "muted: %s is not a bot of this chat", json_string_value(id));
+			json_decref(ids);
+			return NULL;
+		}
+	if (ids == NULL && p->status == 422)
+		problem_set(p, 422, "muted: must be a list of bots of this chat (ids or names)");
+	return ids;
+}
+
+/* auto_rounds as given (-1: not given); -2 and p when it is out of range. */
+static int
+auto_rounds(json_t *v, struct problem *p)
+{
+	if (v == NULL)
+		return -1;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= LIMIT_AUTO_ROUNDS)
+		return (int)json_integer_value(v);
+	problem_set(p, 422, "auto_rounds: must be an integer from 0 to %d", LIMIT_AUTO_ROUNDS);
+	return -2;
+}
+
+/* The change in fields, checked against the chat as it is (old); -1 and p when invalid. */
+static int
+chat_change_of(struct chats *c, const struct chat_fields *in, json_t *old,
+    struct chat_change *out, struct problem *p)
+{
+	*out = (struct chat_change){ .auto_rounds = auto_rounds(in->auto_rounds, p) };
+	char *title = NULL;
+	if (out->auto_rounds == -2 || (in->title != NULL &&
+	    (title = validate_text(in->title, "title", LIMIT_TITLE_CHARS, p)) == NULL) ||
+	    (in->policy != NULL && !json_is_null(in->policy) &&
+	    (out->policy = policy_name(in->policy, p)) == NULL) ||
+	    (in->bots != NULL && (out->bot_ids = bots_resolve(c->bots, in->bots, p)) == NULL))
+		goto bad;
+	out->title = title;
+	json_t *now = out->bot_ids ? json_incref(out->bot_ids) : bot_ids_of(old);
+	if (in->muted != NULL)
+		out->muted = muted_ids(c, in->muted, now, p);
+	json_decref(now);
+	if (in->muted == NULL || out->muted != NULL)
+		return 0;
+bad:
+	free(title);
+	json_decref(out->bot_ids);
+	return -1;
 }
 
 int
 chats_update(struct chats *c, const struct who *who, const char *id,
     const struct chat_fields *in, json_t **chat, struct problem *p)
 {
-	char *title = NULL;
-	const char *policy = NULL;
-	json_t *bot_ids = NULL;
-	if (chats_get(c, who, id, chat, p) != 0)
-		return -1;
-	json_decref(*chat);
+	struct chat_change change;
+	json_t *old;
 	*chat = NULL;
-	if ((in->title != NULL &&
-	    (title = validate_text(in->title, "title", LIMIT_TITLE_CHARS, p)) == NULL) ||
-	    (in->policy != NULL && !json_is_null(in->policy) &&
-	    (policy = policy_name(in->policy, p)) == NULL) ||
-	    (in->bots != NULL && (bot_ids = bots_resolve(c->bots, in->bots, p)) == NULL)) {
-		free(title);
+	if (chats_get(c, who, id, &old, p) != 0)
+		return -1;
+	if (chat_change_of(c, in, old, &change, p) != 0) {
+		json_decref(old);
 		return -1;
 	}
-	enum store_status st = events_chat_update(c->events, id, title, policy, bot_ids, chat);
-	free(title);
-	json_decref(bot_ids);
+	enum store_status st = events_chat_update(c->events, id, &change, chat);
+	if (st == STORE_OK && change.bot_ids != NULL) {
+		json_t *before = bot_ids_of(old);
+		greet(c, id, change.bot_ids, before);
+		json_decref(before);
+	}
+	if (st == STORE_OK && change.auto_rounds == 0)
+		turns_end_auto(c->turns, id);
+	free((char *)change.title);
+	json_decref(change.bot_ids);
+	json_decref(change.muted);
+	json_decref(old);
 	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 }
 
@@ -202,32 +316,6 @@ chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat,
 		st = STORE_NOT_FOUND;	/* to who, it does not exist */
 	}
 	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
-}
-
-/* Message bodies keep their text as written, with line ends made LF. */
-static char *
-message_body(json_t *v, struct problem *p)
-{
-	if (!json_is_string(v)) {
-		problem_set(p, 422, "body: required, a string");
-		return NULL;
-	}
-	size_t len = json_string_length(v);
-	const char *s = json_string_value(v);
-	if (len > LIMIT_MESSAGE_BODY_BYTES) {
-		problem_set(p, 413, "body: larger than %d bytes", LIMIT_MESSAGE_BODY_BYTES);
-		return NULL;
-	}
-	if (!text_utf8_valid(s, len) || text_blank(s)) {
-		problem_set(p, 422, "body: must be non-blank UTF-8 text without NUL");
-		return NULL;
-	}
-	char *body = xmalloc(len + 1), *o = body;
-	for (size_t i = 0; i < len; i++)
-		if (!(s[i] == '\r' && s[i + 1] == '\n'))
-			*o++ = s[i] == '\r' ? '\n' : s[i];
-	*o = '\0';
-	return body;
 }
 
 /* A post on its way to its commit, and who to tell. */
@@ -270,7 +358,7 @@ chats_post(struct chats *c, const struct who *who, const char *id, json_t *autho
 	/* with accounts the author is who posts; an author in the request is ignored */
 	char *author = who->anyone ? validate_text(author_v, "author", LIMIT_AUTHOR_CHARS, p) :
 	    xstrdup(who->display_name);
-	char *body = author ? message_body(body_v, p) : NULL;
+	char *body = author ? validate_message_body(body_v, p) : NULL;
 	if (body != NULL) {
 		struct post *post = xmalloc(sizeof *post);
 		*post = (struct post){ c, posted, arg };

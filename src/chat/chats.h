@@ -35,6 +35,8 @@ struct chat_fields {
 	json_t	*title;
 	json_t	*policy;
 	json_t	*bots;
+	json_t	*muted;		/* ids or names of bots of the chat no policy picks */
+	json_t	*auto_rounds;	/* 0..LIMIT_AUTO_ROUNDS */
 };
 
 /*

@@ -179,17 +179,75 @@ events_message_pending(struct events *ev, json_t *message)
 }
 
 enum store_status
-events_chat_update(struct events *ev, const char *chat_id, const char *title,
-    const char *policy, json_t *bot_ids, json_t **chat)
+events_chat_update(struct events *ev, const char *chat_id, const struct chat_change *change,
+    json_t **chat)
 {
 	uint64_t id;
-	enum store_status rc = store_chat_update(ev->store, chat_id, title, policy, bot_ids,
-	    chat, &id);
+	enum store_status rc = store_chat_update(ev->store, chat_id, change, chat, &id);
 	if (rc == STORE_OK) {
 		bus_publish(&ev->bus, chat_id, id, "chat", *chat);
 		events_list_chat(ev, chat_id);
 	}
 	return rc;
+}
+
+/* A change of a message was stored (rc): published (id 0: nothing changed). */
+static enum store_status
+message_changed(struct events *ev, const char *chat_id, enum store_status rc, uint64_t id,
+    json_t *message)
+{
+	if (rc == STORE_OK && id > 0) {
+		bus_publish(&ev->bus, chat_id, id, "message-update", message);
+		events_list_chat(ev, chat_id);
+	}
+	return rc;
+}
+
+enum store_status
+events_message_edit(struct events *ev, const char *chat_id, uint64_t seq, const char *body,
+    json_t **message)
+{
+	uint64_t id = 0;
+	enum store_status rc = store_message_edit(ev->store, chat_id, seq, body, message, &id);
+	return message_changed(ev, chat_id, rc, id, *message);
+}
+
+enum store_status
+events_message_reopen(struct events *ev, const char *chat_id, uint64_t seq, bool fresh,
+    json_t **message)
+{
+	uint64_t id = 0;
+	enum store_status rc = store_message_reopen(ev->store, chat_id, seq, fresh, message, &id);
+	return message_changed(ev, chat_id, rc, id, *message);
+}
+
+enum store_status
+events_message_pick(struct events *ev, const char *chat_id, uint64_t seq, unsigned index,
+    json_t **message)
+{
+	uint64_t id = 0;
+	enum store_status rc = store_message_pick(ev->store, chat_id, seq, index, message, &id);
+	return message_changed(ev, chat_id, rc, id, *message);
+}
+
+enum store_status
+events_message_delete(struct events *ev, const char *chat_id, uint64_t seq)
+{
+	uint64_t id;
+	enum store_status rc = store_message_delete(ev->store, chat_id, seq, &id);
+	if (rc == STORE_OK) {
+		json_t *data = json_pack("{s:I}", "seq", (json_int_t)seq);
+		bus_publish(&ev->bus, chat_id, id, "message-deleted", data);
+		json_decref(data);
+		events_list_chat(ev, chat_id);
+	}
+	return rc;
+}
+
+void
+events_ephemeral(struct events *ev, const char *chat_id, const char *name, json_t *data)
+{
+	bus_publish(&ev->bus, chat_id, 0, name, data);
 }
 
 enum store_status

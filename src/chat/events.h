@@ -12,6 +12,7 @@
 #ifndef PARLEY_EVENTS_H
 #define PARLEY_EVENTS_H
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,9 +53,20 @@ enum store_status events_message_finish(struct events *ev, const char *chat_id,
  * sent without an id so that tabs show it; the stored update follows.
  */
 void		 events_message_pending(struct events *ev, json_t *message);
-/* Changes what is not NULL: a "chat" event carrying the new Chat (store_chat_update). */
+/* Changes the chat: a "chat" event carrying the new Chat (store_chat_update). */
 enum store_status events_chat_update(struct events *ev, const char *chat_id,
-		    const char *title, const char *policy, json_t *bot_ids, json_t **chat);
+		    const struct chat_change *change, json_t **chat);
+/*
+ * Conversation control (store.h): each a "message-update" event carrying
+ * the Message, but a deletion, which is a "message-deleted" {"seq"}.
+ */
+enum store_status events_message_edit(struct events *ev, const char *chat_id, uint64_t seq,
+		    const char *body, json_t **message);
+enum store_status events_message_delete(struct events *ev, const char *chat_id, uint64_t seq);
+enum store_status events_message_reopen(struct events *ev, const char *chat_id, uint64_t seq,
+		    bool fresh, json_t **message);
+enum store_status events_message_pick(struct events *ev, const char *chat_id, uint64_t seq,
+		    unsigned index, json_t **message);
 /* The turn state changed: a "turn" event (shown without an id when it cannot be stored). */
 enum store_status events_turn(struct events *ev, const char *chat_id, json_t *state);
 /* Deletes the chat; its streams get "deleted" and end. */
@@ -65,6 +77,12 @@ void		 events_end_streams(struct events *ev, const struct bus_match *m);
 void		 events_list_chat(struct events *ev, const char *chat_id);
 /* The chat leaves the list of user_id (NULL: of everyone). */
 void		 events_list_gone(struct events *ev, const char *chat_id, const char *user_id);
+/*
+ * An ephemeral event of the chat (never stored, never replayed): "presence",
+ * "typing". data is borrowed.
+ */
+void		 events_ephemeral(struct events *ev, const char *chat_id, const char *name,
+		    json_t *data);
 /* A piece of a reply being written: an ephemeral "token" event. */
 void		 events_token(struct events *ev, const char *chat_id, uint64_t seq,
 		    const char *text, size_t len);

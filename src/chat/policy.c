@@ -7,6 +7,7 @@
  *              talkativeness, at least one; a bot's reply pulls in the bots
  *              it mentions (not itself).
  * manual:      nobody; bots speak when asked through /turn.
+ * Auto mode picks one bot at a time after the bots have answered (policy_auto).
  */
 #include "chat/policy.h"
 
@@ -112,4 +113,64 @@ policy_select(enum policy policy, const struct chat_bot *bots, size_t n, const c
 		return 0;
 	}
 	return 0;
+}
+
+/* The first bot text mentions that is not the speaker, or -1. */
+static int
+first_mentioned(const struct chat_bot *bots, size_t n, const char *text, int speaker)
+{
+	size_t named[LIMIT_CHAT_BOTS];
+	size_t found = mentions_find(text, bots, n, named, LIMIT_CHAT_BOTS);
+	for (size_t i = 0; i < found; i++)
+		if (speaker < 0 || named[i] != (size_t)speaker)
+			return (int)named[i];
+	return -1;
+}
+
+/* A bot drawn by talkativeness, not the speaker while there are others. */
+static int
+draw_talkative(const struct chat_bot *bots, size_t n, int speaker, policy_rng_fn rng,
+    void *state)
+{
+	double total = 0;
+	size_t candidates = 0;
+	for (size_t b = 0; b < n; b++)
+		if (n == 1 || (int)b != speaker) {
+			total += bots[b].talkativeness;
+			candidates++;
+		}
+	double at = rng(state) * (total > 0 ? total : (double)candidates);
+	int last = -1;
+	for (size_t b = 0; b < n; b++) {
+		if (n > 1 && (int)b == speaker)
+			continue;
+		last = (int)b;
+		at -= total > 0 ? bots[b].talkativeness : 1.0;
+		if (at < 0)
+			return last;
+	}
+	return last;
+}
+
+int
+policy_auto(enum policy policy, const struct chat_bot *bots, size_t n, const char *text,
+    int speaker, policy_rng_fn rng, void *state)
+{
+	if (n > LIMIT_CHAT_BOTS)
+		n = LIMIT_CHAT_BOTS;
+	if (n == 0)
+		return -1;
+	int named;
+	switch (policy) {
+	case POLICY_ROUND_ROBIN:
+		return speaker < 0 ? 0 : (speaker + 1) % (int)n;
+	case POLICY_MENTIONS:
+		return first_mentioned(bots, n, text, speaker);
+	case POLICY_NATURAL:
+		named = first_mentioned(bots, n, text, speaker);
+		return named >= 0 ? named : draw_talkative(bots, n, speaker, rng, state);
+	case POLICY_MANUAL:
+		return -1;
+	}
+	return -1;
 }

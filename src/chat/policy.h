@@ -34,4 +34,14 @@ size_t	 policy_select(enum policy policy, const struct chat_bot *bots, size_t n,
 	    const char *text, int speaker, policy_rng_fn rng, void *state,
 	    size_t out[], size_t max);
 
+/*
+ * Auto mode (SPEC 8): the one bot that answers text, the last reply, which
+ * the bot at index speaker wrote (-1: a person), or -1 for none.
+ * round-robin: the next bot in chat order; mentions: the first bot text
+ * mentions; natural: that, else one by talkativeness (not the speaker
+ * while there are others); manual: none.
+ */
+int	 policy_auto(enum policy policy, const struct chat_bot *bots, size_t n,
+	    const char *text, int speaker, policy_rng_fn rng, void *state);
+
 #endif

@@ -2,7 +2,8 @@
  * turns.c - the turn flow; see turns.h.
  *
  * A flow exists while a chat has a reply running or turns queued. Starting a
- * turn stores the bot's message as "streaming" (a durable "message" event),
+ * turn stores the bot's message as "streaming" (a durable "message" event;
+ * a regenerated or continued one is reopened, a "message-update"),
  * then the backend's pieces go out as ephemeral "token" events and are kept
  * in memory; the end stores the text with its final state (a durable
  * "message-update"). Every change of speaker or queue is a durable "turn".
@@ -11,6 +12,10 @@
  * always ends: when its end cannot be stored (the disk full, the database
  * gone), tabs are shown the end at once and storing it is tried again every
  * second until it works.
+ *
+ * A queued turn is {"bot": Bot} and, to write an existing message again,
+ * "seq" and "fresh" (a new alternative; else continued), or "auto" (one of
+ * the chat's auto rounds). Muted bots are never picked by a policy.
  */
 #include "chat/turns.h"
 #include "backends/backend.h"
@@ -44,13 +49,15 @@ struct reply {
 	struct buf		 text;		/* what it said so far */
 	time_t			 saved;		/* when the text so far was last stored */
 	struct reply_job	*job;		/* NULL once the backend ended */
+	bool			 redo;		/* writes an existing message again */
 };
 
 struct flow {
 	struct idmap_entry	 entry;		/* keyed by chat id */
 	struct turns		*turns;
 	json_t			*queue;		/* Bots waiting to speak, in order */
-	unsigned		 bot_turns;	/* since the last person's message */
+	unsigned		 bot_turns;	/* the policy's, since the last person's message */
+	unsigned		 auto_left;	/* auto rounds still to come */
 	struct reply		*reply;
 	json_t			*published;	/* the last turn state sent */
 };
@@ -94,7 +101,8 @@ str(json_t *obj, const char *key)
 static json_t *
 idle_state(void)
 {
-	return json_pack("{s:s, s:n, s:[]}", "state", "idle", "speaker", "queue");
+	return json_pack("{s:s, s:n, s:[], s:i}", "state", "idle", "speaker", "queue",
+	    "auto_left", 0);
 }
 
 static json_t *
@@ -102,13 +110,26 @@ flow_state(const struct flow *f)
 {
 	json_t *names = json_array();
 	size_t i;
-	json_t *bot;
-	json_array_foreach(f->queue, i, bot)
-		json_array_append(names, json_object_get(bot, "name"));
-	if (f->reply == NULL)
-		return json_pack("{s:s, s:n, s:o}", "state", "idle", "speaker", "queue", names);
-	return json_pack("{s:s, s:O, s:o}", "state", "running",
-	    "speaker", json_object_get(f->reply->bot, "name"), "queue", names);
+	json_t *turn;
+	json_array_foreach(f->queue, i, turn)
+		json_array_append(names, json_object_get(json_object_get(turn, "bot"), "name"));
+	json_t *speaker = f->reply ? json_object_get(f->reply->bot, "name") : json_null();
+	return json_pack("{s:s, s:O, s:o, s:I}", "state", f->reply ? "running" : "idle",
+	    "speaker", speaker, "queue", names, "auto_left", (json_int_t)f->auto_left);
+}
+
+/* A queued turn of the bot (seq 0: a new message). */
+static json_t *
+queued_turn(json_t *bot, uint64_t seq, bool fresh, bool automatic)
+{
+	json_t *turn = json_pack("{s:O}", "bot", bot);
+	if (seq > 0) {
+		json_object_set_new(turn, "seq", json_integer((json_int_t)seq));
+		json_object_set_new(turn, "fresh", json_boolean(fresh));
+	}
+	if (automatic)
+		json_object_set_new(turn, "auto", json_true());
+	return turn;
 }
 
 static const char *
@@ -137,7 +158,7 @@ flow_settle(struct flow *f)
 		f->published = json_incref(state);
 	}
 	json_decref(state);
-	if (f->reply == NULL && json_array_size(f->queue) == 0)
+	if (f->reply == NULL && json_array_size(f->queue) == 0 && f->auto_left == 0)
 		flow_free(f);
 }
 
@@ -293,29 +314,48 @@ reply_end(void *arg, const char *error)
 	json_t *bot = json_incref(r->bot);
 	char *text = xstrdup(r->text.data ? r->text.data : "");
 	r->job = NULL;		/* the backend frees it after this returns */
+	bool redo = r->redo;
 	reply_finish(r, error ? "failed" : "complete", error);
-	if (error == NULL)
+	if (error == NULL && !redo)
 		turns_after_bot(f, text, bot);
 	free(text);
 	json_decref(bot);
 	flow_next(f);
 }
 
-/* Starts the bot's reply: its streaming message, then the backend. */
+/*
+ * The reply's message, streaming (a new one, or the turn's seq written again),
+ * and what the bot sees: the messages before it (continued: up to it).
+ */
 static int
-reply_start(struct flow *f, json_t *bot)
+reply_message(struct flow *f, json_t *bot, json_t *turn, json_t **msg, json_t **context)
 {
 	struct turns *t = f->turns;
-	json_t *context, *msg;
-	if (store_messages_last(t->store, flow_chat(f), LIMIT_CONTEXT_MESSAGES, &context) != STORE_OK)
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(turn, "seq"));
+	bool fresh = json_is_true(json_object_get(turn, "fresh"));
+	if (store_messages_before(t->store, flow_chat(f), seq == 0 ? UINT64_MAX : seq + !fresh,
+	    LIMIT_CONTEXT_MESSAGES, context) != STORE_OK)
 		return -1;
 	struct message_in in = { .chat_id = flow_chat(f), .kind = "bot",
 	    .author = str(bot, "name"), .bot_id = str(bot, "id"), .body = "",
 	    .state = "streaming" };
-	if (events_message_add(t->events, &in, &msg) != STORE_OK) {
-		json_decref(context);
+	enum store_status rc = seq == 0 ? events_message_add(t->events, &in, msg) :
+	    events_message_reopen(t->events, flow_chat(f), seq, fresh, msg);
+	if (rc != STORE_OK) {
+		json_decref(*context);
 		return -1;
 	}
+	return 0;
+}
+
+/* Starts the bot's turn: its streaming message, then the backend. */
+static int
+reply_start(struct flow *f, json_t *bot, json_t *turn)
+{
+	struct turns *t = f->turns;
+	json_t *context, *msg;
+	if (reply_message(f, bot, turn, &msg, &context) != 0)
+		return -1;
 
 	struct reply *r = xcalloc(1, sizeof *r);
 	r->flow = f;
@@ -323,10 +363,15 @@ reply_start(struct flow *f, json_t *bot)
 	r->message = msg;
 	r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
 	r->saved = time(NULL);
+	r->redo = json_object_get(turn, "seq") != NULL;
+	buf_add(&r->text, str(msg, "body"), strlen(str(msg, "body")));
 	f->reply = r;
-	f->bot_turns++;
+	if (json_object_get(turn, "auto") == NULL && !r->redo)
+		f->bot_turns++;
 	flow_settle(f);
-	struct reply_context ctx = { .bot = bot, .messages = context, .seq = r->seq };
+	struct reply_context ctx = { .bot = bot, .messages = context, .seq = r->seq,
+	    .continuing = r->redo && r->text.len > 0,
+	    .attempt = (unsigned)json_integer_value(json_object_get(msg, "alternative")) };
 	r->job = backend_start(t->backends, &ctx, (struct reply_sink){ reply_text, reply_end, r });
 	json_decref(context);
 	return 0;
@@ -346,29 +391,65 @@ chat_has_bot(json_t *chat, const char *bot_id)
 	return false;
 }
 
-/* Starts the next queued turn that can start; settles the flow either way. */
+static void queue_auto(struct flow *f);
+
+/* True when the turn may start: the policy's own stop after LIMIT_BOT_TURNS. */
+static bool
+turn_allowed(const struct flow *f, json_t *turn)
+{
+	return json_object_get(turn, "seq") != NULL || json_object_get(turn, "auto") != NULL ||
+	    f->bot_turns < LIMIT_BOT_TURNS;
+}
+
+/* Starts the queued turn, as the bot and the chat are now (or not at all). */
+static void
+turn_start(struct flow *f, json_t *turn)
+{
+	struct turns *t = f->turns;
+	json_t *chat = NULL, *bot = NULL;
+	const char *bot_id = str(json_object_get(turn, "bot"), "id");
+	if (store_chat_get(t->store, flow_chat(f), &chat) == STORE_OK &&
+	    store_bot_get(t->store, bot_id, &bot) == STORE_OK &&
+	    chat_has_bot(chat, bot_id) && reply_start(f, bot, turn) != 0)
+		log_warn("chat %s: could not start %s's turn", flow_chat(f), str(bot, "name"));
+	json_decref(chat);
+	json_decref(bot);
+}
+
+/*
+ * Starts the next queued turn that can start (when the queue runs dry, an
+ * auto round is queued while any are left); settles the flow either way.
+ */
 static void
 flow_next(struct flow *f)
 {
-	struct turns *t = f->turns;
-	while (f->reply == NULL && json_array_size(f->queue) > 0) {
-		json_t *queued = json_incref(json_array_get(f->queue, 0));
+	while (f->reply == NULL && (json_array_size(f->queue) > 0 || f->auto_left > 0)) {
+		if (json_array_size(f->queue) == 0) {
+			queue_auto(f);
+			continue;
+		}
+		json_t *turn = json_incref(json_array_get(f->queue, 0));
 		json_array_remove(f->queue, 0);
-		json_t *chat = NULL, *bot = NULL;
-		if (f->bot_turns >= LIMIT_BOT_TURNS)
-			json_array_clear(f->queue);
-		else if (store_chat_get(t->store, flow_chat(f), &chat) == STORE_OK &&
-		    store_bot_get(t->store, str(queued, "id"), &bot) == STORE_OK &&
-		    chat_has_bot(chat, str(bot, "id")) && reply_start(f, bot) != 0)
-			log_warn("chat %s: could not start %s's reply", flow_chat(f), str(bot, "name"));
-		json_decref(chat);
-		json_decref(bot);
-		json_decref(queued);
+		if (turn_allowed(f, turn))
+			turn_start(f, turn);
+		json_decref(turn);
 	}
 	flow_settle(f);
 }
 
-/* The chat's bots as the policies see them, with their Bots alongside. */
+/* True when the chat (a Chat) has muted the bot. */
+static bool
+chat_muted(json_t *chat, const char *bot_id)
+{
+	size_t i;
+	json_t *id;
+	json_array_foreach(json_object_get(chat, "muted"), i, id)
+		if (strcmp(json_string_value(id), bot_id) == 0)
+			return true;
+	return false;
+}
+
+/* The chat's bots as the policies see them (not the muted), with their Bots alongside. */
 static size_t
 chat_bots(struct turns *t, json_t *chat, struct chat_bot *out, json_t **bots, size_t max)
 {
@@ -376,7 +457,8 @@ chat_bots(struct turns *t, json_t *chat, struct chat_bot *out, json_t **bots, si
 	json_t *ref;
 	json_array_foreach(json_object_get(chat, "bots"), i, ref) {
 		json_t *bot;
-		if (n == max || store_bot_get(t->store, str(ref, "id"), &bot) != STORE_OK)
+		if (n == max || chat_muted(chat, str(ref, "id")) ||
+		    store_bot_get(t->store, str(ref, "id"), &bot) != STORE_OK)
 			continue;
 		bots[n] = bot;
 		out[n].name = str(bot, "name");
@@ -386,29 +468,75 @@ chat_bots(struct turns *t, json_t *chat, struct chat_bot *out, json_t **bots, si
 	return n;
 }
 
-/* The bots the policy calls for after text (speaker: the bot who wrote it, or NULL). */
+/* The index among bots (n of them) of the bot speaker_id, or -1. */
+static int
+index_of(json_t **bots, size_t n, const char *speaker_id)
+{
+	for (size_t i = 0; speaker_id && i < n; i++)
+		if (strcmp(str(bots[i], "id"), speaker_id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static enum policy
+chat_policy(json_t *chat)
+{
+	enum policy policy = POLICY_ROUND_ROBIN;
+	policy_parse(str(chat, "policy"), &policy);
+	return policy;
+}
+
+/*
+ * The turns the policy calls for after text (speaker: the bot who wrote it,
+ * or NULL), as queued turns.
+ */
 static json_t *
 select_bots(struct turns *t, json_t *chat, const char *text, const char *speaker_id)
 {
 	struct chat_bot cb[LIMIT_CHAT_BOTS];
 	json_t *bots[LIMIT_CHAT_BOTS];
 	size_t picked[LIMIT_CHAT_BOTS];
-	enum policy policy = POLICY_ROUND_ROBIN;
-	policy_parse(str(chat, "policy"), &policy);
-
 	size_t n = chat_bots(t, chat, cb, bots, LIMIT_CHAT_BOTS);
-	int speaker = -1;
-	for (size_t i = 0; speaker_id && i < n; i++)
-		if (strcmp(str(bots[i], "id"), speaker_id) == 0)
-			speaker = (int)i;
-	size_t k = policy_select(policy, cb, n, text, speaker, rng_next, &t->rng, picked,
-	    LIMIT_CHAT_BOTS);
+	size_t k = policy_select(chat_policy(chat), cb, n, text, index_of(bots, n, speaker_id),
+	    rng_next, &t->rng, picked, LIMIT_CHAT_BOTS);
 	json_t *out = json_array();
 	for (size_t i = 0; i < k; i++)
-		json_array_append(out, bots[picked[i]]);
+		json_array_append_new(out, queued_turn(bots[picked[i]], 0, false, false));
 	for (size_t i = 0; i < n; i++)
 		json_decref(bots[i]);
 	return out;
+}
+
+/*
+ * One auto round: the bot the policy picks to answer the chat's last
+ * message is queued; when none (or the chat cannot be read), auto mode ends.
+ */
+static void
+queue_auto(struct flow *f)
+{
+	struct turns *t = f->turns;
+	struct chat_bot cb[LIMIT_CHAT_BOTS];
+	json_t *bots[LIMIT_CHAT_BOTS];
+	json_t *chat = NULL, *last = NULL;
+	size_t n = 0;
+	int pick = -1;
+	if (store_chat_get(t->store, flow_chat(f), &chat) == STORE_OK &&
+	    store_messages_last(t->store, flow_chat(f), 1, &last) == STORE_OK &&
+	    json_array_size(last) == 1) {
+		json_t *m = json_array_get(last, 0);
+		n = chat_bots(t, chat, cb, bots, LIMIT_CHAT_BOTS);
+		pick = policy_auto(chat_policy(chat), cb, n, str(m, "body"),
+		    index_of(bots, n, str(m, "bot_id")), rng_next, &t->rng);
+	}
+	if (pick >= 0) {
+		json_array_append_new(f->queue, queued_turn(bots[pick], 0, false, true));
+		f->auto_left--;
+	} else
+		f->auto_left = 0;
+	for (size_t i = 0; i < n; i++)
+		json_decref(bots[i]);
+	json_decref(last);
+	json_decref(chat);
 }
 
 /* A bot finished: in a natural chat the bots it mentions join the queue. */
@@ -428,14 +556,27 @@ void
 turns_on_message(struct turns *t, json_t *chat, json_t *message)
 {
 	json_t *queue = select_bots(t, chat, str(message, "body"), NULL);
-	struct flow *f = flow_get(t, str(chat, "id"), json_array_size(queue) > 0);
+	bool answered = json_array_size(queue) > 0;
+	struct flow *f = flow_get(t, str(chat, "id"), answered);
 	if (f != NULL) {
 		json_decref(f->queue);
 		f->queue = queue;
 		f->bot_turns = 0;
+		/* a person's post ends the auto rounds of the last one; its own may follow */
+		f->auto_left = answered ? (unsigned)json_integer_value(json_object_get(chat,
+		    "auto_rounds")) : 0;
 		flow_next(f);
 	} else
 		json_decref(queue);
+}
+
+/* The turn goes first in the chat's queue. */
+static void
+queue_first(struct turns *t, json_t *chat, json_t *turn)
+{
+	struct flow *f = flow_get(t, str(chat, "id"), true);
+	json_array_insert_new(f->queue, 0, turn);
+	flow_next(f);
 }
 
 int
@@ -444,9 +585,17 @@ turns_request(struct turns *t, json_t *chat, json_t *bot)
 	if (!chat_has_bot(chat, str(bot, "id")))
 		return -1;
 	struct flow *f = flow_get(t, str(chat, "id"), true);
-	json_array_insert(f->queue, 0, bot);
 	f->bot_turns = 0;
-	flow_next(f);
+	queue_first(t, chat, queued_turn(bot, 0, false, false));
+	return 0;
+}
+
+int
+turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq, bool fresh)
+{
+	if (!chat_has_bot(chat, str(bot, "id")))
+		return -1;
+	queue_first(t, chat, queued_turn(bot, seq, fresh, false));
 	return 0;
 }
 
@@ -457,9 +606,30 @@ turns_stop(struct turns *t, const char *chat_id)
 	if (f == NULL)
 		return;
 	json_array_clear(f->queue);
+	f->auto_left = 0;
 	if (f->reply != NULL)
 		reply_finish(f->reply, "stopped", NULL);
 	flow_settle(f);
+}
+
+void
+turns_end_auto(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f == NULL)
+		return;
+	f->auto_left = 0;
+	flow_settle(f);
+}
+
+void
+turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f == NULL || f->reply == NULL || f->reply->seq != seq)
+		return;
+	reply_finish(f->reply, "stopped", NULL);
+	flow_next(f);
 }
 
 void

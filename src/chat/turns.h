@@ -10,6 +10,7 @@
 #define PARLEY_TURNS_H
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct backend_opts;
 struct event_base;
@@ -31,14 +32,23 @@ void		 turns_recover(struct turns *t);
 void		 turns_on_message(struct turns *t, json_t *chat, json_t *message);
 /* The bot speaks next: 0, or -1 when the chat (a Chat) does not have it. */
 int		 turns_request(struct turns *t, json_t *chat, json_t *bot);
-/* Ends the reply being generated as "stopped" and drops the queued turns. */
+/*
+ * The bot writes its message seq again, first in the queue: a new
+ * alternative (fresh) or on from its text. -1 when the chat lacks the bot.
+ */
+int		 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq, bool fresh);
+/* Ends the reply being generated, its auto rounds, and drops the queued turns. */
 void		 turns_stop(struct turns *t, const char *chat_id);
+/* No more auto rounds follow in the chat (its auto_rounds became 0). */
+void		 turns_end_auto(struct turns *t, const char *chat_id);
+/* When message seq is the reply being generated, it ends "stopped"; the flow goes on. */
+void		 turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq);
 /* The chat is gone: drop its flow without writing anything. */
 void		 turns_forget(struct turns *t, const char *chat_id);
 
 /* True while the chat has a reply running or turns queued. */
 bool		 turns_busy(struct turns *t, const char *chat_id);
-/* {"state":"idle|running","speaker":name|null,"queue":[names]} (new reference). */
+/* {"state":"idle|running","speaker":name|null,"queue":[names],"auto_left":N} (new reference). */
 json_t		*turns_state(struct turns *t, const char *chat_id);
 /*
  * The Message being generated in the chat with its text so far (or one

@@ -2,8 +2,10 @@
  * validate.c - shared checks of the chat services; see validate.h.
  */
 #include "chat/validate.h"
+#include "limits.h"
 #include "util/problem.h"
 #include "util/text.h"
+#include "util/xmalloc.h"
 
 #include <stdlib.h>
 
@@ -41,4 +43,30 @@ validate_store(struct store *st, enum store_status rc, const char *what, struct 
 	else
 		problem_set(p, 500, "the database failed; try again");
 	return -1;
+}
+
+/* Message bodies keep their text as written, with line ends made LF. */
+char *
+validate_message_body(json_t *v, struct problem *p)
+{
+	if (!json_is_string(v)) {
+		problem_set(p, 422, "body: required, a string");
+		return NULL;
+	}
+	size_t len = json_string_length(v);
+	const char *s = json_string_value(v);
+	if (len > LIMIT_MESSAGE_BODY_BYTES) {
+		problem_set(p, 413, "body: larger than %d bytes", LIMIT_MESSAGE_BODY_BYTES);
+		return NULL;
+	}
+	if (!text_utf8_valid(s, len) || text_blank(s)) {
+		problem_set(p, 422, "body: must be non-blank UTF-8 text without NUL");
+		return NULL;
+	}
+	char *body = xmalloc(len + 1), *o = body;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] == '\r' && s[i + 1] == '\n'))
+			*o++ = s[i] == '\r' ? '\n' : s[i];
+	*o = '\0';
+	return body;
 }

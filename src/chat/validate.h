@@ -17,6 +17,11 @@ struct problem;
  */
 char	*validate_text(json_t *v, const char *field, size_t max_chars, struct problem *p);
 /*
+ * v as a message's body (SPEC 2): its text as written, line ends made LF
+ * (free it); NULL and a 422 (413 when too large) naming "body".
+ */
+char	*validate_message_body(json_t *v, struct problem *p);
+/*
  * The problem a failed call to st means: 404 "WHAT not found", 409 for a
  * name taken, 503 when the store cannot take writes, 500 otherwise.
  * Returns -1, for `return validate_store(...)`.

@@ -190,9 +190,23 @@ to_shards(struct hub *hub, struct channel *ch, struct frame *frames[STREAM_KINDS
 			shard_publish(hub->shards[s], ch->entry.id, frames, later, end);
 }
 
+/*
+ * A message was deleted: frames of the ring may show it, and the store no
+ * longer does; resumes from before now are read from the store.
+ */
+static void
+ring_forget(struct channel *ch)
+{
+	for (size_t i = 0; i < LIMIT_RESUME_RING; i++)
+		slot_clear(&ch->ring[i]);
+	ch->ring_first = ch->ring_last = 0;
+}
+
 static void
 publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data)
 {
+	if (strcmp(name, "message-deleted") == 0)
+		ring_forget(ch);
 	struct frame *frames[STREAM_KINDS] = { NULL };
 	for (int kind = 0; kind < STREAM_KINDS; kind++)
 		if (ch->total[kind] > 0)

@@ -97,6 +97,22 @@ static const char *const migrations[] = {
 	"  coalesce((SELECT max(created_at) FROM messages m WHERE m.chat_id = c.id),"
 	"  c.created_at), c.rowid) AS n FROM chats c) AS r WHERE chats.id = r.id;"
 	"CREATE INDEX chats_by_activity ON chats (active_at);",
+	/*
+	 * 6: conversation control: edits, a bot message's alternatives (every
+	 * one, the shown one mirrored in its message row, once there are two),
+	 * muted bots, auto rounds, greetings
+	 */
+	"ALTER TABLE messages ADD COLUMN edited_at TEXT;"
+	"ALTER TABLE messages ADD COLUMN alternative INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN alternatives INTEGER NOT NULL DEFAULT 1;"
+	"CREATE TABLE alternatives ("
+	"  chat_id TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,"
+	"  body TEXT NOT NULL, state TEXT NOT NULL, error TEXT,"
+	"  PRIMARY KEY (chat_id, seq, idx), FOREIGN KEY (chat_id, seq)"
+	"  REFERENCES messages (chat_id, seq) ON DELETE CASCADE) WITHOUT ROWID;"
+	"ALTER TABLE chat_bots ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chats ADD COLUMN auto_rounds INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE bots ADD COLUMN greeting TEXT NOT NULL DEFAULT '';",
 };
 
 /*
@@ -107,13 +123,15 @@ static const char *const migrations[] = {
 	" coalesce((SELECT max(e.id) FROM events e WHERE e.chat_id = chats.id), 0)," \
 	" coalesce((SELECT m.event_id FROM messages m WHERE m.chat_id = chats.id" \
 	" AND m.event_id IS NOT NULL ORDER BY m.seq DESC LIMIT 1), 0))"
-#define CHAT_COLS "id, title, policy, created_at, " CHAT_LAST_EVENT
+#define CHAT_COLS "id, title, policy, created_at, " CHAT_LAST_EVENT ", auto_rounds"
 /* A chat list's preview: the newest message not being written (c: the chat). */
 #define NEWEST_SHOWN "(SELECT seq FROM messages WHERE chat_id = c.id" \
 	" AND state <> 'streaming' ORDER BY seq DESC LIMIT 1)"
 #define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at, user_id"
+/* What a Message shows (sqlite_row_message) */
+#define MSG_READ  MSG_COLS ", edited_at, alternative, alternatives"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
-		  " temperature, max_tokens, talkativeness"
+		  " temperature, max_tokens, talkativeness, greeting"
 #define USER_COLS "id, name, display_name, admin, created_at"
 
 const char *const sqlite_sql_text[SQL_COUNT] = {
@@ -145,24 +163,51 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_CHAT_ACTIVE] = "UPDATE chats SET active_at = ?2 WHERE id = ?1",
 	[SQL_ACTIVITY_CLOCK] = "SELECT coalesce(max(active_at), 0) FROM chats",
 	[SQL_CHAT_UPDATE] = "UPDATE chats SET title = coalesce(?2, title),"
-	    " policy = coalesce(?3, policy) WHERE id = ?1",
+	    " policy = coalesce(?3, policy), auto_rounds = coalesce(?4, auto_rounds) WHERE id = ?1",
 	[SQL_CHAT_DELETE] = "DELETE FROM chats WHERE id = ?1",
 	[SQL_CHAT_COUNTERS] = "SELECT max(last_seq, coalesce((SELECT max(m.seq) FROM messages m"
 	    " WHERE m.chat_id = chats.id), 0)), " CHAT_LAST_EVENT " FROM chats WHERE id = ?1",
-	[SQL_CHAT_BOTS] = "SELECT b.id, b.name FROM chat_bots c JOIN bots b ON b.id = c.bot_id"
-	    " WHERE c.chat_id = ?1 ORDER BY c.position",
-	[SQL_CHAT_BOTS_CLEAR] = "DELETE FROM chat_bots WHERE chat_id = ?1",
-	[SQL_CHAT_BOT_ADD] = "INSERT OR IGNORE INTO chat_bots (chat_id, bot_id, position)"
-	    " VALUES (?1, ?2, ?3)",
-	[SQL_MSG_AFTER] = "SELECT " MSG_COLS " FROM messages WHERE chat_id = ?1"
+	[SQL_CHAT_BOTS] = "SELECT b.id, b.name, c.muted FROM chat_bots c JOIN bots b"
+	    " ON b.id = c.bot_id WHERE c.chat_id = ?1 ORDER BY c.position",
+	[SQL_CHAT_BOTS_KEEP] = "DELETE FROM chat_bots WHERE chat_id = ?1"
+	    " AND bot_id NOT IN (SELECT value FROM json_each(?2))",
+	[SQL_CHAT_BOT_ADD] = "INSERT INTO chat_bots (chat_id, bot_id, position)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET position = excluded.position",
+	[SQL_CHAT_MUTE] = "UPDATE chat_bots SET muted = (bot_id IN"
+	    " (SELECT value FROM json_each(?2))) WHERE chat_id = ?1",
+	[SQL_MSG_AFTER] = "SELECT " MSG_READ " FROM messages WHERE chat_id = ?1"
 	    " AND seq > ?2 ORDER BY seq LIMIT ?3",
-	[SQL_MSG_LAST] = "SELECT * FROM (SELECT " MSG_COLS " FROM messages"
-	    " WHERE chat_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+	[SQL_MSG_LAST] = "SELECT * FROM (SELECT " MSG_READ " FROM messages"
+	    " WHERE chat_id = ?1 AND seq < ?3 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 	[SQL_MSG_INSERT] = "INSERT INTO messages (" MSG_COLS ", event_id)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10)",
-	[SQL_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE chat_id = ?1 AND seq = ?2",
+	[SQL_MSG_GET] = "SELECT " MSG_READ " FROM messages WHERE chat_id = ?1 AND seq = ?2",
 	[SQL_MSG_FINISH] = "UPDATE messages SET body = ?3, state = ?4, error = ?5"
-	    " WHERE chat_id = ?1 AND seq = ?2 AND event_id IS NULL",
+	    " WHERE chat_id = ?1 AND seq = ?2 AND state = 'streaming'",
+	[SQL_MSG_EDIT] = "UPDATE messages SET body = ?3, edited_at = ?4"
+	    " WHERE chat_id = ?1 AND seq = ?2 AND state <> 'streaming'",
+	[SQL_MSG_REGENERATE] = "UPDATE messages SET alternative = alternatives,"
+	    " alternatives = alternatives + 1, body = '', state = 'streaming', error = NULL"
+	    " WHERE chat_id = ?1 AND seq = ?2 AND kind = 'bot' AND state <> 'streaming'"
+	    " AND alternatives < " STR(LIMIT_ALTERNATIVES),
+	[SQL_MSG_CONTINUE] = "UPDATE messages SET state = 'streaming', error = NULL"
+	    " WHERE chat_id = ?1 AND seq = ?2 AND kind = 'bot' AND state <> 'streaming'",
+	[SQL_MSG_PICK] = "UPDATE messages SET alternative = a.idx, body = a.body,"
+	    " state = a.state, error = a.error FROM alternatives a WHERE a.chat_id = ?1"
+	    " AND a.seq = ?2 AND a.idx = ?3 AND messages.chat_id = ?1 AND messages.seq = ?2"
+	    " AND messages.state <> 'streaming'",
+	[SQL_MSG_DELETE] = "DELETE FROM messages WHERE chat_id = ?1 AND seq = ?2",
+	[SQL_ALT_KEEP] = "INSERT INTO alternatives (chat_id, seq, idx, body, state, error)"
+	    " SELECT chat_id, seq, alternative, body, state, error FROM messages"
+	    " WHERE chat_id = ?1 AND seq = ?2 AND alternatives > 1 ON CONFLICT DO UPDATE"
+	    " SET body = excluded.body, state = excluded.state, error = excluded.error",
+	[SQL_ALT_FIRST] = "INSERT OR IGNORE INTO alternatives (chat_id, seq, idx, body, state,"
+	    " error) SELECT chat_id, seq, alternative, body, state, error FROM messages"
+	    " WHERE chat_id = ?1 AND seq = ?2",
+	[SQL_EVENT_PURGE_MSG] = "DELETE FROM events WHERE chat_id = ?1"
+	    " AND name IN ('message', 'message-update') AND json_extract(data, '$.seq') = ?2",
+	[SQL_CHAT_FLOORS] = "UPDATE chats SET last_seq = max(last_seq, ?2),"
+	    " last_event_id = max(last_event_id, ?3) WHERE id = ?1",
 	[SQL_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",
 	[SQL_MSG_SAVE_TEXT] = "UPDATE messages SET body = ?3 WHERE chat_id = ?1 AND seq = ?2"
 	    " AND state = 'streaming'",
@@ -171,17 +216,17 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_EVENT_PRUNE] = "DELETE FROM events WHERE chat_id = ?1 AND id <= ?2",
 	[SQL_EVENT_AFTER] = "SELECT id, name, data FROM events WHERE chat_id = ?1"
 	    " AND id > ?2 ORDER BY id",
-	[SQL_EVENT_FINAL_AFTER] = "SELECT * FROM (SELECT " MSG_COLS ", event_id FROM messages"
+	[SQL_EVENT_FINAL_AFTER] = "SELECT * FROM (SELECT " MSG_READ ", event_id FROM messages"
 	    " WHERE chat_id = ?1 ORDER BY seq DESC LIMIT ?3) WHERE event_id > ?2"
 	    " ORDER BY event_id",
 	[SQL_BOT_LIST] = "SELECT " BOT_COLS " FROM bots ORDER BY rowid",
 	[SQL_BOT_GET] = "SELECT " BOT_COLS " FROM bots WHERE id = ?1 OR name = ?1"
 	    " ORDER BY id = ?1 DESC LIMIT 1",
 	[SQL_BOT_INSERT] = "INSERT INTO bots (" BOT_COLS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[SQL_BOT_UPDATE] = "UPDATE bots SET name = ?2, persona = ?3, backend = ?4, model = ?5,"
 	    " base_url = ?6, api_key_env = ?7, temperature = ?8, max_tokens = ?9,"
-	    " talkativeness = ?10 WHERE id = ?1",
+	    " talkativeness = ?10, greeting = ?11 WHERE id = ?1",
 	[SQL_BOT_DELETE] = "DELETE FROM bots WHERE id = ?1",
 	[SQL_BOT_CHATS] = "SELECT chat_id FROM chat_bots WHERE bot_id = ?1",
 	[SQL_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY rowid",

@@ -17,10 +17,12 @@
 enum stmt_id {
 	SQL_BEGIN, SQL_COMMIT, SQL_ROLLBACK,
 	SQL_CHAT_LIST, SQL_CHAT_LIST_MEMBER, SQL_CHAT_GET, SQL_CHAT_INSERT, SQL_CHAT_UPDATE,
-	SQL_CHAT_DELETE, SQL_CHAT_COUNTERS, SQL_CHAT_BOTS, SQL_CHAT_BOTS_CLEAR,
-	SQL_CHAT_BOT_ADD,
+	SQL_CHAT_DELETE, SQL_CHAT_COUNTERS, SQL_CHAT_BOTS, SQL_CHAT_BOTS_KEEP,
+	SQL_CHAT_BOT_ADD, SQL_CHAT_MUTE, SQL_CHAT_FLOORS,
 	SQL_MSG_AFTER, SQL_MSG_LAST, SQL_MSG_INSERT, SQL_MSG_GET, SQL_MSG_FINISH,
 	SQL_MSG_STREAMING, SQL_MSG_SAVE_TEXT,
+	SQL_MSG_EDIT, SQL_MSG_REGENERATE, SQL_MSG_CONTINUE, SQL_MSG_PICK, SQL_MSG_DELETE,
+	SQL_ALT_KEEP, SQL_ALT_FIRST, SQL_EVENT_PURGE_MSG,
 	SQL_EVENT_INSERT, SQL_EVENT_PRUNE, SQL_EVENT_AFTER, SQL_EVENT_FINAL_AFTER,
 	SQL_BOT_LIST, SQL_BOT_GET, SQL_BOT_INSERT, SQL_BOT_UPDATE, SQL_BOT_DELETE,
 	SQL_BOT_CHATS,
@@ -79,6 +81,19 @@ enum store_status sqlite_one(struct store *st, sqlite3_stmt *s,
 /* Steps s to the end, collecting rows converted by conv; NULL on error. */
 json_t		*sqlite_collect(struct store *st, sqlite3_stmt *s,
 		    json_t *(*conv)(struct store *, sqlite3_stmt *));
+/* A row of MSG_READ as a Message. */
+json_t		*sqlite_row_message(struct store *st, sqlite3_stmt *s);
+/* The chat's message seq, or STORE_NOT_FOUND / STORE_ERROR. */
+enum store_status sqlite_message_get(struct store *st, const char *chat_id, uint64_t seq,
+		    json_t **message);
+/* The shown alternative of a message with several is kept as it now is (caller's transaction). */
+int		 sqlite_alternative_keep(struct store *st, const char *chat_id, uint64_t seq);
+/*
+ * Appends a durable event inside the caller's transaction (pruning the
+ * chat's old ones); its id, or 0 on failure.
+ */
+uint64_t	 sqlite_event_append(struct store *st, const char *chat_id, const char *name,
+		    json_t *data);
 /*
  * Makes the user a member of the chat inside the caller's transaction (already
  * one: STORE_OK); STORE_NOT_FOUND when there is no such chat or user.

@@ -15,13 +15,13 @@ static json_t *
 row_bot(struct store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}",
 	    "id", sqlite_column_json(s, 0), "name", sqlite_column_json(s, 1),
 	    "persona", sqlite_column_json(s, 2), "backend", sqlite_column_json(s, 3),
 	    "model", sqlite_column_json(s, 4), "base_url", sqlite_column_json(s, 5),
 	    "api_key_env", sqlite_column_json(s, 6), "temperature", column_real(s, 7),
 	    "max_tokens", (json_int_t)sqlite3_column_int64(s, 8),
-	    "talkativeness", column_real(s, 9));
+	    "talkativeness", column_real(s, 9), "greeting", sqlite_column_json(s, 10));
 }
 
 static json_t *
@@ -46,7 +46,7 @@ store_bot_get(struct store *st, const char *id_or_name, json_t **bot)
 	return sqlite_one(st, s, row_bot, bot);
 }
 
-/* Binds a Bot's fields as ?2..?10 (the id is ?1). */
+/* Binds a Bot's fields as ?2..?11 (the id is ?1). */
 static void
 bind_bot(sqlite3_stmt *s, json_t *f)
 {
@@ -57,6 +57,8 @@ bind_bot(sqlite3_stmt *s, json_t *f)
 	sqlite3_bind_double(s, 8, json_number_value(json_object_get(f, "temperature")));
 	sqlite3_bind_int64(s, 9, json_integer_value(json_object_get(f, "max_tokens")));
 	sqlite3_bind_double(s, 10, json_number_value(json_object_get(f, "talkativeness")));
+	const char *greeting = json_string_value(json_object_get(f, "greeting"));
+	sqlite_bind_text(s, 11, greeting ? greeting : "");
 }
 
 /* Runs an insert or update; STORE_CONFLICT when the name is taken. */

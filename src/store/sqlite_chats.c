@@ -6,7 +6,8 @@
  * reused, across restarts too. The log keeps the last LIMIT_EVENTS_KEPT
  * events of each chat (the newest always stays). A message stored complete
  * is final (nothing updates it), so its "message" event is not copied into
- * the log: the row keeps the event's id and is the event's data.
+ * the log: the row keeps the event's id and is the event's data (an edit
+ * changes that data: a replay shows the message as it is now).
  */
 #include "store/sqlite.h"
 #include "limits.h"
@@ -75,41 +76,68 @@ position(uint64_t after)
 
 /* ---------- rows to JSON ---------- */
 
+/* A bot of a chat, with whether it is muted there (taken out by chat_bots()). */
 static json_t *
 row_bot_ref(struct store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	return json_pack("{s:o, s:o}", "id", sqlite_column_json(s, 0),
-	    "name", sqlite_column_json(s, 1));
+	return json_pack("{s:o, s:o, s:b}", "id", sqlite_column_json(s, 0),
+	    "name", sqlite_column_json(s, 1), "muted", sqlite3_column_int(s, 2));
+}
+
+/* The chat's "bots" (in order) and "muted" (their ids). */
+static void
+chat_bots(struct store *st, json_t *chat)
+{
+	sqlite3_stmt *b = sqlite_stmt(st, SQL_CHAT_BOTS);
+	if (b != NULL)
+		sqlite_bind_text(b, 1, json_string_value(json_object_get(chat, "id")));
+	json_t *bots = sqlite_collect(st, b, row_bot_ref);
+	json_t *muted = json_array();
+	size_t i;
+	json_t *bot;
+	json_array_foreach(bots, i, bot) {
+		if (json_is_true(json_object_get(bot, "muted")))
+			json_array_append(muted, json_object_get(bot, "id"));
+		json_object_del(bot, "muted");
+	}
+	json_object_set_new(chat, "bots", bots ? bots : json_array());
+	json_object_set_new(chat, "muted", muted);
 }
 
 static json_t *
 row_chat(struct store *st, sqlite3_stmt *s)
 {
-	json_t *chat = json_pack("{s:o, s:o, s:o, s:o, s:I}",
+	json_t *chat = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I}",
 	    "id", sqlite_column_json(s, 0), "title", sqlite_column_json(s, 1),
 	    "policy", sqlite_column_json(s, 2), "created_at", sqlite_column_json(s, 3),
-	    "last_event_id", (json_int_t)sqlite3_column_int64(s, 4));
-	sqlite3_stmt *b = sqlite_stmt(st, SQL_CHAT_BOTS);
-	if (b != NULL)
-		sqlite_bind_text(b, 1, json_string_value(json_object_get(chat, "id")));
-	json_t *bots = sqlite_collect(st, b, row_bot_ref);
-	json_object_set_new(chat, "bots", bots ? bots : json_array());
+	    "last_event_id", (json_int_t)sqlite3_column_int64(s, 4),
+	    "auto_rounds", (json_int_t)sqlite3_column_int64(s, 5));
+	chat_bots(st, chat);
 	return chat;
 }
 
+/* What a stored message shows besides what it was added with. */
+struct message_more {
+	const char	*error;
+	const char	*created_at;
+	const char	*edited_at;
+	json_int_t	 alternative, alternatives;
+};
+
 /*
- * The Message JSON (SPEC sections 2 and 7): the one place its shape is
+ * The Message JSON (SPEC sections 2, 7 and 8): the one place its shape is
  * built. "user_id" only where people have accounts.
  */
 static json_t *
 message_json(struct store *st, const char *chat_id, uint64_t seq, const struct message_in *m,
-    const char *error, const char *created_at)
+    const struct message_more *more)
 {
-	json_t *msg = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s}",
+	json_t *msg = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s, s:s?, s:I, s:I}",
 	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", m->kind, "author", m->author,
-	    "bot_id", m->bot_id, "body", m->body, "state", m->state, "error", error,
-	    "created_at", created_at);
+	    "bot_id", m->bot_id, "body", m->body, "state", m->state, "error", more->error,
+	    "created_at", more->created_at, "edited_at", more->edited_at,
+	    "alternative", more->alternative, "alternatives", more->alternatives);
 	if (st->accounts)
 		json_object_set_new(msg, "user_id", m->user_id ? json_string(m->user_id) :
 		    json_null());
@@ -122,15 +150,17 @@ column_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
-/* A row of MSG_COLS as a Message. */
-static json_t *
-row_message(struct store *st, sqlite3_stmt *s)
+json_t *
+sqlite_row_message(struct store *st, sqlite3_stmt *s)
 {
 	struct message_in m = { .kind = column_text(s, 2), .author = column_text(s, 3),
 	    .bot_id = column_text(s, 4), .body = column_text(s, 5), .state = column_text(s, 6),
 	    .user_id = column_text(s, 9) };
+	struct message_more more = { .error = column_text(s, 7), .created_at = column_text(s, 8),
+	    .edited_at = column_text(s, 10), .alternative = sqlite3_column_int64(s, 11),
+	    .alternatives = sqlite3_column_int64(s, 12) };
 	return message_json(st, column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), &m,
-	    column_text(s, 7), column_text(s, 8));
+	    &more);
 }
 
 static json_t *
@@ -142,12 +172,12 @@ row_event(struct store *st, sqlite3_stmt *s)
 	    "name", (const char *)sqlite3_column_text(s, 1), "data", data ? data : json_null());
 }
 
-/* A final message as its "message" event (MSG_COLS, then event_id). */
+/* A final message as its "message" event (MSG_READ, then event_id). */
 static json_t *
 row_final_event(struct store *st, sqlite3_stmt *s)
 {
-	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 10),
-	    "name", "message", "data", row_message(st, s));
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 13),
+	    "name", "message", "data", sqlite_row_message(st, s));
 }
 
 static json_t *
@@ -203,9 +233,8 @@ event_insert(struct store *st, const char *chat_id, uint64_t id, const char *nam
 	return rc == 0 ? log_prune(st, chat_id, id) : rc;
 }
 
-/* Appends an event inside the caller's transaction; returns its id or 0. */
-static uint64_t
-event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
+uint64_t
+sqlite_event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
 {
 	uint64_t id;
 	if (next_ids(st, chat_id, NULL, &id) != STORE_OK ||
@@ -365,15 +394,30 @@ store_chat_get(struct store *st, const char *id, json_t **chat)
 	return rc;
 }
 
-/* Replaces the chat's bots with bot_ids, in order, inside the caller's transaction. */
+/* Binds ?n to an array of ids, as JSON (for json_each). */
+static char *
+bind_ids(sqlite3_stmt *s, int n, json_t *ids)
+{
+	char *text = json_dumps(ids, JSON_WIRE);
+	sqlite_bind_text(s, n, text);
+	return text;
+}
+
+/*
+ * The chat's bots become bot_ids, in order, inside the caller's transaction:
+ * those it keeps stay muted or not.
+ */
 static int
 set_bots(struct store *st, const char *chat_id, json_t *bot_ids)
 {
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_BOTS_CLEAR);
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_BOTS_KEEP);
 	if (s == NULL)
 		return -1;
 	sqlite_bind_text(s, 1, chat_id);
-	if (sqlite_exec(st, s) != 0)
+	char *ids = bind_ids(s, 2, bot_ids);
+	int rc = sqlite_exec(st, s);
+	free(ids);
+	if (rc != 0)
 		return -1;
 	size_t i;
 	json_t *id;
@@ -416,9 +460,23 @@ store_chat_create(struct store *st, const char *title, const char *policy, json_
 	return store_chat_get(st, id, chat);
 }
 
+/* Which of the chat's bots are muted, inside the caller's transaction. */
+static int
+set_muted(struct store *st, const char *chat_id, json_t *muted)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_MUTE);
+	if (s == NULL)
+		return -1;
+	sqlite_bind_text(s, 1, chat_id);
+	char *ids = bind_ids(s, 2, muted);
+	int rc = sqlite_exec(st, s);
+	free(ids);
+	return rc;
+}
+
 enum store_status
-store_chat_update(struct store *st, const char *id, const char *title, const char *policy,
-    json_t *bot_ids, json_t **chat, uint64_t *event_id)
+store_chat_update(struct store *st, const char *id, const struct chat_change *change,
+    json_t **chat, uint64_t *event_id)
 {
 	json_object_del(st->chats, id);
 	if (sqlite_begin(st) != 0)
@@ -427,13 +485,16 @@ store_chat_update(struct store *st, const char *id, const char *title, const cha
 	if (s == NULL)
 		return sqlite_fail(st, STORE_ERROR);
 	sqlite_bind_text(s, 1, id);
-	sqlite_bind_text(s, 2, title);
-	sqlite_bind_text(s, 3, policy);
+	sqlite_bind_text(s, 2, change->title);
+	sqlite_bind_text(s, 3, change->policy);
+	if (change->auto_rounds >= 0)
+		sqlite3_bind_int(s, 4, change->auto_rounds);
 	if (sqlite_exec(st, s) != 0)
 		return sqlite_fail(st, STORE_ERROR);
 	if (sqlite3_changes(st->db) == 0)
 		return sqlite_fail(st, STORE_NOT_FOUND);
-	if (bot_ids != NULL && set_bots(st, id, bot_ids) != 0)
+	if ((change->bot_ids != NULL && set_bots(st, id, change->bot_ids) != 0) ||
+	    (change->muted != NULL && set_muted(st, id, change->muted) != 0))
 		return sqlite_fail(st, STORE_ERROR);
 
 	/* the event's Chat carries the id it is published under */
@@ -473,20 +534,28 @@ store_messages_after(struct store *st, const char *chat_id, uint64_t after,
 	sqlite_bind_text(s, 1, chat_id);
 	sqlite3_bind_int64(s, 2, position(after));
 	sqlite3_bind_int(s, 3, (int)limit);
-	*messages = sqlite_collect(st, s, row_message);
+	*messages = sqlite_collect(st, s, sqlite_row_message);
 	return *messages ? STORE_OK : STORE_ERROR;
 }
 
 enum store_status
-store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **messages)
+store_messages_before(struct store *st, const char *chat_id, uint64_t before, unsigned n,
+    json_t **messages)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_LAST);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);
 	sqlite3_bind_int(s, 2, (int)n);
-	*messages = sqlite_collect(st, s, row_message);
+	sqlite3_bind_int64(s, 3, position(before));
+	*messages = sqlite_collect(st, s, sqlite_row_message);
 	return *messages ? STORE_OK : STORE_ERROR;
+}
+
+enum store_status
+store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **messages)
+{
+	return store_messages_before(st, chat_id, UINT64_MAX, n, messages);
 }
 
 enum store_status
@@ -578,7 +647,8 @@ message_insert(struct store *st, const struct message_in *in, json_t **message,
 	if (sqlite_exec(st, s) != 0)
 		return STORE_ERROR;
 
-	*message = message_json(st, chat_id, seq, in, NULL, now);
+	*message = message_json(st, chat_id, seq, in, &(struct message_more){ .created_at = now,
+	    .alternatives = 1 });
 	if ((final ? log_prune(st, chat_id, *event_id) :
 	    event_insert(st, chat_id, *event_id, "message", *message)) != 0) {
 		json_decref(*message);
@@ -609,15 +679,15 @@ store_messages_add(struct store *st, const struct message_in *in, size_t n,
 	return STORE_OK;
 }
 
-static enum store_status
-message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
+enum store_status
+sqlite_message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_GET);
 	if (s != NULL) {
 		sqlite_bind_text(s, 1, chat_id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+		sqlite3_bind_int64(s, 2, position(seq));
 	}
-	return sqlite_one(st, s, row_message, message);
+	return sqlite_one(st, s, sqlite_row_message, message);
 }
 
 enum store_status
@@ -638,10 +708,12 @@ store_message_finish(struct store *st, const char *chat_id, uint64_t seq, const 
 		return sqlite_fail(st, STORE_ERROR);
 	if (sqlite3_changes(st->db) == 0)
 		return sqlite_fail(st, STORE_NOT_FOUND);
-	enum store_status rc = message_get(st, chat_id, seq, message);
+	if (sqlite_alternative_keep(st, chat_id, seq) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+	enum store_status rc = sqlite_message_get(st, chat_id, seq, message);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
-	*event_id = event_append(st, chat_id, "message-update", *message);
+	*event_id = sqlite_event_append(st, chat_id, "message-update", *message);
 	if (*event_id == 0 || sqlite_commit(st) != 0) {
 		json_decref(*message);
 		*message = NULL;

@@ -57,7 +57,10 @@ void		 store_set_accounts(struct store *st, bool accounts);
  */
 bool		 store_available(struct store *st);
 
-/* ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at","last_event_id"} ---- */
+/*
+ * ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at",
+ *      "last_event_id","muted":[bot ids],"auto_rounds"} ----
+ */
 
 /*
  * At most limit chats, newest first, starting after the chat before (NULL:
@@ -84,9 +87,18 @@ json_t		*store_chat_activity(struct store *st, const char *member, const char *r
 json_t		*store_chat_item(struct store *st, const char *chat_id);
 enum store_status store_chat_create(struct store *st, const char *title,
 		    const char *policy, json_t *bot_ids, const char *creator, json_t **chat);
-/* Changes what is not NULL and logs a "chat" event carrying the new Chat. */
-enum store_status store_chat_update(struct store *st, const char *id, const char *title,
-		    const char *policy, json_t *bot_ids, json_t **chat, uint64_t *event_id);
+/* A change to a chat: what is NULL (auto_rounds < 0) stays. */
+struct chat_change {
+	const char	*title;
+	const char	*policy;
+	json_t		*bot_ids;	/* the chat's bots in order; a bot kept stays muted or not */
+	json_t		*muted;		/* ids of the chat's bots that no policy picks */
+	int		 auto_rounds;
+};
+
+/* Changes the chat and logs a "chat" event carrying the new Chat. */
+enum store_status store_chat_update(struct store *st, const char *id,
+		    const struct chat_change *change, json_t **chat, uint64_t *event_id);
 enum store_status store_chat_delete(struct store *st, const char *id);
 
 /* ---- messages ---- */
@@ -97,6 +109,12 @@ enum store_status store_messages_after(struct store *st, const char *chat_id,
 /* The chat's last n messages, oldest first. */
 enum store_status store_messages_last(struct store *st, const char *chat_id,
 		    unsigned n, json_t **messages);
+/* The chat's last n messages before seq `before`, oldest first. */
+enum store_status store_messages_before(struct store *st, const char *chat_id,
+		    uint64_t before, unsigned n, json_t **messages);
+/* One message. */
+enum store_status store_message_get(struct store *st, const char *chat_id, uint64_t seq,
+		    json_t **message);
 /* What became of one message of store_messages_add. */
 struct message_added {
 	enum store_status status;	/* STORE_OK, or STORE_NOT_FOUND: no such chat */
@@ -115,12 +133,39 @@ struct message_added {
 enum store_status store_messages_add(struct store *st, const struct message_in *in,
 		    size_t n, struct message_added *out);
 /*
- * Sets a message's body, state and error (NULL for none); logs "message-update".
- * STORE_NOT_FOUND for no such message, or a final one.
+ * A message being written ends: its body, state and error (NULL for none);
+ * logs "message-update". STORE_NOT_FOUND for no such message being written.
  */
 enum store_status store_message_finish(struct store *st, const char *chat_id, uint64_t seq,
 		    const char *body, const char *state, const char *error,
 		    json_t **message, uint64_t *event_id);
+/*
+ * Conversation control (SPEC 8). Each logs its event in the same
+ * transaction: "message-update" with the Message, or "message-deleted".
+ * STORE_NOT_FOUND: no such message (or, for the bot-only changes, not a
+ * bot's); STORE_CONFLICT: it is being written (or has all the
+ * alternatives it may have).
+ *
+ * Edit: a new body, "edited_at" now.
+ */
+enum store_status store_message_edit(struct store *st, const char *chat_id, uint64_t seq,
+		    const char *body, json_t **message, uint64_t *event_id);
+/*
+ * Deletes the message, and the logged events that carry its text, so no
+ * replay shows it again; logs "message-deleted" {"seq"}. Its seq is never
+ * used again.
+ */
+enum store_status store_message_delete(struct store *st, const char *chat_id, uint64_t seq,
+		    uint64_t *event_id);
+/*
+ * A bot's message is written again ("streaming"): as a new, empty
+ * alternative shown in its place (fresh), or on from its text (continued).
+ */
+enum store_status store_message_reopen(struct store *st, const char *chat_id, uint64_t seq,
+		    bool fresh, json_t **message, uint64_t *event_id);
+/* Shows alternative index of a bot's message. */
+enum store_status store_message_pick(struct store *st, const char *chat_id, uint64_t seq,
+		    unsigned index, json_t **message, uint64_t *event_id);
 /* Saves the text so far of a message being written (no event: it is not finished). */
 enum store_status store_message_save_text(struct store *st, const char *chat_id,
 		    uint64_t seq, const char *body);
@@ -140,7 +185,7 @@ enum store_status store_event_append(struct store *st, const char *chat_id,
 enum store_status store_events_after(struct store *st, const char *chat_id,
 		    uint64_t after, json_t **events);
 
-/* ---- bots: the Bot shape of SPEC §2 ---- */
+/* ---- bots: the Bot shape of SPEC §2, with "greeting" (SPEC 8) ---- */
 
 json_t		*store_bot_list(struct store *st);
 /* By id, or else by name (case-insensitive). */

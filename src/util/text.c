@@ -2,11 +2,13 @@
  * text.c - UTF-8 validation and trimming; see text.h.
  */
 #include "util/text.h"
+#include "util/buf.h"
 #include "util/xmalloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool
 is_space(unsigned char c)
@@ -120,4 +122,21 @@ text_parse_u64(const char *s, uint64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+char *
+text_card_macros(const char *s, const char *name, const char *user)
+{
+	struct buf out = BUF_INIT;
+	while (*s != '\0') {
+		if (strncasecmp(s, "{{char}}", 8) == 0) {
+			buf_add(&out, name, strlen(name));
+			s += 8;
+		} else if (strncasecmp(s, "{{user}}", 8) == 0) {
+			buf_add(&out, user, strlen(user));
+			s += 8;
+		} else
+			buf_addc(&out, *s++);
+	}
+	return buf_steal(&out);
 }

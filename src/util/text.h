@@ -28,6 +28,11 @@ size_t	 text_utf8_prefix(const char *s, size_t n, size_t max);
  * character boundary to fit. For text from elsewhere shown to people.
  */
 void	 text_one_line(char *dst, size_t dstlen, const char *src);
+/*
+ * A character card's text as the chat means it (a new string): {{char}}
+ * becomes name, {{user}} becomes user (SillyTavern's macros, any case).
+ */
+char	*text_card_macros(const char *s, const char *name, const char *user);
 /* Parses a decimal, non-negative integer that fills all of s; 0, or -1 otherwise. */
 int	 text_parse_u64(const char *s, uint64_t *out);
 

@@ -193,7 +193,8 @@ test_changes_published_with_their_ids(void **state)
 	    &msg), STORE_OK);
 	json_decref(msg);
 	assert_int_equal(events_turn(f->events, f->chat, turn), STORE_OK);
-	assert_int_equal(events_chat_update(f->events, f->chat, "New", NULL, NULL, &chat),
+	assert_int_equal(events_chat_update(f->events, f->chat,
+	    &(struct chat_change){ .title = "New", .auto_rounds = -1 }, &chat),
 	    STORE_OK);
 	assert_int_equal(json_integer_value(json_object_get(chat, "last_event_id")), 4);
 	json_decref(chat);

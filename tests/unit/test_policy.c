@@ -349,6 +349,29 @@ test_manual(void **state)
 	SELECT(POLICY_MANUAL, "@eliza", 1, no_rng, NULL, 8, NONE);
 }
 
+/* Auto mode: one bot at a time, never a person's turn, the speaker last. */
+static void
+test_auto(void **state)
+{
+	(void)state;
+	assert_int_equal(policy_auto(POLICY_ROUND_ROBIN, bots, NBOTS, "", -1, no_rng, NULL), 0);
+	assert_int_equal(policy_auto(POLICY_ROUND_ROBIN, bots, NBOTS, "", 1, no_rng, NULL), 2);
+	assert_int_equal(policy_auto(POLICY_ROUND_ROBIN, bots, NBOTS, "", 3, no_rng, NULL), 0);
+	assert_int_equal(policy_auto(POLICY_MENTIONS, bots, NBOTS, "@Eli, @eliza", 0, no_rng,
+	    NULL), 3);
+	assert_int_equal(policy_auto(POLICY_MENTIONS, bots, NBOTS, "nobody", 0, no_rng, NULL), -1);
+	assert_int_equal(policy_auto(POLICY_MANUAL, bots, NBOTS, "@Eli", 0, no_rng, NULL), -1);
+	assert_int_equal(policy_auto(POLICY_ROUND_ROBIN, bots, 0, "", -1, no_rng, NULL), -1);
+	/* natural: the named first; else drawn by talkativeness, never the speaker */
+	assert_int_equal(policy_auto(POLICY_NATURAL, bots, NBOTS, "@dice-bot", 0, no_rng, NULL), 1);
+	const double low[] = { 0.0 }, high[] = { 0.999 };
+	struct script s1 = { low, 1, 0, 0 }, s2 = { high, 1, 0, 0 };
+	assert_int_equal(policy_auto(POLICY_NATURAL, bots, NBOTS, "hm", 0, scripted, &s1), 1);
+	assert_int_equal(policy_auto(POLICY_NATURAL, bots, NBOTS, "hm", 3, scripted, &s2), 2);
+	/* a lone bot goes on by itself */
+	assert_int_equal(policy_auto(POLICY_NATURAL, bots, 1, "hm", 0, scripted, &s2), 0);
+}
+
 int
 main(void)
 {
@@ -368,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_natural_bot_speaker),
 		cmocka_unit_test(test_natural_max),
 		cmocka_unit_test(test_manual),
+		cmocka_unit_test(test_auto),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,7 +127,7 @@ test_chat_create_get(void **state)
 	struct store *st = *state;
 	json_t *chat = new_chat(st, "Tea <&> time", "round-robin");
 
-	assert_int_equal(json_object_size(chat), 6);
+	assert_int_equal(json_object_size(chat), 8);	/* with "muted" and "auto_rounds" */
 	const char *id = str(chat, "id");
 	assert_true(id_valid(id));
 	assert_string_equal(str(chat, "title"), "Tea <&> time");
@@ -183,7 +183,7 @@ test_chat_update(void **state)
 
 	json_t *up = NULL;
 	uint64_t ueid = 0;
-	assert_int_equal(store_chat_update(st, id, "New", NULL, NULL, &up, &ueid), STORE_OK);
+	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "New", .policy = NULL, .auto_rounds = -1 }, &up, &ueid), STORE_OK);
 	assert_int_equal(ueid, 2);
 	assert_non_null(up);
 	assert_string_equal(str(up, "id"), id);
@@ -210,7 +210,7 @@ test_chat_update(void **state)
 	json_decref(up);
 
 	/* policy only */
-	assert_int_equal(store_chat_update(st, id, NULL, "mention", NULL, &up, &ueid), STORE_OK);
+	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = NULL, .policy = "mention", .auto_rounds = -1 }, &up, &ueid), STORE_OK);
 	assert_int_equal(ueid, 3);
 	assert_string_equal(str(up, "title"), "New");
 	assert_string_equal(str(up, "policy"), "mention");
@@ -224,7 +224,7 @@ test_chat_update(void **state)
 	json_decref(m);
 
 	up = (json_t *)1;
-	assert_int_equal(store_chat_update(st, "zzzzzzzzzzzz", "x", NULL, NULL, &up, &ueid),
+	assert_int_equal(store_chat_update(st, "zzzzzzzzzzzz", &(struct chat_change){ .title = "x", .policy = NULL, .auto_rounds = -1 }, &up, &ueid),
 	    STORE_NOT_FOUND);
 	/* a failed update leaves the store usable (its transaction rolled back) */
 	m = add(st, id, "ann", "after", &eid);
@@ -305,8 +305,8 @@ test_message_add_shape(void **state)
 	assert_int_equal(integer(m2, "seq"), 2);
 	assert_int_equal(integer(m3, "seq"), 3);
 
-	/* the 9 fields of a Message (without accounts: no "user_id") */
-	assert_int_equal(json_object_size(m2), 9);
+	/* the 12 fields of a Message (without accounts: no "user_id") */
+	assert_int_equal(json_object_size(m2), 12);
 	assert_string_equal(str(m2, "chat_id"), id);
 	assert_string_equal(str(m2, "kind"), "bot");
 	assert_true(json_is_null(json_object_get(m2, "author")));
@@ -317,7 +317,7 @@ test_message_add_shape(void **state)
 	assert_true(json_is_null(json_object_get(m2, "error")));
 	assert_rfc3339(str(m2, "created_at"));
 
-	assert_int_equal(json_object_size(m1), 9);
+	assert_int_equal(json_object_size(m1), 12);
 	assert_string_equal(str(m1, "author"), "ann");
 	assert_true(json_is_null(json_object_get(m1, "bot_id")));
 	assert_string_equal(str(m1, "kind"), "person");
@@ -561,7 +561,7 @@ test_message_finish_and_streaming(void **state)
 	assert_int_equal(store_message_finish(st, id, 1, "How do you feel?", "complete", NULL,
 	    &done, &eid), STORE_OK);
 	assert_int_equal(eid, 4);
-	assert_int_equal(json_object_size(done), 9);
+	assert_int_equal(json_object_size(done), 12);
 	assert_int_equal(integer(done, "seq"), 1);
 	assert_string_equal(str(done, "kind"), "bot");
 	assert_string_equal(str(done, "bot_id"), "eliza");
@@ -687,7 +687,7 @@ test_chat_reads_follow_writes(void **state)
 	json_decref(b);
 
 	json_t *updated = NULL;
-	assert_int_equal(store_chat_update(st, id, "Renamed", NULL, NULL, &updated, &event_id),
+	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "Renamed", .policy = NULL, .auto_rounds = -1 }, &updated, &event_id),
 	    STORE_OK);
 	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
 	assert_string_equal(str(b, "title"), "Renamed");
@@ -933,7 +933,7 @@ test_file_ids_go_on_after_reopen(void **state)
 	for (int i = 0; i < 3; i++)
 		json_decref(add(st, id, "ann", "hi", &event_id));
 	json_t *up = NULL;
-	assert_int_equal(store_chat_update(st, id, "Ids 2", NULL, NULL, &up, &event_id), STORE_OK);
+	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "Ids 2", .policy = NULL, .auto_rounds = -1 }, &up, &event_id), STORE_OK);
 	assert_int_equal(event_id, 4);
 	json_decref(up);
 	store_close(st);
