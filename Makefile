@@ -3,9 +3,9 @@
 # runs the fuzzers longer.
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads jansson sqlite3 libcurl md4c libargon2 libcrypto
+PKGS    := libevent libevent_pthreads jansson sqlite3 libcurl md4c libargon2 libcrypto libpng
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -MMD -MP
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote src -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

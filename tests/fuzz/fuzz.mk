@@ -11,13 +11,13 @@
 # To keep a crash as a regression, copy it to tests/fuzz/regressions/<target>/.
 
 FUZZ_CC      ?= clang
-FUZZ_CFLAGS  ?= -std=c17 -D_GNU_SOURCE -Isrc -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS  ?= -std=c17 -D_GNU_SOURCE -iquote src -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra -Werror
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 1
 
 FUZZ_TARGETS := fuzz_oai_stream fuzz_dice fuzz_eliza fuzz_mentions fuzz_sse_frame \
-		fuzz_json_body fuzz_form fuzz_markdown fuzz_wire
+		fuzz_json_body fuzz_form fuzz_markdown fuzz_wire fuzz_card
 
 # The src files each target links, and the pkg-config packages it needs.
 FUZZ_SRC_fuzz_oai_stream := src/backends/oai_stream.c src/util/buf.c src/util/text.c src/util/xmalloc.c
@@ -30,14 +30,16 @@ FUZZ_SRC_fuzz_mentions   := src/chat/policy.c
 FUZZ_PKG_fuzz_mentions   :=
 FUZZ_SRC_fuzz_sse_frame  := src/sse/frame.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_sse_frame  :=
-FUZZ_SRC_fuzz_json_body  := src/http/request.c src/util/problem.c src/util/text.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_json_body  := src/http/request.c src/util/buf.c src/util/problem.c src/util/text.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_json_body  := jansson
-FUZZ_SRC_fuzz_form       := src/http/form.c src/util/problem.c src/util/text.c src/util/xmalloc.c
+FUZZ_SRC_fuzz_form       := src/http/form.c src/util/buf.c src/util/problem.c src/util/text.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_form       := libevent jansson
 FUZZ_SRC_fuzz_wire       := src/http/wire.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_wire       :=
 FUZZ_SRC_fuzz_markdown   := src/web/markdown.c src/web/html.c src/util/buf.c src/util/xmalloc.c
 FUZZ_PKG_fuzz_markdown   := md4c
+FUZZ_SRC_fuzz_card       := src/chat/card.c src/util/buf.c src/util/problem.c src/util/text.c src/util/xmalloc.c
+FUZZ_PKG_fuzz_card       := jansson libpng libcrypto zlib
 
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/%)
 FUZZ_HEADERS := $(wildcard src/*.h src/*/*.h)
