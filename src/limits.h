@@ -6,10 +6,11 @@
 #define PARLEY_LIMITS_H
 
 #define LIMIT_BODY_BYTES          (64 * 1024)   /* request body, 413 above */
+#define LIMIT_UPLOAD_BYTES        (2 * 1024 * 1024) /* a character card's upload (a PNG) */
 #define LIMIT_MESSAGE_BODY_BYTES  (16 * 1024)   /* a message's "body" field, 413 above */
 #define LIMIT_HEADER_BYTES        (8 * 1024)    /* request header block, 431 above */
 #define LIMIT_EVHTTP_HEADER_BYTES (256 * 1024)  /* libevent refuses on its own above (400) */
-#define LIMIT_EVHTTP_BODY_BYTES   (1024 * 1024) /* libevent refuses on its own above */
+#define LIMIT_EVHTTP_BODY_BYTES   (3 * 1024 * 1024) /* libevent refuses on its own above */
 #define LIMIT_AUTHOR_CHARS        64            /* person's name, after trimming */
 #define LIMIT_TITLE_CHARS         200           /* chat title, after trimming */
 #define LIMIT_BOT_NAME_CHARS      32            /* [A-Za-z0-9_-] */

@@ -11,6 +11,7 @@
 #include "chat/bots.h"
 #include "chat/chats.h"
 #include "chat/control.h"
+#include "chat/presence.h"
 #include "chat/events.h"
 #include "chat/members.h"
 #include "chat/turns.h"
@@ -45,6 +46,7 @@ struct runtime {
 	struct turns		*turns;
 	struct chats		*chats;
 	struct control		*control;
+	struct presence		*presence;
 	struct accounts		*accounts;
 	struct members		*members;
 	struct page_cache	*pages;
@@ -149,6 +151,13 @@ check_database(evutil_socket_t fd, short what, void *arg)
 	store_available(arg);	/* logs once when the file is gone */
 }
 
+/* The hub tells presence of each stream that leaves a chat. */
+static void
+presence_left(void *arg, const char *chat_id, uint64_t id)
+{
+	presence_leave(arg, chat_id, id);
+}
+
 /* The hub, the events module and the services, on the main loop. */
 static void
 build_services(struct runtime *rt)
@@ -159,18 +168,21 @@ build_services(struct runtime *rt)
 	    .allow_link_local = cfg->allow_link_local };
 	rt->hub = hub_new(rt->base, cfg->threads, render_event_frame);
 	rt->events = events_new(rt->base, rt->store, hub_bus(rt->hub));
-	rt->bots = bots_new(rt->store, rt->events, cfg->allow_link_local);
+	rt->bots = bots_new(rt->base, rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
 	turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
 	rt->control = control_new(rt->store, rt->events, rt->chats, rt->bots, rt->turns);
+	rt->presence = presence_new(rt->base, rt->events);
+	hub_on_leave(rt->hub, presence_left, rt->presence);
 	rt->accounts = accounts_new(rt->base, rt->store, hub_bus(rt->hub), cfg->auth,
 	    cfg->session_days);
 	rt->members = members_new(rt->store, rt->events, rt->chats);
 	rt->pages = page_cache_new();
 	rt->handlers = (struct handlers){ .chats = rt->chats, .control = rt->control,
 	    .bots = rt->bots,
-	    .accounts = rt->accounts, .members = rt->members, .hub = rt->hub,
+	    .accounts = rt->accounts, .members = rt->members, .presence = rt->presence,
+	    .hub = rt->hub,
 	    .store = rt->store, .origin = rt->origin, .cfg = cfg, .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
 	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
 }
@@ -238,6 +250,9 @@ stop(struct runtime *rt)
 	chats_free(rt->chats);
 	if (rt->bots != NULL)
 		bots_free(rt->bots);
+	if (rt->hub)
+		hub_on_leave(rt->hub, NULL, NULL);	/* the last streams leave nobody's sight */
+	presence_free(rt->presence);
 	events_free(rt->events);
 	if (rt->hub)
 		hub_free(rt->hub);

@@ -1,6 +1,8 @@
 // Parley's page behaviour: idempotent stream swaps, following the newest words,
 // the composer (drafts kept, Enter to send where there is a keyboard, sends
-// refused visibly while the server cannot be reached), copy buttons, times.
+// refused visibly while the server cannot be reached), copy buttons, times,
+// what can be done to a message (edit, delete, regenerate, continue, flip
+// between answers), and who is typing.
 (function () {
   'use strict';
 
@@ -44,9 +46,23 @@
     var existing = document.getElementById(incoming.id);
     if (!existing) return;
     e.preventDefault();
+    keepEditor(existing, incoming);
     existing.replaceWith(incoming);
     if (window.htmx) window.htmx.process(incoming);
     localTimes(incoming);
+    applyRights(incoming);
+  });
+
+  // A deleted message leaves the page (applying it again, or before it came, does nothing).
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
+    var ev = e.detail;
+    if (!ev || ev.type !== 'message-deleted') return;
+    e.preventDefault();
+    var tpl = document.createElement('template');
+    tpl.innerHTML = ev.data;
+    var gone = tpl.content.firstElementChild;
+    var existing = gone && gone.id && document.getElementById(gone.id);
+    if (existing) existing.remove();
   });
 
   // Access to the chat ended (deleted, removed, signed out): nothing more can be sent.
@@ -86,7 +102,10 @@
       }
     });
   }
-  document.addEventListener('htmx:load', function (e) { localTimes(e.detail.elt); });
+  document.addEventListener('htmx:load', function (e) {
+    localTimes(e.detail.elt);
+    applyRights(e.detail.elt);
+  });
   document.addEventListener('parley:times', function (e) { localTimes(e.detail.root); });
 
   // A "Copy" button (data-copy="ID") copies the value of the input with that id.
@@ -102,6 +121,202 @@
     } else if (document.execCommand && document.execCommand('copy')) {
       done();
     }
+  });
+
+  // ---------- what can be done to a message ----------
+
+  // Edit and Delete of a person's message are its author's (and an administrator's);
+  // the server checks it too. Without accounts (no data-me-id) anyone may.
+  function applyRights(root) {
+    if (!root || !root.querySelectorAll) return;
+    var me = document.body.dataset.meId, admin = document.body.hasAttribute('data-admin');
+    var list = root.matches && root.matches('article.msg') ? [root] : root.querySelectorAll('article.msg');
+    Array.prototype.forEach.call(list, function (a) {
+      var mine = !me || admin || !a.classList.contains('msg-person') || a.dataset.user === me;
+      a.querySelectorAll('[data-act=edit], [data-act=delete]').forEach(function (b) {
+        b.hidden = !mine;
+      });
+    });
+  }
+
+  function report(text) {
+    var box = document.getElementById('chat-error');
+    if (box) box.textContent = text;
+  }
+
+  // Calls the JSON API; a refusal is shown in words, from the server's detail.
+  function api(method, path, body) {
+    report('');
+    var init = { method: method, credentials: 'same-origin', headers: {} };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (r) {
+      if (r.ok) return r.status === 204 ? null : r.json();
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        report(j.detail ? 'Not done: ' + j.detail : 'Not done (' + r.status + ').');
+        throw new Error(String(r.status));
+      });
+    }, function () {
+      report('Not done: the server cannot be reached right now.');
+      throw new Error('offline');
+    });
+  }
+
+  function messagePath(a) {
+    return '/api/v1/chats/' + a.dataset.chat + '/messages/' + a.dataset.seq;
+  }
+
+  // An editor open on a message survives the message being re-rendered.
+  function keepEditor(old, incoming) {
+    var editor = old.querySelector('.msg-edit');
+    if (!editor) return;
+    var body = incoming.querySelector('.msg-body');
+    if (body) { body.hidden = true; body.after(editor); }
+  }
+
+  function closeEditor(a) {
+    var editor = a.querySelector('.msg-edit'), body = a.querySelector('.msg-body');
+    if (editor) editor.remove();
+    if (body) body.hidden = false;
+  }
+
+  // The text as written (the page shows it rendered), then a box to change it.
+  function startEdit(a) {
+    if (a.querySelector('.msg-edit')) return;
+    var seq = Number(a.dataset.seq);
+    api('GET', '/api/v1/chats/' + a.dataset.chat + '/messages?after=' + (seq - 1) + '&limit=1')
+      .then(function (j) {
+        var m = j.messages && j.messages[0];
+        if (!m || m.seq !== seq) return report('That message is gone.');
+        var form = document.createElement('form'), text = document.createElement('textarea');
+        form.className = 'msg-edit';
+        text.value = m.body;
+        text.rows = Math.min(12, Math.max(2, m.body.split('\n').length));
+        text.setAttribute('aria-label', 'Message text');
+        var save = document.createElement('button'), cancel = document.createElement('button');
+        save.type = 'submit';
+        save.textContent = 'Save';
+        cancel.type = 'button';
+        cancel.className = 'secondary';
+        cancel.textContent = 'Cancel';
+        form.append(text, save, cancel);
+        cancel.addEventListener('click', function () { closeEditor(a); });
+        form.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var live = document.getElementById(a.id) || a;
+          api('PATCH', messagePath(live), { body: text.value }).then(function () {
+            closeEditor(document.getElementById(a.id) || a);
+          }, function () {});
+        });
+        var body = a.querySelector('.msg-body');
+        body.hidden = true;
+        body.after(form);
+        text.focus();
+      }, function () {});
+  }
+
+  var touch = window.matchMedia && window.matchMedia('(pointer: coarse)').matches;
+  document.addEventListener('click', function (e) {
+    var button = e.target.closest && e.target.closest('.msg-actions button[data-act], .msg-alts button');
+    var a = e.target.closest && e.target.closest('article.msg');
+    if (!button) {
+      // on a touch screen a tap on a message shows what can be done to it
+      if (a && touch && !e.target.closest('a, textarea, form')) {
+        document.querySelectorAll('article.msg.acting').forEach(function (o) {
+          if (o !== a) o.classList.remove('acting');
+        });
+        a.classList.toggle('acting');
+      }
+      return;
+    }
+    var path = messagePath(a), act = button.dataset.act;
+    if (button.classList.contains('alt'))
+      api('PUT', path + '/alternative', { index: Number(button.dataset.index) }).catch(function () {});
+    else if (act === 'edit') startEdit(a);
+    else if (act === 'delete') {
+      if (window.confirm('Delete this message for everyone?')) api('DELETE', path).catch(function () {});
+    } else if (act === 'regenerate' || act === 'continue')
+      api('POST', path + '/' + act).catch(function () {});
+  });
+
+  // ---------- who is typing ----------
+
+  var TYPING_SHOWN_MS = 5000, TYPING_EVERY_MS = 3000;
+  var typers = new Map();       // who -> { name, until }
+
+  function showTypers() {
+    var box = document.getElementById('typing');
+    if (!box) return;
+    var now = Date.now(), names = [];
+    typers.forEach(function (t, key) { if (t.until > now) names.push(t.name); else typers.delete(key); });
+    box.textContent = names.length === 0 ? '' : names.length === 1 ? names[0] + ' is typing…'
+      : names.slice(0, -1).join(', ') + ' and ' + names[names.length - 1] + ' are typing…';
+    if (names.length > 0) setTimeout(showTypers, 1000);
+  }
+
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
+    var ev = e.detail;
+    if (!ev || ev.type !== 'typing') return;
+    e.preventDefault();
+    var tpl = document.createElement('template');
+    tpl.innerHTML = ev.data;
+    var who = tpl.content.firstElementChild;
+    if (!who) return;
+    var me = document.body.dataset.meId, name = who.textContent;
+    if (me ? who.dataset.user === me : name === stored('parley.author')) return;   // not oneself
+    typers.set(who.dataset.user || '~' + name, { name: name, until: Date.now() + TYPING_SHOWN_MS });
+    showTypers();
+  });
+  // their message arrived: they stopped typing
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
+    var ev = e.detail;
+    if (!ev || ev.type !== 'message' || typers.size === 0) return;
+    var tpl = document.createElement('template');
+    tpl.innerHTML = ev.data;
+    var m = tpl.content.firstElementChild, author = m && m.querySelector('.msg-author');
+    if (!m || !author) return;
+    typers.delete(m.dataset.user || '~' + author.textContent);
+    showTypers();
+  });
+
+  // Tells the chat that one is typing, at most every few seconds.
+  function announceTyping(form, author) {
+    var last = 0;
+    return function () {
+      var now = Date.now();
+      if (!online || now - last < TYPING_EVERY_MS) return;
+      var name = author ? author.value.trim() : '';
+      if (author && !name) return;
+      last = now;
+      fetch('/api/v1/chats/' + form.getAttribute('data-chat') + '/typing', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(author ? { name: name } : {}),
+      }).catch(function () {});
+    };
+  }
+
+  // ---------- a character card's upload ----------
+
+  document.addEventListener('submit', function (e) {
+    var form = e.target.closest && e.target.closest('form[data-upload]');
+    if (!form) return;
+    e.preventDefault();
+    var file = form.querySelector('input[type=file]').files[0];
+    var error = document.getElementById('import-error');
+    if (!file) return;
+    var png = /\.png$/i.test(file.name) || file.type === 'image/png';
+    fetch(form.getAttribute('data-upload'), {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: { 'Content-Type': png ? 'image/png' : 'application/json' },
+    }).then(function (r) {
+      if (r.ok) return r.json().then(function (bot) { location.assign('/bots#bot-' + bot.id); location.reload(); });
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        error.textContent = 'Not imported: ' + (j.detail || 'the server answered ' + r.status);
+      });
+    }, function () { error.textContent = 'Not imported: the server cannot be reached.'; });
   });
 
   // ---------- the connection ----------
@@ -218,7 +433,8 @@
     if (author) setUpAuthor(form, author);
     body.value = body.value || stored(draft);             // nothing typed is ever lost
     setUpMentions(form, body);
-    body.addEventListener('input', function () { store(draft, body.value); });
+    var typing = announceTyping(form, author);
+    body.addEventListener('input', function () { store(draft, body.value); typing(); });
     // Enter sends where there is a keyboard; on a phone Enter is a new line and the button sends.
     var keyboard = window.matchMedia && window.matchMedia('(hover: hover) and (pointer: fine)').matches;
     body.addEventListener('keydown', function (e) {
@@ -258,6 +474,7 @@
     var m = messages();
     if (m) m.scrollTop = m.scrollHeight;
     localTimes(document);
+    applyRights(document);
     var form = document.getElementById('composer');
     if (form) setUpComposer(form);
   });

@@ -41,6 +41,15 @@
     el.setAttribute('sse-connect', LIST_URL);
   });
 
+  // Without accounts a stream names its person (?name=, from the composer's
+  // name) so that the chat shows who is here; with accounts the server knows.
+  function presenceName() {
+    if (document.body.dataset.meId) return '';
+    var name = '';
+    try { name = (localStorage.getItem('parley.author') || '').trim(); } catch (_) {}
+    return name ? '&name=' + encodeURIComponent(name) : '';
+  }
+
   // ---------- what a page's SSE extension talks to ----------
 
   function SharedSource(chat) {
@@ -178,7 +187,8 @@
     this.need.forEach(function (after, id) {
       if (id !== 'list') parts.push(after === null ? id : id + ':' + after);
     });
-    return '/events?chats=' + parts.join(',') + (this.need.has('list') ? '&list=1' : '');
+    return '/events?chats=' + parts.join(',') + (this.need.has('list') ? '&list=1' : '') +
+      presenceName();
   };
 
   Leader.prototype.connect = function () {

@@ -7,6 +7,7 @@
 #include "chat/who.h"
 #include "http/exchange.h"
 #include "http/origin.h"
+#include "http/wire.h"
 #include "http/respond.h"
 #include "util/buf.h"
 #include "util/cidr.h"
@@ -62,6 +63,14 @@ is_json(const char *type)
 	size_t n = strlen("application/json");
 	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
 	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* image/png: a character card (the one upload route). */
+static bool
+is_png(const char *type)
+{
+	return type != NULL && strncasecmp(type, "image/png", 9) == 0 &&
+	    (type[9] == '\0' || type[9] == ';' || type[9] == ' ');
 }
 
 static bool
@@ -156,8 +165,11 @@ access_check(struct exchange *x, void *handlers)
 	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")))
 		return refuse(x, 421, "this server does not answer for that host name");
 	if (starts(path, "/api/") && exchange_body_length(x) > 0 &&
-	    !is_json(exchange_header(x, "Content-Type")))
-		return refuse(x, 415, "the body must be JSON (Content-Type: application/json)");
+	    !is_json(exchange_header(x, "Content-Type")) &&
+	    !(strcmp(path, WIRE_UPLOAD_PATH) == 0 && is_png(exchange_header(x, "Content-Type"))))
+		return refuse(x, 415, strcmp(path, WIRE_UPLOAD_PATH) == 0 ?
+		    "the body must be a card: JSON (application/json) or PNG (image/png)" :
+		    "the body must be JSON (Content-Type: application/json)");
 	bool known = identify(x, h, &who);
 	if (!known && !(exchange_route_flags(x) & ROUTE_OPEN))
 		return ask_to_sign_in(x);

@@ -3,11 +3,18 @@
  */
 #include "api/control_api.h"
 #include "api/handlers.h"
+#include "chat/chats.h"
 #include "chat/control.h"
+#include "chat/presence.h"
+#include "chat/validate.h"
+#include "chat/who.h"
+#include "limits.h"
 #include "http/exchange.h"
 #include "http/respond.h"
 #include "util/problem.h"
 #include "util/text.h"
+
+#include <stdlib.h>
 
 /* The {seq} of the path; false (and a 404 answered) when it is not a number. */
 static bool
@@ -93,5 +100,35 @@ api_message_alternative(struct exchange *x, void *ctx)
 	int rc = control_pick(h->control, exchange_who(x), exchange_param(x, 0), seq,
 	    json_object_get(body, "index"), &msg, &p);
 	respond_result(x, rc, 200, msg, &p);
+	json_decref(body);
+}
+
+/*
+ * Someone is typing: passed on to the chat at most once a second per
+ * person; 204 either way. Without accounts the body names the person.
+ */
+void
+api_chat_typing(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	const struct who *who = exchange_who(x);
+	struct problem p;
+	json_t *chat, *body = exchange_body_length(x) > 0 ? exchange_json(x, &p) : json_object();
+	if (body == NULL || chats_get(h->chats, who, exchange_param(x, 0), &chat, &p) != 0) {
+		respond_problem(x, &p);
+		json_decref(body);
+		return;
+	}
+	json_decref(chat);
+	char *name = who->anyone ? validate_text(json_object_get(body, "name"), "name",
+	    LIMIT_AUTHOR_CHARS, &p) : NULL;
+	if (who->anyone && name == NULL)
+		respond_problem(x, &p);
+	else {
+		presence_typing(h->presence, exchange_param(x, 0), who->anyone ? NULL : who->user_id,
+		    who->anyone ? name : who->display_name);
+		respond_empty(x, 204);
+	}
+	free(name);
 	json_decref(body);
 }

@@ -17,6 +17,7 @@ struct control;
 struct hub;
 struct members;
 struct origin;
+struct presence;
 struct page_cache;
 struct store;
 
@@ -26,6 +27,7 @@ struct handlers {
 	struct bots		*bots;
 	struct accounts		*accounts;
 	struct members		*members;
+	struct presence		*presence;	/* who has each chat open, who types */
 	struct hub		*hub;
 	struct store		*store;		/* for /healthz only */
 	struct origin		*origin;	/* the host names the server answers to */

@@ -93,6 +93,7 @@ static const struct route table[] = {
 	{ "/api/v1/chats/*/messages/*/continue", { { POST, api_message_continue } }, SIGNED },
 	{ "/api/v1/chats/*/messages/*/alternative", { { PUT, api_message_alternative } },
 					  SIGNED },
+	{ "/api/v1/chats/*/typing",	{ { POST, api_chat_typing } }, SIGNED },
 	{ "/api/v1/chats/*/turn",	{ { POST, api_chat_turn } }, SIGNED },
 	{ "/api/v1/chats/*/stop",	{ { POST, api_chat_stop } }, SIGNED },
 	{ "/api/v1/chats/*/read",	{ { POST, api_chat_read } }, SIGNED },
@@ -103,6 +104,8 @@ static const struct route table[] = {
 	{ "/api/v1/chats/*/invites",	{ { POST, api_invites_create } }, SIGNED },
 	{ "/api/v1/bots",		{ { GET, api_bots_list }, { POST, api_bots_create } },
 					  SIGNED },
+	{ "/api/v1/bots/import",	{ { POST, api_bots_import } }, SIGNED },
+	{ "/api/v1/bots/*/card",	{ { GET, api_bot_card } }, SIGNED },
 	{ "/api/v1/bots/*",		{ { GET, api_bot_get }, { PATCH, api_bot_patch },
 					  { DELETE, api_bot_delete } }, SIGNED },
 };

@@ -8,6 +8,8 @@
 #include "api/streams.h"
 #include "api/handlers.h"
 #include "chat/chats.h"
+#include "chat/presence.h"
+#include "chat/validate.h"
 #include "chat/who.h"
 #include "http/exchange.h"
 #include "http/respond.h"
@@ -51,6 +53,7 @@ add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
 	json_t *snap;
 	if (chats_snapshot(h->chats, chat_id, LIMIT_SNAPSHOT_MESSAGES, &snap, &p) != 0)
 		return;
+	json_object_set_new(snap, "here", presence_here(h->presence, chat_id));
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	char *text = json_dumps(snap, JSON_WIRE);
 	struct frame *f = sse_frame_scoped(scope(kind, chat_id), true, id, "snapshot", text,
@@ -99,6 +102,24 @@ add_current(struct handlers *h, const char *chat_id, enum stream_kind kind,
 }
 
 /*
+ * Who is here now, when anyone is, as an ephemeral event after the replay:
+ * a resumed stream has no snapshot to say it, and pages read no snapshot.
+ */
+static void
+add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, bool replayed,
+    struct sse_frame_list *out)
+{
+	json_t *here = presence_here(h->presence, chat_id);
+	struct frame *f = NULL;
+	if (json_array_size(here) > 0 && (replayed || kind != STREAM_JSON))
+		f = hub_frame(h->hub, kind, chat_id, 0, "presence", here);
+	if (f != NULL)
+		sse_frame_list_add(out, f);
+	sse_frame_unref(f);
+	json_decref(here);
+}
+
+/*
  * What a stream of the chat starts with, as of now (later events follow it
  * in order): the events after `after` when resumable, else a snapshot; then
  * a reply being written.
@@ -107,9 +128,31 @@ static void
 add_start(struct handlers *h, const char *chat_id, enum stream_kind kind, bool resume,
     uint64_t after, uint64_t last_id, struct sse_frame_list *out)
 {
-	if (!resume || add_replay(h, chat_id, kind, after, last_id, out) != 0)
+	bool replayed = resume && add_replay(h, chat_id, kind, after, last_id, out) == 0;
+	if (!replayed)
 		add_snapshot(h, chat_id, kind, out);
+	add_presence(h, chat_id, kind, replayed, out);
 	add_current(h, chat_id, kind, out);
+}
+
+/*
+ * The person whose stream it is joins the chats' presence: who signed in,
+ * or without accounts, who the stream names (?name=); nobody else counts.
+ */
+static uint64_t
+join_presence(struct exchange *x, struct handlers *h, const char *const *chats, size_t n)
+{
+	const struct who *who = exchange_who(x);
+	if (!who->anyone)
+		return presence_join(h->presence, chats, n, who->user_id, who->display_name);
+	struct problem p;
+	const char *given = exchange_query(x, "name");
+	json_t *v = given ? json_string(given) : NULL;
+	char *name = v ? validate_text(v, "name", LIMIT_AUTHOR_CHARS, &p) : NULL;
+	uint64_t id = name ? presence_join(h->presence, chats, n, NULL, name) : 0;
+	free(name);
+	json_decref(v);
+	return id;
 }
 
 static struct stream_owner
@@ -125,11 +168,12 @@ owner_of(const struct who *who)
 /* Takes the socket and hands it to the hub; false when there was none to take. */
 static void
 attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char *const *chats,
-    size_t nchats, struct sse_frame_list *initial)
+    size_t nchats, uint64_t presence, struct sse_frame_list *initial)
 {
 	struct sse_stream_opts opts = { .kind = kind, .chunked = exchange_http11(x),
 	    .keepalive_seconds = h->keepalive_seconds, .output_cap = h->stream_buffer_bytes };
 	struct stream_owner owner = owner_of(exchange_who(x));
+	owner.presence = presence;
 	int fd = exchange_take_socket(x);
 	if (fd >= 0)
 		hub_attach(h->hub, chats, nchats, &owner, fd, &opts, initial);
@@ -168,11 +212,12 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	struct sse_frame_list initial = { NULL, 0, 0 };
 	uint64_t after;
 	bool resume = resume_point(x, last_id, &after) == 0;
-	add_start(h, chat_id, kind, resume, after, last_id, &initial);
 	char id[ID_LEN + 1];
 	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
 	const char *chats[1] = { id };
-	attach(x, h, kind, chats, 1, &initial);
+	uint64_t presence = join_presence(x, h, chats, 1);
+	add_start(h, chat_id, kind, resume, after, last_id, &initial);
+	attach(x, h, kind, chats, 1, presence, &initial);
 }
 
 /* ---------- a browser's one stream of several chats ---------- */
@@ -199,39 +244,46 @@ parse_chat(const char *item, size_t len, char id[ID_LEN + 1], bool *resume, uint
 	return true;
 }
 
+/* A chat a browser's stream asked for, and from where. */
+struct asked {
+	char		 id[ID_LEN + 1];
+	bool		 resume;
+	uint64_t	 after;
+	uint64_t	 last;		/* its last event id */
+};
+
 /*
- * The start of each chat asked for. A chat who may not see (or gone) gets
- * its "deleted" event at once and is left out. Returns how many are
- * subscribed (their ids in ids), or -1 with p for a malformed list.
+ * The chats asked for that who may see (in want). A chat who may not see
+ * (or gone) gets its "deleted" event at once and is left out. Returns how
+ * many there are, or -1 with p for a malformed list.
  */
 static int
-start_many(struct exchange *x, struct handlers *h, char (*ids)[ID_LEN + 1],
+parse_many(struct exchange *x, struct handlers *h, struct asked *want,
     struct sse_frame_list *initial, struct problem *p)
 {
 	const char *list = exchange_query(x, "chats");
 	int n = 0, asked = 0;
 	for (const char *c = list ? list : ""; *c != '\0'; asked++) {
 		size_t len = strcspn(c, ",");
-		bool resume;
-		uint64_t after = 0;
 		json_t *chat;
-		if (asked == LIMIT_STREAM_CHATS || !parse_chat(c, len, ids[n], &resume, &after)) {
+		struct asked *a = &want[n];
+		a->after = 0;
+		if (asked == LIMIT_STREAM_CHATS || !parse_chat(c, len, a->id, &a->resume, &a->after)) {
 			problem_set(p, 422, "chats: up to %d chat ids, each ID or ID:LAST_EVENT_ID",
 			    LIMIT_STREAM_CHATS);
 			return -1;
 		}
 		c += len + (c[len] == ',');
-		if (chats_get(h->chats, exchange_who(x), ids[n], &chat, p) != 0) {
+		if (chats_get(h->chats, exchange_who(x), a->id, &chat, p) != 0) {
 			json_t *gone = json_pack("{s:s}", "reason", "not-found");
-			struct frame *f = hub_frame(h->hub, STREAM_MUX, ids[n], 0, "deleted", gone);
+			struct frame *f = hub_frame(h->hub, STREAM_MUX, a->id, 0, "deleted", gone);
 			sse_frame_list_add(initial, f);
 			sse_frame_unref(f);
 			json_decref(gone);
 			continue;
 		}
-		uint64_t last = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
+		a->last = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
 		json_decref(chat);
-		add_start(h, ids[n], STREAM_MUX, resume && after <= last, after, last, initial);
 		n++;
 	}
 	return n;
@@ -265,14 +317,14 @@ streams_many(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
 	struct problem p;
-	char ids[LIMIT_STREAM_CHATS][ID_LEN + 1];
+	struct asked want[LIMIT_STREAM_CHATS];
 	const char *chats[LIMIT_STREAM_CHATS + 1];
 	struct sse_frame_list initial = { NULL, 0, 0 };
 	if (chats_stopping(h->chats)) {
 		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
-	int n = start_many(x, h, ids, &initial, &p);
+	int n = parse_many(x, h, want, &initial, &p);
 	if (n < 0 || exchange_method(x) == HTTP_HEAD) {
 		sse_frame_list_free(&initial);
 		if (n < 0)
@@ -282,10 +334,14 @@ streams_many(struct exchange *x, void *ctx)
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		chats[i] = ids[i];
+		chats[i] = want[i].id;
+	uint64_t presence = join_presence(x, h, chats, (size_t)n);
+	for (int i = 0; i < n; i++)
+		add_start(h, want[i].id, STREAM_MUX, want[i].resume && want[i].after <= want[i].last,
+		    want[i].after, want[i].last, &initial);
 	if (wants_list(x) && add_list(x, h, &initial) == 0)
 		chats[n++] = HUB_LISTS;
-	attach(x, h, STREAM_MUX, chats, (size_t)n, &initial);
+	attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
 }
 
 void

@@ -154,8 +154,11 @@ model_messages(const struct reply_context *ctx)
 	const char *bot_id = json_string_value(json_object_get(ctx->bot, "id"));
 	char fallback[96];
 	snprintf(fallback, sizeof fallback, "You are %s, taking part in a group chat.", name);
-	json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system",
-	    "content", persona && *persona ? persona : fallback));
+	/* a character card's persona names its character and the people as macros */
+	char *system = text_card_macros(persona && *persona ? persona : fallback, name,
+	    "the people in the chat");
+	json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system", "content", system));
+	free(system);
 
 	/* newest first until the budget is spent, then put back in order */
 	size_t budget = LIMIT_MODEL_CONTEXT_BYTES, first = json_array_size(ctx->messages);

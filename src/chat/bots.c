@@ -3,6 +3,7 @@
  */
 #include "chat/bots.h"
 #include "backends/endpoint.h"
+#include "chat/card.h"
 #include "chat/events.h"
 #include "chat/validate.h"
 #include "chat/who.h"
@@ -10,6 +11,7 @@
 #include "store/store.h"
 #include "util/problem.h"
 #include "util/text.h"
+#include "util/workers.h"
 #include "util/xmalloc.h"
 
 #include <ctype.h>
@@ -17,9 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CARD_THREADS	1
+#define CARDS_QUEUED	8	/* cards waiting to be read: more is 503 */
+
 struct bots {
 	struct store	*store;
 	struct events	*events;
+	struct workers	*cards;		/* reads character cards */
 	bool		 allow_link_local;	/* bots may reach link-local addresses */
 	uint64_t	 version;
 };
@@ -27,11 +33,12 @@ struct bots {
 static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
 
 struct bots *
-bots_new(struct store *st, struct events *ev, bool allow_link_local)
+bots_new(struct event_base *base, struct store *st, struct events *ev, bool allow_link_local)
 {
 	struct bots *b = xcalloc(1, sizeof *b);
 	b->store = st;
 	b->events = ev;
+	b->cards = workers_new(base, CARD_THREADS, CARDS_QUEUED);
 	b->allow_link_local = allow_link_local;
 	return b;
 }
@@ -39,6 +46,7 @@ bots_new(struct store *st, struct events *ev, bool allow_link_local)
 void
 bots_free(struct bots *b)
 {
+	workers_free(b->cards);	/* the imports still queued are answered first */
 	free(b);
 }
 
@@ -229,6 +237,75 @@ bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot,
 	json_decref(complete);
 	b->version++;
 	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
+}
+
+/* A card being read on the worker thread, and who to tell. */
+struct import {
+	struct bots		*bots;
+	struct who		 who;
+	void			*data;
+	size_t			 len;
+	json_t			*fields;
+	json_t			*card;		/* what the worker read, or NULL and problem */
+	struct problem		 problem;
+	bots_imported_fn	*done;
+	void			*arg;
+};
+
+/* On the worker: the card's bytes alone. */
+static void
+import_read(void *arg)
+{
+	struct import *im = arg;
+	im->card = card_read(im->data, im->len, &im->problem);
+}
+
+/* Back on the loop: the bot, as bots_create makes it. */
+static void
+import_done(void *arg)
+{
+	struct import *im = arg;
+	json_t *bot = NULL;
+	if (im->card != NULL) {
+		json_t *all = im->fields ? json_deep_copy(im->fields) : json_object();
+		json_object_update(all, im->card);
+		if (json_object_get(all, "backend") == NULL)
+			json_object_set_new(all, "backend", json_string("echo"));
+		bots_create(im->bots, &im->who, all, &bot, &im->problem);
+		json_decref(all);
+	}
+	im->done(im->arg, bot, &im->problem);
+	json_decref(bot);
+	json_decref(im->card);
+	json_decref(im->fields);
+	free(im->data);
+	free(im);
+}
+
+void
+bots_import(struct bots *b, const struct who *who, const void *data, size_t len,
+    json_t *fields, bots_imported_fn *done, void *arg)
+{
+	struct import *im = xcalloc(1, sizeof *im);
+	*im = (struct import){ .bots = b, .who = *who, .data = xmalloc(len ? len : 1),
+	    .len = len, .fields = fields ? json_deep_copy(fields) : NULL, .done = done,
+	    .arg = arg };
+	memcpy(im->data, data, len);
+	if (workers_submit(b->cards, import_read, import_done, im) != 0) {
+		problem_set(&im->problem, 503, "too many cards are being imported; try again soon");
+		import_done(im);
+	}
+}
+
+int
+bots_card(struct bots *b, const char *id_or_name, json_t **card, struct problem *p)
+{
+	json_t *bot;
+	if (bots_get(b, id_or_name, &bot, p) != 0)
+		return -1;
+	*card = card_write(bot);
+	json_decref(bot);
+	return 0;
 }
 
 int

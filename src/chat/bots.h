@@ -16,13 +16,16 @@
 #include <stdint.h>
 
 struct bots;
+struct event_base;
 struct events;
 struct problem;
 struct store;
 struct who;
 
 /* allow_link_local: bots may point at link-local addresses (endpoint.h). */
-struct bots	*bots_new(struct store *st, struct events *ev, bool allow_link_local);
+/* Cards are read on a thread of their own, answering on base's loop. */
+struct bots	*bots_new(struct event_base *base, struct store *st, struct events *ev,
+		    bool allow_link_local);
 void		 bots_free(struct bots *b);
 /* Grows whenever a bot is created, changed or deleted (pages that list bots follow it). */
 uint64_t	 bots_version(const struct bots *b);
@@ -30,6 +33,19 @@ uint64_t	 bots_version(const struct bots *b);
 int	 bots_list(struct bots *b, json_t **bots, struct problem *p);
 int	 bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot, struct problem *p);
 /* Applies the fields given (others keep their values). */
+/* Told, on the loop, of an import's new Bot (borrowed), or of why there is none (p). */
+typedef void bots_imported_fn(void *arg, json_t *bot, const struct problem *p);
+/*
+ * A bot from a character card (card.h: its JSON or a PNG, data[0..len),
+ * copied): the card gives name, persona and greeting; fields (may be NULL)
+ * the rest, as for bots_create (backend "echo" when not given). The card is
+ * read on a worker thread (a PNG is decoded to reach its text: up to a
+ * third of a second), then done(arg, ...) is called once, on the loop.
+ */
+void	 bots_import(struct bots *b, const struct who *who, const void *data, size_t len,
+	    json_t *fields, bots_imported_fn *done, void *arg);
+/* The bot as a Character Card V2 (card.h). */
+int	 bots_card(struct bots *b, const char *id_or_name, json_t **card, struct problem *p);
 int	 bots_update(struct bots *b, const struct who *who, const char *id, json_t *fields, json_t **bot,
 	    struct problem *p);
 int	 bots_delete(struct bots *b, const struct who *who, const char *id, struct problem *p);

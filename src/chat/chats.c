@@ -490,9 +490,11 @@ chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
 		json_decref(chat);
 		return -1;
 	}
-	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:o, s:o, s:O}",
+	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:o, s:o, s:O}",
 	    "chat_id", id, "ready", 1, "title", json_object_get(chat, "title"),
 	    "policy", json_object_get(chat, "policy"), "bots", json_object_get(chat, "bots"),
+	    "muted", json_object_get(chat, "muted"),
+	    "auto_rounds", json_object_get(chat, "auto_rounds"),
 	    "messages", messages, "turn", turns_state(c->turns, id),
 	    "last_event_id", json_object_get(chat, "last_event_id"));
 	json_decref(chat);

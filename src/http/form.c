@@ -7,6 +7,7 @@
 #include "util/xmalloc.h"
 
 #include <event2/http.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,17 @@ form_string(const struct form *f, const char *name)
 {
 	const char *v = form_get(f, name);
 	return v ? json_string(v) : NULL;
+}
+
+json_t *
+form_integer(const struct form *f, const char *name)
+{
+	const char *v = form_get(f, name);
+	uint64_t n;
+	if (v == NULL || *v == '\0')
+		return NULL;
+	return text_parse_u64(v, &n) == 0 && n <= INT32_MAX ? json_integer((json_int_t)n) :
+	    json_string(v);
 }
 
 json_t *

@@ -24,6 +24,11 @@ void		 form_free(struct form *f);
 const char	*form_get(const struct form *f, const char *name);
 /* The field as a JSON string (new reference), or NULL when absent. */
 json_t		*form_string(const struct form *f, const char *name);
+/*
+ * The field as a JSON integer when it is a decimal number, else as the
+ * string given (which the services refuse); NULL when absent or empty.
+ */
+json_t		*form_integer(const struct form *f, const char *name);
 /* Every value of a repeated field (checkboxes), as a JSON array of strings. */
 json_t		*form_strings(const struct form *f, const char *name);
 

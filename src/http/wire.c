@@ -202,6 +202,13 @@ field(struct wire *w, const char *s, size_t n, bool head)
 }
 
 /* The empty line after the headers: where the body is, and whether the head holds together. */
+/* How large this request's body may be. */
+static uint64_t
+body_limit(const struct wire *w)
+{
+	return strcmp(w->path, WIRE_UPLOAD_PATH) == 0 ? LIMIT_UPLOAD_BYTES : LIMIT_BODY_BYTES;
+}
+
 static bool
 head_end(struct wire *w)
 {
@@ -217,7 +224,7 @@ head_end(struct wire *w)
 		w->state = WIRE_CHUNK_SIZE;
 		return true;
 	}
-	if (w->length > LIMIT_BODY_BYTES)
+	if (w->length > body_limit(w))
 		return refuse(w, 413, "request body is too large");
 	if (w->length == 0)
 		next_request(w);
@@ -259,7 +266,7 @@ chunk_size(struct wire *w, const char *s, size_t n, wire_drop_fn drop, void *arg
 	if (ext < n)
 		drop(arg, w->line_start + ext, n - ext);
 	w->body_bytes += size;
-	if (w->body_bytes > LIMIT_BODY_BYTES)
+	if (w->body_bytes > body_limit(w))
 		return refuse(w, 413, "request body is too large");
 	w->remaining = size;
 	w->state = size > 0 ? WIRE_CHUNK_DATA : WIRE_TRAILER;

@@ -45,6 +45,12 @@ struct wire {
 	char		 path[64];		/* the request's path, cut: how to answer */
 };
 
+/*
+ * The one route whose body may be larger than LIMIT_BODY_BYTES: a character
+ * card's upload, up to LIMIT_UPLOAD_BYTES.
+ */
+#define WIRE_UPLOAD_PATH	"/api/v1/bots/import"
+
 /* A stretch of bytes (a chunk extension) the caller must drop before evhttp reads them. */
 typedef void (*wire_drop_fn)(void *arg, uint64_t offset, size_t len);
 

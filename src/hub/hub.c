@@ -41,6 +41,8 @@ struct hub {
 	hub_render_fn		 render;
 	size_t			 subscribers;
 	struct mailbox		*mailbox;	/* shards tell the hub here */
+	hub_leave_fn		 leave;		/* and the hub tells of streams leaving */
+	void			*leave_arg;
 	struct shard		*shards[MAX_SHARDS];
 	unsigned		 nshards;
 	unsigned		 next_shard;
@@ -103,9 +105,12 @@ shard_streams(const struct channel *ch, unsigned shard)
  * with chat_id "", the stream closed. Told on the main loop, by mailbox.
  */
 static void
-stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kind)
+stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kind,
+    uint64_t presence)
 {
 	struct hub *hub = arg;
+	if (presence != 0 && hub->leave != NULL)
+		hub->leave(hub->leave_arg, chat_id, presence);
 	if (chat_id[0] == '\0') {
 		hub->subscribers--;
 		return;
@@ -138,6 +143,13 @@ static unsigned
 pick_shard_many(struct hub *hub)
 {
 	return hub->nshards == 1 ? 0 : 1 + hub->next_shard++ % (hub->nshards - 1);
+}
+
+void
+hub_on_leave(struct hub *hub, hub_leave_fn leave, void *arg)
+{
+	hub->leave = leave;
+	hub->leave_arg = arg;
 }
 
 void

@@ -30,7 +30,11 @@ struct stream_owner {
 	char	 user_id[ID_LEN + 1];
 	char	 credential[SECRET_HEX + 1];	/* the session's or token's hash */
 	bool	 sees_all;			/* an administrator, or anyone (--auth none) */
+	uint64_t presence;			/* its presence id (chat/presence.h), or 0 */
 };
+
+/* Told when a stream with a presence id left a chat, or (chat_id "") closed. */
+typedef void (*hub_leave_fn)(void *arg, const char *chat_id, uint64_t presence);
 
 /* The room of the chat lists: a browser's stream joins it to hear of list changes. */
 #define HUB_LISTS "@chat-lists@"
@@ -47,6 +51,8 @@ typedef struct frame *(*hub_render_fn)(enum stream_kind kind, const char *chat_i
  * threads of their own), framing events with render.
  */
 struct hub	*hub_new(struct event_base *base, unsigned nshards, hub_render_fn render);
+/* From now on, leave(arg, ...) is told of the streams with a presence id that leave. */
+void		 hub_on_leave(struct hub *hub, hub_leave_fn leave, void *arg);
 /* Stops the shards (closing streams still open) and frees the hub. */
 void		 hub_free(struct hub *hub);
 

@@ -109,25 +109,27 @@ struct gone_note {
 	unsigned		 shard;
 	char			 chat_id[ID_LEN + 1];
 	enum stream_kind	 kind;
+	uint64_t		 presence;
 };
 
 static void
 gone_deliver(void *arg)
 {
 	struct gone_note *n = arg;
-	n->home.gone(n->home.hub, n->shard, n->chat_id, n->kind);
+	n->home.gone(n->home.hub, n->shard, n->chat_id, n->kind, n->presence);
 	free(n);
 }
 
-/* Tells the hub that a stream left the chat, or with "", that it closed. */
+/* Tells the hub that sub left the chat, or with "", that it closed. */
 static void
-tell_gone(struct shard *sh, const char *chat_id, enum stream_kind kind)
+tell_gone(struct shard *sh, const char *chat_id, const struct sub *sub)
 {
 	struct gone_note *n = xmalloc(sizeof *n);
 	n->home = sh->home;
 	n->shard = sh->index;
 	snprintf(n->chat_id, sizeof n->chat_id, "%s", chat_id);
-	n->kind = kind;
+	n->kind = sse_stream_kind(sub->stream);
+	n->presence = sub->owner.presence;
 	mailbox_post(sh->home.mailbox, gone_deliver, n);
 }
 
@@ -136,7 +138,7 @@ static void
 leave(struct shard *sh, struct member *m)
 {
 	struct room *r = m->room;
-	tell_gone(sh, r->entry.id, sse_stream_kind(m->sub->stream));
+	tell_gone(sh, r->entry.id, m->sub);
 	LIST_REMOVE(m, entry);
 	LIST_REMOVE(m, sub_entry);
 	free(m);
@@ -166,7 +168,7 @@ sub_closed(struct sse_stream *s, void *arg)
 	struct member *m;
 	while ((m = LIST_FIRST(&sub->rooms)) != NULL)
 		leave(sh, m);
-	tell_gone(sh, "", sse_stream_kind(sub->stream));
+	tell_gone(sh, "", sub);
 	assert(sub->held != HELD_NOW);	/* written before any teardown runs */
 	if (sub->held == HELD_LATER)
 		LIST_REMOVE(sub, later_entry);

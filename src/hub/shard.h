@@ -24,9 +24,12 @@ struct event_base;
 struct mailbox;
 struct shard;
 
-/* Told (on the main loop) when a stream left a chat, and (chat_id "") when it closed. */
+/*
+ * Told (on the main loop) when a stream left a chat, and (chat_id "") when
+ * it closed; presence: its owner's presence id.
+ */
 typedef void (*shard_gone_fn)(void *hub, unsigned shard, const char *chat_id,
-	    enum stream_kind kind);
+	    enum stream_kind kind, uint64_t presence);
 
 struct shard_home {
 	struct mailbox	*mailbox;	/* the main loop's */

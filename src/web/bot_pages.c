@@ -77,6 +77,9 @@ bot_fields(struct buf *b, json_t *bot)
 	text_input(b, "Talkativeness", "talkativeness", num[2], "inputmode=\"decimal\"");
 	buf_adds(b, "</div><label>Persona<textarea name=\"persona\" rows=\"3\">");
 	html_escape(b, str(bot, "persona"));
+	buf_adds(b, "</textarea></label><label>Greeting <small>(its first message when it joins"
+	    " a chat; may be empty)</small><textarea name=\"greeting\" rows=\"2\">");
+	html_escape(b, str(bot, "greeting"));
 	buf_adds(b, "</textarea></label>");
 }
 
@@ -133,7 +136,9 @@ bot_card(struct buf *b, json_t *bot, json_t *edited, const char *error, bool adm
 	key_warning(b, bot);
 	buf_printf(b, "<form method=\"post\" action=\"/bots/%s\">", id);
 	bot_fields(b, edited ? edited : bot);
-	buf_adds(b, "<div class=\"row\"><button type=\"submit\">Save</button></div></form>");
+	buf_printf(b, "<div class=\"row\"><button type=\"submit\">Save</button>"
+	    "<a class=\"export\" href=\"/api/v1/bots/%s/card\" download>Export card</a></div>"
+	    "</form>", id);
 	form_error(b, edited ? error : NULL);
 	if (admin)
 		buf_printf(b, "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete row\">"
@@ -156,6 +161,20 @@ new_bot_card(struct buf *b, const struct who *who, const char *error, json_t *se
 		    " server (the openai backend) or delete a bot.</p>");
 	form_error(b, error);
 	buf_adds(b, "</section>");
+}
+
+/* A character card (SillyTavern V2, PNG or JSON) becomes a bot; app.js sends the file. */
+static void
+import_card(struct buf *b)
+{
+	buf_adds(b, "<section class=\"card\"><h2>Import a character card</h2>"
+	    "<form id=\"import-card\" class=\"row\" data-upload=\"/api/v1/bots/import\">"
+	    "<input type=\"file\" name=\"card\" required accept=\".png,.json,image/png,"
+	    "application/json\" aria-label=\"Character card file\">"
+	    "<button type=\"submit\">Import</button></form>"
+	    "<p class=\"hint\">A SillyTavern card (V2, PNG or JSON): its name, description and"
+	    " greeting become a new bot that answers with echo until you give it a model.</p>"
+	    "<div id=\"import-error\" class=\"form-error\" role=\"alert\"></div></section>");
 }
 
 /*
@@ -191,6 +210,7 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 	buf_adds(&b, "</ul></section>");
 	if (!refused_new)
 		new_bot_card(&b, exchange_who(x), NULL, NULL);
+	import_card(&b);
 	page_end(&b);
 	respond_html(x, status, &b);
 	buf_free(&b);
@@ -220,21 +240,21 @@ number_field(const char *v)
 static json_t *
 bot_from_form(struct exchange *x, struct problem *p)
 {
-	static const char *const texts[] = { "name", "backend", "persona" };
-	static const char *const optional[] = { "model", "base_url", "api_key_env" };
-	static const char *const numbers[] = { "temperature", "max_tokens", "talkativeness" };
+	static const char *const texts[] = { "name", "backend", "persona", "greeting" };
+	static const char *const optional[] = { "model", "base_url", "api_key_env", NULL };
+	static const char *const numbers[] = { "temperature", "max_tokens", "talkativeness", NULL };
 	struct form f;
 	if (exchange_form(x, &f, p) != 0)
 		return NULL;
 	json_t *bot = json_object();
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		const char *v = form_get(&f, texts[i]);
 		if (v != NULL)
 			json_object_set_new(bot, texts[i], json_string(v));
-		v = form_get(&f, optional[i]);
+		v = optional[i] ? form_get(&f, optional[i]) : NULL;
 		if (v != NULL)
 			json_object_set_new(bot, optional[i], *v ? json_string(v) : json_null());
-		v = form_get(&f, numbers[i]);
+		v = numbers[i] ? form_get(&f, numbers[i]) : NULL;
 		if (v != NULL)
 			json_object_set_new(bot, numbers[i], number_field(v));
 	}

@@ -7,6 +7,7 @@
 #include "web/html.h"
 #include "web/markdown.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char *
@@ -28,6 +29,47 @@ message_time(struct buf *out, const char *created_at)
 	buf_adds(out, "</time>");
 }
 
+/* "edited", and for a bot's message with several, "‹ 2/3 ›" to flip between them. */
+static void
+message_marks(struct buf *out, json_t *m, bool streaming)
+{
+	const char *edited = str_or(m, "edited_at", NULL);
+	json_int_t shown = json_integer_value(json_object_get(m, "alternative"));
+	json_int_t count = json_integer_value(json_object_get(m, "alternatives"));
+	if (edited != NULL) {
+		buf_adds(out, "<span class=\"msg-edited\" title=\"edited ");
+		html_escape(out, edited);
+		buf_adds(out, "\">edited</span>");
+	}
+	if (count < 2)
+		return;
+	const char *off = streaming ? " disabled" : "";
+	buf_printf(out, "<span class=\"msg-alts\"><button type=\"button\" class=\"alt\""
+	    " data-index=\"%lld\" aria-label=\"Previous answer\"%s>‹</button>"
+	    "<span class=\"alt-pos\">%lld/%lld</span><button type=\"button\" class=\"alt\""
+	    " data-index=\"%lld\" aria-label=\"Next answer\"%s>›</button></span>",
+	    (long long)((shown + count - 1) % count), off,
+	    (long long)shown + 1, (long long)count, (long long)((shown + 1) % count), off);
+}
+
+/*
+ * What can be done to a message (app.js acts on them and hides what the
+ * reader may not do: the fragment is the same for every reader).
+ */
+static void
+message_actions(struct buf *out, bool bot, bool streaming)
+{
+	buf_adds(out, "<div class=\"msg-actions\">");
+	if (!streaming)
+		buf_adds(out, "<button type=\"button\" data-act=\"edit\">Edit</button>");
+	if (bot && !streaming)
+		buf_adds(out, "<button type=\"button\" data-act=\"regenerate\""
+		    " title=\"Ask for another answer\">Regenerate</button>"
+		    "<button type=\"button\" data-act=\"continue\""
+		    " title=\"Let it write on\">Continue</button>");
+	buf_adds(out, "<button type=\"button\" data-act=\"delete\">Delete</button></div>");
+}
+
 void
 fragment_message(struct buf *out, json_t *m)
 {
@@ -35,17 +77,25 @@ fragment_message(struct buf *out, json_t *m)
 	const char *kind = str_or(m, "kind", "person");
 	const char *state = str_or(m, "state", "complete");
 	const char *error = str_or(m, "error", NULL);
+	bool bot = strcmp(kind, "bot") == 0, streaming = strcmp(state, "streaming") == 0;
 
 	buf_printf(out, "<article id=\"msg-%lld\" class=\"msg msg-", (long long)seq);
 	html_escape(out, kind);
 	buf_adds(out, " msg-");
 	html_escape(out, state);
-	buf_printf(out, "\" data-seq=\"%lld\"><header><span class=\"msg-author\">", (long long)seq);
+	buf_printf(out, "\" data-seq=\"%lld\" data-chat=\"", (long long)seq);
+	html_escape(out, str_or(m, "chat_id", ""));
+	if (json_is_string(json_object_get(m, "user_id"))) {
+		buf_adds(out, "\" data-user=\"");	/* its author may change it */
+		html_escape(out, str_or(m, "user_id", ""));
+	}
+	buf_adds(out, "\"><header><span class=\"msg-author\">");
 	html_escape(out, str_or(m, "author", ""));
 	buf_adds(out, "</span>");
-	if (strcmp(kind, "bot") == 0)
+	if (bot)
 		buf_adds(out, "<span class=\"msg-badge\">bot</span>");
 	message_time(out, str_or(m, "created_at", ""));
+	message_marks(out, m, streaming);
 	buf_adds(out, "</header>");
 	const char *body = str_or(m, "body", "");
 	if (strcmp(state, "streaming") == 0) {
@@ -67,7 +117,52 @@ fragment_message(struct buf *out, json_t *m)
 		html_escape(out, error);
 		buf_adds(out, "</p>");
 	}
+	message_actions(out, bot, streaming);
 	buf_adds(out, "</article>");
+}
+
+/* A deleted message: the element with its id goes, wherever it is (applying it twice = once). */
+static void
+fragment_message_deleted(struct buf *out, json_t *data)
+{
+	buf_printf(out, "<article id=\"msg-%lld\" hx-swap-oob=\"delete\"></article>",
+	    (long long)json_integer_value(json_object_get(data, "seq")));
+}
+
+void
+fragment_presence(struct buf *out, json_t *here)
+{
+	size_t i;
+	json_t *who;
+	if (json_array_size(here) == 0)
+		return;
+	buf_adds(out, "<span class=\"here-label\">Here:</span>");
+	json_array_foreach(here, i, who) {
+		buf_adds(out, "<span class=\"here-person\"");
+		if (json_is_string(json_object_get(who, "user_id"))) {
+			buf_adds(out, " data-user=\"");
+			html_escape(out, str_or(who, "user_id", ""));
+			buf_adds(out, "\"");
+		}
+		buf_adds(out, ">");
+		html_escape(out, str_or(who, "name", ""));
+		buf_adds(out, "</span>");
+	}
+}
+
+/* Someone typing: app.js shows "NAME is typing…" for a few seconds after the last one. */
+static void
+fragment_typing(struct buf *out, json_t *who)
+{
+	buf_adds(out, "<span class=\"typer\"");
+	if (json_is_string(json_object_get(who, "user_id"))) {
+		buf_adds(out, " data-user=\"");
+		html_escape(out, str_or(who, "user_id", ""));
+		buf_adds(out, "\"");
+	}
+	buf_adds(out, ">");
+	html_escape(out, str_or(who, "name", ""));
+	buf_adds(out, "</span>");
 }
 
 const char *
@@ -127,6 +222,10 @@ fragment_turn(struct buf *out, json_t *turn)
 	buf_adds(out, "<span class=\"turn-speaker\">");
 	html_escape(out, speaker);
 	buf_adds(out, " is typing…</span>");
+	json_int_t auto_left = json_integer_value(json_object_get(turn, "auto_left"));
+	if (auto_left > 0)
+		buf_printf(out, "<span class=\"turn-auto\" title=\"The bots answer each other this"
+		    " many more times; Stop ends it\">auto: %lld left</span>", (long long)auto_left);
 	if (json_array_size(queue) > 0) {
 		buf_adds(out, "<span class=\"turn-queue\">next: ");
 		size_t i;
@@ -212,6 +311,12 @@ fragment_for_event(const char *name, json_t *data, struct buf *event, struct buf
 {
 	if (strcmp(name, "message") == 0 || strcmp(name, "message-update") == 0)
 		fragment_message(html, data);
+	else if (strcmp(name, "message-deleted") == 0)
+		fragment_message_deleted(html, data);
+	else if (strcmp(name, "presence") == 0)
+		fragment_presence(html, data);
+	else if (strcmp(name, "typing") == 0)
+		fragment_typing(html, data);
 	else if (strcmp(name, "chat") == 0)
 		fragment_chat_header(html, data);
 	else if (strcmp(name, "turn") == 0)

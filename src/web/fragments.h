@@ -24,6 +24,8 @@ void	 fragment_chat_header(struct buf *out, json_t *chat);
 void	 fragment_chat_item(struct buf *out, json_t *item);
 /* The inside of #turn-status for a turn state {"state","speaker","queue"}. */
 void	 fragment_turn(struct buf *out, json_t *turn);
+/* Who has the chat open ([{"user_id","name"}…]), for the chat's header bar. */
+void	 fragment_presence(struct buf *out, json_t *here);
 
 /*
  * The HTML stream's form of an event: its event name (token events become

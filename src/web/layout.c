@@ -79,6 +79,8 @@ page_begin(struct buf *b, const struct who *who, const char *title, const char *
 		html_escape(b, who->display_name);
 		buf_adds(b, "\"");
 	}
+	if (who_admin(who))	/* may change anyone's messages (app.js offers it) */
+		buf_adds(b, " data-admin");
 	buf_adds(b, "><header class=\"topbar\"><a class=\"brand\" href=\"/\">Parley</a>");
 	top_bar(b, who, nav);
 	buf_adds(b, "<main class=\"main\">");

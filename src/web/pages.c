@@ -141,6 +141,30 @@ page_index(struct exchange *x, void *ctx)
 	render_index(x, ctx, 200, NULL);
 }
 
+/* A "muted" box for each bot of the chat: it stays, but no policy picks it. */
+static void
+mute_choices(struct buf *b, json_t *chat)
+{
+	size_t i, k;
+	json_t *bot, *id;
+	if (json_array_size(json_object_get(chat, "bots")) == 0)
+		return;
+	buf_adds(b, "<fieldset class=\"bot-choices mute-choices\"><legend>Muted <small>(they"
+	    " speak only when asked)</small></legend><input type=\"hidden\" name=\"muted_given\""
+	    " value=\"1\">");
+	json_array_foreach(json_object_get(chat, "bots"), i, bot) {
+		bool muted = false;
+		json_array_foreach(json_object_get(chat, "muted"), k, id)
+			muted = muted || strcmp(json_string_value(id), str(bot, "id")) == 0;
+		buf_adds(b, "<label><input type=\"checkbox\" name=\"muted\" value=\"");
+		html_escape(b, str(bot, "id"));
+		buf_printf(b, "\"%s> ", muted ? " checked" : "");
+		html_escape(b, str(bot, "name"));
+		buf_adds(b, "</label>");
+	}
+	buf_adds(b, "</fieldset>");
+}
+
 static void
 chat_settings(struct buf *b, json_t *chat, json_t *bots)
 {
@@ -156,6 +180,12 @@ chat_settings(struct buf *b, json_t *chat, json_t *bots)
 	buf_adds(b, "<button type=\"submit\">Save</button></div>"
 	    "<input type=\"hidden\" name=\"bots_given\" value=\"1\">");
 	bot_choices(b, bots, chat);
+	mute_choices(b, chat);
+	buf_printf(b, "<label class=\"auto-rounds\">Auto rounds <input type=\"number\""
+	    " name=\"auto_rounds\" min=\"0\" max=\"%d\" value=\"%lld\"> <small>after the bots"
+	    " answer someone, up to this many more replies as they answer each other"
+	    "</small></label>", LIMIT_AUTO_ROUNDS,
+	    (long long)json_integer_value(json_object_get(chat, "auto_rounds")));
 	buf_adds(b, "<div id=\"settings-error\" class=\"form-error\" role=\"alert\"></div>"
 	    "</form>");
 	buf_printf(b, "<form method=\"post\" action=\"/chats/%s/delete\" class=\"row delete-chat\">"
@@ -201,9 +231,12 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	if (accounts)
 		buf_printf(b, "<a class=\"members-link\" href=\"/chats/%s/members\">Members</a>", id);
 	buf_adds(b, "<button type=\"button\" id=\"notify\" class=\"secondary small\" hidden>"
-	    "Notify me</button></div>");
+	    "Notify me</button><div id=\"presence\" class=\"presence\" sse-swap=\"presence\""
+	    " aria-label=\"Who is here\"></div></div>");
 	buf_adds(b, "<div id=\"chat-notice\" sse-swap=\"deleted\"></div>"
-	    "<div id=\"messages\" class=\"messages\" sse-swap=\"message,message-update\""
+	    "<div id=\"chat-error\" class=\"form-error\" role=\"alert\"></div>"
+	    "<div id=\"messages\" class=\"messages\""
+	    " sse-swap=\"message,message-update,message-deleted\""
 	    " hx-swap=\"beforeend\" aria-live=\"polite\">");
 	size_t i;
 	json_t *m;
@@ -212,7 +245,8 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	buf_printf(b, "</div><div class=\"turn-bar\"><div id=\"turn-status\" class=\"turn-status\""
 	    " sse-swap=\"turn\">");
 	fragment_turn(b, turn);
-	buf_printf(b, "</div><form class=\"stop\" method=\"post\" action=\"/chats/%s/stop\""
+	buf_printf(b, "</div><div id=\"typing\" class=\"typing\" sse-swap=\"typing\""
+	    " hx-swap=\"none\" aria-live=\"polite\"></div><form class=\"stop\" method=\"post\" action=\"/chats/%s/stop\""
 	    " hx-post=\"/chats/%s/stop\" hx-swap=\"none\"><button type=\"submit\""
 	    " class=\"secondary\" title=\"Stop the reply being written\">Stop</button></form></div>",
 	    id, id);
@@ -233,9 +267,10 @@ render_chat(struct handlers *h, const char *id, struct buf *mid, uint64_t *event
 		json_decref(snap);
 		return -1;
 	}
-	json_t *chat = json_pack("{s:s, s:O, s:O, s:O, s:O}", "id", id,
+	json_t *chat = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:O}", "id", id,
 	    "title", json_object_get(snap, "title"), "policy", json_object_get(snap, "policy"),
-	    "bots", json_object_get(snap, "bots"),
+	    "bots", json_object_get(snap, "bots"), "muted", json_object_get(snap, "muted"),
+	    "auto_rounds", json_object_get(snap, "auto_rounds"),
 	    "last_event_id", json_object_get(snap, "last_event_id"));
 	*event_id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	chat_body(mid, chat, json_object_get(snap, "messages"), json_object_get(snap, "turn"), bots,
@@ -313,6 +348,21 @@ form_chat_create(struct exchange *x, void *ctx)
 	json_decref(in.bots);
 }
 
+/* A bot taken out of the chat in the same form is not muted in it: its box is dropped. */
+static void
+keep_muted_in(json_t *muted, json_t *bots)
+{
+	for (size_t i = json_array_size(muted); bots != NULL && i-- > 0;) {
+		bool kept = false;
+		size_t k;
+		json_t *id;
+		json_array_foreach(bots, k, id)
+			kept = kept || json_equal(id, json_array_get(muted, i));
+		if (!kept)
+			json_array_remove(muted, i);
+	}
+}
+
 void
 form_chat_settings(struct exchange *x, void *ctx)
 {
@@ -326,8 +376,11 @@ form_chat_settings(struct exchange *x, void *ctx)
 	bool bots_given = form_get(&f, "bots_given") != NULL;
 	struct chat_fields in = { .title = form_string(&f, "title"),
 	    .policy = form_string(&f, "policy"),
-	    .bots = bots_given ? form_strings(&f, "bots") : NULL };
+	    .bots = bots_given ? form_strings(&f, "bots") : NULL,
+	    .muted = form_get(&f, "muted_given") ? form_strings(&f, "muted") : NULL,
+	    .auto_rounds = form_integer(&f, "auto_rounds") };
 	form_free(&f);
+	keep_muted_in(in.muted, in.bots);
 	if (chats_update(h->chats, exchange_who(x), exchange_param(x, 0), &in, &chat, &p) == 0) {
 		to_chat(x, exchange_param(x, 0));
 		json_decref(chat);
@@ -336,6 +389,8 @@ form_chat_settings(struct exchange *x, void *ctx)
 	json_decref(in.title);
 	json_decref(in.policy);
 	json_decref(in.bots);
+	json_decref(in.muted);
+	json_decref(in.auto_rounds);
 }
 
 /* What a post answers: the problem, said as to a person, not a program. */

@@ -25,7 +25,8 @@ const srv = useServer();
 function assertMessageShape(m, { chatId, seq, author, body }) {
   assert.deepEqual(
     Object.keys(m).sort(),
-    ['author', 'body', 'bot_id', 'chat_id', 'created_at', 'error', 'kind', 'seq', 'state'],
+    ['alternative', 'alternatives', 'author', 'body', 'bot_id', 'chat_id', 'created_at',
+      'edited_at', 'error', 'kind', 'seq', 'state'],
     `message fields: ${JSON.stringify(m)}`,
   );
   assert.equal(m.chat_id, chatId);
@@ -36,6 +37,9 @@ function assertMessageShape(m, { chatId, seq, author, body }) {
   assert.equal(m.body, body);
   assert.equal(m.state, 'complete');
   assert.equal(m.error, null);
+  assert.equal(m.edited_at, null);
+  assert.equal(m.alternative, 0);
+  assert.equal(m.alternatives, 1);
   assert.match(m.created_at, RFC3339_UTC_RE);
   assert.ok(Math.abs(Date.now() - Date.parse(m.created_at)) < 120000, 'created_at is now-ish');
 }

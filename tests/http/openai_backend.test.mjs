@@ -88,7 +88,7 @@ describe('streaming replies', () => {
     assert.equal(f.requests.length, 1, 'one request');
     assert.equal(f.requests[0].method, 'POST');
     assert.equal(f.requests[0].path, '/v1/chat/completions');
-    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
   });
 
   test('a plain stream (LF only, no comments, one write) → complete', T, async () => {
@@ -294,7 +294,7 @@ describe('failures', () => {
     ]);
     assert.equal(rs[1].update.body, 'second bot fine');
     assert.equal(rs[3].update.body, 'go on');
-    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
   });
 });
 

@@ -90,9 +90,12 @@ describe('snapshot', () => {
         title: 'Snap',
         policy: 'mentions',
         bots: [],
+        muted: [],
+        auto_rounds: 0,
         messages: [],
-        turn: { state: 'idle', speaker: null, queue: [] },
+        turn: { state: 'idle', speaker: null, queue: [], auto_left: 0 },
         last_event_id: 0,
+        here: [],
       });
       assert.equal(s.frames[0], ev.frame, 'nothing (not even a comment) before the snapshot');
       s.close();

@@ -78,7 +78,7 @@ describe('echo replies and the event sequence', () => {
     const [bot] = await echoBots(fast, 1);
     const chat = await createChat(fast.url, 'echo', { bots: [bot.id] });
     const { s, snap } = await streamWithSnapshot(fast, chat.id);
-    assert.deepEqual(snap.turn, { state: 'idle', speaker: null, queue: [] }, 'snapshot turn before anything');
+    assert.deepEqual(snap.turn, { state: 'idle', speaker: null, queue: [], auto_left: 0 }, 'snapshot turn before anything');
 
     const text = 'hello there, parley';
     const list = await postAndSettle(fast, s, chat.id, text);
@@ -110,8 +110,8 @@ describe('echo replies and the event sequence', () => {
     const iIdle = list.length - 1;
     assert.ok(iMsg >= 0 && iRun >= 0 && iTok >= 0 && iUpd >= 0, `all kinds present: ${names.join(',')}`);
     assert.ok(iMsg < iTok && iRun < iTok && iTok < iUpd && iUpd < iIdle, `order: ${names.join(',')}`);
-    assert.deepEqual(list[iRun].json, { state: 'running', speaker: bot.name, queue: [] });
-    assert.deepEqual(list[iIdle].json, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(list[iRun].json, { state: 'running', speaker: bot.name, queue: [], auto_left: 0 });
+    assert.deepEqual(list[iIdle].json, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
 
     // durable events carry increasing ids; tokens carry none
     const durable = list.filter((e) => e.event !== 'token');
@@ -130,7 +130,7 @@ describe('echo replies and the event sequence', () => {
     assert.equal(stored.bot_id, bot.id);
     // the snapshot of a fresh stream is idle again
     const { snap: snap2 } = await streamWithSnapshot(fast, chat.id);
-    assert.deepEqual(snap2.turn, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(snap2.turn, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
   });
 
   test('tokens, concatenated, equal the final body exactly (whitespace, newlines, non-ASCII); each token names the reply\'s seq', T, async () => {
@@ -167,10 +167,10 @@ describe('policies', () => {
       assert.equal(r.update.body, 'round we go');
     }
     assert.deepEqual(turnEvents(list), [
-      { state: 'running', speaker: c.name, queue: [a.name, b.name] },
-      { state: 'running', speaker: a.name, queue: [b.name] },
-      { state: 'running', speaker: b.name, queue: [] },
-      { state: 'idle', speaker: null, queue: [] },
+      { state: 'running', speaker: c.name, queue: [a.name, b.name], auto_left: 0 },
+      { state: 'running', speaker: a.name, queue: [b.name], auto_left: 0 },
+      { state: 'running', speaker: b.name, queue: [], auto_left: 0 },
+      { state: 'idle', speaker: null, queue: [], auto_left: 0 },
     ]);
     // one reply fully ends before the next starts
     const order = list.filter((e) => (e.event === 'message' && e.json.kind === 'bot') || (e.event === 'message-update')).map((e) => `${e.event}:${e.json.author}`);
@@ -203,7 +203,7 @@ describe('policies', () => {
     const text = `hey @${c.name}, then you @${a.name} (and @${c.name} again)`;
     const list = await postAndSettle(fast, s, chat.id, text);
     assert.deepEqual(replies(list).map((r) => r.author), [c.name, a.name], 'mention order, each once');
-    assert.deepEqual(turnEvents(list)[0], { state: 'running', speaker: c.name, queue: [a.name] });
+    assert.deepEqual(turnEvents(list)[0], { state: 'running', speaker: c.name, queue: [a.name], auto_left: 0 });
 
     let from = s.events.length;
     await postMessage(fast.url, chat.id, 'nobody is mentioned here, email me at x@y.z');
@@ -294,10 +294,10 @@ describe('policies', () => {
     assert.ok(rs.length <= 8, `at most 8 bot turns, got ${rs.length}`);
     for (const r of rs) assert.equal(r.update && r.update.state, 'complete');
     for (const r of rs) assert.ok([a.name, b.name].includes(r.author), `speaker ${r.author} is a bot of the chat`);
-    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
     await assertQuiet(s, s.events.length, 400, 'after the 8-turn limit');
     const { snap } = await streamWithSnapshot(fast, chat.id);
-    assert.deepEqual(snap.turn, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(snap.turn, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
 
     // a new person message resets the budget
     const rs2 = replies(await postAndSettle(fast, s, chat.id, `@${a.name} @${b.name} once more`, 'Ada', 15000));
@@ -397,7 +397,7 @@ describe('interrupting a reply', () => {
     assert.ok(rep.update.body.length > 0 && text.startsWith(rep.update.body), `partial text kept: ${JSON.stringify(rep.update.body)}`);
     assert.ok(rep.update.body.length < text.length, 'stopped before the end');
     assert.equal(rep.tokens.join(''), rep.update.body, 'the stopped body is exactly what was streamed');
-    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [] });
+    assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
     // nothing more: no late tokens, b does not speak
     await assertQuiet(s, s.events.length, 900, 'after /stop');
     const stored = (await getChat(slow.url, chat.id)).messages.find((m) => m.seq === rep.seq);
@@ -430,7 +430,7 @@ describe('joining while a reply is in flight', () => {
     await s.waitFor(() => evs(s).filter((e) => e.event === 'token').length >= 2, 5000, '2 tokens');
 
     const { s: s2, snap } = await streamWithSnapshot(slow, chat.id);
-    assert.deepEqual(snap.turn, { state: 'running', speaker: a.name, queue: [b.name] }, 'snapshot turn while a speaks');
+    assert.deepEqual(snap.turn, { state: 'running', speaker: a.name, queue: [b.name], auto_left: 0 }, 'snapshot turn while a speaks');
     const m = snap.messages.find((x) => x.kind === 'bot' && x.author === a.name);
     assert.ok(m, 'the reply in flight is in the snapshot messages');
     assert.equal(m.state, 'streaming');

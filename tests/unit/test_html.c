@@ -117,12 +117,18 @@ test_fragment_message_with_error(void **state)
 	struct buf b = BUF_INIT;
 	fragment_message(&b, m);
 	assert_buf(&b,
-	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\">"
+	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\""
+	    " data-chat=\"abcdefghijkl\">"
 	    "<header><span class=\"msg-author\">" HOSTILE_ESC "</span>"
 	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
 	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
-	    "<p class=\"msg-error\">boom &lt;b&gt;&#39;</p></article>");
+	    "<p class=\"msg-error\">boom &lt;b&gt;&#39;</p>"
+	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
+	    "<button type=\"button\" data-act=\"regenerate\" title=\"Ask for another answer\">"
+	    "Regenerate</button><button type=\"button\" data-act=\"continue\""
+	    " title=\"Let it write on\">Continue</button>"
+	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
 	buf_free(&b);
 	json_decref(m);
 }
@@ -136,12 +142,17 @@ test_fragment_message_no_error(void **state)
 	fragment_message(&b, m);
 	assert_null(strstr(b.data, "msg-error"));
 	assert_buf(&b,
-	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\">"
+	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\""
+	    " data-chat=\"abcdefghijkl\">"
 	    "<header><span class=\"msg-author\">" HOSTILE_ESC "</span>"
 	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
 	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
-	    "</article>");
+	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
+	    "<button type=\"button\" data-act=\"regenerate\" title=\"Ask for another answer\">"
+	    "Regenerate</button><button type=\"button\" data-act=\"continue\""
+	    " title=\"Let it write on\">Continue</button>"
+	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
 	buf_free(&b);
 	json_decref(m);
 
@@ -165,8 +176,10 @@ test_fragment_message_hostile_kind_state(void **state)
 	fragment_message(&b, m);
 	assert_buf(&b,
 	    "<article id=\"msg-12\" class=\"msg msg-x&quot; onclick=&quot;a msg-&lt;s&gt;\""
-	    " data-seq=\"12\"><header><span class=\"msg-author\"></span>"
-	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div></article>");
+	    " data-seq=\"12\" data-chat=\"\"><header><span class=\"msg-author\"></span>"
+	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div>"
+	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
+	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
 	buf_free(&b);
 	json_decref(m);
 }
@@ -179,11 +192,63 @@ test_fragment_message_defaults(void **state)
 	struct buf b = BUF_INIT;
 	fragment_message(&b, m);
 	assert_buf(&b,
-	    "<article id=\"msg-1\" class=\"msg msg-person msg-complete\" data-seq=\"1\">"
-	    "<header><span class=\"msg-author\"></span><time datetime=\"\"></time></header>"
-	    "<div class=\"msg-body\"></div></article>");
+	    "<article id=\"msg-1\" class=\"msg msg-person msg-complete\" data-seq=\"1\""
+	    " data-chat=\"\"><header><span class=\"msg-author\"></span>"
+	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div>"
+	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
+	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
 	buf_free(&b);
 	json_decref(m);
+}
+
+/* Edited, several answers, a person's own user id, a deletion, presence, typing: escaped. */
+static void
+test_fragment_conversation_control(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT, ev = BUF_INIT;
+	json_t *m = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "chat_id", "c\"1",
+	    "seq", (json_int_t)3, "kind", "bot", "state", "streaming", "body", "",
+	    "edited_at", "2026-12-06T01:00:00Z\"><x", "alternative", (json_int_t)1,
+	    "alternatives", (json_int_t)3);
+	fragment_message(&b, m);
+	assert_non_null(strstr(b.data, " data-chat=\"c&quot;1\""));
+	assert_non_null(strstr(b.data, "title=\"edited 2026-12-06T01:00:00Z&quot;&gt;&lt;x\">edited"));
+	/* ‹ goes to 0, › to 2, shown 2/3; while written, neither, nor edit or regenerate */
+	assert_non_null(strstr(b.data, "data-index=\"0\" aria-label=\"Previous answer\" disabled"));
+	assert_non_null(strstr(b.data, "<span class=\"alt-pos\">2/3</span>"));
+	assert_non_null(strstr(b.data, "data-index=\"2\" aria-label=\"Next answer\" disabled"));
+	assert_null(strstr(b.data, "data-act=\"edit\""));
+	assert_null(strstr(b.data, "data-act=\"regenerate\""));
+	assert_non_null(strstr(b.data, "data-act=\"delete\""));
+	buf_reset(&b);
+	json_decref(m);
+
+	m = json_pack("{s:I, s:s}", "seq", (json_int_t)9, "user_id", "u<1");
+	assert_int_equal(fragment_for_event("message", m, &ev, &b), 0);
+	assert_non_null(strstr(b.data, " data-user=\"u&lt;1\""));
+	buf_reset(&b);
+	buf_reset(&ev);
+	assert_int_equal(fragment_for_event("message-deleted", m, &ev, &b), 0);
+	assert_buf(&ev, "message-deleted");
+	assert_buf(&b, "<article id=\"msg-9\" hx-swap-oob=\"delete\"></article>");
+	buf_reset(&b);
+	buf_reset(&ev);
+	json_decref(m);
+
+	json_t *here = json_pack("[{s:s, s:s}, {s:n, s:s}]", "user_id", "u1", "name", HOSTILE,
+	    "user_id", "name", "Bob");
+	assert_int_equal(fragment_for_event("presence", here, &ev, &b), 0);
+	assert_buf(&b, "<span class=\"here-label\">Here:</span><span class=\"here-person\""
+	    " data-user=\"u1\">" HOSTILE_ESC "</span><span class=\"here-person\">Bob</span>");
+	buf_reset(&b);
+	buf_reset(&ev);
+	assert_int_equal(fragment_for_event("typing", json_array_get(here, 0), &ev, &b), 0);
+	assert_buf(&ev, "typing");
+	assert_buf(&b, "<span class=\"typer\" data-user=\"u1\">" HOSTILE_ESC "</span>");
+	json_decref(here);
+	buf_free(&b);
+	buf_free(&ev);
 }
 
 static void
@@ -316,6 +381,7 @@ main(void)
 		cmocka_unit_test(test_fragment_message_no_error),
 		cmocka_unit_test(test_fragment_message_hostile_kind_state),
 		cmocka_unit_test(test_fragment_message_defaults),
+		cmocka_unit_test(test_fragment_conversation_control),
 		cmocka_unit_test(test_fragment_chat_header),
 		cmocka_unit_test(test_fragment_turn),
 		cmocka_unit_test(test_fragment_for_event),

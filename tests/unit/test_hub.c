@@ -97,7 +97,7 @@ static void
 attach(struct harness *h, struct client *c, const char *chat, enum stream_kind kind,
     bool chunked, unsigned keepalive, size_t cap)
 {
-	static const struct stream_owner anyone = { "", "", true };
+	static const struct stream_owner anyone = { "", "", true, 0 };
 	attach_as(h, c, chat, &anyone, kind, chunked, keepalive, cap);
 }
 
@@ -293,8 +293,8 @@ test_end_streams_matching(void **state)
 {
 	(void)state;
 	struct harness *h = harness_new(2);
-	static const struct stream_owner ada1 = { "u1", "c1", false }, ada2 = { "u1", "c2", false },
-	    bob = { "u2", "c3", false };
+	static const struct stream_owner ada1 = { "u1", "c1", false, 0 }, ada2 = { "u1", "c2", false, 0 },
+	    bob = { "u2", "c3", false, 0 };
 	struct client a1, a2, b;
 	struct client *all[3] = { &a1, &a2, &b };
 	attach_as(h, &a1, CHAT_A, &ada1, STREAM_JSON, true, 3600, 1 << 20);
@@ -334,7 +334,7 @@ test_many_chats_one_stream(void **state)
 {
 	(void)state;
 	struct harness *h = harness_new(2);
-	static const struct stream_owner anyone = { "", "", true };
+	static const struct stream_owner anyone = { "", "", true, 0 };
 	const char *chats[2] = { CHAT_A, CHAT_B };
 	struct client m, single;
 	struct client *both[2] = { &m, &single };
@@ -371,8 +371,8 @@ test_lists_audience(void **state)
 {
 	(void)state;
 	struct harness *h = harness_new(2);
-	static const struct stream_owner ada = { "u1", "c1", false }, bob = { "u2", "c2", false },
-	    admin = { "u3", "c3", true };
+	static const struct stream_owner ada = { "u1", "c1", false, 0 }, bob = { "u2", "c2", false, 0 },
+	    admin = { "u3", "c3", true, 0 };
 	const char *lists[1] = { HUB_LISTS };
 	struct client a, b, c;
 	struct client *all[3] = { &a, &b, &c };

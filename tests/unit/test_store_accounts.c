@@ -553,7 +553,7 @@ test_chat_create_creator(void **state)
 	assert_int_equal(store_chat_get(st, before, &cached), STORE_OK);
 
 	assert_int_equal(store_chat_create(st, "Mine", "manual", NULL, ada, &chat), STORE_OK);
-	assert_int_equal(json_object_size(chat), 6);
+	assert_int_equal(json_object_size(chat), 8);
 	assert_int_equal(store_member_is(st, str(chat, "id"), ada), STORE_OK);
 	json_t *members = store_member_list(st, str(chat, "id"));
 	assert_int_equal(json_array_size(members), 1);
@@ -593,7 +593,7 @@ test_message_user_id(void **state)
 	};
 	struct message_added out[3];
 	assert_int_equal(store_messages_add(st, in, 3, out), STORE_OK);
-	assert_int_equal(json_object_size(out[0].message), 10);
+	assert_int_equal(json_object_size(out[0].message), 13);
 	assert_string_equal(str(out[0].message, "user_id"), ada);
 	assert_string_equal(str(out[1].message, "user_id"), ada);
 	assert_true(json_is_null(json_object_get(out[2].message, "user_id")));
@@ -770,7 +770,7 @@ test_file_from_schema_3(void **state)
 	assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 5);
+	assert_int_equal(sqlite3_column_int(s, 0), 6);	/* migrated to the latest */
 	sqlite3_finalize(s);
 	json_t *chat = NULL, *msgs = NULL, *list;
 	assert_int_equal(store_chat_get(st, "oldchat00001", &chat), STORE_OK);
@@ -779,8 +779,12 @@ test_file_from_schema_3(void **state)
 	json_decref(chat);
 	assert_int_equal(store_messages_last(st, "oldchat00001", 10, &msgs), STORE_OK);
 	assert_int_equal(json_array_size(msgs), 1);
-	assert_int_equal(json_object_size(json_array_get(msgs, 0)), 10);
+	assert_int_equal(json_object_size(json_array_get(msgs, 0)), 13);
 	assert_true(json_is_null(json_object_get(json_array_get(msgs, 0), "user_id")));
+	/* migration 6: one text, never edited */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(msgs, 0),
+	    "alternatives")), 1);
+	assert_true(json_is_null(json_object_get(json_array_get(msgs, 0), "edited_at")));
 	json_decref(msgs);
 
 	/* the new tables are there, and the old chat takes members */
