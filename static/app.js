@@ -50,7 +50,7 @@
     existing.replaceWith(incoming);
     if (window.htmx) window.htmx.process(incoming);
     localTimes(incoming);
-    applyRights(incoming);
+    offerAllActions(incoming);
   });
 
   // A deleted message leaves the page (applying it again, or before it came, does nothing).
@@ -104,7 +104,7 @@
   }
   document.addEventListener('htmx:load', function (e) {
     localTimes(e.detail.elt);
-    applyRights(e.detail.elt);
+    offerAllActions(e.detail.elt);
   });
   document.addEventListener('parley:times', function (e) { localTimes(e.detail.root); });
 
@@ -125,18 +125,43 @@
 
   // ---------- what can be done to a message ----------
 
-  // Edit and Delete of a person's message are its author's (and an administrator's);
-  // the server checks it too. Without accounts (no data-me-id) anyone may.
-  function applyRights(root) {
-    if (!root || !root.querySelectorAll) return;
+  // What can be done to a message, offered by the page (the fragment is the same for every
+  // reader): Edit and Delete of a person's message are its author's (and an administrator's;
+  // the server checks too); without accounts (no data-me-id) anyone's. A bot's message can
+  // be regenerated and continued; nothing but Delete while it is being written.
+  var ACTIONS = [
+    ['edit', 'Edit', '', function (o) { return o.mine && !o.writing; }],
+    ['regenerate', 'Regenerate', 'Ask for another answer', function (o) { return o.bot && !o.writing; }],
+    ['continue', 'Continue', 'Let it write on', function (o) { return o.bot && !o.writing; }],
+    ['delete', 'Delete', '', function (o) { return o.mine; }],
+  ];
+
+  function offerActions(a) {
     var me = document.body.dataset.meId, admin = document.body.hasAttribute('data-admin');
-    var list = root.matches && root.matches('article.msg') ? [root] : root.querySelectorAll('article.msg');
-    Array.prototype.forEach.call(list, function (a) {
-      var mine = !me || admin || !a.classList.contains('msg-person') || a.dataset.user === me;
-      a.querySelectorAll('[data-act=edit], [data-act=delete]').forEach(function (b) {
-        b.hidden = !mine;
-      });
+    var o = {
+      bot: a.classList.contains('msg-bot'),
+      writing: a.classList.contains('msg-streaming'),
+      mine: !me || admin || !a.classList.contains('msg-person') || a.dataset.user === me,
+    };
+    var box = document.createElement('div');
+    box.className = 'msg-actions';
+    ACTIONS.forEach(function (act) {
+      if (!act[3](o)) return;
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.act = act[0];
+      b.textContent = act[1];
+      if (act[2]) b.title = act[2];
+      box.appendChild(b);
     });
+    var old = a.querySelector(':scope > .msg-actions');
+    if (old) old.replaceWith(box); else a.appendChild(box);
+  }
+
+  function offerAllActions(root) {
+    if (!root || !root.querySelectorAll) return;
+    var list = root.matches && root.matches('article.msg') ? [root] : root.querySelectorAll('article.msg');
+    Array.prototype.forEach.call(list, offerActions);
   }
 
   function report(text) {
@@ -474,7 +499,7 @@
     var m = messages();
     if (m) m.scrollTop = m.scrollHeight;
     localTimes(document);
-    applyRights(document);
+    offerAllActions(document);
     var form = document.getElementById('composer');
     if (form) setUpComposer(form);
   });

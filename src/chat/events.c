@@ -208,7 +208,10 @@ events_message_edit(struct events *ev, const char *chat_id, uint64_t seq, const 
     json_t **message)
 {
 	uint64_t id = 0;
+	*message = NULL;
 	enum store_status rc = store_message_edit(ev->store, chat_id, seq, body, message, &id);
+	if (rc == STORE_OK)
+		bus_forget(&ev->bus, chat_id);	/* a replay shows it as it now is */
 	return message_changed(ev, chat_id, rc, id, *message);
 }
 
@@ -217,6 +220,7 @@ events_message_reopen(struct events *ev, const char *chat_id, uint64_t seq, bool
     json_t **message)
 {
 	uint64_t id = 0;
+	*message = NULL;
 	enum store_status rc = store_message_reopen(ev->store, chat_id, seq, fresh, message, &id);
 	return message_changed(ev, chat_id, rc, id, *message);
 }
@@ -226,6 +230,7 @@ events_message_pick(struct events *ev, const char *chat_id, uint64_t seq, unsign
     json_t **message)
 {
 	uint64_t id = 0;
+	*message = NULL;
 	enum store_status rc = store_message_pick(ev->store, chat_id, seq, index, message, &id);
 	return message_changed(ev, chat_id, rc, id, *message);
 }
@@ -236,6 +241,7 @@ events_message_delete(struct events *ev, const char *chat_id, uint64_t seq)
 	uint64_t id;
 	enum store_status rc = store_message_delete(ev->store, chat_id, seq, &id);
 	if (rc == STORE_OK) {
+		bus_forget(&ev->bus, chat_id);	/* no replay shows it again */
 		json_t *data = json_pack("{s:I}", "seq", (json_int_t)seq);
 		bus_publish(&ev->bus, chat_id, id, "message-deleted", data);
 		json_decref(data);

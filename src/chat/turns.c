@@ -497,8 +497,10 @@ select_bots(struct turns *t, json_t *chat, const char *text, const char *speaker
 	json_t *bots[LIMIT_CHAT_BOTS];
 	size_t picked[LIMIT_CHAT_BOTS];
 	size_t n = chat_bots(t, chat, cb, bots, LIMIT_CHAT_BOTS);
-	size_t k = policy_select(chat_policy(chat), cb, n, text, index_of(bots, n, speaker_id),
-	    rng_next, &t->rng, picked, LIMIT_CHAT_BOTS);
+	int speaker = index_of(bots, n, speaker_id);
+	/* a bot the policies do not see (muted, or gone from the chat) pulls in nobody */
+	size_t k = speaker_id != NULL && speaker < 0 ? 0 : policy_select(chat_policy(chat), cb,
+	    n, text, speaker, rng_next, &t->rng, picked, LIMIT_CHAT_BOTS);
 	json_t *out = json_array();
 	for (size_t i = 0; i < k; i++)
 		json_array_append_new(out, queued_turn(bots[picked[i]], 0, false, false));

@@ -37,6 +37,11 @@ struct bus_ops {
 	 * chat's list item) or "list-gone" (data: {"id"}). Ephemeral; borrowed.
 	 */
 	void	(*publish_list)(void *impl, json_t *audience, const char *name, json_t *data);
+	/*
+	 * The chat's events up to now may show what is no longer so (a message
+	 * edited or deleted): replays from before now are read from the store.
+	 */
+	void	(*forget)(void *impl, const char *chat_id);
 };
 
 struct bus {
@@ -67,6 +72,12 @@ static inline void
 bus_publish_list(const struct bus *b, json_t *audience, const char *name, json_t *data)
 {
 	b->ops->publish_list(b->impl, audience, name, data);
+}
+
+static inline void
+bus_forget(const struct bus *b, const char *chat_id)
+{
+	b->ops->forget(b->impl, chat_id);
 }
 
 #endif

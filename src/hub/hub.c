@@ -203,8 +203,8 @@ to_shards(struct hub *hub, struct channel *ch, struct frame *frames[STREAM_KINDS
 }
 
 /*
- * A message was deleted: frames of the ring may show it, and the store no
- * longer does; resumes from before now are read from the store.
+ * A message was edited or deleted: frames of the ring may show what the
+ * store no longer does; resumes from before now are read from the store.
  */
 static void
 ring_forget(struct channel *ch)
@@ -217,8 +217,6 @@ ring_forget(struct channel *ch)
 static void
 publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data)
 {
-	if (strcmp(name, "message-deleted") == 0)
-		ring_forget(ch);
 	struct frame *frames[STREAM_KINDS] = { NULL };
 	for (int kind = 0; kind < STREAM_KINDS; kind++)
 		if (ch->total[kind] > 0)
@@ -325,6 +323,15 @@ bus_end_streams_here(void *hub, const struct bus_match *m)
 }
 
 static void
+bus_forget_here(void *impl, const char *chat_id)
+{
+	struct hub *hub = impl;
+	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch != NULL)
+		ring_forget(ch);
+}
+
+static void
 bus_publish_list_here(void *hub, json_t *audience, const char *name, json_t *data)
 {
 	hub_publish_list(hub, audience, name, data);
@@ -334,7 +341,7 @@ struct bus
 hub_bus(struct hub *hub)
 {
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
-	    bus_publish_list_here };
+	    bus_publish_list_here, bus_forget_here };
 	return (struct bus){ &ops, hub };
 }
 

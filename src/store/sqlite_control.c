@@ -133,7 +133,8 @@ store_message_pick(struct store *st, const char *chat_id, uint64_t seq, unsigned
 		enum store_status rc = sqlite_message_get(st, chat_id, seq, &msg);
 		/* a message of one text has only alternative 0, which it shows */
 		if (rc == STORE_OK && index == 0 &&
-		    json_integer_value(json_object_get(msg, "alternatives")) == 1) {
+		    json_integer_value(json_object_get(msg, "alternatives")) == 1 &&
+		    strcmp(json_string_value(json_object_get(msg, "state")), "streaming") != 0) {
 			sqlite_fail(st, STORE_OK);
 			*message = msg;
 			*event_id = 0;
@@ -148,20 +149,26 @@ store_message_pick(struct store *st, const char *chat_id, uint64_t seq, unsigned
 enum store_status
 store_message_delete(struct store *st, const char *chat_id, uint64_t seq, uint64_t *event_id)
 {
+	json_t *msg;
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	if (exec_on(st, SQL_MSG_DELETE, chat_id, seq) != 0)
-		return sqlite_fail(st, STORE_ERROR);
-	if (sqlite3_changes(st->db) == 0)
-		return sqlite_fail(st, STORE_NOT_FOUND);
-	if (exec_on(st, SQL_EVENT_PURGE_MSG, chat_id, seq) != 0)
-		return sqlite_fail(st, STORE_ERROR);
+	enum store_status rc = sqlite_message_get(st, chat_id, seq, &msg);
+	if (rc != STORE_OK)
+		return sqlite_fail(st, rc);
+	json_decref(msg);
+	/*
+	 * The deletion's id first: the chat's counters may be read from its
+	 * newest rows, and the rows going may be those.
+	 */
 	json_t *data = json_pack("{s:I}", "seq", (json_int_t)seq);
 	*event_id = sqlite_event_append(st, chat_id, "message-deleted", data);
 	json_decref(data);
-	/* the counters come from the newest rows: this one may have been it */
+	if (*event_id == 0 || exec_on(st, SQL_MSG_DELETE, chat_id, seq) != 0 ||
+	    exec_on(st, SQL_EVENT_PURGE_MSG, chat_id, seq) != 0)
+		return sqlite_fail(st, STORE_ERROR);
+	/* and the counters stay where they are once those rows are gone */
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_FLOORS);
-	if (*event_id == 0 || s == NULL)
+	if (s == NULL)
 		return sqlite_fail(st, STORE_ERROR);
 	bind_message(s, chat_id, seq);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)*event_id);

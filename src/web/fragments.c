@@ -52,24 +52,6 @@ message_marks(struct buf *out, json_t *m, bool streaming)
 	    (long long)shown + 1, (long long)count, (long long)((shown + 1) % count), off);
 }
 
-/*
- * What can be done to a message (app.js acts on them and hides what the
- * reader may not do: the fragment is the same for every reader).
- */
-static void
-message_actions(struct buf *out, bool bot, bool streaming)
-{
-	buf_adds(out, "<div class=\"msg-actions\">");
-	if (!streaming)
-		buf_adds(out, "<button type=\"button\" data-act=\"edit\">Edit</button>");
-	if (bot && !streaming)
-		buf_adds(out, "<button type=\"button\" data-act=\"regenerate\""
-		    " title=\"Ask for another answer\">Regenerate</button>"
-		    "<button type=\"button\" data-act=\"continue\""
-		    " title=\"Let it write on\">Continue</button>");
-	buf_adds(out, "<button type=\"button\" data-act=\"delete\">Delete</button></div>");
-}
-
 void
 fragment_message(struct buf *out, json_t *m)
 {
@@ -77,12 +59,13 @@ fragment_message(struct buf *out, json_t *m)
 	const char *kind = str_or(m, "kind", "person");
 	const char *state = str_or(m, "state", "complete");
 	const char *error = str_or(m, "error", NULL);
-	bool bot = strcmp(kind, "bot") == 0, streaming = strcmp(state, "streaming") == 0;
+	bool streaming = strcmp(state, "streaming") == 0;
 
 	buf_printf(out, "<article id=\"msg-%lld\" class=\"msg msg-", (long long)seq);
 	html_escape(out, kind);
 	buf_adds(out, " msg-");
 	html_escape(out, state);
+	/* what can be done to it is app.js's to offer, from these (and the reader's rights) */
 	buf_printf(out, "\" data-seq=\"%lld\" data-chat=\"", (long long)seq);
 	html_escape(out, str_or(m, "chat_id", ""));
 	if (json_is_string(json_object_get(m, "user_id"))) {
@@ -92,7 +75,7 @@ fragment_message(struct buf *out, json_t *m)
 	buf_adds(out, "\"><header><span class=\"msg-author\">");
 	html_escape(out, str_or(m, "author", ""));
 	buf_adds(out, "</span>");
-	if (bot)
+	if (strcmp(kind, "bot") == 0)
 		buf_adds(out, "<span class=\"msg-badge\">bot</span>");
 	message_time(out, str_or(m, "created_at", ""));
 	message_marks(out, m, streaming);
@@ -117,7 +100,6 @@ fragment_message(struct buf *out, json_t *m)
 		html_escape(out, error);
 		buf_adds(out, "</p>");
 	}
-	message_actions(out, bot, streaming);
 	buf_adds(out, "</article>");
 }
 

@@ -10,11 +10,11 @@ import { on, waitEv, noEv, waitIdleFrom, botStarts, turnStates } from './control
 
 const T = { timeout: 20000 };
 const fast = useServer({ args: ['--typing-ms', '2'] });
-const mid = useServer({ args: ['--typing-ms', '30'] }); // ten words take 300 ms: time to act during a reply
+const mid = useServer({ args: ['--typing-ms', '30'] }); // twenty words take 600 ms: time to act during a reply
 const F = on(fast);
 const M = on(mid);
 
-const TEN = (w) => Array.from({ length: 10 }, (_, i) => `${w}${i}`).join(' ');
+const words = (w, n) => Array.from({ length: n }, (_, i) => `${w}${i}`).join(' ');
 
 /** Post and wait for the flow to settle; returns the replies (helpers.replies) and the events. */
 async function postSettle(X, s, chatId, body) {
@@ -208,8 +208,8 @@ describe('auto rounds', () => {
     await M.patchChat(chat.id, { auto_rounds: 4 });
     const s = await M.stream(chat.id);
     const from = s.events.length;
-    const one = TEN('one');
-    const two = TEN('two');
+    const one = words('one', 20); // the reply being written when the second post comes is long
+    const two = words('two', 3); // the new post's replies are short
     await M.post(chat.id, one);
     // the first auto round (the third reply) is being written
     const third = await waitEv(s, (e) => isBotMsg(e) && evs(s).filter(isBotMsg).length >= 3, from, 8000, 'the third reply');
@@ -240,7 +240,7 @@ describe('auto rounds', () => {
     await M.patchChat(chat.id, { auto_rounds: 10 });
     const s = await M.stream(chat.id);
     const from = s.events.length;
-    await M.post(chat.id, TEN('stopme'));
+    await M.post(chat.id, words('stopme', 20));
     await waitEv(s, (e) => isBotMsg(e) && evs(s).filter(isBotMsg).length >= 3, from, 8000, 'the first auto round');
     const seq = evs(s).filter(isBotMsg)[2].json.seq;
     await waitEv(s, (e) => e.event === 'token' && e.json.seq === seq, from, 3000, 'its first token');
@@ -260,7 +260,7 @@ describe('auto rounds', () => {
     await M.patchChat(chat.id, { auto_rounds: 10 });
     const s = await M.stream(chat.id);
     const from = s.events.length;
-    await M.post(chat.id, TEN('zero'));
+    await M.post(chat.id, words('zero', 20));
     await waitEv(s, (e) => isBotMsg(e) && evs(s).filter(isBotMsg).length >= 3, from, 8000, 'the first auto round');
     const seq = evs(s).filter(isBotMsg)[2].json.seq;
     await waitEv(s, (e) => e.event === 'token' && e.json.seq === seq, from, 3000, 'its first token');

@@ -10,17 +10,15 @@ import {
   api,
   assertError,
   openOkStream,
-  openSnapshotStream,
   jsonStreamPath,
   htmlStreamPath,
   parsedEvents as evs,
   replies,
   RFC3339_UTC_RE,
-  sleep,
   uniqueName,
 } from './helpers.mjs';
 import { useAccountsServer, admin, newUser } from './account_helpers.mjs';
-import { startFakeOpenAI, streamReply } from './fake_openai.mjs';
+import { startFakeOpenAI, streamReply, stallAfter } from './fake_openai.mjs';
 import { on, msgPath, waitEv, noEv, waitIdleFrom, botStarts, hasText, pairs, turnStates } from './control_helpers.mjs';
 
 const T = { timeout: 25000 };
@@ -228,6 +226,31 @@ describe('delete', () => {
     assert.ok(evs(r).some((e) => e.event === 'message' && e.json.kind === 'person' && e.json.body === 'ALTTEXT-echoed'));
   });
 
+  test('deleting a reply a model server is still writing: the request is closed, stopped then deleted, and a replay never shows its words', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['STREAMWORDS-one ', 'STREAMWORDS-two']));
+    const m = await F.bot({ prefix: 'Model', backend: 'openai', base_url: f.baseUrl });
+    const c = await F.chat('delete-streaming', [m]);
+    const s = await F.stream(c.id);
+    const from = s.events.length;
+    await F.post(c.id, 'say something');
+    const start = await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot', from, 5000, 'the reply starts');
+    const seq = start.json.seq;
+    await s.waitFor(() => evs(s).filter((e) => e.event === 'token' && e.json.seq === seq).map((e) => e.json.delta).join('').includes('STREAMWORDS-two'), 5000, 'both pieces streamed');
+    assert.equal((await F.api('DELETE', msgPath(c.id, seq))).status, 204);
+    const del = await waitEv(s, isDeleted(seq), from, 3000, 'message-deleted');
+    const ups = evs(s).slice(from, del.index).filter(isUpdate(seq));
+    assert.deepEqual(ups.map((e) => e.json.state), ['stopped']);
+    assert.equal(ups[0].json.body, 'STREAMWORDS-one STREAMWORDS-two', 'stopped with its text so far');
+    await f.waitFor(() => f.requests[0] && f.requests[0].closed, 3000, 'the model request to be closed');
+    await waitIdleFrom(s, from, 5000);
+    const last = (await F.ok('GET', `/api/v1/chats/${c.id}`)).last_event_id;
+    const r = await F.rawStream(c.id, '?after=0');
+    await r.waitFor((st) => st.events.some((x) => x.id === String(last)), 3000, `replay to ${last}`);
+    assert.deepEqual(evs(r).filter((e) => hasText(e, 'STREAMWORDS')).map((e) => `${e.id}:${e.event}`), [], 'no replayed event carries its words');
+    assert.deepEqual(evs(r).filter((e) => e.event === 'message-deleted').map((e) => e.json), [{ seq }]);
+  });
+
   test('a deleted seq is not given again after a restart on the same database; event ids go on', T, async () => {
     const db = pool.freshDb('parley-control-');
     let s = await pool.start({ db });
@@ -321,6 +344,31 @@ describe('regenerate and alternatives', () => {
     assert.equal(one.body, 'the person said this');
     assert.equal(one.alternative, 1);
     await noEv(s, (e) => e.event === 'message', s.events.length, 300, 'a flip makes no bot speak');
+  });
+
+  test('at most 50 alternatives: the 50th regenerate is refused with 409; editing changes only the alternative shown', T, async () => {
+    const [a] = await F.bots(1);
+    const c = await F.chat('regen-50', [a]);
+    const s = await F.stream(c.id);
+    let from = s.events.length;
+    await F.post(c.id, 'w');
+    const [r0] = replies(await waitIdleFrom(s, from));
+    for (let i = 1; i < 50; i++) {
+      from = s.events.length;
+      const r = await F.api('POST', msgPath(c.id, r0.seq, 'regenerate'));
+      assert.equal(r.status, 202, `regenerate #${i}: ${r.text}`);
+      const fin = await waitEv(s, isUpdate(r0.seq, 'complete'), from, 5000, `regenerate #${i}`);
+      assert.equal(fin.json.alternatives, i + 1);
+      assert.equal(fin.json.alternative, i);
+      await waitIdleFrom(s, from);
+    }
+    assertError(await F.api('POST', msgPath(c.id, r0.seq, 'regenerate')), 409, 'a 51st alternative');
+    const e = await F.ok('PATCH', msgPath(c.id, r0.seq), { body: 'the last one, edited' });
+    assert.equal(e.alternative, 49);
+    assert.equal((await F.ok('PUT', msgPath(c.id, r0.seq, 'alternative'), { index: 48 })).body, 'w', 'the others keep their text');
+    assert.equal((await F.ok('PUT', msgPath(c.id, r0.seq, 'alternative'), { index: 49 })).body, 'the last one, edited');
+    assert.equal((await F.ok('PUT', msgPath(c.id, r0.seq, 'alternative'), { index: 0 })).body, 'w');
+    assertError(await F.api('PUT', msgPath(c.id, r0.seq, 'alternative'), { index: 50 }), 422, 'index 50 of 50');
   });
 
   test('regenerate or continue a person\'s message → 422; unknown seq → 404; unknown chat → 404', T, async () => {

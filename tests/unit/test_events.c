@@ -71,8 +71,16 @@ rec_publish_list(void *impl, json_t *audience, const char *name, json_t *data)
 	    audience ? (int)json_array_size(audience) : -1);
 }
 
+static void
+rec_forget(void *impl, const char *chat_id)
+{
+	struct record *r = impl;
+	(void)chat_id;
+	snprintf(r->lines[r->n++], sizeof r->lines[0], "forget");
+}
+
 static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
-    rec_publish_list };
+    rec_publish_list, rec_forget };
 
 struct fixture {
 	struct event_base	*base;
@@ -179,6 +187,27 @@ test_post_to_a_chat_gone(void **state)
 	assert_int_equal(f->rec.n, 1);		/* only what was stored was published */
 }
 
+/* An edit or a deletion: the bus forgets what it kept for replays, then publishes it. */
+static void
+test_edit_and_delete_forget_first(void **state)
+{
+	struct fixture *f = *state;
+	json_t *msg;
+	struct message_in in = person(f->chat, "oops");
+	assert_int_equal(events_message_add(f->events, &in, &msg), STORE_OK);
+	json_decref(msg);
+	assert_int_equal(events_message_edit(f->events, f->chat, 1, "fixed", &msg), STORE_OK);
+	json_decref(msg);
+	assert_int_equal(events_message_edit(f->events, f->chat, 7, "none", &msg),
+	    STORE_NOT_FOUND);
+	assert_int_equal(events_message_delete(f->events, f->chat, 1), STORE_OK);
+	const char *want[] = { "publish message 1", "forget", "publish message-update 2",
+	    "forget", "publish message-deleted 3" };
+	assert_int_equal(f->rec.n, 5);
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(f->rec.lines[i], want[i]);
+}
+
 static void
 test_changes_published_with_their_ids(void **state)
 {
@@ -256,6 +285,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_posts_grouped_then_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_to_a_chat_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_and_delete_forget_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_published_with_their_ids, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush_answers_waiting_posts, setup, teardown),

@@ -123,12 +123,7 @@ test_fragment_message_with_error(void **state)
 	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
 	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
-	    "<p class=\"msg-error\">boom &lt;b&gt;&#39;</p>"
-	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
-	    "<button type=\"button\" data-act=\"regenerate\" title=\"Ask for another answer\">"
-	    "Regenerate</button><button type=\"button\" data-act=\"continue\""
-	    " title=\"Let it write on\">Continue</button>"
-	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
+	    "<p class=\"msg-error\">boom &lt;b&gt;&#39;</p></article>");
 	buf_free(&b);
 	json_decref(m);
 }
@@ -148,11 +143,7 @@ test_fragment_message_no_error(void **state)
 	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
 	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
-	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
-	    "<button type=\"button\" data-act=\"regenerate\" title=\"Ask for another answer\">"
-	    "Regenerate</button><button type=\"button\" data-act=\"continue\""
-	    " title=\"Let it write on\">Continue</button>"
-	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
+	    "</article>");
 	buf_free(&b);
 	json_decref(m);
 
@@ -178,8 +169,7 @@ test_fragment_message_hostile_kind_state(void **state)
 	    "<article id=\"msg-12\" class=\"msg msg-x&quot; onclick=&quot;a msg-&lt;s&gt;\""
 	    " data-seq=\"12\" data-chat=\"\"><header><span class=\"msg-author\"></span>"
 	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div>"
-	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
-	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
+	    "</article>");
 	buf_free(&b);
 	json_decref(m);
 }
@@ -195,8 +185,7 @@ test_fragment_message_defaults(void **state)
 	    "<article id=\"msg-1\" class=\"msg msg-person msg-complete\" data-seq=\"1\""
 	    " data-chat=\"\"><header><span class=\"msg-author\"></span>"
 	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div>"
-	    "<div class=\"msg-actions\"><button type=\"button\" data-act=\"edit\">Edit</button>"
-	    "<button type=\"button\" data-act=\"delete\">Delete</button></div></article>");
+	    "</article>");
 	buf_free(&b);
 	json_decref(m);
 }
@@ -214,13 +203,10 @@ test_fragment_conversation_control(void **state)
 	fragment_message(&b, m);
 	assert_non_null(strstr(b.data, " data-chat=\"c&quot;1\""));
 	assert_non_null(strstr(b.data, "title=\"edited 2026-12-06T01:00:00Z&quot;&gt;&lt;x\">edited"));
-	/* ‹ goes to 0, › to 2, shown 2/3; while written, neither, nor edit or regenerate */
+	/* ‹ goes to 0, › to 2, shown 2/3; neither while it is written */
 	assert_non_null(strstr(b.data, "data-index=\"0\" aria-label=\"Previous answer\" disabled"));
 	assert_non_null(strstr(b.data, "<span class=\"alt-pos\">2/3</span>"));
 	assert_non_null(strstr(b.data, "data-index=\"2\" aria-label=\"Next answer\" disabled"));
-	assert_null(strstr(b.data, "data-act=\"edit\""));
-	assert_null(strstr(b.data, "data-act=\"regenerate\""));
-	assert_non_null(strstr(b.data, "data-act=\"delete\""));
 	buf_reset(&b);
 	json_decref(m);
 

@@ -99,7 +99,13 @@ test_delete_leaves_no_trace(void **state)
 	json_t *events, *msgs, *chat;
 	uint64_t eid;
 	conversation(st);
+	assert_int_equal(store_chat_get(st, chat_id, &chat), STORE_OK);
+	json_int_t before = integer(chat, "last_event_id");
+	json_decref(chat);
+	/* a refused change empties the store's caches: the counters come from the rows */
+	assert_int_equal(store_message_edit(st, chat_id, 9, "x", &msgs, &eid), STORE_NOT_FOUND);
 	assert_int_equal(store_message_delete(st, chat_id, 2, &eid), STORE_OK);
+	assert_int_equal((json_int_t)eid, before + 1);	/* never an id given before */
 	assert_int_equal(store_events_after(st, chat_id, 0, &events), STORE_OK);
 	size_t i;
 	json_t *ev;
