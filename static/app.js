@@ -337,7 +337,8 @@
       method: 'POST', credentials: 'same-origin', body: file,
       headers: { 'Content-Type': png ? 'image/png' : 'application/json' },
     }).then(function (r) {
-      if (r.ok) return r.json().then(function (bot) { location.assign('/bots#bot-' + bot.id); location.reload(); });
+      // to the new bot, on the page loaded afresh (a new query: not just a jump to the anchor)
+      if (r.ok) return r.json().then(function (bot) { location.assign('/bots?new=' + bot.id + '#bot-' + bot.id); });
       return r.json().catch(function () { return {}; }).then(function (j) {
         error.textContent = 'Not imported: ' + (j.detail || 'the server answered ' + r.status);
       });
