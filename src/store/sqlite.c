@@ -432,17 +432,35 @@ sqlite_collect(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *
 }
 
 static int
-migrate(struct store *st)
+open_failed(struct store *st, char **err)
+{
+	if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
+		*err = NULL;
+	return -1;
+}
+
+/*
+ * Brings the schema up to the latest migration; a database a newer Parley
+ * wrote (a migration this binary does not know) is refused, in *err.
+ */
+static int
+migrate(struct store *st, char **err)
 {
 	sqlite3_stmt *s;
 	int version = 0;
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return -1;
+		return open_failed(st, err);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		version = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 
 	int latest = (int)(sizeof migrations / sizeof migrations[0]);
+	if (version > latest) {
+		if (asprintf(err, "its schema is version %d, newer than this Parley knows (%d):"
+		    " run a newer Parley on it", version, latest) < 0)
+			*err = NULL;
+		return -1;
+	}
 	for (int v = version; v < latest; v++) {
 		char pragma[48];
 		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
@@ -450,6 +468,7 @@ migrate(struct store *st)
 		    sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			open_failed(st, err);
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
@@ -476,13 +495,6 @@ hold_file(struct store *st, const char *path, char **err)
 	return -1;
 }
 
-static int
-open_failed(struct store *st, char **err)
-{
-	if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
-		*err = NULL;
-	return -1;
-}
 
 /* A database the server cannot write to is no use to it: say so at start. */
 static int
@@ -525,7 +537,9 @@ open_database(struct store *st, const char *path, bool sync_full, char **err)
 		return open_failed(st, err);
 	if (check_writable(st, err) != 0)
 		return -1;
-	if (migrate(st) != 0 || read_activity_clock(st) != 0)
+	if (migrate(st, err) != 0)
+		return -1;
+	if (read_activity_clock(st) != 0)
 		return open_failed(st, err);
 	if (on_disk) {
 		st->checkpointer = checkpointer_start(st->db, file, sync_full, err);

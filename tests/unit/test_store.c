@@ -183,7 +183,8 @@ test_chat_update(void **state)
 
 	json_t *up = NULL;
 	uint64_t ueid = 0;
-	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "New", .policy = NULL, .auto_rounds = -1 }, &up, &ueid), STORE_OK);
+	assert_int_equal(store_chat_update(st, id,
+	    &(struct chat_change){ .title = "New", .auto_rounds = -1 }, &up, &ueid), STORE_OK);
 	assert_int_equal(ueid, 2);
 	assert_non_null(up);
 	assert_string_equal(str(up, "id"), id);
@@ -210,7 +211,8 @@ test_chat_update(void **state)
 	json_decref(up);
 
 	/* policy only */
-	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = NULL, .policy = "mention", .auto_rounds = -1 }, &up, &ueid), STORE_OK);
+	assert_int_equal(store_chat_update(st, id,
+	    &(struct chat_change){ .policy = "mention", .auto_rounds = -1 }, &up, &ueid), STORE_OK);
 	assert_int_equal(ueid, 3);
 	assert_string_equal(str(up, "title"), "New");
 	assert_string_equal(str(up, "policy"), "mention");
@@ -224,7 +226,8 @@ test_chat_update(void **state)
 	json_decref(m);
 
 	up = (json_t *)1;
-	assert_int_equal(store_chat_update(st, "zzzzzzzzzzzz", &(struct chat_change){ .title = "x", .policy = NULL, .auto_rounds = -1 }, &up, &ueid),
+	assert_int_equal(store_chat_update(st, "zzzzzzzzzzzz",
+	    &(struct chat_change){ .title = "x", .auto_rounds = -1 }, &up, &ueid),
 	    STORE_NOT_FOUND);
 	/* a failed update leaves the store usable (its transaction rolled back) */
 	m = add(st, id, "ann", "after", &eid);
@@ -687,7 +690,8 @@ test_chat_reads_follow_writes(void **state)
 	json_decref(b);
 
 	json_t *updated = NULL;
-	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "Renamed", .policy = NULL, .auto_rounds = -1 }, &updated, &event_id),
+	assert_int_equal(store_chat_update(st, id,
+	    &(struct chat_change){ .title = "Renamed", .auto_rounds = -1 }, &updated, &event_id),
 	    STORE_OK);
 	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
 	assert_string_equal(str(b, "title"), "Renamed");
@@ -918,6 +922,26 @@ test_file_log_copied_back(void **state)
 	tmpdb_remove(&t);
 }
 
+/* A database a newer Parley wrote (a migration unknown here) is refused, and left as it is. */
+static void
+test_file_newer_schema_refused(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	store_close(open_file(&t));
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	char *err = NULL;
+	assert_null(store_open(t.path, false, &err));
+	assert_non_null(err);
+	assert_non_null(strstr(err, "schema is version 99, newer than this Parley knows"));
+	free(err);
+	tmpdb_remove(&t);
+}
+
 /* Counters live in memory while open; reopened, they go on from the rows. */
 static void
 test_file_ids_go_on_after_reopen(void **state)
@@ -933,7 +957,8 @@ test_file_ids_go_on_after_reopen(void **state)
 	for (int i = 0; i < 3; i++)
 		json_decref(add(st, id, "ann", "hi", &event_id));
 	json_t *up = NULL;
-	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "Ids 2", .policy = NULL, .auto_rounds = -1 }, &up, &event_id), STORE_OK);
+	assert_int_equal(store_chat_update(st, id, &(struct chat_change){ .title = "Ids 2",
+	    .auto_rounds = -1 }, &up, &event_id), STORE_OK);
 	assert_int_equal(event_id, 4);
 	json_decref(up);
 	store_close(st);
@@ -1040,6 +1065,7 @@ main(void)
 		cmocka_unit_test(test_file_one_server),
 		cmocka_unit_test(test_file_log_copied_back),
 		cmocka_unit_test(test_file_ids_go_on_after_reopen),
+		cmocka_unit_test(test_file_newer_schema_refused),
 		cmocka_unit_test(test_file_messages_logged_before),
 		cmocka_unit_test(test_file_batch_durable),
 		cmocka_unit_test_setup_teardown(test_chat_create_get, setup, teardown),
