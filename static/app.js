@@ -345,6 +345,18 @@
     }, function () { error.textContent = 'Not imported: the server cannot be reached.'; });
   });
 
+  // Without the shared stream (tabs.js: no Web Locks here) a page holds its own; without
+  // accounts it names its person (?name=, the composer's name) so the chat lists them as here.
+  if (window.htmx && window.htmx.createEventSource && !window.htmx.createEventSource.shared) {
+    var ownSource = window.htmx.createEventSource;
+    window.htmx.createEventSource = function (url) {
+      var name = document.body.dataset.meId ? '' : stored('parley.author').trim();
+      if (name && /^\/chats\/[a-z0-9]{12}\/events/.test(url))
+        url += (url.indexOf('?') < 0 ? '?' : '&') + 'name=' + encodeURIComponent(name);
+      return ownSource(url);
+    };
+  }
+
   // ---------- the connection ----------
 
   var online = true;

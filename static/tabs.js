@@ -93,6 +93,7 @@
     announce();
     return s;
   };
+  window.htmx.createEventSource.shared = true;    // app.js: this stream names its person
 
   // ---------- this tab, as one of the tabs ----------
 

@@ -206,6 +206,8 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " WHERE chat_id = ?1 AND seq = ?2",
 	[SQL_EVENT_PURGE_MSG] = "DELETE FROM events WHERE chat_id = ?1"
 	    " AND name IN ('message', 'message-update') AND json_extract(data, '$.seq') = ?2",
+	[SQL_EVENT_PURGE_UPDATES] = "DELETE FROM events WHERE chat_id = ?1"
+	    " AND name = 'message-update' AND json_extract(data, '$.seq') = ?2",
 	[SQL_CHAT_FLOORS] = "UPDATE chats SET last_seq = max(last_seq, ?2),"
 	    " last_event_id = max(last_event_id, ?3) WHERE id = ?1",
 	[SQL_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",

@@ -97,6 +97,9 @@ store_message_edit(struct store *st, const char *chat_id, uint64_t seq, const ch
 		return sqlite_fail(st, STORE_ERROR);
 	if (sqlite3_changes(st->db) == 0)
 		return untouched(st, chat_id, seq, NULL);
+	/* its earlier updates carry the text it no longer has: the new one says it all */
+	if (exec_on(st, SQL_EVENT_PURGE_UPDATES, chat_id, seq) != 0)
+		return sqlite_fail(st, STORE_ERROR);
 	return changed(st, chat_id, seq, message, event_id);
 }
 

@@ -146,7 +146,8 @@ enum store_status store_message_finish(struct store *st, const char *chat_id, ui
  * bot's); STORE_CONFLICT: it is being written (or has all the
  * alternatives it may have).
  *
- * Edit: a new body, "edited_at" now.
+ * Edit: a new body, "edited_at" now; the message's earlier updates leave
+ * the log (the new one carries all of it), so no replay shows the old text.
  */
 enum store_status store_message_edit(struct store *st, const char *chat_id, uint64_t seq,
 		    const char *body, json_t **message, uint64_t *event_id);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,21 @@ static json_int_t
 integer(json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
+}
+
+/* True when some event of the array carries text in its data. */
+static bool
+events_carry(json_t *events, const char *text)
+{
+	size_t i;
+	json_t *ev;
+	bool found = false;
+	json_array_foreach(events, i, ev) {
+		char *data = json_dumps(json_object_get(ev, "data"), 0);
+		found = found || strstr(data, text) != NULL;
+		free(data);
+	}
+	return found;
 }
 
 static char chat_id[16];
@@ -90,6 +106,14 @@ test_edit(void **state)
 	assert_string_equal(str(last, "name"), "message-update");
 	json_decref(events);
 	assert_int_equal(store_message_edit(st, chat_id, 9, "x", &m, &eid), STORE_NOT_FOUND);
+
+	/* a bot's message: the update with its first text leaves the log */
+	assert_int_equal(store_message_edit(st, chat_id, 2, "second thoughts", &m, &eid), STORE_OK);
+	json_decref(m);
+	assert_int_equal(store_events_after(st, chat_id, 0, &events), STORE_OK);
+	assert_true(events_carry(events, "second thoughts"));
+	assert_false(events_carry(events, "first answer"));
+	json_decref(events);
 }
 
 static void
