@@ -73,6 +73,7 @@
 #define LIMIT_MODEL_EVENT_BYTES   (1024 * 1024) /* one event of a model server's stream */
 #define LIMIT_BOT_TURNS           8             /* bot replies per person message */
 #define LIMIT_AUTO_ROUNDS         50            /* a chat's auto_rounds, at most */
+#define LIMIT_QUEUED_TURNS        64            /* asked-for turns waiting in a chat: more is 429 */
 #define LIMIT_ALTERNATIVES        50            /* alternatives of one bot message */
 #define LIMIT_CHAT_BOTS           64            /* bots of a chat the policies consider */
 #define LIMIT_DICE_EXPRS          20            /* dice expressions rolled per message */

@@ -380,11 +380,15 @@ chats_turn(struct chats *c, const struct who *who, const char *id, json_t *bot_r
 	if (refuse_stopping(c, p) != 0 || chats_get(c, who, id, &chat, p) != 0)
 		return -1;
 	int rc = -1;
+	enum turn_asked asked = TURN_NOT_IN_CHAT;
 	if (!json_is_string(bot_ref))
 		problem_set(p, 422, "bot: required, a bot id or name");
 	else if (bots_get(c->bots, json_string_value(bot_ref), &bot, p) != 0 ||
-	    turns_request(c->turns, chat, bot) != 0)
+	    (asked = turns_request(c->turns, chat, bot)) == TURN_NOT_IN_CHAT)
 		problem_set(p, 422, "bot: not a bot of this chat");
+	else if (asked == TURN_QUEUE_FULL)
+		problem_set(p, 429, "%d turns are waiting in this chat already; try again when"
+		    " some are done", LIMIT_QUEUED_TURNS);
 	else
 		rc = 0;
 	json_decref(bot);

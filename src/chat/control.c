@@ -128,6 +128,7 @@ control_redo(struct control *k, const struct who *who, const char *chat_id, uint
     bool fresh, struct problem *p)
 {
 	json_t *chat, *msg, *bot = NULL;
+	enum turn_asked asked;
 	if (chats_stopping(k->chats)) {
 		problem_set(p, 503, "the server is shutting down");
 		return -1;
@@ -144,8 +145,11 @@ control_redo(struct control *k, const struct who *who, const char *chat_id, uint
 	else if (str(msg, "bot_id") == NULL || store_bot_get(k->store, str(msg, "bot_id"),
 	    &bot) != STORE_OK)
 		problem_set(p, 422, "the bot that wrote this message no longer exists");
-	else if (turns_redo(k->turns, chat, bot, seq, fresh) != 0)
+	else if ((asked = turns_redo(k->turns, chat, bot, seq, fresh)) == TURN_NOT_IN_CHAT)
 		problem_set(p, 422, "%s is no longer a bot of this chat", str(bot, "name"));
+	else if (asked == TURN_QUEUE_FULL)
+		problem_set(p, 429, "%d turns are waiting in this chat already; try again when"
+		    " some are done", LIMIT_QUEUED_TURNS);
 	else
 		rc = 0;
 	json_decref(bot);

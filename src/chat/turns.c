@@ -572,33 +572,37 @@ turns_on_message(struct turns *t, json_t *chat, json_t *message)
 		json_decref(queue);
 }
 
-/* The turn goes first in the chat's queue. */
-static void
-queue_first(struct turns *t, json_t *chat, json_t *turn)
+/* The turn (taken) goes first in the chat's queue, when the bot is the chat's and there is room. */
+static enum turn_asked
+queue_first(struct turns *t, json_t *chat, json_t *bot, json_t *turn)
 {
-	struct flow *f = flow_get(t, str(chat, "id"), true);
+	struct flow *f = flow_get(t, str(chat, "id"), false);
+	enum turn_asked rc = !chat_has_bot(chat, str(bot, "id")) ? TURN_NOT_IN_CHAT :
+	    f != NULL && json_array_size(f->queue) >= LIMIT_QUEUED_TURNS ? TURN_QUEUE_FULL :
+	    TURN_QUEUED;
+	if (rc != TURN_QUEUED) {
+		json_decref(turn);
+		return rc;
+	}
+	f = flow_get(t, str(chat, "id"), true);
 	json_array_insert_new(f->queue, 0, turn);
 	flow_next(f);
+	return TURN_QUEUED;
 }
 
-int
+enum turn_asked
 turns_request(struct turns *t, json_t *chat, json_t *bot)
 {
-	if (!chat_has_bot(chat, str(bot, "id")))
-		return -1;
-	struct flow *f = flow_get(t, str(chat, "id"), true);
-	f->bot_turns = 0;
-	queue_first(t, chat, queued_turn(bot, 0, false, false));
-	return 0;
+	struct flow *f = flow_get(t, str(chat, "id"), false);
+	if (f != NULL && chat_has_bot(chat, str(bot, "id")))
+		f->bot_turns = 0;	/* asked for: the policy's count starts again */
+	return queue_first(t, chat, bot, queued_turn(bot, 0, false, false));
 }
 
-int
+enum turn_asked
 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq, bool fresh)
 {
-	if (!chat_has_bot(chat, str(bot, "id")))
-		return -1;
-	queue_first(t, chat, queued_turn(bot, seq, fresh, false));
-	return 0;
+	return queue_first(t, chat, bot, queued_turn(bot, seq, fresh, false));
 }
 
 void

@@ -30,13 +30,21 @@ void		 turns_recover(struct turns *t);
 
 /* A message was posted (and committed) to chat (a Chat): queue the bots the policy calls for. */
 void		 turns_on_message(struct turns *t, json_t *chat, json_t *message);
-/* The bot speaks next: 0, or -1 when the chat (a Chat) does not have it. */
-int		 turns_request(struct turns *t, json_t *chat, json_t *bot);
+/* What asking for a turn gave. */
+enum turn_asked {
+	TURN_QUEUED = 0,
+	TURN_NOT_IN_CHAT = -1,		/* the chat (a Chat) does not have the bot */
+	TURN_QUEUE_FULL = -2,		/* LIMIT_QUEUED_TURNS are waiting already */
+};
+
+/* The bot speaks next. */
+enum turn_asked	 turns_request(struct turns *t, json_t *chat, json_t *bot);
 /*
  * The bot writes its message seq again, first in the queue: a new
- * alternative (fresh) or on from its text. -1 when the chat lacks the bot.
+ * alternative (fresh) or on from its text.
  */
-int		 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq, bool fresh);
+enum turn_asked	 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq,
+		    bool fresh);
 /* Ends the reply being generated, its auto rounds, and drops the queued turns. */
 void		 turns_stop(struct turns *t, const char *chat_id);
 /* No more auto rounds follow in the chat (its auto_rounds became 0). */

@@ -620,3 +620,28 @@ describe('rights with accounts', () => {
     assert.deepEqual((await bob.get(`/api/v1/chats/${c.id}/messages`)).messages, []);
   });
 });
+
+describe('a chat\'s queue of asked-for turns is bounded', () => {
+  test('while a reply runs, 64 turns may wait; the 65th /turn or regenerate is 429 and queues nothing; /stop empties it', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['held ']));
+    const m = await F.bot({ prefix: 'Held', backend: 'openai', base_url: f.baseUrl });
+    const e = await F.bot({ prefix: 'Quick' });
+    const c = await F.chat('queue-bound', [m, e], { policy: 'manual' });
+    const s = await F.stream(c.id);
+    const done = await F.post(c.id, 'hello');
+    assert.equal((await F.api('POST', `/api/v1/chats/${c.id}/turn`, { bot: m.id })).status, 202);
+    await s.waitFor(() => evs(s).some((x) => x.event === 'token'), 5000, 'the held reply streams');
+    for (let i = 0; i < 64; i++)
+      assert.equal((await F.api('POST', `/api/v1/chats/${c.id}/turn`, { bot: e.id })).status, 202, `turn ${i + 1}`);
+    const full = await F.api('POST', `/api/v1/chats/${c.id}/turn`, { bot: e.id });
+    assert.equal(full.status, 429, full.text);
+    assert.match(full.json.detail, /turns are waiting/);
+    const state = (await F.ok('GET', `/api/v1/chats/${c.id}`));
+    assert.ok(state, 'the chat still answers');
+    assert.equal((await F.api('POST', `/api/v1/chats/${c.id}/stop`)).status, 202);
+    assert.equal((await F.api('POST', `/api/v1/chats/${c.id}/turn`, { bot: e.id })).status, 202,
+      'room again once stopped');
+    assert.ok(done.seq === 1);
+  });
+});
