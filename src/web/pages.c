@@ -224,15 +224,16 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 
 	buf_printf(b, "<div id=\"chat\" class=\"chat\" data-chat=\"%s\" hx-ext=\"sse\""
 	    " sse-connect=\"/chats/%s/events?after=%lld\" sse-close=\"deleted\">", id, id, last);
-	buf_adds(b, "<header id=\"chat-header\" class=\"chat-header\" sse-swap=\"chat\">");
+	/* the title and bots (swapped by "chat" events), then who is here */
+	buf_adds(b, "<header class=\"chat-header\"><div id=\"chat-header\" sse-swap=\"chat\">");
 	fragment_chat_header(b, chat);
-	buf_adds(b, "</header><div class=\"chat-tools\">");
+	buf_adds(b, "</div><div id=\"presence\" class=\"presence\" sse-swap=\"presence\""
+	    " aria-label=\"Who is here\"></div></header><div class=\"chat-tools\">");
 	chat_settings(b, chat, bots);
 	if (accounts)
 		buf_printf(b, "<a class=\"members-link\" href=\"/chats/%s/members\">Members</a>", id);
 	buf_adds(b, "<button type=\"button\" id=\"notify\" class=\"secondary small\" hidden>"
-	    "Notify me</button><div id=\"presence\" class=\"presence\" sse-swap=\"presence\""
-	    " aria-label=\"Who is here\"></div></div>");
+	    "Notify me</button></div>");
 	buf_adds(b, "<div id=\"chat-notice\" sse-swap=\"deleted\"></div>"
 	    "<div id=\"chat-error\" class=\"form-error\" role=\"alert\"></div>"
 	    "<div id=\"messages\" class=\"messages\""
