@@ -24,7 +24,7 @@ build/bench/floor: bench/floor.c
 PASSWORD_COST_OBJ := build/obj/util/password.o build/obj/util/log.o build/obj/util/xmalloc.o
 build/bench/password_cost: bench/password_cost.c $(PASSWORD_COST_OBJ)
 	@mkdir -p $(dir $@)
-	$(BENCH_CC) $(BENCH_CFLAGS) -Isrc $< $(PASSWORD_COST_OBJ) -o $@ -largon2
+	$(BENCH_CC) $(BENCH_CFLAGS) -iquote src $< $(PASSWORD_COST_OBJ) -o $@ -largon2
 
 bench-deps:
 	bench/run.sh deps
