@@ -11,10 +11,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define LIMIT_CARD_BYTES  (2 * 1024 * 1024)  /* a card upload, PNG or JSON, at most */
-#define LIMIT_CARD_DEPTH  32                 /* JSON nesting of a card, at most */
-#define LIMIT_CARD_PIXELS 4096               /* a card PNG's width and height, at most */
-
 struct problem;
 
 /*
