@@ -26,10 +26,15 @@ path_seq(struct exchange *x, uint64_t *seq)
 	return false;
 }
 
-void
-api_message_patch(struct exchange *x, void *ctx)
+/* A change of message seq given by one field of the body: edit, pick. */
+typedef int control_change_fn(struct control *k, const struct who *who, const char *chat_id,
+    uint64_t seq, json_t *value, json_t **message, struct problem *p);
+
+/* Answers 200 with the Message as changed by change(field's value), or the problem. */
+static void
+change_message(struct exchange *x, struct handlers *h, const char *field,
+    control_change_fn *change)
 {
-	struct handlers *h = ctx;
 	struct problem p;
 	uint64_t seq;
 	json_t *msg = NULL, *body;
@@ -39,10 +44,16 @@ api_message_patch(struct exchange *x, void *ctx)
 		respond_problem(x, &p);
 		return;
 	}
-	int rc = control_edit(h->control, exchange_who(x), exchange_param(x, 0), seq,
-	    json_object_get(body, "body"), &msg, &p);
+	int rc = change(h->control, exchange_who(x), exchange_param(x, 0), seq,
+	    json_object_get(body, field), &msg, &p);
 	respond_result(x, rc, 200, msg, &p);
 	json_decref(body);
+}
+
+void
+api_message_patch(struct exchange *x, void *ctx)
+{
+	change_message(x, ctx, "body", control_edit);
 }
 
 void
@@ -87,20 +98,7 @@ api_message_continue(struct exchange *x, void *ctx)
 void
 api_message_alternative(struct exchange *x, void *ctx)
 {
-	struct handlers *h = ctx;
-	struct problem p;
-	uint64_t seq;
-	json_t *msg = NULL, *body;
-	if (!path_seq(x, &seq))
-		return;
-	if ((body = exchange_json(x, &p)) == NULL) {
-		respond_problem(x, &p);
-		return;
-	}
-	int rc = control_pick(h->control, exchange_who(x), exchange_param(x, 0), seq,
-	    json_object_get(body, "index"), &msg, &p);
-	respond_result(x, rc, 200, msg, &p);
-	json_decref(body);
+	change_message(x, ctx, "index", control_pick);
 }
 
 /*

@@ -86,8 +86,13 @@ json_t		*sqlite_row_message(struct store *st, sqlite3_stmt *s);
 /* The chat's message seq, or STORE_NOT_FOUND / STORE_ERROR. */
 enum store_status sqlite_message_get(struct store *st, const char *chat_id, uint64_t seq,
 		    json_t **message);
-/* The shown alternative of a message with several is kept as it now is (caller's transaction). */
-int		 sqlite_alternative_keep(struct store *st, const char *chat_id, uint64_t seq);
+/*
+ * Ends the caller's transaction that changed message seq: its shown
+ * alternative kept as it now is, the Message read, its "message-update"
+ * logged, committed (rolled back on failure).
+ */
+enum store_status sqlite_message_changed(struct store *st, const char *chat_id, uint64_t seq,
+		    json_t **message, uint64_t *event_id);
 /*
  * Appends a durable event inside the caller's transaction (pruning the
  * chat's old ones); its id, or 0 on failure.

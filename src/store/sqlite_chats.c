@@ -708,16 +708,5 @@ store_message_finish(struct store *st, const char *chat_id, uint64_t seq, const 
 		return sqlite_fail(st, STORE_ERROR);
 	if (sqlite3_changes(st->db) == 0)
 		return sqlite_fail(st, STORE_NOT_FOUND);
-	if (sqlite_alternative_keep(st, chat_id, seq) != 0)
-		return sqlite_fail(st, STORE_ERROR);
-	enum store_status rc = sqlite_message_get(st, chat_id, seq, message);
-	if (rc != STORE_OK)
-		return sqlite_fail(st, rc);
-	*event_id = sqlite_event_append(st, chat_id, "message-update", *message);
-	if (*event_id == 0 || sqlite_commit(st) != 0) {
-		json_decref(*message);
-		*message = NULL;
-		return sqlite_fail(st, STORE_ERROR);
-	}
-	return STORE_OK;
+	return sqlite_message_changed(st, chat_id, seq, message, event_id);
 }

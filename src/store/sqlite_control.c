@@ -3,7 +3,7 @@
  * edits, deletions and a bot message's alternatives. A message with one
  * text has no alternatives rows; from its second, every alternative has a
  * row and the message row mirrors the one shown (kept in step on each
- * change of it, sqlite_alternative_keep). Each change is one transaction
+ * change of it, sqlite_message_changed). Each change is one transaction
  * with its event.
  */
 #include "store/sqlite.h"
@@ -31,12 +31,6 @@ exec_on(struct store *st, enum stmt_id id, const char *chat_id, uint64_t seq)
 	return sqlite_exec(st, s);
 }
 
-int
-sqlite_alternative_keep(struct store *st, const char *chat_id, uint64_t seq)
-{
-	return exec_on(st, SQL_ALT_KEEP, chat_id, seq);
-}
-
 enum store_status
 store_message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
 {
@@ -60,12 +54,12 @@ untouched(struct store *st, const char *chat_id, uint64_t seq, const char *kind)
 	return sqlite_fail(st, rc);
 }
 
-/* Ends a change of the message: mirror, read it, log its update, commit. */
-static enum store_status
-changed(struct store *st, const char *chat_id, uint64_t seq, json_t **message,
+enum store_status
+sqlite_message_changed(struct store *st, const char *chat_id, uint64_t seq, json_t **message,
     uint64_t *event_id)
 {
-	if (sqlite_alternative_keep(st, chat_id, seq) != 0)
+	/* the alternative shown, when there are several, is kept as it now is */
+	if (exec_on(st, SQL_ALT_KEEP, chat_id, seq) != 0)
 		return sqlite_fail(st, STORE_ERROR);
 	enum store_status rc = sqlite_message_get(st, chat_id, seq, message);
 	if (rc != STORE_OK)
@@ -100,7 +94,7 @@ store_message_edit(struct store *st, const char *chat_id, uint64_t seq, const ch
 	/* its earlier updates carry the text it no longer has: the new one says it all */
 	if (exec_on(st, SQL_EVENT_PURGE_UPDATES, chat_id, seq) != 0)
 		return sqlite_fail(st, STORE_ERROR);
-	return changed(st, chat_id, seq, message, event_id);
+	return sqlite_message_changed(st, chat_id, seq, message, event_id);
 }
 
 enum store_status
@@ -115,7 +109,7 @@ store_message_reopen(struct store *st, const char *chat_id, uint64_t seq, bool f
 		return sqlite_fail(st, STORE_ERROR);
 	if (sqlite3_changes(st->db) == 0)
 		return untouched(st, chat_id, seq, "bot");
-	return changed(st, chat_id, seq, message, event_id);
+	return sqlite_message_changed(st, chat_id, seq, message, event_id);
 }
 
 enum store_status
@@ -146,7 +140,7 @@ store_message_pick(struct store *st, const char *chat_id, uint64_t seq, unsigned
 		json_decref(msg);
 		return rc == STORE_OK ? untouched(st, chat_id, seq, "bot") : sqlite_fail(st, rc);
 	}
-	return changed(st, chat_id, seq, message, event_id);
+	return sqlite_message_changed(st, chat_id, seq, message, event_id);
 }
 
 enum store_status

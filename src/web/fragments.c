@@ -29,6 +29,18 @@ message_time(struct buf *out, const char *created_at)
 	buf_adds(out, "</time>");
 }
 
+/* ' data-user="ID"' for whose it is (a person with an account), or nothing. */
+static void
+data_user(struct buf *out, json_t *obj)
+{
+	const char *user_id = str_or(obj, "user_id", NULL);
+	if (user_id == NULL)
+		return;
+	buf_adds(out, " data-user=\"");
+	html_escape(out, user_id);
+	buf_adds(out, "\"");
+}
+
 /* "edited", and for a bot's message with several, "‹ 2/3 ›" to flip between them. */
 static void
 message_marks(struct buf *out, json_t *m, bool streaming)
@@ -68,11 +80,9 @@ fragment_message(struct buf *out, json_t *m)
 	/* what can be done to it is app.js's to offer, from these (and the reader's rights) */
 	buf_printf(out, "\" data-seq=\"%lld\" data-chat=\"", (long long)seq);
 	html_escape(out, str_or(m, "chat_id", ""));
-	if (json_is_string(json_object_get(m, "user_id"))) {
-		buf_adds(out, "\" data-user=\"");	/* its author may change it */
-		html_escape(out, str_or(m, "user_id", ""));
-	}
-	buf_adds(out, "\"><header><span class=\"msg-author\">");
+	buf_adds(out, "\"");
+	data_user(out, m);	/* its author may change it */
+	buf_adds(out, "><header><span class=\"msg-author\">");
 	html_escape(out, str_or(m, "author", ""));
 	buf_adds(out, "</span>");
 	if (strcmp(kind, "bot") == 0)
@@ -121,11 +131,7 @@ fragment_presence(struct buf *out, json_t *here)
 	buf_adds(out, "<span class=\"here-label\">Here:</span>");
 	json_array_foreach(here, i, who) {
 		buf_adds(out, "<span class=\"here-person\"");
-		if (json_is_string(json_object_get(who, "user_id"))) {
-			buf_adds(out, " data-user=\"");
-			html_escape(out, str_or(who, "user_id", ""));
-			buf_adds(out, "\"");
-		}
+		data_user(out, who);
 		buf_adds(out, ">");
 		html_escape(out, str_or(who, "name", ""));
 		buf_adds(out, "</span>");
@@ -137,11 +143,7 @@ static void
 fragment_typing(struct buf *out, json_t *who)
 {
 	buf_adds(out, "<span class=\"typer\"");
-	if (json_is_string(json_object_get(who, "user_id"))) {
-		buf_adds(out, " data-user=\"");
-		html_escape(out, str_or(who, "user_id", ""));
-		buf_adds(out, "\"");
-	}
+	data_user(out, who);
 	buf_adds(out, ">");
 	html_escape(out, str_or(who, "name", ""));
 	buf_adds(out, "</span>");
