@@ -49,11 +49,16 @@
 #define LIMIT_INDEX_CHATS         50            /* chats on one page of the chat list */
 #define LIMIT_EVENTS_KEPT         2000          /* durable events kept per chat (>= 1000) */
 #define LIMIT_POSTS_PER_COMMIT    64            /* people's posts grouped in one transaction */
+#define LIMIT_COPY_CHUNK_BYTES    (256 * 1024)  /* parley copy: rows sent to PostgreSQL at a time */
 
 #define LIMIT_LISTEN_BACKLOG      4096
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
 #define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
-#define LIMIT_DB_CHECK_SECONDS    2             /* how often the database file's identity is checked */
+#define LIMIT_DB_CHECK_SECONDS    2             /* how often the database is checked (SQLite: its file; PostgreSQL: its connection) */
+#define LIMIT_DB_RETRY_MIN_MS     250           /* PostgreSQL lost: the first wait before connecting again */
+#define LIMIT_DB_RETRY_MAX_MS     5000          /* ... doubling up to this */
+#define LIMIT_DB_CONNECT_SECONDS  5             /* PostgreSQL: connecting gives up after (the URL's connect_timeout wins) */
+#define LIMIT_DB_STATEMENT_MS     30000         /* PostgreSQL: one statement's bound (the URL's options win) */
 #define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
 						   progress this long is cut (a dead peer) */
 #define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */

@@ -187,22 +187,34 @@ build_services(struct runtime *rt)
 	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
 }
 
+/* The --db value as messages may show it: a URL's password hidden. */
+static const char *
+db_label(const char *db, char *out, size_t len)
+{
+	const char *scheme = strstr(db, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (colon == NULL)
+		snprintf(out, len, "%s", db);
+	else
+		snprintf(out, len, "%.*s:***%s", (int)(colon - db), db, at);
+	return out;
+}
+
 static int
 start(struct runtime *rt)
 {
 	const struct config *cfg = rt->cfg;
 	char *err = NULL;
-	if (strncmp(cfg->db, "postgres://", 11) == 0 || strncmp(cfg->db, "postgresql://", 13) == 0) {
-		fprintf(stderr, "parley: cannot use database %s: PostgreSQL is not supported yet\n", cfg->db);
-		return -1;
-	}
 	if (cfg->redis[0] != '\0') {
 		fprintf(stderr, "parley: cannot use Redis at %s: not supported yet\n", cfg->redis);
 		return -1;
 	}
 	rt->store = store_open(cfg->db, cfg->sync_full, &err);
 	if (rt->store == NULL) {
-		fprintf(stderr, "parley: cannot open database %s: %s\n", cfg->db, err ? err : "?");
+		char label[sizeof cfg->db];
+		fprintf(stderr, "parley: cannot open database %s: %s\n",
+		    db_label(cfg->db, label, sizeof label), err ? err : "?");
 		free(err);
 		return -1;
 	}

@@ -202,7 +202,8 @@ api_healthz(struct exchange *x, void *ctx)
 		respond_json(x, 200, json_pack("{s:s}", "status", "ok"));
 	else
 		respond_json(x, 503, json_pack("{s:s, s:s}", "status", "unavailable",
-		    "detail", "the database file was removed or replaced; see the server log"));
+		    "detail", "the database cannot be used now (a SQLite file removed or"
+		    " replaced, or PostgreSQL unreachable); see the server log"));
 }
 
 void

@@ -267,13 +267,13 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 };
 
 void
-sqlite_log_error(struct store *st, const char *what)
+sqlite_log_error(struct sqlite_store *st, const char *what)
 {
 	log_error("database: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
 void
-sqlite_cached_chat_event(struct store *st, const char *chat_id, uint64_t event_id)
+sqlite_cached_chat_event(struct sqlite_store *st, const char *chat_id, uint64_t event_id)
 {
 	json_t *cached = json_object_get(st->chats, chat_id);
 	if (cached != NULL)
@@ -282,7 +282,7 @@ sqlite_cached_chat_event(struct store *st, const char *chat_id, uint64_t event_i
 
 /* Checks that the file is still the one opened (removed or replaced: refuse to write). */
 static bool
-file_lost(struct store *st)
+file_lost(struct sqlite_store *st)
 {
 	struct stat now;
 	if (st->path == NULL || st->lost)
@@ -297,13 +297,13 @@ file_lost(struct store *st)
 }
 
 bool
-store_available(struct store *st)
+sqlite_available(struct sqlite_store *st)
 {
 	return !file_lost(st);
 }
 
 sqlite3_stmt *
-sqlite_stmt(struct store *st, enum stmt_id id)
+sqlite_stmt(struct sqlite_store *st, enum stmt_id id)
 {
 	sqlite3_stmt *s = st->stmts[id];
 	if (s == NULL) {
@@ -324,7 +324,7 @@ sqlite_stmt(struct store *st, enum stmt_id id)
 }
 
 int
-sqlite_exec(struct store *st, sqlite3_stmt *s)
+sqlite_exec(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	if (s == NULL)
 		return -1;
@@ -339,7 +339,7 @@ sqlite_exec(struct store *st, sqlite3_stmt *s)
 }
 
 enum store_status
-sqlite_delete(struct store *st, enum stmt_id stmt, const char *id)
+sqlite_delete(struct sqlite_store *st, enum stmt_id stmt, const char *id)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, stmt);
 	if (s == NULL)
@@ -351,19 +351,19 @@ sqlite_delete(struct store *st, enum stmt_id stmt, const char *id)
 }
 
 int
-sqlite_begin(struct store *st)
+sqlite_begin(struct sqlite_store *st)
 {
 	return sqlite_exec(st, sqlite_stmt(st, SQL_BEGIN));
 }
 
 int
-sqlite_commit(struct store *st)
+sqlite_commit(struct sqlite_store *st)
 {
 	return sqlite_exec(st, sqlite_stmt(st, SQL_COMMIT));
 }
 
 enum store_status
-sqlite_fail(struct store *st, enum store_status status)
+sqlite_fail(struct sqlite_store *st, enum store_status status)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite_exec(st, sqlite_stmt(st, SQL_ROLLBACK));
@@ -391,7 +391,7 @@ sqlite_column_json(sqlite3_stmt *s, int i)
 }
 
 enum store_status
-sqlite_step_status(struct store *st, sqlite3_stmt *s, int rc)
+sqlite_step_status(struct sqlite_store *st, sqlite3_stmt *s, int rc)
 {
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
@@ -402,7 +402,7 @@ sqlite_step_status(struct store *st, sqlite3_stmt *s, int rc)
 }
 
 enum store_status
-sqlite_one(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sqlite3_stmt *),
+sqlite_one(struct sqlite_store *st, sqlite3_stmt *s, json_t *(*conv)(struct sqlite_store *, sqlite3_stmt *),
     json_t **out)
 {
 	*out = NULL;
@@ -416,7 +416,7 @@ sqlite_one(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sq
 }
 
 json_t *
-sqlite_collect(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *, sqlite3_stmt *))
+sqlite_collect(struct sqlite_store *st, sqlite3_stmt *s, json_t *(*conv)(struct sqlite_store *, sqlite3_stmt *))
 {
 	if (s == NULL)
 		return NULL;
@@ -434,7 +434,7 @@ sqlite_collect(struct store *st, sqlite3_stmt *s, json_t *(*conv)(struct store *
 }
 
 static int
-open_failed(struct store *st, char **err)
+open_failed(struct sqlite_store *st, char **err)
 {
 	if (asprintf(err, "%s", st->db ? sqlite3_errmsg(st->db) : "out of memory") < 0)
 		*err = NULL;
@@ -446,7 +446,7 @@ open_failed(struct store *st, char **err)
  * wrote (a migration this binary does not know) is refused, in *err.
  */
 static int
-migrate(struct store *st, char **err)
+migrate(struct sqlite_store *st, char **err)
 {
 	sqlite3_stmt *s;
 	int version = 0;
@@ -483,7 +483,7 @@ migrate(struct store *st, char **err)
  * -1 and *err when it is in use.
  */
 static int
-hold_file(struct store *st, const char *path, char **err)
+hold_file(struct sqlite_store *st, const char *path, char **err)
 {
 	st->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX | LOCK_NB) == 0 &&
@@ -500,7 +500,7 @@ hold_file(struct store *st, const char *path, char **err)
 
 /* A database the server cannot write to is no use to it: say so at start. */
 static int
-check_writable(struct store *st, char **err)
+check_writable(struct sqlite_store *st, char **err)
 {
 	if (sqlite3_db_readonly(st->db, "main") != 1 &&
 	    sqlite3_exec(st->db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL) == SQLITE_OK)
@@ -513,7 +513,7 @@ check_writable(struct store *st, char **err)
 
 /* Where the chats' activity clock stands (see migration 5). */
 static int
-read_activity_clock(struct store *st)
+read_activity_clock(struct sqlite_store *st)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_ACTIVITY_CLOCK);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
@@ -524,7 +524,7 @@ read_activity_clock(struct store *st)
 }
 
 static int
-open_database(struct store *st, const char *path, bool sync_full, char **err)
+open_database(struct sqlite_store *st, const char *path, bool sync_full, char **err)
 {
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
@@ -552,29 +552,29 @@ open_database(struct store *st, const char *path, bool sync_full, char **err)
 }
 
 void
-store_set_accounts(struct store *st, bool accounts)
+sqlite_set_accounts(struct sqlite_store *st, bool accounts)
 {
 	st->accounts = accounts;
 }
 
-struct store *
-store_open(const char *path, bool sync_full, char **err)
+struct sqlite_store *
+sqlite_open(const char *path, bool sync_full, char **err)
 {
-	struct store *st = xcalloc(1, sizeof *st);
+	struct sqlite_store *st = xcalloc(1, sizeof *st);
 	st->lock_fd = -1;
 	st->chats = json_object();
 	st->members = json_object();
 	st->counters = json_object();
 	*err = NULL;
 	if (open_database(st, path, sync_full, err) != 0) {
-		store_close(st);
+		sqlite_close(st);
 		return NULL;
 	}
 	return st;
 }
 
 void
-store_close(struct store *st)
+sqlite_close(struct sqlite_store *st)
 {
 	if (st == NULL)
 		return;

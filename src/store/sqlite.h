@@ -1,7 +1,8 @@
 /*
  * sqlite.h - what the SQLite store's files share (not part of the store
  * interface): the connection, the cached statements, and small helpers for
- * binding, stepping and turning rows into JSON.
+ * binding, stepping and turning rows into JSON. store.c calls the sqlite_*
+ * operations at the end, one for each store_* of store.h.
  */
 #ifndef PARLEY_STORE_SQLITE_H
 #define PARLEY_STORE_SQLITE_H
@@ -39,7 +40,7 @@ enum stmt_id {
 
 struct checkpointer;
 
-struct store {
+struct sqlite_store {
 	sqlite3		*db;
 	struct checkpointer *checkpointer;	/* NULL for an in-memory database */
 	int		 lock_fd;		/* flock()ed: one server per file */
@@ -57,53 +58,148 @@ struct store {
 extern const char *const sqlite_sql_text[SQL_COUNT];
 
 
-void		 sqlite_log_error(struct store *st, const char *what);
+void		 sqlite_log_error(struct sqlite_store *st, const char *what);
 /* A committed event of the chat: its cached Chat (if any) shows it as the last. */
-void		 sqlite_cached_chat_event(struct store *st, const char *chat_id,
+void		 sqlite_cached_chat_event(struct sqlite_store *st, const char *chat_id,
 		    uint64_t event_id);
 /* The cached statement, reset and with bindings cleared; NULL on error. */
-sqlite3_stmt	*sqlite_stmt(struct store *st, enum stmt_id id);
+sqlite3_stmt	*sqlite_stmt(struct sqlite_store *st, enum stmt_id id);
 /* Steps a statement that returns no rows; 0 or -1. */
-int		 sqlite_exec(struct store *st, sqlite3_stmt *s);
+int		 sqlite_exec(struct sqlite_store *st, sqlite3_stmt *s);
 /* Runs a DELETE ... WHERE id = ?1: STORE_NOT_FOUND when it removed nothing. */
-enum store_status sqlite_delete(struct store *st, enum stmt_id stmt, const char *id);
-int		 sqlite_begin(struct store *st);
-int		 sqlite_commit(struct store *st);
+enum store_status sqlite_delete(struct sqlite_store *st, enum stmt_id stmt, const char *id);
+int		 sqlite_begin(struct sqlite_store *st);
+int		 sqlite_commit(struct sqlite_store *st);
 /* Rolls back and returns status, for `return sqlite_fail(st, X);`. */
-enum store_status sqlite_fail(struct store *st, enum store_status status);
+enum store_status sqlite_fail(struct sqlite_store *st, enum store_status status);
 void		 sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
 json_t		*sqlite_column_json(sqlite3_stmt *s, int i);
 /* What a step's result code rc (s already reset) means: a row, none, or a failure (logged). */
-enum store_status sqlite_step_status(struct store *st, sqlite3_stmt *s, int rc);
+enum store_status sqlite_step_status(struct sqlite_store *st, sqlite3_stmt *s, int rc);
 /* Steps s once: the row converted by conv in *out, or STORE_NOT_FOUND / STORE_ERROR. */
-enum store_status sqlite_one(struct store *st, sqlite3_stmt *s,
-		    json_t *(*conv)(struct store *, sqlite3_stmt *), json_t **out);
+enum store_status sqlite_one(struct sqlite_store *st, sqlite3_stmt *s,
+		    json_t *(*conv)(struct sqlite_store *, sqlite3_stmt *), json_t **out);
 /* Steps s to the end, collecting rows converted by conv; NULL on error. */
-json_t		*sqlite_collect(struct store *st, sqlite3_stmt *s,
-		    json_t *(*conv)(struct store *, sqlite3_stmt *));
+json_t		*sqlite_collect(struct sqlite_store *st, sqlite3_stmt *s,
+		    json_t *(*conv)(struct sqlite_store *, sqlite3_stmt *));
 /* A row of MSG_READ as a Message. */
-json_t		*sqlite_row_message(struct store *st, sqlite3_stmt *s);
+json_t		*sqlite_row_message(struct sqlite_store *st, sqlite3_stmt *s);
 /* The chat's message seq, or STORE_NOT_FOUND / STORE_ERROR. */
-enum store_status sqlite_message_get(struct store *st, const char *chat_id, uint64_t seq,
+enum store_status sqlite_message_read(struct sqlite_store *st, const char *chat_id, uint64_t seq,
 		    json_t **message);
 /*
  * Ends the caller's transaction that changed message seq: its shown
  * alternative kept as it now is, the Message read, its "message-update"
  * logged, committed (rolled back on failure).
  */
-enum store_status sqlite_message_changed(struct store *st, const char *chat_id, uint64_t seq,
+enum store_status sqlite_message_changed(struct sqlite_store *st, const char *chat_id, uint64_t seq,
 		    json_t **message, uint64_t *event_id);
 /*
  * Appends a durable event inside the caller's transaction (pruning the
  * chat's old ones); its id, or 0 on failure.
  */
-uint64_t	 sqlite_event_append(struct store *st, const char *chat_id, const char *name,
+uint64_t	 sqlite_log_event(struct sqlite_store *st, const char *chat_id, const char *name,
 		    json_t *data);
 /*
  * Makes the user a member of the chat inside the caller's transaction (already
  * one: STORE_OK); STORE_NOT_FOUND when there is no such chat or user.
  */
-enum store_status sqlite_member_insert(struct store *st, const char *chat_id,
+enum store_status sqlite_member_insert(struct sqlite_store *st, const char *chat_id,
 		    const char *user_id);
+
+
+/* ---- the store operations (store.h) ---- */
+
+struct sqlite_store *sqlite_open(const char *path, bool sync_full, char **err);
+void		 sqlite_close(struct sqlite_store *st);
+void		 sqlite_set_accounts(struct sqlite_store *st, bool accounts);
+bool		sqlite_available(struct sqlite_store *st);
+json_t		*sqlite_chat_list(struct sqlite_store *st, const char *before, unsigned limit,
+		    const char *member);
+enum store_status sqlite_chat_get(struct sqlite_store *st, const char *id, json_t **chat);
+json_t		*sqlite_chat_activity(struct sqlite_store *st, const char *member,
+		    const char *reader, unsigned offset, unsigned limit);
+json_t		*sqlite_chat_item(struct sqlite_store *st, const char *chat_id);
+enum store_status sqlite_chat_create(struct sqlite_store *st, const char *title,
+		    const char *policy, json_t *bot_ids, const char *creator, json_t **chat);
+enum store_status sqlite_chat_update(struct sqlite_store *st, const char *id,
+		    const struct chat_change *change, json_t **chat, uint64_t *event_id);
+enum store_status sqlite_chat_delete(struct sqlite_store *st, const char *id);
+enum store_status sqlite_messages_after(struct sqlite_store *st, const char *chat_id,
+		    uint64_t after, unsigned limit, json_t **messages);
+enum store_status sqlite_messages_before(struct sqlite_store *st, const char *chat_id,
+		    uint64_t before, unsigned n, json_t **messages);
+enum store_status sqlite_message_get(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, json_t **message);
+enum store_status sqlite_messages_add(struct sqlite_store *st, const struct message_in *in,
+		    size_t n, struct message_added *out);
+enum store_status sqlite_message_finish(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, const char *body, const char *state, const char *error,
+		    json_t **message, uint64_t *event_id);
+enum store_status sqlite_message_edit(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, const char *body, json_t **message, uint64_t *event_id);
+enum store_status sqlite_message_delete(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, uint64_t *event_id);
+enum store_status sqlite_message_reopen(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, bool fresh, json_t **message, uint64_t *event_id);
+enum store_status sqlite_message_pick(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, unsigned index, json_t **message, uint64_t *event_id);
+enum store_status sqlite_message_save_text(struct sqlite_store *st, const char *chat_id,
+		    uint64_t seq, const char *body);
+json_t		*sqlite_messages_streaming(struct sqlite_store *st);
+enum store_status sqlite_event_append(struct sqlite_store *st, const char *chat_id,
+		    const char *name, json_t *data, uint64_t *event_id);
+enum store_status sqlite_events_after(struct sqlite_store *st, const char *chat_id,
+		    uint64_t after, json_t **events);
+json_t		*sqlite_bot_list(struct sqlite_store *st);
+enum store_status sqlite_bot_get(struct sqlite_store *st, const char *id_or_name,
+		    json_t **bot);
+enum store_status sqlite_bot_create(struct sqlite_store *st, json_t *fields, json_t **bot);
+enum store_status sqlite_bot_update(struct sqlite_store *st, const char *id, json_t *fields,
+		    json_t **bot);
+json_t		*sqlite_bot_chats(struct sqlite_store *st, const char *id);
+enum store_status sqlite_bot_delete(struct sqlite_store *st, const char *id);
+json_t		*sqlite_user_list(struct sqlite_store *st);
+long		sqlite_user_count(struct sqlite_store *st);
+enum store_status sqlite_user_get(struct sqlite_store *st, const char *id_or_name,
+		    json_t **user, char **password);
+enum store_status sqlite_user_create(struct sqlite_store *st, const char *name,
+		    const char *display_name, const char *password, bool admin, json_t **user);
+enum store_status sqlite_user_update(struct sqlite_store *st, const char *id,
+		    const char *display_name, const char *password, int admin, json_t **user);
+enum store_status sqlite_user_delete(struct sqlite_store *st, const char *id);
+enum store_status sqlite_session_create(struct sqlite_store *st, const char *hash,
+		    const char *user_id, int64_t now);
+enum store_status sqlite_session_get(struct sqlite_store *st, const char *hash,
+		    char user_id[ID_LEN + 1], int64_t *last_seen);
+enum store_status sqlite_session_touch(struct sqlite_store *st, const char *hash, int64_t now);
+enum store_status sqlite_session_delete(struct sqlite_store *st, const char *hash);
+json_t		*sqlite_user_sessions(struct sqlite_store *st, const char *user_id);
+enum store_status sqlite_sessions_delete_user(struct sqlite_store *st, const char *user_id,
+		    const char *keep);
+enum store_status sqlite_sessions_expire(struct sqlite_store *st, int64_t before);
+enum store_status sqlite_token_create(struct sqlite_store *st, const char *user_id,
+		    const char *name, const char *hash, json_t **token);
+json_t		*sqlite_token_list(struct sqlite_store *st, const char *user_id);
+enum store_status sqlite_token_find(struct sqlite_store *st, const char *hash,
+		    char user_id[ID_LEN + 1], char token_id[ID_LEN + 1]);
+enum store_status sqlite_token_delete(struct sqlite_store *st, const char *user_id,
+		    const char *token_id, char **hash);
+json_t		*sqlite_member_list(struct sqlite_store *st, const char *chat_id);
+enum store_status sqlite_member_is(struct sqlite_store *st, const char *chat_id,
+		    const char *user_id);
+json_t		*sqlite_member_ids(struct sqlite_store *st, const char *chat_id);
+enum store_status sqlite_member_read(struct sqlite_store *st, const char *chat_id,
+		    const char *user_id, uint64_t seq);
+enum store_status sqlite_member_add(struct sqlite_store *st, const char *chat_id,
+		    const char *user_id);
+enum store_status sqlite_member_remove(struct sqlite_store *st, const char *chat_id,
+		    const char *user_id);
+enum store_status sqlite_invite_create(struct sqlite_store *st, const char *hash,
+		    const char *chat_id, const char *user_id, int64_t expires_at);
+enum store_status sqlite_invite_get(struct sqlite_store *st, const char *hash, int64_t now,
+		    char chat_id[ID_LEN + 1]);
+enum store_status sqlite_invites_expire(struct sqlite_store *st, int64_t now);
+
 
 #endif

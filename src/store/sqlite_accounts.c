@@ -26,7 +26,7 @@ column_text(sqlite3_stmt *s, int i)
 
 /* The User JSON (a row of USER_COLS): the one place its shape is built. */
 static json_t *
-row_user(struct store *st, sqlite3_stmt *s)
+row_user(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return json_pack("{s:o, s:o, s:o, s:b, s:o}", "id", sqlite_column_json(s, 0),
@@ -36,7 +36,7 @@ row_user(struct store *st, sqlite3_stmt *s)
 
 /* A member: the User, then when they were added. */
 static json_t *
-row_member(struct store *st, sqlite3_stmt *s)
+row_member(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	json_t *user = row_user(st, s);
 	json_object_set_new(user, "added_at", sqlite_column_json(s, 5));
@@ -51,14 +51,14 @@ token_json(const char *id, const char *name, const char *created_at)
 }
 
 static json_t *
-row_token(struct store *st, sqlite3_stmt *s)
+row_token(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return token_json(column_text(s, 0), column_text(s, 1), column_text(s, 2));
 }
 
 static json_t *
-row_text(struct store *st, sqlite3_stmt *s)
+row_text(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return sqlite_column_json(s, 0);
@@ -73,7 +73,7 @@ column_id(sqlite3_stmt *s, int i, char out[ID_LEN + 1])
 
 /* Steps s once: its first column in id, and its second in id2 when not NULL. */
 static enum store_status
-one_ids(struct store *st, sqlite3_stmt *s, char id[ID_LEN + 1], char id2[ID_LEN + 1])
+one_ids(struct sqlite_store *st, sqlite3_stmt *s, char id[ID_LEN + 1], char id2[ID_LEN + 1])
 {
 	if (s == NULL)
 		return STORE_ERROR;
@@ -95,7 +95,7 @@ one_ids(struct store *st, sqlite3_stmt *s, char id[ID_LEN + 1], char id2[ID_LEN 
  * taken; any other failure is logged.
  */
 static enum store_status
-write_status(struct store *st, sqlite3_stmt *s)
+write_status(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	if (s == NULL)
 		return STORE_ERROR;
@@ -114,7 +114,7 @@ write_status(struct store *st, sqlite3_stmt *s)
 
 /* write_status, and STORE_NOT_FOUND when the write changed no row. */
 static enum store_status
-write_changes(struct store *st, sqlite3_stmt *s)
+write_changes(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	enum store_status rc = write_status(st, s);
 	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
@@ -125,13 +125,13 @@ write_changes(struct store *st, sqlite3_stmt *s)
 /* ---------- users ---------- */
 
 json_t *
-store_user_list(struct store *st)
+sqlite_user_list(struct sqlite_store *st)
 {
 	return sqlite_collect(st, sqlite_stmt(st, SQL_USER_LIST), row_user);
 }
 
 long
-store_user_count(struct store *st)
+sqlite_user_count(struct sqlite_store *st)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_USER_COUNT);
 	if (s == NULL)
@@ -143,7 +143,7 @@ store_user_count(struct store *st)
 }
 
 enum store_status
-store_user_get(struct store *st, const char *id_or_name, json_t **user, char **password)
+sqlite_user_get(struct sqlite_store *st, const char *id_or_name, json_t **user, char **password)
 {
 	*user = NULL;
 	if (password != NULL)
@@ -164,7 +164,7 @@ store_user_get(struct store *st, const char *id_or_name, json_t **user, char **p
 
 /* A NULL display_name is the name. */
 enum store_status
-store_user_create(struct store *st, const char *name, const char *display_name,
+sqlite_user_create(struct sqlite_store *st, const char *name, const char *display_name,
     const char *password, bool admin, json_t **user)
 {
 	char id[ID_LEN + 1], now[21];
@@ -181,11 +181,11 @@ store_user_create(struct store *st, const char *name, const char *display_name,
 		sqlite_bind_text(s, 6, password);
 	}
 	enum store_status rc = write_status(st, s);
-	return rc == STORE_OK ? store_user_get(st, id, user, NULL) : rc;
+	return rc == STORE_OK ? sqlite_user_get(st, id, user, NULL) : rc;
 }
 
 enum store_status
-store_user_update(struct store *st, const char *id, const char *display_name,
+sqlite_user_update(struct sqlite_store *st, const char *id, const char *display_name,
     const char *password, int admin, json_t **user)
 {
 	*user = NULL;
@@ -198,11 +198,11 @@ store_user_update(struct store *st, const char *id, const char *display_name,
 			sqlite3_bind_int(s, 4, admin);
 	}
 	enum store_status rc = write_changes(st, s);
-	return rc == STORE_OK ? store_user_get(st, id, user, NULL) : rc;
+	return rc == STORE_OK ? sqlite_user_get(st, id, user, NULL) : rc;
 }
 
 enum store_status
-store_user_delete(struct store *st, const char *id)
+sqlite_user_delete(struct sqlite_store *st, const char *id)
 {
 	json_object_clear(st->members);		/* the user leaves every chat */
 	return sqlite_delete(st, SQL_USER_DELETE, id);
@@ -211,7 +211,7 @@ store_user_delete(struct store *st, const char *id)
 /* ---------- sessions ---------- */
 
 enum store_status
-store_session_create(struct store *st, const char *hash, const char *user_id, int64_t now)
+sqlite_session_create(struct sqlite_store *st, const char *hash, const char *user_id, int64_t now)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_SESSION_INSERT);
 	if (s != NULL) {
@@ -223,7 +223,7 @@ store_session_create(struct store *st, const char *hash, const char *user_id, in
 }
 
 enum store_status
-store_session_get(struct store *st, const char *hash, char user_id[ID_LEN + 1],
+sqlite_session_get(struct sqlite_store *st, const char *hash, char user_id[ID_LEN + 1],
     int64_t *last_seen)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_SESSION_GET);
@@ -240,7 +240,7 @@ store_session_get(struct store *st, const char *hash, char user_id[ID_LEN + 1],
 }
 
 enum store_status
-store_session_touch(struct store *st, const char *hash, int64_t now)
+sqlite_session_touch(struct sqlite_store *st, const char *hash, int64_t now)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_SESSION_TOUCH);
 	if (s != NULL) {
@@ -251,13 +251,13 @@ store_session_touch(struct store *st, const char *hash, int64_t now)
 }
 
 enum store_status
-store_session_delete(struct store *st, const char *hash)
+sqlite_session_delete(struct sqlite_store *st, const char *hash)
 {
 	return sqlite_delete(st, SQL_SESSION_DELETE, hash);
 }
 
 json_t *
-store_user_sessions(struct store *st, const char *user_id)
+sqlite_user_sessions(struct sqlite_store *st, const char *user_id)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_SESSIONS_OF_USER);
 	if (s != NULL)
@@ -266,7 +266,7 @@ store_user_sessions(struct store *st, const char *user_id)
 }
 
 enum store_status
-store_sessions_delete_user(struct store *st, const char *user_id, const char *keep)
+sqlite_sessions_delete_user(struct sqlite_store *st, const char *user_id, const char *keep)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_SESSIONS_DELETE_USER);
 	if (s != NULL) {
@@ -277,7 +277,7 @@ store_sessions_delete_user(struct store *st, const char *user_id, const char *ke
 }
 
 enum store_status
-store_sessions_expire(struct store *st, int64_t before)
+sqlite_sessions_expire(struct sqlite_store *st, int64_t before)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_SESSIONS_EXPIRE);
 	if (s != NULL)
@@ -288,7 +288,7 @@ store_sessions_expire(struct store *st, int64_t before)
 /* ---------- API tokens ---------- */
 
 enum store_status
-store_token_create(struct store *st, const char *user_id, const char *name, const char *hash,
+sqlite_token_create(struct sqlite_store *st, const char *user_id, const char *name, const char *hash,
     json_t **token)
 {
 	char id[ID_LEN + 1], now[21];
@@ -310,7 +310,7 @@ store_token_create(struct store *st, const char *user_id, const char *name, cons
 }
 
 json_t *
-store_token_list(struct store *st, const char *user_id)
+sqlite_token_list(struct sqlite_store *st, const char *user_id)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_TOKEN_LIST);
 	if (s != NULL)
@@ -319,7 +319,7 @@ store_token_list(struct store *st, const char *user_id)
 }
 
 enum store_status
-store_token_find(struct store *st, const char *hash, char user_id[ID_LEN + 1],
+sqlite_token_find(struct sqlite_store *st, const char *hash, char user_id[ID_LEN + 1],
     char token_id[ID_LEN + 1])
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_TOKEN_FIND);
@@ -330,7 +330,7 @@ store_token_find(struct store *st, const char *hash, char user_id[ID_LEN + 1],
 
 /* Only the user's own token: another's is STORE_NOT_FOUND. */
 enum store_status
-store_token_delete(struct store *st, const char *user_id, const char *token_id, char **hash)
+sqlite_token_delete(struct sqlite_store *st, const char *user_id, const char *token_id, char **hash)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_TOKEN_DELETE);
 	if (s != NULL) {
@@ -348,7 +348,7 @@ store_token_delete(struct store *st, const char *user_id, const char *token_id, 
 /* ---------- members ---------- */
 
 json_t *
-store_member_list(struct store *st, const char *chat_id)
+sqlite_member_list(struct sqlite_store *st, const char *chat_id)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_LIST);
 	if (s != NULL)
@@ -358,7 +358,7 @@ store_member_list(struct store *st, const char *chat_id)
 
 /* The chat's member ids as a set {user id: true}, cached (borrowed), or NULL on error. */
 static json_t *
-member_set(struct store *st, const char *chat_id)
+member_set(struct sqlite_store *st, const char *chat_id)
 {
 	json_t *set = json_object_get(st->members, chat_id);
 	if (set != NULL)
@@ -381,7 +381,7 @@ member_set(struct store *st, const char *chat_id)
 }
 
 json_t *
-store_member_ids(struct store *st, const char *chat_id)
+sqlite_member_ids(struct sqlite_store *st, const char *chat_id)
 {
 	json_t *set = member_set(st, chat_id), *ids;
 	if (set == NULL || (ids = json_array()) == NULL)
@@ -394,7 +394,7 @@ store_member_ids(struct store *st, const char *chat_id)
 }
 
 enum store_status
-store_member_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq)
+sqlite_member_read(struct sqlite_store *st, const char *chat_id, const char *user_id, uint64_t seq)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ);
 	if (s != NULL) {
@@ -410,7 +410,7 @@ store_member_read(struct store *st, const char *chat_id, const char *user_id, ui
  * memory (each chat's members are read once, and dropped when they change).
  */
 enum store_status
-store_member_is(struct store *st, const char *chat_id, const char *user_id)
+sqlite_member_is(struct sqlite_store *st, const char *chat_id, const char *user_id)
 {
 	json_t *set = member_set(st, chat_id);
 	if (set == NULL)
@@ -419,7 +419,7 @@ store_member_is(struct store *st, const char *chat_id, const char *user_id)
 }
 
 enum store_status
-sqlite_member_insert(struct store *st, const char *chat_id, const char *user_id)
+sqlite_member_insert(struct sqlite_store *st, const char *chat_id, const char *user_id)
 {
 	json_object_del(st->members, chat_id);
 	char now[21];
@@ -434,13 +434,13 @@ sqlite_member_insert(struct store *st, const char *chat_id, const char *user_id)
 }
 
 enum store_status
-store_member_add(struct store *st, const char *chat_id, const char *user_id)
+sqlite_member_add(struct sqlite_store *st, const char *chat_id, const char *user_id)
 {
 	return sqlite_member_insert(st, chat_id, user_id);
 }
 
 enum store_status
-store_member_remove(struct store *st, const char *chat_id, const char *user_id)
+sqlite_member_remove(struct sqlite_store *st, const char *chat_id, const char *user_id)
 {
 	json_object_del(st->members, chat_id);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_REMOVE);
@@ -454,7 +454,7 @@ store_member_remove(struct store *st, const char *chat_id, const char *user_id)
 /* ---------- invites ---------- */
 
 enum store_status
-store_invite_create(struct store *st, const char *hash, const char *chat_id,
+sqlite_invite_create(struct sqlite_store *st, const char *hash, const char *chat_id,
     const char *user_id, int64_t expires_at)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_INVITE_INSERT);
@@ -469,7 +469,7 @@ store_invite_create(struct store *st, const char *hash, const char *chat_id,
 
 /* An invite that expires at now has expired. */
 enum store_status
-store_invite_get(struct store *st, const char *hash, int64_t now, char chat_id[ID_LEN + 1])
+sqlite_invite_get(struct sqlite_store *st, const char *hash, int64_t now, char chat_id[ID_LEN + 1])
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_INVITE_GET);
 	if (s != NULL) {
@@ -480,7 +480,7 @@ store_invite_get(struct store *st, const char *hash, int64_t now, char chat_id[I
 }
 
 enum store_status
-store_invites_expire(struct store *st, int64_t now)
+sqlite_invites_expire(struct sqlite_store *st, int64_t now)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_INVITES_EXPIRE);
 	if (s != NULL)

@@ -12,7 +12,7 @@ column_real(sqlite3_stmt *s, int i)
 }
 
 static json_t *
-row_bot(struct store *st, sqlite3_stmt *s)
+row_bot(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}",
@@ -25,20 +25,20 @@ row_bot(struct store *st, sqlite3_stmt *s)
 }
 
 static json_t *
-row_chat_id(struct store *st, sqlite3_stmt *s)
+row_chat_id(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return sqlite_column_json(s, 0);
 }
 
 json_t *
-store_bot_list(struct store *st)
+sqlite_bot_list(struct sqlite_store *st)
 {
 	return sqlite_collect(st, sqlite_stmt(st, SQL_BOT_LIST), row_bot);
 }
 
 enum store_status
-store_bot_get(struct store *st, const char *id_or_name, json_t **bot)
+sqlite_bot_get(struct sqlite_store *st, const char *id_or_name, json_t **bot)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_GET);
 	if (s != NULL)
@@ -63,7 +63,7 @@ bind_bot(sqlite3_stmt *s, json_t *f)
 
 /* Runs an insert or update; STORE_CONFLICT when the name is taken. */
 static enum store_status
-write_bot(struct store *st, enum stmt_id which, const char *id, json_t *fields, json_t **bot)
+write_bot(struct sqlite_store *st, enum stmt_id which, const char *id, json_t *fields, json_t **bot)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, which);
 	if (s == NULL)
@@ -81,11 +81,11 @@ write_bot(struct store *st, enum stmt_id which, const char *id, json_t *fields, 
 	}
 	if (sqlite3_changes(st->db) == 0)
 		return STORE_NOT_FOUND;
-	return store_bot_get(st, id, bot);
+	return sqlite_bot_get(st, id, bot);
 }
 
 enum store_status
-store_bot_create(struct store *st, json_t *fields, json_t **bot)
+sqlite_bot_create(struct sqlite_store *st, json_t *fields, json_t **bot)
 {
 	char id[ID_LEN + 1];
 	id_generate(id);
@@ -93,14 +93,14 @@ store_bot_create(struct store *st, json_t *fields, json_t **bot)
 }
 
 enum store_status
-store_bot_update(struct store *st, const char *id, json_t *fields, json_t **bot)
+sqlite_bot_update(struct sqlite_store *st, const char *id, json_t *fields, json_t **bot)
 {
 	json_object_clear(st->chats);	/* chats name their bots */
 	return write_bot(st, SQL_BOT_UPDATE, id, fields, bot);
 }
 
 json_t *
-store_bot_chats(struct store *st, const char *id)
+sqlite_bot_chats(struct sqlite_store *st, const char *id)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_BOT_CHATS);
 	if (s != NULL)
@@ -109,7 +109,7 @@ store_bot_chats(struct store *st, const char *id)
 }
 
 enum store_status
-store_bot_delete(struct store *st, const char *id)
+sqlite_bot_delete(struct sqlite_store *st, const char *id)
 {
 	json_object_clear(st->chats);	/* chats name their bots */
 	return sqlite_delete(st, SQL_BOT_DELETE, id);

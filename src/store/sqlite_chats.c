@@ -9,6 +9,7 @@
  * the log: the row keeps the event's id and is the event's data (an edit
  * changes that data: a replay shows the message as it is now).
  */
+#include "store/shapes.h"
 #include "store/sqlite.h"
 #include "limits.h"
 #include "util/ids.h"
@@ -19,7 +20,7 @@
 
 /* The chat's counters, read from its newest rows when not in memory. */
 static enum store_status
-counters(struct store *st, const char *chat_id, json_t **out)
+counters(struct sqlite_store *st, const char *chat_id, json_t **out)
 {
 	*out = json_object_get(st->counters, chat_id);
 	if (*out != NULL)
@@ -54,7 +55,7 @@ bump(json_t *counters, size_t i)
  * cached Chat follows its last_event_id (a rollback empties the cache).
  */
 static enum store_status
-next_ids(struct store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
+next_ids(struct sqlite_store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
 {
 	json_t *c;
 	enum store_status rc = counters(st, chat_id, &c);
@@ -78,7 +79,7 @@ position(uint64_t after)
 
 /* A bot of a chat, with whether it is muted there (taken out by chat_bots()). */
 static json_t *
-row_bot_ref(struct store *st, sqlite3_stmt *s)
+row_bot_ref(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return json_pack("{s:o, s:o, s:b}", "id", sqlite_column_json(s, 0),
@@ -87,7 +88,7 @@ row_bot_ref(struct store *st, sqlite3_stmt *s)
 
 /* The chat's "bots" (in order) and "muted" (their ids). */
 static void
-chat_bots(struct store *st, json_t *chat)
+chat_bots(struct sqlite_store *st, json_t *chat)
 {
 	sqlite3_stmt *b = sqlite_stmt(st, SQL_CHAT_BOTS);
 	if (b != NULL)
@@ -106,7 +107,7 @@ chat_bots(struct store *st, json_t *chat)
 }
 
 static json_t *
-row_chat(struct store *st, sqlite3_stmt *s)
+row_chat(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	json_t *chat = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I}",
 	    "id", sqlite_column_json(s, 0), "title", sqlite_column_json(s, 1),
@@ -117,33 +118,6 @@ row_chat(struct store *st, sqlite3_stmt *s)
 	return chat;
 }
 
-/* What a stored message shows besides what it was added with. */
-struct message_more {
-	const char	*error;
-	const char	*created_at;
-	const char	*edited_at;
-	json_int_t	 alternative, alternatives;
-};
-
-/*
- * The Message JSON (SPEC sections 2, 7 and 8): the one place its shape is
- * built. "user_id" only where people have accounts.
- */
-static json_t *
-message_json(struct store *st, const char *chat_id, uint64_t seq, const struct message_in *m,
-    const struct message_more *more)
-{
-	json_t *msg = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s, s:s?, s:I, s:I}",
-	    "chat_id", chat_id, "seq", (json_int_t)seq, "kind", m->kind, "author", m->author,
-	    "bot_id", m->bot_id, "body", m->body, "state", m->state, "error", more->error,
-	    "created_at", more->created_at, "edited_at", more->edited_at,
-	    "alternative", more->alternative, "alternatives", more->alternatives);
-	if (st->accounts)
-		json_object_set_new(msg, "user_id", m->user_id ? json_string(m->user_id) :
-		    json_null());
-	return msg;
-}
-
 static const char *
 column_text(sqlite3_stmt *s, int i)
 {
@@ -151,7 +125,7 @@ column_text(sqlite3_stmt *s, int i)
 }
 
 json_t *
-sqlite_row_message(struct store *st, sqlite3_stmt *s)
+sqlite_row_message(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	struct message_in m = { .kind = column_text(s, 2), .author = column_text(s, 3),
 	    .bot_id = column_text(s, 4), .body = column_text(s, 5), .state = column_text(s, 6),
@@ -159,12 +133,12 @@ sqlite_row_message(struct store *st, sqlite3_stmt *s)
 	struct message_more more = { .error = column_text(s, 7), .created_at = column_text(s, 8),
 	    .edited_at = column_text(s, 10), .alternative = sqlite3_column_int64(s, 11),
 	    .alternatives = sqlite3_column_int64(s, 12) };
-	return message_json(st, column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1), &m,
-	    &more);
+	return shape_message(st->accounts, column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1),
+	    &m, &more);
 }
 
 static json_t *
-row_event(struct store *st, sqlite3_stmt *s)
+row_event(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	json_t *data = json_loads((const char *)sqlite3_column_text(s, 2), 0, NULL);
@@ -174,14 +148,14 @@ row_event(struct store *st, sqlite3_stmt *s)
 
 /* A final message as its "message" event (MSG_READ, then event_id). */
 static json_t *
-row_final_event(struct store *st, sqlite3_stmt *s)
+row_final_event(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 13),
 	    "name", "message", "data", sqlite_row_message(st, s));
 }
 
 static json_t *
-row_streaming(struct store *st, sqlite3_stmt *s)
+row_streaming(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	return json_pack("{s:o, s:I, s:o}", "chat_id", sqlite_column_json(s, 0),
@@ -203,7 +177,7 @@ pruned_through(uint64_t newest)
 
 /* Event id of the chat was taken: each hundredth drops the log's old events. */
 static int
-log_prune(struct store *st, const char *chat_id, uint64_t id)
+log_prune(struct sqlite_store *st, const char *chat_id, uint64_t id)
 {
 	if (id % 100 != 0 || pruned_through(id) == 0)
 		return 0;
@@ -217,7 +191,7 @@ log_prune(struct store *st, const char *chat_id, uint64_t id)
 
 /* Inserts event id of the chat inside the caller's transaction; prunes old ones. */
 static int
-event_insert(struct store *st, const char *chat_id, uint64_t id, const char *name, json_t *data)
+event_insert(struct sqlite_store *st, const char *chat_id, uint64_t id, const char *name, json_t *data)
 {
 	char *text = json_dumps(data, JSON_WIRE);
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_INSERT);
@@ -234,7 +208,7 @@ event_insert(struct store *st, const char *chat_id, uint64_t id, const char *nam
 }
 
 uint64_t
-sqlite_event_append(struct store *st, const char *chat_id, const char *name, json_t *data)
+sqlite_log_event(struct sqlite_store *st, const char *chat_id, const char *name, json_t *data)
 {
 	uint64_t id;
 	if (next_ids(st, chat_id, NULL, &id) != STORE_OK ||
@@ -244,7 +218,7 @@ sqlite_event_append(struct store *st, const char *chat_id, const char *name, jso
 }
 
 enum store_status
-store_event_append(struct store *st, const char *chat_id, const char *name, json_t *data,
+sqlite_event_append(struct sqlite_store *st, const char *chat_id, const char *name, json_t *data,
     uint64_t *event_id)
 {
 	if (sqlite_begin(st) != 0)
@@ -278,7 +252,7 @@ merge_by_id(json_t *a, json_t *b)
 
 /* The log's events after `after`, and those of final messages, in id order. */
 enum store_status
-store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t **events)
+sqlite_events_after(struct sqlite_store *st, const char *chat_id, uint64_t after, json_t **events)
 {
 	json_t *c;
 	enum store_status rc = counters(st, chat_id, &c);
@@ -316,7 +290,7 @@ store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t
 /* ---------- chats ---------- */
 
 json_t *
-store_chat_list(struct store *st, const char *before, unsigned limit, const char *member)
+sqlite_chat_list(struct sqlite_store *st, const char *before, unsigned limit, const char *member)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, member ? SQL_CHAT_LIST_MEMBER : SQL_CHAT_LIST);
 	if (s != NULL) {
@@ -329,7 +303,7 @@ store_chat_list(struct store *st, const char *before, unsigned limit, const char
 }
 
 static json_t *
-row_activity(struct store *st, sqlite3_stmt *s)
+row_activity(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
 	json_t *last = json_null();
@@ -345,7 +319,7 @@ row_activity(struct store *st, sqlite3_stmt *s)
 }
 
 json_t *
-store_chat_activity(struct store *st, const char *member, const char *reader, unsigned offset,
+sqlite_chat_activity(struct sqlite_store *st, const char *member, const char *reader, unsigned offset,
     unsigned limit)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ACTIVITY);
@@ -359,7 +333,7 @@ store_chat_activity(struct store *st, const char *member, const char *reader, un
 }
 
 json_t *
-store_chat_item(struct store *st, const char *chat_id)
+sqlite_chat_item(struct sqlite_store *st, const char *chat_id)
 {
 	json_t *item = NULL;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ITEM);
@@ -375,7 +349,7 @@ store_chat_item(struct store *st, const char *chat_id)
  * of the top level (they add keys to it), whose values they do not change.
  */
 enum store_status
-store_chat_get(struct store *st, const char *id, json_t **chat)
+sqlite_chat_get(struct sqlite_store *st, const char *id, json_t **chat)
 {
 	json_t *cached = json_object_get(st->chats, id);
 	if (cached != NULL) {
@@ -408,7 +382,7 @@ bind_ids(sqlite3_stmt *s, int n, json_t *ids)
  * those it keeps stay muted or not.
  */
 static int
-set_bots(struct store *st, const char *chat_id, json_t *bot_ids)
+set_bots(struct sqlite_store *st, const char *chat_id, json_t *bot_ids)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_BOTS_KEEP);
 	if (s == NULL)
@@ -435,7 +409,7 @@ set_bots(struct store *st, const char *chat_id, json_t *bot_ids)
 
 /* A creator that is not a user: STORE_NOT_FOUND, and no chat. */
 enum store_status
-store_chat_create(struct store *st, const char *title, const char *policy, json_t *bot_ids,
+sqlite_chat_create(struct sqlite_store *st, const char *title, const char *policy, json_t *bot_ids,
     const char *creator, json_t **chat)
 {
 	char id[ID_LEN + 1], now[21];
@@ -457,12 +431,12 @@ store_chat_create(struct store *st, const char *title, const char *policy, json_
 	enum store_status rc = creator ? sqlite_member_insert(st, id, creator) : STORE_OK;
 	if (rc != STORE_OK || sqlite_commit(st) != 0)
 		return sqlite_fail(st, rc != STORE_OK ? rc : STORE_ERROR);
-	return store_chat_get(st, id, chat);
+	return sqlite_chat_get(st, id, chat);
 }
 
 /* Which of the chat's bots are muted, inside the caller's transaction. */
 static int
-set_muted(struct store *st, const char *chat_id, json_t *muted)
+set_muted(struct sqlite_store *st, const char *chat_id, json_t *muted)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_MUTE);
 	if (s == NULL)
@@ -475,7 +449,7 @@ set_muted(struct store *st, const char *chat_id, json_t *muted)
 }
 
 enum store_status
-store_chat_update(struct store *st, const char *id, const struct chat_change *change,
+sqlite_chat_update(struct sqlite_store *st, const char *id, const struct chat_change *change,
     json_t **chat, uint64_t *event_id)
 {
 	json_object_del(st->chats, id);
@@ -498,7 +472,7 @@ store_chat_update(struct store *st, const char *id, const struct chat_change *ch
 		return sqlite_fail(st, STORE_ERROR);
 
 	/* the event's Chat carries the id it is published under */
-	if (store_chat_get(st, id, chat) != STORE_OK ||
+	if (sqlite_chat_get(st, id, chat) != STORE_OK ||
 	    next_ids(st, id, NULL, event_id) != STORE_OK) {
 		json_decref(*chat);
 		*chat = NULL;
@@ -514,7 +488,7 @@ store_chat_update(struct store *st, const char *id, const struct chat_change *ch
 }
 
 enum store_status
-store_chat_delete(struct store *st, const char *id)
+sqlite_chat_delete(struct sqlite_store *st, const char *id)
 {
 	json_object_del(st->members, id);
 	json_object_del(st->chats, id);
@@ -525,7 +499,7 @@ store_chat_delete(struct store *st, const char *id)
 /* ---------- messages ---------- */
 
 enum store_status
-store_messages_after(struct store *st, const char *chat_id, uint64_t after,
+sqlite_messages_after(struct sqlite_store *st, const char *chat_id, uint64_t after,
     unsigned limit, json_t **messages)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_AFTER);
@@ -539,7 +513,7 @@ store_messages_after(struct store *st, const char *chat_id, uint64_t after,
 }
 
 enum store_status
-store_messages_before(struct store *st, const char *chat_id, uint64_t before, unsigned n,
+sqlite_messages_before(struct sqlite_store *st, const char *chat_id, uint64_t before, unsigned n,
     json_t **messages)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_LAST);
@@ -553,13 +527,7 @@ store_messages_before(struct store *st, const char *chat_id, uint64_t before, un
 }
 
 enum store_status
-store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **messages)
-{
-	return store_messages_before(st, chat_id, UINT64_MAX, n, messages);
-}
-
-enum store_status
-store_message_save_text(struct store *st, const char *chat_id, uint64_t seq, const char *body)
+sqlite_message_save_text(struct sqlite_store *st, const char *chat_id, uint64_t seq, const char *body)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_SAVE_TEXT);
 	if (s == NULL)
@@ -571,14 +539,14 @@ store_message_save_text(struct store *st, const char *chat_id, uint64_t seq, con
 }
 
 json_t *
-store_messages_streaming(struct store *st)
+sqlite_messages_streaming(struct sqlite_store *st)
 {
 	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), row_streaming);
 }
 
 /* The whole transaction of store_messages_add failed: none was stored. */
 static enum store_status
-messages_failed(struct store *st, struct message_added *out, size_t n)
+messages_failed(struct sqlite_store *st, struct message_added *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		json_decref(out[i].message);
@@ -589,7 +557,7 @@ messages_failed(struct store *st, struct message_added *out, size_t n)
 
 /* A message moves its chat to the top of the chat lists. */
 static int
-chat_active(struct store *st, const char *chat_id)
+chat_active(struct sqlite_store *st, const char *chat_id)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ACTIVE);
 	if (s == NULL)
@@ -601,7 +569,7 @@ chat_active(struct store *st, const char *chat_id)
 
 /* One's own message is read: the poster's read mark moves up to it. */
 static enum store_status
-poster_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq)
+poster_read(struct sqlite_store *st, const char *chat_id, const char *user_id, uint64_t seq)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ);
 	if (s == NULL)
@@ -617,7 +585,7 @@ poster_read(struct store *st, const char *chat_id, const char *user_id, uint64_t
  * one keeps its event id in its row, any other has its event logged.
  */
 static enum store_status
-message_insert(struct store *st, const struct message_in *in, json_t **message,
+message_insert(struct sqlite_store *st, const struct message_in *in, json_t **message,
     uint64_t *event_id)
 {
 	const char *chat_id = in->chat_id;
@@ -647,8 +615,8 @@ message_insert(struct store *st, const struct message_in *in, json_t **message,
 	if (sqlite_exec(st, s) != 0)
 		return STORE_ERROR;
 
-	*message = message_json(st, chat_id, seq, in, &(struct message_more){ .created_at = now,
-	    .alternatives = 1 });
+	*message = shape_message(st->accounts, chat_id, seq, in,
+	    &(struct message_more){ .created_at = now, .alternatives = 1 });
 	if ((final ? log_prune(st, chat_id, *event_id) :
 	    event_insert(st, chat_id, *event_id, "message", *message)) != 0) {
 		json_decref(*message);
@@ -661,7 +629,7 @@ message_insert(struct store *st, const struct message_in *in, json_t **message,
 }
 
 enum store_status
-store_messages_add(struct store *st, const struct message_in *in, size_t n,
+sqlite_messages_add(struct sqlite_store *st, const struct message_in *in, size_t n,
     struct message_added *out)
 {
 	memset(out, 0, n * sizeof *out);
@@ -680,7 +648,7 @@ store_messages_add(struct store *st, const struct message_in *in, size_t n,
 }
 
 enum store_status
-sqlite_message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
+sqlite_message_read(struct sqlite_store *st, const char *chat_id, uint64_t seq, json_t **message)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MSG_GET);
 	if (s != NULL) {
@@ -691,7 +659,7 @@ sqlite_message_get(struct store *st, const char *chat_id, uint64_t seq, json_t *
 }
 
 enum store_status
-store_message_finish(struct store *st, const char *chat_id, uint64_t seq, const char *body,
+sqlite_message_finish(struct sqlite_store *st, const char *chat_id, uint64_t seq, const char *body,
     const char *state, const char *error, json_t **message, uint64_t *event_id)
 {
 	if (sqlite_begin(st) != 0)

@@ -22,7 +22,7 @@ bind_message(sqlite3_stmt *s, const char *chat_id, uint64_t seq)
 
 /* Runs a statement on the message (?1, ?2) in the caller's transaction. */
 static int
-exec_on(struct store *st, enum stmt_id id, const char *chat_id, uint64_t seq)
+exec_on(struct sqlite_store *st, enum stmt_id id, const char *chat_id, uint64_t seq)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, id);
 	if (s == NULL)
@@ -32,9 +32,9 @@ exec_on(struct store *st, enum stmt_id id, const char *chat_id, uint64_t seq)
 }
 
 enum store_status
-store_message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **message)
+sqlite_message_get(struct sqlite_store *st, const char *chat_id, uint64_t seq, json_t **message)
 {
-	return sqlite_message_get(st, chat_id, seq, message);
+	return sqlite_message_read(st, chat_id, seq, message);
 }
 
 /*
@@ -42,10 +42,10 @@ store_message_get(struct store *st, const char *chat_id, uint64_t seq, json_t **
  * asked), or one that cannot change now.
  */
 static enum store_status
-untouched(struct store *st, const char *chat_id, uint64_t seq, const char *kind)
+untouched(struct sqlite_store *st, const char *chat_id, uint64_t seq, const char *kind)
 {
 	json_t *msg;
-	enum store_status rc = sqlite_message_get(st, chat_id, seq, &msg);
+	enum store_status rc = sqlite_message_read(st, chat_id, seq, &msg);
 	if (rc == STORE_OK) {
 		const char *k = json_string_value(json_object_get(msg, "kind"));
 		rc = kind != NULL && strcmp(k, kind) != 0 ? STORE_NOT_FOUND : STORE_CONFLICT;
@@ -55,16 +55,16 @@ untouched(struct store *st, const char *chat_id, uint64_t seq, const char *kind)
 }
 
 enum store_status
-sqlite_message_changed(struct store *st, const char *chat_id, uint64_t seq, json_t **message,
+sqlite_message_changed(struct sqlite_store *st, const char *chat_id, uint64_t seq, json_t **message,
     uint64_t *event_id)
 {
 	/* the alternative shown, when there are several, is kept as it now is */
 	if (exec_on(st, SQL_ALT_KEEP, chat_id, seq) != 0)
 		return sqlite_fail(st, STORE_ERROR);
-	enum store_status rc = sqlite_message_get(st, chat_id, seq, message);
+	enum store_status rc = sqlite_message_read(st, chat_id, seq, message);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
-	*event_id = sqlite_event_append(st, chat_id, "message-update", *message);
+	*event_id = sqlite_log_event(st, chat_id, "message-update", *message);
 	if (*event_id == 0 || sqlite_commit(st) != 0) {
 		json_decref(*message);
 		*message = NULL;
@@ -74,7 +74,7 @@ sqlite_message_changed(struct store *st, const char *chat_id, uint64_t seq, json
 }
 
 enum store_status
-store_message_edit(struct store *st, const char *chat_id, uint64_t seq, const char *body,
+sqlite_message_edit(struct sqlite_store *st, const char *chat_id, uint64_t seq, const char *body,
     json_t **message, uint64_t *event_id)
 {
 	char now[21];
@@ -98,7 +98,7 @@ store_message_edit(struct store *st, const char *chat_id, uint64_t seq, const ch
 }
 
 enum store_status
-store_message_reopen(struct store *st, const char *chat_id, uint64_t seq, bool fresh,
+sqlite_message_reopen(struct sqlite_store *st, const char *chat_id, uint64_t seq, bool fresh,
     json_t **message, uint64_t *event_id)
 {
 	if (sqlite_begin(st) != 0)
@@ -113,7 +113,7 @@ store_message_reopen(struct store *st, const char *chat_id, uint64_t seq, bool f
 }
 
 enum store_status
-store_message_pick(struct store *st, const char *chat_id, uint64_t seq, unsigned index,
+sqlite_message_pick(struct sqlite_store *st, const char *chat_id, uint64_t seq, unsigned index,
     json_t **message, uint64_t *event_id)
 {
 	if (sqlite_begin(st) != 0)
@@ -127,7 +127,7 @@ store_message_pick(struct store *st, const char *chat_id, uint64_t seq, unsigned
 		return sqlite_fail(st, STORE_ERROR);
 	if (sqlite3_changes(st->db) == 0) {
 		json_t *msg;
-		enum store_status rc = sqlite_message_get(st, chat_id, seq, &msg);
+		enum store_status rc = sqlite_message_read(st, chat_id, seq, &msg);
 		/* a message of one text has only alternative 0, which it shows */
 		if (rc == STORE_OK && index == 0 &&
 		    json_integer_value(json_object_get(msg, "alternatives")) == 1 &&
@@ -144,12 +144,12 @@ store_message_pick(struct store *st, const char *chat_id, uint64_t seq, unsigned
 }
 
 enum store_status
-store_message_delete(struct store *st, const char *chat_id, uint64_t seq, uint64_t *event_id)
+sqlite_message_delete(struct sqlite_store *st, const char *chat_id, uint64_t seq, uint64_t *event_id)
 {
 	json_t *msg;
 	if (sqlite_begin(st) != 0)
 		return STORE_ERROR;
-	enum store_status rc = sqlite_message_get(st, chat_id, seq, &msg);
+	enum store_status rc = sqlite_message_read(st, chat_id, seq, &msg);
 	if (rc != STORE_OK)
 		return sqlite_fail(st, rc);
 	json_decref(msg);
@@ -158,7 +158,7 @@ store_message_delete(struct store *st, const char *chat_id, uint64_t seq, uint64
 	 * newest rows, and the rows going may be those.
 	 */
 	json_t *data = json_pack("{s:I}", "seq", (json_int_t)seq);
-	*event_id = sqlite_event_append(st, chat_id, "message-deleted", data);
+	*event_id = sqlite_log_event(st, chat_id, "message-deleted", data);
 	json_decref(data);
 	if (*event_id == 0 || exec_on(st, SQL_MSG_DELETE, chat_id, seq) != 0 ||
 	    exec_on(st, SQL_EVENT_PURGE_MSG, chat_id, seq) != 0)

@@ -2,8 +2,8 @@
  * store.h - Parley's storage interface: chats, their bots, messages, and the
  * durable event log that feeds resumable streams. Objects cross this
  * interface as jansson values in the API's JSON shapes (SPEC §2), so
- * handlers and renderers use them directly. Today's implementation is SQLite
- * (sqlite*.c); a PostgreSQL one implements these same functions.
+ * handlers and renderers use them directly. Two implementations sit behind
+ * it (store.c chooses): SQLite (sqlite*.c) and PostgreSQL (postgres*.c).
  *
  * Every write is one transaction, durable when the call returns: it
  * survives the server's crash; with sync_full also the machine's. Writes
@@ -43,10 +43,14 @@ struct message_in {
 };
 
 /*
- * Opens (creating and migrating) the database at path; NULL and *err (free
- * it) on failure. sync_full: every commit also waits for the disk (fsync).
+ * Opens (creating and migrating) the database: a SQLite file's path, or a
+ * postgres:// URL; NULL and *err (free it) on failure. sync_full (SQLite):
+ * every commit also waits for the disk (fsync); PostgreSQL's commits are
+ * as durable as its server is set up to make them.
  */
-struct store	*store_open(const char *path, bool sync_full, char **err);
+struct store	*store_open(const char *db, bool sync_full, char **err);
+/* Whether db names a PostgreSQL database (postgres:// or postgresql://). */
+bool		 store_is_postgres_url(const char *db);
 void		 store_close(struct store *st);
 /* People have accounts (SPEC 7): from now on Messages carry "user_id". Before any use. */
 void		 store_set_accounts(struct store *st, bool accounts);

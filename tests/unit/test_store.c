@@ -795,28 +795,37 @@ test_batch_missing_chat(void **state)
 	json_decref(a);
 }
 
-/* A batch whose transaction cannot start stores nothing, and every message says so. */
+/*
+ * A batch whose transaction cannot start stores nothing, and every message
+ * says so (on the SQLite store itself, to hold its connection in a transaction).
+ */
 static void
 test_batch_failed(void **state)
 {
-	struct store *st = *state;
-	json_t *a = new_chat(st, "A", "manual"), *last = NULL;
+	(void)state;
+	char *err = NULL;
+	struct sqlite_store *st = sqlite_open(":memory:", false, &err);
+	json_t *a = NULL, *last = NULL;
+	assert_int_equal(sqlite_chat_create(st, "A", "manual", NULL, NULL, &a), STORE_OK);
 	const char *chats[] = { str(a, "id") };
 	struct message_in in[2];
 	struct message_added out[2];
 	batch_of(in, 2, chats, 1);
 	assert_int_equal(sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(store_messages_add(st, in, 2, out), STORE_ERROR);
+	assert_int_equal(sqlite_messages_add(st, in, 2, out), STORE_ERROR);
 	assert_int_equal(out[0].status, STORE_ERROR);
 	assert_int_equal(out[1].status, STORE_ERROR);
 	assert_null(out[0].message);
-	assert_int_equal(store_messages_last(st, str(a, "id"), 5, &last), STORE_OK);
+	assert_int_equal(sqlite_messages_before(st, str(a, "id"), UINT64_MAX, 5, &last), STORE_OK);
 	assert_int_equal(json_array_size(last), 0);
 	json_decref(last);
-	json_t *m = add(st, str(a, "id"), "bob", "after", &(uint64_t){ 0 });
-	assert_int_equal(integer(m, "seq"), 1);	/* nothing was taken by the failed batch */
-	json_decref(m);
+	struct message_added one;
+	in[0].author = "bob";
+	assert_int_equal(sqlite_messages_add(st, in, 1, &one), STORE_OK);
+	assert_int_equal(integer(one.message, "seq"), 1);	/* the failed batch took nothing */
+	json_decref(one.message);
 	json_decref(a);
+	sqlite_close(st);
 }
 
 /* ---------- on a file ---------- */

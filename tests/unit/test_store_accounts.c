@@ -767,11 +767,12 @@ test_file_from_schema_3(void **state)
 	assert_non_null(st);
 	store_set_accounts(st, true);
 	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(s, 0), 6);	/* migrated to the latest */
 	sqlite3_finalize(s);
+	sqlite3_close(db);
 	json_t *chat = NULL, *msgs = NULL, *list;
 	assert_int_equal(store_chat_get(st, "oldchat00001", &chat), STORE_OK);
 	assert_string_equal(str(json_array_get(json_object_get(chat, "bots"), 0), "name"), "Echo");

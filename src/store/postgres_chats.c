@@ -1,0 +1,571 @@
+/*
+ * postgres_chats.c - chats, messages and the event log on PostgreSQL
+ * (store.h). Each write is one transaction, and takes its ids from the
+ * chat's own row inside it (UPDATE chats ... RETURNING): gap-free and in
+ * order per chat, with no lock wider than that row, and a rollback gives
+ * them back. Nothing is kept in memory between calls (several servers may
+ * share the database). The event log is SQLite's (sqlite_chats.c): the last
+ * LIMIT_EVENTS_KEPT events of each chat, and a message stored complete is
+ * its own "message" event (its row keeps the event's id).
+ */
+#include "store/postgres.h"
+#include "limits.h"
+#include "store/shapes.h"
+#include "util/ids.h"
+#include "util/json_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Statement id on the one chat: $1 the chat's id. */
+static struct pg_params
+on_chat(const char *chat_id)
+{
+	struct pg_params p = { .n = 0 };
+	pg_text(&p, chat_id);
+	return p;
+}
+
+/*
+ * Takes the chat's next event id (and, with seq, its next message seq, which
+ * also moves the chat to the top of the chat lists) inside the caller's
+ * transaction: STORE_NOT_FOUND when there is no such chat.
+ */
+static enum store_status
+next_ids(struct postgres_store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
+{
+	struct pg_params p = on_chat(chat_id);
+	PGresult *r = postgres_run(st, seq ? PG_CHAT_NEXT_MESSAGE : PG_CHAT_NEXT_EVENT, &p);
+	if (r == NULL)
+		return STORE_ERROR;
+	enum store_status rc = PQntuples(r) == 1 ? STORE_OK : STORE_NOT_FOUND;
+	if (rc == STORE_OK && seq != NULL) {
+		*seq = (uint64_t)pg_col_int(r, 0, 0);
+		*event_id = (uint64_t)pg_col_int(r, 0, 1);
+	} else if (rc == STORE_OK) {
+		*event_id = (uint64_t)pg_col_int(r, 0, 0);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* ---------- rows to JSON ---------- */
+
+json_t *
+postgres_row_message(struct postgres_store *st, PGresult *r, int i)
+{
+	struct message_in m = { .kind = pg_col_text(r, i, 2), .author = pg_col_text(r, i, 3),
+	    .bot_id = pg_col_text(r, i, 4), .body = pg_col_text(r, i, 5),
+	    .state = pg_col_text(r, i, 6), .user_id = pg_col_text(r, i, 9) };
+	struct message_more more = { .error = pg_col_text(r, i, 7),
+	    .created_at = pg_col_text(r, i, 8), .edited_at = pg_col_text(r, i, 10),
+	    .alternative = pg_col_int(r, i, 11), .alternatives = pg_col_int(r, i, 12) };
+	return shape_message(st->accounts, pg_col_text(r, i, 0), (uint64_t)pg_col_int(r, i, 1),
+	    &m, &more);
+}
+
+/* The chat's "bots" (in order) and "muted" (their ids). */
+static void
+chat_bots(struct postgres_store *st, json_t *chat)
+{
+	struct pg_params p = on_chat(json_string_value(json_object_get(chat, "id")));
+	json_t *bots = json_array(), *muted = json_array();
+	PGresult *r = postgres_run(st, PG_CHAT_BOTS, &p);
+	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+		json_array_append_new(bots, json_pack("{s:o, s:o}", "id", pg_col_json(r, i, 0),
+		    "name", pg_col_json(r, i, 1)));
+		if (pg_col_int(r, i, 2) != 0)
+			json_array_append_new(muted, pg_col_json(r, i, 0));
+	}
+	PQclear(r);
+	json_object_set_new(chat, "bots", bots);
+	json_object_set_new(chat, "muted", muted);
+}
+
+static json_t *
+row_chat(struct postgres_store *st, PGresult *r, int i)
+{
+	json_t *chat = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I}",
+	    "id", pg_col_json(r, i, 0), "title", pg_col_json(r, i, 1),
+	    "policy", pg_col_json(r, i, 2), "created_at", pg_col_json(r, i, 3),
+	    "last_event_id", (json_int_t)pg_col_int(r, i, 4),
+	    "auto_rounds", (json_int_t)pg_col_int(r, i, 5));
+	chat_bots(st, chat);
+	return chat;
+}
+
+static json_t *
+row_event(struct postgres_store *st, PGresult *r, int i)
+{
+	(void)st;
+	json_t *data = json_loads(pg_col_text(r, i, 2), 0, NULL);
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)pg_col_int(r, i, 0),
+	    "name", pg_col_text(r, i, 1), "data", data ? data : json_null());
+}
+
+/* A final message as its "message" event (MSG_READ, then event_id). */
+static json_t *
+row_final_event(struct postgres_store *st, PGresult *r, int i)
+{
+	return json_pack("{s:I, s:s, s:o}", "id", (json_int_t)pg_col_int(r, i, 13),
+	    "name", "message", "data", postgres_row_message(st, r, i));
+}
+
+static json_t *
+row_streaming(struct postgres_store *st, PGresult *r, int i)
+{
+	(void)st;
+	return json_pack("{s:o, s:I, s:o}", "chat_id", pg_col_json(r, i, 0),
+	    "seq", (json_int_t)pg_col_int(r, i, 1), "body", pg_col_json(r, i, 2));
+}
+
+static json_t *
+row_activity(struct postgres_store *st, PGresult *r, int i)
+{
+	(void)st;
+	json_t *last = json_null();
+	if (pg_col_text(r, i, 2) != NULL)
+		last = json_pack("{s:I, s:s, s:s?, s:s, s:s, s:s?}",
+		    "seq", (json_int_t)pg_col_int(r, i, 2), "kind", pg_col_text(r, i, 3),
+		    "author", pg_col_text(r, i, 4), "body", pg_col_text(r, i, 5),
+		    "created_at", pg_col_text(r, i, 6), "user_id", pg_col_text(r, i, 7));
+	return json_pack("{s:s, s:s, s:o, s:I, s:I}", "id", pg_col_text(r, i, 0),
+	    "title", pg_col_text(r, i, 1), "last", last,
+	    "active", (json_int_t)pg_col_int(r, i, 8),
+	    "read_seq", (json_int_t)pg_col_int(r, i, 9));
+}
+
+/* ---------- the event log ---------- */
+
+/* The log's rows up to this id are gone once the chat's events reach newest. */
+static uint64_t
+pruned_through(uint64_t newest)
+{
+	uint64_t last_prune = newest - newest % 100;
+	return last_prune > LIMIT_EVENTS_KEPT ? last_prune - LIMIT_EVENTS_KEPT : 0;
+}
+
+/* Event id of the chat was taken: each hundredth drops the log's old events. */
+static int
+log_prune(struct postgres_store *st, const char *chat_id, uint64_t id)
+{
+	if (id % 100 != 0 || pruned_through(id) == 0)
+		return 0;
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, pruned_through(id));
+	return postgres_exec(st, PG_EVENT_PRUNE, &p) < 0 ? -1 : 0;
+}
+
+/* Inserts event id of the chat inside the caller's transaction; prunes old ones. */
+static int
+event_insert(struct postgres_store *st, const char *chat_id, uint64_t id, const char *name,
+    json_t *data)
+{
+	char *text = json_dumps(data, JSON_WIRE);
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, id);
+	pg_text(&p, name);
+	pg_text(&p, text);
+	long rc = postgres_exec(st, PG_EVENT_INSERT, &p);
+	free(text);
+	return rc < 0 ? -1 : log_prune(st, chat_id, id);
+}
+
+uint64_t
+postgres_log_event(struct postgres_store *st, const char *chat_id, const char *name,
+    json_t *data)
+{
+	uint64_t id;
+	if (next_ids(st, chat_id, NULL, &id) != STORE_OK ||
+	    event_insert(st, chat_id, id, name, data) != 0)
+		return 0;
+	return id;
+}
+
+enum store_status
+postgres_event_append(struct postgres_store *st, const char *chat_id, const char *name,
+    json_t *data, uint64_t *event_id)
+{
+	if (postgres_begin(st) != 0)
+		return STORE_ERROR;
+	enum store_status rc = next_ids(st, chat_id, NULL, event_id);
+	if (rc != STORE_OK)
+		return postgres_fail(st, rc);
+	if (event_insert(st, chat_id, *event_id, name, data) != 0)
+		return postgres_fail(st, STORE_ERROR);
+	return postgres_commit(st) == 0 ? STORE_OK : postgres_fail(st, STORE_ERROR);
+}
+
+/* Merges two arrays of events ordered by id (taking their elements). */
+static json_t *
+merge_by_id(json_t *a, json_t *b)
+{
+	json_t *out = json_array();
+	size_t i = 0, j = 0;
+	while (i < json_array_size(a) || j < json_array_size(b)) {
+		json_t *x = json_array_get(a, i), *y = json_array_get(b, j);
+		if (y == NULL || (x != NULL && json_integer_value(json_object_get(x, "id")) <
+		    json_integer_value(json_object_get(y, "id"))))
+			json_array_append(out, json_array_get(a, i++));
+		else
+			json_array_append(out, json_array_get(b, j++));
+	}
+	json_decref(a);
+	json_decref(b);
+	return out;
+}
+
+/* The chat's newest event id (0: no such chat), or -1 on failure. */
+static int64_t
+newest_event(struct postgres_store *st, const char *chat_id)
+{
+	struct pg_params p = on_chat(chat_id);
+	PGresult *r = postgres_run(st, PG_CHAT_COUNTERS, &p);
+	if (r == NULL)
+		return -1;
+	int64_t newest = PQntuples(r) == 1 ? pg_col_int(r, 0, 1) : 0;
+	PQclear(r);
+	return newest;
+}
+
+/* The log's events after `after`, and those of final messages, in id order. */
+enum store_status
+postgres_events_after(struct postgres_store *st, const char *chat_id, uint64_t after,
+    json_t **events)
+{
+	int64_t read = newest_event(st, chat_id);
+	if (read < 0)
+		return STORE_ERROR;
+	uint64_t newest = (uint64_t)read;
+	if (after < pruned_through(newest))
+		return STORE_GONE;
+	if (after >= newest) {
+		*events = json_array();
+		return STORE_OK;
+	}
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, after);
+	json_t *logged = postgres_collect(st, PG_EVENT_AFTER, &p, row_event);
+	/* each message newer than `after` took one of the newest - after ids */
+	pg_position(&p, newest - after);
+	json_t *final = postgres_collect(st, PG_EVENT_FINAL_AFTER, &p, row_final_event);
+	if (logged == NULL || final == NULL) {
+		json_decref(logged);
+		json_decref(final);
+		return STORE_ERROR;
+	}
+	*events = merge_by_id(logged, final);
+	return STORE_OK;
+}
+
+/* ---------- chats ---------- */
+
+json_t *
+postgres_chat_list(struct postgres_store *st, const char *before, unsigned limit,
+    const char *member)
+{
+	struct pg_params p = { .n = 0 };
+	pg_text(&p, before);
+	pg_int(&p, limit);
+	if (member != NULL)
+		pg_text(&p, member);
+	return postgres_collect(st, member ? PG_CHAT_LIST_MEMBER : PG_CHAT_LIST, &p, row_chat);
+}
+
+json_t *
+postgres_chat_activity(struct postgres_store *st, const char *member, const char *reader,
+    unsigned offset, unsigned limit)
+{
+	struct pg_params p = { .n = 0 };
+	pg_int(&p, offset);
+	pg_int(&p, limit);
+	pg_text(&p, member);
+	pg_text(&p, member ? member : reader);
+	return postgres_collect(st, PG_CHAT_ACTIVITY, &p, row_activity);
+}
+
+json_t *
+postgres_chat_item(struct postgres_store *st, const char *chat_id)
+{
+	json_t *item = NULL;
+	struct pg_params p = on_chat(chat_id);
+	return postgres_one(st, PG_CHAT_ITEM, &p, row_activity, &item) == STORE_OK ? item : NULL;
+}
+
+enum store_status
+postgres_chat_get(struct postgres_store *st, const char *id, json_t **chat)
+{
+	struct pg_params p = on_chat(id);
+	return postgres_one(st, PG_CHAT_GET, &p, row_chat, chat);
+}
+
+/*
+ * The chat's bots become bot_ids, in order, inside the caller's transaction:
+ * those it keeps stay muted or not.
+ */
+static int
+set_bots(struct postgres_store *st, const char *chat_id, json_t *bot_ids)
+{
+	char *ids = json_dumps(bot_ids, JSON_WIRE);
+	struct pg_params p = on_chat(chat_id);
+	pg_text(&p, ids);
+	long rc = postgres_exec(st, PG_CHAT_BOTS_KEEP, &p);
+	free(ids);
+	size_t i;
+	json_t *id;
+	json_array_foreach(bot_ids, i, id) {
+		if (rc < 0)
+			break;
+		p = on_chat(chat_id);
+		pg_text(&p, json_string_value(id));
+		pg_int(&p, (int64_t)i);
+		rc = postgres_exec(st, PG_CHAT_BOT_ADD, &p);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* Which of the chat's bots are muted, inside the caller's transaction. */
+static int
+set_muted(struct postgres_store *st, const char *chat_id, json_t *muted)
+{
+	char *ids = json_dumps(muted, JSON_WIRE);
+	struct pg_params p = on_chat(chat_id);
+	pg_text(&p, ids);
+	long rc = postgres_exec(st, PG_CHAT_MUTE, &p);
+	free(ids);
+	return rc < 0 ? -1 : 0;
+}
+
+/* A creator that is not a user: STORE_NOT_FOUND, and no chat. */
+enum store_status
+postgres_chat_create(struct postgres_store *st, const char *title, const char *policy,
+    json_t *bot_ids, const char *creator, json_t **chat)
+{
+	char id[ID_LEN + 1], now[21];
+	id_generate(id);
+	time_now_rfc3339(now);
+
+	if (postgres_begin(st) != 0)
+		return STORE_ERROR;
+	struct pg_params p = on_chat(id);
+	pg_text(&p, title);
+	pg_text(&p, policy);
+	pg_text(&p, now);
+	if (postgres_exec(st, PG_CHAT_INSERT, &p) < 0 ||
+	    (bot_ids && set_bots(st, id, bot_ids) != 0))
+		return postgres_fail(st, postgres_failure(st));
+	enum store_status rc = creator ? postgres_member_insert(st, id, creator) : STORE_OK;
+	if (rc != STORE_OK || postgres_commit(st) != 0)
+		return postgres_fail(st, rc != STORE_OK ? rc : STORE_ERROR);
+	return postgres_chat_get(st, id, chat);
+}
+
+/* The chat's row changes; STORE_NOT_FOUND when there is none. */
+static enum store_status
+chat_row_update(struct postgres_store *st, const char *id, const struct chat_change *change)
+{
+	struct pg_params p = on_chat(id);
+	pg_text(&p, change->title);
+	pg_text(&p, change->policy);
+	if (change->auto_rounds >= 0)
+		pg_int(&p, change->auto_rounds);
+	else
+		pg_text(&p, NULL);
+	long changed = postgres_exec(st, PG_CHAT_UPDATE, &p);
+	if (changed < 0)
+		return STORE_ERROR;
+	if (changed == 0)
+		return STORE_NOT_FOUND;
+	if ((change->bot_ids != NULL && set_bots(st, id, change->bot_ids) != 0) ||
+	    (change->muted != NULL && set_muted(st, id, change->muted) != 0))
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+enum store_status
+postgres_chat_update(struct postgres_store *st, const char *id,
+    const struct chat_change *change, json_t **chat, uint64_t *event_id)
+{
+	*chat = NULL;
+	if (postgres_begin(st) != 0)
+		return STORE_ERROR;
+	enum store_status rc = chat_row_update(st, id, change);
+	/* the event's Chat carries the id it is published under */
+	if (rc == STORE_OK && (next_ids(st, id, NULL, event_id) != STORE_OK ||
+	    postgres_chat_get(st, id, chat) != STORE_OK))
+		rc = STORE_ERROR;
+	if (rc == STORE_OK) {
+		json_object_set_new(*chat, "last_event_id", json_integer((json_int_t)*event_id));
+		if (event_insert(st, id, *event_id, "chat", *chat) != 0 ||
+		    postgres_commit(st) != 0)
+			rc = STORE_ERROR;
+	}
+	if (rc != STORE_OK) {
+		json_decref(*chat);
+		*chat = NULL;
+		return postgres_fail(st, rc);
+	}
+	return STORE_OK;
+}
+
+enum store_status
+postgres_chat_delete(struct postgres_store *st, const char *id)
+{
+	struct pg_params p = on_chat(id);
+	long changed = postgres_exec(st, PG_CHAT_DELETE, &p);
+	return changed < 0 ? STORE_ERROR : changed == 0 ? STORE_NOT_FOUND : STORE_OK;
+}
+
+/* ---------- messages ---------- */
+
+enum store_status
+postgres_messages_after(struct postgres_store *st, const char *chat_id, uint64_t after,
+    unsigned limit, json_t **messages)
+{
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, after);
+	pg_int(&p, limit);
+	*messages = postgres_collect(st, PG_MSG_AFTER, &p, postgres_row_message);
+	return *messages ? STORE_OK : STORE_ERROR;
+}
+
+enum store_status
+postgres_messages_before(struct postgres_store *st, const char *chat_id, uint64_t before,
+    unsigned n, json_t **messages)
+{
+	struct pg_params p = on_chat(chat_id);
+	pg_int(&p, n);
+	pg_position(&p, before);
+	*messages = postgres_collect(st, PG_MSG_LAST, &p, postgres_row_message);
+	return *messages ? STORE_OK : STORE_ERROR;
+}
+
+enum store_status
+postgres_message_save_text(struct postgres_store *st, const char *chat_id, uint64_t seq,
+    const char *body)
+{
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, seq);
+	pg_text(&p, body);
+	return postgres_exec(st, PG_MSG_SAVE_TEXT, &p) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+json_t *
+postgres_messages_streaming(struct postgres_store *st)
+{
+	return postgres_collect(st, PG_MSG_STREAMING, NULL, row_streaming);
+}
+
+/* The whole transaction of postgres_messages_add failed: none was stored. */
+static enum store_status
+messages_failed(struct postgres_store *st, struct message_added *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(out[i].message);
+		out[i] = (struct message_added){ .status = STORE_ERROR };
+	}
+	return postgres_fail(st, STORE_ERROR);
+}
+
+/* One's own message is read: the poster's read mark moves up to it. */
+static enum store_status
+poster_read(struct postgres_store *st, const char *chat_id, const char *user_id, uint64_t seq)
+{
+	struct pg_params p = on_chat(chat_id);
+	pg_text(&p, user_id);
+	pg_position(&p, seq);
+	return postgres_exec(st, PG_MEMBER_READ, &p) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* The message's row; a final one keeps its event id. */
+static int
+message_row_insert(struct postgres_store *st, const struct message_in *in, uint64_t seq,
+    const char *now, const uint64_t *final_event_id)
+{
+	struct pg_params p = on_chat(in->chat_id);
+	pg_position(&p, seq);
+	pg_text(&p, in->kind);
+	pg_text(&p, in->author);
+	pg_text(&p, in->bot_id);
+	pg_text(&p, in->body);
+	pg_text(&p, in->state);
+	pg_text(&p, now);
+	pg_text(&p, in->user_id);
+	if (final_event_id != NULL)
+		pg_position(&p, *final_event_id);
+	else
+		pg_text(&p, NULL);
+	return postgres_exec(st, PG_MSG_INSERT, &p) < 0 ? -1 : 0;
+}
+
+/*
+ * Inserts a message and its event inside the caller's transaction: a final
+ * one keeps its event id in its row, any other has its event logged.
+ */
+static enum store_status
+message_insert(struct postgres_store *st, const struct message_in *in, json_t **message,
+    uint64_t *event_id)
+{
+	char now[21];
+	time_now_rfc3339(now);
+	uint64_t seq;
+	enum store_status rc = next_ids(st, in->chat_id, &seq, event_id);
+	if (rc != STORE_OK)
+		return rc;
+	bool final = strcmp(in->state, "complete") == 0;
+	if (message_row_insert(st, in, seq, now, final ? event_id : NULL) != 0)
+		return STORE_ERROR;
+	*message = shape_message(st->accounts, in->chat_id, seq, in,
+	    &(struct message_more){ .created_at = now, .alternatives = 1 });
+	if ((final ? log_prune(st, in->chat_id, *event_id) :
+	    event_insert(st, in->chat_id, *event_id, "message", *message)) != 0) {
+		json_decref(*message);
+		*message = NULL;
+		return STORE_ERROR;
+	}
+	return in->user_id != NULL ? poster_read(st, in->chat_id, in->user_id, seq) : STORE_OK;
+}
+
+enum store_status
+postgres_messages_add(struct postgres_store *st, const struct message_in *in, size_t n,
+    struct message_added *out)
+{
+	memset(out, 0, n * sizeof *out);
+	if (postgres_begin(st) != 0)
+		return messages_failed(st, out, n);
+	for (size_t i = 0; i < n; i++) {
+		out[i].status = message_insert(st, &in[i], &out[i].message, &out[i].event_id);
+		if (out[i].status == STORE_ERROR)
+			return messages_failed(st, out, n);
+	}
+	if (postgres_commit(st) != 0)
+		return messages_failed(st, out, n);
+	return STORE_OK;
+}
+
+enum store_status
+postgres_message_read(struct postgres_store *st, const char *chat_id, uint64_t seq,
+    json_t **message)
+{
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, seq);
+	return postgres_one(st, PG_MSG_GET, &p, postgres_row_message, message);
+}
+
+enum store_status
+postgres_message_finish(struct postgres_store *st, const char *chat_id, uint64_t seq,
+    const char *body, const char *state, const char *error, json_t **message,
+    uint64_t *event_id)
+{
+	if (postgres_begin(st) != 0)
+		return STORE_ERROR;
+	struct pg_params p = on_chat(chat_id);
+	pg_position(&p, seq);
+	pg_text(&p, body);
+	pg_text(&p, state);
+	pg_text(&p, error);
+	long changed = postgres_exec(st, PG_MSG_FINISH, &p);
+	if (changed <= 0)
+		return postgres_fail(st, changed < 0 ? STORE_ERROR : STORE_NOT_FOUND);
+	return postgres_message_changed(st, chat_id, seq, message, event_id);
+}

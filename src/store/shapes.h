@@ -1,0 +1,26 @@
+/*
+ * shapes.h - the JSON shapes both stores return (SPEC §2, 7, 8), built in one
+ * place from plain column values, so SQLite and PostgreSQL answer alike.
+ * Called by the store implementations only.
+ */
+#ifndef PARLEY_STORE_SHAPES_H
+#define PARLEY_STORE_SHAPES_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* What a stored message shows besides what it was added with. */
+struct message_more {
+	const char	*error;
+	const char	*created_at;
+	const char	*edited_at;
+	json_int_t	 alternative, alternatives;
+};
+
+/* The Message; "user_id" only where people have accounts. */
+json_t	*shape_message(bool accounts, const char *chat_id, uint64_t seq,
+	    const struct message_in *m, const struct message_more *more);
+
+#endif
