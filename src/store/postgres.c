@@ -312,21 +312,35 @@ pg_col_real(PGresult *r, int row, int col)
 
 /* ---------- the connection ---------- */
 
-/* The connection is gone: what was prepared on it, and its transaction, with it. */
+/* The connection's last error, its first line only (for one-line logs). */
+static const char *
+error_line(struct postgres_store *st)
+{
+	const char *message = PQerrorMessage(st->conn);
+	snprintf(st->error, sizeof st->error, "%.*s", (int)strcspn(message, "\n"), message);
+	return st->error;
+}
+
+/* The connection is gone: what was prepared on it with it. */
 static void
 connection_lost(struct postgres_store *st)
 {
 	memset(st->prepared, 0, sizeof st->prepared);
-	st->in_transaction = false;
 }
 
-/* A usable connection: made again when lost, when the backoff allows; -1 if none. */
+/*
+ * A usable connection: made again when lost, when the backoff allows; -1 if
+ * none. Never in the middle of a transaction: the rest of it would run
+ * outside one, so it fails until the caller ends it (postgres_fail).
+ */
 static int
 connected(struct postgres_store *st)
 {
 	if (PQstatus(st->conn) == CONNECTION_OK)
 		return 0;
 	connection_lost(st);
+	if (st->in_transaction)
+		return -1;
 	int64_t now = monotonic_ms();
 	if (now < st->retry_at_ms)
 		return -1;
@@ -337,7 +351,7 @@ connected(struct postgres_store *st)
 		return 0;
 	}
 	log_error("database: cannot connect (next try in %u ms): %s", st->retry_delay_ms,
-	    PQerrorMessage(st->conn));
+	    error_line(st));
 	st->retry_at_ms = now + st->retry_delay_ms;
 	st->retry_delay_ms = st->retry_delay_ms * 2 > LIMIT_DB_RETRY_MAX_MS ?
 	    LIMIT_DB_RETRY_MAX_MS : st->retry_delay_ms * 2;
@@ -354,7 +368,7 @@ prepare(struct postgres_store *st, enum pg_stmt id, char name[16])
 	PGresult *r = PQprepare(st->conn, name, sql_text[id], 0, NULL);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
-		log_error("database: preparing %s: %s", sql_text[id], PQerrorMessage(st->conn));
+		log_error("database: preparing %s: %s", sql_text[id], error_line(st));
 	PQclear(r);
 	st->prepared[id] = ok;
 	return ok ? 0 : -1;
@@ -367,8 +381,9 @@ answered_failure(const char *sqlstate)
 	return strcmp(sqlstate, "23505") == 0 || strcmp(sqlstate, "23503") == 0;
 }
 
-PGresult *
-postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
+/* One attempt of postgres_run. */
+static PGresult *
+run_once(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
 {
 	char name[16];
 	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
@@ -385,11 +400,35 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	snprintf(st->sqlstate, sizeof st->sqlstate, "%s", state ? state : "08006");
 	if (!answered_failure(st->sqlstate))
-		log_error("database: %s: %s", sql_text[id], PQerrorMessage(st->conn));
+		log_error("database: %s: %s", sql_text[id], error_line(st));
 	PQclear(r);
 	if (PQstatus(st->conn) != CONNECTION_OK)
 		connection_lost(st);
 	return NULL;
+}
+
+/*
+ * Whether a statement that failed on a lost connection may run again on a
+ * new one: BEGIN and reads, which change nothing; a write outside a
+ * transaction may have been done before the connection went.
+ */
+static bool
+may_retry(struct postgres_store *st, enum pg_stmt id)
+{
+	return !st->in_transaction && PQstatus(st->conn) != CONNECTION_OK &&
+	    (id == PG_BEGIN || strncmp(sql_text[id], "SELECT", 6) == 0);
+}
+
+PGresult *
+postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
+{
+	bool was_up = PQstatus(st->conn) == CONNECTION_OK;
+	PGresult *r = run_once(st, id, p);
+	if (r == NULL && was_up && may_retry(st, id)) {
+		st->retry_at_ms = 0;	/* it worked a moment ago: try at once */
+		r = run_once(st, id, p);
+	}
+	return r;
 }
 
 long
@@ -478,7 +517,7 @@ postgres_collect(struct postgres_store *st, enum pg_stmt id, const struct pg_par
 static int
 open_failed(struct postgres_store *st, const char *what, char **err)
 {
-	if (asprintf(err, "%s: %s", what, PQerrorMessage(st->conn)) < 0)
+	if (asprintf(err, "%s: %s", what, error_line(st)) < 0)
 		*err = NULL;
 	return -1;
 }
@@ -538,6 +577,14 @@ migrate(struct postgres_store *st, char **err)
 	return 0;
 }
 
+/* What the server says unasked (warnings, why it ends a connection) goes to the log. */
+static void
+log_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_warn("database: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /*
  * The URL's own settings win over these defaults (they come first): a name
  * in pg_stat_activity, a bound on connecting, and on any one statement.
@@ -548,8 +595,11 @@ connect_to(const char *conninfo)
 	const char *const keys[] = { "application_name", "connect_timeout", "options",
 	    "dbname", NULL };
 	const char *const values[] = { "parley", STR(LIMIT_DB_CONNECT_SECONDS),
-	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS), conninfo, NULL };
-	return PQconnectdbParams(keys, values, 1);
+	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c client_min_messages=warning",
+	    conninfo, NULL };
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
+	PQsetNoticeProcessor(conn, log_notice, NULL);
+	return conn;
 }
 
 struct postgres_store *
@@ -586,8 +636,14 @@ postgres_set_accounts(struct postgres_store *st, bool accounts)
 	st->accounts = accounts;
 }
 
+/*
+ * Reads what the server sent unasked (without waiting): a server that shut
+ * down or died has closed the connection, which makes it bad here.
+ */
 bool
 postgres_available(struct postgres_store *st)
 {
+	if (PQstatus(st->conn) == CONNECTION_OK && !st->in_transaction)
+		PQconsumeInput(st->conn);
 	return connected(st) == 0;
 }

@@ -44,6 +44,7 @@ struct postgres_store {
 	int64_t		 retry_at_ms;		/* no reconnect attempt before (monotonic) */
 	unsigned	 retry_delay_ms;	/* the next wait between attempts (backoff) */
 	char		 sqlstate[6];		/* of the last failed statement */
+	char		 error[256];		/* its message's first line (for logs) */
 	bool		 prepared[PG_COUNT];	/* on this connection */
 };
 

@@ -1,0 +1,226 @@
+/*
+ * test_store_postgres.c - what only the PostgreSQL store has to show (the
+ * HTTP suite runs every behaviour on it too): ids taken inside each
+ * transaction, gap-free after a rollback and shared by several servers on one
+ * database; a schema newer than the binary refused; a lost connection made
+ * again. Needs the throwaway cluster of scripts/with-postgres.sh
+ * (PARLEY_TEST_PG); skipped without it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct fixture {
+	char		 name[64];
+	char		 url[512];
+	struct store	*st;
+};
+
+/* Runs sql on the cluster's admin database; 0 or -1. */
+static int
+admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(getenv("PARLEY_TEST_PG"));
+	PGresult *r = PQexec(c, sql);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK ?
+	    0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+/* The admin URL with another database: postgres://USER@/DB?host=DIR. */
+static void
+database_url(const char *admin_url, const char *name, char *out, size_t len)
+{
+	const char *slash = strchr(strstr(admin_url, "://") + 3, '/');
+	const char *query = strchr(slash, '?');
+	snprintf(out, len, "%.*s/%s%s", (int)(slash - admin_url), admin_url, name,
+	    query ? query : "");
+}
+
+static int
+setup(void **state)
+{
+	static int made;
+	const char *pg = getenv("PARLEY_TEST_PG");
+	if (pg == NULL)
+		return 0;
+	struct fixture *f = calloc(1, sizeof *f);
+	char sql[128], *err = NULL;
+	snprintf(f->name, sizeof f->name, "unit_%d_%d", (int)getpid(), ++made);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->name);
+	assert_int_equal(admin(sql), 0);
+	database_url(pg, f->name, f->url, sizeof f->url);
+	f->st = store_open(f->url, false, &err);
+	assert_non_null(f->st);
+	free(err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		return 0;
+	char sql[128];
+	store_close(f->st);
+	snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", f->name);
+	admin(sql);
+	free(f);
+	return 0;
+}
+
+static struct store *
+store_of(void **state)
+{
+	if (*state == NULL)
+		skip();	/* no PARLEY_TEST_PG: run through scripts/with-postgres.sh */
+	return ((struct fixture *)*state)->st;
+}
+
+static json_t *
+new_chat(struct store *st)
+{
+	json_t *chat = NULL;
+	assert_int_equal(store_chat_create(st, "A", "manual", NULL, NULL, &chat), STORE_OK);
+	return chat;
+}
+
+static const char *
+chat_id(json_t *chat)
+{
+	return json_string_value(json_object_get(chat, "id"));
+}
+
+/* Appends one person's message; its seq (and event id in *event_id). */
+static uint64_t
+post(struct store *st, const char *chat, const char *body, uint64_t *event_id)
+{
+	struct message_in in = { .chat_id = chat, .kind = "person", .author = "ann",
+	    .body = body, .state = "complete" };
+	struct message_added out;
+	assert_int_equal(store_messages_add(st, &in, 1, &out), STORE_OK);
+	assert_int_equal(out.status, STORE_OK);
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(out.message, "seq"));
+	json_decref(out.message);
+	*event_id = out.event_id;
+	return seq;
+}
+
+/* A transaction that failed half-way gives back the ids it took. */
+static void
+test_rollback_leaves_no_gap(void **state)
+{
+	struct store *st = store_of(state);
+	json_t *chat = new_chat(st);
+	uint64_t event_id;
+	assert_int_equal(post(st, chat_id(chat), "one", &event_id), 1);
+	assert_int_equal(event_id, 1);
+
+	/* the second message breaks a NOT NULL column: the first is rolled back with it */
+	struct message_in in[2] = {
+		{ .chat_id = chat_id(chat), .kind = "person", .author = "ann", .body = "two",
+		  .state = "complete" },
+		{ .chat_id = chat_id(chat), .kind = NULL, .author = "ann", .body = "bad",
+		  .state = "complete" },
+	};
+	struct message_added out[2];
+	assert_int_equal(store_messages_add(st, in, 2, out), STORE_ERROR);
+	assert_int_equal(out[0].status, STORE_ERROR);
+	assert_null(out[0].message);
+
+	assert_int_equal(post(st, chat_id(chat), "two", &event_id), 2);
+	assert_int_equal(event_id, 2);
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(st, chat_id(chat), 0, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 2);
+	json_decref(events);
+	json_decref(chat);
+}
+
+/* Two servers on one database take a chat's ids in turn: each once, in order. */
+static void
+test_two_servers_share_counters(void **state)
+{
+	struct store *st = store_of(state);
+	char *err = NULL;
+	struct store *other = store_open(((struct fixture *)*state)->url, false, &err);
+	assert_non_null(other);
+	json_t *chat = new_chat(st);
+	for (uint64_t i = 1; i <= 20; i++) {
+		uint64_t event_id;
+		assert_int_equal(post(i % 2 ? st : other, chat_id(chat), "hi", &event_id), i);
+		assert_int_equal(event_id, i);
+	}
+	json_t *events = NULL;
+	assert_int_equal(store_events_after(other, chat_id(chat), 10, &events), STORE_OK);
+	assert_int_equal(json_array_size(events), 10);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(events, 0), "id")), 11);
+	json_decref(events);
+	json_decref(chat);
+	store_close(other);
+}
+
+/* A database a newer Parley migrated is refused, with a message saying so. */
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	store_of(state);
+	char *err = NULL;
+	PGconn *c = PQconnectdb(f->url);
+	PQclear(PQexec(c, "INSERT INTO parley_schema VALUES (99)"));
+	PQfinish(c);
+	struct store *st = store_open(f->url, false, &err);
+	assert_null(st);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "newer than this Parley"));
+	free(err);
+}
+
+/* A connection the server ended is made again; what failed meanwhile was not stored. */
+static void
+test_reconnects(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = store_of(state);
+	json_t *chat = new_chat(st);
+	uint64_t event_id;
+	post(st, chat_id(chat), "before", &event_id);
+	char sql[200];
+	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = '%s' AND pid <> pg_backend_pid()", f->name);
+	assert_int_equal(admin(sql), 0);
+	usleep(100 * 1000);
+	assert_true(store_available(st));	/* noticed, and connected again */
+	assert_int_equal(post(st, chat_id(chat), "after", &event_id), 2);
+	json_decref(chat);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rollback_leaves_no_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_servers_share_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
