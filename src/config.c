@@ -4,6 +4,7 @@
  * (a flag beats its variable, even a variable that would be invalid).
  */
 #include "config.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +25,7 @@ const char config_usage[] =
     "                    [--sync normal|full] [--allow-link-local]\n"
     "                    [--public-url URL]\n"
     "       parley admin reset NAME [--db PATH]\n"
+    "       parley copy --from FILE --to postgres://USER@HOST/DB\n"
     "       parley --version\n"
     "       parley --help\n"
     "\n"
@@ -32,7 +34,9 @@ const char config_usage[] =
     "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER, PARLEY_SYNC,\n"
     "PARLEY_ALLOW_LINK_LOCAL (1 or 0), PARLEY_PUBLIC_URL, PARLEY_AUTH, PARLEY_AUTH_HEADER,\n"
     "PARLEY_TRUSTED_PROXY, PARLEY_SESSION_DAYS. A flag beats its variable.\n"
-    "With no user yet, PARLEY_ADMIN and PARLEY_ADMIN_PASSWORD create the first admin.\n";
+    "With no user yet, PARLEY_ADMIN and PARLEY_ADMIN_PASSWORD create the first admin.\n"
+    "parley copy moves a whole deployment from a SQLite file (no server running on it)\n"
+    "into an empty PostgreSQL database, ids kept; it has no environment twins.\n";
 
 struct option_def {
 	const char	*flag;
@@ -338,6 +342,49 @@ parse_admin(struct config *cfg, int argc, char **argv, config_getenv_fn env, cha
 	return r == CONFIG_SERVE ? CONFIG_ADMIN_RESET : r;
 }
 
+#define COPY_USAGE "parley copy --from FILE --to postgres://USER@HOST/DB"
+
+/* One flag of parley copy at argv[*i] ("--f v" or "--f=v"), advancing *i. */
+static enum config_result
+parse_copy_flag(struct config *cfg, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+	const char *arg = argv[*i], *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	char *dst = len == 6 && strncmp(arg, "--from", 6) == 0 ? cfg->copy_from :
+	    len == 4 && strncmp(arg, "--to", 4) == 0 ? cfg->copy_to : NULL;
+	if (dst == NULL)
+		return fail(err, errlen, "parley: unknown flag '%s' (usage: " COPY_USAGE ")", arg);
+	const char *value = eq ? eq + 1 : NULL;
+	if (value == NULL) {
+		if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0)
+			return fail(err, errlen, "parley: %.*s needs a value", (int)len, arg);
+		value = argv[++*i];
+	}
+	if (set_string(dst, sizeof cfg->copy_from, value) != 0)
+		return fail(err, errlen, "parley: invalid value for %.*s", (int)len, arg);
+	return CONFIG_COPY;
+}
+
+/* parley copy --from FILE --to URL: both flags, and no others. */
+static enum config_result
+parse_copy(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return CONFIG_HELP;
+		enum config_result r = parse_copy_flag(cfg, argc, argv, &i, err, errlen);
+		if (r != CONFIG_COPY)
+			return r;
+	}
+	if (cfg->copy_from[0] == '\0' || cfg->copy_to[0] == '\0')
+		return fail(err, errlen, "parley: usage: " COPY_USAGE);
+	if (store_is_postgres_url(cfg->copy_from))
+		return fail(err, errlen, "parley: --from names a SQLite file, not a URL");
+	if (!store_is_postgres_url(cfg->copy_to))
+		return fail(err, errlen, "parley: --to needs a postgres:// or postgresql:// URL");
+	return CONFIG_COPY;
+}
+
 enum config_result
 config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
     char *err, size_t errlen)
@@ -351,6 +398,8 @@ config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn env,
 		return CONFIG_HELP;
 	if (strcmp(argv[1], "admin") == 0)
 		return parse_admin(cfg, argc, argv, env, err, errlen);
+	if (strcmp(argv[1], "copy") == 0)
+		return parse_copy(cfg, argc, argv, err, errlen);
 	if (strcmp(argv[1], "serve") != 0)
 		return fail(err, errlen, "parley: unknown command '%s' (see parley --help)", argv[1]);
 	enum config_result r = parse_flags(cfg, 2, argc, argv, env, err, errlen);

@@ -40,6 +40,8 @@ struct config {
 	struct cidr_list trusted_proxy;		/* where that header and /metrics are believed */
 	unsigned	 session_days;		/* a session unused this long expires */
 	char		 reset_name[64];	/* parley admin reset NAME */
+	char		 copy_from[4096];	/* parley copy --from FILE (SQLite) */
+	char		 copy_to[4096];		/* ... --to URL (PostgreSQL) */
 	bool		 sync_full;		/* commits wait for the disk (power loss) */
 	enum log_level	 log_level;
 };
@@ -49,6 +51,7 @@ enum config_result {
 	CONFIG_HELP,		/* print the usage, exit 0 */
 	CONFIG_VERSION,		/* print the version, exit 0 */
 	CONFIG_ADMIN_RESET,	/* give reset_name a new password (parley admin reset) */
+	CONFIG_COPY,		/* copy copy_from into copy_to (parley copy) */
 	CONFIG_ERROR,		/* err holds one line; exit 2 */
 };
 

@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "hub/hub.h"
 #include "limits.h"
+#include "store/copy.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "web/page_cache.h"
@@ -323,6 +324,24 @@ admin_reset(const struct config *cfg)
 	return 0;
 }
 
+/* parley copy --from FILE --to URL: the deployment into an empty PostgreSQL (SPEC §10). */
+static int
+copy_deployment(const struct config *cfg)
+{
+	struct copy_counts n;
+	char *err = NULL;
+	if (store_copy(cfg->copy_from, cfg->copy_to, &n, &err) != 0) {
+		fprintf(stderr, "parley: %s\n", err ? err : "the copy failed");
+		free(err);
+		return 1;
+	}
+	printf("copied %lu users, %lu sessions, %lu API tokens, %lu bots, %lu chats"
+	    " (%lu chat bots, %lu members, %lu invites), %lu messages (%lu alternatives),"
+	    " %lu logged events\n", n.users, n.sessions, n.tokens, n.bots, n.chats, n.chat_bots,
+	    n.members, n.invites, n.messages, n.alternatives, n.events);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -342,6 +361,9 @@ main(int argc, char **argv)
 	case CONFIG_ADMIN_RESET:
 		log_set_level(cfg.log_level);
 		return admin_reset(&cfg);
+	case CONFIG_COPY:
+		log_set_level(cfg.log_level);
+		return copy_deployment(&cfg);
 	case CONFIG_SERVE:
 		break;
 	}

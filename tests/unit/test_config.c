@@ -412,6 +412,37 @@ test_admin_reset(void **state)
 	    "ada");
 }
 
+/* parley copy --from FILE --to URL: both required, --to a PostgreSQL URL, no other flag */
+static void
+test_copy(void **state)
+{
+	(void)state;
+	struct config c;
+	env_set("PARLEY_DB", "postgres://u@h/env");
+	assert_int_equal(PARSE(&c, "copy", "--from", "/tmp/x.db", "--to", "postgres://u@h/db"),
+	    CONFIG_COPY);
+	assert_string_equal(c.copy_from, "/tmp/x.db");
+	assert_string_equal(c.copy_to, "postgres://u@h/db");
+	assert_int_equal(PARSE(&c, "copy", "--to=postgresql://u@h/db", "--from=x.db"), CONFIG_COPY);
+	assert_string_equal(c.copy_from, "x.db");
+	assert_string_equal(c.copy_to, "postgresql://u@h/db");
+	assert_int_equal(PARSE(&c, "copy", "--help"), CONFIG_HELP);
+	const char *usage = "parley: usage: parley copy --from FILE --to postgres://USER@HOST/DB";
+	EXPECT_ERROR(usage, "copy");
+	EXPECT_ERROR(usage, "copy", "--from", "x.db");
+	EXPECT_ERROR(usage, "copy", "--to", "postgres://u@h/db");
+	EXPECT_ERROR("parley: --from needs a value", "copy", "--to", "postgres://u@h/db", "--from");
+	EXPECT_ERROR("parley: --to needs a value", "copy", "--to", "--from", "x.db");
+	EXPECT_ERROR("parley: invalid value for --to", "copy", "--from", "x.db", "--to=");
+	EXPECT_ERROR("parley: --to needs a postgres:// or postgresql:// URL", "copy", "--from",
+	    "x.db", "--to", "y.db");
+	EXPECT_ERROR("parley: --from names a SQLite file, not a URL", "copy", "--from",
+	    "postgres://u@h/a", "--to", "postgres://u@h/b");
+	EXPECT_ERROR("parley: unknown flag '--db' (usage: parley copy --from FILE --to "
+	    "postgres://USER@HOST/DB)", "copy", "--from", "x.db", "--to", "postgres://u@h/db",
+	    "--db", "z.db");
+}
+
 int
 main(void)
 {
@@ -420,6 +451,7 @@ main(void)
 		cmocka_unit_test_setup(test_defaults, reset),
 		cmocka_unit_test_setup(test_auth_modes, reset),
 		cmocka_unit_test_setup(test_admin_reset, reset),
+		cmocka_unit_test_setup(test_copy, reset),
 		cmocka_unit_test_setup(test_flags_space_form, reset),
 		cmocka_unit_test_setup(test_flags_equals_form, reset),
 		cmocka_unit_test_setup(test_each_flag_alone, reset),
