@@ -38,8 +38,8 @@ validate_store(struct store *st, enum store_status rc, const char *what, struct 
 		problem_set(p, 404, "%s not found", what);
 	else if (rc == STORE_CONFLICT)
 		problem_set(p, 409, "name: a %s with that name exists", what);
-	else if (!store_available(st))
-		problem_set(p, 503, "the database cannot be written now; nothing was changed");
+	else if (store_unreachable(st) || !store_available(st))
+		problem_set(p, 503, "the database cannot be reached now; nothing was changed");
 	else
 		problem_set(p, 500, "the database failed; try again");
 	return -1;

@@ -326,6 +326,7 @@ static void
 connection_lost(struct postgres_store *st)
 {
 	memset(st->prepared, 0, sizeof st->prepared);
+	st->unreachable = true;
 }
 
 /*
@@ -395,8 +396,10 @@ run_once(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
 	PGresult *r = PQexecPrepared(st->conn, name, p ? p->n : 0, p ? p->value : NULL,
 	    NULL, NULL, 0);
 	ExecStatusType status = PQresultStatus(r);
-	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+		st->unreachable = false;
 		return r;
+	}
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	snprintf(st->sqlstate, sizeof st->sqlstate, "%s", state ? state : "08006");
 	if (!answered_failure(st->sqlstate))
@@ -646,4 +649,10 @@ postgres_available(struct postgres_store *st)
 	if (PQstatus(st->conn) == CONNECTION_OK && !st->in_transaction)
 		PQconsumeInput(st->conn);
 	return connected(st) == 0;
+}
+
+bool
+postgres_unreachable(struct postgres_store *st)
+{
+	return st->unreachable;
 }

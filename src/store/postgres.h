@@ -41,6 +41,7 @@ struct postgres_store {
 	PGconn		*conn;
 	bool		 accounts;		/* messages carry "user_id" */
 	bool		 in_transaction;
+	bool		 unreachable;		/* the connection failed since the last statement that worked */
 	int64_t		 retry_at_ms;		/* no reconnect attempt before (monotonic) */
 	unsigned	 retry_delay_ms;	/* the next wait between attempts (backoff) */
 	char		 sqlstate[6];		/* of the last failed statement */
@@ -122,6 +123,7 @@ struct postgres_store *postgres_open(const char *conninfo, char **err);
 void		 postgres_close(struct postgres_store *st);
 void		postgres_set_accounts(struct postgres_store *st, bool accounts);
 bool		postgres_available(struct postgres_store *st);
+bool		postgres_unreachable(struct postgres_store *st);
 json_t		*postgres_chat_list(struct postgres_store *st, const char *before,
 		    unsigned limit, const char *member);
 enum store_status postgres_chat_get(struct postgres_store *st, const char *id, json_t **chat);

@@ -302,6 +302,12 @@ sqlite_available(struct sqlite_store *st)
 	return !file_lost(st);
 }
 
+bool
+sqlite_unreachable(struct sqlite_store *st)
+{
+	return st->lost;
+}
+
 sqlite3_stmt *
 sqlite_stmt(struct sqlite_store *st, enum stmt_id id)
 {

@@ -114,6 +114,7 @@ struct sqlite_store *sqlite_open(const char *path, bool sync_full, char **err);
 void		 sqlite_close(struct sqlite_store *st);
 void		 sqlite_set_accounts(struct sqlite_store *st, bool accounts);
 bool		sqlite_available(struct sqlite_store *st);
+bool		sqlite_unreachable(struct sqlite_store *st);
 json_t		*sqlite_chat_list(struct sqlite_store *st, const char *before, unsigned limit,
 		    const char *member);
 enum store_status sqlite_chat_get(struct sqlite_store *st, const char *id, json_t **chat);

@@ -67,6 +67,12 @@ store_available(struct store *st)
 	return st->pg ? postgres_available(st->pg) : sqlite_available(st->lite);
 }
 
+bool
+store_unreachable(struct store *st)
+{
+	return st->pg ? postgres_unreachable(st->pg) : sqlite_unreachable(st->lite);
+}
+
 enum store_status
 store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **messages)
 {

@@ -60,6 +60,12 @@ void		 store_set_accounts(struct store *st, bool accounts);
  * whenever this is called). Writes then fail; the cause is logged once.
  */
 bool		 store_available(struct store *st);
+/*
+ * Whether the last failure was the database out of reach (its file gone, or
+ * PostgreSQL's connection lost and not yet made again): callers answer 503,
+ * not 500.
+ */
+bool		 store_unreachable(struct store *st);
 
 /*
  * ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at",
