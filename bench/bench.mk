@@ -4,7 +4,8 @@
 #   make bench PARLEY=/path/to/parley   another build of the server
 # Needs: build/parley (non-ASan), build/bench/loadgen, build/bench/floor (a
 # yardstick server, see bench/floor.c), build/bench/password_cost, and the Debian packages
-# nginx, libnginx-mod-nchan and wrk (installed by bench/run.sh when missing).
+# nginx, libnginx-mod-nchan, wrk, curl and postgresql (installed by bench/run.sh when
+# missing; S4 also runs Parley on a throwaway PostgreSQL cluster, bench/pg.sh).
 
 BENCH_CC     ?= $(CC)
 BENCH_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror

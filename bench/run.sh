@@ -4,20 +4,22 @@
 # first), or directly once both exist.
 #
 #   bench/run.sh          every scenario, RUNS runs each, both servers alternating
-#   bench/run.sh deps     only install the missing Debian packages (nginx, nchan, wrk, curl)
+#   bench/run.sh deps     only install the missing Debian packages (nginx, nchan, wrk, curl, postgresql)
 #   bench/run.sh summary [FILE]   print the tables for a results file again
 #
 # Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S4acc S5 page
 # post hash"; hash: build/bench/password_cost, one Argon2id hash), PARLEY, the server binary to measure (default build/parley; a copy is run),
 # FLOORS, the variants of bench/floor.c run in S4 as yardsticks (default "floor
 # floor-sqlite floor-sqlite-group"; empty for none),
+# S4_PG, 1 (default) to run S4 on PostgreSQL too (target parley-pg, a throwaway
+# cluster: bench/pg.sh), 0 not to; PG_BINDIR (the newest /usr/lib/postgresql/*/bin),
 # NCHAN_WORKERS, nginx's worker_processes (default auto: one per core),
 # PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), SETTLE seconds between runs (1.5),
 # HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10),
 # POST_SECONDS for wrk (10).
-# Targets: parley (--auth none), nchan, the floors, and parley-accounts (--auth
-# accounts: every request signed in; scenarios S4acc, page and post run parley and
-# parley-accounts alternately).
+# Targets: parley (--auth none), parley-pg (the same on PostgreSQL, in S4), nchan,
+# the floors, and parley-accounts (--auth accounts: every request signed in;
+# scenarios S4acc, page and post run parley and parley-accounts alternately).
 # Output: one JSON line per run in build/bench/results.jsonl, a table of medians
 # and Parley/nchan ratios and one of accounts/none ratios on stdout (also
 # build/bench/summary.txt).
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S4acc S5 page post hash"}
 FLOORS=${FLOORS-"floor floor-sqlite floor-sqlite-group"}
+S4_PG=${S4_PG:-1}
 PARLEY_PORT=${PARLEY_PORT:-18080}
 FLOOR_PORT=${FLOOR_PORT:-18082}
 NCHAN_WORKERS=${NCHAN_WORKERS:-auto}
@@ -49,9 +52,11 @@ BENCH_ADMIN=bench
 BENCH_PASSWORD=bench-password-1
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=bench/pg.sh
+. bench/pg.sh
 
 install_deps() {
-	local want=(nginx libnginx-mod-nchan wrk curl) missing=() p
+	local want=(nginx libnginx-mod-nchan wrk curl postgresql) missing=() p
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -61,7 +66,8 @@ install_deps() {
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -qq
-	# no recommends: nothing else is started; Debian's nginx service is not used
+	# no recommends: nothing else is started; Debian's nginx and postgresql services
+	# are not used (parley-pg runs its own throwaway cluster, bench/pg.sh)
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
@@ -113,9 +119,15 @@ summarize() {
 		put(s, "dps", t, num($0, "deliveries_per_s"))
 		if (num($0, "publish_s") > 0) put(s, "pps", t, num($0, "posts") / num($0, "publish_s"))
 		put(s, "p50", t, num($0, "lat_p50_ms")); put(s, "p90", t, num($0, "lat_p90_ms")); put(s, "p99", t, num($0, "lat_p99_ms"))
-		if (d > 0 && num($0, "server_cpu_pub_s") != "") put(s, "cpu_us", t, num($0, "server_cpu_pub_s") * 1e6 / d)
+		# server CPU: the server processes, and for parley-pg those of PostgreSQL (db_cpu_*) too
+		if (d > 0 && num($0, "server_cpu_pub_s") != "") {
+			put(s, "cpu_us", t, (num($0, "server_cpu_pub_s") + num($0, "db_cpu_pub_s")) * 1e6 / d)
+			put(s, "own_us", t, num($0, "server_cpu_pub_s") * 1e6 / d)
+			if (num($0, "db_cpu_pub_s") != "") put(s, "db_us", t, num($0, "db_cpu_pub_s") * 1e6 / d)
+		}
 		# the server CPU of opening the streams (before the first post), per stream
-		if (c > 0 && num($0, "server_cpu_pub_s") != "") put(s, "open_us", t, (num($0, "server_cpu_s") - num($0, "server_cpu_pub_s")) * 1e6 / c)
+		if (c > 0 && num($0, "server_cpu_pub_s") != "") put(s, "open_us", t, (num($0, "server_cpu_s") - num($0, "server_cpu_pub_s") + num($0, "db_cpu_s") - num($0, "db_cpu_pub_s")) * 1e6 / c)
+		if (num($0, "post_commits") > 0) put(s, "ppc", t, num($0, "posts_committed") / num($0, "post_commits"))
 		put(s, "rss_mb", t, num($0, "server_rss_kb") / 1024)
 		if (s == "S5") {
 			put(s, "tps", t, num($0, "tokens_per_s")); put(s, "tok_per_sub", t, num($0, "tokens_per_sub"))
@@ -130,26 +142,35 @@ summarize() {
 			"S4|dps|deliveries/s|higher;S4|pps|posts acknowledged/s|higher;S4|p50|latency p50 ms|lower;S4|p99|latency p99 ms|lower;S4|cpu_us|server CPU us/delivery|lower;S4|errors|lost+ooo+dup+errors|0;" \
 			"S5|tps|tokens delivered/s|higher;S5|tok_per_sub|tokens per subscriber|-;S5|tok_p50|token latency p50 ms|lower;S5|tok_p99|token latency p99 ms|lower;S5|p50|post latency p50 ms|lower;S5|errors|lost+ooo+dup+errors|0;" \
 			"page|rps|GET /chats/{id} req/s|higher;page|non2xx|non-2xx responses|0", rows, ";")
-		printf "%-5s %-26s %12s %12s %10s  %s\n", "scen", "metric (median of runs)", "parley", "nchan", "p/n", "better"
+		# S4 on PostgreSQL (parley-pg): a "(pg)" row under each parley row, in the
+		# parley column, with its ratio to nchan
+		printf "%-5s %-27s %12s %12s %10s  %s\n", "scen", "metric (median of runs)", "parley", "nchan", "p/n", "better"
 		for (i = 1; i <= n; i++) {
 			split(rows[i], r, "|")
 			if (!((r[1] "|" r[2] "|parley") in vals) && !((r[1] "|" r[2] "|nchan") in vals)) continue
-			p = median(vals[r[1] "|" r[2] "|parley"]); q = median(vals[r[1] "|" r[2] "|nchan"])
-			ratio = (p != "" && q != "" && q != 0) ? sprintf("%.2f", p / q) : "-"
-			printf "%-5s %-26s %12s %12s %10s  %s\n", r[1], r[3], fmt(p), fmt(q), ratio, r[4]
+			q = median(vals[r[1] "|" r[2] "|nchan"])
+			nt = 1 + ((r[1] "|" r[2] "|parley-pg") in vals)
+			for (j = 1; j <= nt; j++) {
+				p = median(vals[r[1] "|" r[2] "|" (j == 1 ? "parley" : "parley-pg")])
+				ratio = (p != "" && q != "" && q != 0) ? sprintf("%.2f", p / q) : "-"
+				printf "%-5s %-27s %12s %12s %10s  %s\n", r[1], r[3] (j == 1 ? "" : " (pg)"), fmt(p), fmt(q), ratio, r[4]
+			}
 		}
+		# S4 per server, side by side: Parley on SQLite and on PostgreSQL, nchan, the
+		# yardsticks; CPU from the first post on, per delivery, split for parley-pg
 		header = 0
-		for (k in vals) {
-			split(k, kk, "|")
-			if (kk[1] == "S4" && kk[2] == "dps" && kk[3] ~ /^floor/) floors[kk[3]] = 1
-		}
-		nf = split("floor floor-sqlite floor-sqlite-group", order, " ")
+		nf = split("parley parley-pg nchan floor floor-sqlite floor-sqlite-group", order, " ")
 		for (i = 1; i <= nf; i++) {
 			f = order[i]
-			if (!(f in floors)) continue
-			if (!header++) printf "\nS4 yardsticks (bench/floor.c), medians:\n%-20s %12s %8s %12s %10s\n", "server", "deliveries/s", "vs nchan", "CPU us/deliv", "p99 ms"
+			if (!(("S4|dps|" f) in vals)) continue
+			if (!header++) printf "\nS4 side by side, medians. CPU us/dl: server CPU per delivery from the first post on (parley-pg:\n" \
+				"Parley + PostgreSQL), split into Parley us + db us; floor*: the yardsticks of bench/floor.c\n" \
+				"%-19s %8s %12s %8s %8s %10s %9s %8s %12s\n", "server", "posts/s", "deliveries/s", "vs nchan", "p99 ms", "CPU us/dl", "Parley us", "db us", "posts/commit"
 			d = median(vals["S4|dps|" f]); q = median(vals["S4|dps|nchan"])
-			printf "%-20s %12s %8s %12s %10s\n", f, fmt(d), (q != "" && q != 0) ? sprintf("%.2f", d / q) : "-", fmt(median(vals["S4|cpu_us|" f])), fmt(median(vals["S4|p99|" f]))
+			printf "%-19s %8s %12s %8s %8s %10s %9s %8s %12s\n", f, fmt(median(vals["S4|pps|" f])), fmt(d),
+				(q != "" && q != 0) ? sprintf("%.2f", d / q) : "-", fmt(median(vals["S4|p99|" f])),
+				fmt(median(vals["S4|cpu_us|" f])), f ~ /^parley/ ? fmt(median(vals["S4|own_us|" f])) : "-",
+				fmt(median(vals["S4|db_us|" f])), fmt(median(vals["S4|ppc|" f]))
 		}
 		# accounts: the same scenarios with --auth none (parley) and --auth accounts
 		n = split("page|rps|GET /chats/{id} req/s|higher;page|cpu_req|server CPU us/request|lower;page|errors|non-2xx+socket+log errors|0;" \
@@ -161,10 +182,10 @@ summarize() {
 		for (i = 1; i <= n; i++) {
 			split(rows[i], r, "|")
 			if (!((r[1] "|" r[2] "|parley-accounts") in vals)) continue
-			if (!header++) printf "\naccounts: cost of knowing who asks (medians)\n%-5s %-26s %12s %12s %10s  %s\n", "scen", "metric", "--auth none", "accounts", "acc/none", "better"
+			if (!header++) printf "\naccounts: cost of knowing who asks (medians)\n%-5s %-27s %12s %12s %10s  %s\n", "scen", "metric", "--auth none", "accounts", "acc/none", "better"
 			p = median(vals[r[1] "|" r[2] "|parley"]); q = median(vals[r[1] "|" r[2] "|parley-accounts"])
 			ratio = (p != "" && q != "" && p != 0) ? sprintf("%.2f", q / p) : "-"
-			printf "%-5s %-26s %12s %12s %10s  %s\n", r[1], r[3], fmt(p), fmt(q), ratio, r[4]
+			printf "%-5s %-27s %12s %12s %10s  %s\n", r[1], r[3], fmt(p), fmt(q), ratio, r[4]
 		}
 		if (failed != "") printf "failed runs (not in the medians):%s\n", failed
 	}' "$1"
@@ -175,7 +196,7 @@ deps) install_deps; exit 0 ;;
 summary) summarize "${2:-build/bench/results.jsonl}"; exit 0 ;;
 esac
 install_deps
-[[ " $SCENARIOS " == *" S4 "* ]] || FLOORS=""	# the yardsticks run in S4 only
+[[ " $SCENARIOS " == *" S4 "* ]] || FLOORS="" S4_PG=0	# the yardsticks and parley-pg run in S4 only
 for f in "$LOADGEN" "$PARLEY" "$NCHAN_MODULE" ${FLOORS:+"$FLOOR"}; do
 	[ -e "$f" ] || { echo "bench: $f is missing (run: make bench)" >&2; exit 1; }
 done
@@ -216,6 +237,7 @@ stop_servers() {
 	stop_pid "$FLOOR_PID"
 	PARLEY_PID=""
 	FLOOR_PID=""
+	PG_DB=""
 	if [ -n "$NGINX_PID" ]; then
 		local workers
 		workers=$(children "$NGINX_PID")
@@ -230,6 +252,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	[ -z "$CHILD_PID" ] || stop_pid "$CHILD_PID"
 	stop_servers
+	pg_stop
 	exit $rc
 }
 trap cleanup EXIT
@@ -248,14 +271,15 @@ children() {	# direct children of a pid
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_parley SERVE-FLAGS...: without an --auth flag, --auth none; with --auth
-# accounts, the first administrator BENCH_ADMIN is created at start (PARLEY_ADMIN)
+# accounts, the first administrator BENCH_ADMIN is created at start (PARLEY_ADMIN);
+# on the database PG_DB when set (parley-pg), else a new SQLite file
 start_parley() {
 	rm -f "$OUT"/bench.db "$OUT"/bench.db-wal "$OUT"/bench.db-shm
 	local auth=(--auth none) env=()
 	[[ " $* " == *" --auth "* ]] && auth=()
 	[[ " $* " == *" --auth accounts "* ]] &&
 		env=("PARLEY_ADMIN=$BENCH_ADMIN" "PARLEY_ADMIN_PASSWORD=$BENCH_PASSWORD")
-	env "${env[@]}" "$PARLEY" serve --listen "127.0.0.1:$PARLEY_PORT" --db "$OUT/bench.db" \
+	env "${env[@]}" "$PARLEY" serve --listen "127.0.0.1:$PARLEY_PORT" --db "${PG_DB:-$OUT/bench.db}" \
 		--log-level warn "${auth[@]}" "$@" > "$OUT/parley.out" 2> "$OUT/parley.err" &
 	PARLEY_PID=$!
 	local _
@@ -307,7 +331,7 @@ sign_in() {
 check_mode() {
 	local target=$1 id=$2 url=http://127.0.0.1:$PARLEY_PORT got want
 	local bearer=(-H "Authorization: Bearer $TOKEN") cookie=(-H "Cookie: parley_session=$SESSION")
-	if [ "$target" = parley ]; then
+	if [ "$target" != parley-accounts ]; then
 		want="200 200"
 		got="$(curl_status /dev/null "$url/api/v1/chats/$id") $(curl_status "$OUT/page.html" "$url/chats/$id")"
 	else
@@ -319,19 +343,23 @@ check_mode() {
 	fi
 	PAGE_BYTES=$(wc -c < "$OUT/page.html" 2>/dev/null || echo 0)
 	[ "$got" = "$want" ] && return 0
-	WHY="not the mode of $target: answers $got, expected $want (GET chat, page$([ "$target" = parley ] || echo '; with token, cookie, page with cookie'))"
+	WHY="not the mode of $target: answers $got, expected $want (GET chat, page$([ "$target" != parley-accounts ] || echo '; with token, cookie, page with cookie'))"
 	return 1
 }
 
-# start_target TARGET SERVE-FLAGS...: parley (--auth none) or parley-accounts
-# (--auth accounts, signed in: SESSION, TOKEN); AUTH becomes the loadgen flags
-# that identify its requests (none, or the token). 1 with WHY set if signing in
-# failed.
+# start_target TARGET RUN SERVE-FLAGS...: parley (--auth none), parley-pg (the same
+# on a new database RUN of the bench's PostgreSQL) or parley-accounts (--auth
+# accounts, signed in: SESSION, TOKEN); AUTH becomes the loadgen flags that identify
+# its requests (none, or the token). 1 with WHY set if signing in (or making the
+# database) failed.
 start_target() {
-	local target=$1
-	shift
+	local target=$1 run=$2
+	shift 2
 	AUTH=() SESSION="" TOKEN=""
-	if [ "$target" = parley-accounts ]; then
+	if [ "$target" = parley-pg ]; then
+		pg_new_db "bench_run${run}_$(date +%s%N)" || return 1
+		start_parley "$@"
+	elif [ "$target" = parley-accounts ]; then
 		start_parley --auth accounts "$@"
 		sign_in || return 1
 		AUTH=(--header "Authorization: Bearer $TOKEN")
@@ -380,10 +408,12 @@ start_nginx() {
 	exit 1
 }
 
-server_pids() {	# --server-pid flags for the running server
+server_pids() {	# --server-pid flags for the running server (parley-pg: --db-pid too)
 	local p
 	if [ -n "$PARLEY_PID$FLOOR_PID" ]; then
-		echo "--server-pid $PARLEY_PID$FLOOR_PID"
+		echo -n "--server-pid $PARLEY_PID$FLOOR_PID"
+		[ -z "$PG_DB" ] || for p in $(pg_pids); do echo -n " --db-pid $p"; done
+		echo
 	else
 		echo -n "--server-pid $NGINX_PID"
 		for p in $(children "$NGINX_PID"); do echo -n " --server-pid $p"; done
@@ -447,9 +477,13 @@ measure() {
 	bg "$LOADGEN" --target "$lg_target" $(server_pids) --scenario "$sc" "$@" \
 		> "$OUT/last.json" 2> "$OUT/last.err" || rc=$?
 	if [ $rc -eq 0 ] && [ -s "$OUT/last.json" ]; then
-		local nerr
+		local nerr commits=""
 		nerr=$(log_errors "$target" "$sc" "$run")
-		sed -e "s/}\$/,\"server_log_errors\":$nerr}/" \
+		# Parley's group commits: the posts and the transactions they took
+		[[ $target != parley* ]] || commits=$(curl -s --max-time 5 "${AUTH[@]}" \
+			"http://127.0.0.1:$PARLEY_PORT/metrics" | awk '$1 == "parley_posts_committed_total" { p = $2 }
+			$1 == "parley_post_commits_total" { c = $2 } END { if (c != "") printf ",\"posts_committed\":%d,\"post_commits\":%d", p, c }')
+		sed -e "s/}\$/,\"server_log_errors\":$nerr$commits}/" \
 			-e "s/\"target\":\"$lg_target\"/\"target\":\"$target\"/" "$OUT/last.json" | record "$run"
 	fi
 	local why=""
@@ -489,9 +523,9 @@ run_one() {
 	        --count-event token --bot-replies 1 --drain-timeout 60) ;;
 	esac
 	case $target in
-	parley|parley-accounts)
+	parley|parley-pg|parley-accounts)
 		# parley-accounts: every request (setup, subscriptions, posts) with the token
-		if start_target "$target" "${serve[@]}" && setup_chats "$chats" "${setup[@]}" &&
+		if start_target "$target" "$run" "${serve[@]}" && setup_chats "$chats" "${setup[@]}" &&
 			check_mode "$target" "$(head -1 "$ids")"; then
 			measure "$target" "$sc" "$run" --port "$PARLEY_PORT" --chat-ids-file "$ids" \
 				"${lg[@]}" "${AUTH[@]}"
@@ -585,7 +619,7 @@ wrk_measure() {
 #         -t2 -c16 for POST_SECONDS; parley-accounts: with the token, as a program
 run_wrk() {
 	local target=$1 sc=$2 run=$3 id hdr=() args=() extra url=http://127.0.0.1:$PARLEY_PORT
-	if start_target "$target" && setup_chats 1 && { [ "$sc" = post ] || fill_chat; } &&
+	if start_target "$target" "$run" && setup_chats 1 && { [ "$sc" = post ] || fill_chat; } &&
 		check_mode "$target" "$(head -1 "$OUT/chat-ids")"; then
 		id=$(head -1 "$OUT/chat-ids")
 		if [ "$sc" = page ]; then
@@ -612,6 +646,7 @@ for sc in $SCENARIOS; do
 	esac
 done
 t0=$(date +%s)
+[ "$S4_PG" = 0 ] || pg_start	# stopped by cleanup, whatever happens
 log "results: $RESULTS (RUNS=$RUNS, scenarios: $SCENARIOS, nchan worker_processes $NCHAN_WORKERS)"
 for sc in $SCENARIOS; do
 	for run in $(seq "$RUNS"); do
@@ -621,7 +656,9 @@ for sc in $SCENARIOS; do
 		S4acc) run_one parley S4acc "$run"; run_one parley-accounts S4acc "$run" ;;
 		page|post) run_wrk parley "$sc" "$run"; run_wrk parley-accounts "$sc" "$run" ;;
 		hash) "$OUT/password_cost" | record "$run" ;;
-		*) run_one parley "$sc" "$run"; run_one nchan "$sc" "$run" ;;
+		*) run_one parley "$sc" "$run"
+		   [ "$sc" != S4 ] || [ "$S4_PG" = 0 ] || run_one parley-pg S4 "$run"
+		   run_one nchan "$sc" "$run" ;;
 		esac
 		if [ "$sc" = S4 ]; then
 			for f in $FLOORS; do run_one "$f" S4 "$run"; done

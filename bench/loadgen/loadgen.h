@@ -43,6 +43,8 @@ struct options {
 	const char *scenario;
 	pid_t	 server_pids[MAX_PIDS];
 	int	 nserver_pids;
+	pid_t	 db_pids[MAX_PIDS];	/* --db-pid: the database's processes */
+	int	 ndb_pids;
 	const char *count_event;
 	int	 bot_replies;
 	int	 body_words;

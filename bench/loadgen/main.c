@@ -89,6 +89,8 @@ static const char usage_text[] =
 "                          every subscriber to have every event   [30]\n"
 "  --server-pid P          sample RSS and CPU of P from /proc (repeat for\n"
 "                          nginx master and workers: summed)\n"
+"  --db-pid P              sample CPU of P, with its ended children's, as\n"
+"                          the database's (repeat: summed; db_cpu_s ...)\n"
 "  --scenario NAME         label in the JSON line                 [adhoc]\n"
 "  --verbose               progress on stderr\n"
 "\n"
@@ -114,7 +116,7 @@ enum {
 	o_target = 1, o_host, o_port, o_chats, o_ids, o_prefix, o_spc, o_posts,
 	o_pubs, o_rate, o_idle, o_hold, o_procs, o_src, o_scen, o_pid, o_count,
 	o_botr, o_words, o_ctime, o_dtime, o_conc, o_retries, o_setup, o_botb,
-	o_verbose, o_header, o_help,
+	o_verbose, o_header, o_dbpid, o_help,
 };
 
 /* in the order of the o_ values: longopts[c - 1] is option c */
@@ -130,7 +132,8 @@ static const struct option longopts[] = {
 	{"connect-timeout", 1, 0, o_ctime}, {"drain-timeout", 1, 0, o_dtime},
 	{"concurrency", 1, 0, o_conc}, {"retries", 1, 0, o_retries},
 	{"setup", 0, 0, o_setup}, {"bot-backend", 1, 0, o_botb},
-	{"verbose", 0, 0, o_verbose}, {"header", 1, 0, o_header}, {"help", 0, 0, o_help},
+	{"verbose", 0, 0, o_verbose}, {"header", 1, 0, o_header},
+	{"db-pid", 1, 0, o_dbpid}, {"help", 0, 0, o_help},
 	{0, 0, 0, 0},
 };
 
@@ -203,6 +206,11 @@ parse_opt(int c, char *arg)
 		if (O.nserver_pids == MAX_PIDS)
 			die("too many --server-pid");
 		O.server_pids[O.nserver_pids++] = (pid_t)num_arg(name, arg, 1, 1e9);
+		break;
+	case o_dbpid:
+		if (O.ndb_pids == MAX_PIDS)
+			die("too many --db-pid");
+		O.db_pids[O.ndb_pids++] = (pid_t)num_arg(name, arg, 1, 1e9);
 		break;
 	case o_count:	O.count_event = arg; break;
 	case o_botr:	O.bot_replies = (int)num_arg(name, arg, 0, 100); break;
@@ -298,6 +306,7 @@ struct srvstat {
 	long	pss_kb;
 	double	cpu_s;
 	int	alive;
+	double	db_cpu_s;	/* the --db-pid processes */
 };
 
 /* The sum of the values of the lines of /proc/PID/FILE that match fmt. */
@@ -319,32 +328,51 @@ proc_sum(pid_t pid, const char *file, const char *fmt)
 	return sum;
 }
 
-/* The --server-pid processes' CPU, RSS and PSS, summed. */
+/*
+ * The CPU seconds of pid so far (utime + stime; with children, also the
+ * cutime + cstime of its children that ended and were waited for); -1 when
+ * it is gone.
+ */
+static double
+proc_cpu(pid_t pid, bool children)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	/* fields after ")": 3 state ... 14 utime 15 stime 16 cutime 17 cstime */
+	unsigned long ut = 0, st = 0;
+	long cut = 0, cst = 0;
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld",
+	    &ut, &st, &cut, &cst) != 4)
+		return 0;
+	double ticks = (double)(ut + st) + (children ? (double)(cut + cst) : 0);
+	return ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The --server-pid processes' CPU, RSS and PSS, summed; the --db-pid ones' CPU. */
 static struct srvstat
 server_sample(void)
 {
 	struct srvstat s = {0};
-	long tck = sysconf(_SC_CLK_TCK);
 	for (int i = 0; i < O.nserver_pids; i++) {
-		char path[64], buf[4096];
-		snprintf(path, sizeof path, "/proc/%d/stat", (int)O.server_pids[i]);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
+		double cpu = proc_cpu(O.server_pids[i], false);
+		if (cpu < 0)
 			continue;
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[n] = 0;
 		s.alive++;
-		char *p = strrchr(buf, ')');
-		if (p != NULL) {
-			/* fields after ")": 3 state ... 14 utime 15 stime */
-			unsigned long ut = 0, st = 0;
-			if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			    &ut, &st) == 2)
-				s.cpu_s += (double)(ut + st) / (double)tck;
-		}
+		s.cpu_s += cpu;
 		s.rss_kb += proc_sum(O.server_pids[i], "status", "VmRSS: %ld");
 		s.pss_kb += proc_sum(O.server_pids[i], "smaps_rollup", "Pss: %ld");
+	}
+	for (int i = 0; i < O.ndb_pids; i++) {
+		double cpu = proc_cpu(O.db_pids[i], true);
+		if (cpu > 0)
+			s.db_cpu_s += cpu;
 	}
 	return s;
 }
@@ -490,6 +518,10 @@ print_result(FILE *f, const struct run *run)
 	fprintf(f, ",\"server_pss_kb\":%ld,\"server_pss_base_kb\":%ld", run->s2.pss_kb, run->s0.pss_kb);
 	json_num(f, "server_cpu_s", run->s2.cpu_s - run->s0.cpu_s, 2);
 	json_num(f, "server_cpu_pub_s", run->s2.cpu_s - run->s1.cpu_s, 2);
+	if (O.ndb_pids > 0) {
+		json_num(f, "db_cpu_s", run->s2.db_cpu_s - run->s0.db_cpu_s, 2);
+		json_num(f, "db_cpu_pub_s", run->s2.db_cpu_s - run->s1.db_cpu_s, 2);
+	}
 	json_num(f, "connect_s", (double)(run->t_ready - run->t_start) / 1e9, 3);
 	json_num(f, "publish_s", run->t_pub_end && P->t_first ?
 	    (double)(run->t_pub_end - P->t_first) / 1e9 : 0, 3);
