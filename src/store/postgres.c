@@ -104,7 +104,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX invites_by_user ON invites (user_id);",
 };
 
-#define CHAT_COLS "id, title, policy, created_at, last_event_id, auto_rounds"
+/* A chat's bots come with it, in order, as [[id, name, muted], ...]: one round trip */
+#define CHAT_COLS "id, title, policy, created_at, last_event_id, auto_rounds," \
+	" (SELECT coalesce(json_agg(json_build_array(b.id, b.name, cb.muted)" \
+	" ORDER BY cb.position), '[]') FROM chat_bots cb JOIN bots b ON b.id = cb.bot_id" \
+	" WHERE cb.chat_id = chats.id)"
 /* A chat list's preview: the newest message not being written (c: the chat). */
 #define NEWEST_SHOWN "(SELECT seq FROM messages WHERE chat_id = c.id" \
 	" AND state <> 'streaming' ORDER BY seq DESC LIMIT 1)"
@@ -148,11 +152,6 @@ static const char *const sql_text[PG_COUNT] = {
 	/* the row stays locked until the transaction ends: one writer per chat at a time */
 	[PG_CHAT_NEXT_EVENT] = "UPDATE chats SET last_event_id = last_event_id + 1"
 	    " WHERE id = $1 RETURNING last_event_id",
-	[PG_CHAT_NEXT_MESSAGE] = "UPDATE chats SET last_seq = last_seq + 1,"
-	    " last_event_id = last_event_id + 1, active_at = nextval('activity_clock')"
-	    " WHERE id = $1 RETURNING last_seq, last_event_id",
-	[PG_CHAT_BOTS] = "SELECT b.id, b.name, c.muted FROM chat_bots c JOIN bots b"
-	    " ON b.id = c.bot_id WHERE c.chat_id = $1 ORDER BY c.position",
 	[PG_CHAT_BOTS_KEEP] = "DELETE FROM chat_bots WHERE chat_id = $1"
 	    " AND bot_id NOT IN " JSON_IDS("$2"),
 	[PG_CHAT_BOT_ADD] = "INSERT INTO chat_bots (chat_id, bot_id, position)"
@@ -164,8 +163,17 @@ static const char *const sql_text[PG_COUNT] = {
 	    " AND seq > $2 ORDER BY seq LIMIT $3",
 	[PG_MSG_LAST] = "SELECT * FROM (SELECT " MSG_READ " FROM messages"
 	    " WHERE chat_id = $1 AND seq < $3 ORDER BY seq DESC LIMIT $2) AS m ORDER BY seq",
-	[PG_MSG_INSERT] = "INSERT INTO messages (" MSG_COLS ", event_id)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)",
+	/*
+	 * A message takes the chat's next seq and event id (moving the chat to the
+	 * top of the lists) and is inserted in one statement; a final one keeps its
+	 * event id. No row: no such chat.
+	 */
+	[PG_MSG_APPEND] = "WITH ids AS (UPDATE chats SET last_seq = last_seq + 1,"
+	    " last_event_id = last_event_id + 1, active_at = nextval('activity_clock')"
+	    " WHERE id = $1 RETURNING last_seq, last_event_id)"
+	    " INSERT INTO messages (" MSG_COLS ", event_id) SELECT $1, last_seq, $2, $3, $4, $5,"
+	    " $6, NULL, $7, $8, CASE WHEN $6 = 'complete' THEN last_event_id END FROM ids"
+	    " RETURNING seq, (SELECT last_event_id FROM ids)",
 	[PG_MSG_GET] = "SELECT " MSG_READ " FROM messages WHERE chat_id = $1 AND seq = $2",
 	[PG_MSG_FINISH] = "UPDATE messages SET body = $3, state = $4, error = $5"
 	    " WHERE chat_id = $1 AND seq = $2 AND state = 'streaming'",

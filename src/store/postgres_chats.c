@@ -27,24 +27,19 @@ on_chat(const char *chat_id)
 }
 
 /*
- * Takes the chat's next event id (and, with seq, its next message seq, which
- * also moves the chat to the top of the chat lists) inside the caller's
- * transaction: STORE_NOT_FOUND when there is no such chat.
+ * Takes the chat's next event id inside the caller's transaction:
+ * STORE_NOT_FOUND when there is no such chat.
  */
 static enum store_status
-next_ids(struct postgres_store *st, const char *chat_id, uint64_t *seq, uint64_t *event_id)
+next_event_id(struct postgres_store *st, const char *chat_id, uint64_t *event_id)
 {
 	struct pg_params p = on_chat(chat_id);
-	PGresult *r = postgres_run(st, seq ? PG_CHAT_NEXT_MESSAGE : PG_CHAT_NEXT_EVENT, &p);
+	PGresult *r = postgres_run(st, PG_CHAT_NEXT_EVENT, &p);
 	if (r == NULL)
 		return STORE_ERROR;
 	enum store_status rc = PQntuples(r) == 1 ? STORE_OK : STORE_NOT_FOUND;
-	if (rc == STORE_OK && seq != NULL) {
-		*seq = (uint64_t)pg_col_int(r, 0, 0);
-		*event_id = (uint64_t)pg_col_int(r, 0, 1);
-	} else if (rc == STORE_OK) {
+	if (rc == STORE_OK)
 		*event_id = (uint64_t)pg_col_int(r, 0, 0);
-	}
 	PQclear(r);
 	return rc;
 }
@@ -64,20 +59,20 @@ postgres_row_message(struct postgres_store *st, PGresult *r, int i)
 	    &m, &more);
 }
 
-/* The chat's "bots" (in order) and "muted" (their ids). */
+/* The chat's "bots" (in order) and "muted" (their ids), from [[id, name, muted], ...]. */
 static void
-chat_bots(struct postgres_store *st, json_t *chat)
+chat_bots(json_t *chat, const char *text)
 {
-	struct pg_params p = on_chat(json_string_value(json_object_get(chat, "id")));
-	json_t *bots = json_array(), *muted = json_array();
-	PGresult *r = postgres_run(st, PG_CHAT_BOTS, &p);
-	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
-		json_array_append_new(bots, json_pack("{s:o, s:o}", "id", pg_col_json(r, i, 0),
-		    "name", pg_col_json(r, i, 1)));
-		if (pg_col_int(r, i, 2) != 0)
-			json_array_append_new(muted, pg_col_json(r, i, 0));
+	json_t *rows = json_loads(text, 0, NULL), *bots = json_array(), *muted = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		json_array_append_new(bots, json_pack("{s:O, s:O}", "id", json_array_get(row, 0),
+		    "name", json_array_get(row, 1)));
+		if (json_integer_value(json_array_get(row, 2)) != 0)
+			json_array_append(muted, json_array_get(row, 0));
 	}
-	PQclear(r);
+	json_decref(rows);
 	json_object_set_new(chat, "bots", bots);
 	json_object_set_new(chat, "muted", muted);
 }
@@ -85,12 +80,13 @@ chat_bots(struct postgres_store *st, json_t *chat)
 static json_t *
 row_chat(struct postgres_store *st, PGresult *r, int i)
 {
+	(void)st;
 	json_t *chat = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I}",
 	    "id", pg_col_json(r, i, 0), "title", pg_col_json(r, i, 1),
 	    "policy", pg_col_json(r, i, 2), "created_at", pg_col_json(r, i, 3),
 	    "last_event_id", (json_int_t)pg_col_int(r, i, 4),
 	    "auto_rounds", (json_int_t)pg_col_int(r, i, 5));
-	chat_bots(st, chat);
+	chat_bots(chat, pg_col_text(r, i, 6));
 	return chat;
 }
 
@@ -176,7 +172,7 @@ postgres_log_event(struct postgres_store *st, const char *chat_id, const char *n
     json_t *data)
 {
 	uint64_t id;
-	if (next_ids(st, chat_id, NULL, &id) != STORE_OK ||
+	if (next_event_id(st, chat_id, &id) != STORE_OK ||
 	    event_insert(st, chat_id, id, name, data) != 0)
 		return 0;
 	return id;
@@ -188,7 +184,7 @@ postgres_event_append(struct postgres_store *st, const char *chat_id, const char
 {
 	if (postgres_begin(st) != 0)
 		return STORE_ERROR;
-	enum store_status rc = next_ids(st, chat_id, NULL, event_id);
+	enum store_status rc = next_event_id(st, chat_id, event_id);
 	if (rc != STORE_OK)
 		return postgres_fail(st, rc);
 	if (event_insert(st, chat_id, *event_id, name, data) != 0)
@@ -391,7 +387,7 @@ postgres_chat_update(struct postgres_store *st, const char *id,
 		return STORE_ERROR;
 	enum store_status rc = chat_row_update(st, id, change);
 	/* the event's Chat carries the id it is published under */
-	if (rc == STORE_OK && (next_ids(st, id, NULL, event_id) != STORE_OK ||
+	if (rc == STORE_OK && (next_event_id(st, id, event_id) != STORE_OK ||
 	    postgres_chat_get(st, id, chat) != STORE_OK))
 		rc = STORE_ERROR;
 	if (rc == STORE_OK) {
@@ -477,13 +473,15 @@ poster_read(struct postgres_store *st, const char *chat_id, const char *user_id,
 	return postgres_exec(st, PG_MEMBER_READ, &p) < 0 ? STORE_ERROR : STORE_OK;
 }
 
-/* The message's row; a final one keeps its event id. */
-static int
-message_row_insert(struct postgres_store *st, const struct message_in *in, uint64_t seq,
-    const char *now, const uint64_t *final_event_id)
+/*
+ * The message's row, with the chat's next seq and event id (a final one
+ * keeps its event id): STORE_NOT_FOUND when there is no such chat.
+ */
+static enum store_status
+message_append(struct postgres_store *st, const struct message_in *in, const char *now,
+    uint64_t *seq, uint64_t *event_id)
 {
 	struct pg_params p = on_chat(in->chat_id);
-	pg_position(&p, seq);
 	pg_text(&p, in->kind);
 	pg_text(&p, in->author);
 	pg_text(&p, in->bot_id);
@@ -491,11 +489,16 @@ message_row_insert(struct postgres_store *st, const struct message_in *in, uint6
 	pg_text(&p, in->state);
 	pg_text(&p, now);
 	pg_text(&p, in->user_id);
-	if (final_event_id != NULL)
-		pg_position(&p, *final_event_id);
-	else
-		pg_text(&p, NULL);
-	return postgres_exec(st, PG_MSG_INSERT, &p) < 0 ? -1 : 0;
+	PGresult *r = postgres_run(st, PG_MSG_APPEND, &p);
+	if (r == NULL)
+		return STORE_ERROR;
+	enum store_status rc = PQntuples(r) == 1 ? STORE_OK : STORE_NOT_FOUND;
+	if (rc == STORE_OK) {
+		*seq = (uint64_t)pg_col_int(r, 0, 0);
+		*event_id = (uint64_t)pg_col_int(r, 0, 1);
+	}
+	PQclear(r);
+	return rc;
 }
 
 /*
@@ -509,12 +512,10 @@ message_insert(struct postgres_store *st, const struct message_in *in, json_t **
 	char now[21];
 	time_now_rfc3339(now);
 	uint64_t seq;
-	enum store_status rc = next_ids(st, in->chat_id, &seq, event_id);
+	enum store_status rc = message_append(st, in, now, &seq, event_id);
 	if (rc != STORE_OK)
 		return rc;
 	bool final = strcmp(in->state, "complete") == 0;
-	if (message_row_insert(st, in, seq, now, final ? event_id : NULL) != 0)
-		return STORE_ERROR;
 	*message = shape_message(st->accounts, in->chat_id, seq, in,
 	    &(struct message_more){ .created_at = now, .alternatives = 1 });
 	if ((final ? log_prune(st, in->chat_id, *event_id) :
