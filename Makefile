@@ -56,11 +56,24 @@ run: build/parley
 
 test: deps unit-test fuzz-smoke http-test browser-test
 
+# on a throwaway PostgreSQL too, for the tests of the PostgreSQL store (PARLEY_TEST_PG)
 unit-test: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; timeout 60 $$t; done
+	@scripts/with-postgres.sh sh -c 'set -e; for t in $(UNIT_TESTS); do echo "== $$t"; timeout 60 $$t; done'
 
+# The HTTP tests twice: on SQLite, then on a throwaway PostgreSQL cluster that
+# scripts/with-postgres.sh starts and removes (checked first: one line if it is missing).
+# Tests that stop PostgreSQL skip themselves there; they run after, alone, on a cluster of
+# their own (PARLEY_TEST_PG_OWNED).
+HTTP_TESTS     := PARLEY_BIN=build/asan/parley node --test --test-concurrency=2
+PG_OWNED_TESTS := tests/http/pg_outage.test.mjs
 http-test: build/asan/parley node_modules/.package-lock.json
-	PARLEY_BIN=build/asan/parley node --test --test-concurrency=2 tests/http/
+	@scripts/with-postgres.sh --check
+	@echo "== HTTP tests on SQLite"
+	env PARLEY_TEST_STORE=sqlite $(HTTP_TESTS) tests/http/
+	@echo "== HTTP tests on PostgreSQL"
+	scripts/with-postgres.sh env PARLEY_TEST_STORE=postgres $(HTTP_TESTS) tests/http/
+	@echo "== HTTP tests that stop PostgreSQL, on a cluster of their own"
+	scripts/with-postgres.sh env PARLEY_TEST_STORE=postgres PARLEY_TEST_PG_OWNED=1 $(HTTP_TESTS) $(PG_OWNED_TESTS)
 
 # screenshots of the main pages, desktop and phone, kept for review
 SCREENSHOT_DIR ?= build/screenshots

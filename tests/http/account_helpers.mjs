@@ -11,10 +11,11 @@
 //   setupLine(), setupFromLink()           the "parley setup:" line and POST /api/v1/setup
 //   assertSameResponse()                   two responses alike but for Date
 //   endsWithin()                           a stream's last `deleted` event and its end, timed
-//   sqlite()                               run the sqlite3 CLI on a stopped server's database
+//   runSql()                               SQL on a stopped server's database (sqlite3, or psql
+//                                          for a postgres:// URL)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { api, postForm, openStream, parsedEvent, useServer, startServer } from './helpers.mjs';
+import { api, postForm, openStream, parsedEvent, useServer, startServer, isPostgresUrl } from './helpers.mjs';
 
 export const ADMIN = { name: 'ada', password: 'ada-secret-pw-1' };
 
@@ -209,8 +210,14 @@ export async function endsWithin(s, t0, { reason, html = false, limit = 1000, wh
   return ms;
 }
 
-/** Run sqlite3 on `db` with `sql`; returns stdout. */
-export const sqlite = (db, sql) => execFileSync('/usr/bin/sqlite3', [db, sql], { encoding: 'utf8', timeout: 5000 });
+/**
+ * Run `sql` on database `db` (a SQLite file: the sqlite3 CLI; a postgres:// URL: psql) and
+ * return its output: values separated by |, one row a line, no headers, as sqlite3 prints them.
+ */
+export const runSql = (db, sql) =>
+  isPostgresUrl(db)
+    ? execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { encoding: 'utf8', timeout: 5000 })
+    : execFileSync('/usr/bin/sqlite3', [db, sql], { encoding: 'utf8', timeout: 5000 });
 
 // ---------------------------------------------------------------------------
 // Page helpers (added for account_pages.test.mjs)

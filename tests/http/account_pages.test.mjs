@@ -31,7 +31,7 @@ import {
   cookieNamed,
   pageSignIn,
   pageSignInRaw,
-  sqlite,
+  runSql,
 } from './account_helpers.mjs';
 
 const T = { timeout: 30000 };
@@ -753,7 +753,7 @@ describe('a chat\'s members page and invite links', () => {
     assertHtml(await d.form('/join', {}), 404, 'POST /join without an invite');
 
     await pool.stop(s);
-    sqlite(db, 'UPDATE invites SET expires_at = 1;');
+    runSql(db, 'UPDATE invites SET expires_at = 1;');
     s = await pool.start(accountsOptions({ db }));
     root = await admin(s.url);
     d = await signIn(s.url, d.user.name, d.password);

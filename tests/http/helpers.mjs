@@ -3,7 +3,8 @@
 // Everything here talks to a real `parley` binary over real sockets:
 //   startServer()   spawn `parley serve --listen 127.0.0.1:0 --db <temp> --auth none` and wait
 //                   for the "parley listening on http://HOST:PORT" line (auth: 'accounts' or
-//                   'proxy', or args containing --auth, choose another mode)
+//                   'proxy', or args containing --auth, choose another mode); <temp> is a
+//                   fresh PostgreSQL database instead on the PostgreSQL pass (onPostgres())
 //   useServer()     one server for a whole file (or describe block): started and stopped by hooks
 //   useServerPool() servers started, crashed and restarted inside tests, cleaned up after the file
 //   withServer()    one server for one test
@@ -15,14 +16,18 @@
 //   openReadyStream(), openSnapshotStream()   a stream once its first event arrived
 //   replies(), postAndSettle(), postAndSee()  bot replies and the turn flow seen on a stream
 //   metrics()       Prometheus text parser
+//   storedText()    everything a database holds, as text (the SQLite files, or a pg_dump)
 import { before, after } from 'node:test';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { onPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
+
+export { onPostgres };
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -43,6 +48,47 @@ export function sleep(ms) {
 export function tempDir(prefix = 'parley-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** True when `db` (a --db value) names a PostgreSQL database rather than a SQLite file. */
+export const isPostgresUrl = (db) => /^postgres(ql)?:\/\//.test(db || '');
+
+/**
+ * A database for a server of the current pass: a SQLite file in `dir`, or on the PostgreSQL
+ * pass a new database on the test cluster. Returns {db, remove()}; remove() is idempotent.
+ */
+function newDatabase(dir) {
+  if (!onPostgres()) return { db: path.join(dir, 'parley.db'), remove: () => {} };
+  const db = createPostgresDb();
+  let dropped = false;
+  return {
+    db,
+    remove() {
+      if (dropped) return;
+      dropped = true;
+      try {
+        dropPostgresDb(db);
+      } catch (e) {
+        // the cluster is gone or the database busy: leave it (the cluster is thrown away)
+        process.stderr.write(`helpers.mjs: could not drop ${db}: ${e.message}\n`);
+      }
+    },
+  };
+}
+
+/**
+ * Everything database `db` holds, as text (latin1), to look for what must not be stored:
+ * a SQLite file with its -wal and -journal, or a PostgreSQL database's data (pg_dump).
+ */
+export function storedText(db) {
+  if (isPostgresUrl(db)) {
+    return execFileSync('pg_dump', ['--data-only', '--no-owner', '--dbname', db], { encoding: 'latin1', timeout: 10000, maxBuffer: 256 << 20 });
+  }
+  return ['', '-wal', '-journal']
+    .map((x) => db + x)
+    .filter((f) => fs.existsSync(f))
+    .map((f) => fs.readFileSync(f).toString('latin1'))
+    .join('\n');
 }
 
 /** The environment for a child parley: ours minus any PARLEY_* (so the host cannot leak config in). */
@@ -119,14 +165,16 @@ const LISTEN_RE = /^parley listening on http:\/\/([^\s:]+):(\d+)\s*$/;
  * options:
  *   args      extra arguments after `serve ...`
  *   env       extra environment (PARLEY_* from the host are removed first)
- *   db        database path; default a fresh temp file (removed on stop unless given)
+ *   db        database path or postgres:// URL; default a fresh temp file, or on the PostgreSQL
+ *             pass a fresh database (removed on stop unless given; keepDb keeps it)
  *   listen    value for --listen (default '127.0.0.1:0'); null = do not pass --listen
  *   noDbFlag  true = do not pass --db
  *   startTimeout  ms to wait for the listening line
  *   fdLimit   run under `ulimit -n fdLimit` (through /bin/sh, which then execs parley)
  *   fsizeLimit  bytes any file it writes may grow to (prlimit --fsize, SIGXFSZ ignored):
  *             its writes then fail as on a full disk; raise it with `prlimit --pid`
- * returns {url, host, port, proc, db, stdout(), stderr(), stop(signal), kill()}
+ * returns {url, host, port, proc, db, dir, stdout(), stderr(), stop(signal), kill(), cleanupDb()}
+ * (start another server on the same data with startServer({db: server.db}))
  */
 export async function startServer({
   args = [],
@@ -145,10 +193,16 @@ export async function startServer({
     throw new Error(`parley binary not found at ${bin} (build it, or set PARLEY_BIN)`);
   }
   let tmp = null;
+  let made = null; // the database made here (removed with tmp)
   if (!db && !noDbFlag) {
     tmp = tempDir();
-    db = path.join(tmp.dir, 'parley.db');
+    made = newDatabase(tmp.dir);
+    db = made.db;
   }
+  const removeDb = () => {
+    if (made) made.remove();
+    if (tmp) tmp.cleanup();
+  };
   const argv = ['serve'];
   if (listen !== null) argv.push('--listen', listen);
   if (!noDbFlag) argv.push('--db', db);
@@ -214,7 +268,7 @@ export async function startServer({
   } catch (e) {
     if (!exitInfo) proc.kill('SIGKILL');
     await exited;
-    if (tmp) tmp.cleanup();
+    removeDb();
     throw e;
   }
 
@@ -225,7 +279,7 @@ export async function startServer({
     port,
     proc,
     db,
-    dir: tmp ? tmp.dir : path.dirname(db || '.'),
+    dir: tmp ? tmp.dir : isPostgresUrl(db) ? null : path.dirname(db || '.'),
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
@@ -254,7 +308,7 @@ export async function startServer({
         }
         return res.code;
       } finally {
-        if (tmp && !keepDb) tmp.cleanup();
+        if (!keepDb) removeDb();
       }
     },
     /** SIGKILL, wait; keeps the db. */
@@ -264,7 +318,7 @@ export async function startServer({
       await exited;
     },
     cleanupDb() {
-      if (tmp) tmp.cleanup();
+      removeDb();
     },
   };
   return server;
@@ -405,7 +459,8 @@ export function useServer({ hookTimeout, ...options } = {}) {
 
 /**
  * For tests that start, kill and restart servers themselves. Returns
- *   freshDb(prefix)    a database path in a new temp directory (removed after the file)
+ *   freshDb(prefix)    a database path in a new temp directory (removed after the file);
+ *                      on the PostgreSQL pass a new database's URL (dropped after the file)
  *   start(options)     startServer(options), remembered until stop()
  *   stop(srv, signal)  SIGTERM/SIGINT: srv.stop(signal) (asserts a clean exit, returns the code);
  *                      SIGKILL: kill, keep the database, return {code, signal}
@@ -430,8 +485,9 @@ export function useServerPool() {
   return {
     freshDb(prefix) {
       const t = tempDir(prefix);
-      dirs.push(t);
-      return path.join(t.dir, 'parley.db');
+      const made = newDatabase(t.dir);
+      dirs.push({ cleanup: () => (made.remove(), t.cleanup()) });
+      return made.db;
     },
     async start(options = {}) {
       const s = await startServer(options);

@@ -45,3 +45,38 @@ export function dropPostgresDb(dbUrl) {
   if (!/^t_[a-z0-9_]+$/.test(name)) throw new Error(`not a test database: ${name}`);
   psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
+
+/*
+ * The cluster is this run's alone (PARLEY_TEST_PG_OWNED=1), so a test may stop it:
+ * scripts/with-postgres.sh gives its data directory (PARLEY_TEST_PG_DATA) and the user
+ * its server runs as (PARLEY_TEST_PG_USER, empty when it is ours), with pg_ctl on PATH.
+ */
+export function ownedPostgres() {
+  return onPostgres() && process.env.PARLEY_TEST_PG_OWNED === '1' && !!process.env.PARLEY_TEST_PG_DATA;
+}
+
+function pgCtl(...args) {
+  const user = process.env.PARLEY_TEST_PG_USER;
+  const cmd = ['pg_ctl', '-D', process.env.PARLEY_TEST_PG_DATA, ...args];
+  const [file, argv] = user ? ['runuser', ['-u', user, '--', ...cmd]] : [cmd[0], cmd.slice(1)];
+  return execFileSync(file, argv, { cwd: process.env.PARLEY_TEST_PG_DATA + '/..', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function postgresRunning() {
+  try {
+    pgCtl('status');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the cluster (mode: fast, or immediate: as if it crashed). */
+export function stopPostgres(mode = 'fast') {
+  if (postgresRunning()) pgCtl('-m', mode, '-w', 'stop');
+}
+
+/** Starts the cluster again (no-op when it runs), waiting until it takes connections. */
+export function startPostgres() {
+  if (!postgresRunning()) pgCtl('-l', `${process.env.PARLEY_TEST_PG_DATA}/../server.log`, '-w', '-t', '30', 'start');
+}

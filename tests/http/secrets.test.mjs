@@ -5,8 +5,7 @@
 // while 50 sign-ins are hashed.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { useServerPool, api, sleep } from './helpers.mjs';
+import { useServerPool, api, sleep, storedText } from './helpers.mjs';
 import { accountsOptions, admin, Client, sessionCookie, setCookies, setupLine, setupFromLink } from './account_helpers.mjs';
 
 const T = { timeout: 60000 };
@@ -83,11 +82,7 @@ describe('secrets go only where they are handed out', () => {
     const stdout = s.stdout();
     const stderr = s.stderr();
     assert.ok(stderr.length > 0, 'the debug log says something');
-    const dbBytes = ['', '-wal', '-journal']
-      .map((x) => db + x)
-      .filter((f) => fs.existsSync(f))
-      .map((f) => fs.readFileSync(f).toString('latin1'))
-      .join('\n');
+    const dbBytes = storedText(db); // SQLite: the file, its WAL and journal; PostgreSQL: its data
 
     // where each secret may appear: [label, part] of the responses, or 'stdout'
     const secrets = [
