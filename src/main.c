@@ -303,12 +303,19 @@ announce(struct runtime *rt)
 static int
 admin_reset(const struct config *cfg)
 {
-	char *err = NULL, password[SECRET_LEN + 1];
+	char *err = NULL, password[SECRET_LEN + 1], label[sizeof cfg->db];
 	struct store *st = store_open(cfg->db, cfg->sync_full, &err);
 	if (st == NULL) {
 		fprintf(stderr, "parley: cannot open database %s: %s (stop the server first)\n",
-		    cfg->db, err ? err : "?");
+		    db_label(cfg->db, label, sizeof label), err ? err : "?");
 		free(err);
+		return 1;
+	}
+	/* a running server would still know the old sign-ins */
+	if (store_servers_using(st) != 0) {
+		fprintf(stderr, "parley: a Parley server is using database %s: stop it first\n",
+		    db_label(cfg->db, label, sizeof label));
+		store_close(st);
 		return 1;
 	}
 	int rc = accounts_reset_password(st, cfg->reset_name, password, &err);

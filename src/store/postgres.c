@@ -259,6 +259,9 @@ static const char *const sql_text[PG_COUNT] = {
 	    " VALUES ($1, $2, $3, $4)",
 	[PG_INVITE_GET] = "SELECT chat_id FROM invites WHERE hash = $1 AND expires_at > $2",
 	[PG_INVITES_EXPIRE] = "DELETE FROM invites WHERE expires_at <= $1",
+	/* connections are named parley (connect_to; a URL may rename them) */
+	[PG_SERVERS_USING] = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+	    " AND application_name = 'parley' AND pid <> pg_backend_pid()",
 };
 
 /* ---------- parameters and columns ---------- */
@@ -663,4 +666,13 @@ bool
 postgres_unreachable(struct postgres_store *st)
 {
 	return st->unreachable;
+}
+
+long
+postgres_servers_using(struct postgres_store *st)
+{
+	PGresult *r = postgres_run(st, PG_SERVERS_USING, NULL);
+	long n = r != NULL ? (long)pg_col_int(r, 0, 0) : -1;
+	PQclear(r);
+	return n;
 }

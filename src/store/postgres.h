@@ -33,7 +33,7 @@ enum pg_stmt {
 	PG_TOKEN_INSERT, PG_TOKEN_LIST, PG_TOKEN_FIND, PG_TOKEN_DELETE,
 	PG_MEMBER_LIST, PG_MEMBER_IDS, PG_MEMBER_IS, PG_MEMBER_ADD, PG_MEMBER_REMOVE, PG_MEMBER_READ,
 	PG_CHAT_ACTIVITY, PG_CHAT_ITEM,
-	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE,
+	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE, PG_SERVERS_USING,
 	PG_COUNT
 };
 
@@ -124,6 +124,7 @@ void		 postgres_close(struct postgres_store *st);
 void		postgres_set_accounts(struct postgres_store *st, bool accounts);
 bool		postgres_available(struct postgres_store *st);
 bool		postgres_unreachable(struct postgres_store *st);
+long		postgres_servers_using(struct postgres_store *st);
 json_t		*postgres_chat_list(struct postgres_store *st, const char *before,
 		    unsigned limit, const char *member);
 enum store_status postgres_chat_get(struct postgres_store *st, const char *id, json_t **chat);

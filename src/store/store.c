@@ -73,6 +73,12 @@ store_unreachable(struct store *st)
 	return st->pg ? postgres_unreachable(st->pg) : sqlite_unreachable(st->lite);
 }
 
+long
+store_servers_using(struct store *st)
+{
+	return st->pg ? postgres_servers_using(st->pg) : 0;
+}
+
 enum store_status
 store_messages_last(struct store *st, const char *chat_id, unsigned n, json_t **messages)
 {

@@ -66,6 +66,12 @@ bool		 store_available(struct store *st);
  * not 500.
  */
 bool		 store_unreachable(struct store *st);
+/*
+ * How many Parley servers use the database besides the caller (SQLite: 0,
+ * its file is held by one at a time and store_open refuses a second);
+ * -1 on error. Tools that must not run beside a server check it.
+ */
+long		 store_servers_using(struct store *st);
 
 /*
  * ---- chats: {"id","title","policy","bots":[{"id","name"}],"created_at",

@@ -71,13 +71,11 @@ describe('parley admin reset', () => {
     const db = pool.freshDb();
     let s = await pool.start(accountsOptions({ db }));
     const a = await admin(s.url);
-    if (!onPostgres()) {
-      // SQLite only: the running server holds the file's lock (servers share a PostgreSQL database)
-      const busy = await runParley(['admin', 'reset', ADMIN.name, '--db', db]);
-      assert.notEqual(busy.code, 0, `exit code while running: ${busy.stdout}`);
-      assert.match(busy.stderr, /stop the server/);
-      assert.doesNotMatch(busy.stdout, /new password/);
-    }
+    // SQLite: the running server holds the file's lock; PostgreSQL: it is connected
+    const busy = await runParley(['admin', 'reset', ADMIN.name, '--db', db]);
+    assert.notEqual(busy.code, 0, `exit code while running: ${busy.stdout}`);
+    assert.match(busy.stderr, onPostgres() ? /a Parley server is using database .*: stop it first/ : /stop the server/);
+    assert.doesNotMatch(busy.stdout, /new password/);
     assert.equal((await a.api('GET', '/api/v1/me')).status, 200, 'nothing changed');
     await pool.stop(s);
 
