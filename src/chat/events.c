@@ -290,7 +290,8 @@ events_list_chat(struct events *ev, const char *chat_id)
 	if (item == NULL)
 		return;
 	json_object_del(item, "read_seq");	/* whose, on the wire? nobody's */
-	json_t *audience = store_member_ids(ev->store, chat_id);
+	json_t *audience = json_incref(json_object_get(item, "members"));
+	json_object_del(item, "members");
 	if (audience != NULL)
 		bus_publish_list(&ev->bus, audience, "list-chat", item);
 	json_decref(audience);

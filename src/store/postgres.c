@@ -136,8 +136,9 @@ static const char *const sql_text[PG_COUNT] = {
 	    " WHERE $3::text IS NULL OR r.user_id IS NOT NULL"
 	    " ORDER BY c.active_at DESC LIMIT $2 OFFSET $1",
 	[PG_CHAT_ITEM] = "SELECT c.id, c.title, m.seq, m.kind, m.author, substr(m.body, 1, "
-	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, m.user_id, c.active_at, 0 FROM chats c"
-	    " LEFT JOIN messages m ON m.chat_id = c.id"
+	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, m.user_id, c.active_at, 0,"
+	    " (SELECT coalesce(json_agg(user_id), '[]') FROM members WHERE chat_id = c.id)"
+	    " FROM chats c LEFT JOIN messages m ON m.chat_id = c.id"
 	    " AND m.seq = " NEWEST_SHOWN " WHERE c.id = $1",
 	[PG_MEMBER_READ] = "UPDATE members SET read_seq = greatest(read_seq, $3)"
 	    " WHERE chat_id = $1 AND user_id = $2",
@@ -250,7 +251,6 @@ static const char *const sql_text[PG_COUNT] = {
 	[PG_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = $1 AND user_id = $2 RETURNING hash",
 	[PG_MEMBER_LIST] = "SELECT " USER_COLS ", added_at FROM members JOIN users"
 	    " ON users.id = members.user_id WHERE chat_id = $1 ORDER BY added_at, users.n",
-	[PG_MEMBER_IDS] = "SELECT user_id FROM members WHERE chat_id = $1",
 	[PG_MEMBER_IS] = "SELECT 1 FROM members WHERE chat_id = $1 AND user_id = $2",
 	[PG_MEMBER_ADD] = "INSERT INTO members (chat_id, user_id, added_at)"
 	    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",

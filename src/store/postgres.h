@@ -31,7 +31,7 @@ enum pg_stmt {
 	PG_SESSION_INSERT, PG_SESSION_GET, PG_SESSION_TOUCH, PG_SESSION_DELETE,
 	PG_SESSIONS_OF_USER, PG_SESSIONS_DELETE_USER, PG_SESSIONS_EXPIRE,
 	PG_TOKEN_INSERT, PG_TOKEN_LIST, PG_TOKEN_FIND, PG_TOKEN_DELETE,
-	PG_MEMBER_LIST, PG_MEMBER_IDS, PG_MEMBER_IS, PG_MEMBER_ADD, PG_MEMBER_REMOVE, PG_MEMBER_READ,
+	PG_MEMBER_LIST, PG_MEMBER_IS, PG_MEMBER_ADD, PG_MEMBER_REMOVE, PG_MEMBER_READ,
 	PG_CHAT_ACTIVITY, PG_CHAT_ITEM,
 	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE, PG_SERVERS_USING,
 	PG_COUNT
@@ -200,7 +200,6 @@ enum store_status postgres_token_delete(struct postgres_store *st, const char *u
 json_t		*postgres_member_list(struct postgres_store *st, const char *chat_id);
 enum store_status postgres_member_is(struct postgres_store *st, const char *chat_id,
 		    const char *user_id);
-json_t		*postgres_member_ids(struct postgres_store *st, const char *chat_id);
 enum store_status postgres_member_read(struct postgres_store *st, const char *chat_id,
 		    const char *user_id, uint64_t seq);
 enum store_status postgres_member_add(struct postgres_store *st, const char *chat_id,

@@ -339,14 +339,6 @@ postgres_member_list(struct postgres_store *st, const char *chat_id)
 	return postgres_collect(st, PG_MEMBER_LIST, &p, row_member);
 }
 
-json_t *
-postgres_member_ids(struct postgres_store *st, const char *chat_id)
-{
-	struct pg_params p = {0};
-	pg_text(&p, chat_id);
-	return postgres_collect(st, PG_MEMBER_IDS, &p, row_text);
-}
-
 enum store_status
 postgres_member_read(struct postgres_store *st, const char *chat_id, const char *user_id,
     uint64_t seq)

@@ -131,6 +131,16 @@ row_activity(struct postgres_store *st, PGresult *r, int i)
 	    "read_seq", (json_int_t)pg_col_int(r, i, 9));
 }
 
+/* A chat list's item with its "members" (PG_CHAT_ITEM). */
+static json_t *
+row_item(struct postgres_store *st, PGresult *r, int i)
+{
+	json_t *item = row_activity(st, r, i);
+	json_t *members = json_loads(pg_col_text(r, i, 10), 0, NULL);
+	json_object_set_new(item, "members", members ? members : json_array());
+	return item;
+}
+
 /* ---------- the event log ---------- */
 
 /* The log's rows up to this id are gone once the chat's events reach newest. */
@@ -285,7 +295,7 @@ postgres_chat_item(struct postgres_store *st, const char *chat_id)
 {
 	json_t *item = NULL;
 	struct pg_params p = on_chat(chat_id);
-	return postgres_one(st, PG_CHAT_ITEM, &p, row_activity, &item) == STORE_OK ? item : NULL;
+	return postgres_one(st, PG_CHAT_ITEM, &p, row_item, &item) == STORE_OK ? item : NULL;
 }
 
 enum store_status

@@ -106,6 +106,8 @@ uint64_t	 sqlite_log_event(struct sqlite_store *st, const char *chat_id, const c
  */
 enum store_status sqlite_member_insert(struct sqlite_store *st, const char *chat_id,
 		    const char *user_id);
+/* The chat's member ids (an array), or NULL on error. */
+json_t		*sqlite_member_ids(struct sqlite_store *st, const char *chat_id);
 
 
 /* ---- the store operations (store.h) ---- */
@@ -189,7 +191,6 @@ enum store_status sqlite_token_delete(struct sqlite_store *st, const char *user_
 json_t		*sqlite_member_list(struct sqlite_store *st, const char *chat_id);
 enum store_status sqlite_member_is(struct sqlite_store *st, const char *chat_id,
 		    const char *user_id);
-json_t		*sqlite_member_ids(struct sqlite_store *st, const char *chat_id);
 enum store_status sqlite_member_read(struct sqlite_store *st, const char *chat_id,
 		    const char *user_id, uint64_t seq);
 enum store_status sqlite_member_add(struct sqlite_store *st, const char *chat_id,

@@ -335,11 +335,18 @@ sqlite_chat_activity(struct sqlite_store *st, const char *member, const char *re
 json_t *
 sqlite_chat_item(struct sqlite_store *st, const char *chat_id)
 {
-	json_t *item = NULL;
+	json_t *item = NULL, *members;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_CHAT_ITEM);
 	if (s != NULL)
 		sqlite_bind_text(s, 1, chat_id);
-	return sqlite_one(st, s, row_activity, &item) == STORE_OK ? item : NULL;
+	if (sqlite_one(st, s, row_activity, &item) != STORE_OK)
+		return NULL;
+	if ((members = sqlite_member_ids(st, chat_id)) == NULL) {
+		json_decref(item);
+		return NULL;
+	}
+	json_object_set_new(item, "members", members);
+	return item;
 }
 
 /*

@@ -373,12 +373,6 @@ store_member_is(struct store *st, const char *chat_id, const char *user_id)
 	return DISPATCH(member_is, chat_id, user_id);
 }
 
-json_t *
-store_member_ids(struct store *st, const char *chat_id)
-{
-	return DISPATCH(member_ids, chat_id);
-}
-
 enum store_status
 store_member_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq)
 {

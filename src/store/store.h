@@ -99,7 +99,10 @@ enum store_status store_chat_get(struct store *st, const char *id, json_t **chat
  */
 json_t		*store_chat_activity(struct store *st, const char *member, const char *reader,
 		    unsigned offset, unsigned limit);
-/* One chat as store_chat_activity lists it (read_seq 0), or NULL. */
+/*
+ * One chat as store_chat_activity lists it (read_seq 0), with "members": the
+ * ids of its members (who may see it in their lists), or NULL.
+ */
 json_t		*store_chat_item(struct store *st, const char *chat_id);
 enum store_status store_chat_create(struct store *st, const char *title,
 		    const char *policy, json_t *bot_ids, const char *creator, json_t **chat);
@@ -272,8 +275,6 @@ enum store_status store_token_delete(struct store *st, const char *user_id,
 json_t		*store_member_list(struct store *st, const char *chat_id);
 /* STORE_OK when the user is a member of the chat, STORE_NOT_FOUND when not. */
 enum store_status store_member_is(struct store *st, const char *chat_id, const char *user_id);
-/* The chat's member ids (an array), or NULL on error. */
-json_t		*store_member_ids(struct store *st, const char *chat_id);
 /* The user has read the chat up to seq (never back); STORE_NOT_FOUND when not a member. */
 enum store_status store_member_read(struct store *st, const char *chat_id, const char *user_id,
 		    uint64_t seq);
