@@ -323,7 +323,21 @@ struct post {
 	struct chats	*chats;
 	chats_posted_fn	*posted;
 	void		*arg;
+	json_t		*chat;			/* as read before the post was queued */
+	uint64_t	 chat_changes, bots;	/* events_chat_changes, bots_version then */
 };
+
+/* The chat as it is now: the one read before the post, unless a chat or bot changed since. */
+static json_t *
+chat_now(struct post *post, const char *chat_id)
+{
+	struct chats *c = post->chats;
+	json_t *chat = NULL;
+	if (post->chat_changes == events_chat_changes(c->events) &&
+	    post->bots == bots_version(c->bots))
+		return json_incref(post->chat);
+	return store_chat_get(c->store, chat_id, &chat) == STORE_OK ? chat : NULL;
+}
 
 /* The bots answer a committed post as the chat is now (a PATCH may have come first). */
 static void
@@ -338,12 +352,13 @@ post_committed(void *arg, json_t *message, enum store_status status)
 		post->posted(post->arg, NULL, &p);
 	} else {
 		const char *chat_id = json_string_value(json_object_get(message, "chat_id"));
-		if (!c->stopping && store_chat_get(c->store, chat_id, &chat) == STORE_OK) {
+		if (!c->stopping && (chat = chat_now(post, chat_id)) != NULL) {
 			turns_on_message(c->turns, chat, message);
 			json_decref(chat);
 		}
 		post->posted(post->arg, message, NULL);
 	}
+	json_decref(post->chat);
 	free(post);
 }
 
@@ -354,19 +369,20 @@ chats_post(struct chats *c, const struct who *who, const char *id, json_t *autho
 	json_t *chat;
 	if (refuse_stopping(c, p) != 0 || chats_get(c, who, id, &chat, p) != 0)
 		return -1;
-	json_decref(chat);
 	/* with accounts the author is who posts; an author in the request is ignored */
 	char *author = who->anyone ? validate_text(author_v, "author", LIMIT_AUTHOR_CHARS, p) :
 	    xstrdup(who->display_name);
 	char *body = author ? validate_message_body(body_v, p) : NULL;
 	if (body != NULL) {
 		struct post *post = xmalloc(sizeof *post);
-		*post = (struct post){ c, posted, arg };
+		*post = (struct post){ c, posted, arg, json_incref(chat),
+		    events_chat_changes(c->events), bots_version(c->bots) };
 		struct message_in in = { .chat_id = id, .kind = "person", .author = author,
 		    .user_id = who->anyone ? NULL : who->user_id, .body = body,
 		    .state = "complete" };
 		events_post(c->events, &in, post_committed, post);
 	}
+	json_decref(chat);
 	free(author);
 	free(body);
 	return body != NULL ? 0 : -1;

@@ -26,6 +26,7 @@ struct events {
 	struct bus		 bus;
 	struct event		*settle;	/* end of the loop iteration */
 	struct post_queue	 posts;
+	uint64_t		 chat_changes;	/* events_chat_changes */
 };
 
 static char *
@@ -178,6 +179,12 @@ events_message_pending(struct events *ev, json_t *message)
 	    "message-update", message);
 }
 
+uint64_t
+events_chat_changes(const struct events *ev)
+{
+	return ev->chat_changes;
+}
+
 enum store_status
 events_chat_update(struct events *ev, const char *chat_id, const struct chat_change *change,
     json_t **chat)
@@ -185,6 +192,7 @@ events_chat_update(struct events *ev, const char *chat_id, const struct chat_cha
 	uint64_t id;
 	enum store_status rc = store_chat_update(ev->store, chat_id, change, chat, &id);
 	if (rc == STORE_OK) {
+		ev->chat_changes++;
 		bus_publish(&ev->bus, chat_id, id, "chat", *chat);
 		events_list_chat(ev, chat_id);
 	}
@@ -273,6 +281,7 @@ events_chat_delete(struct events *ev, const char *chat_id)
 	enum store_status rc = store_chat_delete(ev->store, chat_id);
 	if (rc != STORE_OK)
 		return rc;
+	ev->chat_changes++;
 	json_t *data = json_pack("{s:s}", "chat_id", chat_id);
 	bus_publish(&ev->bus, chat_id, 0, "deleted", data);
 	bus_end_chat(&ev->bus, chat_id);

@@ -53,6 +53,11 @@ enum store_status events_message_finish(struct events *ev, const char *chat_id,
  * sent without an id so that tabs show it; the stored update follows.
  */
 void		 events_message_pending(struct events *ev, json_t *message);
+/*
+ * How many chats were changed or deleted through here so far: a Chat read
+ * when this was n is still as stored while it is n.
+ */
+uint64_t	 events_chat_changes(const struct events *ev);
 /* Changes the chat: a "chat" event carrying the new Chat (store_chat_update). */
 enum store_status events_chat_update(struct events *ev, const char *chat_id,
 		    const struct chat_change *change, json_t **chat);
