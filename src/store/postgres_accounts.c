@@ -10,6 +10,7 @@
  * (store_member_is too) is asked of it.
  */
 #include "store/postgres.h"
+#include "store/shapes.h"
 #include "util/ids.h"
 #include "util/xmalloc.h"
 
@@ -18,14 +19,13 @@
 
 /* ---------- rows to JSON ---------- */
 
-/* The User JSON (a row of USER_COLS): the one place its shape is built. */
+/* A row of USER_COLS as a User. */
 static json_t *
 row_user(struct postgres_store *st, PGresult *r, int row)
 {
 	(void)st;
-	return json_pack("{s:o, s:o, s:o, s:b, s:o}", "id", pg_col_json(r, row, 0),
-	    "name", pg_col_json(r, row, 1), "display_name", pg_col_json(r, row, 2),
-	    "admin", pg_col_int(r, row, 3) != 0, "created_at", pg_col_json(r, row, 4));
+	return shape_user(pg_col_text(r, row, 0), pg_col_text(r, row, 1),
+	    pg_col_text(r, row, 2), pg_col_int(r, row, 3) != 0, pg_col_text(r, row, 4));
 }
 
 /* A member: the User, then when they were added. */
@@ -37,18 +37,11 @@ row_member(struct postgres_store *st, PGresult *r, int row)
 	return user;
 }
 
-/* The Token JSON: the one place its shape is built. */
-static json_t *
-token_json(const char *id, const char *name, const char *created_at)
-{
-	return json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "created_at", created_at);
-}
-
 static json_t *
 row_token(struct postgres_store *st, PGresult *r, int row)
 {
 	(void)st;
-	return token_json(pg_col_text(r, row, 0), pg_col_text(r, row, 1),
+	return shape_token(pg_col_text(r, row, 0), pg_col_text(r, row, 1),
 	    pg_col_text(r, row, 2));
 }
 
@@ -292,7 +285,7 @@ postgres_token_create(struct postgres_store *st, const char *user_id, const char
 	pg_text(&p, now);
 	enum store_status rc = write_status(st, PG_TOKEN_INSERT, &p);
 	if (rc == STORE_OK)
-		*token = token_json(id, name, now);
+		*token = shape_token(id, name, now);
 	return rc;
 }
 

@@ -4,19 +4,19 @@
  * STORE_CONFLICT.
  */
 #include "store/postgres.h"
+#include "store/shapes.h"
 #include "util/ids.h"
 
 static json_t *
 row_bot(struct postgres_store *st, PGresult *r, int row)
 {
 	(void)st;
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:f, s:o}",
-	    "id", pg_col_json(r, row, 0), "name", pg_col_json(r, row, 1),
-	    "persona", pg_col_json(r, row, 2), "backend", pg_col_json(r, row, 3),
-	    "model", pg_col_json(r, row, 4), "base_url", pg_col_json(r, row, 5),
-	    "api_key_env", pg_col_json(r, row, 6), "temperature", pg_col_real(r, row, 7),
-	    "max_tokens", (json_int_t)pg_col_int(r, row, 8),
-	    "talkativeness", pg_col_real(r, row, 9), "greeting", pg_col_json(r, row, 10));
+	return shape_bot(&(struct bot_row){ .id = pg_col_text(r, row, 0),
+	    .name = pg_col_text(r, row, 1), .persona = pg_col_text(r, row, 2),
+	    .backend = pg_col_text(r, row, 3), .model = pg_col_text(r, row, 4),
+	    .base_url = pg_col_text(r, row, 5), .api_key_env = pg_col_text(r, row, 6),
+	    .temperature = pg_col_real(r, row, 7), .max_tokens = pg_col_int(r, row, 8),
+	    .talkativeness = pg_col_real(r, row, 9), .greeting = pg_col_text(r, row, 10) });
 }
 
 static json_t *

@@ -17,3 +17,27 @@ shape_message(bool accounts, const char *chat_id, uint64_t seq, const struct mes
 		    json_null());
 	return msg;
 }
+
+json_t *
+shape_user(const char *id, const char *name, const char *display_name, bool admin,
+    const char *created_at)
+{
+	return json_pack("{s:s, s:s, s:s, s:b, s:s}", "id", id, "name", name,
+	    "display_name", display_name, "admin", admin, "created_at", created_at);
+}
+
+json_t *
+shape_token(const char *id, const char *name, const char *created_at)
+{
+	return json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "created_at", created_at);
+}
+
+json_t *
+shape_bot(const struct bot_row *b)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:f, s:I, s:f, s:s}",
+	    "id", b->id, "name", b->name, "persona", b->persona, "backend", b->backend,
+	    "model", b->model, "base_url", b->base_url, "api_key_env", b->api_key_env,
+	    "temperature", b->temperature, "max_tokens", b->max_tokens,
+	    "talkativeness", b->talkativeness, "greeting", b->greeting);
+}

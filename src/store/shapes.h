@@ -22,5 +22,21 @@ struct message_more {
 /* The Message; "user_id" only where people have accounts. */
 json_t	*shape_message(bool accounts, const char *chat_id, uint64_t seq,
 	    const struct message_in *m, const struct message_more *more);
+/* The User. */
+json_t	*shape_user(const char *id, const char *name, const char *display_name, bool admin,
+	    const char *created_at);
+/* An API token as listed (never its secret). */
+json_t	*shape_token(const char *id, const char *name, const char *created_at);
+
+/* A bot's columns; model, base_url and api_key_env may be NULL. */
+struct bot_row {
+	const char	*id, *name, *persona, *backend, *model, *base_url, *api_key_env;
+	const char	*greeting;
+	double		 temperature, talkativeness;
+	json_int_t	 max_tokens;
+};
+
+/* The Bot (SPEC §2, with "greeting"). */
+json_t	*shape_bot(const struct bot_row *b);
 
 #endif

@@ -9,6 +9,7 @@
  * kept in memory for store_member_is, and dropped whenever they change; a
  * Chat does not show its members, so nothing here changes a cached Chat.
  */
+#include "store/shapes.h"
 #include "store/sqlite.h"
 #include "limits.h"
 #include "util/ids.h"
@@ -24,14 +25,13 @@ column_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
-/* The User JSON (a row of USER_COLS): the one place its shape is built. */
+/* A row of USER_COLS as a User. */
 static json_t *
 row_user(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	return json_pack("{s:o, s:o, s:o, s:b, s:o}", "id", sqlite_column_json(s, 0),
-	    "name", sqlite_column_json(s, 1), "display_name", sqlite_column_json(s, 2),
-	    "admin", sqlite3_column_int(s, 3) != 0, "created_at", sqlite_column_json(s, 4));
+	return shape_user(column_text(s, 0), column_text(s, 1), column_text(s, 2),
+	    sqlite3_column_int(s, 3) != 0, column_text(s, 4));
 }
 
 /* A member: the User, then when they were added. */
@@ -43,18 +43,11 @@ row_member(struct sqlite_store *st, sqlite3_stmt *s)
 	return user;
 }
 
-/* The Token JSON: the one place its shape is built. */
-static json_t *
-token_json(const char *id, const char *name, const char *created_at)
-{
-	return json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "created_at", created_at);
-}
-
 static json_t *
 row_token(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	return token_json(column_text(s, 0), column_text(s, 1), column_text(s, 2));
+	return shape_token(column_text(s, 0), column_text(s, 1), column_text(s, 2));
 }
 
 static json_t *
@@ -305,7 +298,7 @@ sqlite_token_create(struct sqlite_store *st, const char *user_id, const char *na
 	}
 	enum store_status rc = write_status(st, s);
 	if (rc == STORE_OK)
-		*token = token_json(id, name, now);
+		*token = shape_token(id, name, now);
 	return rc;
 }
 

@@ -2,26 +2,26 @@
  * sqlite_bots.c - bots on SQLite (store.h). Names are unique without regard
  * to case (COLLATE NOCASE); a duplicate is STORE_CONFLICT.
  */
+#include "store/shapes.h"
 #include "store/sqlite.h"
 #include "util/ids.h"
 
-static json_t *
-column_real(sqlite3_stmt *s, int i)
+static const char *
+column_text(sqlite3_stmt *s, int i)
 {
-	return json_real(sqlite3_column_double(s, i));
+	return (const char *)sqlite3_column_text(s, i);
 }
 
 static json_t *
 row_bot(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}",
-	    "id", sqlite_column_json(s, 0), "name", sqlite_column_json(s, 1),
-	    "persona", sqlite_column_json(s, 2), "backend", sqlite_column_json(s, 3),
-	    "model", sqlite_column_json(s, 4), "base_url", sqlite_column_json(s, 5),
-	    "api_key_env", sqlite_column_json(s, 6), "temperature", column_real(s, 7),
-	    "max_tokens", (json_int_t)sqlite3_column_int64(s, 8),
-	    "talkativeness", column_real(s, 9), "greeting", sqlite_column_json(s, 10));
+	return shape_bot(&(struct bot_row){ .id = column_text(s, 0), .name = column_text(s, 1),
+	    .persona = column_text(s, 2), .backend = column_text(s, 3),
+	    .model = column_text(s, 4), .base_url = column_text(s, 5),
+	    .api_key_env = column_text(s, 6), .temperature = sqlite3_column_double(s, 7),
+	    .max_tokens = sqlite3_column_int64(s, 8),
+	    .talkativeness = sqlite3_column_double(s, 9), .greeting = column_text(s, 10) });
 }
 
 static json_t *
