@@ -3,15 +3,15 @@
  * shared helpers. One connection, statements prepared on it at first use.
  * A commit returns once PostgreSQL has made it durable (its own
  * synchronous_commit setting), so a 201 survives kill -9 of Parley and of
- * the database server. A lost connection fails the call that finds it and
- * is made again on a later call, at most once a second at first, then with
- * backoff up to LIMIT_DB_RETRY_MAX_MS; until then every call fails at once.
+ * the database server. A lost connection fails the call that finds it, and
+ * every call until postgres_link.c's thread has made a new one (never on
+ * the event loop: connecting to an unreachable server can take seconds).
  * Migrations are numbered, kept in parley_schema, and run under an
  * advisory lock, so nodes starting together migrate once.
  */
 #include "store/postgres.h"
 #include "limits.h"
-#include "util/clock.h"
+#include "store/postgres_link.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -341,9 +341,10 @@ connection_lost(struct postgres_store *st)
 }
 
 /*
- * A usable connection: made again when lost, when the backoff allows; -1 if
- * none. Never in the middle of a transaction: the rest of it would run
- * outside one, so it fails until the caller ends it (postgres_fail).
+ * A usable connection: when lost, the new one postgres_link.c has made, if
+ * it has; -1 if none (yet). Never in the middle of a transaction: the rest
+ * of it would run outside one, so it fails until the caller ends it
+ * (postgres_fail).
  */
 static int
 connected(struct postgres_store *st)
@@ -353,21 +354,13 @@ connected(struct postgres_store *st)
 	connection_lost(st);
 	if (st->in_transaction)
 		return -1;
-	int64_t now = monotonic_ms();
-	if (now < st->retry_at_ms)
+	PGconn *fresh = pg_link_take(st->link);
+	if (fresh == NULL)
 		return -1;
-	PQreset(st->conn);
-	if (PQstatus(st->conn) == CONNECTION_OK) {
-		log_info("database: connected again");
-		st->retry_delay_ms = LIMIT_DB_RETRY_MIN_MS;
-		return 0;
-	}
-	log_error("database: cannot connect (next try in %u ms): %s", st->retry_delay_ms,
-	    error_line(st));
-	st->retry_at_ms = now + st->retry_delay_ms;
-	st->retry_delay_ms = st->retry_delay_ms * 2 > LIMIT_DB_RETRY_MAX_MS ?
-	    LIMIT_DB_RETRY_MAX_MS : st->retry_delay_ms * 2;
-	return -1;
+	PQfinish(st->conn);
+	st->conn = fresh;
+	log_info("database: connected again");
+	return 0;
 }
 
 /* Statement id is prepared on this connection (named s<id>); -1 on failure. */
@@ -393,9 +386,8 @@ answered_failure(const char *sqlstate)
 	return strcmp(sqlstate, "23505") == 0 || strcmp(sqlstate, "23503") == 0;
 }
 
-/* One attempt of postgres_run. */
-static PGresult *
-run_once(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
+PGresult *
+postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
 {
 	char name[16];
 	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
@@ -419,30 +411,6 @@ run_once(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
 	if (PQstatus(st->conn) != CONNECTION_OK)
 		connection_lost(st);
 	return NULL;
-}
-
-/*
- * Whether a statement that failed on a lost connection may run again on a
- * new one: BEGIN and reads, which change nothing; a write outside a
- * transaction may have been done before the connection went.
- */
-static bool
-may_retry(struct postgres_store *st, enum pg_stmt id)
-{
-	return !st->in_transaction && PQstatus(st->conn) != CONNECTION_OK &&
-	    (id == PG_BEGIN || strncmp(sql_text[id], "SELECT", 6) == 0);
-}
-
-PGresult *
-postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
-{
-	bool was_up = PQstatus(st->conn) == CONNECTION_OK;
-	PGresult *r = run_once(st, id, p);
-	if (r == NULL && was_up && may_retry(st, id)) {
-		st->retry_at_ms = 0;	/* it worked a moment ago: try at once */
-		r = run_once(st, id, p);
-	}
-	return r;
 }
 
 long
@@ -591,40 +559,20 @@ migrate(struct postgres_store *st, char **err)
 	return 0;
 }
 
-/* What the server says unasked (warnings, why it ends a connection) goes to the log. */
-static void
-log_notice(void *arg, const char *message)
-{
-	(void)arg;
-	log_warn("database: %.*s", (int)strcspn(message, "\n"), message);
-}
-
-/*
- * The URL's own settings win over these defaults (they come first): a name
- * in pg_stat_activity, a bound on connecting, and on any one statement.
- */
-static PGconn *
-connect_to(const char *conninfo)
-{
-	const char *const keys[] = { "application_name", "connect_timeout", "options",
-	    "dbname", NULL };
-	const char *const values[] = { "parley", STR(LIMIT_DB_CONNECT_SECONDS),
-	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c client_min_messages=warning",
-	    conninfo, NULL };
-	PGconn *conn = PQconnectdbParams(keys, values, 1);
-	PQsetNoticeProcessor(conn, log_notice, NULL);
-	return conn;
-}
-
 struct postgres_store *
 postgres_open(const char *conninfo, char **err)
 {
 	struct postgres_store *st = xcalloc(1, sizeof *st);
-	st->retry_delay_ms = LIMIT_DB_RETRY_MIN_MS;
 	*err = NULL;
-	st->conn = connect_to(conninfo);
+	st->conn = pg_link_connect(conninfo);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		open_failed(st, "cannot connect", err);
+		postgres_close(st);
+		return NULL;
+	}
+	if ((st->link = pg_link_new(conninfo)) == NULL) {
+		if (asprintf(err, "cannot start a thread") < 0)
+			*err = NULL;
 		postgres_close(st);
 		return NULL;
 	}
@@ -640,6 +588,7 @@ postgres_close(struct postgres_store *st)
 {
 	if (st == NULL)
 		return;
+	pg_link_free(st->link);
 	PQfinish(st->conn);
 	free(st);
 }

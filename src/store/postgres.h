@@ -37,13 +37,14 @@ enum pg_stmt {
 	PG_COUNT
 };
 
+struct pg_link;
+
 struct postgres_store {
 	PGconn		*conn;
+	struct pg_link	*link;			/* makes the next connection when this one is lost */
 	bool		 accounts;		/* messages carry "user_id" */
 	bool		 in_transaction;
 	bool		 unreachable;		/* the connection failed since the last statement that worked */
-	int64_t		 retry_at_ms;		/* no reconnect attempt before (monotonic) */
-	unsigned	 retry_delay_ms;	/* the next wait between attempts (backoff) */
 	char		 sqlstate[6];		/* of the last failed statement */
 	char		 error[256];		/* its message's first line (for logs) */
 	bool		 prepared[PG_COUNT];	/* on this connection */
@@ -66,7 +67,8 @@ void		 pg_position(struct pg_params *p, uint64_t v);
 /*
  * Runs a statement: its result (PQclear it) when it succeeded, else NULL
  * with the failure's SQLSTATE in st->sqlstate (logged unless it is a
- * constraint's). A lost connection is reconnected on a later call.
+ * constraint's). A lost connection fails the calls that meet it until a
+ * new one is ready (postgres_link.c).
  */
 PGresult	*postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p);
 /* Runs a statement that returns no rows: the rows it changed, or -1. */

@@ -194,7 +194,10 @@ test_newer_schema_refused(void **state)
 	free(err);
 }
 
-/* A connection the server ended is made again; what failed meanwhile was not stored. */
+/*
+ * A connection the server ended is made again, off the caller's thread:
+ * calls fail (unreachable) until it is; what failed meanwhile was not stored.
+ */
 static void
 test_reconnects(void **state)
 {
@@ -207,9 +210,20 @@ test_reconnects(void **state)
 	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
 	    " WHERE datname = '%s' AND pid <> pg_backend_pid()", f->name);
 	assert_int_equal(admin(sql), 0);
-	usleep(100 * 1000);
-	assert_true(store_available(st));	/* noticed, and connected again */
-	assert_int_equal(post(st, chat_id(chat), "after", &event_id), 2);
+
+	struct message_in in = { .chat_id = chat_id(chat), .kind = "person", .author = "ann",
+	    .body = "after", .state = "complete" };
+	struct message_added out;
+	int failures = 0;
+	while (store_messages_add(st, &in, 1, &out) != STORE_OK) {
+		assert_true(store_unreachable(st));
+		assert_true(++failures < 100);	/* connected again within 5 s */
+		usleep(50 * 1000);
+	}
+	assert_true(failures > 0);	/* the lost connection was met */
+	assert_false(store_unreachable(st));
+	assert_int_equal(json_integer_value(json_object_get(out.message, "seq")), 2);
+	json_decref(out.message);
 	json_decref(chat);
 }
 

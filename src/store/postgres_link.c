@@ -1,0 +1,167 @@
+/*
+ * postgres_link.c - the PostgreSQL store's connections, made on a thread of
+ * its own once the first is lost: connecting to a server that is down or
+ * unreachable can take up to connect_timeout, which the event loop must
+ * never wait for. The thread tries at once, then after 250 ms, doubling up
+ * to LIMIT_DB_RETRY_MAX_MS, until it has a connection for the store to take.
+ * Called by postgres.c only.
+ */
+#include "store/postgres_link.h"
+#include "limits.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+struct pg_link {
+	char		*conninfo;
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;
+	bool		 wanted;	/* the store asked for a connection */
+	bool		 stopping;
+	PGconn		*ready;		/* made, not yet taken */
+};
+
+/* What the server says unasked (warnings, why it ends a connection) goes to the log. */
+static void
+log_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_warn("database: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/*
+ * The URL's own settings win over these defaults (they come first): a name
+ * in pg_stat_activity, a bound on connecting, and on any one statement.
+ */
+PGconn *
+pg_link_connect(const char *conninfo)
+{
+	const char *const keys[] = { "application_name", "connect_timeout", "options",
+	    "dbname", NULL };
+	const char *const values[] = { "parley", STR(LIMIT_DB_CONNECT_SECONDS),
+	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c client_min_messages=warning",
+	    conninfo, NULL };
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
+	PQsetNoticeProcessor(conn, log_notice, NULL);
+	return conn;
+}
+
+/* Waits (the lock held) until asked to stop or ms have passed. */
+static void
+pause_for(struct pg_link *l, unsigned ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (!l->stopping && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
+		;
+}
+
+/* One attempt (the lock not held); true once a connection is ready. */
+static bool
+attempt(struct pg_link *l, unsigned next_ms)
+{
+	PGconn *conn = pg_link_connect(l->conninfo);
+	if (PQstatus(conn) == CONNECTION_OK) {
+		pthread_mutex_lock(&l->lock);
+		l->ready = conn;
+		l->wanted = false;
+		pthread_mutex_unlock(&l->lock);
+		return true;
+	}
+	const char *why = PQerrorMessage(conn);
+	log_error("database: cannot connect (next try in %u ms): %.*s", next_ms,
+	    (int)strcspn(why, "\n"), why);
+	PQfinish(conn);
+	return false;
+}
+
+static void *
+run(void *arg)
+{
+	struct pg_link *l = arg;
+	pthread_mutex_lock(&l->lock);
+	while (!l->stopping) {
+		if (!l->wanted) {
+			pthread_cond_wait(&l->wake, &l->lock);
+			continue;
+		}
+		unsigned delay = LIMIT_DB_RETRY_MIN_MS;
+		pthread_mutex_unlock(&l->lock);
+		while (!attempt(l, delay)) {
+			pthread_mutex_lock(&l->lock);
+			pause_for(l, delay);
+			bool stop = l->stopping;
+			pthread_mutex_unlock(&l->lock);
+			if (stop)
+				break;
+			delay = delay * 2 > LIMIT_DB_RETRY_MAX_MS ? LIMIT_DB_RETRY_MAX_MS : delay * 2;
+		}
+		pthread_mutex_lock(&l->lock);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+struct pg_link *
+pg_link_new(const char *conninfo)
+{
+	struct pg_link *l = xcalloc(1, sizeof *l);
+	l->conninfo = xstrdup(conninfo);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->wake, NULL);
+	if (pthread_create(&l->thread, NULL, run, l) != 0) {
+		pthread_cond_destroy(&l->wake);
+		pthread_mutex_destroy(&l->lock);
+		free(l->conninfo);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+PGconn *
+pg_link_take(struct pg_link *l)
+{
+	pthread_mutex_lock(&l->lock);
+	PGconn *conn = l->ready;
+	l->ready = NULL;
+	if (conn == NULL && !l->wanted) {
+		l->wanted = true;
+		pthread_cond_signal(&l->wake);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return conn;
+}
+
+void
+pg_link_free(struct pg_link *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->stopping = true;
+	pthread_cond_signal(&l->wake);
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(l->thread, NULL);
+	PQfinish(l->ready);
+	pthread_cond_destroy(&l->wake);
+	pthread_mutex_destroy(&l->lock);
+	free(l->conninfo);
+	free(l);
+}
