@@ -55,7 +55,7 @@
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
 #define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
 #define LIMIT_DB_CHECK_SECONDS    2             /* how often the database is checked (SQLite: its file; PostgreSQL: its connection) */
-#define LIMIT_DB_RETRY_MIN_MS     250           /* PostgreSQL lost: the first wait before connecting again */
+#define LIMIT_DB_RETRY_MIN_MS     250           /* PostgreSQL lost: the wait after a first failed attempt to connect again */
 #define LIMIT_DB_RETRY_MAX_MS     5000          /* ... doubling up to this */
 #define LIMIT_DB_CONNECT_SECONDS  5             /* PostgreSQL: connecting gives up after (the URL's connect_timeout wins) */
 #define LIMIT_DB_STATEMENT_MS     30000         /* PostgreSQL: one statement's bound (the URL's options win) */
