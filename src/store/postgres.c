@@ -372,11 +372,26 @@ prepare(struct postgres_store *st, enum pg_stmt id, char name[16])
 		return 0;
 	PGresult *r = PQprepare(st->conn, name, sql_text[id], 0, NULL);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
+	if (!ok) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(st->sqlstate, sizeof st->sqlstate, "%s", state ? state : "08006");
 		log_error("database: preparing %s: %s", sql_text[id], error_line(st));
+	}
 	PQclear(r);
 	st->prepared[id] = ok;
 	return ok ? 0 : -1;
+}
+
+/*
+ * Whether the last failure was the connection's: it is gone, or the server
+ * said it is ending it (class 08, connection; 57P, shutting down), which
+ * may come before the connection looks closed.
+ */
+static bool
+lost_connection(struct postgres_store *st)
+{
+	return PQstatus(st->conn) != CONNECTION_OK || strncmp(st->sqlstate, "08", 2) == 0 ||
+	    strncmp(st->sqlstate, "57P", 3) == 0;
 }
 
 /* Failures the callers turn into answers (postgres_failure): not worth a log line. */
@@ -392,7 +407,7 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 	char name[16];
 	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
 	if (connected(st) != 0 || prepare(st, id, name) != 0) {
-		if (PQstatus(st->conn) != CONNECTION_OK)
+		if (lost_connection(st))
 			connection_lost(st);
 		return NULL;
 	}
@@ -408,7 +423,7 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 	if (!answered_failure(st->sqlstate))
 		log_error("database: %s: %s", sql_text[id], error_line(st));
 	PQclear(r);
-	if (PQstatus(st->conn) != CONNECTION_OK)
+	if (lost_connection(st))
 		connection_lost(st);
 	return NULL;
 }
