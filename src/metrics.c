@@ -30,6 +30,8 @@ static const struct {
 	    "People's messages made durable (posts arriving together share a commit)." },
 	[METRIC_POST_COMMITS] = { "parley_post_commits_total", "counter",
 	    "Commits of people's messages." },
+	[METRIC_DB_RECONNECTS] = { "parley_db_reconnects_total", "counter",
+	    "Connections to PostgreSQL made again after one was lost." },
 };
 
 void

@@ -16,6 +16,7 @@ enum metric {
 	METRIC_SSE_DROPPED_SLOW,	/* subscribers cut off for not reading */
 	METRIC_POSTS_COMMITTED,		/* people's messages made durable in groups */
 	METRIC_POST_COMMITS,		/* the commits that made them durable */
+	METRIC_DB_RECONNECTS,		/* PostgreSQL connections made again after a loss */
 	METRIC_COUNT
 };
 

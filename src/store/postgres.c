@@ -11,6 +11,7 @@
  */
 #include "store/postgres.h"
 #include "limits.h"
+#include "metrics.h"
 #include "store/postgres_link.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -359,6 +360,7 @@ connected(struct postgres_store *st)
 		return -1;
 	PQfinish(st->conn);
 	st->conn = fresh;
+	metrics_add(METRIC_DB_RECONNECTS, 1);
 	log_info("database: connected again");
 	return 0;
 }

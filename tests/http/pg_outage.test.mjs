@@ -15,6 +15,7 @@ import {
   durableEvents,
   eventually,
   assertError,
+  metrics,
   sleep,
 } from './helpers.mjs';
 import { ownedPostgres, stopPostgres, startPostgres } from './postgres.mjs';
@@ -48,8 +49,10 @@ test('PostgreSQL stopped: 503 with a detail, streams stay open, all comes back b
     assert.ok(!st.ended, 'the stream stays open');
     assert.ok(st.comments.length > comments, 'keepalives go on meanwhile');
 
+    const reconnects = (await metrics(s.url)).get('parley_db_reconnects_total');
     startPostgres();
     await eventually(async () => (await healthStatus(s.url)) === 200, { timeout: 10000, what: '/healthz 200 again' });
+    assert.equal((await metrics(s.url)).get('parley_db_reconnects_total'), reconnects + 1, 'one reconnection counted');
     const after = await postMessage(s.url, chat.id, 'after');
     assert.equal(after.seq, 2, 'the refused post took no seq');
     await st.waitFor((x) => durableEvents(x.frames).some((e) => e.event === 'message' && JSON.parse(e.data).body === 'after'), 5000, 'the post after the outage on the open stream');
