@@ -10,7 +10,7 @@
 BENCH_CC     ?= $(CC)
 BENCH_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror
 
-.PHONY: bench bench-deps
+.PHONY: bench bench-deps bench-slow-db
 
 LOADGEN_SRC := $(wildcard bench/loadgen/*.c)
 build/bench/loadgen: $(LOADGEN_SRC) $(wildcard bench/loadgen/*.h)
@@ -35,3 +35,8 @@ bench: build/bench/loadgen build/bench/floor build/bench/password_cost
 	$(if $(PARLEY),,$(MAKE) build/parley)
 	bench/run.sh deps
 	bench/run.sh
+
+# PostgreSQL 20 ms away (a delaying proxy) against its own socket: what a slow database does
+# to posts, /healthz, static files and other chats' live tokens (bench/slow_db.mjs)
+bench-slow-db: build/parley node_modules/.package-lock.json
+	PARLEY_BIN=build/parley scripts/with-postgres.sh node bench/slow_db.mjs
