@@ -9,7 +9,7 @@
  * its own "message" event (its row keeps the event's id).
  */
 #include "store/postgres.h"
-#include "limits.h"
+#include "store/event_log.h"
 #include "store/shapes.h"
 #include "util/ids.h"
 #include "util/json_wire.h"
@@ -119,16 +119,11 @@ static json_t *
 row_activity(struct postgres_store *st, PGresult *r, int i)
 {
 	(void)st;
-	json_t *last = json_null();
-	if (pg_col_text(r, i, 2) != NULL)
-		last = json_pack("{s:I, s:s, s:s?, s:s, s:s, s:s?}",
-		    "seq", (json_int_t)pg_col_int(r, i, 2), "kind", pg_col_text(r, i, 3),
-		    "author", pg_col_text(r, i, 4), "body", pg_col_text(r, i, 5),
-		    "created_at", pg_col_text(r, i, 6), "user_id", pg_col_text(r, i, 7));
-	return json_pack("{s:s, s:s, s:o, s:I, s:I}", "id", pg_col_text(r, i, 0),
-	    "title", pg_col_text(r, i, 1), "last", last,
-	    "active", (json_int_t)pg_col_int(r, i, 8),
-	    "read_seq", (json_int_t)pg_col_int(r, i, 9));
+	struct preview_row last = { .seq = pg_col_int(r, i, 2), .kind = pg_col_text(r, i, 3),
+	    .author = pg_col_text(r, i, 4), .body = pg_col_text(r, i, 5),
+	    .created_at = pg_col_text(r, i, 6), .user_id = pg_col_text(r, i, 7) };
+	return shape_list_item(pg_col_text(r, i, 0), pg_col_text(r, i, 1),
+	    pg_col_text(r, i, 2) != NULL ? &last : NULL, pg_col_int(r, i, 8), pg_col_int(r, i, 9));
 }
 
 /* A chat list's item with its "members" (PG_CHAT_ITEM). */
@@ -143,22 +138,15 @@ row_item(struct postgres_store *st, PGresult *r, int i)
 
 /* ---------- the event log ---------- */
 
-/* The log's rows up to this id are gone once the chat's events reach newest. */
-static uint64_t
-pruned_through(uint64_t newest)
-{
-	uint64_t last_prune = newest - newest % 100;
-	return last_prune > LIMIT_EVENTS_KEPT ? last_prune - LIMIT_EVENTS_KEPT : 0;
-}
-
 /* Event id of the chat was taken: each hundredth drops the log's old events. */
 static int
 log_prune(struct postgres_store *st, const char *chat_id, uint64_t id)
 {
-	if (id % 100 != 0 || pruned_through(id) == 0)
+	uint64_t through = event_log_prune_at(id);
+	if (through == 0)
 		return 0;
 	struct pg_params p = on_chat(chat_id);
-	pg_position(&p, pruned_through(id));
+	pg_position(&p, through);
 	return postgres_exec(st, PG_EVENT_PRUNE, &p) < 0 ? -1 : 0;
 }
 
@@ -202,25 +190,6 @@ postgres_event_append(struct postgres_store *st, const char *chat_id, const char
 	return postgres_commit(st) == 0 ? STORE_OK : postgres_fail(st, STORE_ERROR);
 }
 
-/* Merges two arrays of events ordered by id (taking their elements). */
-static json_t *
-merge_by_id(json_t *a, json_t *b)
-{
-	json_t *out = json_array();
-	size_t i = 0, j = 0;
-	while (i < json_array_size(a) || j < json_array_size(b)) {
-		json_t *x = json_array_get(a, i), *y = json_array_get(b, j);
-		if (y == NULL || (x != NULL && json_integer_value(json_object_get(x, "id")) <
-		    json_integer_value(json_object_get(y, "id"))))
-			json_array_append(out, json_array_get(a, i++));
-		else
-			json_array_append(out, json_array_get(b, j++));
-	}
-	json_decref(a);
-	json_decref(b);
-	return out;
-}
-
 /* The chat's newest event id (0: no such chat), or -1 on failure. */
 static int64_t
 newest_event(struct postgres_store *st, const char *chat_id)
@@ -243,7 +212,7 @@ postgres_events_after(struct postgres_store *st, const char *chat_id, uint64_t a
 	if (read < 0)
 		return STORE_ERROR;
 	uint64_t newest = (uint64_t)read;
-	if (after < pruned_through(newest))
+	if (after < event_log_pruned_through(newest))
 		return STORE_GONE;
 	if (after >= newest) {
 		*events = json_array();
@@ -260,7 +229,7 @@ postgres_events_after(struct postgres_store *st, const char *chat_id, uint64_t a
 		json_decref(final);
 		return STORE_ERROR;
 	}
-	*events = merge_by_id(logged, final);
+	*events = event_log_merge(logged, final);
 	return STORE_OK;
 }
 

@@ -41,3 +41,15 @@ shape_bot(const struct bot_row *b)
 	    "temperature", b->temperature, "max_tokens", b->max_tokens,
 	    "talkativeness", b->talkativeness, "greeting", b->greeting);
 }
+
+json_t *
+shape_list_item(const char *id, const char *title, const struct preview_row *last,
+    json_int_t active, json_int_t read_seq)
+{
+	json_t *preview = last == NULL ? json_null() :
+	    json_pack("{s:I, s:s, s:s?, s:s, s:s, s:s?}", "seq", last->seq, "kind", last->kind,
+	    "author", last->author, "body", last->body, "created_at", last->created_at,
+	    "user_id", last->user_id);
+	return json_pack("{s:s, s:s, s:o, s:I, s:I}", "id", id, "title", title, "last", preview,
+	    "active", active, "read_seq", read_seq);
+}

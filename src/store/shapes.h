@@ -39,4 +39,14 @@ struct bot_row {
 /* The Bot (SPEC §2, with "greeting"). */
 json_t	*shape_bot(const struct bot_row *b);
 
+/* A chat list's preview of the chat's newest shown message (author, user_id may be NULL). */
+struct preview_row {
+	json_int_t	 seq;
+	const char	*kind, *author, *body, *created_at, *user_id;
+};
+
+/* A chat list's item (store_chat_activity); last NULL: no message yet. */
+json_t	*shape_list_item(const char *id, const char *title, const struct preview_row *last,
+	    json_int_t active, json_int_t read_seq);
+
 #endif

@@ -9,6 +9,7 @@
  * the log: the row keeps the event's id and is the event's data (an edit
  * changes that data: a replay shows the message as it is now).
  */
+#include "store/event_log.h"
 #include "store/shapes.h"
 #include "store/sqlite.h"
 #include "limits.h"
@@ -164,28 +165,18 @@ row_streaming(struct sqlite_store *st, sqlite3_stmt *s)
 
 /* ---------- the event log ---------- */
 
-/*
- * The log's rows up to this id are gone once the chat's events reach newest:
- * every hundredth id drops the rows more than LIMIT_EVENTS_KEPT older.
- */
-static uint64_t
-pruned_through(uint64_t newest)
-{
-	uint64_t last_prune = newest - newest % 100;
-	return last_prune > LIMIT_EVENTS_KEPT ? last_prune - LIMIT_EVENTS_KEPT : 0;
-}
-
 /* Event id of the chat was taken: each hundredth drops the log's old events. */
 static int
 log_prune(struct sqlite_store *st, const char *chat_id, uint64_t id)
 {
-	if (id % 100 != 0 || pruned_through(id) == 0)
+	uint64_t through = event_log_prune_at(id);
+	if (through == 0)
 		return 0;
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_EVENT_PRUNE);
 	if (s == NULL)
 		return -1;
 	sqlite_bind_text(s, 1, chat_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)pruned_through(id));
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)through);
 	return sqlite_exec(st, s);
 }
 
@@ -231,25 +222,6 @@ sqlite_event_append(struct sqlite_store *st, const char *chat_id, const char *na
 	return sqlite_commit(st) == 0 ? STORE_OK : sqlite_fail(st, STORE_ERROR);
 }
 
-/* Merges two arrays of events ordered by id (taking their elements). */
-static json_t *
-merge_by_id(json_t *a, json_t *b)
-{
-	json_t *out = json_array();
-	size_t i = 0, j = 0;
-	while (i < json_array_size(a) || j < json_array_size(b)) {
-		json_t *x = json_array_get(a, i), *y = json_array_get(b, j);
-		if (y == NULL || (x != NULL && json_integer_value(json_object_get(x, "id")) <
-		    json_integer_value(json_object_get(y, "id"))))
-			json_array_append(out, json_array_get(a, i++));
-		else
-			json_array_append(out, json_array_get(b, j++));
-	}
-	json_decref(a);
-	json_decref(b);
-	return out;
-}
-
 /* The log's events after `after`, and those of final messages, in id order. */
 enum store_status
 sqlite_events_after(struct sqlite_store *st, const char *chat_id, uint64_t after, json_t **events)
@@ -259,7 +231,7 @@ sqlite_events_after(struct sqlite_store *st, const char *chat_id, uint64_t after
 	if (rc == STORE_ERROR)
 		return rc;
 	uint64_t newest = rc == STORE_OK ? (uint64_t)json_integer_value(json_array_get(c, 1)) : 0;
-	if (after < pruned_through(newest))
+	if (after < event_log_pruned_through(newest))
 		return STORE_GONE;
 	if (after >= newest) {
 		*events = json_array();
@@ -283,7 +255,7 @@ sqlite_events_after(struct sqlite_store *st, const char *chat_id, uint64_t after
 		json_decref(final);
 		return STORE_ERROR;
 	}
-	*events = merge_by_id(logged, final);
+	*events = event_log_merge(logged, final);
 	return STORE_OK;
 }
 
@@ -306,16 +278,12 @@ static json_t *
 row_activity(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
-	json_t *last = json_null();
-	if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-		last = json_pack("{s:I, s:s, s:s?, s:s, s:s, s:s?}",
-		    "seq", (json_int_t)sqlite3_column_int64(s, 2), "kind", column_text(s, 3),
-		    "author", column_text(s, 4), "body", column_text(s, 5),
-		    "created_at", column_text(s, 6), "user_id", column_text(s, 7));
-	return json_pack("{s:s, s:s, s:o, s:I, s:I}", "id", column_text(s, 0),
-	    "title", column_text(s, 1), "last", last,
-	    "active", (json_int_t)sqlite3_column_int64(s, 8),
-	    "read_seq", (json_int_t)sqlite3_column_int64(s, 9));
+	struct preview_row last = { .seq = sqlite3_column_int64(s, 2), .kind = column_text(s, 3),
+	    .author = column_text(s, 4), .body = column_text(s, 5),
+	    .created_at = column_text(s, 6), .user_id = column_text(s, 7) };
+	return shape_list_item(column_text(s, 0), column_text(s, 1),
+	    sqlite3_column_type(s, 2) != SQLITE_NULL ? &last : NULL,
+	    sqlite3_column_int64(s, 8), sqlite3_column_int64(s, 9));
 }
 
 json_t *
