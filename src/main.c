@@ -22,6 +22,7 @@
 #include "limits.h"
 #include "store/copy.h"
 #include "store/store.h"
+#include "util/fiber.h"
 #include "util/log.h"
 #include "web/page_cache.h"
 #include "web/render.h"
@@ -128,6 +129,17 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(rt->drain, &tick);
 }
 
+/* Replies end "stopped", streams end, and the loop stops once they are gone. */
+static void
+stop_replies(void *arg)
+{
+	struct runtime *rt = arg;
+	turns_stop_all(rt->turns);
+	hub_end_all(rt->hub);
+	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
+	drain_check(-1, 0, rt);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -138,10 +150,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: shutting down", (int)sig);
 	chats_shutdown(rt->chats);
 	server_stop_accepting(rt->server);
-	turns_stop_all(rt->turns);
-	hub_end_all(rt->hub);
-	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
-	drain_check(-1, 0, rt);
+	fiber_run_serial(stop_replies, rt);
 }
 
 static void
@@ -228,6 +237,8 @@ start(struct runtime *rt)
 		return -1;
 	}
 	build_services(rt);
+	if (store_is_postgres_url(cfg->db))
+		fiber_enable(rt->base);		/* round trips wait in fibers, the loop goes on */
 	if (accounts_first_admin(rt->accounts, getenv("PARLEY_ADMIN"),
 	    getenv("PARLEY_ADMIN_PASSWORD"), rt->setup, &err) != 0) {
 		fprintf(stderr, "parley: %s\n", err ? err : "cannot create the administrator");
@@ -245,9 +256,31 @@ start(struct runtime *rt)
 	return 0;
 }
 
+/*
+ * Lets the requests and commits still waiting for the database finish, then
+ * turns fibers off (the rest of shutdown waits on the spot); false when some
+ * still wait at the deadline.
+ */
+static bool
+finish_fibers(struct runtime *rt)
+{
+	time_t deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
+	while (fiber_count() > 0 && time(NULL) < deadline)
+		event_base_loop(rt->base, EVLOOP_ONCE);
+	if (fiber_count() > 0) {
+		log_error("shutdown: %u requests still wait for the database; stopping without them",
+		    fiber_count());
+		return false;
+	}
+	fiber_disable();
+	return true;
+}
+
 static void
 stop(struct runtime *rt)
 {
+	if (!finish_fibers(rt))
+		return;
 	if (rt->chats != NULL) {
 		chats_shutdown(rt->chats);
 		events_flush(rt->events);	/* commits and answers the last posts */

@@ -32,6 +32,8 @@ static const struct {
 	    "Commits of people's messages." },
 	[METRIC_DB_RECONNECTS] = { "parley_db_reconnects_total", "counter",
 	    "Connections to PostgreSQL made again after one was lost." },
+	[METRIC_DB_LOOP_WAITS] = { "parley_db_loop_waits_total", "counter",
+	    "Round trips to PostgreSQL the event loop waited for (outside a fiber: start-up, shutdown)." },
 };
 
 void

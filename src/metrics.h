@@ -17,6 +17,7 @@ enum metric {
 	METRIC_POSTS_COMMITTED,		/* people's messages made durable in groups */
 	METRIC_POST_COMMITS,		/* the commits that made them durable */
 	METRIC_DB_RECONNECTS,		/* PostgreSQL connections made again after a loss */
+	METRIC_DB_LOOP_WAITS,		/* PostgreSQL round trips the event loop waited for */
 	METRIC_COUNT
 };
 

@@ -34,12 +34,13 @@
 
 #define OPEN	ROUTE_OPEN	/* anyone */
 #define SIGNED	0		/* who must be known */
+#define AT_ONCE	(ROUTE_OPEN | ROUTE_AT_ONCE)	/* anyone, even while the services wait */
 
 static const struct route table[] = {
 	{ "/",				{ { GET, page_index } }, SIGNED },
-	{ "/healthz",			{ { GET, api_healthz } }, OPEN },
-	{ "/metrics",			{ { GET, api_metrics } }, OPEN },
-	{ "/static/*",			{ { GET, assets_serve } }, OPEN },
+	{ "/healthz",			{ { GET, api_healthz } }, AT_ONCE },
+	{ "/metrics",			{ { GET, api_metrics } }, AT_ONCE },
+	{ "/static/*",			{ { GET, assets_serve } }, AT_ONCE },
 	{ "/chats",			{ { POST, form_chat_create } }, SIGNED },
 	{ "/chats/*",			{ { GET, page_chat } }, SIGNED },
 	{ "/chats/*/messages",		{ { POST, form_message_post } }, SIGNED },

@@ -120,17 +120,30 @@ add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, boo
 }
 
 /*
- * What a stream of the chat starts with, as of now (later events follow it
- * in order): the events after `after` when resumable, else a snapshot; then
- * a reply being written.
+ * What a stream of the chat starts with, from the store (later events follow
+ * it in order): the events after `after` when resumable (true), else a
+ * snapshot. It may wait for the database; no event of the chat is
+ * published meanwhile (the services run one at a time, fiber.h).
  */
-static void
-add_start(struct handlers *h, const char *chat_id, enum stream_kind kind, bool resume,
+static bool
+add_history(struct handlers *h, const char *chat_id, enum stream_kind kind, bool resume,
     uint64_t after, uint64_t last_id, struct sse_frame_list *out)
 {
 	bool replayed = resume && add_replay(h, chat_id, kind, after, last_id, out) == 0;
 	if (!replayed)
 		add_snapshot(h, chat_id, kind, out);
+	return replayed;
+}
+
+/*
+ * Then, from memory and with no wait until the stream is attached (tokens
+ * and presence change while the services wait): who is here, and a reply
+ * being written.
+ */
+static void
+add_now(struct handlers *h, const char *chat_id, enum stream_kind kind, bool replayed,
+    struct sse_frame_list *out)
+{
 	add_presence(h, chat_id, kind, replayed, out);
 	add_current(h, chat_id, kind, out);
 }
@@ -165,7 +178,7 @@ owner_of(const struct who *who)
 	return owner;
 }
 
-/* Takes the socket and hands it to the hub; false when there was none to take. */
+/* Takes the socket and hands it to the hub; without one (the client left) the presence ends. */
 static void
 attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char *const *chats,
     size_t nchats, uint64_t presence, struct sse_frame_list *initial)
@@ -175,10 +188,14 @@ attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char
 	struct stream_owner owner = owner_of(exchange_who(x));
 	owner.presence = presence;
 	int fd = exchange_take_socket(x);
-	if (fd >= 0)
+	if (fd >= 0) {
 		hub_attach(h->hub, chats, nchats, &owner, fd, &opts, initial);
-	else
-		sse_frame_list_free(initial);
+		return;
+	}
+	sse_frame_list_free(initial);
+	for (size_t i = 0; presence != 0 && i < nchats; i++)
+		if (strcmp(chats[i], HUB_LISTS) != 0)
+			presence_leave(h->presence, chats[i], presence);
 }
 
 /* A HEAD of a stream route: the head of a stream, and no stream. */
@@ -216,7 +233,8 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
 	const char *chats[1] = { id };
 	uint64_t presence = join_presence(x, h, chats, 1);
-	add_start(h, chat_id, kind, resume, after, last_id, &initial);
+	bool replayed = add_history(h, chat_id, kind, resume, after, last_id, &initial);
+	add_now(h, chat_id, kind, replayed, &initial);
 	attach(x, h, kind, chats, 1, presence, &initial);
 }
 
@@ -336,11 +354,16 @@ streams_many(struct exchange *x, void *ctx)
 	for (int i = 0; i < n; i++)
 		chats[i] = want[i].id;
 	uint64_t presence = join_presence(x, h, chats, (size_t)n);
+	bool replayed[LIMIT_STREAM_CHATS];
 	for (int i = 0; i < n; i++)
-		add_start(h, want[i].id, STREAM_MUX, want[i].resume && want[i].after <= want[i].last,
-		    want[i].after, want[i].last, &initial);
+		replayed[i] = add_history(h, want[i].id, STREAM_MUX,
+		    want[i].resume && want[i].after <= want[i].last, want[i].after, want[i].last,
+		    &initial);
+	int nchats = n;
 	if (wants_list(x) && add_list(x, h, &initial) == 0)
 		chats[n++] = HUB_LISTS;
+	for (int i = 0; i < nchats; i++)
+		add_now(h, want[i].id, STREAM_MUX, replayed[i], &initial);
 	attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
 }
 

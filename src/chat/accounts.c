@@ -13,6 +13,7 @@
 #include "chat/who.h"
 #include "limits.h"
 #include "store/store.h"
+#include "util/fiber.h"
 #include "util/log.h"
 #include "util/problem.h"
 #include "util/text.h"
@@ -461,14 +462,20 @@ accounts_need_setup(struct accounts *a)
 /* ---------- life cycle ---------- */
 
 static void
-sweep(evutil_socket_t fd, short what, void *arg)
+sweep_now(void *arg)
 {
-	(void)fd;
-	(void)what;
 	struct accounts *a = arg;
 	credentials_clear(a->credentials);
 	store_sessions_expire(a->store, now_s() - a->session_seconds);
 	store_invites_expire(a->store, now_s());
+}
+
+static void
+sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fiber_run_serial(sweep_now, arg);
 }
 
 struct accounts *
@@ -488,7 +495,7 @@ accounts_new(struct event_base *base, struct store *st, struct bus bus, enum aut
 	a->credentials = credentials_new();
 	a->sweep = event_new(base, -1, EV_PERSIST, sweep, a);
 	event_add(a->sweep, &(struct timeval){ .tv_sec = LIMIT_ACCOUNTS_SWEEP_SECONDS });
-	sweep(-1, 0, a);
+	sweep_now(a);
 	return a;
 }
 

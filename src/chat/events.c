@@ -4,6 +4,7 @@
 #include "chat/events.h"
 #include "limits.h"
 #include "metrics.h"
+#include "util/fiber.h"
 #include "util/xmalloc.h"
 
 #include <event2/event.h>
@@ -96,13 +97,20 @@ commit_some(struct events *ev)
 }
 
 static void
-settle(evutil_socket_t fd, short what, void *arg)
+commit_all(void *arg)
 {
 	struct events *ev = arg;
-	(void)fd;
-	(void)what;
 	while (!STAILQ_EMPTY(&ev->posts))
 		commit_some(ev);
+}
+
+/* The loop iteration's posts are in: commit them after the services' work before them. */
+static void
+settle(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fiber_run_serial(commit_all, arg);
 }
 
 struct events *
@@ -119,7 +127,7 @@ events_new(struct event_base *base, struct store *st, struct bus bus)
 void
 events_flush(struct events *ev)
 {
-	settle(-1, 0, ev);
+	commit_all(ev);
 }
 
 void
@@ -127,7 +135,7 @@ events_free(struct events *ev)
 {
 	if (ev == NULL)
 		return;
-	settle(-1, 0, ev);
+	commit_all(ev);
 	event_free(ev->settle);
 	free(ev);
 }

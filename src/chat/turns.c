@@ -16,6 +16,11 @@
  * A queued turn is {"bot": Bot} and, to write an existing message again,
  * "seq" and "fresh" (a new alternative; else continued), or "auto" (one of
  * the chat's auto rounds). Muted bots are never picked by a policy.
+ *
+ * The backends call back from the loop: a token goes out at once, and what
+ * needs the store (saving the text so far, the end) runs in a serial fiber
+ * (util/fiber.h), after the services' work before it; by then a stop may
+ * have ended the reply, so the fiber finds it again by its id, or not.
  */
 #include "chat/turns.h"
 #include "backends/backend.h"
@@ -25,6 +30,7 @@
 #include "metrics.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/fiber.h"
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -43,6 +49,7 @@ struct flow;
 
 struct reply {
 	struct flow		*flow;
+	uint64_t		 id;		/* this server's number for it, never reused */
 	json_t			*bot;		/* the Bot speaking */
 	json_t			*message;	/* its Message as first stored */
 	uint64_t		 seq;
@@ -76,6 +83,14 @@ struct turns {
 	LIST_HEAD(, unfinished)	 unfinished;
 	struct event		*retry;		/* stores the unfinished again */
 	uint64_t		 rng;
+	uint64_t		 replies;	/* replies started */
+};
+
+/* A reply named by a backend's callback, for a fiber that runs later. */
+struct reply_ref {
+	struct turns	*turns;
+	char		 chat_id[ID_LEN + 1];
+	uint64_t	 reply_id;
 };
 
 static void flow_next(struct flow *f);
@@ -234,12 +249,10 @@ unfinished_free(struct unfinished *u)
 }
 
 static void
-retry_unfinished(evutil_socket_t fd, short what, void *arg)
+retry_now(void *arg)
 {
 	struct turns *t = arg;
 	struct unfinished *u, *next;
-	(void)fd;
-	(void)what;
 	for (u = LIST_FIRST(&t->unfinished); u != NULL; u = next) {
 		next = LIST_NEXT(u, entry);
 		if (store_end(t, u->message) == STORE_OK)
@@ -247,6 +260,14 @@ retry_unfinished(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!LIST_EMPTY(&t->unfinished))
 		retry_later(t);
+}
+
+static void
+retry_unfinished(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fiber_run_serial(retry_now, arg);
 }
 
 /* The reply's Message as it ends: its text, state and error. */
@@ -267,12 +288,42 @@ reply_finish(struct reply *r, const char *state, const char *error)
 {
 	struct turns *t = r->flow->turns;
 	json_t *final = final_message(r, state, error);
+	backend_cancel(r->job);		/* no word after the final text while it is stored */
+	r->job = NULL;
 	if (store_end(t, final) != STORE_OK)
 		keep_unfinished(t, final);
 	json_decref(final);
 	metrics_count_reply(state);
 	r->flow->reply = NULL;
 	reply_free(r);
+}
+
+static struct flow *flow_get(struct turns *t, const char *chat_id, bool create);
+
+static struct reply_ref
+reply_ref_of(struct reply *r)
+{
+	struct reply_ref ref = { .turns = r->flow->turns, .reply_id = r->id };
+	snprintf(ref.chat_id, sizeof ref.chat_id, "%s", flow_chat(r->flow));
+	return ref;
+}
+
+/* The reply ref names, while it is still being written; else NULL. */
+static struct reply *
+reply_find(const struct reply_ref *ref)
+{
+	struct flow *f = flow_get(ref->turns, ref->chat_id, false);
+	return f != NULL && f->reply != NULL && f->reply->id == ref->reply_id ? f->reply : NULL;
+}
+
+static void
+save_text(void *arg)
+{
+	struct reply_ref *ref = arg;
+	struct reply *r = reply_find(ref);
+	if (r != NULL)
+		store_message_save_text(ref->turns->store, ref->chat_id, r->seq, r->text.data);
+	free(ref);
 }
 
 /* A crash then keeps the reply's words up to the last save (marked stopped at restart). */
@@ -283,7 +334,9 @@ save_text_now_and_then(struct reply *r)
 	if (now - r->saved < LIMIT_REPLY_SAVE_SECONDS)
 		return;
 	r->saved = now;
-	store_message_save_text(r->flow->turns->store, flow_chat(r->flow), r->seq, r->text.data);
+	struct reply_ref *ref = xmalloc(sizeof *ref);
+	*ref = reply_ref_of(r);
+	fiber_run_serial(save_text, ref);
 }
 
 /* A piece of the reply: kept and sent; past LIMIT_REPLY_BYTES the reply is cut there and ends. */
@@ -306,14 +359,13 @@ reply_text(void *arg, const char *text, size_t len)
 
 static void turns_after_bot(struct flow *f, const char *text, json_t *bot);
 
+/* The backend ended the reply: stored and published, then the flow goes on. */
 static void
-reply_end(void *arg, const char *error)
+reply_ended(struct reply *r, const char *error)
 {
-	struct reply *r = arg;
 	struct flow *f = r->flow;
 	json_t *bot = json_incref(r->bot);
 	char *text = xstrdup(r->text.data ? r->text.data : "");
-	r->job = NULL;		/* the backend frees it after this returns */
 	bool redo = r->redo;
 	reply_finish(r, error ? "failed" : "complete", error);
 	if (error == NULL && !redo)
@@ -321,6 +373,33 @@ reply_end(void *arg, const char *error)
 	free(text);
 	json_decref(bot);
 	flow_next(f);
+}
+
+struct reply_end {
+	struct reply_ref	 ref;
+	char			*error;
+};
+
+static void
+reply_end_stored(void *arg)
+{
+	struct reply_end *end = arg;
+	struct reply *r = reply_find(&end->ref);
+	if (r != NULL)		/* else stopped meanwhile */
+		reply_ended(r, end->error);
+	free(end->error);
+	free(end);
+}
+
+static void
+reply_end(void *arg, const char *error)
+{
+	struct reply *r = arg;
+	r->job = NULL;		/* the backend frees it after this returns */
+	struct reply_end *end = xmalloc(sizeof *end);
+	end->ref = reply_ref_of(r);
+	end->error = error ? xstrdup(error) : NULL;
+	fiber_run_serial(reply_end_stored, end);
 }
 
 /*
@@ -359,6 +438,7 @@ reply_start(struct flow *f, json_t *bot, json_t *turn)
 
 	struct reply *r = xcalloc(1, sizeof *r);
 	r->flow = f;
+	r->id = ++t->replies;
 	r->bot = json_incref(bot);
 	r->message = msg;
 	r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
@@ -724,7 +804,7 @@ turns_free(struct turns *t)
 		return;
 	turns_stop_all(t);
 	backends_free(t->backends);
-	retry_unfinished(-1, 0, t);	/* a last try; what is left is recovered at start */
+	retry_now(t);	/* a last try; what is left is recovered at start */
 	while (!LIST_EMPTY(&t->unfinished))
 		unfinished_free(LIST_FIRST(&t->unfinished));
 	event_free(t->retry);

@@ -83,7 +83,8 @@ void		 exchange_send_around(struct exchange *x, int status, const struct buf *he
 /*
  * Answers by taking the connection for an event stream: returns its socket
  * (non-blocking, the request read), now the caller's, and frees the
- * exchange; -1 when out of file descriptors (the client is dropped).
+ * exchange; -1 when out of file descriptors (the client is dropped) or the
+ * client has left.
  */
 int		 exchange_take_socket(struct exchange *x);
 

@@ -37,6 +37,7 @@ typedef void (*route_fn)(struct exchange *x, void *ctx);
 /* What a route is, for the checks before its handler (api/access.c). */
 enum route_flags {
 	ROUTE_OPEN = 1 << 0,	/* answered without signing in */
+	ROUTE_AT_ONCE = 1 << 1,	/* answered from memory: never waits for the services */
 };
 
 struct route {

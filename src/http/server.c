@@ -7,6 +7,7 @@
 #include "http/exchange.h"
 #include "limits.h"
 #include "util/buf.h"
+#include "util/fiber.h"
 #include "util/log.h"
 #include "util/problem.h"
 #include "util/xmalloc.h"
@@ -50,12 +51,29 @@ struct server {
 
 /* ---------- dispatch ---------- */
 
+struct refusal {
+	struct server	*srv;
+	struct exchange	*x;
+	struct problem	 p;
+};
+
+static void
+answer_refusal(void *arg)
+{
+	struct refusal *r = arg;
+	r->srv->routes.refuse(r->x, &r->p, r->srv->routes.ctx);
+	free(r);
+}
+
+/* The answer may name who asks (a page's header), so it may wait for the database. */
 static void
 refuse(struct server *srv, struct evhttp_request *req, int status, const char *detail)
 {
-	struct problem p;
-	problem_set(&p, status, "%s", detail);
-	srv->routes.refuse(exchange_new(srv, req, NULL, NULL), &p, srv->routes.ctx);
+	struct refusal *r = xmalloc(sizeof *r);
+	r->srv = srv;
+	r->x = exchange_new(srv, req, NULL, NULL);
+	problem_set(&r->p, status, "%s", detail);
+	fiber_run_serial(answer_refusal, r);
 }
 
 /*
@@ -85,14 +103,35 @@ resolve(struct server *srv, struct evhttp_request *req, struct route_params *par
 	return route;
 }
 
-/* The guard, then the handler. */
+struct handling {
+	struct server	*srv;
+	struct exchange	*x;
+	route_fn	 fn;
+};
+
+static void
+handle(void *arg)
+{
+	struct handling *h = arg;
+	if (h->srv->routes.guard == NULL || h->srv->routes.guard(h->x, h->srv->routes.ctx))
+		h->fn(h->x, h->srv->routes.ctx);
+	free(h);
+}
+
+/*
+ * The guard, then the handler: in a serial fiber (they may wait for the
+ * database), or at once for a route that never does.
+ */
 static void
 run(struct server *srv, struct evhttp_request *req, const struct route *route, route_fn fn,
     const struct route_params *params)
 {
-	struct exchange *x = exchange_new(srv, req, route, params);
-	if (srv->routes.guard == NULL || srv->routes.guard(x, srv->routes.ctx))
-		fn(x, srv->routes.ctx);
+	struct handling *h = xmalloc(sizeof *h);
+	*h = (struct handling){ srv, exchange_new(srv, req, route, params), fn };
+	if (route->flags & ROUTE_AT_ONCE)
+		handle(h);
+	else
+		fiber_run_serial(handle, h);
 }
 
 /* A write held by admission goes on. */
@@ -279,6 +318,10 @@ int
 server_take_socket(struct server *srv, struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (evcon == NULL) {		/* the client left while its answer was being made */
+		evhttp_request_free(req);
+		return -1;
+	}
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
 	int fd = bufferevent_getfd(bev);
 

@@ -51,7 +51,7 @@ unsigned	 server_port(const struct server *srv);
  * (exchange_take_socket): the caller owns the returned fd (non-blocking,
  * its request read) and must not answer req, which evhttp frees with the
  * connection from a deferred event. -1 (the client is dropped) when out of
- * file descriptors.
+ * file descriptors or the client has left already.
  */
 int		 server_take_socket(struct server *srv, struct evhttp_request *req);
 /*

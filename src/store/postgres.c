@@ -8,15 +8,26 @@
  * the event loop: connecting to an unreachable server can take seconds).
  * Migrations are numbered, kept in parley_schema, and run under an
  * advisory lock, so nodes starting together migrate once.
+ *
+ * Round trips never hold up the loop: in a fiber (util/fiber.h) a statement
+ * is sent and the fiber waits for its answer while the loop goes on. The
+ * connection serves one round trip at a time (a transaction's from BEGIN
+ * to its end), in the order the callers came, so commits complete, and are
+ * published, in the order they were made. Code outside a fiber (start-up,
+ * shutdown) waits on the spot, letting the fiber whose turn it is finish
+ * its round trips first.
  */
 #include "store/postgres.h"
 #include "limits.h"
 #include "metrics.h"
 #include "store/postgres_link.h"
+#include "util/fiber.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+#include <event2/event.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,9 +371,134 @@ connected(struct postgres_store *st)
 		return -1;
 	PQfinish(st->conn);
 	st->conn = fresh;
+	PQsetnonblocking(st->conn, 1);
 	metrics_add(METRIC_DB_RECONNECTS, 1);
 	log_info("database: connected again");
 	return 0;
+}
+
+/* ---------- turns on the connection ---------- */
+
+struct pg_waiter {
+	struct fiber		*fiber;
+	struct pg_waiter	*next;
+};
+
+/* Outside a fiber: lets whoever has the connection finish with it, on the spot. */
+static void
+wait_on_loop(struct postgres_store *st)
+{
+	st->loop_waits = true;
+	while (st->owned) {
+		if (st->owner_waits != 0) {
+			struct pollfd p = { .fd = PQsocket(st->conn),
+			    .events = (short)((st->owner_waits & EV_READ ? POLLIN : 0) |
+			    (st->owner_waits & EV_WRITE ? POLLOUT : 0)) };
+			poll(&p, 1, 1000);
+		}
+		fiber_resume(st->owner);
+	}
+	st->loop_waits = false;
+}
+
+/* The caller's turn on the connection (kept through a transaction it began). */
+static void
+take_turn(struct postgres_store *st)
+{
+	struct fiber *me = fiber_self();
+	if (st->owned && st->owner == me)
+		return;
+	if (me == NULL) {
+		wait_on_loop(st);
+	} else if (st->owned || st->loop_waits || st->first != NULL) {
+		struct pg_waiter w = { .fiber = me };
+		*(st->first ? st->last : &st->first) = &w;
+		st->last = &w.next;
+		fiber_wait();		/* end_turn() made it ours */
+		return;
+	}
+	st->owned = true;
+	st->owner = me;
+	st->owner_waits = 0;
+}
+
+/* The round trip is over: the next caller's turn, unless a transaction goes on. */
+static void
+end_turn(struct postgres_store *st)
+{
+	if (st->in_transaction)
+		return;
+	st->owned = false;
+	st->owner = NULL;
+	if (st->loop_waits || st->first == NULL)
+		return;
+	struct pg_waiter *w = st->first;
+	st->first = w->next;
+	st->owned = true;
+	st->owner = w->fiber;
+	st->owner_waits = 0;
+	fiber_wake(w->fiber);
+}
+
+/* In a fiber: waits until the socket is ready for what; false when the connection broke. */
+static bool
+await_socket(struct postgres_store *st, short what)
+{
+	int fd = PQsocket(st->conn);
+	if (fd < 0)
+		return false;
+	st->owner_waits = what;
+	short ready = fiber_wait_fd(fd, what);
+	st->owner_waits = 0;
+	return !(ready & EV_READ) || PQconsumeInput(st->conn) == 1;
+}
+
+/* In a fiber, after a query was sent: its result (the first), waiting without blocking. */
+static PGresult *
+await_result(struct postgres_store *st)
+{
+	int unsent;
+	while ((unsent = PQflush(st->conn)) == 1)
+		if (!await_socket(st, EV_READ | EV_WRITE))
+			return NULL;
+	if (unsent < 0)
+		return NULL;
+	PGresult *first = NULL, *r;
+	for (;;) {
+		while (PQisBusy(st->conn))
+			if (!await_socket(st, EV_READ)) {
+				PQclear(first);
+				return NULL;
+			}
+		if ((r = PQgetResult(st->conn)) == NULL)
+			return first;
+		if (first == NULL)
+			first = r;
+		else
+			PQclear(r);
+	}
+}
+
+static PGresult *
+prepare_round_trip(struct postgres_store *st, const char *name, const char *sql)
+{
+	if (fiber_self() == NULL)
+		return PQprepare(st->conn, name, sql, 0, NULL);
+	return PQsendPrepare(st->conn, name, sql, 0, NULL) ? await_result(st) : NULL;
+}
+
+static PGresult *
+exec_round_trip(struct postgres_store *st, const char *name, const struct pg_params *p)
+{
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->value : NULL;
+	if (fiber_self() == NULL) {
+		if (fiber_enabled())
+			metrics_add(METRIC_DB_LOOP_WAITS, 1);
+		return PQexecPrepared(st->conn, name, n, values, NULL, NULL, 0);
+	}
+	return PQsendQueryPrepared(st->conn, name, n, values, NULL, NULL, 0) ?
+	    await_result(st) : NULL;
 }
 
 /* Statement id is prepared on this connection (named s<id>); -1 on failure. */
@@ -372,7 +508,7 @@ prepare(struct postgres_store *st, enum pg_stmt id, char name[16])
 	snprintf(name, 16, "s%d", (int)id);
 	if (st->prepared[id])
 		return 0;
-	PGresult *r = PQprepare(st->conn, name, sql_text[id], 0, NULL);
+	PGresult *r = prepare_round_trip(st, name, sql_text[id]);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok) {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -403,8 +539,9 @@ answered_failure(const char *sqlstate)
 	return strcmp(sqlstate, "23505") == 0 || strcmp(sqlstate, "23503") == 0;
 }
 
-PGresult *
-postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
+/* The statement's round trip(s) on the connection, in the caller's turn. */
+static PGresult *
+run_in_turn(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
 {
 	char name[16];
 	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
@@ -413,8 +550,7 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 			connection_lost(st);
 		return NULL;
 	}
-	PGresult *r = PQexecPrepared(st->conn, name, p ? p->n : 0, p ? p->value : NULL,
-	    NULL, NULL, 0);
+	PGresult *r = exec_round_trip(st, name, p);
 	ExecStatusType status = PQresultStatus(r);
 	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
 		st->unreachable = false;
@@ -428,6 +564,15 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 	if (lost_connection(st))
 		connection_lost(st);
 	return NULL;
+}
+
+PGresult *
+postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
+{
+	take_turn(st);
+	PGresult *r = run_in_turn(st, id, p);
+	end_turn(st);
+	return r;
 }
 
 long
@@ -454,17 +599,21 @@ postgres_failure(struct postgres_store *st)
 int
 postgres_begin(struct postgres_store *st)
 {
-	if (postgres_exec(st, PG_BEGIN, NULL) < 0)
-		return -1;
-	st->in_transaction = true;
-	return 0;
+	take_turn(st);
+	PGresult *r = run_in_turn(st, PG_BEGIN, NULL);
+	st->in_transaction = r != NULL;
+	PQclear(r);
+	end_turn(st);
+	return r != NULL ? 0 : -1;
 }
 
 int
 postgres_commit(struct postgres_store *st)
 {
-	PGresult *r = postgres_run(st, PG_COMMIT, NULL);
+	take_turn(st);
+	PGresult *r = run_in_turn(st, PG_COMMIT, NULL);
 	st->in_transaction = false;
+	end_turn(st);
 	/* a transaction that failed answers COMMIT with ROLLBACK */
 	bool committed = r != NULL && strcmp(PQcmdStatus(r), "COMMIT") == 0;
 	PQclear(r);
@@ -474,11 +623,12 @@ postgres_commit(struct postgres_store *st)
 enum store_status
 postgres_fail(struct postgres_store *st, enum store_status status)
 {
-	if (st->in_transaction && PQstatus(st->conn) == CONNECTION_OK) {
-		PGresult *r = postgres_run(st, PG_ROLLBACK, NULL);
-		PQclear(r);
-	}
+	if (!st->in_transaction || !st->owned || st->owner != fiber_self())
+		return status;		/* not in a transaction of the caller's */
+	if (PQstatus(st->conn) == CONNECTION_OK)
+		PQclear(run_in_turn(st, PG_ROLLBACK, NULL));
 	st->in_transaction = false;
+	end_turn(st);
 	return status;
 }
 
@@ -597,6 +747,7 @@ postgres_open(const char *conninfo, char **err)
 		postgres_close(st);
 		return NULL;
 	}
+	PQsetnonblocking(st->conn, 1);
 	return st;
 }
 
@@ -623,7 +774,9 @@ postgres_set_accounts(struct postgres_store *st, bool accounts)
 bool
 postgres_available(struct postgres_store *st)
 {
-	if (PQstatus(st->conn) == CONNECTION_OK && !st->in_transaction)
+	if (st->owned)
+		return PQstatus(st->conn) == CONNECTION_OK;
+	if (PQstatus(st->conn) == CONNECTION_OK)
 		PQconsumeInput(st->conn);
 	return connected(st) == 0;
 }

@@ -37,7 +37,9 @@ enum pg_stmt {
 	PG_COUNT
 };
 
+struct fiber;
 struct pg_link;
+struct pg_waiter;
 
 struct postgres_store {
 	PGconn		*conn;
@@ -48,6 +50,12 @@ struct postgres_store {
 	char		 sqlstate[6];		/* of the last failed statement */
 	char		 error[256];		/* its message's first line (for logs) */
 	bool		 prepared[PG_COUNT];	/* on this connection */
+	/* whose turn it is on the connection (postgres.c): a round trip, or a whole transaction */
+	bool		 owned;
+	struct fiber	*owner;			/* NULL: code on the loop's own stack */
+	short		 owner_waits;		/* what its socket must be ready for (0: its turn) */
+	bool		 loop_waits;		/* code outside a fiber waits for the connection */
+	struct pg_waiter *first, **last;	/* fibers waiting for their turn, in order */
 };
 
 /* A statement's parameters, all sent as text (NULL is SQL NULL). */

@@ -3,6 +3,7 @@
  * results go back through a mailbox (the one way state crosses threads).
  */
 #include "util/workers.h"
+#include "util/fiber.h"
 #include "util/log.h"
 #include "util/mailbox.h"
 #include "util/xmalloc.h"
@@ -32,11 +33,18 @@ struct workers {
 };
 
 static void
-deliver(void *arg)
+deliver_now(void *arg)
 {
 	struct job *j = arg;
 	j->done(j->arg);
 	free(j);
+}
+
+/* done() belongs to the services: it runs after their work before it (fiber.h). */
+static void
+deliver(void *arg)
+{
+	fiber_run_serial(deliver_now, arg);
 }
 
 /* The next job, or NULL once stopping with nothing left. */

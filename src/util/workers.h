@@ -1,8 +1,8 @@
 /*
  * workers.h - a few threads for work too slow for an event loop (hashing a
  * password costs tens of milliseconds on purpose). A job runs work(arg) on
- * a worker thread, then done(arg) on the owner's loop, in submission order
- * per worker; the queue is bounded, so a flood is refused, not absorbed.
+ * a worker thread, then done(arg) on the owner's loop (in a serial fiber,
+ * util/fiber.h), in submission order per worker; the queue is bounded, so a flood is refused, not absorbed.
  * work must touch nothing but arg. Created and fed from one loop.
  */
 #ifndef PARLEY_WORKERS_H

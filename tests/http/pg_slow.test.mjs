@@ -1,0 +1,160 @@
+// A slow database never stalls the server (issue 17 point 3): Parley on PostgreSQL behind
+// a proxy that holds every packet 10 ms each way (20 ms a round trip). Posts slow down,
+// but /healthz and static files answer within 50 ms, other chats' streams keep their
+// keepalives and a bot's live tokens at the pace it types, no round trip ever holds up
+// the event loop (parley_db_loop_waits_total), and nothing is lost or reordered.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import {
+  startServer,
+  api,
+  createChat,
+  createBot,
+  uniqueName,
+  openSnapshotStream,
+  jsonStreamPath,
+  durableEvents,
+  parsedEvents,
+  replies,
+  metrics,
+  sleep,
+} from './helpers.mjs';
+import { onPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
+
+const DELAY_MS = 10; // each way
+const skip = !onPostgres() && 'about PostgreSQL (the PostgreSQL pass of make http-test)';
+
+/** A TCP proxy to the test cluster's socket that holds each chunk DELAY_MS, in order. */
+async function delayingProxy(socketPath) {
+  const conns = new Set();
+  const proxy = net.createServer((client) => {
+    const server = net.connect(socketPath);
+    conns.add(client).add(server);
+    const forward = (from, to) => from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), DELAY_MS));
+    forward(client, server);
+    forward(server, client);
+    for (const [a, b] of [[client, server], [server, client]]) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    port: proxy.address().port,
+    close: () => {
+      for (const c of conns) c.destroy();
+      proxy.close();
+    },
+  };
+}
+
+/** The database of a createPostgresDb URL, reached over TCP at 127.0.0.1:port instead. */
+function throughProxy(dbUrl, port) {
+  const name = /\/([^/?]+)(\?|$)/.exec(dbUrl.replace(/^postgres(ql)?:\/\/[^/]*/, ''))[1];
+  return `postgres://parley@127.0.0.1:${port}/${name}`;
+}
+
+/** Stamps each event and comment of stream s with its arrival time (performance.now()). */
+function stamped(s) {
+  for (const list of [s.events, s.comments]) {
+    const push = list.push.bind(list);
+    list.push = (...items) => {
+      for (const f of items) f.at = performance.now();
+      return push(...items);
+    };
+  }
+  return s;
+}
+
+/** When each token of the stream's first bot reply arrived. */
+const replyTokenTimes = (s) => replies(parsedEvents(s))[0].tokenEvents.map((e) => e.frame.at);
+
+const percentile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
+test('a database 20 ms away slows posts, never the server', { skip, timeout: 90000 }, async (t) => {
+  const socketDir = /[?&]host=([^&]+)/.exec(process.env.PARLEY_TEST_PG)[1];
+  const proxy = await delayingProxy(`${socketDir}/.s.PGSQL.5432`);
+  const dbUrl = createPostgresDb();
+  const s = await startServer({ db: throughProxy(dbUrl, proxy.port), args: ['--keepalive', '1', '--typing-ms', '50'] });
+  try {
+    const waitsAtStart = (await metrics(s.url)).get('parley_db_loop_waits_total');
+    const bot = await createBot(s.url, { name: uniqueName('Echo'), backend: 'echo' });
+    const busy = await createChat(s.url, 'Busy');
+    const typing = await createChat(s.url, 'Typing', { bots: [bot.id] });
+    const quiet = await createChat(s.url, 'Quiet');
+    const busyStream = await openSnapshotStream(s.url, jsonStreamPath(busy.id));
+    const typingStream = stamped(await openSnapshotStream(s.url, jsonStreamPath(typing.id)));
+    const quietStream = stamped(await openSnapshotStream(s.url, jsonStreamPath(quiet.id)));
+
+    let running = true;
+    const acknowledged = [];
+    const poster = async (who) => {
+      for (let i = 1; running; i++) {
+        const r = await api(s.url, 'POST', `/api/v1/chats/${busy.id}/messages`, { author: who, body: `${who} ${i}` }, { timeout: 20000 });
+        assert.equal(r.status, 201, `a post: ${r.status} ${r.text}`);
+        acknowledged.push(r.json);
+      }
+    };
+    const latency = [];
+    const prober = async () => {
+      while (running) {
+        for (const p of ['/healthz', '/static/app.js']) {
+          const t = performance.now();
+          const r = await fetch(s.url + p);
+          await r.arrayBuffer();
+          assert.equal(r.status, 200, `${p}: ${r.status}`);
+          latency.push(performance.now() - t);
+        }
+        await sleep(25);
+      }
+    };
+    const clients = [poster('Ada'), poster('Bob'), poster('Cy'), prober()];
+    const words = Array.from({ length: 40 }, (_, i) => `w${i + 1}`).join(' ');
+    const asked = await api(s.url, 'POST', `/api/v1/chats/${typing.id}/messages`, { author: 'Di', body: words }, { timeout: 20000 });
+    assert.equal(asked.status, 201);
+    await typingStream.waitFor(() => replies(parsedEvents(typingStream)).some((r) => r.update), 30000, 'the echo reply ends');
+    running = false;
+    await Promise.all(clients);
+
+    const ms = (x) => x.toFixed(1);
+    const at = replyTokenTimes(typingStream);
+    const gaps = at.slice(1).map((x, i) => x - at[i]);
+    t.diagnostic(`posts ${acknowledged.length}; /healthz+static p50 ${ms(percentile(latency, 0.5))} p99 ${ms(percentile(latency, 0.99))} max ${ms(Math.max(...latency))} ms; ` +
+      `token gaps p50 ${ms(percentile(gaps, 0.5))} p90 ${ms(percentile(gaps, 0.9))} ms`);
+
+    // /healthz and static files: answered from memory while the services wait for the database
+    latency.sort((a, b) => a - b);
+    assert.ok(percentile(latency, 0.99) < 50, `/healthz and static files p99 ${percentile(latency, 0.99).toFixed(1)} ms (max ${latency.at(-1).toFixed(1)})`);
+
+    // another chat's live events: the bot's words at the pace it types them (every 50 ms)
+    const [reply] = replies(parsedEvents(typingStream));
+    assert.equal(reply.tokens.join(''), words, 'every word of the reply, once, in order');
+    assert.equal(reply.update.body, words);
+    assert.ok(percentile(gaps, 0.5) < 80, `token gaps p50 ${percentile(gaps, 0.5).toFixed(1)} ms`);
+    assert.ok(percentile(gaps, 0.9) < 150, `token gaps p90 ${percentile(gaps, 0.9).toFixed(1)} ms`);
+
+    // keepalives on a quiet chat's stream every second all along
+    const beats = quietStream.comments.map((c) => c.at);
+    const beatGaps = beats.slice(1).map((t, i) => t - beats[i]);
+    assert.ok(beats.length >= 2 && Math.max(...beatGaps) < 2500, `keepalive gaps ${beatGaps.map((g) => g.toFixed(0))}`);
+
+    // nothing lost or reordered: every acknowledged post on the busy chat's stream, ids in a row
+    assert.ok(acknowledged.length >= 10, `posts went on, slower: ${acknowledged.length}`);
+    const last = Math.max(...acknowledged.map((m) => m.seq));
+    await busyStream.waitFor(() => durableEvents(busyStream.frames).some((e) => JSON.parse(e.data).seq === last), 10000, 'the last post on the stream');
+    const events = durableEvents(busyStream.frames);
+    assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1), 'event ids in a row from 1');
+    assert.deepEqual(events.map((e) => JSON.parse(e.data).seq), [...acknowledged.map((m) => m.seq)].sort((a, b) => a - b));
+    const stored = await api(s.url, 'GET', `/api/v1/chats/${busy.id}/messages?limit=1000`, undefined, { timeout: 20000 });
+    assert.equal(stored.json.messages.length, acknowledged.length);
+
+    // and the event loop never waited for a round trip
+    assert.equal((await metrics(s.url)).get('parley_db_loop_waits_total'), waitsAtStart);
+    for (const st of [busyStream, typingStream, quietStream]) st.close();
+  } finally {
+    await s.stop('SIGTERM', { timeout: 15000 });
+    proxy.close();
+    dropPostgresDb(dbUrl);
+  }
+});
