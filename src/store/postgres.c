@@ -154,6 +154,8 @@ static const char *const sql_text[PG_COUNT] = {
 	    " AND m.seq = " NEWEST_SHOWN " WHERE c.id = $1",
 	[PG_MEMBER_READ] = "UPDATE members SET read_seq = greatest(read_seq, $3)"
 	    " WHERE chat_id = $1 AND user_id = $2",
+	[PG_MEMBER_READ_LAST] = "UPDATE members SET read_seq = greatest(read_seq,"
+	    " (SELECT last_seq FROM chats WHERE id = $1)) WHERE chat_id = $1 AND user_id = $2",
 	[PG_CHAT_GET] = "SELECT " CHAT_COLS " FROM chats WHERE id = $1",
 	[PG_CHAT_INSERT] = "INSERT INTO chats (id, title, policy, created_at, active_at)"
 	    " VALUES ($1, $2, $3, $4, nextval('activity_clock'))",
@@ -440,29 +442,49 @@ end_turn(struct postgres_store *st)
 	fiber_wake(w->fiber);
 }
 
-/* In a fiber: waits until the socket is ready for what; false when the connection broke. */
+/*
+ * Waits until the socket is ready for what (EV_READ, EV_WRITE): in a fiber
+ * while the loop goes on, else on the spot. False when the connection broke.
+ */
 static bool
 await_socket(struct postgres_store *st, short what)
 {
 	int fd = PQsocket(st->conn);
 	if (fd < 0)
 		return false;
-	st->owner_waits = what;
-	short ready = fiber_wait_fd(fd, what);
-	st->owner_waits = 0;
+	short ready;
+	if (fiber_self() != NULL) {
+		st->owner_waits = what;
+		ready = fiber_wait_fd(fd, what);
+		st->owner_waits = 0;
+	} else {
+		struct pollfd p = { .fd = fd, .events = (short)((what & EV_READ ? POLLIN : 0) |
+		    (what & EV_WRITE ? POLLOUT : 0)) };
+		ready = poll(&p, 1, -1) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) ?
+		    EV_READ : 0;
+	}
 	return !(ready & EV_READ) || PQconsumeInput(st->conn) == 1;
 }
 
-/* In a fiber, after a query was sent: its result (the first), waiting without blocking. */
-static PGresult *
-await_result(struct postgres_store *st)
+/* Sends what was queued on the connection; false when it broke. */
+static bool
+await_sent(struct postgres_store *st)
 {
 	int unsent;
 	while ((unsent = PQflush(st->conn)) == 1)
 		if (!await_socket(st, EV_READ | EV_WRITE))
-			return NULL;
-	if (unsent < 0)
-		return NULL;
+			return false;
+	return unsent == 0;
+}
+
+/*
+ * The next answer to what was sent: its first result, the others dropped
+ * (NULL and the connection bad when it broke). In a pipeline, one
+ * statement's answer; then the sync's.
+ */
+static PGresult *
+await_answer(struct postgres_store *st)
+{
 	PGresult *first = NULL, *r;
 	for (;;) {
 		while (PQisBusy(st->conn))
@@ -472,6 +494,8 @@ await_result(struct postgres_store *st)
 			}
 		if ((r = PQgetResult(st->conn)) == NULL)
 			return first;
+		if (first == NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+			return r;
 		if (first == NULL)
 			first = r;
 		else
@@ -479,26 +503,28 @@ await_result(struct postgres_store *st)
 	}
 }
 
+/* A round trip outside a fiber, once fibers are on, held the loop up: counted. */
+static void
+count_loop_wait(void)
+{
+	if (fiber_self() == NULL && fiber_enabled())
+		metrics_add(METRIC_DB_LOOP_WAITS, 1);
+}
+
 static PGresult *
 prepare_round_trip(struct postgres_store *st, const char *name, const char *sql)
 {
-	if (fiber_self() == NULL)
-		return PQprepare(st->conn, name, sql, 0, NULL);
-	return PQsendPrepare(st->conn, name, sql, 0, NULL) ? await_result(st) : NULL;
+	count_loop_wait();
+	return PQsendPrepare(st->conn, name, sql, 0, NULL) && await_sent(st) ?
+	    await_answer(st) : NULL;
 }
 
 static PGresult *
 exec_round_trip(struct postgres_store *st, const char *name, const struct pg_params *p)
 {
-	int n = p ? p->n : 0;
-	const char *const *values = p ? p->value : NULL;
-	if (fiber_self() == NULL) {
-		if (fiber_enabled())
-			metrics_add(METRIC_DB_LOOP_WAITS, 1);
-		return PQexecPrepared(st->conn, name, n, values, NULL, NULL, 0);
-	}
-	return PQsendQueryPrepared(st->conn, name, n, values, NULL, NULL, 0) ?
-	    await_result(st) : NULL;
+	count_loop_wait();
+	return PQsendQueryPrepared(st->conn, name, p ? p->n : 0, p ? p->value : NULL, NULL,
+	    NULL, 0) && await_sent(st) ? await_answer(st) : NULL;
 }
 
 /* Statement id is prepared on this connection (named s<id>); -1 on failure. */
@@ -566,6 +592,27 @@ run_in_turn(struct postgres_store *st, enum pg_stmt id, const struct pg_params *
 	return NULL;
 }
 
+/* A statement of the batch failed: its SQLSTATE kept, logged, every result dropped. */
+static void
+batch_failed(struct postgres_store *st, struct pg_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const char *state = PQresultErrorField(b->result[i], PG_DIAG_SQLSTATE);
+		if (state != NULL && strcmp(state, "08006") != 0 &&
+		    PQresultStatus(b->result[i]) == PGRES_FATAL_ERROR) {
+			snprintf(st->sqlstate, sizeof st->sqlstate, "%s", state);
+			if (!answered_failure(st->sqlstate))
+				log_error("database: %s: %s", sql_text[b->id[i]],
+				    PQresultErrorMessage(b->result[i]));
+			break;
+		}
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		PQclear(b->result[i]);
+		b->result[i] = NULL;
+	}
+}
+
 PGresult *
 postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p)
 {
@@ -573,6 +620,62 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 	PGresult *r = run_in_turn(st, id, p);
 	end_turn(st);
 	return r;
+}
+
+/* The batch's statements sent in one pipeline, their answers read; 0 when all went out. */
+static int
+pipeline(struct postgres_store *st, struct pg_batch *b)
+{
+	char name[16];
+	if (!PQenterPipelineMode(st->conn))
+		return -1;
+	count_loop_wait();
+	size_t sent = 0;
+	while (sent < b->n) {
+		const struct pg_params *p = b->params[sent];
+		snprintf(name, sizeof name, "s%d", (int)b->id[sent]);
+		if (!PQsendQueryPrepared(st->conn, name, p ? p->n : 0, p ? p->value : NULL, NULL,
+		    NULL, 0))
+			break;
+		sent++;
+	}
+	bool ok = sent == b->n && PQpipelineSync(st->conn) && await_sent(st);
+	for (size_t i = 0; ok && i < b->n; i++)
+		ok = (b->result[i] = await_answer(st)) != NULL;
+	PGresult *sync = ok ? await_answer(st) : NULL;
+	ok = ok && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	PQclear(sync);
+	return PQexitPipelineMode(st->conn) && ok ? 0 : -1;
+}
+
+int
+postgres_run_batch(struct postgres_store *st, struct pg_batch *b)
+{
+	take_turn(st);
+	memset(b->result, 0, sizeof b->result);
+	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
+	char name[16];
+	int rc = connected(st);
+	for (size_t i = 0; rc == 0 && i < b->n; i++)
+		rc = prepare(st, b->id[i], name);
+	if (rc == 0 && pipeline(st, b) != 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
+		ExecStatusType status = PQresultStatus(b->result[i]);
+		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+			rc = -1;
+	}
+	if (rc == 0) {
+		st->unreachable = false;
+	} else {
+		batch_failed(st, b);
+		if (lost_connection(st))
+			connection_lost(st);
+		else if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+			PQclear(run_in_turn(st, PG_ROLLBACK, NULL));
+	}
+	end_turn(st);
+	return rc;
 }
 
 long

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "limits.h"
 #include "store/store.h"
 #include "util/ids.h"
 
@@ -32,6 +33,7 @@ enum pg_stmt {
 	PG_SESSIONS_OF_USER, PG_SESSIONS_DELETE_USER, PG_SESSIONS_EXPIRE,
 	PG_TOKEN_INSERT, PG_TOKEN_LIST, PG_TOKEN_FIND, PG_TOKEN_DELETE,
 	PG_MEMBER_LIST, PG_MEMBER_IS, PG_MEMBER_ADD, PG_MEMBER_REMOVE, PG_MEMBER_READ,
+	PG_MEMBER_READ_LAST,
 	PG_CHAT_ACTIVITY, PG_CHAT_ITEM,
 	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE, PG_SERVERS_USING,
 	PG_COUNT
@@ -81,6 +83,20 @@ void		 pg_position(struct pg_params *p, uint64_t v);
 PGresult	*postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p);
 /* Runs a statement that returns no rows: the rows it changed, or -1. */
 long		 postgres_exec(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p);
+/* Statements that go out together (libpq's pipeline mode): one round trip for all. */
+#define PG_BATCH_MAX (2 * LIMIT_POSTS_PER_COMMIT + 2)
+struct pg_batch {
+	size_t			 n;
+	enum pg_stmt		 id[PG_BATCH_MAX];
+	const struct pg_params	*params[PG_BATCH_MAX];	/* NULL: none */
+	PGresult		*result[PG_BATCH_MAX];	/* when it succeeded: PQclear each */
+};
+/*
+ * Runs the batch's statements in order, in one round trip: 0 when every one
+ * succeeded, else -1, every result dropped, st->sqlstate the failure's, and
+ * a transaction the batch began rolled back.
+ */
+int		 postgres_run_batch(struct postgres_store *st, struct pg_batch *b);
 /* What the last failure was: STORE_CONFLICT (unique), STORE_NOT_FOUND (foreign key), else STORE_ERROR. */
 enum store_status postgres_failure(struct postgres_store *st);
 int		 postgres_begin(struct postgres_store *st);

@@ -506,11 +506,11 @@ message_insert(struct postgres_store *st, const struct message_in *in, json_t **
 	return in->user_id != NULL ? poster_read(st, in->chat_id, in->user_id, seq) : STORE_OK;
 }
 
-enum store_status
-postgres_messages_add(struct postgres_store *st, const struct message_in *in, size_t n,
+/* One statement after another: a message not final logs its event with its seq. */
+static enum store_status
+messages_add_each(struct postgres_store *st, const struct message_in *in, size_t n,
     struct message_added *out)
 {
-	memset(out, 0, n * sizeof *out);
 	if (postgres_begin(st) != 0)
 		return messages_failed(st, out, n);
 	for (size_t i = 0; i < n; i++) {
@@ -520,6 +520,81 @@ postgres_messages_add(struct postgres_store *st, const struct message_in *in, si
 	}
 	if (postgres_commit(st) != 0)
 		return messages_failed(st, out, n);
+	return STORE_OK;
+}
+
+static bool
+all_final(const struct message_in *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(in[i].state, "complete") != 0)
+			return false;
+	return true;
+}
+
+/* A message's row appended, its event id taken, and the poster's read mark moved up to it. */
+static void
+batch_append(struct pg_batch *b, const struct message_in *in, const char *now,
+    struct pg_params *append, struct pg_params *read)
+{
+	*append = on_chat(in->chat_id);
+	pg_text(append, in->kind);
+	pg_text(append, in->author);
+	pg_text(append, in->bot_id);
+	pg_text(append, in->body);
+	pg_text(append, in->state);
+	pg_text(append, now);
+	pg_text(append, in->user_id);
+	b->id[b->n] = PG_MSG_APPEND;
+	b->params[b->n++] = append;
+	if (in->user_id == NULL)
+		return;
+	*read = on_chat(in->chat_id);
+	pg_text(read, in->user_id);
+	b->id[b->n] = PG_MEMBER_READ_LAST;
+	b->params[b->n++] = read;
+}
+
+/*
+ * People's posts (final messages: their rows are their events) go in one
+ * transaction, in one round trip (BEGIN, each append, COMMIT pipelined);
+ * the event log's pruning, which may wait, follows.
+ */
+enum store_status
+postgres_messages_add(struct postgres_store *st, const struct message_in *in, size_t n,
+    struct message_added *out)
+{
+	memset(out, 0, n * sizeof *out);
+	if (n > LIMIT_POSTS_PER_COMMIT || !all_final(in, n))
+		return messages_add_each(st, in, n, out);
+	struct pg_params append[LIMIT_POSTS_PER_COMMIT], read[LIMIT_POSTS_PER_COMMIT];
+	size_t at[LIMIT_POSTS_PER_COMMIT];
+	struct pg_batch b = { .n = 0 };
+	char now[21];
+	time_now_rfc3339(now);
+	b.id[b.n++] = PG_BEGIN;
+	for (size_t i = 0; i < n; i++) {
+		at[i] = b.n;
+		batch_append(&b, &in[i], now, &append[i], &read[i]);
+	}
+	b.id[b.n++] = PG_COMMIT;
+	if (postgres_run_batch(st, &b) != 0)
+		return messages_failed(st, out, n);
+	for (size_t i = 0; i < n; i++) {
+		PGresult *r = b.result[at[i]];
+		out[i].status = PQntuples(r) == 1 ? STORE_OK : STORE_NOT_FOUND;
+		if (out[i].status != STORE_OK)
+			continue;
+		uint64_t seq = (uint64_t)pg_col_int(r, 0, 0);
+		out[i].event_id = (uint64_t)pg_col_int(r, 0, 1);
+		out[i].message = shape_message(st->accounts, in[i].chat_id, seq, &in[i],
+		    &(struct message_more){ .created_at = now, .alternatives = 1 });
+	}
+	for (size_t i = 0; i < b.n; i++)
+		PQclear(b.result[i]);
+	for (size_t i = 0; i < n; i++)
+		if (out[i].status == STORE_OK)
+			log_prune(st, in[i].chat_id, out[i].event_id);
 	return STORE_OK;
 }
 
