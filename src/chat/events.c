@@ -303,6 +303,8 @@ events_chat_delete(struct events *ev, const char *chat_id)
 void
 events_list_chat(struct events *ev, const char *chat_id)
 {
+	if (!bus_lists_heard(&ev->bus))
+		return;		/* no list open anywhere: nothing to read */
 	json_t *item = store_chat_item(ev->store, chat_id);
 	if (item == NULL)
 		return;

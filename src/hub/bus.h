@@ -9,6 +9,7 @@
 #ifndef PARLEY_BUS_H
 #define PARLEY_BUS_H
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -42,6 +43,11 @@ struct bus_ops {
 	 * edited or deleted): replays from before now are read from the store.
 	 */
 	void	(*forget)(void *impl, const char *chat_id);
+	/*
+	 * Whether any stream may hear a chat list change now (false: a list item
+	 * need not even be read). A bus between nodes answers for all of them.
+	 */
+	bool	(*lists_heard)(void *impl);
 };
 
 struct bus {
@@ -72,6 +78,12 @@ static inline void
 bus_publish_list(const struct bus *b, json_t *audience, const char *name, json_t *data)
 {
 	b->ops->publish_list(b->impl, audience, name, data);
+}
+
+static inline bool
+bus_lists_heard(const struct bus *b)
+{
+	return b->ops->lists_heard(b->impl);
 }
 
 static inline void

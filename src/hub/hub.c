@@ -337,11 +337,18 @@ bus_publish_list_here(void *hub, json_t *audience, const char *name, json_t *dat
 	hub_publish_list(hub, audience, name, data);
 }
 
+/* A stream hears the chat lists while their channel exists (it goes with its last stream). */
+static bool
+bus_lists_heard_here(void *hub)
+{
+	return channel_find(hub, HUB_LISTS, false) != NULL;
+}
+
 struct bus
 hub_bus(struct hub *hub)
 {
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
-	    bus_publish_list_here, bus_forget_here };
+	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here };
 	return (struct bus){ &ops, hub };
 }
 
