@@ -11,6 +11,7 @@
 #include "chat/who.h"
 #include "limits.h"
 #include "store/store.h"
+#include "util/hash.h"
 #include "util/ids.h"
 #include "util/problem.h"
 #include "util/text.h"
@@ -19,12 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A chat as read for a post, good while no chat or bot has changed since. */
+struct posted_chat {
+	char		 id[ID_LEN + 1];
+	json_t		*chat;
+	uint64_t	 chat_changes, bots;	/* events_chat_changes, bots_version then */
+};
+
 struct chats {
-	struct store	*store;
-	struct events	*events;
-	struct bots	*bots;
-	struct turns	*turns;
-	bool		 stopping;
+	struct store		*store;
+	struct events		*events;
+	struct bots		*bots;
+	struct turns		*turns;
+	bool			 stopping;
+	struct posted_chat	 posted[LIMIT_POSTED_CHATS];
 };
 
 static const char *const policies[] = { "round-robin", "mentions", "natural", "manual" };
@@ -40,6 +49,10 @@ chats_new(struct store *st, struct events *ev, struct bots *bots, struct turns *
 void
 chats_free(struct chats *c)
 {
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < LIMIT_POSTED_CHATS; i++)
+		json_decref(c->posted[i].chat);
 	free(c);
 }
 
@@ -305,17 +318,50 @@ may_see(struct chats *c, const struct who *who, const char *id)
 	return who_admin(who) || store_member_is(c->store, id, who->user_id) == STORE_OK;
 }
 
-int
-chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat,
-    struct problem *p)
+/* The chat read as st says, if who may see it: 0, else -1 and p. */
+static int
+visible(struct chats *c, const struct who *who, const char *id, enum store_status st,
+    json_t **chat, struct problem *p)
 {
-	enum store_status st = id_valid(id) ? store_chat_get(c->store, id, chat) : STORE_NOT_FOUND;
 	if (st == STORE_OK && !may_see(c, who, id)) {
 		json_decref(*chat);
 		*chat = NULL;
 		st = STORE_NOT_FOUND;	/* to who, it does not exist */
 	}
 	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
+}
+
+int
+chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat,
+    struct problem *p)
+{
+	enum store_status st = id_valid(id) ? store_chat_get(c->store, id, chat) : STORE_NOT_FOUND;
+	return visible(c, who, id, st, chat, p);
+}
+
+/*
+ * The chat's settings for a post (its bots, policy, mutes; not its counters):
+ * from memory while no chat or bot has changed through this server since
+ * they were read, so a busy chat's posts need no read of it.
+ */
+static enum store_status
+chat_for_post(struct chats *c, const char *id, json_t **chat)
+{
+	struct posted_chat *slot = &c->posted[hash_fnv1a(id, strlen(id)) % LIMIT_POSTED_CHATS];
+	uint64_t changes = events_chat_changes(c->events), bots = bots_version(c->bots);
+	if (slot->chat != NULL && strcmp(slot->id, id) == 0 && slot->chat_changes == changes &&
+	    slot->bots == bots) {
+		*chat = json_incref(slot->chat);
+		return STORE_OK;
+	}
+	enum store_status st = store_chat_get(c->store, id, chat);
+	if (st != STORE_OK)
+		return st;
+	json_decref(slot->chat);
+	*slot = (struct posted_chat){ .chat = json_incref(*chat), .chat_changes = changes,
+	    .bots = bots };
+	snprintf(slot->id, sizeof slot->id, "%s", id);
+	return STORE_OK;
 }
 
 /* A post on its way to its commit, and who to tell. */
@@ -367,7 +413,8 @@ chats_post(struct chats *c, const struct who *who, const char *id, json_t *autho
     json_t *body_v, chats_posted_fn *posted, void *arg, struct problem *p)
 {
 	json_t *chat;
-	if (refuse_stopping(c, p) != 0 || chats_get(c, who, id, &chat, p) != 0)
+	if (refuse_stopping(c, p) != 0 || visible(c, who, id, id_valid(id) ?
+	    chat_for_post(c, id, &chat) : STORE_NOT_FOUND, &chat, p) != 0)
 		return -1;
 	/* with accounts the author is who posts; an author in the request is ignored */
 	char *author = who->anyone ? validate_text(author_v, "author", LIMIT_AUTHOR_CHARS, p) :
