@@ -626,6 +626,18 @@ export async function postMany(base, chatId, count, { concurrency = 1, first = 1
   return posted;
 }
 
+/** Every message of the chat, oldest first, page by page (GET messages answers 500 at most). */
+export async function allMessages(base, chatId) {
+  const out = [];
+  for (;;) {
+    const after = out.length ? out.at(-1).seq : 0;
+    const r = await api(base, 'GET', `/api/v1/chats/${chatId}/messages?after=${after}&limit=500`, undefined, { timeout: 20000 });
+    assert.equal(r.status, 200, `GET messages: ${r.status}`);
+    out.push(...r.json.messages);
+    if (r.json.messages.length < 500) return out;
+  }
+}
+
 export async function getChat(base, chatId) {
   const r = await api(base, 'GET', `/api/v1/chats/${chatId}`);
   assert.equal(r.status, 200, `get chat: ${r.status} ${r.text}`);

@@ -17,6 +17,7 @@ import {
   assertError,
   metrics,
   sleep,
+  allMessages,
 } from './helpers.mjs';
 import { ownedPostgres, stopPostgres, startPostgres } from './postgres.mjs';
 
@@ -97,7 +98,7 @@ test('PostgreSQL restarted mid-load: every acknowledged post is kept, in order, 
     await Promise.all(clients);
     assert.ok(acknowledged.length > 20 && refused > 0, `posts went on around the restart (${acknowledged.length} acknowledged, ${refused} refused)`);
 
-    const msgs = (await api(s.url, 'GET', `/api/v1/chats/${chat.id}/messages?limit=500`)).json.messages;
+    const msgs = await allMessages(s.url, chat.id);
     const stored = new Set(msgs.map((m) => m.body));
     for (const m of acknowledged) assert.ok(stored.has(m.body), `acknowledged "${m.body}" (seq ${m.seq}) is stored`);
     const seqs = msgs.map((m) => m.seq);
