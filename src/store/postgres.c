@@ -463,7 +463,8 @@ await_socket(struct postgres_store *st, short what)
 		ready = poll(&p, 1, -1) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) ?
 		    EV_READ : 0;
 	}
-	return !(ready & EV_READ) || PQconsumeInput(st->conn) == 1;
+	/* woken early (0: the loop drove it, wait_on_loop), input may be there too */
+	return ready == EV_WRITE || PQconsumeInput(st->conn) == 1;
 }
 
 /* Sends what was queued on the connection; false when it broke. */

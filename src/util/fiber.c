@@ -240,7 +240,8 @@ fiber_wait_fd(int fd, short what)
 	struct fiber *f = running;
 	assert(f != NULL);
 	event_assign(f->io, loop, fd, what, woken, f);
-	event_add(f->io, NULL);
+	if (event_add(f->io, NULL) != 0)
+		return 0;		/* nothing would wake it: the caller finds the socket unusable */
 	f->ready = 0;
 	f->waiting = true;
 	switch_back();

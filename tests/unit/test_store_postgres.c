@@ -3,7 +3,8 @@
  * HTTP suite runs every behaviour on it too): ids taken inside each
  * transaction, gap-free after a rollback and shared by several servers on one
  * database; a schema newer than the binary refused; a lost connection made
- * again. Needs the throwaway cluster of scripts/with-postgres.sh
+ * again; in a fiber, a round trip waits without holding up its caller, and a
+ * call made outside a fiber meanwhile lets the fiber's finish first. Needs the throwaway cluster of scripts/with-postgres.sh
  * (PARLEY_TEST_PG); skipped without it.
  */
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/fiber.h"
 
 struct fixture {
 	char		 name[64];
@@ -177,6 +180,44 @@ test_two_servers_share_counters(void **state)
 	store_close(other);
 }
 
+struct fiber_post {
+	struct store	*st;
+	const char	*chat;
+	uint64_t	 seq;
+	bool		 done;
+};
+
+static void
+post_in_fiber(void *arg)
+{
+	struct fiber_post *fp = arg;
+	uint64_t event_id;
+	fp->seq = post(fp->st, fp->chat, "from a fiber", &event_id);
+	fp->done = true;
+}
+
+/* A fiber's post waits for its round trips; a post on the spot comes after it. */
+static void
+test_fiber_waits_in_turn(void **state)
+{
+	struct store *st = store_of(state);
+	json_t *chat = new_chat(st);
+	struct event_base *base = event_base_new();
+	fiber_enable(base);
+	struct fiber_post fp = { .st = st, .chat = chat_id(chat) };
+	fiber_run(post_in_fiber, &fp);
+	assert_false(fp.done);		/* it waits for the database; its caller goes on */
+	assert_int_equal(fiber_count(), 1);
+	uint64_t event_id;
+	assert_int_equal(post(st, chat_id(chat), "on the spot", &event_id), 2);
+	assert_true(fp.done);
+	assert_int_equal(fp.seq, 1);
+	assert_int_equal(fiber_count(), 0);
+	fiber_disable();
+	event_base_free(base);
+	json_decref(chat);
+}
+
 /* A database a newer Parley migrated is refused, with a message saying so. */
 static void
 test_newer_schema_refused(void **state)
@@ -235,6 +276,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_servers_share_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fiber_waits_in_turn, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
