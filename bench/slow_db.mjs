@@ -6,8 +6,8 @@
 // JSON line per run: posts/s, /healthz and static file latency, and the gaps between
 // chat B's tokens (what a reader of another chat sees).
 // Run: make bench-slow-db (scripts/with-postgres.sh gives PARLEY_TEST_PG).
-import net from 'node:net';
 import { spawn, execFileSync } from 'node:child_process';
+import { delayingProxy } from '../tests/http/delay_proxy.mjs';
 
 const BIN = process.env.PARLEY_BIN || 'build/parley';
 const DELAY = Number(process.env.SLOW_DB_DELAY_MS || 10);
@@ -21,22 +21,6 @@ const SOCKET_DIR = new URL(ADMIN.replace('@/', '@x/')).searchParams.get('host');
 const SOCKET = `${SOCKET_DIR}/.s.PGSQL.5432`;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A TCP proxy to the cluster's socket that holds each chunk delay ms, in order. */
-async function delayingProxy(delay) {
-  const proxy = net.createServer((client) => {
-    const server = net.connect(SOCKET);
-    const forward = (from, to) => from.on('data', (d) => setTimeout(() => to.write(d), delay));
-    forward(client, server);
-    forward(server, client);
-    for (const [a, b] of [[client, server], [server, client]]) {
-      a.on('error', () => b.destroy());
-      a.on('close', () => b.destroy());
-    }
-  });
-  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
-  return proxy;
-}
 
 /** Parley on a new database db, through the proxy at port (0: on the socket itself). */
 async function startParley(port, db) {
@@ -79,8 +63,8 @@ async function tokenTimes(url, chatId) {
 
 /** One run with the given delay each way (0: no proxy); its JSON summary. */
 async function measure(delay) {
-  const proxy = delay ? await delayingProxy(delay) : null;
-  const { proc, url } = await startParley(proxy ? proxy.address().port : 0, `slow_db_${delay}`);
+  const proxy = delay ? await delayingProxy(SOCKET, delay) : null;
+  const { proc, url } = await startParley(proxy ? proxy.port : 0, `slow_db_${delay}`);
   try {
     const call = async (method, p, body) => (await fetch(url + p, { method, headers: { 'content-type': 'application/json' },
       body: body && JSON.stringify(body) })).json();

@@ -386,18 +386,26 @@ struct pg_waiter {
 	struct pg_waiter	*next;
 };
 
+/* Waits on the spot (at most timeout_ms; -1: no limit) for fd to be ready for what; what was. */
+static short
+poll_for(int fd, short what, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = (short)((what & EV_READ ? POLLIN : 0) |
+	    (what & EV_WRITE ? POLLOUT : 0)) };
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	return (short)((p.revents & (POLLIN | POLLERR | POLLHUP) ? EV_READ : 0) |
+	    (p.revents & POLLOUT ? EV_WRITE : 0));
+}
+
 /* Outside a fiber: lets whoever has the connection finish with it, on the spot. */
 static void
 wait_on_loop(struct postgres_store *st)
 {
 	st->loop_waits = true;
 	while (st->owned) {
-		if (st->owner_waits != 0) {
-			struct pollfd p = { .fd = PQsocket(st->conn),
-			    .events = (short)((st->owner_waits & EV_READ ? POLLIN : 0) |
-			    (st->owner_waits & EV_WRITE ? POLLOUT : 0)) };
-			poll(&p, 1, 1000);
-		}
+		if (st->owner_waits != 0)
+			poll_for(PQsocket(st->conn), st->owner_waits, 1000);
 		fiber_resume(st->owner);
 	}
 	st->loop_waits = false;
@@ -458,10 +466,7 @@ await_socket(struct postgres_store *st, short what)
 		ready = fiber_wait_fd(fd, what);
 		st->owner_waits = 0;
 	} else {
-		struct pollfd p = { .fd = fd, .events = (short)((what & EV_READ ? POLLIN : 0) |
-		    (what & EV_WRITE ? POLLOUT : 0)) };
-		ready = poll(&p, 1, -1) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) ?
-		    EV_READ : 0;
+		ready = poll_for(fd, what, -1);
 	}
 	/* woken early (0: the loop drove it, wait_on_loop), input may be there too */
 	return ready == EV_WRITE || PQconsumeInput(st->conn) == 1;

@@ -5,7 +5,6 @@
 // the event loop (parley_db_loop_waits_total), and nothing is lost or reordered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import {
   startServer,
   api,
@@ -22,33 +21,10 @@ import {
   allMessages,
 } from './helpers.mjs';
 import { onPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
+import { delayingProxy } from './delay_proxy.mjs';
 
 const DELAY_MS = 10; // each way
 const skip = !onPostgres() && 'about PostgreSQL (the PostgreSQL pass of make http-test)';
-
-/** A TCP proxy to the test cluster's socket that holds each chunk DELAY_MS, in order. */
-async function delayingProxy(socketPath) {
-  const conns = new Set();
-  const proxy = net.createServer((client) => {
-    const server = net.connect(socketPath);
-    conns.add(client).add(server);
-    const forward = (from, to) => from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), DELAY_MS));
-    forward(client, server);
-    forward(server, client);
-    for (const [a, b] of [[client, server], [server, client]]) {
-      a.on('error', () => b.destroy());
-      a.on('close', () => b.destroy());
-    }
-  });
-  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
-  return {
-    port: proxy.address().port,
-    close: () => {
-      for (const c of conns) c.destroy();
-      proxy.close();
-    },
-  };
-}
 
 /** The database of a createPostgresDb URL, reached over TCP at 127.0.0.1:port instead. */
 function throughProxy(dbUrl, port) {
@@ -75,7 +51,7 @@ const percentile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 
 test('a database 20 ms away slows posts, never the server', { skip, timeout: 90000 }, async (t) => {
   const socketDir = /[?&]host=([^&]+)/.exec(process.env.PARLEY_TEST_PG)[1];
-  const proxy = await delayingProxy(`${socketDir}/.s.PGSQL.5432`);
+  const proxy = await delayingProxy(`${socketDir}/.s.PGSQL.5432`, DELAY_MS);
   const dbUrl = createPostgresDb();
   const s = await startServer({ db: throughProxy(dbUrl, proxy.port), args: ['--keepalive', '1', '--typing-ms', '50'] });
   try {

@@ -1,0 +1,27 @@
+// delay_proxy.mjs - a TCP proxy on 127.0.0.1 to a unix socket (a PostgreSQL cluster's) that
+// holds every chunk `delay` ms each way, in order: a database across a region, for
+// tests/http/pg_slow.test.mjs and bench/slow_db.mjs. close() ends its connections too.
+import net from 'node:net';
+
+export async function delayingProxy(socketPath, delay) {
+  const conns = new Set();
+  const proxy = net.createServer((client) => {
+    const server = net.connect(socketPath);
+    conns.add(client).add(server);
+    const forward = (from, to) => from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), delay));
+    forward(client, server);
+    forward(server, client);
+    for (const [a, b] of [[client, server], [server, client]]) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    port: proxy.address().port,
+    close: () => {
+      for (const c of conns) c.destroy();
+      proxy.close();
+    },
+  };
+}
