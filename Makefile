@@ -3,7 +3,7 @@
 # runs the fuzzers longer.
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads jansson sqlite3 libcurl md4c libargon2 libcrypto libpng libpq
+PKGS    := libevent libevent_pthreads jansson sqlite3 libcurl md4c libargon2 libcrypto libpng libpq hiredis
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote src -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -6,9 +6,9 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libevent-dev libsqlite3-dev libjansson-dev
             libcurl4-openssl-dev libmd4c-dev libmd4c-html0-dev libargon2-dev libssl-dev libpng-dev
-            libpq-dev)
+            libpq-dev libhiredis-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm sqlite3
-           postgresql)
+           postgresql redis-server haproxy)
 
 want=("${build_pkgs[@]}")
 [ "${1:-test}" = test ] && want+=("${test_pkgs[@]}")

@@ -16,6 +16,7 @@
 
 const char config_usage[] =
     "usage: parley serve [--listen HOST:PORT] [--db PATH] [--redis redis://HOST:PORT]\n"
+    "                    [--node NAME]\n"
     "                    [--auth accounts|proxy|none] [--auth-header NAME]\n"
     "                    [--trusted-proxy CIDRS] [--session-days DAYS]\n"
     "                    [--keepalive SECONDS] [--threads N] [--demo]\n"
@@ -33,7 +34,9 @@ const char config_usage[] =
     "PARLEY_KEEPALIVE, PARLEY_THREADS, PARLEY_LOG_LEVEL, PARLEY_TYPING_MS,\n"
     "PARLEY_MODEL_TIMEOUT, PARLEY_REQUEST_TIMEOUT, PARLEY_STREAM_BUFFER, PARLEY_SYNC,\n"
     "PARLEY_ALLOW_LINK_LOCAL (1 or 0), PARLEY_PUBLIC_URL, PARLEY_AUTH, PARLEY_AUTH_HEADER,\n"
-    "PARLEY_TRUSTED_PROXY, PARLEY_SESSION_DAYS. A flag beats its variable.\n"
+    "PARLEY_TRUSTED_PROXY, PARLEY_SESSION_DAYS, PARLEY_NODE. A flag beats its variable.\n"
+    "--redis (redis://HOST:PORT or unix:///PATH) needs a postgres:// --db: several nodes\n"
+    "then serve the same chats; --node names this one (default: the host name).\n"
     "With no user yet, PARLEY_ADMIN and PARLEY_ADMIN_PASSWORD create the first admin.\n"
     "parley copy moves a whole deployment from a SQLite file (no server running on it)\n"
     "into an empty PostgreSQL database, ids kept; it has no environment twins.\n";
@@ -87,9 +90,20 @@ set_db(struct config *cfg, const char *v)
 static int
 set_redis(struct config *cfg, const char *v)
 {
-	if (strncmp(v, "redis://", 8) != 0)
+	if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "unix:///", 8) != 0)
 		return -1;
 	return set_string(cfg->redis, sizeof cfg->redis, v);
+}
+
+/* A node's name, for logs and metrics: letters, digits, '.', '_', '-'. */
+static int
+set_node(struct config *cfg, const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != n)
+		return -1;
+	return set_string(cfg->node, sizeof cfg->node, v);
 }
 
 static int
@@ -212,6 +226,7 @@ static const struct option_def options[] = {
 	{ "--listen", "PARLEY_LISTEN", set_listen },
 	{ "--db", "PARLEY_DB", set_db },
 	{ "--redis", "PARLEY_REDIS", set_redis },
+	{ "--node", "PARLEY_NODE", set_node },
 	{ "--keepalive", "PARLEY_KEEPALIVE", set_keepalive },
 	{ "--threads", "PARLEY_THREADS", set_threads },
 	{ "--log-level", "PARLEY_LOG_LEVEL", set_log_level },
@@ -253,6 +268,8 @@ set_defaults(struct config *cfg)
 	cfg->model_timeout_seconds = 60;
 	cfg->request_timeout_seconds = 10;
 	cfg->stream_buffer_kib = 1024;
+	if (gethostname(cfg->node, sizeof cfg->node - 1) != 0 || cfg->node[0] == '\0')
+		strcpy(cfg->node, "parley");
 	cfg->log_level = LOG_INFO;
 	cfg->auth = AUTH_ACCOUNTS;
 	strcpy(cfg->auth_header, "X-Forwarded-User");

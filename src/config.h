@@ -25,6 +25,7 @@ struct config {
 	unsigned	 port;
 	char		 db[4096];
 	char		 redis[1024];
+	char		 node[64];	/* this node's name (--node; default the host name) */
 	char		 public_url[1024];	/* how people reach the server, or "" */
 	unsigned	 keepalive_seconds;
 	unsigned	 threads;

@@ -56,6 +56,10 @@
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
 #define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
 #define LIMIT_DB_CHECK_SECONDS    2             /* how often the database is checked (SQLite: its file; PostgreSQL: its connection) */
+#define LIMIT_BUS_TICK_MS         500           /* Redis: a heartbeat through it this often */
+#define LIMIT_BUS_SILENCE_MS      3000          /* Redis: no own heartbeat back for this long: reconnect */
+#define LIMIT_BUS_RETRY_MAX_MS    2000          /* Redis: reconnect backoff, from 100 ms, doubling up to this */
+#define LIMIT_BUS_CHECK_SECONDS   5             /* Redis: each chat with streams here is checked against the store this often */
 #define LIMIT_DB_RETRY_MIN_MS     250           /* PostgreSQL lost: the wait after a first failed attempt to connect again */
 #define LIMIT_DB_RETRY_MAX_MS     5000          /* ... doubling up to this */
 #define LIMIT_DB_CONNECT_SECONDS  5             /* PostgreSQL: connecting gives up after (the URL's connect_timeout wins) */

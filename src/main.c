@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "chat/accounts.h"
 #include "chat/bots.h"
+#include "chat/catchup.h"
 #include "chat/chats.h"
 #include "chat/control.h"
 #include "chat/presence.h"
@@ -19,6 +20,7 @@
 #include "http/origin.h"
 #include "http/server.h"
 #include "hub/hub.h"
+#include "hub/redis_bus.h"
 #include "limits.h"
 #include "store/copy.h"
 #include "store/store.h"
@@ -43,10 +45,12 @@ struct runtime {
 	struct event_base	*base;
 	struct store		*store;
 	struct hub		*hub;
+	struct redis_bus	*redis;		/* with --redis: the other nodes */
 	struct events		*events;
 	struct bots		*bots;
 	struct turns		*turns;
 	struct chats		*chats;
+	struct catchup		*catchup;
 	struct control		*control;
 	struct presence		*presence;
 	struct accounts		*accounts;
@@ -168,33 +172,87 @@ presence_left(void *arg, const char *chat_id, uint64_t id)
 	presence_leave(arg, chat_id, id);
 }
 
-/* The hub, the events module and the services, on the main loop. */
+/* The Redis bus: bring every chat with streams here up to the store. */
 static void
+check_chats(void *arg)
+{
+	struct runtime *rt = arg;
+	catchup_all(rt->catchup);
+}
+
+/* The Redis bus: another node changed what this one keeps in memory. */
+static void
+heard_change(void *arg, enum bus_change what)
+{
+	struct runtime *rt = arg;
+	if (what == BUS_CHANGED_CHATS)
+		events_heard_change(rt->events);
+	else if (what == BUS_CHANGED_BOTS)
+		bots_heard_change(rt->bots);
+	else
+		accounts_heard_change(rt->accounts);
+}
+
+/* The Redis bus: who another node has in a chat. */
+static void
+heard_presence(void *arg, const char *chat_id, const char *origin, json_t *people)
+{
+	struct runtime *rt = arg;
+	presence_heard(rt->presence, chat_id, origin, people);
+}
+
+/* The bus events go out through: this process's hub, or with --redis every node's. */
+static int
+build_bus(struct runtime *rt, struct bus *bus)
+{
+	const struct config *cfg = rt->cfg;
+	rt->hub = hub_new(rt->base, cfg->threads, render_event_frame);
+	*bus = hub_bus(rt->hub);
+	if (cfg->redis[0] == '\0')
+		return 0;
+	char *err = NULL;
+	struct redis_bus_hooks hooks = { check_chats, heard_change, heard_presence, rt };
+	rt->redis = redis_bus_new(rt->base, cfg->redis, cfg->node, store_deployment(rt->store),
+	    rt->hub, &hooks, &err);
+	if (rt->redis == NULL) {
+		fprintf(stderr, "parley: --redis %s: %s\n", cfg->redis, err ? err : "?");
+		free(err);
+		return -1;
+	}
+	*bus = redis_bus_bus(rt->redis);
+	return 0;
+}
+
+/* The hub, the events module and the services, on the main loop. */
+static int
 build_services(struct runtime *rt)
 {
 	const struct config *cfg = rt->cfg;
 	struct backend_opts opts = { .typing_ms = cfg->typing_ms,
 	    .idle_timeout_s = cfg->model_timeout_seconds,
 	    .allow_link_local = cfg->allow_link_local };
-	rt->hub = hub_new(rt->base, cfg->threads, render_event_frame);
-	rt->events = events_new(rt->base, rt->store, hub_bus(rt->hub));
+	struct bus bus;
+	if (build_bus(rt, &bus) != 0)
+		return -1;
+	rt->events = events_new(rt->base, rt->store, bus);
 	rt->bots = bots_new(rt->base, rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
 	turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
+	rt->catchup = catchup_new(rt->store, rt->chats, rt->hub);
 	rt->control = control_new(rt->store, rt->events, rt->chats, rt->bots, rt->turns);
 	rt->presence = presence_new(rt->base, rt->events);
 	hub_on_leave(rt->hub, presence_left, rt->presence);
-	rt->accounts = accounts_new(rt->base, rt->store, hub_bus(rt->hub), cfg->auth,
-	    cfg->session_days);
+	rt->accounts = accounts_new(rt->base, rt->store, bus, cfg->auth, cfg->session_days);
 	rt->members = members_new(rt->store, rt->events, rt->chats);
 	rt->pages = page_cache_new();
 	rt->handlers = (struct handlers){ .chats = rt->chats, .control = rt->control,
 	    .bots = rt->bots,
 	    .accounts = rt->accounts, .members = rt->members, .presence = rt->presence,
-	    .hub = rt->hub,
+	    .hub = rt->hub, .catchup = rt->catchup, .redis = rt->redis,
 	    .store = rt->store, .origin = rt->origin, .cfg = cfg, .pages = rt->pages, .keepalive_seconds = cfg->keepalive_seconds,
 	    .stream_buffer_bytes = (size_t)cfg->stream_buffer_kib * 1024 };
+	return 0;
 }
 
 /* The --db value as messages may show it: a URL's password hidden. */
@@ -216,10 +274,6 @@ start(struct runtime *rt)
 {
 	const struct config *cfg = rt->cfg;
 	char *err = NULL;
-	if (cfg->redis[0] != '\0') {
-		fprintf(stderr, "parley: cannot use Redis at %s: not supported yet\n", cfg->redis);
-		return -1;
-	}
 	rt->store = store_open(cfg->db, cfg->sync_full, &err);
 	if (rt->store == NULL) {
 		char label[sizeof cfg->db];
@@ -236,7 +290,8 @@ start(struct runtime *rt)
 		free(err);
 		return -1;
 	}
-	build_services(rt);
+	if (build_services(rt) != 0)
+		return -1;
 	if (store_is_postgres_url(cfg->db))
 		fiber_enable(rt->base);		/* round trips wait in fibers, the loop goes on */
 	if (accounts_first_admin(rt->accounts, getenv("PARLEY_ADMIN"),
@@ -293,6 +348,7 @@ stop(struct runtime *rt)
 	members_free(rt->members);
 	accounts_free(rt->accounts);
 	control_free(rt->control);
+	catchup_free(rt->catchup);
 	chats_free(rt->chats);
 	if (rt->bots != NULL)
 		bots_free(rt->bots);
@@ -300,6 +356,7 @@ stop(struct runtime *rt)
 		hub_on_leave(rt->hub, NULL, NULL);	/* the last streams leave nobody's sight */
 	presence_free(rt->presence);
 	events_free(rt->events);
+	redis_bus_free(rt->redis);
 	if (rt->hub)
 		hub_free(rt->hub);
 	if (rt->pages)
@@ -406,6 +463,11 @@ main(int argc, char **argv)
 		return copy_deployment(&cfg);
 	case CONFIG_SERVE:
 		break;
+	}
+	if (cfg.redis[0] != '\0' && !store_is_postgres_url(cfg.db)) {
+		fprintf(stderr, "parley: --redis needs a PostgreSQL --db (postgres://...): several "
+		    "nodes share one database, not a SQLite file\n");
+		return 2;
 	}
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);

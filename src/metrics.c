@@ -34,6 +34,22 @@ static const struct {
 	    "Connections to PostgreSQL made again after one was lost." },
 	[METRIC_DB_LOOP_WAITS] = { "parley_db_loop_waits_total", "counter",
 	    "Round trips to PostgreSQL the event loop waited for (outside a fiber: start-up, shutdown)." },
+	[METRIC_GAP_REPAIRS] = { "parley_gap_repairs_total", "counter",
+	    "Times a chat's events arrived with ids missing and the missing ones were read from the database." },
+	[METRIC_RESYNCS] = { "parley_resyncs_total", "counter",
+	    "Times a chat's streams were closed to reconnect because missing events could not be read." },
+	[METRIC_DUPLICATES_DROPPED] = { "parley_duplicates_dropped_total", "counter",
+	    "Events heard again (already delivered) and dropped." },
+	[METRIC_BUS_CONNECTED] = { "parley_bus_connected", "gauge",
+	    "1 while this node publishes to and hears from Redis (with --redis)." },
+	[METRIC_BUS_RECONNECTS] = { "parley_bus_reconnects_total", "counter",
+	    "Connections to Redis made again after one was lost." },
+	[METRIC_BUS_PUBLISHED] = { "parley_bus_published_total", "counter",
+	    "Events sent to the other nodes through Redis." },
+	[METRIC_BUS_RECEIVED] = { "parley_bus_received_total", "counter",
+	    "Events heard from the other nodes through Redis." },
+	[METRIC_BUS_LAG_MS] = { "parley_bus_lag_ms", "gauge",
+	    "Milliseconds the last event heard from another node took from its publish (clocks of the nodes)." },
 };
 
 void

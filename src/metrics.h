@@ -18,6 +18,14 @@ enum metric {
 	METRIC_POST_COMMITS,		/* the commits that made them durable */
 	METRIC_DB_RECONNECTS,		/* PostgreSQL connections made again after a loss */
 	METRIC_DB_LOOP_WAITS,		/* PostgreSQL round trips the event loop waited for */
+	METRIC_GAP_REPAIRS,		/* chats whose missing event ids were read from the store */
+	METRIC_RESYNCS,			/* chats whose streams had to reconnect to catch up */
+	METRIC_DUPLICATES_DROPPED,	/* durable events heard again and not delivered */
+	METRIC_BUS_CONNECTED,		/* gauge: 1 while this node hears the other nodes */
+	METRIC_BUS_RECONNECTS,		/* connections to Redis made again after a loss */
+	METRIC_BUS_PUBLISHED,		/* events sent to the other nodes */
+	METRIC_BUS_RECEIVED,		/* events heard from the other nodes */
+	METRIC_BUS_LAG_MS,		/* gauge: milliseconds the last one took to arrive */
 	METRIC_COUNT
 };
 

@@ -7,6 +7,7 @@
 #include "chat/who.h"
 #include "http/exchange.h"
 #include "http/respond.h"
+#include "hub/redis_bus.h"
 #include "limits.h"
 #include "metrics.h"
 #include "store/store.h"
@@ -198,12 +199,17 @@ void
 api_healthz(struct exchange *x, void *ctx)
 {
 	struct handlers *h = ctx;
-	if (store_available(h->store))
-		respond_json(x, 200, json_pack("{s:s}", "status", "ok"));
-	else
+	exchange_add_header(x, "X-Parley-Node", h->cfg->node);
+	if (!store_available(h->store))
 		respond_json(x, 503, json_pack("{s:s, s:s}", "status", "unavailable",
 		    "detail", "the database cannot be used now (a SQLite file removed or"
 		    " replaced, or PostgreSQL unreachable); see the server log"));
+	else if (h->redis != NULL && !redis_bus_up(h->redis))
+		respond_json(x, 503, json_pack("{s:s, s:s}", "status", "unavailable",
+		    "detail", "Redis is unreachable: posts are kept, but other nodes hear of"
+		    " them only when it is back; see the server log"));
+	else
+		respond_json(x, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 void

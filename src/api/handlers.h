@@ -12,12 +12,14 @@
 
 struct accounts;
 struct bots;
+struct catchup;
 struct chats;
 struct control;
 struct hub;
 struct members;
 struct origin;
 struct presence;
+struct redis_bus;
 struct page_cache;
 struct store;
 
@@ -29,6 +31,8 @@ struct handlers {
 	struct members		*members;
 	struct presence		*presence;	/* who has each chat open, who types */
 	struct hub		*hub;
+	struct catchup		*catchup;	/* what a stream's chats missed here */
+	struct redis_bus	*redis;		/* the other nodes (--redis), or NULL */
 	struct store		*store;		/* for /healthz only */
 	struct origin		*origin;	/* the host names the server answers to */
 	const struct config	*cfg;		/* --auth and its settings */

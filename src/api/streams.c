@@ -1,12 +1,14 @@
 /*
  * streams.c - opening event streams: snapshot or replay, then live; see
- * streams.h. Everything between reading the chat and handing the stream to
- * the hub runs in one loop callback, so no event can fall between the
- * replay and the live ones: events are published on this loop, after their
- * commit, and a post not yet committed is in neither.
+ * streams.h. The hub follows a chat's events from before its history is
+ * read (hub_expect), and before the stream is handed over the two are
+ * brought to the same event (settle), so each event reaches the stream
+ * once and in order, whatever was committed, here or on another node,
+ * while the history was read.
  */
 #include "api/streams.h"
 #include "api/handlers.h"
+#include "chat/catchup.h"
 #include "chat/chats.h"
 #include "chat/presence.h"
 #include "chat/validate.h"
@@ -24,6 +26,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#define SETTLE_ROUNDS	8
 
 /*
  * The id the client has seen: Last-Event-ID, else ?after=. Returns 0 and
@@ -45,9 +49,10 @@ scope(enum stream_kind kind, const char *chat_id)
 	return kind == STREAM_MUX ? chat_id : NULL;
 }
 
+/* The chat as it is: *through becomes its last event id (unchanged if it cannot be read). */
 static void
 add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
-    struct sse_frame_list *out)
+    struct sse_frame_list *out, uint64_t *through)
 {
 	struct problem p;
 	json_t *snap;
@@ -55,6 +60,7 @@ add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
 		return;
 	json_object_set_new(snap, "here", presence_here(h->presence, chat_id));
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
+	*through = id;
 	char *text = json_dumps(snap, JSON_WIRE);
 	struct frame *f = sse_frame_scoped(scope(kind, chat_id), true, id, "snapshot", text,
 	    strlen(text));
@@ -64,15 +70,21 @@ add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
 	json_decref(snap);
 }
 
-/* The durable events after `after`: from the hub's memory, else the store; -1 if gone. */
+/*
+ * The durable events after `after` through last_id at least: from the hub's
+ * memory, else the store; *through becomes the last id they cover. -1 when
+ * they cannot be read.
+ */
 static int
 add_replay(struct handlers *h, const char *chat_id, enum stream_kind kind, uint64_t after,
-    uint64_t last_id, struct sse_frame_list *out)
+    uint64_t last_id, struct sse_frame_list *out, uint64_t *through)
 {
-	if (hub_replay(h->hub, chat_id, after, last_id, kind, out) == 0)
+	if (hub_replay(h->hub, chat_id, after, last_id, kind, out) == 0) {
+		*through = last_id;
 		return 0;
+	}
 	json_t *events;
-	if (chats_events_after(h->chats, chat_id, after, &events) != 0)
+	if (chats_events_after(h->chats, chat_id, after, &events, through) != STORE_OK)
 		return -1;
 	size_t i;
 	json_t *ev;
@@ -120,19 +132,56 @@ add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, boo
 }
 
 /*
- * What a stream of the chat starts with, from the store (later events follow
- * it in order): the events after `after` when resumable (true), else a
- * snapshot. It may wait for the database; no event of the chat is
- * published meanwhile (the services run one at a time, fiber.h).
+ * What a stream of the chat starts with: the events after `after` when
+ * resumable (true), else a snapshot. *through becomes the last event id it
+ * covers. It may wait for the database.
  */
 static bool
 add_history(struct handlers *h, const char *chat_id, enum stream_kind kind, bool resume,
-    uint64_t after, uint64_t last_id, struct sse_frame_list *out)
+    uint64_t after, uint64_t last_id, struct sse_frame_list *out, uint64_t *through)
 {
-	bool replayed = resume && add_replay(h, chat_id, kind, after, last_id, out) == 0;
+	*through = last_id;
+	bool replayed = resume && add_replay(h, chat_id, kind, after, last_id, out, through) == 0;
 	if (!replayed)
-		add_snapshot(h, chat_id, kind, out);
+		add_snapshot(h, chat_id, kind, out, through);
 	return replayed;
+}
+
+/*
+ * One step towards the stream's history (ending at event *through) and the
+ * hub's delivery of the chat meeting: events delivered here while it was
+ * read are added to it; events it has that the hub has not delivered yet
+ * (committed on another node, on their way) are read and delivered first.
+ * False when they met (or the store failed: the stream goes on as it is).
+ */
+static bool
+settle_step(struct handlers *h, const char *chat_id, enum stream_kind kind, uint64_t *through,
+    struct sse_frame_list *out)
+{
+	uint64_t delivered;
+	if (!hub_delivered(h->hub, chat_id, *through, &delivered) || delivered == *through)
+		return false;
+	if (delivered < *through)
+		return catchup_chat(h->catchup, chat_id) == 0;
+	return add_replay(h, chat_id, kind, *through, delivered, out, through) == 0;
+}
+
+/*
+ * Settles the stream's chats until one round needs no wait: from then until
+ * the stream is attached, nothing can be delivered here unseen by it.
+ */
+static void
+settle(struct handlers *h, const char *const *chats, uint64_t *through, size_t n,
+    enum stream_kind kind, struct sse_frame_list *out)
+{
+	for (int round = 0; round < SETTLE_ROUNDS; round++) {
+		bool waited = false;
+		for (size_t i = 0; i < n; i++)
+			while (settle_step(h, chats[i], kind, &through[i], out))
+				waited = true;
+		if (!waited)
+			return;
+	}
 }
 
 /*
@@ -233,9 +282,13 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
 	const char *chats[1] = { id };
 	uint64_t presence = join_presence(x, h, chats, 1);
-	bool replayed = add_history(h, chat_id, kind, resume, after, last_id, &initial);
-	add_now(h, chat_id, kind, replayed, &initial);
+	hub_expect(h->hub, id);
+	uint64_t through;
+	bool replayed = add_history(h, id, kind, resume, after, last_id, &initial, &through);
+	settle(h, chats, &through, 1, kind, &initial);
+	add_now(h, id, kind, replayed, &initial);
 	attach(x, h, kind, chats, 1, presence, &initial);
+	hub_unexpect(h->hub, id);
 }
 
 /* ---------- a browser's one stream of several chats ---------- */
@@ -355,16 +408,22 @@ streams_many(struct exchange *x, void *ctx)
 		chats[i] = want[i].id;
 	uint64_t presence = join_presence(x, h, chats, (size_t)n);
 	bool replayed[LIMIT_STREAM_CHATS];
+	uint64_t through[LIMIT_STREAM_CHATS];
+	for (int i = 0; i < n; i++)
+		hub_expect(h->hub, want[i].id);
 	for (int i = 0; i < n; i++)
 		replayed[i] = add_history(h, want[i].id, STREAM_MUX,
 		    want[i].resume && want[i].after <= want[i].last, want[i].after, want[i].last,
-		    &initial);
+		    &initial, &through[i]);
 	int nchats = n;
 	if (wants_list(x) && add_list(x, h, &initial) == 0)
 		chats[n++] = HUB_LISTS;
+	settle(h, chats, through, (size_t)nchats, STREAM_MUX, &initial);
 	for (int i = 0; i < nchats; i++)
 		add_now(h, want[i].id, STREAM_MUX, replayed[i], &initial);
 	attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
+	for (int i = 0; i < nchats; i++)
+		hub_unexpect(h->hub, want[i].id);
 }
 
 void

@@ -189,7 +189,7 @@ accounts_by_session(struct accounts *a, const char *session_id, struct who *who)
 		return -1;
 	if (now - last > a->session_seconds) {
 		store_session_delete(a->store, hash);
-		credentials_forget(a->credentials, hash);
+		accounts_forget(a, hash);
 		return -1;
 	}
 	if (now - last >= LIMIT_SESSION_TOUCH_SECONDS &&
@@ -328,6 +328,22 @@ accounts_sign_in(struct accounts *a, const char *peer, json_t *name, json_t *pas
 	accounts_slow_start(s);
 }
 
+void
+accounts_forget(struct accounts *a, const char *hash)
+{
+	if (hash != NULL)
+		credentials_forget(a->credentials, hash);
+	else
+		credentials_clear(a->credentials);
+	bus_changed(&a->bus, BUS_CHANGED_CREDENTIALS);
+}
+
+void
+accounts_heard_change(struct accounts *a)
+{
+	credentials_clear(a->credentials);
+}
+
 int
 accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p)
 {
@@ -336,7 +352,7 @@ accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p)
 		return -1;
 	}
 	enum store_status rc = store_session_delete(a->store, who->credential);
-	credentials_forget(a->credentials, who->credential);
+	accounts_forget(a, who->credential);
 	struct bus_match m = { .credential = who->credential, .reason = "signed-out" };
 	bus_end_streams(&a->bus, &m);
 	return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : validate_store(a->store, rc,

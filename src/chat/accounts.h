@@ -65,6 +65,8 @@ void		 accounts_setup(struct accounts *a, const char *pass, json_t *name,
 		    json_t *password, accounts_done_fn *done, void *arg);
 /* Ends who's session (everywhere at once, its streams too). */
 int		 accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p);
+/* Another node changed who some credential is: nothing about credentials is kept from before. */
+void		 accounts_heard_change(struct accounts *a);
 
 /* ---- users ---- */
 

@@ -24,6 +24,12 @@ struct accounts {
 	char			 setup_hash[SECRET_HEX + 1];	/* "" once used or not needed */
 };
 
+/*
+ * Who the credential (a hash; NULL: every credential) is may have changed:
+ * forgotten here, and on the other nodes (bus_changed).
+ */
+void	 accounts_forget(struct accounts *a, const char *hash);
+
 /* What a slow operation does on a worker. */
 enum slow_task {
 	SLOW_CHECK,	/* password against stored (none stored: as long, for nothing) */

@@ -56,6 +56,20 @@ bots_version(const struct bots *b)
 	return b->version;
 }
 
+/* A bot changed here: pages and posts read bots again, here and on the other nodes. */
+static void
+bots_changed(struct bots *b)
+{
+	b->version++;
+	events_bots_changed(b->events);
+}
+
+void
+bots_heard_change(struct bots *b)
+{
+	b->version++;
+}
+
 static bool
 valid_name(const char *s)
 {
@@ -235,7 +249,7 @@ bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot,
 		return -1;
 	enum store_status rc = store_bot_create(b->store, complete, bot);
 	json_decref(complete);
-	b->version++;
+	bots_changed(b);
 	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
 }
 
@@ -331,7 +345,7 @@ bots_update(struct bots *b, const struct who *who, const char *id, json_t *field
 	const char *bot_id = json_string_value(json_object_get(old, "id"));
 	enum store_status rc = store_bot_update(b->store, bot_id, complete, bot);
 	json_decref(complete);
-	b->version++;
+	bots_changed(b);
 	if (rc == STORE_OK && !json_equal(json_object_get(old, "name"), json_object_get(*bot, "name"))) {
 		json_t *chats = store_bot_chats(b->store, bot_id);
 		touch_chats(b, chats);
@@ -354,7 +368,7 @@ bots_delete(struct bots *b, const struct who *who, const char *id, struct proble
 	const char *bot_id = json_string_value(json_object_get(bot, "id"));
 	json_t *chats = store_bot_chats(b->store, bot_id);
 	enum store_status rc = store_bot_delete(b->store, bot_id);
-	b->version++;
+	bots_changed(b);
 	if (rc == STORE_OK)
 		touch_chats(b, chats);
 	json_decref(chats);

@@ -29,6 +29,8 @@ struct bots	*bots_new(struct event_base *base, struct store *st, struct events *
 void		 bots_free(struct bots *b);
 /* Grows whenever a bot is created, changed or deleted (pages that list bots follow it). */
 uint64_t	 bots_version(const struct bots *b);
+/* A bot changed on another node: the version grows. */
+void		 bots_heard_change(struct bots *b);
 
 int	 bots_list(struct bots *b, json_t **bots, struct problem *p);
 int	 bots_create(struct bots *b, const struct who *who, json_t *fields, json_t **bot, struct problem *p);

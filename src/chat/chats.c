@@ -511,7 +511,7 @@ chats_stop(struct chats *c, const struct who *who, const char *id, struct proble
 static void
 overlay_current(struct chats *c, const char *id, json_t *messages)
 {
-	json_t *current = turns_current(c->turns, id);
+	json_t *current = chats_reply_so_far(c, id);
 	size_t i;
 	json_t *m;
 	json_array_foreach(messages, i, m)
@@ -545,18 +545,28 @@ chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages, str
 	return 0;
 }
 
+/* The chat and its last n messages as of one moment (other nodes write meanwhile). */
+static int
+read_snapshot(struct chats *c, const char *id, unsigned n, json_t **chat, json_t **messages,
+    struct problem *p)
+{
+	store_view_begin(c->store);
+	enum store_status st = store_chat_get(c->store, id, chat);
+	int rc = st == STORE_OK ? chats_recent(c, id, n, messages, p) :
+	    validate_store(c->store, st, "chat", p);
+	store_view_end(c->store);
+	if (rc != 0 && st == STORE_OK)
+		json_decref(*chat);
+	return rc;
+}
+
 int
 chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
     struct problem *p)
 {
 	json_t *chat, *messages;
-	enum store_status st = store_chat_get(c->store, id, &chat);
-	if (st != STORE_OK)
-		return validate_store(c->store, st, "chat", p);
-	if (chats_recent(c, id, n, &messages, p) != 0) {
-		json_decref(chat);
+	if (read_snapshot(c, id, n, &chat, &messages, p) != 0)
 		return -1;
-	}
 	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:o, s:o, s:O}",
 	    "chat_id", id, "ready", 1, "title", json_object_get(chat, "title"),
 	    "policy", json_object_get(chat, "policy"), "bots", json_object_get(chat, "bots"),
@@ -568,16 +578,27 @@ chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
 	return 0;
 }
 
-int
-chats_events_after(struct chats *c, const char *id, uint64_t after, json_t **events)
+enum store_status
+chats_events_after(struct chats *c, const char *id, uint64_t after, json_t **events,
+    uint64_t *newest)
 {
-	return store_events_after(c->store, id, after, events) == STORE_OK ? 0 : -1;
+	json_t *chat;
+	store_view_begin(c->store);
+	enum store_status st = store_chat_get(c->store, id, &chat);
+	if (st == STORE_OK) {
+		*newest = (uint64_t)json_integer_value(json_object_get(chat, "last_event_id"));
+		json_decref(chat);
+		st = store_events_after(c->store, id, after, events);
+	}
+	store_view_end(c->store);
+	return st;
 }
 
 json_t *
 chats_reply_so_far(struct chats *c, const char *id)
 {
-	return turns_current(c->turns, id);
+	json_t *here = turns_current(c->turns, id);
+	return here != NULL ? here : events_reply_elsewhere(c->events, id);
 }
 
 bool

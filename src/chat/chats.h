@@ -98,10 +98,14 @@ int	 chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages
 int	 chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
 	    struct problem *p);
 /*
- * The durable events after `after`, oldest first ({"id","name","data"}); -1
- * when they are no longer all kept (the caller starts from a snapshot).
+ * The durable events after `after`, oldest first ({"id","name","data"}),
+ * and the chat's last event id (*newest) as of the same moment; ids of
+ * nothing to replay (a deleted message's, one still being written) are
+ * absent. STORE_GONE when they are no longer all kept (the caller starts
+ * from a snapshot), STORE_NOT_FOUND, STORE_ERROR.
  */
-int	 chats_events_after(struct chats *c, const char *id, uint64_t after, json_t **events);
+enum store_status chats_events_after(struct chats *c, const char *id, uint64_t after,
+	    json_t **events, uint64_t *newest);
 /* The reply being written in the chat, as a Message with its text so far, or NULL. */
 json_t	*chats_reply_so_far(struct chats *c, const char *id);
 /* True while the chat has a reply running or turns queued. */

@@ -193,6 +193,31 @@ events_chat_changes(const struct events *ev)
 	return ev->chat_changes;
 }
 
+void
+events_chats_changed(struct events *ev)
+{
+	ev->chat_changes++;
+	bus_changed(&ev->bus, BUS_CHANGED_CHATS);
+}
+
+void
+events_heard_change(struct events *ev)
+{
+	ev->chat_changes++;
+}
+
+json_t *
+events_reply_elsewhere(struct events *ev, const char *chat_id)
+{
+	return bus_reply_elsewhere(&ev->bus, chat_id);
+}
+
+void
+events_bots_changed(struct events *ev)
+{
+	bus_changed(&ev->bus, BUS_CHANGED_BOTS);
+}
+
 enum store_status
 events_chat_update(struct events *ev, const char *chat_id, const struct chat_change *change,
     json_t **chat)
@@ -200,7 +225,7 @@ events_chat_update(struct events *ev, const char *chat_id, const struct chat_cha
 	uint64_t id;
 	enum store_status rc = store_chat_update(ev->store, chat_id, change, chat, &id);
 	if (rc == STORE_OK) {
-		ev->chat_changes++;
+		events_chats_changed(ev);
 		bus_publish(&ev->bus, chat_id, id, "chat", *chat);
 		events_list_chat(ev, chat_id);
 	}
@@ -272,6 +297,18 @@ events_ephemeral(struct events *ev, const char *chat_id, const char *name, json_
 	bus_publish(&ev->bus, chat_id, 0, name, data);
 }
 
+void
+events_ephemeral_here(struct events *ev, const char *chat_id, const char *name, json_t *data)
+{
+	bus_publish_local(&ev->bus, chat_id, name, data);
+}
+
+void
+events_share_presence(struct events *ev, const char *chat_id, json_t *people)
+{
+	bus_share_presence(&ev->bus, chat_id, people);
+}
+
 enum store_status
 events_turn(struct events *ev, const char *chat_id, json_t *state)
 {
@@ -289,7 +326,7 @@ events_chat_delete(struct events *ev, const char *chat_id)
 	enum store_status rc = store_chat_delete(ev->store, chat_id);
 	if (rc != STORE_OK)
 		return rc;
-	ev->chat_changes++;
+	events_chats_changed(ev);
 	json_t *data = json_pack("{s:s}", "chat_id", chat_id);
 	bus_publish(&ev->bus, chat_id, 0, "deleted", data);
 	bus_end_chat(&ev->bus, chat_id);

@@ -58,6 +58,14 @@ void		 events_message_pending(struct events *ev, json_t *message);
  * when this was n is still as stored while it is n.
  */
 uint64_t	 events_chat_changes(const struct events *ev);
+/* A chat changed (or went) here: counted, and told to the other nodes. */
+void		 events_chats_changed(struct events *ev);
+/* A chat changed on another node: counted. */
+void		 events_heard_change(struct events *ev);
+/* The reply being written in the chat on another node, text so far (new reference), or NULL. */
+json_t		*events_reply_elsewhere(struct events *ev, const char *chat_id);
+/* A bot changed here: told to the other nodes (bots.c counts its own versions). */
+void		 events_bots_changed(struct events *ev);
 /* Changes the chat: a "chat" event carrying the new Chat (store_chat_update). */
 enum store_status events_chat_update(struct events *ev, const char *chat_id,
 		    const struct chat_change *change, json_t **chat);
@@ -88,6 +96,11 @@ void		 events_list_gone(struct events *ev, const char *chat_id, const char *user
  */
 void		 events_ephemeral(struct events *ev, const char *chat_id, const char *name,
 		    json_t *data);
+/* The same, for the chat's streams on this node only. */
+void		 events_ephemeral_here(struct events *ev, const char *chat_id, const char *name,
+		    json_t *data);
+/* The people with the chat open on this node, for the other nodes (bus.h). */
+void		 events_share_presence(struct events *ev, const char *chat_id, json_t *people);
 /* A piece of a reply being written: an ephemeral "token" event. */
 void		 events_token(struct events *ev, const char *chat_id, uint64_t seq,
 		    const char *text, size_t len);

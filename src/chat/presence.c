@@ -6,6 +6,11 @@
  * unless a stream came back. A room's timer runs only while something is
  * due: a person's leaving, or a change waiting for PRESENCE_EVERY_MS since
  * the last one told.
+ *
+ * With several nodes a room also holds who each other node has there, as
+ * that node shares it (on change, and every PRESENCE_SHARE_MS): kept until
+ * PRESENCE_REMOTE_MS without news, so a dead node's people leave. Each node
+ * tells its own streams the union, and shares only its own people.
  */
 #include "chat/presence.h"
 #include "chat/events.h"
@@ -37,6 +42,8 @@ struct room {
 	struct event		*timer;
 	int64_t			 told_at;	/* ms, when last told */
 	bool			 changed;	/* since then */
+	bool			 ours_changed;	/* our own people, since last shared */
+	json_t			*elsewhere;	/* node -> {"people":[…],"until":ms} */
 };
 
 struct presence {
@@ -46,9 +53,11 @@ struct presence {
 	json_t			*streams;	/* presence id -> {"key", "user_id", "name"} */
 	json_t			*typing;	/* "chat/key" -> when last passed on (ms) */
 	uint64_t		 next_id;
+	struct event		*share;		/* every PRESENCE_SHARE_MS */
 };
 
 static void room_due(evutil_socket_t fd, short what, void *arg);
+static void share_all(evutil_socket_t fd, short what, void *arg);
 
 struct presence *
 presence_new(struct event_base *base, struct events *ev)
@@ -59,6 +68,9 @@ presence_new(struct event_base *base, struct events *ev)
 	idmap_init(&pr->rooms, ROOM_BUCKETS);
 	pr->streams = json_object();
 	pr->typing = json_object();
+	pr->share = event_new(base, -1, EV_PERSIST, share_all, pr);
+	struct timeval every = { PRESENCE_SHARE_MS / 1000, PRESENCE_SHARE_MS % 1000 * 1000 };
+	event_add(pr->share, &every);
 	return pr;
 }
 
@@ -78,6 +90,7 @@ room_free(struct room *r)
 		person_free(r, TAILQ_FIRST(&r->people));
 	idmap_remove(&r->presence->rooms, &r->entry);
 	event_free(r->timer);
+	json_decref(r->elsewhere);
 	free(r);
 }
 
@@ -90,6 +103,7 @@ presence_free(struct presence *pr)
 	while ((e = idmap_first(&pr->rooms)) != NULL)
 		room_free(container_of(e, struct room, entry));
 	idmap_free(&pr->rooms);
+	event_free(pr->share);
 	json_decref(pr->streams);
 	json_decref(pr->typing);
 	free(pr);
@@ -105,6 +119,7 @@ room_get(struct presence *pr, const char *chat_id, bool create)
 	r->presence = pr;
 	TAILQ_INIT(&r->people);
 	r->timer = evtimer_new(pr->base, room_due, r);
+	r->elsewhere = json_object();
 	idmap_insert(&pr->rooms, &r->entry, chat_id);
 	return r;
 }
@@ -119,15 +134,50 @@ person_find(struct room *r, const char *key)
 	return NULL;
 }
 
+/* The people of this node in the room, in the order they came. */
+static json_t *
+ours(struct room *r)
+{
+	json_t *here = json_array();
+	struct person *who;
+	TAILQ_FOREACH(who, &r->people, entry)
+		json_array_append(here, who->who);
+	return here;
+}
+
+/* The same person (by user id, else by name without accounts). */
+static bool
+same_person(json_t *a, json_t *b)
+{
+	json_t *ua = json_object_get(a, "user_id"), *ub = json_object_get(b, "user_id");
+	if (json_is_string(ua) || json_is_string(ub))
+		return json_equal(ua, ub);
+	return json_equal(json_object_get(a, "name"), json_object_get(b, "name"));
+}
+
+static void
+add_new(json_t *here, json_t *who)
+{
+	size_t i;
+	json_t *seen;
+	json_array_foreach(here, i, seen)
+		if (same_person(seen, who))
+			return;
+	json_array_append(here, who);
+}
+
 json_t *
 presence_here(struct presence *pr, const char *chat_id)
 {
-	json_t *here = json_array();
 	struct room *r = room_get(pr, chat_id, false);
-	struct person *who;
-	if (r != NULL)
-		TAILQ_FOREACH(who, &r->people, entry)
-			json_array_append(here, who->who);
+	if (r == NULL)
+		return json_array();
+	json_t *here = ours(r), *node, *who;
+	const char *origin;
+	size_t i;
+	json_object_foreach(r->elsewhere, origin, node)
+		json_array_foreach(json_object_get(node, "people"), i, who)
+			add_new(here, who);
 	return here;
 }
 
@@ -144,7 +194,7 @@ room_schedule(struct room *r, int64_t now)
 		due = r->told_at + PRESENCE_EVERY_MS;
 	if (due == 0) {
 		evtimer_del(r->timer);
-		if (TAILQ_EMPTY(&r->people))
+		if (TAILQ_EMPTY(&r->people) && json_object_size(r->elsewhere) == 0)
 			room_free(r);
 		return;
 	}
@@ -153,14 +203,29 @@ room_schedule(struct room *r, int64_t now)
 	evtimer_add(r->timer, &tv);
 }
 
-/* Tells the chat's streams who is here, when a change waits and the last was long enough ago. */
+/* Our people in the room, for the other nodes. */
+static void
+room_share(struct room *r)
+{
+	json_t *people = ours(r);
+	events_share_presence(r->presence->events, r->entry.id, people);
+	json_decref(people);
+	r->ours_changed = false;
+}
+
+/*
+ * Tells the chat's streams here who is here (and the other nodes who of
+ * ours is), when a change waits and the last was long enough ago.
+ */
 static void
 room_tell(struct room *r, int64_t now)
 {
 	if (!r->changed || now - r->told_at < PRESENCE_EVERY_MS)
 		return;
+	if (r->ours_changed)
+		room_share(r);
 	json_t *here = presence_here(r->presence, r->entry.id);
-	events_ephemeral(r->presence->events, r->entry.id, "presence", here);
+	events_ephemeral_here(r->presence->events, r->entry.id, "presence", here);
 	json_decref(here);
 	r->told_at = now;
 	r->changed = false;
@@ -176,7 +241,7 @@ room_settle(struct room *r)
 		next = TAILQ_NEXT(who, entry);
 		if (who->streams == 0 && who->leave_at <= now) {
 			person_free(r, who);
-			r->changed = true;
+			r->changed = r->ours_changed = true;
 		}
 	}
 	room_tell(r, now);
@@ -215,7 +280,7 @@ join_room(struct presence *pr, const char *chat_id, json_t *stream)
 		who->who = json_pack("{s:O, s:O}", "user_id", json_object_get(stream, "user_id"),
 		    "name", json_object_get(stream, "name"));
 		TAILQ_INSERT_TAIL(&r->people, who, entry);
-		r->changed = true;
+		r->changed = r->ours_changed = true;
 	}
 	who->streams++;
 	who->leave_at = 0;	/* back within the grace: nobody saw it go */
@@ -257,6 +322,54 @@ presence_leave(struct presence *pr, const char *chat_id, uint64_t id)
 	if (--who->streams == 0)
 		who->leave_at = monotonic_ms() + PRESENCE_GRACE_MS;
 	room_settle(r);
+}
+
+void
+presence_heard(struct presence *pr, const char *chat_id, const char *node, json_t *people)
+{
+	struct room *r = room_get(pr, chat_id, json_array_size(people) > 0);
+	if (r == NULL)
+		return;
+	json_t *had = json_object_get(json_object_get(r->elsewhere, node), "people");
+	if (!json_equal(had, people) && !(had == NULL && json_array_size(people) == 0))
+		r->changed = true;
+	if (json_array_size(people) == 0)
+		json_object_del(r->elsewhere, node);
+	else
+		json_object_set_new(r->elsewhere, node, json_pack("{s:O, s:I}", "people", people,
+		    "until", (json_int_t)(monotonic_ms() + PRESENCE_REMOTE_MS)));
+	room_settle(r);
+}
+
+/* The other nodes' people in the room not heard of for too long (their node died) go. */
+static void
+forget_silent(struct room *r, int64_t now)
+{
+	const char *origin;
+	json_t *node, *tmp;
+	json_object_foreach_safe(r->elsewhere, tmp, origin, node)
+		if (json_integer_value(json_object_get(node, "until")) <= now) {
+			json_object_del(r->elsewhere, origin);
+			r->changed = true;
+		}
+}
+
+/* Every PRESENCE_SHARE_MS: our people are shared again, the silent nodes' people go. */
+static void
+share_all(evutil_socket_t fd, short what, void *arg)
+{
+	struct presence *pr = arg;
+	struct idmap_entry *e, *tmp;
+	int64_t now = monotonic_ms();
+	(void)fd;
+	(void)what;
+	IDMAP_FOREACH(&pr->rooms, e, tmp) {
+		struct room *r = container_of(e, struct room, entry);
+		if (!TAILQ_EMPTY(&r->people))
+			room_share(r);
+		forget_silent(r, now);
+		room_settle(r);		/* may free r: the loop allows it */
+	}
 }
 
 /* Drops the typing marks older than a second once there are many. */

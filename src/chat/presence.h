@@ -18,6 +18,8 @@
 
 #define PRESENCE_GRACE_MS	5000	/* a stream closed this long ago still counts */
 #define PRESENCE_EVERY_MS	1000	/* a chat's presence changes are told at most this often */
+#define PRESENCE_SHARE_MS	4000	/* each node shares its people this often */
+#define PRESENCE_REMOTE_MS	12000	/* another node's people count this long after its news */
 
 struct event_base;
 struct events;
@@ -39,6 +41,12 @@ uint64_t	 presence_join(struct presence *pr, const char *const *chat_ids, size_t
 void		 presence_leave(struct presence *pr, const char *chat_id, uint64_t id);
 /* The people here now: [{"user_id","name"}…] in the order they came (new reference). */
 json_t		*presence_here(struct presence *pr, const char *chat_id);
+/*
+ * The node `node` (another one) has these people with the chat open now
+ * ([{"user_id","name"}…], borrowed; empty: nobody).
+ */
+void		 presence_heard(struct presence *pr, const char *chat_id, const char *node,
+		    json_t *people);
 /* The person is typing in the chat: true when passed on (a "typing" event), false when too soon. */
 bool		 presence_typing(struct presence *pr, const char *chat_id, const char *user_id,
 		    const char *name);

@@ -2,9 +2,9 @@
  * bus.h - the seam between storing a chat event and delivering it: the
  * events module (chat/events.c) hands every event to a bus once it is
  * durable (ephemeral ones at once), and the bus brings it to every stream
- * of the chat. Today's one implementation is this process's hub (hub_bus()
- * in hub.h); a bus between several nodes plugs in here and nowhere else.
- * A bus delivers a chat's events in the order they are given.
+ * of the chat: this process's hub (hub_bus() in hub.h), or with several
+ * nodes the Redis bus (redis_bus.h), which hands each event to the hub here
+ * and to every other node's. A bus delivers a chat's events in id order.
  */
 #ifndef PARLEY_BUS_H
 #define PARLEY_BUS_H
@@ -23,6 +23,16 @@ struct bus_match {
 	const char	*credential;
 	const char	*reason;	/* "removed", "signed-out", "revoked" */
 };
+
+/* What changed, for the memory other nodes keep of it (bus_ops.changed). */
+enum bus_change {
+	BUS_CHANGED_CHATS,		/* a chat's settings, or a chat deleted */
+	BUS_CHANGED_BOTS,		/* a bot */
+	BUS_CHANGED_CREDENTIALS,	/* who some session or token is, or that it ended */
+};
+
+/* Told by a bus of a change made on another node. */
+typedef void (*bus_changed_fn)(void *arg, enum bus_change what);
 
 struct bus_ops {
 	/* An event of the chat: id > 0 durable (stored), 0 ephemeral. data is borrowed. */
@@ -48,6 +58,21 @@ struct bus_ops {
 	 * need not even be read). A bus between nodes answers for all of them.
 	 */
 	bool	(*lists_heard)(void *impl);
+	/* Something other nodes may keep in memory changed here (one process: nothing to do). */
+	void	(*changed)(void *impl, enum bus_change what);
+	/*
+	 * The bot reply being written in the chat on another node, with its
+	 * text so far (a new reference), or NULL.
+	 */
+	json_t	*(*reply_elsewhere)(void *impl, const char *chat_id);
+	/* An ephemeral event for the chat's streams on this node only. data is borrowed. */
+	void	(*publish_here)(void *impl, const char *chat_id, const char *name, json_t *data);
+	/*
+	 * The people with the chat open on this node ([{"user_id","name"}…],
+	 * borrowed), for the other nodes (chat/presence.h shares them on change
+	 * and every PRESENCE_SHARE_MS).
+	 */
+	void	(*share_presence)(void *impl, const char *chat_id, json_t *people);
 };
 
 struct bus {
@@ -84,6 +109,30 @@ static inline bool
 bus_lists_heard(const struct bus *b)
 {
 	return b->ops->lists_heard(b->impl);
+}
+
+static inline void
+bus_changed(const struct bus *b, enum bus_change what)
+{
+	b->ops->changed(b->impl, what);
+}
+
+static inline json_t *
+bus_reply_elsewhere(const struct bus *b, const char *chat_id)
+{
+	return b->ops->reply_elsewhere(b->impl, chat_id);
+}
+
+static inline void
+bus_publish_local(const struct bus *b, const char *chat_id, const char *name, json_t *data)
+{
+	b->ops->publish_here(b->impl, chat_id, name, data);
+}
+
+static inline void
+bus_share_presence(const struct bus *b, const char *chat_id, json_t *people)
+{
+	b->ops->share_presence(b->impl, chat_id, people);
 }
 
 static inline void

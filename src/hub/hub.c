@@ -27,8 +27,23 @@ struct ring_slot {
 	struct frame	*frames[STREAM_KINDS];	/* by enum stream_kind */
 };
 
+/* An event that came before its turn (after a gap in the ids), or behind one. */
+struct held {
+	STAILQ_ENTRY(held)	 next;
+	uint64_t		 id;		/* 0: ephemeral, goes after what came before it */
+	char			*name;
+	json_t			*data;
+};
+
+STAILQ_HEAD(held_queue, held);
+
 struct channel {
 	struct idmap_entry	 entry;		/* keyed by chat id */
+	uint64_t		 delivered;	/* the last durable id handed to streams, 0: none yet */
+	struct held_queue	 held;		/* in order: waiting for the ids before them */
+	size_t			 nheld;
+	unsigned		 expecting;	/* streams being set up (hub_expect) */
+	bool			 repair_asked;	/* hub->gap was told, hub_caught_up not yet */
 	unsigned		 streams[MAX_SHARDS][STREAM_KINDS];	/* by shard, kind */
 	size_t			 total[STREAM_KINDS];			/* by kind */
 	struct ring_slot	 ring[LIMIT_RESUME_RING];		/* event id % LIMIT_RESUME_RING */
@@ -43,6 +58,8 @@ struct hub {
 	struct mailbox		*mailbox;	/* shards tell the hub here */
 	hub_leave_fn		 leave;		/* and the hub tells of streams leaving */
 	void			*leave_arg;
+	hub_gap_fn		 gap;		/* and of ids missing */
+	void			*gap_arg;
 	struct shard		*shards[MAX_SHARDS];
 	unsigned		 nshards;
 	unsigned		 next_shard;
@@ -57,6 +74,7 @@ channel_find(struct hub *hub, const char *chat_id, bool create)
 	if (!create)
 		return NULL;
 	struct channel *ch = xcalloc(1, sizeof *ch);
+	STAILQ_INIT(&ch->held);
 	idmap_insert(&hub->channels, &ch->entry, chat_id);
 	return ch;
 }
@@ -72,8 +90,28 @@ slot_clear(struct ring_slot *slot)
 }
 
 static void
+held_free(struct held *e)
+{
+	free(e->name);
+	json_decref(e->data);
+	free(e);
+}
+
+static void
+held_drop_all(struct channel *ch)
+{
+	struct held *e;
+	while ((e = STAILQ_FIRST(&ch->held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&ch->held, next);
+		held_free(e);
+	}
+	ch->nheld = 0;
+}
+
+static void
 channel_free(struct hub *hub, struct channel *ch)
 {
+	held_drop_all(ch);
 	idmap_remove(&hub->channels, &ch->entry);
 	for (size_t i = 0; i < LIMIT_RESUME_RING; i++)
 		slot_clear(&ch->ring[i]);
@@ -120,7 +158,7 @@ stream_gone(void *arg, unsigned shard, const char *chat_id, enum stream_kind kin
 		return;
 	ch->streams[shard][kind]--;
 	ch->total[kind]--;
-	if (channel_streams(ch) == 0)
+	if (channel_streams(ch) == 0 && ch->expecting == 0)
 		channel_free(hub, ch);
 }
 
@@ -229,13 +267,172 @@ publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, j
 		sse_frame_unref(frames[kind]);
 }
 
+/* Hands an event to the streams; a durable one is kept for resumes and counts as delivered. */
+static void
+deliver(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data)
+{
+	publish_to(hub, ch, id, name, data);
+	if (id > 0)
+		ch->delivered = id;
+}
+
+/* Asks for the ids missing before the held events to be read (once until hub_repaired). */
+static void
+ask_repair(struct hub *hub, struct channel *ch)
+{
+	if (ch->repair_asked || hub->gap == NULL)
+		return;
+	ch->repair_asked = true;
+	metrics_add(METRIC_GAP_REPAIRS, 1);
+	hub->gap(hub->gap_arg, ch->entry.id);
+}
+
+/* Keeps an event behind a gap: a durable one in id order (a duplicate dropped), others last. */
+static void
+hold(struct channel *ch, uint64_t id, const char *name, json_t *data)
+{
+	struct held *e = xmalloc(sizeof *e), *prev = NULL, *at;
+	*e = (struct held){ .id = id, .name = xstrdup(name), .data = json_incref(data) };
+	if (id == 0) {
+		STAILQ_INSERT_TAIL(&ch->held, e, next);
+		ch->nheld++;
+		return;
+	}
+	STAILQ_FOREACH(at, &ch->held, next) {
+		if (at->id == id) {
+			held_free(e);
+			return;
+		}
+		if (at->id > id)
+			break;
+		prev = at;
+	}
+	if (prev == NULL)
+		STAILQ_INSERT_HEAD(&ch->held, e, next);
+	else
+		STAILQ_INSERT_AFTER(&ch->held, prev, e, next);
+	ch->nheld++;
+}
+
+/* Delivers the held events whose turn has come. */
+static void
+release(struct hub *hub, struct channel *ch)
+{
+	struct held *e;
+	while ((e = STAILQ_FIRST(&ch->held)) != NULL && e->id <= ch->delivered + 1) {
+		STAILQ_REMOVE_HEAD(&ch->held, next);
+		ch->nheld--;
+		if (e->id == 0 || e->id > ch->delivered)
+			deliver(hub, ch, e->id, e->name, e->data);
+		held_free(e);
+	}
+}
+
+/*
+ * The chat's streams cannot be brought up to date in order (the ids missing
+ * are no longer kept): they end, and reconnect from their Last-Event-ID.
+ */
+static void
+channel_resync(struct hub *hub, struct channel *ch)
+{
+	metrics_add(METRIC_RESYNCS, 1);
+	held_drop_all(ch);
+	ring_forget(ch);
+	ch->delivered = 0;
+	struct frame *none[STREAM_KINDS] = { NULL };
+	to_shards(hub, ch, none, false, true);
+}
+
 void
 hub_publish(struct hub *hub, const char *chat_id, uint64_t id, const char *name, json_t *data)
 {
 	metrics_add(METRIC_EVENTS_PUBLISHED, 1);
 	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch == NULL)
+		return;
+	if (id > 0 && id <= ch->delivered) {
+		metrics_add(METRIC_DUPLICATES_DROPPED, 1);
+		return;
+	}
+	bool next = id == 0 || ch->delivered == 0 || id == ch->delivered + 1;
+	if (!next || !STAILQ_EMPTY(&ch->held)) {
+		hold(ch, id, name, data);
+		ask_repair(hub, ch);
+		return;
+	}
+	deliver(hub, ch, id, name, data);
+}
+
+void
+hub_on_gap(struct hub *hub, hub_gap_fn gap, void *arg)
+{
+	hub->gap = gap;
+	hub->gap_arg = arg;
+}
+
+void
+hub_caught_up(struct hub *hub, const char *chat_id, uint64_t through)
+{
+	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch == NULL)
+		return;
+	ch->repair_asked = false;
+	if (through == 0)
+		return;		/* the read failed: the next event or check asks again */
+	release(hub, ch);
+	if (through > ch->delivered && ch->delivered != 0)
+		ch->delivered = through;	/* the ids not read are of nothing to replay */
+	release(hub, ch);
+	if (!STAILQ_EMPTY(&ch->held))
+		ask_repair(hub, ch);
+}
+
+void
+hub_resync(struct hub *hub, const char *chat_id)
+{
+	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch != NULL)
-		publish_to(hub, ch, id, name, data);
+		channel_resync(hub, ch);
+}
+
+void
+hub_expect(struct hub *hub, const char *chat_id)
+{
+	channel_find(hub, chat_id, true)->expecting++;
+}
+
+void
+hub_unexpect(struct hub *hub, const char *chat_id)
+{
+	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch == NULL || ch->expecting == 0)
+		return;
+	ch->expecting--;
+	if (channel_streams(ch) == 0 && ch->expecting == 0)
+		channel_free(hub, ch);
+}
+
+bool
+hub_delivered(struct hub *hub, const char *chat_id, uint64_t from, uint64_t *delivered)
+{
+	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch == NULL)
+		return false;
+	if (ch->delivered == 0)
+		ch->delivered = from;
+	*delivered = ch->delivered;
+	return true;
+}
+
+size_t
+hub_chats(struct hub *hub, char (*ids)[ID_LEN + 1], size_t max)
+{
+	size_t n = 0;
+	struct idmap_entry *e, *tmp;
+	IDMAP_FOREACH(&hub->channels, e, tmp)
+		if (n < max && strcmp(e->id, HUB_LISTS) != 0)
+			snprintf(ids[n++], ID_LEN + 1, "%s", e->id);
+	return n;
 }
 
 int
@@ -344,11 +541,44 @@ bus_lists_heard_here(void *hub)
 	return channel_find(hub, HUB_LISTS, false) != NULL;
 }
 
+/* One process keeps nothing another must forget. */
+static void
+bus_changed_here(void *hub, enum bus_change what)
+{
+	(void)hub;
+	(void)what;
+}
+
+/* One process: every reply is written here. */
+static json_t *
+bus_reply_elsewhere_here(void *hub, const char *chat_id)
+{
+	(void)hub;
+	(void)chat_id;
+	return NULL;
+}
+
+static void
+bus_publish_only_here(void *hub, const char *chat_id, const char *name, json_t *data)
+{
+	hub_publish(hub, chat_id, 0, name, data);
+}
+
+/* One process: nobody else to tell. */
+static void
+bus_share_presence_here(void *hub, const char *chat_id, json_t *people)
+{
+	(void)hub;
+	(void)chat_id;
+	(void)people;
+}
+
 struct bus
 hub_bus(struct hub *hub)
 {
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
-	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here };
+	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here, bus_changed_here,
+	    bus_reply_elsewhere_here, bus_publish_only_here, bus_share_presence_here };
 	return (struct bus){ &ops, hub };
 }
 

@@ -64,11 +64,46 @@ void		 hub_free(struct hub *hub);
 void		 hub_attach(struct hub *hub, const char *const *chat_ids, size_t nchats,
 		    const struct stream_owner *owner, int fd, const struct sse_stream_opts *opts,
 		    struct sse_frame_list *initial);
+/*
+ * Told when the durable events of a chat with streams here came with ids
+ * missing (from another node, through Redis): the caller reads the events
+ * after hub_delivered() from the store, publishes them, then calls
+ * hub_caught_up(). Until then the events after the gap wait, in order.
+ */
+typedef void (*hub_gap_fn)(void *arg, const char *chat_id);
+void		 hub_on_gap(struct hub *hub, hub_gap_fn gap, void *arg);
+/*
+ * The store's events of the chat through id `through` were published (the
+ * ids among them that it no longer replays, a deleted message's, count as
+ * delivered); the events held after them go out. through 0: the store
+ * could not be read; the next event after a gap asks again.
+ */
+void		 hub_caught_up(struct hub *hub, const char *chat_id, uint64_t through);
+/* The chat's streams end (to reconnect from their Last-Event-ID): its ids cannot be read. */
+void		 hub_resync(struct hub *hub, const char *chat_id);
+/*
+ * A stream of the chat is being set up: its events are followed (and kept
+ * for resumes) from now until hub_unexpect(), called after hub_attach() or
+ * instead of it.
+ */
+void		 hub_expect(struct hub *hub, const char *chat_id);
+void		 hub_unexpect(struct hub *hub, const char *chat_id);
+/*
+ * The last durable event id handed to the chat's streams here (set to from
+ * when none was yet); false when the hub follows no stream of the chat.
+ * Durable events arrive in id order from here on, each once.
+ */
+bool		 hub_delivered(struct hub *hub, const char *chat_id, uint64_t from,
+		    uint64_t *delivered);
+/* The ids of the chats with streams here (up to max). */
+size_t		 hub_chats(struct hub *hub, char (*ids)[ID_LEN + 1], size_t max);
 /* The hub as this process's bus: publishing hands events to the streams here. */
 struct bus	 hub_bus(struct hub *hub);
 /*
  * Sends an event to the chat's subscribers: id > 0 for a durable event
- * (already stored), 0 for an ephemeral one. data is borrowed.
+ * (already stored), 0 for an ephemeral one. data is borrowed. A durable
+ * event already delivered is dropped; one after a gap waits (hub_on_gap),
+ * and the ephemeral ones behind it with it.
  */
 void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
 		    const char *name, json_t *data);

@@ -114,6 +114,9 @@ static const char *const migrations[] = {
 	"  expires_at BIGINT NOT NULL);"
 	"CREATE INDEX invites_by_chat ON invites (chat_id);"
 	"CREATE INDEX invites_by_user ON invites (user_id);",
+	/* 2: the deployment's own name, which its nodes' Redis channel carries */
+	"CREATE TABLE deployment (id TEXT NOT NULL);"
+	"INSERT INTO deployment SELECT md5(random()::text || clock_timestamp()::text);",
 };
 
 /* A chat's bots come with it, in order, as [[id, name, muted], ...]: one round trip */
@@ -134,6 +137,7 @@ static const char *const migrations[] = {
 
 static const char *const sql_text[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
+	[PG_BEGIN_VIEW] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
 	[PG_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE $1::text IS NULL"
@@ -705,15 +709,27 @@ postgres_failure(struct postgres_store *st)
 	return STORE_ERROR;
 }
 
-int
-postgres_begin(struct postgres_store *st)
+static int
+begin_as(struct postgres_store *st, enum pg_stmt begin)
 {
 	take_turn(st);
-	PGresult *r = run_in_turn(st, PG_BEGIN, NULL);
+	PGresult *r = run_in_turn(st, begin, NULL);
 	st->in_transaction = r != NULL;
 	PQclear(r);
 	end_turn(st);
 	return r != NULL ? 0 : -1;
+}
+
+int
+postgres_begin(struct postgres_store *st)
+{
+	return begin_as(st, PG_BEGIN);
+}
+
+int
+postgres_view_begin(struct postgres_store *st)
+{
+	return begin_as(st, PG_BEGIN_VIEW);
 }
 
 int
@@ -835,6 +851,23 @@ migrate(struct postgres_store *st, char **err)
 	return 0;
 }
 
+static int
+read_deployment(struct postgres_store *st, char **err)
+{
+	PGresult *r = PQexec(st->conn, "SELECT id FROM deployment");
+	bool read = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (read)
+		snprintf(st->deployment, sizeof st->deployment, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return read ? 0 : open_failed(st, "reading the deployment's name", err);
+}
+
+const char *
+postgres_deployment(const struct postgres_store *st)
+{
+	return st->deployment;
+}
+
 struct postgres_store *
 postgres_open(const char *conninfo, char **err)
 {
@@ -852,7 +885,7 @@ postgres_open(const char *conninfo, char **err)
 		postgres_close(st);
 		return NULL;
 	}
-	if (migrate(st, err) != 0) {
+	if (migrate(st, err) != 0 || read_deployment(st, err) != 0) {
 		postgres_close(st);
 		return NULL;
 	}

@@ -16,7 +16,7 @@
 #include "util/ids.h"
 
 enum pg_stmt {
-	PG_BEGIN, PG_COMMIT, PG_ROLLBACK,
+	PG_BEGIN, PG_BEGIN_VIEW, PG_COMMIT, PG_ROLLBACK,
 	PG_CHAT_LIST, PG_CHAT_LIST_MEMBER, PG_CHAT_GET, PG_CHAT_INSERT, PG_CHAT_UPDATE,
 	PG_CHAT_DELETE, PG_CHAT_COUNTERS, PG_CHAT_NEXT_EVENT,
 	PG_CHAT_BOTS_KEEP, PG_CHAT_BOT_ADD, PG_CHAT_MUTE,
@@ -50,6 +50,7 @@ struct postgres_store {
 	bool		 in_transaction;
 	bool		 unreachable;		/* the connection failed since the last statement that worked */
 	char		 sqlstate[6];		/* of the last failed statement */
+	char		 deployment[33];	/* the database's own name (table deployment) */
 	char		 error[256];		/* its message's first line (for logs) */
 	bool		 prepared[PG_COUNT];	/* on this connection */
 	/* whose turn it is on the connection (postgres.c): a round trip, or a whole transaction */
@@ -101,6 +102,9 @@ int		 postgres_run_batch(struct postgres_store *st, struct pg_batch *b);
 enum store_status postgres_failure(struct postgres_store *st);
 int		 postgres_begin(struct postgres_store *st);
 int		 postgres_commit(struct postgres_store *st);
+const char	*postgres_deployment(const struct postgres_store *st);
+/* A read-only transaction that sees one moment (REPEATABLE READ); postgres_commit ends it. */
+int		 postgres_view_begin(struct postgres_store *st);
 /* Rolls back and returns status, for `return postgres_fail(st, X);`. */
 enum store_status postgres_fail(struct postgres_store *st, enum store_status status);
 

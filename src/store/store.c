@@ -212,6 +212,26 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 	return DISPATCH(event_append, chat_id, name, data, event_id);
 }
 
+const char *
+store_deployment(const struct store *st)
+{
+	return st->pg != NULL ? postgres_deployment(st->pg) : "";
+}
+
+void
+store_view_begin(struct store *st)
+{
+	if (st->pg != NULL)
+		postgres_view_begin(st->pg);
+}
+
+void
+store_view_end(struct store *st)
+{
+	if (st->pg != NULL)
+		postgres_commit(st->pg);
+}
+
 enum store_status
 store_events_after(struct store *st, const char *chat_id, uint64_t after, json_t **events)
 {

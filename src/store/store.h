@@ -192,7 +192,20 @@ enum store_status store_message_save_text(struct store *st, const char *chat_id,
 /* Every message still "streaming", as [{"chat_id","seq","body"}] (after a crash). */
 json_t		*store_messages_streaming(struct store *st);
 
+/*
+ * The deployment's own name, made once with the database (PostgreSQL; ""
+ * for SQLite): the nodes on one database share it, and nobody else.
+ */
+const char	*store_deployment(const struct store *st);
+
 /* ---- the event log ---- */
+
+/*
+ * The reads between these two see the store at one moment, whatever other
+ * nodes commit meanwhile (with SQLite, one process writes: they always do).
+ */
+void		 store_view_begin(struct store *st);
+void		 store_view_end(struct store *st);
 
 /* Appends a durable event with the chat's next id. */
 enum store_status store_event_append(struct store *st, const char *chat_id,

@@ -585,6 +585,107 @@ tokens(unsigned shards)
 	harness_free(h);
 }
 
+/* The gap callback: which chat asked, how often. */
+static char gap_chat[16];
+static int gaps;
+
+static void
+on_gap(void *arg, const char *chat_id)
+{
+	(void)arg;
+	snprintf(gap_chat, sizeof gap_chat, "%s", chat_id);
+	gaps++;
+}
+
+/* The ids of the events the client got, in order, as "7 8 9" ("-" for an event without id). */
+static void
+ids_seen(const struct client *c, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = c->got; (p = strstr(p, "event: ")) != NULL; p += 7) {
+		n += (size_t)snprintf(out + n, len - n, "%s", n ? " " : "");
+		if (strncmp(p, "event: snapshot", 15) == 0) {
+			n += (size_t)snprintf(out + n, len - n, "s");
+			continue;
+		}
+		/* the id line is the line before the event line, when there is one */
+		const char *prev = p - 1;
+		while (prev > c->got && prev[-1] != '\n')
+			prev--;
+		if (prev < p && strncmp(prev, "id: ", 4) == 0)
+			n += (size_t)snprintf(out + n, len - n, "%llu", strtoull(prev + 4, NULL, 10));
+		else
+			n += (size_t)snprintf(out + n, len - n, "-");
+	}
+}
+
+static bool
+has_ids(struct client **cs, size_t n)
+{
+	char got[256];
+	(void)n;
+	ids_seen(cs[0], got, sizeof got);
+	return strcmp(got, want_text) == 0;
+}
+
+static void
+wait_ids(struct harness *h, struct client *c, const char *ids)
+{
+	struct client *one[1] = { c };
+	char got[256];
+	want_text = ids;
+	if (!run_until(h, one, 1, has_ids, 5.0)) {
+		ids_seen(c, got, sizeof got);
+		fail_msg("ids \"%s\", want \"%s\"", got, ids);
+	}
+}
+
+/*
+ * Events from other nodes come in any order: a chat's durable events reach
+ * its streams in id order and once; one after a gap waits (with the
+ * ephemeral ones behind it) while the gap is read, which the hub asks for
+ * once; ids the store no longer replays count as delivered when caught up.
+ */
+static void
+test_ids_in_order_once(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(1);
+	struct client c;
+	gaps = 0;
+	hub_on_gap(h->hub, on_gap, NULL);
+	hub_expect(h->hub, CHAT_A);
+	uint64_t delivered = 0;
+	assert_true(hub_delivered(h->hub, CHAT_A, 5, &delivered));
+	assert_int_equal(delivered, 5);
+	attach(h, &c, CHAT_A, STREAM_JSON, true, 3600, 1 << 20);
+	hub_unexpect(h->hub, CHAT_A);
+	publish_json(h, CHAT_A, 5, "message", "{\"seq\":5}");		/* already had: dropped */
+	publish_json(h, CHAT_A, 6, "message", "{\"seq\":6}");
+	wait_ids(h, &c, "s 6");
+	publish_json(h, CHAT_A, 8, "message", "{\"seq\":8}");		/* 7 missing: held */
+	publish_json(h, CHAT_A, 0, "token", "{\"seq\":8,\"delta\":\"x\"}");	/* behind it */
+	publish_json(h, CHAT_A, 9, "message", "{\"seq\":9}");
+	assert_int_equal(gaps, 1);
+	assert_string_equal(gap_chat, CHAT_A);
+	struct client *one[1] = { &c };
+	run_until(h, one, 1, never, 0.05);
+	wait_ids(h, &c, "s 6");
+	publish_json(h, CHAT_A, 7, "message", "{\"seq\":7}");		/* the repair brings 7 */
+	hub_caught_up(h->hub, CHAT_A, 7);
+	wait_ids(h, &c, "s 6 7 8 - 9");
+	publish_json(h, CHAT_A, 12, "message", "{\"seq\":12}");	/* 10, 11: nothing to replay */
+	assert_int_equal(gaps, 2);
+	hub_caught_up(h->hub, CHAT_A, 11);
+	wait_ids(h, &c, "s 6 7 8 - 9 12");
+	publish_json(h, CHAT_A, 9, "message", "{\"seq\":9}");
+	publish_json(h, CHAT_A, 13, "message", "{\"seq\":13}");
+	wait_ids(h, &c, "s 6 7 8 - 9 12 13");
+	close(c.fd);
+	harness_free(h);
+}
+
 static void
 test_tokens_one_shard(void **state)
 {
@@ -612,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_end_streams_matching),
 		cmocka_unit_test(test_many_chats_one_stream),
 		cmocka_unit_test(test_lists_audience),
+		cmocka_unit_test(test_ids_in_order_once),
 		cmocka_unit_test(test_tokens_one_shard),
 		cmocka_unit_test(test_tokens_two_shards),
 		cmocka_unit_test(test_hub_free_with_open_streams),
