@@ -20,7 +20,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit
 LISTEN ?= 127.0.0.1:8080
 DB     ?= parley.db
 
-.PHONY: all run test unit-test http-test browser-test soak deps clean
+.PHONY: all run cluster test unit-test http-test browser-test soak deps clean
 all: build/parley
 
 # Debian packages (only the missing ones) and the npm lockfile's packages.
@@ -53,6 +53,11 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) | build/.deps-test
 
 run: build/parley
 	build/parley serve --demo --listen $(LISTEN) --db $(DB)
+
+# Three nodes on a throwaway PostgreSQL and Redis behind haproxy on 127.0.0.1:PORT
+# (PORT=8080 unless given) until Ctrl-C (scripts/cluster.sh).
+cluster: build/parley build/.deps-test
+	scripts/cluster.sh
 
 test: deps unit-test fuzz-smoke http-test browser-test
 
