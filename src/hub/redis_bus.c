@@ -40,6 +40,8 @@ struct redis_bus {
 	bool			 pub_ready, subscribed, up, ever_up, closing;
 	int64_t			 opened_ms;	/* when the links were opened */
 	int64_t			 heard_self_ms;	/* when our heartbeat last came back */
+	int64_t			 up_ms;		/* when both links last came up */
+	int64_t			 heard_other_ms;	/* when another node's heartbeat last came */
 	int64_t			 retry_at_ms;
 	int64_t			 next_check_ms;
 	int64_t			 lag_ms;	/* as reported in METRIC_BUS_LAG_MS */
@@ -108,7 +110,7 @@ maybe_up(struct redis_bus *rb)
 		return;
 	set_up(rb, true);
 	rb->backoff_ms = RETRY_MIN_MS;
-	rb->heard_self_ms = now_ms();
+	rb->heard_self_ms = rb->up_ms = now_ms();
 	if (rb->ever_up)
 		metrics_add(METRIC_BUS_RECONNECTS, 1);
 	rb->ever_up = true;
@@ -309,7 +311,9 @@ heard(struct redis_bus *rb, const char *text, size_t len)
 	if (strcmp(origin, rb->self) == 0) {
 		if (strcmp(type, "h") == 0)
 			rb->heard_self_ms = now_ms();
-	} else if (strcmp(type, "h") != 0) {
+	} else if (strcmp(type, "h") == 0) {
+		rb->heard_other_ms = now_ms();
+	} else {
 		metrics_add(METRIC_BUS_RECEIVED, 1);
 		note_lag(rb, msg);
 		if (strcmp(type, "e") == 0)
@@ -441,6 +445,15 @@ bool
 redis_bus_up(const struct redis_bus *rb)
 {
 	return rb->up;
+}
+
+enum redis_bus_company
+redis_bus_company(const struct redis_bus *rb)
+{
+	int64_t now = now_ms(), quiet = 3 * LIMIT_BUS_TICK_MS;
+	if (!rb->up || now - rb->up_ms < quiet)
+		return BUS_COMPANY_UNKNOWN;
+	return now - rb->heard_other_ms < quiet ? BUS_COMPANY_OTHERS : BUS_COMPANY_ALONE;
 }
 
 /* ---------- life cycle ---------- */

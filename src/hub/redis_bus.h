@@ -45,5 +45,12 @@ void			 redis_bus_free(struct redis_bus *rb);
 struct bus		 redis_bus_bus(struct redis_bus *rb);
 /* True while events go to and come from the other nodes. */
 bool			 redis_bus_up(const struct redis_bus *rb);
+/* Whether other nodes are running now, as their heartbeats tell (known once up a moment). */
+enum redis_bus_company {
+	BUS_COMPANY_UNKNOWN,
+	BUS_COMPANY_ALONE,
+	BUS_COMPANY_OTHERS,
+};
+enum redis_bus_company	 redis_bus_company(const struct redis_bus *rb);
 
 #endif
