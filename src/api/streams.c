@@ -84,8 +84,11 @@ add_replay(struct handlers *h, const char *chat_id, enum stream_kind kind, uint6
 		return 0;
 	}
 	json_t *events;
+	uint64_t delivered;
 	if (chats_events_after(h->chats, chat_id, after, &events, through) != STORE_OK)
 		return -1;
+	if (hub_delivered(h->hub, chat_id, *through, &delivered) && delivered == *through)
+		hub_remember(h->hub, chat_id, events, *through);	/* the next resumes: from memory */
 	size_t i;
 	json_t *ev;
 	json_array_foreach(events, i, ev) {

@@ -456,6 +456,22 @@ hub_replay(struct hub *hub, const char *chat_id, uint64_t after, uint64_t last_i
 }
 
 void
+hub_remember(struct hub *hub, const char *chat_id, json_t *events, uint64_t through)
+{
+	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch == NULL || ch->ring_first != 0 || ch->delivered != through)
+		return;
+	struct frame *none[STREAM_KINDS] = { NULL };
+	size_t n = json_array_size(events);
+	for (size_t i = n > LIMIT_RESUME_RING ? n - LIMIT_RESUME_RING : 0; i < n; i++) {
+		json_t *ev = json_array_get(events, i);
+		ring_keep(ch, (uint64_t)json_integer_value(json_object_get(ev, "id")),
+		    json_string_value(json_object_get(ev, "name")), json_object_get(ev, "data"),
+		    none);
+	}
+}
+
+void
 hub_publish_list(struct hub *hub, json_t *audience, const char *name, json_t *data)
 {
 	struct channel *ch = channel_find(hub, HUB_LISTS, false);

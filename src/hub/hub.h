@@ -127,6 +127,14 @@ struct frame	*hub_frame(struct hub *hub, enum stream_kind kind, const char *chat
  */
 int		 hub_replay(struct hub *hub, const char *chat_id, uint64_t after,
 		    uint64_t last_id, enum stream_kind kind, struct sse_frame_list *out);
+/*
+ * The chat's durable events read from the store through `through`
+ * ({"id","name","data"}, oldest first) are kept for the resumes that follow
+ * (a reconnect storm reads them once), when the hub keeps none yet and has
+ * delivered up to there.
+ */
+void		 hub_remember(struct hub *hub, const char *chat_id, json_t *events,
+		    uint64_t through);
 /* Ends every open stream (shutdown). */
 void		 hub_end_all(struct hub *hub);
 /*
