@@ -26,6 +26,7 @@
 #include "store/store.h"
 #include "util/fiber.h"
 #include "util/log.h"
+#include "util/xmalloc.h"
 #include "web/page_cache.h"
 #include "web/render.h"
 
@@ -188,10 +189,8 @@ heard_change(void *arg, enum bus_change what)
 	struct runtime *rt = arg;
 	if (what == BUS_CHANGED_CHATS)
 		events_heard_change(rt->events);
-	else if (what == BUS_CHANGED_BOTS)
-		bots_heard_change(rt->bots);
 	else
-		accounts_heard_change(rt->accounts);
+		bots_heard_change(rt->bots);
 }
 
 /* The Redis bus: who another node has in a chat. */
@@ -200,6 +199,32 @@ heard_presence(void *arg, const char *chat_id, const char *origin, json_t *peopl
 {
 	struct runtime *rt = arg;
 	presence_heard(rt->presence, chat_id, origin, people);
+}
+
+/* Something another node was asked for a chat whose turns this node runs. */
+struct heard_turn {
+	struct runtime	*rt;
+	char		 chat_id[ID_LEN + 1];
+	json_t		*asked;
+};
+
+static void
+turn_asked(void *arg)
+{
+	struct heard_turn *h = arg;
+	turns_heard(h->rt->turns, h->chat_id, h->asked);
+	json_decref(h->asked);
+	free(h);
+}
+
+static void
+heard_turn(void *arg, const char *chat_id, json_t *asked)
+{
+	struct heard_turn *h = xmalloc(sizeof *h);
+	h->rt = arg;
+	snprintf(h->chat_id, sizeof h->chat_id, "%s", chat_id);
+	h->asked = json_incref(asked);
+	fiber_run_serial(turn_asked, h);
 }
 
 /* The bus events go out through: this process's hub, or with --redis every node's. */
@@ -212,7 +237,8 @@ build_bus(struct runtime *rt, struct bus *bus)
 	if (cfg->redis[0] == '\0')
 		return 0;
 	char *err = NULL;
-	struct redis_bus_hooks hooks = { check_chats, heard_change, heard_presence, rt };
+	struct redis_bus_hooks hooks = { check_chats, heard_change, heard_presence, heard_turn,
+	    rt };
 	rt->redis = redis_bus_new(rt->base, cfg->redis, cfg->node, store_deployment(rt->store),
 	    rt->hub, &hooks, &err);
 	if (rt->redis == NULL) {
@@ -282,6 +308,8 @@ build_services(struct runtime *rt)
 	rt->events = events_new(rt->base, rt->store, bus);
 	rt->bots = bots_new(rt->base, rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
+	if (rt->redis != NULL)
+		turns_share(rt->turns, redis_bus_node_id(rt->redis));
 	recover_replies(rt);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
 	rt->catchup = catchup_new(rt->store, rt->chats, rt->hub);
@@ -289,6 +317,8 @@ build_services(struct runtime *rt)
 	rt->presence = presence_new(rt->base, rt->events);
 	hub_on_leave(rt->hub, presence_left, rt->presence);
 	rt->accounts = accounts_new(rt->base, rt->store, bus, cfg->auth, cfg->session_days);
+	if (rt->redis != NULL)
+		accounts_share(rt->accounts);
 	rt->members = members_new(rt->store, rt->events, rt->chats);
 	rt->pages = page_cache_new();
 	rt->handlers = (struct handlers){ .chats = rt->chats, .control = rt->control,

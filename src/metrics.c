@@ -48,6 +48,8 @@ static const struct {
 	    "Events sent to the other nodes through Redis." },
 	[METRIC_BUS_RECEIVED] = { "parley_bus_received_total", "counter",
 	    "Events heard from the other nodes through Redis." },
+	[METRIC_LEASE_TAKEOVERS] = { "parley_lease_takeovers_total", "counter",
+	    "Chats whose turn flow this node took over from a node that stopped keeping its lease." },
 	[METRIC_BUS_LAG_MS] = { "parley_bus_lag_ms", "gauge",
 	    "Milliseconds the last event heard from another node took from its publish (clocks of the nodes)." },
 };

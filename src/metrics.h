@@ -26,6 +26,7 @@ enum metric {
 	METRIC_BUS_PUBLISHED,		/* events sent to the other nodes */
 	METRIC_BUS_RECEIVED,		/* events heard from the other nodes */
 	METRIC_BUS_LAG_MS,		/* gauge: milliseconds the last one took to arrive */
+	METRIC_LEASE_TAKEOVERS,		/* chats whose turns this node took over from a lost node */
 	METRIC_COUNT
 };
 

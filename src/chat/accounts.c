@@ -168,7 +168,7 @@ static int
 session_who(struct accounts *a, const char *hash, struct who *who, int64_t *last)
 {
 	char user_id[ID_LEN + 1];
-	if (credentials_get(a->credentials, hash, who, last) && !who->by_token)
+	if (!a->shared && credentials_get(a->credentials, hash, who, last) && !who->by_token)
 		return 0;
 	if (store_session_get(a->store, hash, user_id, last) != STORE_OK ||
 	    who_of(a, user_id, hash, who) != 0)
@@ -189,7 +189,7 @@ accounts_by_session(struct accounts *a, const char *session_id, struct who *who)
 		return -1;
 	if (now - last > a->session_seconds) {
 		store_session_delete(a->store, hash);
-		accounts_forget(a, hash);
+		credentials_forget(a->credentials, hash);
 		return -1;
 	}
 	if (now - last >= LIMIT_SESSION_TOUCH_SECONDS &&
@@ -206,7 +206,7 @@ accounts_by_token(struct accounts *a, const char *token, struct who *who)
 	if (token == NULL || !secret_plausible(token))
 		return -1;
 	secret_hash(token, hash);
-	if (credentials_get(a->credentials, hash, who, &unused) && who->by_token)
+	if (!a->shared && credentials_get(a->credentials, hash, who, &unused) && who->by_token)
 		return 0;
 	if (store_token_find(a->store, hash, user_id, token_id) != STORE_OK ||
 	    who_of(a, user_id, hash, who) != 0)
@@ -328,22 +328,6 @@ accounts_sign_in(struct accounts *a, const char *peer, json_t *name, json_t *pas
 	accounts_slow_start(s);
 }
 
-void
-accounts_forget(struct accounts *a, const char *hash)
-{
-	if (hash != NULL)
-		credentials_forget(a->credentials, hash);
-	else
-		credentials_clear(a->credentials);
-	bus_changed(&a->bus, BUS_CHANGED_CREDENTIALS);
-}
-
-void
-accounts_heard_change(struct accounts *a)
-{
-	credentials_clear(a->credentials);
-}
-
 int
 accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p)
 {
@@ -352,7 +336,7 @@ accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p)
 		return -1;
 	}
 	enum store_status rc = store_session_delete(a->store, who->credential);
-	accounts_forget(a, who->credential);
+	credentials_forget(a->credentials, who->credential);
 	struct bus_match m = { .credential = who->credential, .reason = "signed-out" };
 	bus_end_streams(&a->bus, &m);
 	return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : validate_store(a->store, rc,
@@ -513,6 +497,12 @@ accounts_new(struct event_base *base, struct store *st, struct bus bus, enum aut
 	event_add(a->sweep, &(struct timeval){ .tv_sec = LIMIT_ACCOUNTS_SWEEP_SECONDS });
 	sweep_now(a);
 	return a;
+}
+
+void
+accounts_share(struct accounts *a)
+{
+	a->shared = true;
 }
 
 void

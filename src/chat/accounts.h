@@ -28,6 +28,12 @@ struct who;
 struct accounts	*accounts_new(struct event_base *base, struct store *st, struct bus bus,
 		    enum auth_mode mode, unsigned session_days);
 void		 accounts_free(struct accounts *a);
+/*
+ * Several nodes share the sessions and tokens: who a credential is is read
+ * from the store at every request, so a sign-out, a deleted token or a
+ * changed user holds on every node at once.
+ */
+void		 accounts_share(struct accounts *a);
 
 /*
  * At start, when there is no user yet: creates the first administrator
@@ -65,8 +71,6 @@ void		 accounts_setup(struct accounts *a, const char *pass, json_t *name,
 		    json_t *password, accounts_done_fn *done, void *arg);
 /* Ends who's session (everywhere at once, its streams too). */
 int		 accounts_sign_out(struct accounts *a, const struct who *who, struct problem *p);
-/* Another node changed who some credential is: nothing about credentials is kept from before. */
-void		 accounts_heard_change(struct accounts *a);
 
 /* ---- users ---- */
 

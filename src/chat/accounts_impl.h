@@ -19,16 +19,11 @@ struct accounts {
 	struct throttle		*by_name, *by_addr;
 	struct event		*sweep;		/* hourly: expired sessions and invites go */
 	struct credentials	*credentials;	/* who recently used sessions and tokens are */
+	bool			 shared;	/* several nodes: credentials always read from the store */
 	enum auth_mode		 mode;
 	int64_t			 session_seconds;
 	char			 setup_hash[SECRET_HEX + 1];	/* "" once used or not needed */
 };
-
-/*
- * Who the credential (a hash; NULL: every credential) is may have changed:
- * forgotten here, and on the other nodes (bus_changed).
- */
-void	 accounts_forget(struct accounts *a, const char *hash);
 
 /* What a slow operation does on a worker. */
 enum slow_task {

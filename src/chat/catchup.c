@@ -31,8 +31,8 @@ catchup_chat(struct catchup *c, const char *chat_id)
 {
 	uint64_t after, newest;
 	json_t *events, *ev;
-	if (!hub_delivered(c->hub, chat_id, 0, &after) || after == 0)
-		return 0;	/* no stream here, or none attached yet: nothing to bring up */
+	if (!hub_position(c->hub, chat_id, &after))
+		return 0;	/* no stream here, or none settled yet: nothing to bring up */
 	enum store_status st = store_chat_get(c->store, chat_id, &ev);
 	if (st == STORE_OK) {
 		newest = (uint64_t)json_integer_value(json_object_get(ev, "last_event_id"));

@@ -206,6 +206,12 @@ events_heard_change(struct events *ev)
 	ev->chat_changes++;
 }
 
+void
+events_forward_turn(struct events *ev, const char *to, const char *chat_id, json_t *trigger)
+{
+	bus_forward_turn(&ev->bus, to, chat_id, trigger);
+}
+
 json_t *
 events_reply_elsewhere(struct events *ev, const char *chat_id)
 {

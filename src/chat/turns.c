@@ -21,6 +21,16 @@
  * needs the store (saving the text so far, the end) runs in a serial fiber
  * (util/fiber.h), after the services' work before it; by then a stop may
  * have ended the reply, so the fiber finds it again by its id, or not.
+ *
+ * With several nodes (turns_share) a flow lives on the node holding the
+ * chat's lease (store.h): it is taken when the flow starts, kept every
+ * LEASE_KEEP_MS with the flow's queue, and given up when the flow ends.
+ * Every write of the flow checks the lease in its transaction (store_fence);
+ * one that finds it gone ends the flow here without another write. What a
+ * node is asked for a chat whose lease another node holds goes to that
+ * node (events_forward_turn). A lease that lapses (its node died) is taken
+ * by another node, which marks the reply it was writing stopped, with the
+ * longest text known (stored, or seen go by), and goes on with its queue.
  */
 #include "chat/turns.h"
 #include "backends/backend.h"
@@ -44,6 +54,7 @@
 #include <time.h>
 
 #define FLOW_BUCKETS	256
+#define LEASE_KEEP_MS	3000	/* leases kept and lapsed ones looked for this often */
 
 struct flow;
 
@@ -67,6 +78,8 @@ struct flow {
 	unsigned		 auto_left;	/* auto rounds still to come */
 	struct reply		*reply;
 	json_t			*published;	/* the last turn state sent */
+	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
+	bool			 lost;		/* a write found the lease gone: ends, silently */
 };
 
 /* A reply whose end is not stored yet: its final Message, stored again each second. */
@@ -84,6 +97,8 @@ struct turns {
 	struct event		*retry;		/* stores the unfinished again */
 	uint64_t		 rng;
 	uint64_t		 replies;	/* replies started */
+	const char		*node;		/* several nodes: this one's lease name; else NULL */
+	struct event		*leases;	/* every LEASE_KEEP_MS */
 };
 
 /* A reply named by a backend's callback, for a fiber that runs later. */
@@ -153,28 +168,114 @@ flow_chat(const struct flow *f)
 	return f->entry.id;
 }
 
+/* ---------- the lease (several nodes) ---------- */
+
+/* The flow's writes from here on check its lease (several nodes; fence_off ends it). */
+static void
+fence_on(struct flow *f)
+{
+	if (f->turns->node != NULL)
+		store_fence(f->turns->store, &f->lease);
+}
+
+/* The fenced write's result, passed on; one that found the lease gone marks the flow lost. */
+static enum store_status
+fence_off(struct flow *f, enum store_status rc)
+{
+	if (f->turns->node == NULL)
+		return rc;
+	store_fence(f->turns->store, NULL);
+	if (rc == STORE_FENCED && !f->lost) {
+		log_warn("chat %s: another node took its turns over; this one stops writing them",
+		    flow_chat(f));
+		f->lost = true;
+	}
+	return rc;
+}
+
+/* Keeps the lease LEASE_SECONDS more, with what a node taking over would go on with. */
+static void
+lease_keep(struct flow *f)
+{
+	if (f->turns->node == NULL || f->lost)
+		return;
+	json_t *saved = json_pack("{s:O, s:I, s:I}", "queue", f->queue, "bot_turns",
+	    (json_int_t)f->bot_turns, "auto_left", (json_int_t)f->auto_left);
+	if (store_lease_keep(f->turns->store, &f->lease, saved) == STORE_FENCED)
+		fence_off(f, STORE_FENCED);
+	json_decref(saved);
+}
+
+static void reply_free(struct reply *r);
+
+/* Frees the flow; with several nodes its lease is given up, unless it was lost. */
 static void
 flow_free(struct flow *f)
 {
-	idmap_remove(&f->turns->flows, &f->entry);
+	struct turns *t = f->turns;
+	if (t->node != NULL && !f->lost)
+		store_lease_end(t->store, &f->lease);
+	if (f->reply != NULL)
+		reply_free(f->reply);	/* lost: it ends without a word more */
+	idmap_remove(&t->flows, &f->entry);
 	json_decref(f->queue);
 	json_decref(f->published);
 	free(f);
 }
 
-/* Sends a "turn" event when speaker or queue changed; frees an idle, empty flow. */
+/*
+ * Sends a "turn" event when speaker or queue changed (and keeps the lease
+ * with it); frees an idle, empty flow, or one that lost its lease.
+ */
 static void
 flow_settle(struct flow *f)
 {
 	json_t *state = flow_state(f);
-	if (!json_equal(state, f->published)) {
-		events_turn(f->turns->events, flow_chat(f), state);
+	if (!f->lost && !json_equal(state, f->published)) {
+		fence_on(f);
+		fence_off(f, events_turn(f->turns->events, flow_chat(f), state));
 		json_decref(f->published);
 		f->published = json_incref(state);
+		lease_keep(f);
 	}
 	json_decref(state);
-	if (f->reply == NULL && json_array_size(f->queue) == 0 && f->auto_left == 0)
+	if (f->lost || (f->reply == NULL && json_array_size(f->queue) == 0 && f->auto_left == 0))
 		flow_free(f);
+}
+
+static struct flow *
+flow_get(struct turns *t, const char *chat_id, bool create);
+
+/*
+ * The chat's flow on this node, made if need be; with several nodes only
+ * while this node holds (or can take) the chat's lease. When another node
+ * holds it, what was asked (trigger, taken) goes there and NULL comes back.
+ */
+static struct flow *
+flow_here(struct turns *t, const char *chat_id, json_t *trigger)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f != NULL || t->node == NULL) {
+		json_decref(trigger);
+		return f != NULL ? f : flow_get(t, chat_id, true);
+	}
+	struct lease l = { .fence = 0 };
+	char holder[LEASE_NODE_MAX] = "";
+	snprintf(l.chat_id, sizeof l.chat_id, "%s", chat_id);
+	snprintf(l.node, sizeof l.node, "%s", t->node);
+	enum store_status rc = store_lease_take(t->store, &l, holder);
+	if (rc == STORE_OK) {
+		f = flow_get(t, chat_id, true);
+		f->lease = l;
+	} else if (rc == STORE_CONFLICT) {
+		if (trigger != NULL && holder[0] != '\0')
+			events_forward_turn(t->events, holder, chat_id, trigger);
+	} else {
+		log_warn("chat %s: its turn lease cannot be taken now; a turn asked for is lost",
+		    chat_id);
+	}
+	json_decref(trigger);
+	return f;
 }
 
 static struct flow *
@@ -290,7 +391,9 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	json_t *final = final_message(r, state, error);
 	backend_cancel(r->job);		/* no word after the final text while it is stored */
 	r->job = NULL;
-	if (store_end(t, final) != STORE_OK)
+	fence_on(r->flow);
+	enum store_status rc = fence_off(r->flow, store_end(t, final));
+	if (rc != STORE_OK && rc != STORE_FENCED)
 		keep_unfinished(t, final);
 	json_decref(final);
 	metrics_count_reply(state);
@@ -321,8 +424,11 @@ save_text(void *arg)
 {
 	struct reply_ref *ref = arg;
 	struct reply *r = reply_find(ref);
-	if (r != NULL)
-		store_message_save_text(ref->turns->store, ref->chat_id, r->seq, r->text.data);
+	if (r != NULL) {
+		fence_on(r->flow);
+		fence_off(r->flow, store_message_save_text(ref->turns->store, ref->chat_id, r->seq,
+		    r->text.data));
+	}
 	free(ref);
 }
 
@@ -418,8 +524,9 @@ reply_message(struct flow *f, json_t *bot, json_t *turn, json_t **msg, json_t **
 	struct message_in in = { .chat_id = flow_chat(f), .kind = "bot",
 	    .author = str(bot, "name"), .bot_id = str(bot, "id"), .body = "",
 	    .state = "streaming" };
-	enum store_status rc = seq == 0 ? events_message_add(t->events, &in, msg) :
-	    events_message_reopen(t->events, flow_chat(f), seq, fresh, msg);
+	fence_on(f);
+	enum store_status rc = fence_off(f, seq == 0 ? events_message_add(t->events, &in, msg) :
+	    events_message_reopen(t->events, flow_chat(f), seq, fresh, msg));
 	if (rc != STORE_OK) {
 		json_decref(*context);
 		return -1;
@@ -503,7 +610,8 @@ turn_start(struct flow *f, json_t *turn)
 static void
 flow_next(struct flow *f)
 {
-	while (f->reply == NULL && (json_array_size(f->queue) > 0 || f->auto_left > 0)) {
+	while (!f->lost && f->reply == NULL &&
+	    (json_array_size(f->queue) > 0 || f->auto_left > 0)) {
 		if (json_array_size(f->queue) == 0) {
 			queue_auto(f);
 			continue;
@@ -637,9 +745,15 @@ turns_after_bot(struct flow *f, const char *text, json_t *bot)
 void
 turns_on_message(struct turns *t, json_t *chat, json_t *message)
 {
+	const char *chat_id = str(chat, "id");
 	json_t *queue = select_bots(t, chat, str(message, "body"), NULL);
 	bool answered = json_array_size(queue) > 0;
-	struct flow *f = flow_get(t, str(chat, "id"), answered);
+	struct flow *f = flow_get(t, chat_id, false);
+	/* with several nodes a flow elsewhere hears of every post (its queue is replaced) */
+	bool elsewhere = t->node != NULL && json_array_size(json_object_get(chat, "bots")) > 0;
+	if (f == NULL && (answered || elsewhere))
+		f = flow_here(t, chat_id, json_pack("{s:s, s:O}", "do", "message", "message",
+		    message));
 	if (f != NULL) {
 		json_decref(f->queue);
 		f->queue = queue;
@@ -652,22 +766,27 @@ turns_on_message(struct turns *t, json_t *chat, json_t *message)
 		json_decref(queue);
 }
 
-/* The turn (taken) goes first in the chat's queue, when the bot is the chat's and there is room. */
+/*
+ * The turn (taken) goes first in the chat's queue, when the bot is the
+ * chat's and there is room (asked: what to forward to another node holding
+ * the chat's lease, taken; it then answers there).
+ */
 static enum turn_asked
-queue_first(struct turns *t, json_t *chat, json_t *bot, json_t *turn)
+queue_first(struct turns *t, json_t *chat, json_t *bot, json_t *turn, json_t *asked)
 {
 	struct flow *f = flow_get(t, str(chat, "id"), false);
 	enum turn_asked rc = !chat_has_bot(chat, str(bot, "id")) ? TURN_NOT_IN_CHAT :
 	    f != NULL && json_array_size(f->queue) >= LIMIT_QUEUED_TURNS ? TURN_QUEUE_FULL :
 	    TURN_QUEUED;
-	if (rc != TURN_QUEUED) {
-		json_decref(turn);
-		return rc;
+	if (rc == TURN_QUEUED && (f = flow_here(t, str(chat, "id"), asked)) != NULL) {
+		json_array_insert_new(f->queue, 0, turn);
+		flow_next(f);
+		return TURN_QUEUED;
 	}
-	f = flow_get(t, str(chat, "id"), true);
-	json_array_insert_new(f->queue, 0, turn);
-	flow_next(f);
-	return TURN_QUEUED;
+	if (rc != TURN_QUEUED)
+		json_decref(asked);
+	json_decref(turn);
+	return rc;
 }
 
 enum turn_asked
@@ -676,19 +795,34 @@ turns_request(struct turns *t, json_t *chat, json_t *bot)
 	struct flow *f = flow_get(t, str(chat, "id"), false);
 	if (f != NULL && chat_has_bot(chat, str(bot, "id")))
 		f->bot_turns = 0;	/* asked for: the policy's count starts again */
-	return queue_first(t, chat, bot, queued_turn(bot, 0, false, false));
+	return queue_first(t, chat, bot, queued_turn(bot, 0, false, false),
+	    json_pack("{s:s, s:O}", "do", "request", "bot", bot));
 }
 
 enum turn_asked
 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq, bool fresh)
 {
-	return queue_first(t, chat, bot, queued_turn(bot, seq, fresh, false));
+	return queue_first(t, chat, bot, queued_turn(bot, seq, fresh, false),
+	    json_pack("{s:s, s:O, s:I, s:b}", "do", "redo", "bot", bot, "seq", (json_int_t)seq,
+	    "fresh", fresh));
+}
+
+/* The chat's flow here, or with several nodes where its lease is (asked goes there). */
+static struct flow *
+flow_to_change(struct turns *t, const char *chat_id, json_t *asked)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f != NULL || t->node == NULL) {
+		json_decref(asked);
+		return f;
+	}
+	return flow_here(t, chat_id, asked);
 }
 
 void
 turns_stop(struct turns *t, const char *chat_id)
 {
-	struct flow *f = flow_get(t, chat_id, false);
+	struct flow *f = flow_to_change(t, chat_id, json_pack("{s:s}", "do", "stop"));
 	if (f == NULL)
 		return;
 	json_array_clear(f->queue);
@@ -701,7 +835,7 @@ turns_stop(struct turns *t, const char *chat_id)
 void
 turns_end_auto(struct turns *t, const char *chat_id)
 {
-	struct flow *f = flow_get(t, chat_id, false);
+	struct flow *f = flow_to_change(t, chat_id, json_pack("{s:s}", "do", "end_auto"));
 	if (f == NULL)
 		return;
 	f->auto_left = 0;
@@ -711,10 +845,12 @@ turns_end_auto(struct turns *t, const char *chat_id)
 void
 turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq)
 {
-	struct flow *f = flow_get(t, chat_id, false);
-	if (f == NULL || f->reply == NULL || f->reply->seq != seq)
+	struct flow *f = flow_to_change(t, chat_id, json_pack("{s:s, s:I}", "do", "stop_reply",
+	    "seq", (json_int_t)seq));
+	if (f == NULL)
 		return;
-	reply_finish(f->reply, "stopped", NULL);
+	if (f->reply != NULL && f->reply->seq == seq)
+		reply_finish(f->reply, "stopped", NULL);
 	flow_next(f);
 }
 
@@ -722,11 +858,125 @@ void
 turns_forget(struct turns *t, const char *chat_id)
 {
 	struct flow *f = flow_get(t, chat_id, false);
-	if (f == NULL)
+	if (f != NULL)
+		flow_free(f);	/* its reply too, without a word more */
+}
+
+void
+turns_heard(struct turns *t, const char *chat_id, json_t *asked)
+{
+	const char *what = str(asked, "do");
+	json_t *chat, *bot = json_object_get(asked, "bot");
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(asked, "seq"));
+	if (what == NULL || store_chat_get(t->store, chat_id, &chat) != STORE_OK)
 		return;
-	if (f->reply != NULL)
-		reply_free(f->reply);
-	flow_free(f);
+	if (strcmp(what, "message") == 0 && json_is_object(json_object_get(asked, "message")))
+		turns_on_message(t, chat, json_object_get(asked, "message"));
+	else if (strcmp(what, "request") == 0 && json_is_object(bot))
+		turns_request(t, chat, bot);
+	else if (strcmp(what, "redo") == 0 && json_is_object(bot))
+		turns_redo(t, chat, bot, seq, json_is_true(json_object_get(asked, "fresh")));
+	else if (strcmp(what, "stop") == 0)
+		turns_stop(t, chat_id);
+	else if (strcmp(what, "end_auto") == 0)
+		turns_end_auto(t, chat_id);
+	else if (strcmp(what, "stop_reply") == 0)
+		turns_stop_reply(t, chat_id, seq);
+	json_decref(chat);
+}
+
+/* ---------- taking a dead node's flows over ---------- */
+
+/* The replies the lost node was writing end "stopped", with the longest text known. */
+static void
+stop_orphans(struct flow *f, const char *node)
+{
+	struct turns *t = f->turns;
+	json_t *left = store_messages_streaming(t->store), *m, *msg;
+	json_t *seen = events_reply_elsewhere(t->events, flow_chat(f));
+	char error[160];
+	snprintf(error, sizeof error, "the node writing this reply (%.*s) was lost",
+	    (int)strcspn(node, "/"), node);
+	size_t i;
+	json_array_foreach(left, i, m) {
+		const char *body = str(m, "body");
+		if (strcmp(str(m, "chat_id"), flow_chat(f)) != 0)
+			continue;
+		if (seen != NULL && json_equal(json_object_get(seen, "seq"), json_object_get(m,
+		    "seq")) && strlen(str(seen, "body")) > strlen(body))
+			body = str(seen, "body");	/* what the tabs were shown */
+		fence_on(f);
+		if (fence_off(f, events_message_finish(t->events, flow_chat(f),
+		    (uint64_t)json_integer_value(json_object_get(m, "seq")), body, "stopped", error,
+		    &msg)) == STORE_OK)
+			json_decref(msg);
+	}
+	json_decref(seen);
+	json_decref(left);
+}
+
+/* A lease that lapsed: ours is kept again (the database was away); another's is taken over. */
+static void
+take_over(struct turns *t, const char *chat_id, const char *node, json_t *saved)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	char holder[LEASE_NODE_MAX];
+	if (f != NULL) {
+		if (store_lease_take(t->store, &f->lease, holder) != STORE_OK) {
+			f->lost = true;
+			flow_settle(f);
+		}
+		return;
+	}
+	if ((f = flow_here(t, chat_id, NULL)) == NULL)
+		return;		/* another node was first */
+	log_warn("node %s: chat %s: took its turns over from %s, which stopped keeping them",
+	    t->node, chat_id, node);
+	metrics_add(METRIC_LEASE_TAKEOVERS, 1);
+	stop_orphans(f, node);
+	json_t *queue = json_object_get(saved, "queue");
+	json_decref(f->queue);
+	f->queue = json_is_array(queue) ? json_deep_copy(queue) : json_array();
+	f->bot_turns = (unsigned)json_integer_value(json_object_get(saved, "bot_turns"));
+	f->auto_left = (unsigned)json_integer_value(json_object_get(saved, "auto_left"));
+	json_decref(f->published);
+	f->published = json_null();	/* the tabs hear the state anew */
+	flow_next(f);
+}
+
+/* Every LEASE_KEEP_MS: our leases kept (a lost one ends its flow), the lapsed taken over. */
+static void
+keep_and_take(void *arg)
+{
+	struct turns *t = arg;
+	struct idmap_entry *e, *tmp;
+	IDMAP_FOREACH(&t->flows, e, tmp) {
+		struct flow *f = container_of(e, struct flow, entry);
+		lease_keep(f);
+		if (f->lost)
+			flow_settle(f);
+	}
+	json_t *lapsed = store_leases_lapsed(t->store), *l;
+	size_t i;
+	json_array_foreach(lapsed, i, l)
+		take_over(t, str(l, "chat_id"), str(l, "node"), json_object_get(l, "state"));
+	json_decref(lapsed);
+}
+
+static void
+leases_due(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fiber_run_serial(keep_and_take, arg);
+}
+
+void
+turns_share(struct turns *t, const char *node)
+{
+	t->node = node;
+	struct timeval every = { LEASE_KEEP_MS / 1000, LEASE_KEEP_MS % 1000 * 1000 };
+	event_add(t->leases, &every);
 }
 
 /* The newest reply of the chat whose end is not stored yet, or NULL. */
@@ -780,6 +1030,7 @@ turns_new(struct event_base *base, struct store *st, struct events *ev,
 	idmap_init(&t->flows, FLOW_BUCKETS);
 	LIST_INIT(&t->unfinished);
 	t->retry = evtimer_new(base, retry_unfinished, t);
+	t->leases = event_new(base, -1, EV_PERSIST, leases_due, t);
 	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
 		t->rng = 0x9e3779b97f4a7c15ULL;
 	return t;
@@ -808,6 +1059,7 @@ turns_free(struct turns *t)
 	while (!LIST_EMPTY(&t->unfinished))
 		unfinished_free(LIST_FIRST(&t->unfinished));
 	event_free(t->retry);
+	event_free(t->leases);
 	idmap_free(&t->flows);
 	free(t);
 }

@@ -2,7 +2,8 @@
  * turns.h - the turn flow (SPEC §5): after a person posts, the chat's bots
  * answer one at a time, each reply streaming as "token" events and ending
  * as a "message-update"; "turn" events tell who speaks and who is queued.
- * One flow per chat; a person's message during a flow replaces the queued
+ * One flow per chat (with several nodes, on the node holding the chat's
+ * lease: turns_share); a person's message during a flow replaces the queued
  * turns once the reply being generated ends. Every change is stored and
  * published through the events module. Owned by one event loop.
  */
@@ -51,6 +52,14 @@ void		 turns_stop(struct turns *t, const char *chat_id);
 void		 turns_end_auto(struct turns *t, const char *chat_id);
 /* When message seq is the reply being generated, it ends "stopped"; the flow goes on. */
 void		 turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq);
+/*
+ * Several nodes run the chats' flows: this node's flows hold leases named
+ * node (store.h), kept every few seconds; the lapsed ones of dead nodes are
+ * taken over (their replies end stopped, their queues go on here).
+ */
+void		 turns_share(struct turns *t, const char *node);
+/* Another node forwarded what it was asked for a chat whose lease this node holds. */
+void		 turns_heard(struct turns *t, const char *chat_id, json_t *asked);
 /* The chat is gone: drop its flow without writing anything. */
 void		 turns_forget(struct turns *t, const char *chat_id);
 

@@ -132,7 +132,7 @@ user_changed(struct slow *s)
 		accounts_slow_end(s, NULL, NULL, &p);
 		return;
 	}
-	accounts_forget(s->a, NULL);	/* who they are changes */
+	credentials_clear(s->a->credentials);	/* who they are changes */
 	enum store_status rc = s->password && s->hashed != 0 ? STORE_ERROR :
 	    store_user_update(s->a->store, s->user_id, s->display_name,
 	    s->password ? s->hash : NULL, s->admin, &user);
@@ -227,7 +227,7 @@ accounts_user_delete(struct accounts *a, const struct who *who, const char *id,
 	json_decref(user);
 	if (last_admin(a, uid))
 		return refuse(p, 409, "the last administrator cannot be removed");
-	accounts_forget(a, NULL);
+	credentials_clear(a->credentials);
 	if ((rc = store_user_delete(a->store, uid)) != STORE_OK)
 		return validate_store(a->store, rc, "user", p);
 	struct bus_match m = { .user_id = uid, .reason = "revoked" };
@@ -271,7 +271,7 @@ accounts_token_delete(struct accounts *a, const struct who *who, const char *id,
 	enum store_status rc = store_token_delete(a->store, who->user_id, id, &hash);
 	if (rc != STORE_OK)
 		return validate_store(a->store, rc, "token", p);
-	accounts_forget(a, hash);
+	credentials_forget(a->credentials, hash);
 	struct bus_match m = { .credential = hash, .reason = "revoked" };
 	bus_end_streams(&a->bus, &m);
 	free(hash);

@@ -28,7 +28,6 @@ struct bus_match {
 enum bus_change {
 	BUS_CHANGED_CHATS,		/* a chat's settings, or a chat deleted */
 	BUS_CHANGED_BOTS,		/* a bot */
-	BUS_CHANGED_CREDENTIALS,	/* who some session or token is, or that it ended */
 };
 
 /* Told by a bus of a change made on another node. */
@@ -73,6 +72,11 @@ struct bus_ops {
 	 * and every PRESENCE_SHARE_MS).
 	 */
 	void	(*share_presence)(void *impl, const char *chat_id, json_t *people);
+	/*
+	 * Something for the chat's turn flow (chat/turns.c: a "trigger",
+	 * borrowed) to the node `to` that holds its lease.
+	 */
+	void	(*forward_turn)(void *impl, const char *to, const char *chat_id, json_t *trigger);
 };
 
 struct bus {
@@ -133,6 +137,12 @@ static inline void
 bus_share_presence(const struct bus *b, const char *chat_id, json_t *people)
 {
 	b->ops->share_presence(b->impl, chat_id, people);
+}
+
+static inline void
+bus_forward_turn(const struct bus *b, const char *to, const char *chat_id, json_t *trigger)
+{
+	b->ops->forward_turn(b->impl, to, chat_id, trigger);
 }
 
 static inline void

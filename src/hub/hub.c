@@ -39,7 +39,8 @@ STAILQ_HEAD(held_queue, held);
 
 struct channel {
 	struct idmap_entry	 entry;		/* keyed by chat id */
-	uint64_t		 delivered;	/* the last durable id handed to streams, 0: none yet */
+	uint64_t		 delivered;	/* the last durable id handed to streams */
+	bool			 known;		/* delivered says where the streams are */
 	struct held_queue	 held;		/* in order: waiting for the ids before them */
 	size_t			 nheld;
 	unsigned		 expecting;	/* streams being set up (hub_expect) */
@@ -272,8 +273,10 @@ static void
 deliver(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json_t *data)
 {
 	publish_to(hub, ch, id, name, data);
-	if (id > 0)
+	if (id > 0) {
 		ch->delivered = id;
+		ch->known = true;
+	}
 }
 
 /* Asks for the ids missing before the held events to be read (once until hub_repaired). */
@@ -339,6 +342,7 @@ channel_resync(struct hub *hub, struct channel *ch)
 	held_drop_all(ch);
 	ring_forget(ch);
 	ch->delivered = 0;
+	ch->known = false;
 	struct frame *none[STREAM_KINDS] = { NULL };
 	to_shards(hub, ch, none, false, true);
 }
@@ -350,11 +354,11 @@ hub_publish(struct hub *hub, const char *chat_id, uint64_t id, const char *name,
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch == NULL)
 		return;
-	if (id > 0 && id <= ch->delivered) {
+	if (id > 0 && ch->known && id <= ch->delivered) {
 		metrics_add(METRIC_DUPLICATES_DROPPED, 1);
 		return;
 	}
-	bool next = id == 0 || ch->delivered == 0 || id == ch->delivered + 1;
+	bool next = id == 0 || !ch->known || id == ch->delivered + 1;
 	if (!next || !STAILQ_EMPTY(&ch->held)) {
 		hold(ch, id, name, data);
 		ask_repair(hub, ch);
@@ -380,7 +384,7 @@ hub_caught_up(struct hub *hub, const char *chat_id, uint64_t through)
 	if (through == 0)
 		return;		/* the read failed: the next event or check asks again */
 	release(hub, ch);
-	if (through > ch->delivered && ch->delivered != 0)
+	if (through > ch->delivered && ch->known)
 		ch->delivered = through;	/* the ids not read are of nothing to replay */
 	release(hub, ch);
 	if (!STAILQ_EMPTY(&ch->held))
@@ -418,8 +422,20 @@ hub_delivered(struct hub *hub, const char *chat_id, uint64_t from, uint64_t *del
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch == NULL)
 		return false;
-	if (ch->delivered == 0)
+	if (!ch->known) {
 		ch->delivered = from;
+		ch->known = true;
+	}
+	*delivered = ch->delivered;
+	return true;
+}
+
+bool
+hub_position(struct hub *hub, const char *chat_id, uint64_t *delivered)
+{
+	struct channel *ch = channel_find(hub, chat_id, false);
+	if (ch == NULL || !ch->known)
+		return false;
 	*delivered = ch->delivered;
 	return true;
 }
@@ -459,7 +475,7 @@ void
 hub_remember(struct hub *hub, const char *chat_id, json_t *events, uint64_t through)
 {
 	struct channel *ch = channel_find(hub, chat_id, false);
-	if (ch == NULL || ch->ring_first != 0 || ch->delivered != through)
+	if (ch == NULL || ch->ring_first != 0 || !ch->known || ch->delivered != through)
 		return;
 	struct frame *none[STREAM_KINDS] = { NULL };
 	size_t n = json_array_size(events);
@@ -589,12 +605,23 @@ bus_share_presence_here(void *hub, const char *chat_id, json_t *people)
 	(void)people;
 }
 
+/* One process holds every lease: nothing is ever forwarded. */
+static void
+bus_forward_turn_here(void *hub, const char *to, const char *chat_id, json_t *trigger)
+{
+	(void)hub;
+	(void)to;
+	(void)chat_id;
+	(void)trigger;
+}
+
 struct bus
 hub_bus(struct hub *hub)
 {
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
 	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here, bus_changed_here,
-	    bus_reply_elsewhere_here, bus_publish_only_here, bus_share_presence_here };
+	    bus_reply_elsewhere_here, bus_publish_only_here, bus_share_presence_here,
+	    bus_forward_turn_here };
 	return (struct bus){ &ops, hub };
 }
 

@@ -95,6 +95,8 @@ void		 hub_unexpect(struct hub *hub, const char *chat_id);
  */
 bool		 hub_delivered(struct hub *hub, const char *chat_id, uint64_t from,
 		    uint64_t *delivered);
+/* The same, without setting it: false when no stream here has said where it is. */
+bool		 hub_position(struct hub *hub, const char *chat_id, uint64_t *delivered);
 /* The ids of the chats with streams here (up to max). */
 size_t		 hub_chats(struct hub *hub, char (*ids)[ID_LEN + 1], size_t max);
 /* The hub as this process's bus: publishing hands events to the streams here. */

@@ -6,6 +6,7 @@
 #include "hub/redis_bus.h"
 #include "hub/hub.h"
 #include "hub/remote_replies.h"
+#include "store/store.h"
 #include "limits.h"
 #include "metrics.h"
 #include "util/ids.h"
@@ -33,6 +34,7 @@ struct redis_bus {
 	char			 node[64];
 	char			 channel[64];	/* parley:DEPLOYMENT */
 	char			 self[SECRET_LEN + 1];	/* this process: its own messages carry it */
+	char			 node_id[LEASE_NODE_MAX];	/* node/self: whose leases are whose */
 	char			 host[256];
 	int			 port;
 	char			 path[1024];	/* a unix socket's, or "" */
@@ -283,7 +285,7 @@ heard_change(struct redis_bus *rb, json_t *msg)
 {
 	json_t *what = json_object_get(msg, "w");
 	if (json_is_integer(what) && json_integer_value(what) >= BUS_CHANGED_CHATS &&
-	    json_integer_value(what) <= BUS_CHANGED_CREDENTIALS)
+	    json_integer_value(what) <= BUS_CHANGED_BOTS)
 		rb->hooks.changed(rb->hooks.arg, (enum bus_change)json_integer_value(what));
 }
 
@@ -328,6 +330,9 @@ heard(struct redis_bus *rb, const char *text, size_t len)
 			bus_forget(&rb->local, chat_of(msg));
 		else if (strcmp(type, "g") == 0)
 			heard_change(rb, msg);
+		else if (strcmp(type, "w") == 0 && chat_of(msg) != NULL && str(msg, "to") != NULL &&
+		    strcmp(str(msg, "to"), rb->node_id) == 0)
+			rb->hooks.turn(rb->hooks.arg, chat_of(msg), json_object_get(msg, "w"));
 		else if (strcmp(type, "p") == 0 && chat_of(msg) != NULL &&
 		    json_is_array(json_object_get(msg, "p")))
 			rb->hooks.presence(rb->hooks.arg, chat_of(msg), origin,
@@ -361,6 +366,8 @@ publish(void *impl, const char *chat_id, uint64_t id, const char *name, json_t *
 {
 	struct redis_bus *rb = impl;
 	bus_publish(&rb->local, chat_id, id, name, data);
+	if (strcmp(name, "token") != 0)
+		remote_replies_note(rb->replies, chat_id, name, data);	/* a reply taken over ends */
 	send_msg(rb, json_pack("{s:s, s:s, s:I, s:s, s:O}", "t", "e", "c", chat_id,
 	    "i", (json_int_t)id, "e", name, "d", data));
 }
@@ -433,11 +440,24 @@ share_presence(void *impl, const char *chat_id, json_t *people)
 	send_msg(impl, json_pack("{s:s, s:s, s:O}", "t", "p", "c", chat_id, "p", people));
 }
 
+static void
+forward_turn(void *impl, const char *to, const char *chat_id, json_t *trigger)
+{
+	send_msg(impl, json_pack("{s:s, s:s, s:s, s:O}", "t", "w", "to", to, "c", chat_id,
+	    "w", trigger));
+}
+
+const char *
+redis_bus_node_id(const struct redis_bus *rb)
+{
+	return rb->node_id;
+}
+
 struct bus
 redis_bus_bus(struct redis_bus *rb)
 {
 	static const struct bus_ops ops = { publish, end_chat, end_streams, publish_list, forget,
-	    lists_heard, changed, reply_elsewhere, publish_here, share_presence };
+	    lists_heard, changed, reply_elsewhere, publish_here, share_presence, forward_turn };
 	return (struct bus){ &ops, rb };
 }
 
@@ -503,6 +523,7 @@ redis_bus_new(struct event_base *base, const char *url, const char *node,
 	snprintf(rb->node, sizeof rb->node, "%s", node);
 	snprintf(rb->channel, sizeof rb->channel, "parley:%s", deployment);
 	secret_new(rb->self);
+	snprintf(rb->node_id, sizeof rb->node_id, "%.40s/%.16s", node, rb->self);
 	rb->backoff_ms = RETRY_MIN_MS;
 	rb->tick = event_new(base, -1, EV_PERSIST, tick, rb);
 	struct timeval every = { LIMIT_BUS_TICK_MS / 1000, LIMIT_BUS_TICK_MS % 1000 * 1000 };

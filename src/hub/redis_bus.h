@@ -8,7 +8,7 @@
  * against the store (the caller's `check`). hiredis has no timeouts, so a
  * heartbeat goes through Redis every second: a node that does not hear
  * its own for LIMIT_BUS_SILENCE_MS reconnects, with backoff. Changes other
- * nodes keep in memory (chat settings, bots, credentials) are told too.
+ * nodes keep in memory (chat settings, bots) are told too.
  * Main loop only.
  */
 #ifndef PARLEY_REDIS_BUS_H
@@ -28,6 +28,8 @@ struct redis_bus_hooks {
 	/* The people with the chat open on the node `origin` now (bus_ops.share_presence). */
 	void		(*presence)(void *arg, const char *chat_id, const char *origin,
 			    json_t *people);
+	/* Something for the turn flow of the chat, whose lease this node holds. */
+	void		(*turn)(void *arg, const char *chat_id, json_t *trigger);
 	void		*arg;
 };
 
@@ -43,6 +45,8 @@ struct redis_bus	*redis_bus_new(struct event_base *base, const char *url,
 			    const struct redis_bus_hooks *hooks, char **err);
 void			 redis_bus_free(struct redis_bus *rb);
 struct bus		 redis_bus_bus(struct redis_bus *rb);
+/* This process's name in turn leases (its node name and a random part). */
+const char		*redis_bus_node_id(const struct redis_bus *rb);
 /* True while events go to and come from the other nodes. */
 bool			 redis_bus_up(const struct redis_bus *rb);
 /* Whether other nodes are running now, as their heartbeats tell (known once up a moment). */

@@ -117,6 +117,11 @@ static const char *const migrations[] = {
 	/* 2: the deployment's own name, which its nodes' Redis channel carries */
 	"CREATE TABLE deployment (id TEXT NOT NULL);"
 	"INSERT INTO deployment SELECT md5(random()::text || clock_timestamp()::text);",
+	/* 3: who runs each chat's turn flow, until when, under which number, and its queue */
+	"CREATE TABLE turn_leases ("
+	"  chat_id TEXT PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,"
+	"  node TEXT, fence BIGINT NOT NULL, until TIMESTAMPTZ NOT NULL,"
+	"  state JSONB NOT NULL DEFAULT '{}');",
 };
 
 /* A chat's bots come with it, in order, as [[id, name, muted], ...]: one round trip */
@@ -138,6 +143,22 @@ static const char *const migrations[] = {
 static const char *const sql_text[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
 	[PG_BEGIN_VIEW] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	/* a lease kept or lapsed keeps its number when it stays with its node, else the next */
+	[PG_LEASE_TAKE] = "INSERT INTO turn_leases AS l (chat_id, node, fence, until)"
+	    " VALUES ($1, $2, 1, now() + interval '" STR(LEASE_SECONDS) " seconds')"
+	    " ON CONFLICT (chat_id) DO UPDATE SET fence = CASE WHEN l.node = $2"
+	    " AND l.until > now() THEN l.fence ELSE l.fence + 1 END, node = $2,"
+	    " until = now() + interval '" STR(LEASE_SECONDS) " seconds'"
+	    " WHERE l.node IS NULL OR l.node = $2 OR l.until <= now() RETURNING fence",
+	[PG_LEASE_HOLDER] = "SELECT node FROM turn_leases WHERE chat_id = $1",
+	[PG_LEASE_KEEP] = "UPDATE turn_leases SET until = now() + interval '" STR(LEASE_SECONDS)
+	    " seconds', state = $4 WHERE chat_id = $1 AND node = $2 AND fence = $3",
+	[PG_LEASE_END] = "UPDATE turn_leases SET node = NULL, state = '{}'"
+	    " WHERE chat_id = $1 AND node = $2 AND fence = $3",
+	[PG_LEASE_LAPSED] = "SELECT chat_id, node, state FROM turn_leases"
+	    " WHERE node IS NOT NULL AND until <= now() LIMIT 100",
+	[PG_LEASE_CHECK] = "SELECT 1 FROM turn_leases WHERE chat_id = $1 AND node = $2"
+	    " AND fence = $3 FOR SHARE",
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
 	[PG_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE $1::text IS NULL"
@@ -720,10 +741,111 @@ begin_as(struct postgres_store *st, enum pg_stmt begin)
 	return r != NULL ? 0 : -1;
 }
 
+/* The lease as a statement's $1..$3 (p's numbers live in p: filled in place). */
+static void
+lease_params(struct pg_params *p, const struct lease *l)
+{
+	p->n = 0;
+	pg_text(p, l->chat_id);
+	pg_text(p, l->node);
+	pg_int(p, (int64_t)l->fence);
+}
+
+/*
+ * Inside a write's transaction: the lease it is fenced with still holds
+ * (and stays, FOR SHARE, until the commit: a takeover waits for it). When
+ * not, the transaction is rolled back and st->fenced says why.
+ */
+static int
+check_fence(struct postgres_store *st)
+{
+	st->fenced = false;
+	if (!st->fencing)
+		return 0;
+	struct pg_params p;
+	lease_params(&p, &st->fence);
+	PGresult *r = postgres_run(st, PG_LEASE_CHECK, &p);
+	bool held = r != NULL && PQntuples(r) == 1;
+	PQclear(r);
+	if (held)
+		return 0;
+	st->fenced = r != NULL;
+	postgres_fail(st, STORE_ERROR);
+	return -1;
+}
+
 int
 postgres_begin(struct postgres_store *st)
 {
-	return begin_as(st, PG_BEGIN);
+	return begin_as(st, PG_BEGIN) == 0 ? check_fence(st) : -1;
+}
+
+void
+postgres_fence(struct postgres_store *st, const struct lease *l)
+{
+	st->fencing = l != NULL;
+	st->fenced = false;
+	if (l != NULL)
+		st->fence = *l;
+}
+
+enum store_status
+postgres_lease_take(struct postgres_store *st, struct lease *l, char holder[LEASE_NODE_MAX])
+{
+	struct pg_params p = { .n = 0 };
+	pg_text(&p, l->chat_id);
+	pg_text(&p, l->node);
+	PGresult *r = postgres_run(st, PG_LEASE_TAKE, &p);
+	if (r == NULL)
+		return postgres_failure(st);
+	bool taken = PQntuples(r) == 1;
+	if (taken)
+		l->fence = (uint64_t)pg_col_int(r, 0, 0);
+	PQclear(r);
+	if (taken)
+		return STORE_OK;
+	struct pg_params q = { .n = 0 };
+	pg_text(&q, l->chat_id);
+	r = postgres_run(st, PG_LEASE_HOLDER, &q);
+	snprintf(holder, LEASE_NODE_MAX, "%s", r != NULL && PQntuples(r) == 1 &&
+	    pg_col_text(r, 0, 0) ? pg_col_text(r, 0, 0) : "");
+	PQclear(r);
+	return STORE_CONFLICT;
+}
+
+enum store_status
+postgres_lease_keep(struct postgres_store *st, const struct lease *l, json_t *state)
+{
+	struct pg_params p;
+	lease_params(&p, l);
+	char *text = json_dumps(state, JSON_COMPACT);
+	pg_text(&p, text);
+	long changed = postgres_exec(st, PG_LEASE_KEEP, &p);
+	free(text);
+	return changed < 0 ? STORE_ERROR : changed == 0 ? STORE_FENCED : STORE_OK;
+}
+
+enum store_status
+postgres_lease_end(struct postgres_store *st, const struct lease *l)
+{
+	struct pg_params p;
+	lease_params(&p, l);
+	return postgres_exec(st, PG_LEASE_END, &p) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+static json_t *
+row_lapsed(struct postgres_store *st, PGresult *r, int row)
+{
+	(void)st;
+	json_t *state = json_loads(pg_col_text(r, row, 2), 0, NULL);
+	return json_pack("{s:s, s:s, s:o}", "chat_id", pg_col_text(r, row, 0), "node",
+	    pg_col_text(r, row, 1), "state", state ? state : json_object());
+}
+
+json_t *
+postgres_leases_lapsed(struct postgres_store *st)
+{
+	return postgres_collect(st, PG_LEASE_LAPSED, NULL, row_lapsed);
 }
 
 int

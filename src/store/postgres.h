@@ -17,6 +17,8 @@
 
 enum pg_stmt {
 	PG_BEGIN, PG_BEGIN_VIEW, PG_COMMIT, PG_ROLLBACK,
+	PG_LEASE_TAKE, PG_LEASE_HOLDER, PG_LEASE_KEEP, PG_LEASE_END, PG_LEASE_LAPSED,
+	PG_LEASE_CHECK,
 	PG_CHAT_LIST, PG_CHAT_LIST_MEMBER, PG_CHAT_GET, PG_CHAT_INSERT, PG_CHAT_UPDATE,
 	PG_CHAT_DELETE, PG_CHAT_COUNTERS, PG_CHAT_NEXT_EVENT,
 	PG_CHAT_BOTS_KEEP, PG_CHAT_BOT_ADD, PG_CHAT_MUTE,
@@ -51,6 +53,9 @@ struct postgres_store {
 	bool		 unreachable;		/* the connection failed since the last statement that worked */
 	char		 sqlstate[6];		/* of the last failed statement */
 	char		 deployment[33];	/* the database's own name (table deployment) */
+	struct lease	 fence;			/* writes check it (store_fence) when fencing */
+	bool		 fencing;
+	bool		 fenced;		/* the last write failed its check */
 	char		 error[256];		/* its message's first line (for logs) */
 	bool		 prepared[PG_COUNT];	/* on this connection */
 	/* whose turn it is on the connection (postgres.c): a round trip, or a whole transaction */
@@ -103,6 +108,14 @@ enum store_status postgres_failure(struct postgres_store *st);
 int		 postgres_begin(struct postgres_store *st);
 int		 postgres_commit(struct postgres_store *st);
 const char	*postgres_deployment(const struct postgres_store *st);
+/* Turn leases: store.h. */
+enum store_status postgres_lease_take(struct postgres_store *st, struct lease *l,
+		    char holder[LEASE_NODE_MAX]);
+enum store_status postgres_lease_keep(struct postgres_store *st, const struct lease *l,
+		    json_t *state);
+enum store_status postgres_lease_end(struct postgres_store *st, const struct lease *l);
+json_t		*postgres_leases_lapsed(struct postgres_store *st);
+void		 postgres_fence(struct postgres_store *st, const struct lease *l);
 /* A read-only transaction that sees one moment (REPEATABLE READ); postgres_commit ends it. */
 int		 postgres_view_begin(struct postgres_store *st);
 /* Rolls back and returns status, for `return postgres_fail(st, X);`. */

@@ -422,7 +422,13 @@ postgres_message_save_text(struct postgres_store *st, const char *chat_id, uint6
 	struct pg_params p = on_chat(chat_id);
 	pg_position(&p, seq);
 	pg_text(&p, body);
-	return postgres_exec(st, PG_MSG_SAVE_TEXT, &p) < 0 ? STORE_ERROR : STORE_OK;
+	if (!st->fencing)
+		return postgres_exec(st, PG_MSG_SAVE_TEXT, &p) < 0 ? STORE_ERROR : STORE_OK;
+	if (postgres_begin(st) != 0)		/* checks the lease */
+		return STORE_ERROR;
+	if (postgres_exec(st, PG_MSG_SAVE_TEXT, &p) < 0)
+		return postgres_fail(st, STORE_ERROR);
+	return postgres_commit(st) == 0 ? STORE_OK : postgres_fail(st, STORE_ERROR);
 }
 
 json_t *

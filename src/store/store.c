@@ -19,6 +19,13 @@ struct store {
 #define DISPATCH(op, ...) (st->pg ? postgres_##op(st->pg, __VA_ARGS__) : \
 	sqlite_##op(st->lite, __VA_ARGS__))
 
+/* A write that failed its lease check (store_fence) says so. */
+static enum store_status
+fenced(struct store *st, enum store_status rc)
+{
+	return rc != STORE_OK && st->pg != NULL && st->pg->fenced ? STORE_FENCED : rc;
+}
+
 bool
 store_is_postgres_url(const char *db)
 {
@@ -154,14 +161,18 @@ enum store_status
 store_messages_add(struct store *st, const struct message_in *in, size_t n,
     struct message_added *out)
 {
-	return DISPATCH(messages_add, in, n, out);
+	enum store_status rc = fenced(st, DISPATCH(messages_add, in, n, out));
+	for (size_t i = 0; i < n; i++)
+		out[i].status = fenced(st, out[i].status);
+	return rc;
 }
 
 enum store_status
 store_message_finish(struct store *st, const char *chat_id, uint64_t seq, const char *body,
     const char *state, const char *error, json_t **message, uint64_t *event_id)
 {
-	return DISPATCH(message_finish, chat_id, seq, body, state, error, message, event_id);
+	return fenced(st, DISPATCH(message_finish, chat_id, seq, body, state, error, message,
+	    event_id));
 }
 
 enum store_status
@@ -182,7 +193,7 @@ enum store_status
 store_message_reopen(struct store *st, const char *chat_id, uint64_t seq, bool fresh,
     json_t **message, uint64_t *event_id)
 {
-	return DISPATCH(message_reopen, chat_id, seq, fresh, message, event_id);
+	return fenced(st, DISPATCH(message_reopen, chat_id, seq, fresh, message, event_id));
 }
 
 enum store_status
@@ -196,7 +207,7 @@ enum store_status
 store_message_save_text(struct store *st, const char *chat_id, uint64_t seq,
     const char *body)
 {
-	return DISPATCH(message_save_text, chat_id, seq, body);
+	return fenced(st, DISPATCH(message_save_text, chat_id, seq, body));
 }
 
 json_t *
@@ -209,7 +220,42 @@ enum store_status
 store_event_append(struct store *st, const char *chat_id, const char *name, json_t *data,
     uint64_t *event_id)
 {
-	return DISPATCH(event_append, chat_id, name, data, event_id);
+	return fenced(st, DISPATCH(event_append, chat_id, name, data, event_id));
+}
+
+/* One node on SQLite: every lease is its own, and nothing lapses or is fenced. */
+enum store_status
+store_lease_take(struct store *st, struct lease *l, char holder[LEASE_NODE_MAX])
+{
+	if (st->pg != NULL)
+		return postgres_lease_take(st->pg, l, holder);
+	l->fence = 1;
+	return STORE_OK;
+}
+
+enum store_status
+store_lease_keep(struct store *st, const struct lease *l, json_t *state)
+{
+	return st->pg != NULL ? postgres_lease_keep(st->pg, l, state) : STORE_OK;
+}
+
+enum store_status
+store_lease_end(struct store *st, const struct lease *l)
+{
+	return st->pg != NULL ? postgres_lease_end(st->pg, l) : STORE_OK;
+}
+
+json_t *
+store_leases_lapsed(struct store *st)
+{
+	return st->pg != NULL ? postgres_leases_lapsed(st->pg) : json_array();
+}
+
+void
+store_fence(struct store *st, const struct lease *l)
+{
+	if (st->pg != NULL)
+		postgres_fence(st->pg, l);
 }
 
 const char *

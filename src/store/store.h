@@ -29,6 +29,7 @@ enum store_status {
 	STORE_NOT_FOUND = -2,	/* no such chat, message or bot */
 	STORE_GONE = -3,	/* events asked for are no longer kept */
 	STORE_CONFLICT = -4,	/* a bot or user with that name exists */
+	STORE_FENCED = -5,	/* the turn lease was lost: another node writes the chat's turns */
 };
 
 /* A message to append; author, user_id or bot_id may be NULL. */
@@ -197,6 +198,41 @@ json_t		*store_messages_streaming(struct store *st);
  * for SQLite): the nodes on one database share it, and nobody else.
  */
 const char	*store_deployment(const struct store *st);
+
+/* ---- turn leases (several nodes): one turn flow per chat ---- */
+
+/*
+ * The lease on a chat's turn flow that `node` holds with number `fence`.
+ * A lease lapses LEASE_SECONDS after it was last kept; another node may
+ * then take it, with the next number. SQLite serves one node: every lease
+ * is its own (taken with number 1; nothing lapses; nothing is fenced).
+ */
+#define LEASE_SECONDS	10
+#define LEASE_NODE_MAX	96
+struct lease {
+	char		 chat_id[ID_LEN + 1];
+	char		 node[LEASE_NODE_MAX];
+	uint64_t	 fence;
+};
+
+/*
+ * Takes (or keeps) the lease on the chat for l->node: STORE_OK with
+ * l->fence; STORE_CONFLICT when another node holds it (its name in holder).
+ */
+enum store_status store_lease_take(struct store *st, struct lease *l,
+		    char holder[LEASE_NODE_MAX]);
+/* Keeps the lease LEASE_SECONDS more and stores the flow's state; STORE_FENCED if lost. */
+enum store_status store_lease_keep(struct store *st, const struct lease *l, json_t *state);
+/* Gives the lease up (the flow is idle). */
+enum store_status store_lease_end(struct store *st, const struct lease *l);
+/* The leases that lapsed: [{"chat_id","node","state"}…] (some at a time), or NULL. */
+json_t		*store_leases_lapsed(struct store *st);
+/*
+ * From now until store_fence(st, NULL), every write checks, in its own
+ * transaction, that the lease is still l; when not it changes nothing and
+ * fails with STORE_FENCED.
+ */
+void		 store_fence(struct store *st, const struct lease *l);
 
 /* ---- the event log ---- */
 

@@ -187,8 +187,8 @@ export async function startServer({
   fdLimit,
   fsizeLimit,
   auth = 'none',
+  bin = parleyBin(),
 } = {}) {
-  const bin = parleyBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`parley binary not found at ${bin} (build it, or set PARLEY_BIN)`);
   }

@@ -682,6 +682,19 @@ test_ids_in_order_once(void **state)
 	publish_json(h, CHAT_A, 9, "message", "{\"seq\":9}");
 	publish_json(h, CHAT_A, 13, "message", "{\"seq\":13}");
 	wait_ids(h, &c, "s 6 7 8 - 9 12 13");
+
+	/* a chat with no event yet: its first event is 1, and 2 waits for it */
+	struct client b;
+	hub_expect(h->hub, CHAT_B);
+	assert_true(hub_delivered(h->hub, CHAT_B, 0, &delivered));
+	attach(h, &b, CHAT_B, STREAM_JSON, true, 3600, 1 << 20);
+	hub_unexpect(h->hub, CHAT_B);
+	publish_json(h, CHAT_B, 2, "message", "{\"seq\":2}");
+	assert_int_equal(gaps, 3);
+	publish_json(h, CHAT_B, 1, "message", "{\"seq\":1}");
+	hub_caught_up(h->hub, CHAT_B, 1);
+	wait_ids(h, &b, "s 1 2");
+	close(b.fd);
 	close(c.fd);
 	harness_free(h);
 }

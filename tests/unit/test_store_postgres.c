@@ -180,6 +180,79 @@ test_two_servers_share_counters(void **state)
 	store_close(other);
 }
 
+/* Runs sql on the fixture's database; 0 or -1. */
+static int
+on_db(void **state, const char *sql)
+{
+	PGconn *c = PQconnectdb(((struct fixture *)*state)->url);
+	PGresult *r = PQexec(c, sql);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+static struct lease
+lease_of(const char *chat, const char *node)
+{
+	struct lease l = { .fence = 0 };
+	snprintf(l.chat_id, sizeof l.chat_id, "%s", chat);
+	snprintf(l.node, sizeof l.node, "%s", node);
+	return l;
+}
+
+/*
+ * A chat's turn lease: one node at a time; kept, it keeps its number; once
+ * it lapses another node takes it with the next, and from then the first
+ * node's fenced writes change nothing (STORE_FENCED), nor can it keep it.
+ */
+static void
+test_turn_lease_fences(void **state)
+{
+	struct store *a = store_of(state);
+	char *err = NULL, holder[LEASE_NODE_MAX];
+	struct store *b = store_open(((struct fixture *)*state)->url, false, &err);
+	assert_non_null(b);
+	json_t *chat = new_chat(a), *saved = json_pack("{s:[]}", "queue");
+	struct lease la = lease_of(chat_id(chat), "a/1"), lb = lease_of(chat_id(chat), "b/2");
+	assert_int_equal(store_lease_take(a, &la, holder), STORE_OK);
+	assert_int_equal(la.fence, 1);
+	assert_int_equal(store_lease_take(b, &lb, holder), STORE_CONFLICT);
+	assert_string_equal(holder, "a/1");
+	assert_int_equal(store_lease_take(a, &la, holder), STORE_OK);
+	assert_int_equal(la.fence, 1);
+	assert_int_equal(store_lease_keep(a, &la, saved), STORE_OK);
+	uint64_t id;
+	store_fence(a, &la);
+	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_OK);
+	store_fence(a, NULL);
+	json_t *lapsed = store_leases_lapsed(b);
+	assert_int_equal(json_array_size(lapsed), 0);
+	json_decref(lapsed);
+
+	assert_int_equal(on_db(state, "UPDATE turn_leases SET until = now() - interval '1 second'"), 0);
+	lapsed = store_leases_lapsed(b);
+	assert_int_equal(json_array_size(lapsed), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(lapsed, 0), "node")),
+	    "a/1");
+	json_decref(lapsed);
+	assert_int_equal(store_lease_take(b, &lb, holder), STORE_OK);
+	assert_int_equal(lb.fence, 2);
+	store_fence(a, &la);
+	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_FENCED);
+	assert_int_equal(store_message_save_text(a, chat_id(chat), 1, "x"), STORE_FENCED);
+	store_fence(a, NULL);
+	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_OK);
+	assert_int_equal(id, 2);	/* the fenced write took no id */
+	assert_int_equal(store_lease_keep(a, &la, saved), STORE_FENCED);
+	assert_int_equal(store_lease_end(b, &lb), STORE_OK);
+	assert_int_equal(store_lease_take(a, &la, holder), STORE_OK);
+	assert_int_equal(la.fence, 3);
+	json_decref(saved);
+	json_decref(chat);
+	store_close(b);
+}
+
 struct fiber_post {
 	struct store	*st;
 	const char	*chat;
@@ -277,6 +350,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fiber_waits_in_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_turn_lease_fences, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
