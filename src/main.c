@@ -22,6 +22,7 @@
 #include "hub/hub.h"
 #include "hub/redis_bus.h"
 #include "limits.h"
+#include "metrics.h"
 #include "store/copy.h"
 #include "store/store.h"
 #include "util/fiber.h"
@@ -547,6 +548,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	metrics_set_node(cfg.node);
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * Frames are freed on other threads than the one that made them; glibc

@@ -14,6 +14,7 @@ static _Atomic int64_t values[METRIC_COUNT];
 static _Atomic uint64_t http_by_status[STATUS_MAX - STATUS_MIN + 1];
 static const char *const reply_states[] = { "complete", "failed", "stopped" };
 static _Atomic uint64_t replies_by_state[3];
+static char node_name[64] = "parley";	/* set once at start */
 
 static const struct {
 	const char *name, *type, *help;
@@ -97,4 +98,15 @@ metrics_render(struct buf *out)
 	for (size_t i = 0; i < 3; i++)
 		buf_printf(out, "parley_bot_replies_total{state=\"%s\"} %llu\n", reply_states[i],
 		    (unsigned long long)atomic_load(&replies_by_state[i]));
+	buf_printf(out, "# HELP parley_node_info This node's name (--node).\n"
+	    "# TYPE parley_node_info gauge\nparley_node_info{node=\"%s\"} 1\n", node_name);
+}
+
+void
+metrics_set_node(const char *node)
+{
+	size_t i;
+	for (i = 0; node[i] != '\0' && i < sizeof node_name - 1; i++)
+		node_name[i] = strchr("\"\\\n", node[i]) ? '_' : node[i];	/* a label value */
+	node_name[i] = '\0';
 }

@@ -34,6 +34,8 @@ void	 metrics_add(enum metric m, int64_t delta);
 void	 metrics_count_http(int status);
 /* A bot reply ended: state is "complete", "failed" or "stopped". */
 void	 metrics_count_reply(const char *state);
+/* The node's name, shown as parley_node_info{node="…"} (at start, before any render). */
+void	 metrics_set_node(const char *node);
 /* Appends the whole exposition to out. */
 void	 metrics_render(struct buf *out);
 
