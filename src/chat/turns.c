@@ -225,7 +225,8 @@ flow_free(struct flow *f)
 
 /*
  * Sends a "turn" event when speaker or queue changed (and keeps the lease
- * with it); frees an idle, empty flow, or one that lost its lease.
+ * with it); frees an idle, empty flow, or one that lost its lease and has
+ * no reply running (the caller may still hold it; the lease tick frees it).
  */
 static void
 flow_settle(struct flow *f)
@@ -239,7 +240,8 @@ flow_settle(struct flow *f)
 		lease_keep(f);
 	}
 	json_decref(state);
-	if (f->lost || (f->reply == NULL && json_array_size(f->queue) == 0 && f->auto_left == 0))
+	if (f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
+	    f->auto_left == 0)))
 		flow_free(f);
 }
 
@@ -450,6 +452,8 @@ static void
 reply_text(void *arg, const char *text, size_t len)
 {
 	struct reply *r = arg;
+	if (r->flow->lost)
+		return;		/* another node has taken the chat's turns over */
 	size_t room = LIMIT_REPLY_BYTES - r->text.len;
 	bool cut = len > room;
 	if (cut)
@@ -924,7 +928,7 @@ take_over(struct turns *t, const char *chat_id, const char *node, json_t *saved)
 	if (f != NULL) {
 		if (store_lease_take(t->store, &f->lease, holder) != STORE_OK) {
 			f->lost = true;
-			flow_settle(f);
+			flow_free(f);	/* its reply too, without a word more */
 		}
 		return;
 	}
@@ -954,7 +958,7 @@ keep_and_take(void *arg)
 		struct flow *f = container_of(e, struct flow, entry);
 		lease_keep(f);
 		if (f->lost)
-			flow_settle(f);
+			flow_free(f);	/* its reply too, without a word more */
 	}
 	json_t *lapsed = store_leases_lapsed(t->store), *l;
 	size_t i;
