@@ -70,11 +70,11 @@ unit-test: $(UNIT_TESTS)
 # Tests that stop PostgreSQL skip themselves there; they run after, alone, on a cluster of
 # their own (PARLEY_TEST_PG_OWNED). Last, the tests of several nodes, with a throwaway
 # Redis too (scripts/with-redis.sh), one file at a time: they measure latency (on the
-# optimized build, PARLEY_PERF_BIN) and stop Redis (PARLEY_TEST_REDIS_OWNED); elsewhere
-# they skip themselves.
+# optimized build, PARLEY_PERF_BIN), stop Redis and PostgreSQL and kill nodes
+# (PARLEY_TEST_REDIS_OWNED, PARLEY_TEST_PG_OWNED); elsewhere they skip themselves.
 HTTP_TESTS        := PARLEY_BIN=build/asan/parley node --test --test-concurrency=2
 PG_OWNED_TESTS    := tests/http/pg_outage.test.mjs
-CLUSTER_TESTS     := tests/http/cluster.test.mjs tests/http/redis_outage.test.mjs
+CLUSTER_TESTS     := tests/http/cluster.test.mjs tests/http/redis_outage.test.mjs tests/http/cluster_faults.test.mjs
 http-test: build/asan/parley build/parley node_modules/.package-lock.json
 	@scripts/with-postgres.sh --check
 	@scripts/with-redis.sh --check
@@ -85,7 +85,7 @@ http-test: build/asan/parley build/parley node_modules/.package-lock.json
 	@echo "== HTTP tests that stop PostgreSQL, on a cluster of their own"
 	scripts/with-postgres.sh env PARLEY_TEST_STORE=postgres PARLEY_TEST_PG_OWNED=1 $(HTTP_TESTS) $(PG_OWNED_TESTS)
 	@echo "== Several nodes over Redis, one file at a time"
-	scripts/with-postgres.sh scripts/with-redis.sh env PARLEY_TEST_STORE=postgres PARLEY_TEST_REDIS_OWNED=1 PARLEY_PERF_BIN=build/parley PARLEY_BIN=build/asan/parley node --test --test-concurrency=1 $(CLUSTER_TESTS)
+	scripts/with-postgres.sh scripts/with-redis.sh env PARLEY_TEST_STORE=postgres PARLEY_TEST_PG_OWNED=1 PARLEY_TEST_REDIS_OWNED=1 PARLEY_PERF_BIN=build/parley PARLEY_BIN=build/asan/parley node --test --test-concurrency=1 $(CLUSTER_TESTS)
 
 # screenshots of the main pages, desktop and phone, kept for review
 SCREENSHOT_DIR ?= build/screenshots

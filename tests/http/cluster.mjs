@@ -5,7 +5,7 @@
 //   clusterAvailable()  the PostgreSQL pass with a Redis: nodes can be started
 //   ownedRedis()        that Redis is this run's alone: a test may stop and start it
 //   startCluster(n)     n nodes (node-1 … node-n) sharing one fresh database;
-//                       {nodes, db, stop(), kill(), logs()}
+//                       {nodes, db, stop(), kill(), logs(), restart(k)}
 //   stopRedis(), startRedis(), redisCli()   the owned Redis (PARLEY_TEST_REDIS_CONF)
 //   health(node)        GET /healthz: {status, json, node (the name it gives)}
 import { execFileSync } from 'node:child_process';
@@ -37,6 +37,7 @@ export function ownedRedis() {
 export async function startCluster(n, { args = [], env = {}, ...options } = {}) {
   const db = createPostgresDb();
   const nodes = [];
+  const nodeArgs = (i) => ['--redis', redisUrl(), '--node', `node-${i}`, ...args];
   const dropDb = () => {
     try {
       dropPostgresDb(db);
@@ -46,7 +47,7 @@ export async function startCluster(n, { args = [], env = {}, ...options } = {}) 
   };
   try {
     for (let i = 1; i <= n; i++) {
-      const node = await startServer({ ...options, db, env, args: ['--redis', redisUrl(), '--node', `node-${i}`, ...args] });
+      const node = await startServer({ ...options, db, env, args: nodeArgs(i) });
       node.name = `node-${i}`;
       nodes.push(node);
     }
@@ -61,7 +62,23 @@ export async function startCluster(n, { args = [], env = {}, ...options } = {}) 
     db,
     /** Every node's stderr, headed by its name (for failure messages). */
     logs(tail = 3000) {
-      return nodes.map((s) => `--- ${s.name} stderr (last ${tail} chars):\n${s.stderr().slice(-tail)}`).join('\n');
+      const one = (s, what) => `--- ${s.name}${what} stderr (last ${tail} chars):\n${s.stderr().slice(-tail)}`;
+      return nodes.map((s) => (s.before ? `${one(s.before, ' (before its restart)')}\n` : '') + one(s, '')).join('\n');
+    },
+    /**
+     * Start nodes[k] (0-based) again on the same database with the same arguments and name,
+     * after SIGKILLing it if it still runs. The new server takes its place in `nodes` (with a
+     * new port: use the returned server's url); the old one is kept as its `before`, whose
+     * stderr logs() shows too.
+     */
+    async restart(k) {
+      const old = nodes[k];
+      await old.kill();
+      const node = await startServer({ ...options, db, env, args: nodeArgs(k + 1) });
+      node.name = old.name;
+      node.before = old;
+      nodes[k] = node;
+      return node;
     },
     async stop() {
       if (stopped) return;
