@@ -79,6 +79,9 @@ assert_defaults(const struct config *c)
 	assert_int_equal(c->port, 8080);
 	assert_string_equal(c->db, "parley.db");
 	assert_string_equal(c->redis, "");
+	char host[64] = "";
+	gethostname(host, sizeof host - 1);
+	assert_string_equal(c->node, host[0] ? host : "parley");	/* --node: the host name */
 	assert_int_equal(c->keepalive_seconds, 15);
 	/* one event loop per core by default */
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -118,7 +121,7 @@ test_defaults(void **state)
 	memset(&c, 0x7f, sizeof c);
 	assert_int_equal(PARSE(&c, "serve"), CONFIG_SERVE);
 	assert_defaults(&c);
-	assert_int_equal(fake_env_calls, 17);	/* one look-up per twin */
+	assert_int_equal(fake_env_calls, 18);	/* one look-up per twin */
 }
 
 static void
@@ -268,6 +271,7 @@ test_bad_flag_values(void **state)
 	EXPECT_ERROR("parley: invalid value '4x' for --threads", "serve", "--threads", "4x");
 	EXPECT_ERROR("parley: invalid value 'loud' for --log-level", "serve", "--log-level", "loud");
 	EXPECT_ERROR("parley: invalid value 'http://r:1' for --redis", "serve", "--redis", "http://r:1");
+	EXPECT_ERROR("parley: invalid value 'a b' for --node", "serve", "--node", "a b");
 	EXPECT_ERROR("parley: invalid value '' for --db", "serve", "--db=");
 }
 

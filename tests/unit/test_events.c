@@ -33,6 +33,7 @@ struct record {
 	int	 answered_after;	/* lines published before the first answer */
 	char	 lists[32][96];
 	int	 nlists;
+	int	 chat_changes;	/* told to other nodes (bus_ops.changed) */
 };
 
 static void
@@ -86,8 +87,48 @@ rec_lists_heard(void *impl)
 	return true;
 }
 
+static void
+rec_changed(void *impl, enum bus_change what)
+{
+	struct record *r = impl;
+	r->chat_changes += what == BUS_CHANGED_CHATS;
+}
+
+/* What the events module does not use: a bus of one process. */
+static json_t *
+rec_reply_elsewhere(void *impl, const char *chat_id)
+{
+	(void)impl;
+	(void)chat_id;
+	return NULL;
+}
+
+static void
+rec_publish_here(void *impl, const char *chat_id, const char *name, json_t *data)
+{
+	rec_publish(impl, chat_id, 0, name, data);
+}
+
+static void
+rec_share_presence(void *impl, const char *chat_id, json_t *people)
+{
+	(void)impl;
+	(void)chat_id;
+	(void)people;
+}
+
+static void
+rec_forward_turn(void *impl, const char *to, const char *chat_id, json_t *trigger)
+{
+	(void)impl;
+	(void)to;
+	(void)chat_id;
+	(void)trigger;
+}
+
 static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
-    rec_publish_list, rec_forget, rec_lists_heard };
+    rec_publish_list, rec_forget, rec_lists_heard, rec_changed, rec_reply_elsewhere,
+    rec_publish_here, rec_share_presence, rec_forward_turn };
 
 struct fixture {
 	struct event_base	*base;
@@ -238,6 +279,7 @@ test_changes_published_with_their_ids(void **state)
 	const char *want[] = { "publish message 1", "publish token 0", "publish message-update 2",
 	    "publish turn 3", "publish chat 4", "publish deleted 0" };
 	assert_int_equal(f->rec.n, 7);
+	assert_int_equal(f->rec.chat_changes, 2);	/* the update and the deletion, for other nodes */
 	for (int i = 0; i < 6; i++)
 		assert_string_equal(f->rec.lines[i], want[i]);
 	char end[64];
