@@ -63,7 +63,6 @@ struct runtime {
 	struct server		*server;
 	struct event		*sigint, *sigterm, *drain;
 	struct event		*db_check;	/* the database file is still there */
-	struct event		*recover;	/* with --redis: replies left streaming, once alone */
 	time_t			 deadline;
 	char			 setup[SECRET_LEN + 1];	/* the first admin's setup token, or "" */
 };
@@ -251,49 +250,6 @@ build_bus(struct runtime *rt, struct bus *bus)
 	return 0;
 }
 
-static void
-recover_now(void *arg)
-{
-	struct runtime *rt = arg;
-	turns_recover(rt->turns);
-}
-
-/*
- * With several nodes, a reply left streaming may be another node's, still
- * being written: they are marked stopped only when no other node runs.
- */
-static void
-recover_when_alone(evutil_socket_t fd, short what, void *arg)
-{
-	struct runtime *rt = arg;
-	(void)fd;
-	(void)what;
-	switch (redis_bus_company(rt->redis)) {
-	case BUS_COMPANY_ALONE:
-		fiber_run_serial(recover_now, rt);
-		break;
-	case BUS_COMPANY_OTHERS:
-		log_info("node %s: other nodes run: replies left streaming are theirs to end",
-		    rt->cfg->node);
-		break;
-	case BUS_COMPANY_UNKNOWN: {
-		struct timeval again = { 0, LIMIT_BUS_TICK_MS * 1000 };
-		evtimer_add(rt->recover, &again);
-		break;
-	}
-	}
-}
-
-static void
-recover_replies(struct runtime *rt)
-{
-	if (rt->redis == NULL) {
-		turns_recover(rt->turns);
-		return;
-	}
-	rt->recover = evtimer_new(rt->base, recover_when_alone, rt);
-	recover_when_alone(-1, 0, rt);
-}
 
 /* The hub, the events module and the services, on the main loop. */
 static int
@@ -309,11 +265,17 @@ build_services(struct runtime *rt)
 	rt->events = events_new(rt->base, rt->store, bus);
 	rt->bots = bots_new(rt->base, rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
+	/*
+	 * One node: replies a crash left streaming are marked stopped. Several:
+	 * a reply left streaming may be a live node's; a dead node's lease lapses
+	 * and the node taking it over ends its reply.
+	 */
 	if (rt->redis != NULL)
 		turns_share(rt->turns, redis_bus_node_id(rt->redis));
-	recover_replies(rt);
+	else
+		turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
-	rt->catchup = catchup_new(rt->store, rt->chats, rt->hub);
+	rt->catchup = catchup_new(rt->store, rt->chats, rt->events, rt->hub);
 	rt->control = control_new(rt->store, rt->events, rt->chats, rt->bots, rt->turns);
 	rt->presence = presence_new(rt->base, rt->events);
 	hub_on_leave(rt->hub, presence_left, rt->presence);
@@ -432,8 +394,6 @@ stop(struct runtime *rt)
 		hub_on_leave(rt->hub, NULL, NULL);	/* the last streams leave nobody's sight */
 	presence_free(rt->presence);
 	events_free(rt->events);
-	if (rt->recover)
-		event_free(rt->recover);
 	redis_bus_free(rt->redis);
 	if (rt->hub)
 		hub_free(rt->hub);

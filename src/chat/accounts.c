@@ -173,7 +173,8 @@ session_who(struct accounts *a, const char *hash, struct who *who, int64_t *last
 	if (store_session_get(a->store, hash, user_id, last) != STORE_OK ||
 	    who_of(a, user_id, hash, who) != 0)
 		return -1;
-	credentials_put(a->credentials, hash, who, *last);
+	if (!a->shared)
+		credentials_put(a->credentials, hash, who, *last);
 	return 0;
 }
 
@@ -193,7 +194,7 @@ accounts_by_session(struct accounts *a, const char *session_id, struct who *who)
 		return -1;
 	}
 	if (now - last >= LIMIT_SESSION_TOUCH_SECONDS &&
-	    store_session_touch(a->store, hash, now) == STORE_OK)
+	    store_session_touch(a->store, hash, now) == STORE_OK && !a->shared)
 		credentials_put(a->credentials, hash, who, now);
 	return 0;
 }
@@ -212,7 +213,8 @@ accounts_by_token(struct accounts *a, const char *token, struct who *who)
 	    who_of(a, user_id, hash, who) != 0)
 		return -1;
 	who->by_token = true;
-	credentials_put(a->credentials, hash, who, 0);
+	if (!a->shared)
+		credentials_put(a->credentials, hash, who, 0);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "chat/catchup.h"
 #include "chat/chats.h"
+#include "chat/events.h"
 #include "hub/hub.h"
 #include "store/store.h"
 #include "util/fiber.h"
@@ -17,7 +18,9 @@
 struct catchup {
 	struct store	*store;
 	struct chats	*chats;
+	struct events	*events;
 	struct hub	*hub;
+	bool		 checking;	/* a catchup_all pass runs */
 };
 
 /* A chat whose gap is to be read, until its serial fiber runs. */
@@ -51,7 +54,8 @@ catchup_chat(struct catchup *c, const char *chat_id)
 	}
 	size_t i;
 	json_array_foreach(events, i, ev)
-		hub_publish(c->hub, chat_id, (uint64_t)json_integer_value(json_object_get(ev, "id")),
+		events_deliver_here(c->events, chat_id,
+		    (uint64_t)json_integer_value(json_object_get(ev, "id")),
 		    json_string_value(json_object_get(ev, "name")), json_object_get(ev, "data"));
 	json_decref(events);
 	hub_caught_up(c->hub, chat_id, newest);
@@ -76,28 +80,44 @@ on_gap(void *arg, const char *chat_id)
 	fiber_run_serial(read_gap, g);
 }
 
+/* Every chat with streams here: one read of their last ids, then the ones behind. */
 static void
 read_all(void *arg)
 {
 	struct catchup *c = arg;
 	char (*ids)[ID_LEN + 1] = xmalloc(CATCHUP_CHATS_MAX * sizeof *ids);
 	size_t n = hub_chats(c->hub, ids, CATCHUP_CHATS_MAX);
+	json_t *list = json_array(), *newest;
 	for (size_t i = 0; i < n; i++)
-		catchup_chat(c, ids[i]);
+		json_array_append_new(list, json_string(ids[i]));
+	json_t *positions = n > 0 ? store_chat_positions(c->store, list) : NULL;
+	for (size_t i = 0; positions != NULL && i < n; i++) {
+		uint64_t at;
+		newest = json_object_get(positions, ids[i]);
+		if (hub_position(c->hub, ids[i], &at) &&
+		    (newest == NULL || (uint64_t)json_integer_value(newest) > at))
+			catchup_chat(c, ids[i]);	/* behind, or gone */
+	}
+	json_decref(positions);
+	json_decref(list);
 	free(ids);
+	c->checking = false;
 }
 
 void
 catchup_all(struct catchup *c)
 {
+	if (c->checking)
+		return;		/* the last pass still runs (a slow database) */
+	c->checking = true;
 	fiber_run_serial(read_all, c);
 }
 
 struct catchup *
-catchup_new(struct store *st, struct chats *chats, struct hub *hub)
+catchup_new(struct store *st, struct chats *chats, struct events *ev, struct hub *hub)
 {
 	struct catchup *c = xmalloc(sizeof *c);
-	*c = (struct catchup){ st, chats, hub };
+	*c = (struct catchup){ st, chats, ev, hub, false };
 	hub_on_gap(hub, on_gap, c);
 	return c;
 }

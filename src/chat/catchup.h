@@ -11,11 +11,16 @@
 
 struct catchup;
 struct chats;
+struct events;
 struct hub;
 struct store;
 
-/* Answers the hub's gaps (hub_on_gap) from now on. */
-struct catchup	*catchup_new(struct store *st, struct chats *chats, struct hub *hub);
+/*
+ * Answers the hub's gaps (hub_on_gap) from now on; what it reads goes to
+ * the streams here through the events module's bus (bus_ops.deliver_here).
+ */
+struct catchup	*catchup_new(struct store *st, struct chats *chats, struct events *ev,
+		    struct hub *hub);
 void		 catchup_free(struct catchup *c);
 /* The chat's streams here get what the store has that they lack; -1: the store failed. */
 int		 catchup_chat(struct catchup *c, const char *chat_id);

@@ -100,7 +100,7 @@ int	 chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapsh
 /*
  * The durable events after `after`, oldest first ({"id","name","data"}),
  * and the chat's last event id (*newest) as of the same moment; ids of
- * nothing to replay (a deleted message's, one still being written) are
+ * nothing to replay (a deleted message's, for one) are
  * absent. STORE_GONE when they are no longer all kept (the caller starts
  * from a snapshot), STORE_NOT_FOUND, STORE_ERROR.
  */

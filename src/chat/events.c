@@ -310,6 +310,13 @@ events_ephemeral_here(struct events *ev, const char *chat_id, const char *name, 
 }
 
 void
+events_deliver_here(struct events *ev, const char *chat_id, uint64_t id, const char *name,
+    json_t *data)
+{
+	bus_deliver_here(&ev->bus, chat_id, id, name, data);
+}
+
+void
 events_share_presence(struct events *ev, const char *chat_id, json_t *people)
 {
 	bus_share_presence(&ev->bus, chat_id, people);

@@ -102,6 +102,9 @@ void		 events_ephemeral(struct events *ev, const char *chat_id, const char *name
 /* The same, for the chat's streams on this node only. */
 void		 events_ephemeral_here(struct events *ev, const char *chat_id, const char *name,
 		    json_t *data);
+/* A durable event read back from the store, for the chat's streams on this node only. */
+void		 events_deliver_here(struct events *ev, const char *chat_id, uint64_t id,
+		    const char *name, json_t *data);
 /* The people with the chat open on this node, for the other nodes (bus.h). */
 void		 events_share_presence(struct events *ev, const char *chat_id, json_t *people);
 /* A piece of a reply being written: an ephemeral "token" event. */

@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fiber.h"
 #include "util/idmap.h"
 #include "util/log.h"
@@ -80,12 +81,15 @@ struct flow {
 	json_t			*published;	/* the last turn state sent */
 	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
 	bool			 lost;		/* a write found the lease gone: ends, silently */
+	int64_t			 kept_ms;	/* when the lease was last taken or kept (monotonic) */
 };
 
 /* A reply whose end is not stored yet: its final Message, stored again each second. */
 struct unfinished {
 	LIST_ENTRY(unfinished)	 entry;
 	json_t			*message;
+	struct lease		 lease;		/* several nodes: its flow's, which the retries check */
+	bool			 fenced;
 };
 
 struct turns {
@@ -201,7 +205,12 @@ lease_keep(struct flow *f)
 		return;
 	json_t *saved = json_pack("{s:O, s:I, s:I}", "queue", f->queue, "bot_turns",
 	    (json_int_t)f->bot_turns, "auto_left", (json_int_t)f->auto_left);
-	if (store_lease_keep(f->turns->store, &f->lease, saved) == STORE_FENCED)
+	enum store_status rc = store_lease_keep(f->turns->store, &f->lease, saved);
+	int64_t now = monotonic_ms();
+	if (rc == STORE_OK)
+		f->kept_ms = now;
+	/* not kept for so long that it may lapse (the database away): as good as lost */
+	if (rc == STORE_FENCED || now - f->kept_ms > LEASE_SECONDS * 1000 - LEASE_KEEP_MS)
 		fence_off(f, STORE_FENCED);
 	json_decref(saved);
 }
@@ -247,11 +256,14 @@ flow_settle(struct flow *f)
 
 static struct flow *
 flow_get(struct turns *t, const char *chat_id, bool create);
+static void took_over(struct flow *f, const char *node, json_t *saved);
 
 /*
  * The chat's flow on this node, made if need be; with several nodes only
- * while this node holds (or can take) the chat's lease. When another node
- * holds it, what was asked (trigger, taken) goes there and NULL comes back.
+ * while this node holds (or can take) the chat's lease: taken from a node
+ * that let it lapse (it died), its reply ends and its queue goes on here.
+ * When another node holds it, what was asked (trigger, taken) goes there
+ * and NULL comes back.
  */
 static struct flow *
 flow_here(struct turns *t, const char *chat_id, json_t *trigger)
@@ -263,12 +275,17 @@ flow_here(struct turns *t, const char *chat_id, json_t *trigger)
 	}
 	struct lease l = { .fence = 0 };
 	char holder[LEASE_NODE_MAX] = "";
+	json_t *saved = NULL;
 	snprintf(l.chat_id, sizeof l.chat_id, "%s", chat_id);
 	snprintf(l.node, sizeof l.node, "%s", t->node);
-	enum store_status rc = store_lease_take(t->store, &l, holder);
+	enum store_status rc = store_lease_take(t->store, &l, holder, &saved);
 	if (rc == STORE_OK) {
 		f = flow_get(t, chat_id, true);
 		f->lease = l;
+		f->kept_ms = monotonic_ms();
+		if (holder[0] != '\0')
+			took_over(f, holder, saved);
+		json_decref(saved);
 	} else if (rc == STORE_CONFLICT) {
 		if (trigger != NULL && holder[0] != '\0')
 			events_forward_turn(t->events, holder, chat_id, trigger);
@@ -331,13 +348,15 @@ retry_later(struct turns *t)
 
 /* The end could not be stored: tabs see it now, and it is stored again each second. */
 static void
-keep_unfinished(struct turns *t, json_t *final)
+keep_unfinished(struct turns *t, json_t *final, const struct flow *f)
 {
 	log_error("chat %s: the end of reply %lld could not be stored; trying again",
 	    str(final, "chat_id"), (long long)json_integer_value(json_object_get(final, "seq")));
 	events_message_pending(t->events, final);
 	struct unfinished *u = xcalloc(1, sizeof *u);
 	u->message = json_incref(final);
+	u->fenced = t->node != NULL;
+	u->lease = f->lease;
 	LIST_INSERT_HEAD(&t->unfinished, u, entry);
 	if (!evtimer_pending(t->retry, NULL))
 		retry_later(t);
@@ -358,7 +377,12 @@ retry_now(void *arg)
 	struct unfinished *u, *next;
 	for (u = LIST_FIRST(&t->unfinished); u != NULL; u = next) {
 		next = LIST_NEXT(u, entry);
-		if (store_end(t, u->message) == STORE_OK)
+		if (u->fenced)
+			store_fence(t->store, &u->lease);
+		enum store_status rc = store_end(t, u->message);
+		store_fence(t->store, NULL);
+		/* stored; or another node took the chat's turns over (it ends the reply) */
+		if (rc == STORE_OK || rc == STORE_FENCED || (u->fenced && rc == STORE_NOT_FOUND))
 			unfinished_free(u);
 	}
 	if (!LIST_EMPTY(&t->unfinished))
@@ -396,7 +420,7 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	fence_on(r->flow);
 	enum store_status rc = fence_off(r->flow, store_end(t, final));
 	if (rc != STORE_OK && rc != STORE_FENCED)
-		keep_unfinished(t, final);
+		keep_unfinished(t, final, r->flow);
 	json_decref(final);
 	metrics_count_reply(state);
 	r->flow->reply = NULL;
@@ -427,9 +451,12 @@ save_text(void *arg)
 	struct reply_ref *ref = arg;
 	struct reply *r = reply_find(ref);
 	if (r != NULL) {
-		fence_on(r->flow);
-		fence_off(r->flow, store_message_save_text(ref->turns->store, ref->chat_id, r->seq,
-		    r->text.data));
+		/* a copy: tokens keep growing the text (and moving it) while the store waits */
+		char *text = xstrdup(r->text.data ? r->text.data : "");
+		struct flow *f = r->flow;
+		fence_on(f);
+		fence_off(f, store_message_save_text(ref->turns->store, ref->chat_id, r->seq, text));
+		free(text);
 	}
 	free(ref);
 }
@@ -919,23 +946,12 @@ stop_orphans(struct flow *f, const char *node)
 	json_decref(left);
 }
 
-/* A lease that lapsed: ours is kept again (the database was away); another's is taken over. */
+/* The lease came from `node`, which let it lapse: its reply ends; its queue (saved) goes on. */
 static void
-take_over(struct turns *t, const char *chat_id, const char *node, json_t *saved)
+took_over(struct flow *f, const char *node, json_t *saved)
 {
-	struct flow *f = flow_get(t, chat_id, false);
-	char holder[LEASE_NODE_MAX];
-	if (f != NULL) {
-		if (store_lease_take(t->store, &f->lease, holder) != STORE_OK) {
-			f->lost = true;
-			flow_free(f);	/* its reply too, without a word more */
-		}
-		return;
-	}
-	if ((f = flow_here(t, chat_id, NULL)) == NULL)
-		return;		/* another node was first */
 	log_warn("node %s: chat %s: took its turns over from %s, which stopped keeping them",
-	    t->node, chat_id, node);
+	    f->turns->node, flow_chat(f), node);
 	metrics_add(METRIC_LEASE_TAKEOVERS, 1);
 	stop_orphans(f, node);
 	json_t *queue = json_object_get(saved, "queue");
@@ -945,7 +961,27 @@ take_over(struct turns *t, const char *chat_id, const char *node, json_t *saved)
 	f->auto_left = (unsigned)json_integer_value(json_object_get(saved, "auto_left"));
 	json_decref(f->published);
 	f->published = json_null();	/* the tabs hear the state anew */
-	flow_next(f);
+}
+
+/* A lease that lapsed: ours is kept again (the database was away); another's is taken over. */
+static void
+take_over(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	char other[LEASE_NODE_MAX];
+	json_t *saved = NULL;
+	if (f != NULL) {
+		if (store_lease_take(t->store, &f->lease, other, &saved) != STORE_OK) {
+			f->lost = true;
+			flow_free(f);	/* its reply too, without a word more */
+		} else {
+			f->kept_ms = monotonic_ms();
+		}
+		json_decref(saved);
+		return;
+	}
+	if ((f = flow_here(t, chat_id, NULL)) != NULL)	/* else another node was first */
+		flow_next(f);
 }
 
 /* Every LEASE_KEEP_MS: our leases kept (a lost one ends its flow), the lapsed taken over. */
@@ -963,7 +999,7 @@ keep_and_take(void *arg)
 	json_t *lapsed = store_leases_lapsed(t->store), *l;
 	size_t i;
 	json_array_foreach(lapsed, i, l)
-		take_over(t, str(l, "chat_id"), str(l, "node"), json_object_get(l, "state"));
+		take_over(t, str(l, "chat_id"));
 	json_decref(lapsed);
 }
 

@@ -64,6 +64,12 @@ struct bus_ops {
 	 * text so far (a new reference), or NULL.
 	 */
 	json_t	*(*reply_elsewhere)(void *impl, const char *chat_id);
+	/*
+	 * A durable event read back from the store (a gap, a check), for the
+	 * chat's streams on this node only. data is borrowed.
+	 */
+	void	(*deliver_here)(void *impl, const char *chat_id, uint64_t id, const char *name,
+		    json_t *data);
 	/* An ephemeral event for the chat's streams on this node only. data is borrowed. */
 	void	(*publish_here)(void *impl, const char *chat_id, const char *name, json_t *data);
 	/*
@@ -131,6 +137,13 @@ static inline void
 bus_publish_local(const struct bus *b, const char *chat_id, const char *name, json_t *data)
 {
 	b->ops->publish_here(b->impl, chat_id, name, data);
+}
+
+static inline void
+bus_deliver_here(const struct bus *b, const char *chat_id, uint64_t id, const char *name,
+    json_t *data)
+{
+	b->ops->deliver_here(b->impl, chat_id, id, name, data);
 }
 
 static inline void

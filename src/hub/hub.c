@@ -279,7 +279,7 @@ deliver(struct hub *hub, struct channel *ch, uint64_t id, const char *name, json
 	}
 }
 
-/* Asks for the ids missing before the held events to be read (once until hub_repaired). */
+/* Asks for the ids missing before the held events to be read (once until hub_caught_up). */
 static void
 ask_repair(struct hub *hub, struct channel *ch)
 {
@@ -317,12 +317,16 @@ hold(struct channel *ch, uint64_t id, const char *name, json_t *data)
 	ch->nheld++;
 }
 
-/* Delivers the held events whose turn has come. */
+/*
+ * Delivers the held events whose turn has come: the next id, and every one
+ * up to `through` (the ids the store skips there are of nothing to replay).
+ */
 static void
-release(struct hub *hub, struct channel *ch)
+release(struct hub *hub, struct channel *ch, uint64_t through)
 {
 	struct held *e;
-	while ((e = STAILQ_FIRST(&ch->held)) != NULL && e->id <= ch->delivered + 1) {
+	while ((e = STAILQ_FIRST(&ch->held)) != NULL &&
+	    (e->id <= ch->delivered + 1 || e->id <= through)) {
 		STAILQ_REMOVE_HEAD(&ch->held, next);
 		ch->nheld--;
 		if (e->id == 0 || e->id > ch->delivered)
@@ -339,6 +343,7 @@ static void
 channel_resync(struct hub *hub, struct channel *ch)
 {
 	metrics_add(METRIC_RESYNCS, 1);
+	ch->repair_asked = false;
 	held_drop_all(ch);
 	ring_forget(ch);
 	ch->delivered = 0;
@@ -359,6 +364,10 @@ hub_publish(struct hub *hub, const char *chat_id, uint64_t id, const char *name,
 		return;
 	}
 	bool next = id == 0 || !ch->known || id == ch->delivered + 1;
+	if ((!next || !STAILQ_EMPTY(&ch->held)) && ch->nheld >= LIMIT_HELD_EVENTS) {
+		channel_resync(hub, ch);	/* the gap is not read (the database away?) */
+		return;
+	}
 	if (!next || !STAILQ_EMPTY(&ch->held)) {
 		hold(ch, id, name, data);
 		ask_repair(hub, ch);
@@ -383,10 +392,10 @@ hub_caught_up(struct hub *hub, const char *chat_id, uint64_t through)
 	ch->repair_asked = false;
 	if (through == 0)
 		return;		/* the read failed: the next event or check asks again */
-	release(hub, ch);
+	release(hub, ch, through);
 	if (through > ch->delivered && ch->known)
 		ch->delivered = through;	/* the ids not read are of nothing to replay */
-	release(hub, ch);
+	release(hub, ch, 0);
 	if (!STAILQ_EMPTY(&ch->held))
 		ask_repair(hub, ch);
 }
@@ -620,8 +629,8 @@ hub_bus(struct hub *hub)
 {
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
 	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here, bus_changed_here,
-	    bus_reply_elsewhere_here, bus_publish_only_here, bus_share_presence_here,
-	    bus_forward_turn_here };
+	    bus_reply_elsewhere_here, bus_publish_here, bus_publish_only_here,
+	    bus_share_presence_here, bus_forward_turn_here };
 	return (struct bus){ &ops, hub };
 }
 

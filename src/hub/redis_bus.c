@@ -39,11 +39,9 @@ struct redis_bus {
 	int			 port;
 	char			 path[1024];	/* a unix socket's, or "" */
 	redisAsyncContext	*pub, *sub;
-	bool			 pub_ready, subscribed, up, ever_up, closing;
+	bool			 pub_ready, subscribed, up, ever_up, closing, dropping;
 	int64_t			 opened_ms;	/* when the links were opened */
 	int64_t			 heard_self_ms;	/* when our heartbeat last came back */
-	int64_t			 up_ms;		/* when both links last came up */
-	int64_t			 heard_other_ms;	/* when another node's heartbeat last came */
 	int64_t			 retry_at_ms;
 	int64_t			 next_check_ms;
 	int64_t			 lag_ms;	/* as reported in METRIC_BUS_LAG_MS */
@@ -83,17 +81,19 @@ drop_links(struct redis_bus *rb)
 	rb->pub = rb->sub = NULL;
 	rb->pub_ready = rb->subscribed = false;
 	set_up(rb, false);
+	rb->dropping = true;		/* freeing calls on_disconnect: not a new loss */
 	if (pub != NULL)
 		redisAsyncFree(pub);
 	if (sub != NULL)
 		redisAsyncFree(sub);
+	rb->dropping = false;
 }
 
 /* A link failed or went silent: both go, and are made again after a backoff. */
 static void
 lost(struct redis_bus *rb, const char *why)
 {
-	if (rb->closing)
+	if (rb->closing || rb->dropping)
 		return;
 	if (rb->up || rb->pub != NULL || rb->sub != NULL)
 		log_warn("node %s: Redis: %s; reconnecting in %u ms", rb->node, why,
@@ -112,9 +112,13 @@ maybe_up(struct redis_bus *rb)
 		return;
 	set_up(rb, true);
 	rb->backoff_ms = RETRY_MIN_MS;
-	rb->heard_self_ms = rb->up_ms = now_ms();
-	if (rb->ever_up)
+	rb->heard_self_ms = now_ms();
+	if (rb->ever_up) {
 		metrics_add(METRIC_BUS_RECONNECTS, 1);
+		/* changes told while the link was down are lost: nothing cached is trusted */
+		rb->hooks.changed(rb->hooks.arg, BUS_CHANGED_CHATS);
+		rb->hooks.changed(rb->hooks.arg, BUS_CHANGED_BOTS);
+	}
 	rb->ever_up = true;
 	log_info("node %s: Redis connected", rb->node);
 	rb->hooks.check(rb->hooks.arg);
@@ -313,9 +317,7 @@ heard(struct redis_bus *rb, const char *text, size_t len)
 	if (strcmp(origin, rb->self) == 0) {
 		if (strcmp(type, "h") == 0)
 			rb->heard_self_ms = now_ms();
-	} else if (strcmp(type, "h") == 0) {
-		rb->heard_other_ms = now_ms();
-	} else {
+	} else if (strcmp(type, "h") != 0) {
 		metrics_add(METRIC_BUS_RECEIVED, 1);
 		note_lag(rb, msg);
 		if (strcmp(type, "e") == 0)
@@ -434,6 +436,15 @@ publish_here(void *impl, const char *chat_id, const char *name, json_t *data)
 	bus_publish_local(&rb->local, chat_id, name, data);
 }
 
+/* Read back from the store: a reply it ends is no longer being written elsewhere. */
+static void
+deliver_here(void *impl, const char *chat_id, uint64_t id, const char *name, json_t *data)
+{
+	struct redis_bus *rb = impl;
+	remote_replies_note(rb->replies, chat_id, name, data);
+	hub_publish(rb->hub, chat_id, id, name, data);
+}
+
 static void
 share_presence(void *impl, const char *chat_id, json_t *people)
 {
@@ -457,7 +468,8 @@ struct bus
 redis_bus_bus(struct redis_bus *rb)
 {
 	static const struct bus_ops ops = { publish, end_chat, end_streams, publish_list, forget,
-	    lists_heard, changed, reply_elsewhere, publish_here, share_presence, forward_turn };
+	    lists_heard, changed, reply_elsewhere, deliver_here, publish_here, share_presence,
+	    forward_turn };
 	return (struct bus){ &ops, rb };
 }
 
@@ -467,14 +479,6 @@ redis_bus_up(const struct redis_bus *rb)
 	return rb->up;
 }
 
-enum redis_bus_company
-redis_bus_company(const struct redis_bus *rb)
-{
-	int64_t now = now_ms(), quiet = 3 * LIMIT_BUS_TICK_MS;
-	if (!rb->up || now - rb->up_ms < quiet)
-		return BUS_COMPANY_UNKNOWN;
-	return now - rb->heard_other_ms < quiet ? BUS_COMPANY_OTHERS : BUS_COMPANY_ALONE;
-}
 
 /* ---------- life cycle ---------- */
 

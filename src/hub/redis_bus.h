@@ -6,7 +6,7 @@
  * Redis only carries; what it loses is found again: after every reconnect
  * and every LIMIT_BUS_CHECK_SECONDS the chats with streams here are checked
  * against the store (the caller's `check`). hiredis has no timeouts, so a
- * heartbeat goes through Redis every second: a node that does not hear
+ * heartbeat goes through Redis every LIMIT_BUS_TICK_MS: a node that does not hear
  * its own for LIMIT_BUS_SILENCE_MS reconnects, with backoff. Changes other
  * nodes keep in memory (chat settings, bots) are told too.
  * Main loop only.
@@ -49,12 +49,6 @@ struct bus		 redis_bus_bus(struct redis_bus *rb);
 const char		*redis_bus_node_id(const struct redis_bus *rb);
 /* True while events go to and come from the other nodes. */
 bool			 redis_bus_up(const struct redis_bus *rb);
-/* Whether other nodes are running now, as their heartbeats tell (known once up a moment). */
-enum redis_bus_company {
-	BUS_COMPANY_UNKNOWN,
-	BUS_COMPANY_ALONE,
-	BUS_COMPANY_OTHERS,
-};
-enum redis_bus_company	 redis_bus_company(const struct redis_bus *rb);
+
 
 #endif

@@ -144,12 +144,14 @@ static const char *const sql_text[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
 	[PG_BEGIN_VIEW] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	/* a lease kept or lapsed keeps its number when it stays with its node, else the next */
-	[PG_LEASE_TAKE] = "INSERT INTO turn_leases AS l (chat_id, node, fence, until)"
+	[PG_LEASE_TAKE] = "WITH old AS (SELECT node, state FROM turn_leases WHERE chat_id = $1)"
+	    " INSERT INTO turn_leases AS l (chat_id, node, fence, until)"
 	    " VALUES ($1, $2, 1, now() + interval '" STR(LEASE_SECONDS) " seconds')"
 	    " ON CONFLICT (chat_id) DO UPDATE SET fence = CASE WHEN l.node = $2"
 	    " AND l.until > now() THEN l.fence ELSE l.fence + 1 END, node = $2,"
 	    " until = now() + interval '" STR(LEASE_SECONDS) " seconds'"
-	    " WHERE l.node IS NULL OR l.node = $2 OR l.until <= now() RETURNING fence",
+	    " WHERE l.node IS NULL OR l.node = $2 OR l.until <= now()"
+	    " RETURNING fence, (SELECT node FROM old), (SELECT state FROM old)",
 	[PG_LEASE_HOLDER] = "SELECT node FROM turn_leases WHERE chat_id = $1",
 	[PG_LEASE_KEEP] = "UPDATE turn_leases SET until = now() + interval '" STR(LEASE_SECONDS)
 	    " seconds', state = $4 WHERE chat_id = $1 AND node = $2 AND fence = $3",
@@ -159,6 +161,7 @@ static const char *const sql_text[PG_COUNT] = {
 	    " WHERE node IS NOT NULL AND until <= now() LIMIT 100",
 	[PG_LEASE_CHECK] = "SELECT 1 FROM turn_leases WHERE chat_id = $1 AND node = $2"
 	    " AND fence = $3 FOR SHARE",
+	[PG_CHAT_POSITIONS] = "SELECT id, last_event_id FROM chats WHERE id IN " JSON_IDS("$1"),
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
 	[PG_CHAT_LIST] = "SELECT " CHAT_COLS " FROM chats WHERE $1::text IS NULL"
@@ -789,18 +792,34 @@ postgres_fence(struct postgres_store *st, const struct lease *l)
 		st->fence = *l;
 }
 
+/* Who held the lease just taken, when another node that let it lapse: other, *saved. */
+static void
+taken_from(PGresult *r, const struct lease *l, char other[LEASE_NODE_MAX], json_t **saved)
+{
+	const char *was = pg_col_text(r, 0, 1);
+	if (was == NULL || strcmp(was, l->node) == 0)
+		return;
+	snprintf(other, LEASE_NODE_MAX, "%s", was);
+	*saved = json_loads(pg_col_text(r, 0, 2), 0, NULL);
+}
+
 enum store_status
-postgres_lease_take(struct postgres_store *st, struct lease *l, char holder[LEASE_NODE_MAX])
+postgres_lease_take(struct postgres_store *st, struct lease *l, char holder[LEASE_NODE_MAX],
+    json_t **saved)
 {
 	struct pg_params p = { .n = 0 };
 	pg_text(&p, l->chat_id);
 	pg_text(&p, l->node);
+	holder[0] = '\0';
+	*saved = NULL;
 	PGresult *r = postgres_run(st, PG_LEASE_TAKE, &p);
 	if (r == NULL)
 		return postgres_failure(st);
 	bool taken = PQntuples(r) == 1;
-	if (taken)
+	if (taken) {
 		l->fence = (uint64_t)pg_col_int(r, 0, 0);
+		taken_from(r, l, holder, saved);
+	}
 	PQclear(r);
 	if (taken)
 		return STORE_OK;
@@ -846,6 +865,23 @@ json_t *
 postgres_leases_lapsed(struct postgres_store *st)
 {
 	return postgres_collect(st, PG_LEASE_LAPSED, NULL, row_lapsed);
+}
+
+json_t *
+postgres_chat_positions(struct postgres_store *st, json_t *ids)
+{
+	struct pg_params p = { .n = 0 };
+	char *text = json_dumps(ids, JSON_COMPACT);
+	pg_text(&p, text);
+	PGresult *r = postgres_run(st, PG_CHAT_POSITIONS, &p);
+	free(text);
+	if (r == NULL)
+		return NULL;
+	json_t *out = json_object();
+	for (int i = 0; i < PQntuples(r); i++)
+		json_object_set_new(out, pg_col_text(r, i, 0), json_integer(pg_col_int(r, i, 1)));
+	PQclear(r);
+	return out;
 }
 
 int

@@ -225,11 +225,13 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 
 /* One node on SQLite: every lease is its own, and nothing lapses or is fenced. */
 enum store_status
-store_lease_take(struct store *st, struct lease *l, char holder[LEASE_NODE_MAX])
+store_lease_take(struct store *st, struct lease *l, char other[LEASE_NODE_MAX], json_t **saved)
 {
 	if (st->pg != NULL)
-		return postgres_lease_take(st->pg, l, holder);
+		return postgres_lease_take(st->pg, l, other, saved);
 	l->fence = 1;
+	other[0] = '\0';
+	*saved = NULL;
 	return STORE_OK;
 }
 
@@ -243,6 +245,22 @@ enum store_status
 store_lease_end(struct store *st, const struct lease *l)
 {
 	return st->pg != NULL ? postgres_lease_end(st->pg, l) : STORE_OK;
+}
+
+json_t *
+store_chat_positions(struct store *st, json_t *ids)
+{
+	if (st->pg != NULL)
+		return postgres_chat_positions(st->pg, ids);
+	json_t *out = json_object(), *id, *chat;
+	size_t i;
+	json_array_foreach(ids, i, id)
+		if (sqlite_chat_get(st->lite, json_string_value(id), &chat) == STORE_OK) {
+			json_object_set(out, json_string_value(id), json_object_get(chat,
+			    "last_event_id"));
+			json_decref(chat);
+		}
+	return out;
 }
 
 json_t *

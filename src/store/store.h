@@ -217,14 +217,19 @@ struct lease {
 
 /*
  * Takes (or keeps) the lease on the chat for l->node: STORE_OK with
- * l->fence; STORE_CONFLICT when another node holds it (its name in holder).
+ * l->fence, and when it was another node's that lapsed, that node in other
+ * and what it kept (store_lease_keep) in *saved (a new reference; else
+ * other "" and *saved NULL); STORE_CONFLICT when another node holds it
+ * (its name in other).
  */
 enum store_status store_lease_take(struct store *st, struct lease *l,
-		    char holder[LEASE_NODE_MAX]);
+		    char other[LEASE_NODE_MAX], json_t **saved);
 /* Keeps the lease LEASE_SECONDS more and stores the flow's state; STORE_FENCED if lost. */
 enum store_status store_lease_keep(struct store *st, const struct lease *l, json_t *state);
 /* Gives the lease up (the flow is idle). */
 enum store_status store_lease_end(struct store *st, const struct lease *l);
+/* The chats' last event ids, {"ID": N…}, in one read (ids: an array; gone ones absent); NULL. */
+json_t		*store_chat_positions(struct store *st, json_t *ids);
 /* The leases that lapsed: [{"chat_id","node","state"}…] (some at a time), or NULL. */
 json_t		*store_leases_lapsed(struct store *st);
 /*

@@ -104,6 +104,12 @@ rec_reply_elsewhere(void *impl, const char *chat_id)
 }
 
 static void
+rec_deliver_here(void *impl, const char *chat_id, uint64_t id, const char *name, json_t *data)
+{
+	rec_publish(impl, chat_id, id, name, data);
+}
+
+static void
 rec_publish_here(void *impl, const char *chat_id, const char *name, json_t *data)
 {
 	rec_publish(impl, chat_id, 0, name, data);
@@ -128,7 +134,7 @@ rec_forward_turn(void *impl, const char *to, const char *chat_id, json_t *trigge
 
 static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
     rec_publish_list, rec_forget, rec_lists_heard, rec_changed, rec_reply_elsewhere,
-    rec_publish_here, rec_share_presence, rec_forward_turn };
+    rec_deliver_here, rec_publish_here, rec_share_presence, rec_forward_turn };
 
 struct fixture {
 	struct event_base	*base;

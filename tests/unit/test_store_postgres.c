@@ -213,13 +213,13 @@ test_turn_lease_fences(void **state)
 	char *err = NULL, holder[LEASE_NODE_MAX];
 	struct store *b = store_open(((struct fixture *)*state)->url, false, &err);
 	assert_non_null(b);
-	json_t *chat = new_chat(a), *saved = json_pack("{s:[]}", "queue");
+	json_t *chat = new_chat(a), *saved = json_pack("{s:[]}", "queue"), *was = NULL;
 	struct lease la = lease_of(chat_id(chat), "a/1"), lb = lease_of(chat_id(chat), "b/2");
-	assert_int_equal(store_lease_take(a, &la, holder), STORE_OK);
+	assert_int_equal(store_lease_take(a, &la, holder, &was), STORE_OK);
 	assert_int_equal(la.fence, 1);
-	assert_int_equal(store_lease_take(b, &lb, holder), STORE_CONFLICT);
+	assert_int_equal(store_lease_take(b, &lb, holder, &was), STORE_CONFLICT);
 	assert_string_equal(holder, "a/1");
-	assert_int_equal(store_lease_take(a, &la, holder), STORE_OK);
+	assert_int_equal(store_lease_take(a, &la, holder, &was), STORE_OK);
 	assert_int_equal(la.fence, 1);
 	assert_int_equal(store_lease_keep(a, &la, saved), STORE_OK);
 	uint64_t id;
@@ -236,8 +236,11 @@ test_turn_lease_fences(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(lapsed, 0), "node")),
 	    "a/1");
 	json_decref(lapsed);
-	assert_int_equal(store_lease_take(b, &lb, holder), STORE_OK);
+	assert_int_equal(store_lease_take(b, &lb, holder, &was), STORE_OK);
 	assert_int_equal(lb.fence, 2);
+	assert_string_equal(holder, "a/1");	/* taken from the node that let it lapse */
+	assert_true(json_equal(was, saved));	/* with what it kept */
+	json_decref(was);
 	store_fence(a, &la);
 	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_FENCED);
 	assert_int_equal(store_message_save_text(a, chat_id(chat), 1, "x"), STORE_FENCED);
@@ -246,7 +249,7 @@ test_turn_lease_fences(void **state)
 	assert_int_equal(id, 2);	/* the fenced write took no id */
 	assert_int_equal(store_lease_keep(a, &la, saved), STORE_FENCED);
 	assert_int_equal(store_lease_end(b, &lb), STORE_OK);
-	assert_int_equal(store_lease_take(a, &la, holder), STORE_OK);
+	assert_int_equal(store_lease_take(a, &la, holder, &was), STORE_OK);
 	assert_int_equal(la.fence, 3);
 	json_decref(saved);
 	json_decref(chat);
