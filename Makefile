@@ -74,7 +74,7 @@ unit-test: $(UNIT_TESTS)
 # (PARLEY_TEST_REDIS_OWNED, PARLEY_TEST_PG_OWNED); elsewhere they skip themselves.
 HTTP_TESTS        := PARLEY_BIN=build/asan/parley node --test --test-concurrency=2
 PG_OWNED_TESTS    := tests/http/pg_outage.test.mjs
-CLUSTER_TESTS     := tests/http/cluster.test.mjs tests/http/redis_outage.test.mjs tests/http/cluster_faults.test.mjs
+CLUSTER_TESTS     := tests/http/cluster.test.mjs tests/http/redis_outage.test.mjs tests/http/cluster_faults.test.mjs tests/http/cluster_presence.test.mjs
 http-test: build/asan/parley build/parley node_modules/.package-lock.json
 	@scripts/with-postgres.sh --check
 	@scripts/with-redis.sh --check
