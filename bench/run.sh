@@ -4,22 +4,36 @@
 # first), or directly once both exist.
 #
 #   bench/run.sh          every scenario, RUNS runs each, both servers alternating
-#   bench/run.sh deps     only install the missing Debian packages (nginx, nchan, wrk, curl, postgresql)
+#   bench/run.sh deps     only install the missing Debian packages (nginx, nchan, wrk, curl,
+#                         postgresql, redis-server)
 #   bench/run.sh summary [FILE]   print the tables for a results file again
+#   SCENARIOS=storm RESULTS=build/bench/storm.jsonl bench/run.sh   the reconnect storm
+#                         (make bench-storm; bench/cluster.sh)
 #
-# Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S4acc S5 page
-# post hash"; hash: build/bench/password_cost, one Argon2id hash), PARLEY, the server binary to measure (default build/parley; a copy is run),
+# Environment: RUNS (default 3), SCENARIOS (default "S1 S1r S2 S3 S4 S4acc S5 C2 C2r page
+# post hash"; hash: build/bench/password_cost, one Argon2id hash; C2 and C2r (at a fixed
+# rate): two servers on one Redis, bench/cluster.sh; storm, not in the default: a node
+# killed under 10,000 streams), PARLEY, the server binary to measure (default
+# build/parley; a copy is run),
 # FLOORS, the variants of bench/floor.c run in S4 as yardsticks (default "floor
 # floor-sqlite floor-sqlite-group"; empty for none),
 # S4_PG, 1 (default) to run S4 on PostgreSQL too (target parley-pg, a throwaway
 # cluster: bench/pg.sh), 0 not to; PG_BINDIR (the newest /usr/lib/postgresql/*/bin),
 # NCHAN_WORKERS, nginx's worker_processes (default auto: one per core),
-# PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), SETTLE seconds between runs (1.5),
-# HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10),
-# POST_SECONDS for wrk (10).
+# PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), REDIS_PORT (18083),
+# NODE2_PORT (18084), NODE3_PORT (18085), NCHAN_PORT2 (18086), SETTLE seconds between
+# runs (1.5), HOLD seconds for S3 (10), S3_SUBS (19500), PAGE_SECONDS for wrk (10),
+# POST_SECONDS for wrk (10), C2_PARLEY_REDIS (unix: Parley's nodes reach Redis by its
+# unix socket; tcp: by 127.0.0.1:REDIS_PORT, as nchan), C2_LOAD (C2's loadgen flags),
+# C2R_RATE (500 posts/s) and C2R_POSTS (5000) for C2r, STORM_CHATS (1000), STORM_SUBS
+# (10 per chat), STORM_BEFORE (2 posts per chat before the kill), STORM_DELAY (1 s, the
+# longest wait before a stream resumes), RESULTS (build/bench/results.jsonl), SUMMARY
+# (build/bench/summary.txt).
 # Targets: parley (--auth none), parley-pg (the same on PostgreSQL, in S4), nchan,
 # the floors, and parley-accounts (--auth accounts: every request signed in;
-# scenarios S4acc, page and post run parley and parley-accounts alternately).
+# scenarios S4acc, page and post run parley and parley-accounts alternately); in C2
+# parley is two nodes on PostgreSQL and Redis, nchan two nginx on Redis; in storm,
+# parley-cluster (three nodes on Redis) and parley-single (a lone node) alternate.
 # Output: one JSON line per run in build/bench/results.jsonl, a table of medians
 # and Parley/nchan ratios and one of accounts/none ratios on stdout (also
 # build/bench/summary.txt).
@@ -27,13 +41,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}
-SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S4acc S5 page post hash"}
+SCENARIOS=${SCENARIOS:-"S1 S1r S2 S3 S4 S4acc S5 C2 C2r page post hash"}
 FLOORS=${FLOORS-"floor floor-sqlite floor-sqlite-group"}
 S4_PG=${S4_PG:-1}
 PARLEY_PORT=${PARLEY_PORT:-18080}
 FLOOR_PORT=${FLOOR_PORT:-18082}
 NCHAN_WORKERS=${NCHAN_WORKERS:-auto}
 NCHAN_PORT=${NCHAN_PORT:-18081}
+NCHAN_PORT2=${NCHAN_PORT2:-18086}
+NODE2_PORT=${NODE2_PORT:-18084}
+NODE3_PORT=${NODE3_PORT:-18085}
+STORM_CHATS=${STORM_CHATS:-1000}
+STORM_SUBS=${STORM_SUBS:-10}
+STORM_BEFORE=${STORM_BEFORE:-2}
+STORM_DELAY=${STORM_DELAY:-1}
 SETTLE=${SETTLE:-1.5}
 HOLD=${HOLD:-10}
 S3_SUBS=${S3_SUBS:-19500}
@@ -45,7 +66,8 @@ LOADGEN=$OUT/loadgen
 PARLEY=${PARLEY:-build/parley}
 FLOOR=$OUT/floor
 NGX_PREFIX=$PWD/$OUT/nginx
-RESULTS=$OUT/results.jsonl
+RESULTS=${RESULTS:-$OUT/results.jsonl}
+SUMMARY=${SUMMARY:-$OUT/summary.txt}
 NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
 # parley-accounts: the first administrator, created at start (PARLEY_ADMIN)
 BENCH_ADMIN=bench
@@ -54,9 +76,13 @@ BENCH_PASSWORD=bench-password-1
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # shellcheck source=bench/pg.sh
 . bench/pg.sh
+# shellcheck source=bench/redis.sh
+. bench/redis.sh
+# shellcheck source=bench/cluster.sh
+. bench/cluster.sh
 
 install_deps() {
-	local want=(nginx libnginx-mod-nchan wrk curl postgresql) missing=() p
+	local want=(nginx libnginx-mod-nchan wrk curl postgresql redis-server) missing=() p
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -106,6 +132,23 @@ summarize() {
 			put(s, "errors", t, num($0, "non_2xx") + num($0, "not_201") + num($0, "socket_errors") + num($0, "server_log_errors"))
 			next
 		}
+		if (s == "storm") {	# bench/cluster.sh: resumes after a node was killed
+			nres = num($0, "resumed")
+			put(s, "live_s", t, num($0, "all_live_s")); put(s, "open_s", t, num($0, "all_open_s"))
+			put(s, "posts_s", t, num($0, "posts_done_s"))
+			put(s, "relive50", t, num($0, "relive_p50_ms")); put(s, "relive99", t, num($0, "relive_p99_ms"))
+			put(s, "reopen50", t, num($0, "reopen_p50_ms")); put(s, "reopen99", t, num($0, "reopen_p99_ms"))
+			if (nres > 0) {
+				put(s, "cpu_res", t, num($0, "server_cpu_s") * 1e6 / nres)
+				put(s, "db_res", t, num($0, "db_cpu_s") * 1e6 / nres)
+				if (num($0, "redis_cpu_s") != "") put(s, "redis_res", t, num($0, "redis_cpu_s") * 1e6 / nres)
+			}
+			put(s, "resumed", t, nres); put(s, "live", t, num($0, "live"))
+			put(s, "errors", t, num($0, "lost") + num($0, "duplicates") + num($0, "out_of_order") + \
+				num($0, "id_gaps") + num($0, "resume_snapshots") + num($0, "post_errors") + num($0, "failed") + \
+				num($0, "connected") - num($0, "live") + num($0, "server_log_errors"))
+			next
+		}
 		d = num($0, "deliveries"); c = num($0, "connected")
 		put(s, "connected", t, c)
 		put(s, "errors", t, num($0, "lost") + num($0, "out_of_order") + num($0, "duplicates") + num($0, "post_errors") + num($0, "closed_early"))
@@ -119,11 +162,18 @@ summarize() {
 		put(s, "dps", t, num($0, "deliveries_per_s"))
 		if (num($0, "publish_s") > 0) put(s, "pps", t, num($0, "posts") / num($0, "publish_s"))
 		put(s, "p50", t, num($0, "lat_p50_ms")); put(s, "p90", t, num($0, "lat_p90_ms")); put(s, "p99", t, num($0, "lat_p99_ms"))
-		# server CPU: the server processes, and for parley-pg those of PostgreSQL (db_cpu_*) too
+		# server CPU: the server processes, and for parley-pg those of PostgreSQL
+		# (db_cpu_*) too; in C2 also those of Redis (redis_cpu_*)
 		if (d > 0 && num($0, "server_cpu_pub_s") != "") {
-			put(s, "cpu_us", t, (num($0, "server_cpu_pub_s") + num($0, "db_cpu_pub_s")) * 1e6 / d)
+			put(s, "cpu_us", t, (num($0, "server_cpu_pub_s") + num($0, "db_cpu_pub_s") + num($0, "redis_cpu_pub_s")) * 1e6 / d)
 			put(s, "own_us", t, num($0, "server_cpu_pub_s") * 1e6 / d)
 			if (num($0, "db_cpu_pub_s") != "") put(s, "db_us", t, num($0, "db_cpu_pub_s") * 1e6 / d)
+			if (num($0, "redis_cpu_pub_s") != "") put(s, "redis_us", t, num($0, "redis_cpu_pub_s") * 1e6 / d)
+		}
+		if (num($0, "cross_deliveries") != "") {	# C2: the subscribers of the other server
+			put(s, "xp50", t, num($0, "cross_lat_p50_ms")); put(s, "xp99", t, num($0, "cross_lat_p99_ms"))
+			put(s, "xp90", t, num($0, "cross_lat_p90_ms"))
+			put(s, "lost", t, num($0, "lost")); put(s, "dups", t, num($0, "duplicates"))
 		}
 		# the server CPU of opening the streams (before the first post), per stream
 		if (c > 0 && num($0, "server_cpu_pub_s") != "") put(s, "open_us", t, (num($0, "server_cpu_s") - num($0, "server_cpu_pub_s") + num($0, "db_cpu_s") - num($0, "db_cpu_pub_s")) * 1e6 / c)
@@ -141,13 +191,17 @@ summarize() {
 			"S3|connected|idle subscribers held|higher;S3|rss_per_sub|RSS KiB/subscriber|lower;S3|pss_per_sub|PSS KiB/subscriber|lower;S3|connect_s|seconds to connect all|lower;S3|reconnects|client reconnects|0;S3|logerr|server error log lines|0;" \
 			"S4|dps|deliveries/s|higher;S4|pps|posts acknowledged/s|higher;S4|p50|latency p50 ms|lower;S4|p99|latency p99 ms|lower;S4|cpu_us|server CPU us/delivery|lower;S4|errors|lost+ooo+dup+errors|0;" \
 			"S5|tps|tokens delivered/s|higher;S5|tok_per_sub|tokens per subscriber|-;S5|tok_p50|token latency p50 ms|lower;S5|tok_p99|token latency p99 ms|lower;S5|p50|post latency p50 ms|lower;S5|errors|lost+ooo+dup+errors|0;" \
+			"C2|dps|deliveries/s|higher;C2|pps|posts acknowledged/s|higher;C2|xp50|cross-node latency p50 ms|lower;C2|xp99|cross-node latency p99 ms|lower;" \
+			"C2|p99|latency p99 ms, all subs|lower;C2|cpu_us|CPU us/deliv., all procs|lower;C2|lost|missing deliveries|0;C2|dups|duplicated deliveries|0;C2|errors|lost+ooo+dup+errors|0;" \
+			"C2r|xp50|cross-node latency p50 ms|lower;C2r|xp90|cross-node latency p90 ms|lower;C2r|xp99|cross-node latency p99 ms|lower;C2r|cpu_us|CPU us/deliv., all procs|lower;C2r|lost|missing deliveries|0;C2r|dups|duplicated deliveries|0;C2r|errors|lost+ooo+dup+errors|0;" \
 			"page|rps|GET /chats/{id} req/s|higher;page|non2xx|non-2xx responses|0", rows, ";")
 		# S4 on PostgreSQL (parley-pg): a "(pg)" row under each parley row, in the
 		# parley column, with its ratio to nchan
-		printf "%-5s %-27s %12s %12s %10s  %s\n", "scen", "metric (median of runs)", "parley", "nchan", "p/n", "better"
+		header = 0
 		for (i = 1; i <= n; i++) {
 			split(rows[i], r, "|")
 			if (!((r[1] "|" r[2] "|parley") in vals) && !((r[1] "|" r[2] "|nchan") in vals)) continue
+			if (!header++) printf "%-5s %-27s %12s %12s %10s  %s\n", "scen", "metric (median of runs)", "parley", "nchan", "p/n", "better"
 			q = median(vals[r[1] "|" r[2] "|nchan"])
 			nt = 1 + ((r[1] "|" r[2] "|parley-pg") in vals)
 			for (j = 1; j <= nt; j++) {
@@ -171,6 +225,37 @@ summarize() {
 				(q != "" && q != 0) ? sprintf("%.2f", d / q) : "-", fmt(median(vals["S4|p99|" f])),
 				fmt(median(vals["S4|cpu_us|" f])), f ~ /^parley/ ? fmt(median(vals["S4|own_us|" f])) : "-",
 				fmt(median(vals["S4|db_us|" f])), fmt(median(vals["S4|ppc|" f]))
+		}
+		# C2 per server: the CPU of the servers, of PostgreSQL and of Redis, per delivery
+		header = 0
+		nf = split("parley nchan", order, " ")
+		for (i = 1; i <= nf; i++) {
+			f = order[i]
+			if (!(("C2|dps|" f) in vals)) continue
+			if (!header++) printf "\nC2 side by side, medians: two servers on one Redis, posts to the first; CPU us per\n" \
+				"delivery from the first post on, all processes, split into the servers, PostgreSQL and Redis\n" \
+				"%-8s %8s %12s %8s %9s %9s %10s %10s %8s %9s\n", "server", "posts/s", "deliveries/s", "vs nchan",
+				"x p50 ms", "x p99 ms", "CPU us/dl", "server us", "db us", "redis us"
+			d = median(vals["C2|dps|" f]); q = median(vals["C2|dps|nchan"])
+			printf "%-8s %8s %12s %8s %9s %9s %10s %10s %8s %9s\n", f, fmt(median(vals["C2|pps|" f])), fmt(d),
+				(q != "" && q != 0) ? sprintf("%.2f", d / q) : "-", fmt(median(vals["C2|xp50|" f])),
+				fmt(median(vals["C2|xp99|" f])), fmt(median(vals["C2|cpu_us|" f])), fmt(median(vals["C2|own_us|" f])),
+				fmt(median(vals["C2|db_us|" f])), fmt(median(vals["C2|redis_us|" f]))
+		}
+		# storm: resuming on two nodes of a cluster against one lone node
+		n = split("storm|open_s|s from the kill to all reopened|lower;storm|posts_s|s from the kill to posts acked|lower;" \
+			"storm|live_s|s from the kill to all live|lower;storm|relive50|closed -> live p50 ms|lower;" \
+			"storm|relive99|closed -> live p99 ms|lower;storm|reopen50|resume -> 200 p50 ms|lower;storm|reopen99|resume -> 200 p99 ms|lower;" \
+			"storm|cpu_res|server CPU us/resume|lower;storm|db_res|PostgreSQL CPU us/resume|lower;storm|redis_res|Redis CPU us/resume|lower;" \
+			"storm|resumed|streams resumed|-;storm|live|streams live again|-;storm|errors|lost+dup+ooo+gaps+snap.+errors|0", rows, ";")
+		header = 0
+		for (i = 1; i <= n; i++) {
+			split(rows[i], r, "|")
+			if (!((r[1] "|" r[2] "|parley-cluster") in vals) && !((r[1] "|" r[2] "|parley-single") in vals)) continue
+			if (!header++) printf "\nstorm: streams resuming after kill -9 of their node (medians)\n%-5s %-31s %9s %9s %8s  %s\n", "scen", "metric", "cluster", "single", "c/s", "better"
+			p = median(vals[r[1] "|" r[2] "|parley-cluster"]); q = median(vals[r[1] "|" r[2] "|parley-single"])
+			ratio = (p != "" && q != "" && q != 0) ? sprintf("%.2f", p / q) : "-"
+			printf "%-5s %-31s %9s %9s %8s  %s\n", r[1], r[3], fmt(p), fmt(q), ratio, r[4]
 		}
 		# accounts: the same scenarios with --auth none (parley) and --auth accounts
 		n = split("page|rps|GET /chats/{id} req/s|higher;page|cpu_req|server CPU us/request|lower;page|errors|non-2xx+socket+log errors|0;" \
@@ -232,19 +317,23 @@ stop_pid() {	# pid: TERM, then KILL after 5 s
 	wait "$pid" 2>/dev/null || true
 }
 
+stop_nginx_pid() {	# master pid: it, then any worker left
+	local workers w
+	[ -n "$1" ] || return 0
+	workers=$(children "$1")
+	stop_pid "$1"
+	for w in $workers; do kill -KILL "$w" 2>/dev/null || true; done
+}
+
 stop_servers() {
 	stop_pid "$PARLEY_PID"
 	stop_pid "$FLOOR_PID"
 	PARLEY_PID=""
 	FLOOR_PID=""
 	PG_DB=""
-	if [ -n "$NGINX_PID" ]; then
-		local workers
-		workers=$(children "$NGINX_PID")
-		stop_pid "$NGINX_PID"
-		for w in $workers; do kill -KILL "$w" 2>/dev/null || true; done
-	fi
+	stop_nginx_pid "$NGINX_PID"
 	NGINX_PID=""
+	stop_cluster	# C2's and storm's nodes, second nginx and Redis
 }
 
 cleanup() {
@@ -386,25 +475,28 @@ start_floor() {	# variant: floor, floor-sqlite (a commit per post), floor-sqlite
 	exit 1
 }
 
+# start_nginx [CONF PREFIX PORT]: nginx + nchan from CONF (bench/nchan/nginx.conf) in
+# PREFIX ($NGX_PREFIX: its pid in NGINX_PID; else, C2's second, NGINX2_PID) on PORT
+# (NCHAN_PORT); C2's conf also gets the run's Redis (__REDIS__)
 start_nginx() {
-	rm -rf "$NGX_PREFIX"
-	mkdir -p "$NGX_PREFIX"
-	sed -e "s#__PORT__#$NCHAN_PORT#g" -e "s#__PREFIX__#$NGX_PREFIX#g" \
+	local conf=${1:-bench/nchan/nginx.conf} prefix=${2:-$NGX_PREFIX} port=${3:-$NCHAN_PORT} pid _
+	rm -rf "$prefix"
+	mkdir -p "$prefix"
+	sed -e "s#__PORT__#$port#g" -e "s#__PREFIX__#$prefix#g" -e "s#__REDIS__#$REDIS_TCP#g" \
 		-e "s#^worker_processes auto;#worker_processes $NCHAN_WORKERS;#" \
-		bench/nchan/nginx.conf > "$NGX_PREFIX/nginx.conf"
-	nginx -p "$NGX_PREFIX/" -c nginx.conf -e "$NGX_PREFIX/error.log" \
-		> "$NGX_PREFIX/stdout" 2>&1 &
-	NGINX_PID=$!
-	local _
+		"$conf" > "$prefix/nginx.conf"
+	nginx -p "$prefix/" -c nginx.conf -e "$prefix/error.log" > "$prefix/stdout" 2>&1 &
+	pid=$!
+	if [ "$prefix" = "$NGX_PREFIX" ]; then NGINX_PID=$pid; else NGINX2_PID=$pid; fi
 	for _ in $(seq 100); do
-		if port_open "$NCHAN_PORT" && [ -n "$(children "$NGINX_PID")" ]; then
+		if port_open "$port" && [ -n "$(children "$pid")" ]; then
 			return 0
 		fi
-		kill -0 "$NGINX_PID" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	echo "bench: nginx did not start:" >&2
-	cat "$NGX_PREFIX/error.log" "$NGX_PREFIX/stdout" >&2 || true
+	cat "$prefix/error.log" "$prefix/stdout" >&2 || true
 	exit 1
 }
 
@@ -641,12 +733,15 @@ run_wrk() {
 
 for sc in $SCENARIOS; do
 	case $sc in
-	S1|S1r|S2|S3|S4|S4acc|S5|page|post|hash) ;;
-	*) echo "bench: unknown scenario $sc (S1 S1r S2 S3 S4 S4acc S5 page post hash)" >&2; exit 2 ;;
+	S1|S1r|S2|S3|S4|S4acc|S5|C2|C2r|storm|page|post|hash) ;;
+	*) echo "bench: unknown scenario $sc (S1 S1r S2 S3 S4 S4acc S5 C2 C2r storm page post hash)" >&2; exit 2 ;;
 	esac
 done
 t0=$(date +%s)
-[ "$S4_PG" = 0 ] || pg_start	# stopped by cleanup, whatever happens
+# stopped by cleanup, whatever happens
+if [ "$S4_PG" != 0 ] || [[ " $SCENARIOS " =~ \ (C2|C2r|storm)\  ]]; then
+	pg_start
+fi
 log "results: $RESULTS (RUNS=$RUNS, scenarios: $SCENARIOS, nchan worker_processes $NCHAN_WORKERS)"
 for sc in $SCENARIOS; do
 	for run in $(seq "$RUNS"); do
@@ -656,6 +751,8 @@ for sc in $SCENARIOS; do
 		S4acc) run_one parley S4acc "$run"; run_one parley-accounts S4acc "$run" ;;
 		page|post) run_wrk parley "$sc" "$run"; run_wrk parley-accounts "$sc" "$run" ;;
 		hash) "$OUT/password_cost" | record "$run" ;;
+		C2|C2r) run_c2 parley "$sc" "$run"; run_c2 nchan "$sc" "$run" ;;
+		storm) run_storm parley-cluster "$run"; run_storm parley-single "$run" ;;
 		*) run_one parley "$sc" "$run"
 		   [ "$sc" != S4 ] || [ "$S4_PG" = 0 ] || run_one parley-pg S4 "$run"
 		   run_one nchan "$sc" "$run" ;;
@@ -667,4 +764,4 @@ for sc in $SCENARIOS; do
 done
 log "done in $(( $(date +%s) - t0 )) s"
 
-summarize "$RESULTS" | tee "$OUT/summary.txt"
+summarize "$RESULTS" | tee "$SUMMARY"

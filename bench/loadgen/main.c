@@ -34,7 +34,7 @@ struct options O = {
 	.subs_per_chat = 10, .posts = 10, .publishers = 1, .hold = 10, .procs = 0,
 	.src_addrs = 49, .scenario = "adhoc", .body_words = 2,
 	.connect_timeout = 60, .drain_timeout = 30, .connect_concurrency = 256,
-	.retries = 5,
+	.retries = 5, .resume_delay = 1, .storm_posts = 1,
 };
 
 static const char usage_text[] =
@@ -51,6 +51,10 @@ static const char usage_text[] =
 "  --header 'Name: value'  add this header line to every request (setup calls,\n"
 "                          posts, subscriptions), e.g. 'Authorization: Bearer T';\n"
 "                          repeatable, at most 4\n"
+"  --sub-port N            subscribers on this port (repeatable: each chat's\n"
+"                          subscribers split evenly over them); posts still go\n"
+"                          to --port, and deliveries to the other ports are\n"
+"                          reported apart (cross_*)              [--port]\n"
 "\n"
 "load\n"
 "  --chats N               number of chats                      [1]\n"
@@ -91,8 +95,20 @@ static const char usage_text[] =
 "                          nginx master and workers: summed)\n"
 "  --db-pid P              sample CPU of P, with its ended children's, as\n"
 "                          the database's (repeat: summed; db_cpu_s ...)\n"
+"  --redis-pid P           sample CPU of P as Redis's (repeat: summed;\n"
+"                          redis_cpu_s ...)\n"
 "  --scenario NAME         label in the JSON line                 [adhoc]\n"
 "  --verbose               progress on stderr\n"
+"\n"
+"storm (parley): --storm --kill-pid P --resume-port N [--resume-port N ...]\n"
+"  subscribes (on --port), sends --posts posts (a multiple of --chats) and\n"
+"  waits until every stream has them; then kills P (SIGKILL) and sends\n"
+"  --storm-posts more per chat (default 1) to the --resume-port servers, while\n"
+"  each stream, once closed, reopens after a random 0..--resume-delay s\n"
+"  (default 1) on its --resume-port with Last-Event-ID, as EventSource does.\n"
+"  A stream is live again once it has every post; ids must follow each other\n"
+"  (id_gaps) and a resume must not begin with a snapshot. --server-pid: the\n"
+"  servers streams resume on (CPU from the kill on).\n"
 "\n"
 "setup (parley): --setup --chats N --chat-ids-file F [--bot-backend echo]\n"
 "  [--header ...]: creates N chats (with one bot of that backend, policy\n"
@@ -116,7 +132,8 @@ enum {
 	o_target = 1, o_host, o_port, o_chats, o_ids, o_prefix, o_spc, o_posts,
 	o_pubs, o_rate, o_idle, o_hold, o_procs, o_src, o_scen, o_pid, o_count,
 	o_botr, o_words, o_ctime, o_dtime, o_conc, o_retries, o_setup, o_botb,
-	o_verbose, o_header, o_dbpid, o_help,
+	o_verbose, o_header, o_dbpid, o_subport, o_redispid, o_storm, o_killpid,
+	o_resport, o_resdelay, o_stormposts, o_help,
 };
 
 /* in the order of the o_ values: longopts[c - 1] is option c */
@@ -133,7 +150,11 @@ static const struct option longopts[] = {
 	{"concurrency", 1, 0, o_conc}, {"retries", 1, 0, o_retries},
 	{"setup", 0, 0, o_setup}, {"bot-backend", 1, 0, o_botb},
 	{"verbose", 0, 0, o_verbose}, {"header", 1, 0, o_header},
-	{"db-pid", 1, 0, o_dbpid}, {"help", 0, 0, o_help},
+	{"db-pid", 1, 0, o_dbpid}, {"sub-port", 1, 0, o_subport},
+	{"redis-pid", 1, 0, o_redispid}, {"storm", 0, 0, o_storm},
+	{"kill-pid", 1, 0, o_killpid}, {"resume-port", 1, 0, o_resport},
+	{"resume-delay", 1, 0, o_resdelay}, {"storm-posts", 1, 0, o_stormposts},
+	{"help", 0, 0, o_help},
 	{0, 0, 0, 0},
 };
 
@@ -174,6 +195,24 @@ add_header(const char *h)
 	O.nheaders++;
 }
 
+/* A pid option's value, added to list (of *n). */
+static void
+add_pid(const char *name, const char *arg, pid_t *list, int *n)
+{
+	if (*n == MAX_PIDS)
+		die("too many --%s", name);
+	list[(*n)++] = (pid_t)num_arg(name, arg, 1, 1e9);
+}
+
+/* A port option's value, added to list (of *n). */
+static void
+add_port(const char *name, const char *arg, int *list, int *n)
+{
+	if (*n == MAX_PORTS)
+		die("at most %d --%s", MAX_PORTS, name);
+	list[(*n)++] = (int)num_arg(name, arg, 1, 65535);
+}
+
 /* Option c (an o_ value or getopt's '?') with its argument arg, if any. */
 static void
 parse_opt(int c, char *arg)
@@ -202,16 +241,15 @@ parse_opt(int c, char *arg)
 	case o_procs:	O.procs = (int)num_arg(name, arg, 0, 64); break;
 	case o_src:	O.src_addrs = (int)num_arg(name, arg, 1, 253); break;
 	case o_scen:	O.scenario = arg; break;
-	case o_pid:
-		if (O.nserver_pids == MAX_PIDS)
-			die("too many --server-pid");
-		O.server_pids[O.nserver_pids++] = (pid_t)num_arg(name, arg, 1, 1e9);
-		break;
-	case o_dbpid:
-		if (O.ndb_pids == MAX_PIDS)
-			die("too many --db-pid");
-		O.db_pids[O.ndb_pids++] = (pid_t)num_arg(name, arg, 1, 1e9);
-		break;
+	case o_pid:	add_pid(name, arg, O.server_pids, &O.nserver_pids); break;
+	case o_dbpid:	add_pid(name, arg, O.db_pids, &O.ndb_pids); break;
+	case o_redispid: add_pid(name, arg, O.redis_pids, &O.nredis_pids); break;
+	case o_subport:	add_port(name, arg, O.sub_ports, &O.nsub_ports); break;
+	case o_resport:	add_port(name, arg, O.resume_ports, &O.nresume_ports); break;
+	case o_storm:	O.storm = true; break;
+	case o_killpid:	O.kill_pid = (pid_t)num_arg(name, arg, 2, 1e9); break;
+	case o_resdelay: O.resume_delay = num_arg(name, arg, 0, 60); break;
+	case o_stormposts: O.storm_posts = (int)num_arg(name, arg, 1, 1000); break;
 	case o_count:	O.count_event = arg; break;
 	case o_botr:	O.bot_replies = (int)num_arg(name, arg, 0, 100); break;
 	case o_words:	O.body_words = (int)num_arg(name, arg, 2, 500); break;
@@ -243,17 +281,46 @@ parse_args(int argc, char **argv)
 		fprintf(stderr, "loadgen: unexpected argument %s\n", argv[optind]);
 		exit(2);
 	}
+	if (O.storm && (O.kill_pid == 0 || O.nresume_ports == 0 || O.target != T_PARLEY ||
+	    O.idle || O.rate > 0 || O.posts % O.chats != 0 || O.subs_per_chat == 0))
+		die("--storm needs --target parley, --kill-pid, --resume-port, subscribers, "
+		    "closed loop and --posts a multiple of --chats");
 }
 
 /* ------------------------------------------------------------------ plan */
 
 int
-posts_for_chat(int chat)
+plan_posts(void)
+{
+	return O.posts + (O.storm ? O.chats * O.storm_posts : 0);
+}
+
+int
+posts_before(int chat, int n)
 {
 	/* post j goes to chat j % chats */
 	if (chat >= O.chats)
 		return 0;
-	return O.posts / O.chats + (chat < O.posts % O.chats ? 1 : 0);
+	return n / O.chats + (chat < n % O.chats ? 1 : 0);
+}
+
+int
+posts_for_chat(int chat)
+{
+	return posts_before(chat, plan_posts());
+}
+
+/* The k-th subscriber of a chat (idx / chats) goes to port k % ports. */
+int
+sub_port(int idx)
+{
+	return O.nsub_ports ? O.sub_ports[idx / O.chats % O.nsub_ports] : O.port;
+}
+
+int
+resume_port(int idx)
+{
+	return O.nresume_ports ? O.resume_ports[idx / O.chats % O.nresume_ports] : sub_port(idx);
 }
 
 const char *
@@ -300,14 +367,6 @@ load_chats(void)
 }
 
 /* --------------------------------------------------------- server stats */
-
-struct srvstat {
-	long	rss_kb;
-	long	pss_kb;
-	double	cpu_s;
-	int	alive;
-	double	db_cpu_s;	/* the --db-pid processes */
-};
 
 /* The sum of the values of the lines of /proc/PID/FILE that match fmt. */
 static long
@@ -356,7 +415,7 @@ proc_cpu(pid_t pid, bool children)
 }
 
 /* The --server-pid processes' CPU, RSS and PSS, summed; the --db-pid ones' CPU. */
-static struct srvstat
+struct srvstat
 server_sample(void)
 {
 	struct srvstat s = {0};
@@ -374,20 +433,15 @@ server_sample(void)
 		if (cpu > 0)
 			s.db_cpu_s += cpu;
 	}
+	for (int i = 0; i < O.nredis_pids; i++) {
+		double cpu = proc_cpu(O.redis_pids[i], false);
+		if (cpu > 0)
+			s.redis_cpu_s += cpu;
+	}
 	return s;
 }
 
 /* ------------------------------------------------------------------ the run */
-
-struct run {
-	int	 total;		/* subscribers attempted */
-	struct srvstat s0;	/* the server before subscribing */
-	struct srvstat s1;	/* when posting started */
-	struct srvstat s2;	/* at the end (idle: with everything held) */
-	int64_t	 t_start, t_ready, t_pub_end, t_end;
-	struct pub_result pub;
-	struct result_msg R;	/* the subscriber processes' results, summed */
-};
 
 /* Raises the open-file limit as far as allowed; returns the limit. */
 static rlim_t
@@ -440,7 +494,7 @@ run_load(struct run *run)
 		hold_idle();
 	} else {
 		procs_tell("G");
-		run->pub = publish();
+		run->pub = publish(0, O.posts, &O.port, 1);
 		run->t_pub_end = now_ns();
 		logv("%d posts acknowledged, %d errors, in %.2f s", run->pub.acked, run->pub.errors,
 		    (double)(run->t_pub_end - run->pub.t_first) / 1e9);
@@ -455,7 +509,7 @@ run_load(struct run *run)
 
 /* ------------------------------------------------------------- JSON line */
 
-static void
+void
 json_num(FILE *f, const char *k, double v, int prec)
 {
 	fprintf(f, ",\"%s\":%.*f", k, prec, v);
@@ -492,6 +546,21 @@ print_tokens(FILE *f, const struct run *run)
 	json_num(f, "tok_max_ms", (double)R->tok.max_ns / 1e6, 3);
 }
 
+/*
+ * --sub-port's fields: the deliveries to subscribers on another server than
+ * the posts' (--port), and their latency.
+ */
+static void
+print_cross(FILE *f, const struct run *run)
+{
+	const struct result_msg *R = &run->R;
+	fprintf(f, ",\"sub_ports\":%d,\"cross_deliveries\":%" PRIu64, O.nsub_ports, R->deliveries_x);
+	json_num(f, "cross_lat_p50_ms", h_pct_ms(&R->lat_x, 0.50), 3);
+	json_num(f, "cross_lat_p90_ms", h_pct_ms(&R->lat_x, 0.90), 3);
+	json_num(f, "cross_lat_p99_ms", h_pct_ms(&R->lat_x, 0.99), 3);
+	json_num(f, "cross_lat_max_ms", (double)R->lat_x.max_ns / 1e6, 3);
+}
+
 /* The one JSON line (its fields: bench/README.md). */
 static void
 print_result(FILE *f, const struct run *run)
@@ -522,6 +591,12 @@ print_result(FILE *f, const struct run *run)
 		json_num(f, "db_cpu_s", run->s2.db_cpu_s - run->s0.db_cpu_s, 2);
 		json_num(f, "db_cpu_pub_s", run->s2.db_cpu_s - run->s1.db_cpu_s, 2);
 	}
+	if (O.nredis_pids > 0) {
+		json_num(f, "redis_cpu_s", run->s2.redis_cpu_s - run->s0.redis_cpu_s, 2);
+		json_num(f, "redis_cpu_pub_s", run->s2.redis_cpu_s - run->s1.redis_cpu_s, 2);
+	}
+	if (O.nsub_ports > 0)
+		print_cross(f, run);
 	json_num(f, "connect_s", (double)(run->t_ready - run->t_start) / 1e9, 3);
 	json_num(f, "publish_s", run->t_pub_end && P->t_first ?
 	    (double)(run->t_pub_end - P->t_first) / 1e9 : 0, 3);
@@ -545,8 +620,13 @@ main(int argc, char **argv)
 	struct run *run = xcalloc(1, sizeof *run);
 	run->total = O.chats * O.subs_per_chat;
 	plan_procs(run->total, nofile);
-	run_load(run);
-	print_result(stdout, run);
+	if (O.storm) {
+		storm_run(run);
+		storm_print(stdout, run);
+	} else {
+		run_load(run);
+		print_result(stdout, run);
+	}
 	free(run);
 	return 0;
 }

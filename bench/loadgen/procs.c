@@ -65,7 +65,20 @@ procs_wait_ready(int *connected, int *failed)
 	}
 }
 
-/* Sends a command ("G", "D", "H" or "Q") to every subscriber process. */
+/* --storm: waits until every stream has the posts so far (or gave up). */
+void
+procs_wait_synced(int *synced)
+{
+	*synced = 0;
+	for (int k = 0; k < O.procs; k++) {
+		struct ready_msg m;
+		if (!read_all(from_child[k], &m, sizeof m) || m.type != MSG_SYNCED)
+			die("subscriber process %d died", k);
+		*synced += m.connected;
+	}
+}
+
+/* Sends a command ("G", "S", "D", "H" or "Q") to every subscriber process. */
 void
 procs_tell(const char *cmd)
 {
@@ -91,6 +104,14 @@ result_add(struct result_msg *R, const struct result_msg *r)
 	R->bad_events += r->bad_events;
 	R->tokens += r->tokens;
 	R->bot_done += r->bot_done;
+	R->deliveries_x += r->deliveries_x;
+	R->resumed += r->resumed;
+	R->id_gaps += r->id_gaps;
+	R->resume_snapshots += r->resume_snapshots;
+	if (r->last_live_ns > R->last_live_ns)
+		R->last_live_ns = r->last_live_ns;
+	if (r->last_reopen_ns > R->last_reopen_ns)
+		R->last_reopen_ns = r->last_reopen_ns;
 	if (r->first_delivery_ns && (!R->first_delivery_ns || r->first_delivery_ns < R->first_delivery_ns))
 		R->first_delivery_ns = r->first_delivery_ns;
 	if (r->last_delivery_ns > R->last_delivery_ns)
@@ -99,6 +120,9 @@ result_add(struct result_msg *R, const struct result_msg *r)
 		R->last_token_ns = r->last_token_ns;
 	h_merge(&R->lat, &r->lat);
 	h_merge(&R->tok, &r->tok);
+	h_merge(&R->lat_x, &r->lat_x);
+	h_merge(&R->reopen, &r->reopen);
+	h_merge(&R->relive, &r->relive);
 }
 
 /* Reads every process's result into sum (zeroed by the caller). */

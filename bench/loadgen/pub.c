@@ -1,9 +1,9 @@
 /*
- * pub.c - the publishers, run in the parent by main.c once every subscriber
- * is connected: --publishers keep-alive connections on one epoll, in closed
- * loop (each sends its next post when the previous one is acknowledged) or at
- * a fixed --rate. Also the HTTP client pieces setup.c shares: a blocking
- * connect and the check for a whole response.
+ * pub.c - the publishers, run in the parent by main.c (and storm.c) once every
+ * subscriber is connected: --publishers keep-alive connections on one epoll,
+ * spread over the given ports, in closed loop (each sends its next post when
+ * the previous one is acknowledged) or at a fixed --rate. Also the HTTP client
+ * pieces setup.c shares: a blocking connect and the check for a whole response.
  */
 #define _GNU_SOURCE
 #include "loadgen.h"
@@ -26,6 +26,7 @@ enum { P_DOWN, P_IDLE, P_BUSY };
 
 struct pub {
 	int	 fd;
+	int	 port;
 	int	 state;
 	char	*req;
 	size_t	 reqlen, reqoff;
@@ -39,6 +40,8 @@ static struct {
 	int	 n;
 	int	 ep;
 	int	 next;
+	int	 first;		/* the posts are first .. end-1 */
+	int	 end;
 	int	 acked;
 	int	 errors;
 	int64_t	 t_first;
@@ -52,16 +55,16 @@ static const char *const words[] = {
 };
 
 int
-tcp_connect_blocking(void)
+tcp_connect_blocking(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)O.port) };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	if (inet_pton(AF_INET, O.host, &dst.sin_addr) != 1)
 		die("bad --host %s", O.host);
 	if (connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0)
-		die("connect %s:%d: %s", O.host, O.port, strerror(errno));
+		die("connect %s:%d: %s", O.host, port, strerror(errno));
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
@@ -110,7 +113,7 @@ http_response_complete(const char *b, size_t n, int *status, bool *close_after, 
 static void
 pub_connect(struct pub *p)
 {
-	p->fd = tcp_connect_blocking();
+	p->fd = tcp_connect_blocking(p->port);
 	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = p };
 	epoll_ctl(P.ep, EPOLL_CTL_ADD, p->fd, &ev);
@@ -174,12 +177,12 @@ pub_send(struct pub *p, int j, int64_t ts)
 		p->reqlen = (size_t)snprintf(p->req, cap,
 		    "POST /api/v1/chats/%s/messages HTTP/1.1\r\nHost: %s:%d\r\n%s"
 		    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		    chat_name(chat), O.host, O.port, O.headers, pl, payload);
+		    chat_name(chat), O.host, p->port, O.headers, pl, payload);
 	else
 		p->reqlen = (size_t)snprintf(p->req, cap,
 		    "POST /pub/%s HTTP/1.1\r\nHost: %s:%d\r\n%s"
 		    "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-		    chat_name(chat), O.host, O.port, O.headers, pl, payload);
+		    chat_name(chat), O.host, p->port, O.headers, pl, payload);
 	p->reqoff = 0;
 	p->post = j;
 	p->state = P_BUSY;
@@ -193,7 +196,7 @@ pub_send(struct pub *p, int j, int64_t ts)
 static void
 pub_next(struct pub *p)
 {
-	if (O.rate > 0 || P.next >= O.posts)
+	if (O.rate > 0 || P.next >= P.end)
 		return;
 	pub_send(p, P.next++, now_ns());
 }
@@ -254,8 +257,8 @@ static int
 send_due(int64_t t0)
 {
 	int64_t now = now_ns();
-	while (P.next < O.posts) {
-		int64_t due = t0 + (int64_t)((double)P.next * 1e9 / O.rate);
+	while (P.next < P.end) {
+		int64_t due = t0 + (int64_t)((double)(P.next - P.first) * 1e9 / O.rate);
 		if (due > now) {
 			int64_t ms = (due - now) / 1000000;
 			return ms < 200 ? (int)ms : 200;
@@ -273,24 +276,31 @@ send_due(int64_t t0)
 	return 200;
 }
 
-/* Publishes --posts posts; returns when each is acknowledged or refused. */
+/*
+ * Publishes posts first .. end-1 over --publishers connections, connection i
+ * to ports[i % nports]; returns when each is acknowledged or refused.
+ */
 struct pub_result
-publish(void)
+publish(int first, int end, const int *ports, int nports)
 {
+	memset(&P, 0, sizeof P);
+	P.first = P.next = first;
+	P.end = end;
 	P.ep = epoll_create1(EPOLL_CLOEXEC);
 	P.n = O.publishers;
 	P.p = xcalloc((size_t)P.n, sizeof(struct pub));
 	for (int i = 0; i < P.n; i++) {
 		P.p[i].fd = -1;
+		P.p[i].port = ports[i % nports];
 		pub_connect(&P.p[i]);
 	}
 	int64_t t0 = now_ns();
 	P.t_progress = t0;
 	if (O.rate <= 0)
-		for (int i = 0; i < P.n && P.next < O.posts; i++)
+		for (int i = 0; i < P.n && P.next < P.end; i++)
 			pub_next(&P.p[i]);
 	struct epoll_event evs[64];
-	while (P.acked + P.errors < O.posts) {
+	while (P.acked + P.errors < end - first) {
 		int timeout = O.rate > 0 ? send_due(t0) : 200;
 		int n = epoll_wait(P.ep, evs, 64, timeout);
 		if (n < 0 && errno != EINTR)
@@ -299,12 +309,15 @@ publish(void)
 			pub_event(evs[i].data.ptr, evs[i].events);
 		if (now_ns() - P.t_progress > 30000000000LL) {
 			fprintf(stderr, "loadgen: no publish acknowledged for 30 s; giving up\n");
-			P.errors += O.posts - P.acked - P.errors;
+			P.errors += end - first - P.acked - P.errors;
 			break;
 		}
 	}
-	for (int i = 0; i < P.n; i++)
+	for (int i = 0; i < P.n; i++) {
 		pub_down(&P.p[i]);
+		free(P.p[i].req);
+	}
+	free(P.p);
 	close(P.ep);
 	return (struct pub_result){ P.acked, P.errors, P.t_first };
 }

@@ -18,7 +18,7 @@ http_call(int *fd, const char *method, const char *path, const char *body, char 
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (*fd < 0)
-			*fd = tcp_connect_blocking();
+			*fd = tcp_connect_blocking(O.port);
 		char req[8192];
 		int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s"
 		    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",

@@ -70,6 +70,10 @@ on_post(struct sub *s, const char *b, size_t n)
 	}
 	C.r.deliveries++;
 	h_add(&C.r.lat, cur_ns - ts);
+	if (s->cross) {
+		C.r.deliveries_x++;
+		h_add(&C.r.lat_x, cur_ns - ts);
+	}
 	if (C.r.first_delivery_ns == 0 || cur_ns < C.r.first_delivery_ns)
 		C.r.first_delivery_ns = cur_ns;
 	if (cur_ns > C.r.last_delivery_ns)
@@ -87,6 +91,7 @@ on_post(struct sub *s, const char *b, size_t n)
 		C.r.out_of_order++;
 	if (seq > s->last_seq)
 		s->last_seq = (int)seq;
+	sub_check_synced(s);
 	sub_check_complete(s);
 }
 
@@ -106,6 +111,9 @@ check_id_order(struct sub *s, const char *type)
 		C.r.out_of_order++;
 		frame_out_of_order = true;
 	}
+	/* --storm: a chat's event ids go 1, 2, 3...: none may be skipped */
+	if (O.storm && s->have_id && !snapshot && hi > s->last_hi + 1)
+		C.r.id_gaps++;
 	s->have_id = true;
 	s->last_hi = hi;
 	s->last_lo = lo;
@@ -116,6 +124,8 @@ static void
 on_parley_event(struct sub *s, const char *type, const char *d, size_t n)
 {
 	if (strcmp(type, "snapshot") == 0) {
+		if (s->resuming)
+			C.r.resume_snapshots++;	/* the resume lost its place */
 		sub_ready(s);
 	} else if (strcmp(type, "message") == 0) {
 		if (!json_str_is(d, n, "\"kind\"", "bot") && !json_str_is(d, n, "\"kind\"", "system")) {
@@ -403,7 +413,12 @@ head_feed(struct sub *s, const char *p, size_t n, size_t *used)
 	s->hbuf = NULL;
 	s->hlen = 0;
 	s->state = S_BODY;
-	if (O.target == T_NCHAN)
+	if (s->resuming && !s->ready) {	/* --storm: a resume sends no snapshot */
+		h_add(&C.r.reopen, cur_ns - s->started_ns);
+		if (cur_ns > C.r.last_reopen_ns)
+			C.r.last_reopen_ns = cur_ns;
+	}
+	if (O.target == T_NCHAN || s->resuming)
 		sub_ready(s);
 	return true;
 }

@@ -2,15 +2,17 @@
  * sub.c - a subscriber process (forked by procs.c, which calls child_main):
  * its share of the subscriber connections, opened from the source addresses
  * 127.0.0.2... with at most --concurrency attempts in flight, retried with
- * backoff, given up after --connect-timeout; their reads, handed to sse.c;
- * and the process's event loop, which answers the parent's commands and
- * reports to it (the messages in loadgen.h).
+ * backoff, given up after --connect-timeout; with --storm, reopened after the
+ * server closes them (a random delay, then Last-Event-ID on --resume-port);
+ * their reads, handed to sse.c; and the process's event loop, which answers
+ * the parent's commands and reports to it (the messages in loadgen.h).
  */
 #define _GNU_SOURCE
 #include "sub.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,66 @@ struct child C;
 int64_t cur_ns;
 
 static char rbuf[1 << 16];
+static uint64_t rng;	/* --storm's delays: xorshift64*, seeded per process */
+
+/*
+ * --storm: the streams waiting to resume, a binary heap by retry_at_ns (soonest
+ * first). They are independent clients: --concurrency does not hold them back.
+ */
+static struct sub **heap;
+static int heap_n;
+
+static bool
+heap_before(int a, int b)
+{
+	return heap[a]->retry_at_ns < heap[b]->retry_at_ns;
+}
+
+static void
+heap_swap(int a, int b)
+{
+	struct sub *t = heap[a];
+	heap[a] = heap[b];
+	heap[b] = t;
+}
+
+static void
+heap_push(struct sub *s)
+{
+	int i = heap_n++;
+	heap[i] = s;
+	for (; i > 0 && heap_before(i, (i - 1) / 2); i = (i - 1) / 2)
+		heap_swap(i, (i - 1) / 2);
+}
+
+static struct sub *
+heap_pop(void)
+{
+	struct sub *top = heap[0];
+	heap[0] = heap[--heap_n];
+	for (int i = 0;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < heap_n && heap_before(l, m))
+			m = l;
+		if (r < heap_n && heap_before(r, m))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+	return top;
+}
+
+/* A random number in [0, 1). */
+static double
+rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (double)((rng * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
+}
 
 static void sub_fail(struct sub *s, bool retry);
 
@@ -61,7 +123,7 @@ sub_start(struct sub *s)
 	src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(s->idx % O.src_addrs));
 	if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0)
 		die("bind 127.0.0.%d: %s", 2 + s->idx % O.src_addrs, strerror(errno));
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)O.port) };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->port) };
 	inet_pton(AF_INET, O.host, &dst.sin_addr);
 	s->fd = fd;
 	s->state = S_CONNECTING;
@@ -78,14 +140,39 @@ sub_start(struct sub *s)
 }
 
 /*
- * The connection ended or failed. A ready subscriber is closed early; one
- * that was not ready yet is retried later (retry) or given up.
+ * --storm: the server closed a stream; as EventSource, it reopens after a
+ * while, here on its --resume-port, with the last event id it saw.
+ */
+static void
+sub_resume_later(struct sub *s)
+{
+	s->ready = false;
+	C.connected--;
+	C.r.resumed++;
+	s->resuming = true;
+	s->cross = false;
+	s->port = resume_port(s->idx);
+	s->attempts = 0;
+	s->closed_ns = cur_ns;
+	s->state = S_WAIT;
+	s->retry_at_ns = cur_ns + (int64_t)(rnd() * O.resume_delay * 1e9);
+	heap_push(s);
+}
+
+/*
+ * The connection ended or failed. A ready subscriber is closed early (with
+ * --storm, once posting began: reopened later); one that was not ready yet is
+ * retried later (retry) or given up.
  */
 static void
 sub_fail(struct sub *s, bool retry)
 {
 	bool was_ready = s->ready;
 	sub_close_fd(s);
+	if (was_ready && O.storm && s->counted && retry) {
+		sub_resume_later(s);
+		return;
+	}
 	if (was_ready) {
 		s->ready = false;
 		s->state = S_DEAD;
@@ -128,6 +215,21 @@ sub_check_complete(struct sub *s)
 	if (s->ngot >= want && s->bot_done >= want * O.bot_replies) {
 		s->complete = true;
 		C.complete++;
+		if (s->resuming) {	/* --storm: live again */
+			h_add(&C.r.relive, cur_ns - s->closed_ns);
+			if (cur_ns > C.r.last_live_ns)
+				C.r.last_live_ns = cur_ns;
+		}
+	}
+}
+
+/* --storm: has the subscriber every post sent before the kill? */
+void
+sub_check_synced(struct sub *s)
+{
+	if (O.storm && s->counted && !s->synced && s->ngot >= posts_before(s->chat, O.posts)) {
+		s->synced = true;
+		C.synced++;
 	}
 }
 
@@ -185,17 +287,20 @@ sub_writable(struct sub *s)
 		sub_fail(s, true);
 		return;
 	}
-	char req[512 + HEADERS_MAX];
+	char req[640 + HEADERS_MAX];
+	char resume[96] = "";
 	int n;
+	if (s->resuming && s->have_id)	/* as EventSource: the last id it saw */
+		snprintf(resume, sizeof resume, "Last-Event-ID: %" PRIu64 "\r\n", s->last_hi);
 	if (O.target == T_PARLEY)
 		n = snprintf(req, sizeof req,
-		    "GET /api/v1/chats/%s/events HTTP/1.1\r\nHost: %s:%d\r\n%s"
-		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, O.port,
-		    O.headers);
+		    "GET /api/v1/chats/%s/events HTTP/1.1\r\nHost: %s:%d\r\n%s%s"
+		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, s->port,
+		    O.headers, resume);
 	else
 		n = snprintf(req, sizeof req,
 		    "GET /sub/%s HTTP/1.1\r\nHost: %s:%d\r\n%s"
-		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, O.port,
+		    "Accept: text/event-stream\r\n\r\n", chat_name(s->chat), O.host, s->port,
 		    O.headers);
 	ssize_t w = send(s->fd, req, (size_t)n, MSG_NOSIGNAL);
 	if (w != n) {
@@ -253,7 +358,12 @@ child_init(int k)
 		s->idx = i;
 		s->chat = i % O.chats;
 		s->last_seq = -1;
+		s->port = sub_port(i);
+		s->cross = s->port != O.port;
 	}
+	heap = O.storm ? xcalloc((size_t)C.n + 1, sizeof *heap) : NULL;
+	rng = ((uint64_t)getpid() << 32) ^ (uint64_t)now_ns() ^ (uint64_t)k;
+	rng = rng ? rng : 1;
 	/* one post per chat in flight at a time: client order = server order */
 	C.check_client_order = O.rate <= 0 && O.publishers <= O.chats;
 	C.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -265,6 +375,8 @@ child_init(int k)
 static void
 start_due(void)
 {
+	while (heap_n > 0 && heap[0]->retry_at_ns <= cur_ns)
+		sub_start(heap_pop());		/* --storm: resumes that are due */
 	if (C.waiting > 0) {
 		for (int i = 0; i < C.next_start && C.inflight < O.connect_concurrency; i++) {
 			struct sub *s = &C.subs[i];
@@ -310,6 +422,9 @@ child_command(void)
 				sub_check_complete(&C.subs[j]);
 			}
 		}
+	} else if (cmd == 'S') {
+		C.syncing = true;
+		C.deadline = now_ns() + (int64_t)(O.drain_timeout * 1e9);
 	} else if (cmd == 'D') {
 		C.draining = true;
 		C.deadline = now_ns() + (int64_t)(O.drain_timeout * 1e9);
@@ -360,11 +475,19 @@ child_main(int k, int from_parent, int to_parent)
 			child_send_ready();
 			ready_sent = true;
 		}
+		if (C.syncing && (C.synced + C.dead_counted >= C.counted || cur_ns >= C.deadline)) {
+			struct ready_msg m = { MSG_SYNCED, C.synced, 0 };
+			write_all(C.to_parent, &m, sizeof m);
+			C.syncing = false;
+		}
 		if (C.draining && (C.complete + C.dead_counted >= C.counted || cur_ns >= C.deadline))
 			break;
 		if (C.hold_done)
 			break;
-		int n = epoll_wait(C.ep, evs, 512, 50);
+		int wait_ms = 50;
+		if (heap_n > 0 && heap[0]->retry_at_ns - cur_ns < 50000000)
+			wait_ms = (int)((heap[0]->retry_at_ns - cur_ns + 999999) / 1000000);
+		int n = epoll_wait(C.ep, evs, 512, wait_ms > 0 ? wait_ms : 0);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++)

@@ -24,13 +24,18 @@ struct sub {
 	bool	 skip_lf;
 	bool	 id_in_frame;
 	bool	 have_id;
+	bool	 cross;		/* on another server than the posts' (--sub-port) */
+	bool	 resuming;	/* --storm: reopened after the server closed it */
+	bool	 synced;	/* --storm: has the posts sent before 'S' */
 	uint8_t	 cstate;
 	uint8_t	 evlen;
 	uint8_t	 idlen;
 	int	 attempts;
+	int	 port;		/* its server's */
 	uint64_t crem;
 	int64_t	 started_ns;
 	int64_t	 retry_at_ns;
+	int64_t	 closed_ns;	/* --storm: when the server closed it */
 	int64_t	 post_ts;	/* send time of the last post received */
 	uint64_t last_hi, last_lo;
 	int	 last_seq;
@@ -62,6 +67,8 @@ struct child {
 	int	 dead_counted;	/* of those, closed before complete */
 	int	 waiting;	/* subscribers waiting to retry */
 	bool	 draining;
+	bool	 syncing;	/* --storm: 'S' came, MSG_SYNCED not sent yet */
+	int	 synced;	/* --storm: counted subscribers with the posts so far */
 	bool	 hold_done;
 	int64_t	 deadline;
 	bool	 check_client_order;
@@ -74,6 +81,7 @@ extern int64_t cur_ns;		/* sub.c: when the bytes being parsed arrived */
 /* sub.c */
 void	 sub_ready(struct sub *s);
 void	 sub_check_complete(struct sub *s);
+void	 sub_check_synced(struct sub *s);
 
 /* sse.c */
 void	 sub_reset_parser(struct sub *s);
