@@ -61,6 +61,8 @@ struct hub {
 	void			*leave_arg;
 	hub_gap_fn		 gap;		/* and of ids missing */
 	void			*gap_arg;
+	void			(*lists)(void *arg);	/* and of a first stream hearing the lists */
+	void			*lists_arg;
 	struct shard		*shards[MAX_SHARDS];
 	unsigned		 nshards;
 	unsigned		 next_shard;
@@ -192,10 +194,18 @@ hub_on_leave(struct hub *hub, hub_leave_fn leave, void *arg)
 }
 
 void
+hub_on_lists(struct hub *hub, void (*lists)(void *arg), void *arg)
+{
+	hub->lists = lists;
+	hub->lists_arg = arg;
+}
+
+void
 hub_attach(struct hub *hub, const char *const *chat_ids, size_t nchats,
     const struct stream_owner *owner, int fd, const struct sse_stream_opts *opts,
     struct sse_frame_list *initial)
 {
+	bool lists_heard = channel_find(hub, HUB_LISTS, false) != NULL;
 	bool many = opts->kind == STREAM_MUX;
 	unsigned shard = many || nchats != 1 ? pick_shard_many(hub) :
 	    pick_shard(hub, channel_find(hub, chat_ids[0], true));
@@ -206,6 +216,8 @@ hub_attach(struct hub *hub, const char *const *chat_ids, size_t nchats,
 	}
 	hub->subscribers++;
 	shard_adopt(hub->shards[shard], fd, chat_ids, nchats, many, owner, opts, initial);
+	if (!lists_heard && hub->lists != NULL && channel_find(hub, HUB_LISTS, false) != NULL)
+		hub->lists(hub->lists_arg);
 }
 
 /* ---------- publishing ---------- */

@@ -53,6 +53,8 @@ typedef struct frame *(*hub_render_fn)(enum stream_kind kind, const char *chat_i
 struct hub	*hub_new(struct event_base *base, unsigned nshards, hub_render_fn render);
 /* From now on, leave(arg, ...) is told of the streams with a presence id that leave. */
 void		 hub_on_leave(struct hub *hub, hub_leave_fn leave, void *arg);
+/* From now on, lists(arg) is told when a first stream here hears the chat lists. */
+void		 hub_on_lists(struct hub *hub, void (*lists)(void *arg), void *arg);
 /* Stops the shards (closing streams still open) and frees the hub. */
 void		 hub_free(struct hub *hub);
 

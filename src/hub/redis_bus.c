@@ -1,7 +1,8 @@
 /*
  * redis_bus.c - events between nodes through Redis; see redis_bus.h. Two
  * connections (a subscriber cannot publish), both dropped and made again
- * together, so that being "up" means both ways work.
+ * together, so that being "up" means both ways work. A message is
+ * "ORIGIN TYPE JSON": a node knows (and skips) its own without parsing it.
  */
 #include "hub/redis_bus.h"
 #include "hub/hub.h"
@@ -19,6 +20,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +47,7 @@ struct redis_bus {
 	int64_t			 retry_at_ms;
 	int64_t			 next_check_ms;
 	int64_t			 lag_ms;	/* as reported in METRIC_BUS_LAG_MS */
+	int64_t			 lists_ms;	/* when another node last said it has a chat list open */
 	unsigned		 backoff_ms;
 	struct event		*tick;
 };
@@ -197,17 +200,32 @@ send_msg(struct redis_bus *rb, json_t *msg)
 	if (msg == NULL)
 		return;
 	if (rb->pub_ready) {
-		json_object_set_new(msg, "o", json_string(rb->self));
+		const char *type = json_string_value(json_object_get(msg, "t"));
 		json_object_set_new(msg, "n", json_string(rb->node));
 		json_object_set_new(msg, "ts", json_integer(clock_ms(CLOCK_REALTIME)));
-		char *text = json_dumps(msg, JSON_COMPACT);
-		bool heartbeat = strcmp(json_string_value(json_object_get(msg, "t")), "h") == 0;
-		if (text != NULL && redisAsyncCommand(rb->pub, NULL, NULL, "PUBLISH %s %b",
-		    rb->channel, text, strlen(text)) == REDIS_OK && !heartbeat)
+		char *text = json_dumps(msg, JSON_COMPACT), *line = NULL;
+		if (text != NULL && asprintf(&line, "%s %s %s", rb->self, type, text) > 0 &&
+		    redisAsyncCommand(rb->pub, NULL, NULL, "PUBLISH %s %b", rb->channel, line,
+		    strlen(line)) == REDIS_OK && strcmp(type, "h") != 0)
 			metrics_add(METRIC_BUS_PUBLISHED, 1);
+		free(line);
 		free(text);
 	}
 	json_decref(msg);
+}
+
+/* The heartbeat says whether a chat list is open here (lists_heard). */
+static void
+send_heartbeat(struct redis_bus *rb)
+{
+	send_msg(rb, json_pack("{s:s, s:b}", "t", "h", "l", bus_lists_heard(&rb->local)));
+}
+
+/* A first chat list opened here: the other nodes hear of it now, not at the next tick. */
+static void
+lists_opened(void *arg)
+{
+	send_heartbeat(arg);
 }
 
 /* Every tick: a heartbeat goes round; silence or a link stuck connecting drops the links. */
@@ -232,7 +250,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 		lost(rb, "its heartbeat did not come back");
 		return;
 	}
-	send_msg(rb, json_pack("{s:s}", "t", "h"));
+	send_heartbeat(rb);
 	if (now >= rb->next_check_ms) {
 		rb->next_check_ms = now + LIMIT_BUS_CHECK_SECONDS * 1000;
 		rb->hooks.check(rb->hooks.arg);
@@ -305,19 +323,14 @@ note_lag(struct redis_bus *rb, json_t *msg)
 	rb->lag_ms = lag;
 }
 
+/* A message from another node: "TYPE JSON" after its origin. */
 static void
-heard(struct redis_bus *rb, const char *text, size_t len)
+heard_from(struct redis_bus *rb, const char *origin, const char *type, json_t *msg)
 {
-	json_t *msg = json_loadb(text, len, 0, NULL);
-	const char *type = str(msg, "t"), *origin = str(msg, "o");
-	if (type == NULL || origin == NULL) {
-		json_decref(msg);
-		return;
-	}
-	if (strcmp(origin, rb->self) == 0) {
-		if (strcmp(type, "h") == 0)
-			rb->heard_self_ms = now_ms();
-	} else if (strcmp(type, "h") != 0) {
+	if (strcmp(type, "h") == 0) {
+		if (json_is_true(json_object_get(msg, "l")))
+			rb->lists_ms = now_ms();
+	} else {
 		metrics_add(METRIC_BUS_RECEIVED, 1);
 		note_lag(rb, msg);
 		if (strcmp(type, "e") == 0)
@@ -340,6 +353,29 @@ heard(struct redis_bus *rb, const char *text, size_t len)
 			rb->hooks.presence(rb->hooks.arg, chat_of(msg), origin,
 			    json_object_get(msg, "p"));
 	}
+}
+
+/* "ORIGIN TYPE JSON": this node's own are only its heartbeat coming back. */
+static void
+heard(struct redis_bus *rb, const char *text, size_t len)
+{
+	const char *end = text + len, *sp1 = memchr(text, ' ', len);
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+	if (sp2 == NULL || sp2 - sp1 - 1 != 1)
+		return;
+	char origin[SECRET_LEN + 1], type[2] = { sp1[1], '\0' };
+	if (sp1 - text > SECRET_LEN)
+		return;
+	memcpy(origin, text, (size_t)(sp1 - text));
+	origin[sp1 - text] = '\0';
+	if (strcmp(origin, rb->self) == 0) {
+		if (type[0] == 'h')
+			rb->heard_self_ms = now_ms();
+		return;
+	}
+	json_t *msg = json_loadb(sp2 + 1, (size_t)(end - sp2 - 1), 0, NULL);
+	if (json_is_object(msg))
+		heard_from(rb, origin, type, msg);
 	json_decref(msg);
 }
 
@@ -408,12 +444,12 @@ forget(void *impl, const char *chat_id)
 	send_msg(rb, json_pack("{s:s, s:s}", "t", "f", "c", chat_id));
 }
 
-/* Some node may have a chat list open: a list change is always read and sent. */
+/* A chat list is open here, or was said to be open on another node in its last heartbeats. */
 static bool
 lists_heard(void *impl)
 {
-	(void)impl;
-	return true;
+	struct redis_bus *rb = impl;
+	return bus_lists_heard(&rb->local) || now_ms() - rb->lists_ms < LIMIT_BUS_SILENCE_MS;
 }
 
 static void
@@ -524,6 +560,7 @@ redis_bus_new(struct event_base *base, const char *url, const char *node,
 	rb->local = hub_bus(hub);
 	rb->hooks = *hooks;
 	rb->replies = remote_replies_new();
+	hub_on_lists(hub, lists_opened, rb);
 	snprintf(rb->node, sizeof rb->node, "%s", node);
 	snprintf(rb->channel, sizeof rb->channel, "parley:%s", deployment);
 	secret_new(rb->self);
@@ -542,6 +579,7 @@ redis_bus_free(struct redis_bus *rb)
 	if (rb == NULL)
 		return;
 	rb->closing = true;
+	hub_on_lists(rb->hub, NULL, NULL);
 	event_free(rb->tick);
 	drop_links(rb);
 	remote_replies_free(rb->replies);
