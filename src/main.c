@@ -507,6 +507,8 @@ main(int argc, char **argv)
 		    "nodes share one database, not a SQLite file\n");
 		return 2;
 	}
+	if (cfg.redis[0] != '\0')
+		log_set_node(cfg.node);
 	log_set_level(cfg.log_level);
 	metrics_set_node(cfg.node);
 	signal(SIGPIPE, SIG_IGN);

@@ -950,8 +950,8 @@ stop_orphans(struct flow *f, const char *node)
 static void
 took_over(struct flow *f, const char *node, json_t *saved)
 {
-	log_warn("node %s: chat %s: took its turns over from %s, which stopped keeping them",
-	    f->turns->node, flow_chat(f), node);
+	log_warn("chat %s: took its turns over from %s, which stopped keeping them",
+	    flow_chat(f), node);
 	metrics_add(METRIC_LEASE_TAKEOVERS, 1);
 	stop_orphans(f, node);
 	json_t *queue = json_object_get(saved, "queue");

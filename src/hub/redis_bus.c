@@ -99,7 +99,7 @@ lost(struct redis_bus *rb, const char *why)
 	if (rb->closing || rb->dropping)
 		return;
 	if (rb->up || rb->pub != NULL || rb->sub != NULL)
-		log_warn("node %s: Redis: %s; reconnecting in %u ms", rb->node, why,
+		log_warn("Redis: %s; reconnecting in %u ms", why,
 		    rb->backoff_ms);
 	drop_links(rb);
 	rb->retry_at_ms = now_ms() + rb->backoff_ms;
@@ -123,7 +123,7 @@ maybe_up(struct redis_bus *rb)
 		rb->hooks.changed(rb->hooks.arg, BUS_CHANGED_BOTS);
 	}
 	rb->ever_up = true;
-	log_info("node %s: Redis connected", rb->node);
+	log_info("Redis connected");
 	rb->hooks.check(rb->hooks.arg);
 }
 

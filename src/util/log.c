@@ -9,6 +9,7 @@
 #include <time.h>
 
 static enum log_level threshold = LOG_INFO;
+static char node_tag[72];	/* "NAME: ", or "" */
 static const char *const names[] = { "debug", "info", "warn", "error" };
 
 int
@@ -30,6 +31,12 @@ log_set_level(enum log_level level)
 }
 
 void
+log_set_node(const char *node)
+{
+	snprintf(node_tag, sizeof node_tag, "%.64s: ", node);
+}
+
+void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (level < threshold)
@@ -42,7 +49,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	/* one write a line, so that lines from several threads do not mix */
 	char line[1024];
-	int n = snprintf(line, sizeof line, "%s %s ", stamp, names[level]);
+	int n = snprintf(line, sizeof line, "%s %s %s", stamp, names[level], node_tag);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
