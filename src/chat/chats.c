@@ -11,6 +11,7 @@
 #include "chat/who.h"
 #include "limits.h"
 #include "store/store.h"
+#include "util/fiber.h"
 #include "util/hash.h"
 #include "util/ids.h"
 #include "util/problem.h"
@@ -331,37 +332,70 @@ visible(struct chats *c, const struct who *who, const char *id, enum store_statu
 	return st == STORE_OK ? 0 : validate_store(c->store, st, "chat", p);
 }
 
-int
-chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat,
-    struct problem *p)
+static struct posted_chat *
+posted_slot(struct chats *c, const char *id)
 {
-	enum store_status st = id_valid(id) ? store_chat_get(c->store, id, chat) : STORE_NOT_FOUND;
-	return visible(c, who, id, st, chat, p);
+	return &c->posted[hash_fnv1a(id, strlen(id)) % LIMIT_POSTED_CHATS];
+}
+
+/* What a chat read starts with: where the changes stood before it (remember_chat). */
+struct chat_read {
+	uint64_t	 chat_changes, bots;
+};
+
+static struct chat_read
+chat_read_starts(struct chats *c)
+{
+	return (struct chat_read){ events_chat_changes(c->events), bots_version(c->bots) };
+}
+
+/* A copy of the chat as read (from at), kept for posts to it while nothing changes. */
+static void
+remember_chat(struct chats *c, const char *id, json_t *chat, struct chat_read at)
+{
+	struct posted_chat *slot = posted_slot(c, id);
+	json_decref(slot->chat);
+	*slot = (struct posted_chat){ .chat = json_deep_copy(chat), .chat_changes = at.chat_changes,
+	    .bots = at.bots };
+	snprintf(slot->id, sizeof slot->id, "%s", id);
+}
+
+/* A chat read from the store (and kept for posts). */
+static enum store_status
+chat_read(struct chats *c, const char *id, json_t **chat)
+{
+	struct chat_read at = chat_read_starts(c);
+	enum store_status st = store_chat_get(c->store, id, chat);
+	if (st == STORE_OK)
+		remember_chat(c, id, *chat, at);
+	return st;
 }
 
 /*
  * The chat's settings for a post (its bots, policy, mutes; not its counters):
  * from memory while no chat or bot has changed through this server since
- * they were read, so a busy chat's posts need no read of it.
+ * they were read (for a post, a snapshot or a GET), so a busy chat's posts,
+ * and the first post of a tab that opened the chat, need no read of it.
  */
 static enum store_status
 chat_for_post(struct chats *c, const char *id, json_t **chat)
 {
-	struct posted_chat *slot = &c->posted[hash_fnv1a(id, strlen(id)) % LIMIT_POSTED_CHATS];
-	uint64_t changes = events_chat_changes(c->events), bots = bots_version(c->bots);
-	if (slot->chat != NULL && strcmp(slot->id, id) == 0 && slot->chat_changes == changes &&
-	    slot->bots == bots) {
+	struct posted_chat *slot = posted_slot(c, id);
+	struct chat_read now = chat_read_starts(c);
+	if (slot->chat != NULL && strcmp(slot->id, id) == 0 &&
+	    slot->chat_changes == now.chat_changes && slot->bots == now.bots) {
 		*chat = json_incref(slot->chat);
 		return STORE_OK;
 	}
-	enum store_status st = store_chat_get(c->store, id, chat);
-	if (st != STORE_OK)
-		return st;
-	json_decref(slot->chat);
-	*slot = (struct posted_chat){ .chat = json_incref(*chat), .chat_changes = changes,
-	    .bots = bots };
-	snprintf(slot->id, sizeof slot->id, "%s", id);
-	return STORE_OK;
+	return chat_read(c, id, chat);
+}
+
+int
+chats_get(struct chats *c, const struct who *who, const char *id, json_t **chat,
+    struct problem *p)
+{
+	enum store_status st = id_valid(id) ? chat_read(c, id, chat) : STORE_NOT_FOUND;
+	return visible(c, who, id, st, chat, p);
 }
 
 /* A post on its way to its commit, and who to tell. */
@@ -371,6 +405,7 @@ struct post {
 	void		*arg;
 	json_t		*chat;			/* as read before the post was queued */
 	uint64_t	 chat_changes, bots;	/* events_chat_changes, bots_version then */
+	json_t		*message;		/* once committed */
 };
 
 /* The chat as it is now: the one read before the post, unless a chat or bot changed since. */
@@ -385,27 +420,64 @@ chat_now(struct post *post, const char *chat_id)
 	return store_chat_get(c->store, chat_id, &chat) == STORE_OK ? chat : NULL;
 }
 
-/* The bots answer a committed post as the chat is now (a PATCH may have come first). */
+static void
+post_free(struct post *post)
+{
+	json_decref(post->chat);
+	json_decref(post->message);
+	free(post);
+}
+
+/*
+ * In the services' turn: the bots answer a committed post as the chat is
+ * now (a PATCH may have come first), then the poster hears.
+ */
+static void
+post_answered(void *arg)
+{
+	struct post *post = arg;
+	struct chats *c = post->chats;
+	const char *chat_id = json_string_value(json_object_get(post->message, "chat_id"));
+	json_t *chat;
+	if (!c->stopping && (chat = chat_now(post, chat_id)) != NULL) {
+		turns_on_message(c->turns, chat, post->message);
+		json_decref(chat);
+	}
+	post->posted(post->arg, post->message, NULL);
+	post_free(post);
+}
+
+/* Whether the turn flow has nothing to do with the post: no bots then or now, no flow. */
+static bool
+no_turn(struct post *post, const char *chat_id)
+{
+	struct chats *c = post->chats;
+	return post->chat_changes == events_chat_changes(c->events) &&
+	    post->bots == bots_version(c->bots) &&
+	    json_array_size(json_object_get(post->chat, "bots")) == 0 &&
+	    !turns_busy(c->turns, chat_id);
+}
+
+/*
+ * Told by the committer: a post nothing answers is acknowledged at once,
+ * the others once the turn flow heard of them (in the services' turn).
+ */
 static void
 post_committed(void *arg, json_t *message, enum store_status status)
 {
 	struct post *post = arg;
-	struct chats *c = post->chats;
 	struct problem p;
-	json_t *chat;
 	if (message == NULL) {
-		validate_store(c->store, status, "chat", &p);
+		validate_store(post->chats->store, status, "chat", &p);
 		post->posted(post->arg, NULL, &p);
-	} else {
-		const char *chat_id = json_string_value(json_object_get(message, "chat_id"));
-		if (!c->stopping && (chat = chat_now(post, chat_id)) != NULL) {
-			turns_on_message(c->turns, chat, message);
-			json_decref(chat);
-		}
+		post_free(post);
+	} else if (no_turn(post, json_string_value(json_object_get(message, "chat_id")))) {
 		post->posted(post->arg, message, NULL);
+		post_free(post);
+	} else {
+		post->message = json_incref(message);
+		fiber_run_serial(post_answered, post);
 	}
-	json_decref(post->chat);
-	free(post);
 }
 
 int
@@ -423,7 +495,7 @@ chats_post(struct chats *c, const struct who *who, const char *id, json_t *autho
 	if (body != NULL) {
 		struct post *post = xmalloc(sizeof *post);
 		*post = (struct post){ c, posted, arg, json_incref(chat),
-		    events_chat_changes(c->events), bots_version(c->bots) };
+		    events_chat_changes(c->events), bots_version(c->bots), NULL };
 		struct message_in in = { .chat_id = id, .kind = "person", .author = author,
 		    .user_id = who->anyone ? NULL : who->user_id, .body = body,
 		    .state = "complete" };
@@ -551,7 +623,7 @@ read_snapshot(struct chats *c, const char *id, unsigned n, json_t **chat, json_t
     struct problem *p)
 {
 	store_view_begin(c->store);
-	enum store_status st = store_chat_get(c->store, id, chat);
+	enum store_status st = chat_read(c, id, chat);
 	int rc = st == STORE_OK ? chats_recent(c, id, n, messages, p) :
 	    validate_store(c->store, st, "chat", p);
 	store_view_end(c->store);

@@ -22,11 +22,19 @@ struct post {
 
 STAILQ_HEAD(post_queue, post);
 
+/* The chats a group of posts went to, for the chat lists. */
+struct posted_chats {
+	struct events		*ev;
+	size_t			 n;
+	char			*chat_id[LIMIT_POSTS_PER_COMMIT];
+};
+
 struct events {
 	struct store		*store;
 	struct bus		 bus;
 	struct event		*settle;	/* end of the loop iteration */
 	struct post_queue	 posts;
+	bool			 committing;	/* the committer runs (commit_all) */
 	uint64_t		 chat_changes;	/* events_chat_changes */
 };
 
@@ -49,23 +57,46 @@ post_free(struct post *p)
 	free(p);
 }
 
-/* The chat lists hear once of each chat that took posts in one commit. */
+/* In the services' turn: the chat lists hear of each chat. */
+static void
+list_chats(void *arg)
+{
+	struct posted_chats *pc = arg;
+	for (size_t i = 0; i < pc->n; i++) {
+		events_list_chat(pc->ev, pc->chat_id[i]);
+		free(pc->chat_id[i]);
+	}
+	free(pc);
+}
+
+/* The chat lists, if any is open, hear once of each chat that took posts in one commit. */
 static void
 list_chats_posted(struct events *ev, const struct message_in *in,
     const struct message_added *out, size_t n)
 {
+	if (!bus_lists_heard(&ev->bus))
+		return;
+	struct posted_chats *pc = xmalloc(sizeof *pc);
+	pc->ev = ev;
+	pc->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool first = out[i].status == STORE_OK;
 		for (size_t j = 0; first && j < i; j++)
 			first = out[j].status != STORE_OK || strcmp(in[j].chat_id, in[i].chat_id) != 0;
 		if (first)
-			events_list_chat(ev, in[i].chat_id);
+			pc->chat_id[pc->n++] = xstrdup(in[i].chat_id);
 	}
+	if (pc->n > 0)
+		fiber_run_serial(list_chats, pc);
+	else
+		free(pc);
 }
 
 /*
- * Stores up to LIMIT_POSTS_PER_COMMIT posts in one transaction, publishes
- * the durable ones in order, then answers each.
+ * Stores up to LIMIT_POSTS_PER_COMMIT posts in one transaction and
+ * publishes the durable ones in order as soon as it ends (the store keeps
+ * its connection until they are out, so event ids leave in order), then
+ * tells each poster.
  */
 static void
 commit_some(struct events *ev)
@@ -96,21 +127,30 @@ commit_some(struct events *ev)
 	}
 }
 
+/*
+ * The committer: while a group's round trip is out, the services go on
+ * (and queue the next posts), so the next group goes out as soon as this
+ * one is in; one group at a time.
+ */
 static void
 commit_all(void *arg)
 {
 	struct events *ev = arg;
+	ev->committing = true;
 	while (!STAILQ_EMPTY(&ev->posts))
 		commit_some(ev);
+	ev->committing = false;
 }
 
-/* The loop iteration's posts are in: commit them after the services' work before them. */
+/* The loop iteration's posts are in: the committer takes them, unless it runs already. */
 static void
 settle(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	fiber_run_serial(commit_all, arg);
+	struct events *ev = arg;
+	if (!ev->committing)
+		fiber_run(commit_all, ev);
 }
 
 struct events *

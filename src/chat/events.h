@@ -5,7 +5,9 @@
  * published through the bus (hub/bus.h), so each chat's events leave in id
  * order and nothing uncommitted is ever published. People's posts are
  * grouped: the posts of one loop iteration are stored in one transaction
- * when it ends, published in order, then answered. Ephemeral events (a
+ * when it ends, published in order, then answered; while a group's round
+ * trip is out (PostgreSQL), the services go on and the posts they queue
+ * meanwhile make the next group. Ephemeral events (a
  * reply's tokens) are published at once, without an id.
  * Results are new references. Owned by one event loop.
  */
@@ -31,12 +33,16 @@ void		 events_free(struct events *ev);
 /*
  * Told, on the loop, once a person's message is durable and published
  * (message, borrowed) or is not (NULL; status says why: STORE_NOT_FOUND when
- * the chat went away, STORE_ERROR when the database failed).
+ * the chat went away, STORE_ERROR when the database failed). It is told by
+ * the committer, outside the services' turn (the services go on while a
+ * group's round trip is out): what touches the services' state must go
+ * through fiber_run_serial().
  */
 typedef void events_posted_fn(void *arg, json_t *message, enum store_status status);
 /*
  * A person's message (in is copied): stored with the other posts of this
- * loop iteration when it ends, published, then posted(arg, ...) is called.
+ * loop iteration when it ends (or, while a group is being stored, with
+ * those queued meanwhile), published, then posted(arg, ...) is called.
  */
 void		 events_post(struct events *ev, const struct message_in *in,
 		    events_posted_fn *posted, void *arg);

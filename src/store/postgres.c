@@ -464,7 +464,7 @@ take_turn(struct postgres_store *st)
 static void
 end_turn(struct postgres_store *st)
 {
-	if (st->in_transaction)
+	if (st->in_transaction || st->held)
 		return;
 	st->owned = false;
 	st->owner = NULL;
@@ -710,6 +710,20 @@ postgres_run_batch(struct postgres_store *st, struct pg_batch *b)
 	}
 	end_turn(st);
 	return rc;
+}
+
+void
+postgres_hold(struct postgres_store *st)
+{
+	take_turn(st);
+	st->held = true;
+}
+
+void
+postgres_let_go(struct postgres_store *st)
+{
+	st->held = false;
+	end_turn(st);
 }
 
 long

@@ -50,6 +50,7 @@ struct postgres_store {
 	struct pg_link	*link;			/* makes the next connection when this one is lost */
 	bool		 accounts;		/* messages carry "user_id" */
 	bool		 in_transaction;
+	bool		 held;			/* postgres_hold: the turn kept between round trips */
 	bool		 unreachable;		/* the connection failed since the last statement that worked */
 	char		 sqlstate[6];		/* of the last failed statement */
 	char		 deployment[33];	/* the database's own name (table deployment) */
@@ -103,6 +104,12 @@ struct pg_batch {
  * a transaction the batch began rolled back.
  */
 int		 postgres_run_batch(struct postgres_store *st, struct pg_batch *b);
+/*
+ * The caller's turn on the connection, kept from one round trip to the next
+ * until postgres_let_go (no other caller's round trip comes in between).
+ */
+void		 postgres_hold(struct postgres_store *st);
+void		 postgres_let_go(struct postgres_store *st);
 /* What the last failure was: STORE_CONFLICT (unique), STORE_NOT_FOUND (foreign key), else STORE_ERROR. */
 enum store_status postgres_failure(struct postgres_store *st);
 int		 postgres_begin(struct postgres_store *st);

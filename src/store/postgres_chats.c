@@ -564,7 +564,9 @@ batch_append(struct pg_batch *b, const struct message_in *in, const char *now,
 /*
  * People's posts (final messages: their rows are their events) go in one
  * transaction, in one round trip (BEGIN, each append, COMMIT pipelined);
- * the event log's pruning, which may wait, follows.
+ * the event log's pruning follows in the same turn on the connection, so
+ * that no other write (with a later event id) commits before the caller
+ * has published these.
  */
 enum store_status
 postgres_messages_add(struct postgres_store *st, const struct message_in *in, size_t n,
@@ -584,8 +586,11 @@ postgres_messages_add(struct postgres_store *st, const struct message_in *in, si
 		batch_append(&b, &in[i], now, &append[i], &read[i]);
 	}
 	b.id[b.n++] = PG_COMMIT;
-	if (postgres_run_batch(st, &b) != 0)
+	postgres_hold(st);
+	if (postgres_run_batch(st, &b) != 0) {
+		postgres_let_go(st);
 		return messages_failed(st, out, n);
+	}
 	for (size_t i = 0; i < n; i++) {
 		PGresult *r = b.result[at[i]];
 		out[i].status = PQntuples(r) == 1 ? STORE_OK : STORE_NOT_FOUND;
@@ -601,6 +606,7 @@ postgres_messages_add(struct postgres_store *st, const struct message_in *in, si
 	for (size_t i = 0; i < n; i++)
 		if (out[i].status == STORE_OK)
 			log_prune(st, in[i].chat_id, out[i].event_id);
+	postgres_let_go(st);
 	return STORE_OK;
 }
 

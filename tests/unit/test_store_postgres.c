@@ -4,7 +4,9 @@
  * transaction, gap-free after a rollback and shared by several servers on one
  * database; a schema newer than the binary refused; a lost connection made
  * again; in a fiber, a round trip waits without holding up its caller, and a
- * call made outside a fiber meanwhile lets the fiber's finish first. Needs the throwaway cluster of scripts/with-postgres.sh
+ * call made outside a fiber meanwhile lets the fiber's finish first; the
+ * group commit's round trip does not hold the services up, and the posts
+ * they queue meanwhile make the next group. Needs the throwaway cluster of scripts/with-postgres.sh
  * (PARLEY_TEST_PG); skipped without it.
  */
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat/events.h"
 #include "store/store.h"
 #include "util/fiber.h"
 
@@ -294,6 +297,113 @@ test_fiber_waits_in_turn(void **state)
 	json_decref(chat);
 }
 
+/* What the group commit published, in order ("ID BODY"). */
+struct published {
+	char	 lines[8][64];
+	int	 n;
+};
+
+static void
+record_publish(void *impl, const char *chat_id, uint64_t id, const char *name, json_t *data)
+{
+	struct published *p = impl;
+	(void)chat_id;
+	(void)name;
+	snprintf(p->lines[p->n++], sizeof p->lines[0], "%llu %s", (unsigned long long)id,
+	    json_string_value(json_object_get(data, "body")));
+}
+
+static bool
+no_lists(void *impl)
+{
+	(void)impl;
+	return false;
+}
+
+static const struct bus_ops recording_bus = { .publish = record_publish,
+    .lists_heard = no_lists };
+
+struct poster {
+	bool		 answered;
+	json_int_t	 seq;
+	int		 published_then;	/* what had been published when answered */
+	struct published *pub;
+};
+
+static void
+answered(void *arg, json_t *message, enum store_status status)
+{
+	struct poster *p = arg;
+	assert_int_equal(status, STORE_OK);
+	p->answered = true;
+	p->seq = json_integer_value(json_object_get(message, "seq"));
+	p->published_then = p->pub->n;
+}
+
+static struct message_in
+person(const char *chat, const char *body)
+{
+	return (struct message_in){ .chat_id = chat, .kind = "person", .author = "ann",
+	    .body = body, .state = "complete" };
+}
+
+/* A service (serial fiber) that posts while the first group is being stored. */
+struct service {
+	struct events	*events;
+	const char	*chat;
+	struct poster	*poster;
+	bool		 ran;
+};
+
+static void
+service_posts(void *arg)
+{
+	struct service *s = arg;
+	struct message_in in = person(s->chat, "second");
+	events_post(s->events, &in, answered, s->poster);
+	s->ran = true;
+}
+
+/*
+ * While a group's round trip is out, the services go on: a serial fiber
+ * runs at once, and its post makes the next group, published (and
+ * answered) after the first.
+ */
+static void
+test_group_commit_lets_services_go_on(void **state)
+{
+	struct store *st = store_of(state);
+	json_t *chat = new_chat(st);
+	struct event_base *base = event_base_new();
+	fiber_enable(base);
+	struct published pub = { .n = 0 };
+	struct events *ev = events_new(base, st, (struct bus){ &recording_bus, &pub });
+	struct poster first = { .pub = &pub }, second = { .pub = &pub };
+	struct message_in in = person(chat_id(chat), "first");
+	events_post(ev, &in, answered, &first);
+	event_base_loop(base, EVLOOP_NONBLOCK);	/* the loop iteration ends: its group goes out */
+	assert_false(first.answered);
+	assert_int_equal(fiber_count(), 1);	/* the committer waits for PostgreSQL */
+	struct service s = { ev, chat_id(chat), &second, false };
+	fiber_run_serial(service_posts, &s);
+	assert_true(s.ran);			/* not held up behind the commit */
+	while (!second.answered)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(pub.n, 2);
+	assert_string_equal(pub.lines[0], "1 first");
+	assert_string_equal(pub.lines[1], "2 second");
+	assert_true(first.answered);
+	assert_int_equal(first.seq, 1);
+	assert_int_equal(first.published_then, 1);	/* its own group only */
+	assert_int_equal(second.seq, 2);
+	assert_int_equal(second.published_then, 2);
+	events_free(ev);
+	assert_int_equal(fiber_count(), 0);
+	fiber_disable();
+	event_base_free(base);
+	json_decref(chat);
+}
+
 /* A database a newer Parley migrated is refused, with a message saying so. */
 static void
 test_newer_schema_refused(void **state)
@@ -353,6 +463,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fiber_waits_in_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_lets_services_go_on, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_turn_lease_fences, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
