@@ -617,15 +617,17 @@ chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages, str
 	return 0;
 }
 
-/* The chat and its last n messages as of one moment (other nodes write meanwhile). */
+/* The chat, its last n messages and its turn as of one moment (other nodes write meanwhile). */
 static int
 read_snapshot(struct chats *c, const char *id, unsigned n, json_t **chat, json_t **messages,
-    struct problem *p)
+    json_t **turn, struct problem *p)
 {
 	store_view_begin(c->store);
 	enum store_status st = chat_read(c, id, chat);
 	int rc = st == STORE_OK ? chats_recent(c, id, n, messages, p) :
 	    validate_store(c->store, st, "chat", p);
+	if (rc == 0)
+		*turn = turns_state(c->turns, *chat);
 	store_view_end(c->store);
 	if (rc != 0 && st == STORE_OK)
 		json_decref(*chat);
@@ -636,15 +638,15 @@ int
 chats_snapshot(struct chats *c, const char *id, unsigned n, json_t **snapshot,
     struct problem *p)
 {
-	json_t *chat, *messages;
-	if (read_snapshot(c, id, n, &chat, &messages, p) != 0)
+	json_t *chat, *messages, *turn;
+	if (read_snapshot(c, id, n, &chat, &messages, &turn, p) != 0)
 		return -1;
 	*snapshot = json_pack("{s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:o, s:o, s:O}",
 	    "chat_id", id, "ready", 1, "title", json_object_get(chat, "title"),
 	    "policy", json_object_get(chat, "policy"), "bots", json_object_get(chat, "bots"),
 	    "muted", json_object_get(chat, "muted"),
 	    "auto_rounds", json_object_get(chat, "auto_rounds"),
-	    "messages", messages, "turn", turns_state(c->turns, id),
+	    "messages", messages, "turn", turn,
 	    "last_event_id", json_object_get(chat, "last_event_id"));
 	json_decref(chat);
 	return 0;

@@ -203,8 +203,9 @@ lease_keep(struct flow *f)
 {
 	if (f->turns->node == NULL || f->lost)
 		return;
-	json_t *saved = json_pack("{s:O, s:I, s:I}", "queue", f->queue, "bot_turns",
-	    (json_int_t)f->bot_turns, "auto_left", (json_int_t)f->auto_left);
+	json_t *saved = json_pack("{s:O, s:I, s:I, s:o}", "queue", f->queue, "bot_turns",
+	    (json_int_t)f->bot_turns, "auto_left", (json_int_t)f->auto_left, "turn",
+	    flow_state(f));
 	enum store_status rc = store_lease_keep(f->turns->store, &f->lease, saved);
 	int64_t now = monotonic_ms();
 	if (rc == STORE_OK)
@@ -1037,10 +1038,18 @@ turns_busy(struct turns *t, const char *chat_id)
 }
 
 json_t *
-turns_state(struct turns *t, const char *chat_id)
+turns_state(struct turns *t, json_t *chat)
 {
-	struct flow *f = flow_get(t, chat_id, false);
-	return f ? flow_state(f) : idle_state();
+	struct flow *f = flow_get(t, str(chat, "id"), false);
+	json_t *turn = NULL;
+	if (f != NULL)
+		return flow_state(f);
+	if (t->node != NULL && json_array_size(json_object_get(chat, "bots")) > 0 &&
+	    store_lease_turn(t->store, str(chat, "id"), &turn) == STORE_OK &&
+	    json_is_object(turn))
+		return turn;
+	json_decref(turn);
+	return idle_state();
 }
 
 json_t *

@@ -65,8 +65,13 @@ void		 turns_forget(struct turns *t, const char *chat_id);
 
 /* True while the chat has a reply running or turns queued. */
 bool		 turns_busy(struct turns *t, const char *chat_id);
-/* {"state":"idle|running","speaker":name|null,"queue":[names],"auto_left":N} (new reference). */
-json_t		*turns_state(struct turns *t, const char *chat_id);
+/*
+ * The chat's turn, {"state":"idle|running","speaker":name|null,
+ * "queue":[names],"auto_left":N} (new reference): this node's flow, or with
+ * several nodes the state that the node running the flow of a chat with
+ * bots keeps with its lease (a read: may wait).
+ */
+json_t		*turns_state(struct turns *t, json_t *chat);
 /*
  * The Message being generated in the chat with its text so far (or one
  * whose end is not stored yet, as it ended), or NULL (new reference).

@@ -161,6 +161,8 @@ static const char *const sql_text[PG_COUNT] = {
 	    " WHERE node IS NOT NULL AND until <= now() LIMIT 100",
 	[PG_LEASE_CHECK] = "SELECT 1 FROM turn_leases WHERE chat_id = $1 AND node = $2"
 	    " AND fence = $3 FOR SHARE",
+	[PG_LEASE_TURN] = "SELECT state->'turn' FROM turn_leases WHERE chat_id = $1"
+	    " AND node IS NOT NULL AND until > now() AND state ? 'turn'",
 	[PG_CHAT_POSITIONS] = "SELECT id, last_event_id FROM chats WHERE id IN " JSON_IDS("$1"),
 	[PG_COMMIT] = "COMMIT",
 	[PG_ROLLBACK] = "ROLLBACK",
@@ -879,6 +881,21 @@ json_t *
 postgres_leases_lapsed(struct postgres_store *st)
 {
 	return postgres_collect(st, PG_LEASE_LAPSED, NULL, row_lapsed);
+}
+
+static json_t *
+row_turn(struct postgres_store *st, PGresult *r, int row)
+{
+	(void)st;
+	return json_loads(pg_col_text(r, row, 0), 0, NULL);
+}
+
+enum store_status
+postgres_lease_turn(struct postgres_store *st, const char *chat_id, json_t **turn)
+{
+	struct pg_params p = { .n = 0 };
+	pg_text(&p, chat_id);
+	return postgres_one(st, PG_LEASE_TURN, &p, row_turn, turn);
 }
 
 json_t *

@@ -18,7 +18,7 @@
 enum pg_stmt {
 	PG_BEGIN, PG_BEGIN_VIEW, PG_COMMIT, PG_ROLLBACK,
 	PG_LEASE_TAKE, PG_LEASE_HOLDER, PG_LEASE_KEEP, PG_LEASE_END, PG_LEASE_LAPSED,
-	PG_LEASE_CHECK, PG_CHAT_POSITIONS,
+	PG_LEASE_CHECK, PG_LEASE_TURN, PG_CHAT_POSITIONS,
 	PG_CHAT_LIST, PG_CHAT_LIST_MEMBER, PG_CHAT_GET, PG_CHAT_INSERT, PG_CHAT_UPDATE,
 	PG_CHAT_DELETE, PG_CHAT_COUNTERS, PG_CHAT_NEXT_EVENT,
 	PG_CHAT_BOTS_KEEP, PG_CHAT_BOT_ADD, PG_CHAT_MUTE,
@@ -122,6 +122,8 @@ enum store_status postgres_lease_keep(struct postgres_store *st, const struct le
 		    json_t *state);
 enum store_status postgres_lease_end(struct postgres_store *st, const struct lease *l);
 json_t		*postgres_leases_lapsed(struct postgres_store *st);
+enum store_status postgres_lease_turn(struct postgres_store *st, const char *chat_id,
+		    json_t **turn);
 json_t		*postgres_chat_positions(struct postgres_store *st, json_t *ids);
 void		 postgres_fence(struct postgres_store *st, const struct lease *l);
 /* A read-only transaction that sees one moment (REPEATABLE READ); postgres_commit ends it. */

@@ -269,6 +269,13 @@ store_leases_lapsed(struct store *st)
 	return st->pg != NULL ? postgres_leases_lapsed(st->pg) : json_array();
 }
 
+enum store_status
+store_lease_turn(struct store *st, const char *chat_id, json_t **turn)
+{
+	*turn = NULL;
+	return st->pg != NULL ? postgres_lease_turn(st->pg, chat_id, turn) : STORE_NOT_FOUND;
+}
+
 void
 store_fence(struct store *st, const struct lease *l)
 {

@@ -233,6 +233,12 @@ json_t		*store_chat_positions(struct store *st, json_t *ids);
 /* The leases that lapsed: [{"chat_id","node","state"}…] (some at a time), or NULL. */
 json_t		*store_leases_lapsed(struct store *st);
 /*
+ * The turn state (turns.h) that the node holding the chat's lease kept with
+ * it ("turn" in what store_lease_keep stored): STORE_NOT_FOUND when nobody
+ * holds it (or it lapsed), and always on SQLite.
+ */
+enum store_status store_lease_turn(struct store *st, const char *chat_id, json_t **turn);
+/*
  * From now until store_fence(st, NULL), every write checks, in its own
  * transaction, that the lease is still l; when not it changes nothing and
  * fails with STORE_FENCED.

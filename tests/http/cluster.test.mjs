@@ -232,7 +232,7 @@ describe('three nodes over Redis', { skip }, () => {
     }
   });
 
-  test('a reply being written on node 1, joined from node 2: its text so far, then the tokens; text so far + tokens = the final text, as on node 1', T, async () => {
+  test('a reply being written on node 1, joined from node 2: its turn running, its text so far, then the tokens; text so far + tokens = the final text, as on node 1', T, async () => {
     const [n1, n2] = cl.nodes;
     const bot = await createBot(n1.url, { name: uniqueName('Echo'), backend: 'echo' });
     const chat = await createChat(n1.url, 'reply across', { bots: [bot.id], policy: 'mentions' });
@@ -258,6 +258,9 @@ describe('three nodes over Redis', { skip }, () => {
     // node 2: the snapshot (the reply's message as stored) and the id-less message-updates
     // before its first token hold the text so far; the tokens after it carry the rest
     const l2 = evs(s2);
+    const turn2 = l2[0].json.turn;
+    assert.equal(l2[0].event, 'snapshot');
+    assert.deepEqual([turn2.state, turn2.speaker], ['running', bot.name], `node 2's snapshot shows the turn running on node 1: ${JSON.stringify(turn2)}`);
     const iFirstToken = l2.findIndex((e) => e.event === 'token' && e.json.seq === seq);
     const iFinal = l2.findIndex(isFinal);
     const shown = l2.map((e) => `${e.event}${e.id !== undefined ? `#${e.id}` : ''}:${e.event === 'token' ? JSON.stringify(e.json.delta) : e.json?.seq === seq ? JSON.stringify(e.json.body) : '…'}`);
