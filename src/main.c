@@ -266,14 +266,14 @@ build_services(struct runtime *rt)
 	rt->bots = bots_new(rt->base, rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
 	/*
-	 * One node: replies a crash left streaming are marked stopped. Several:
-	 * a reply left streaming may be a live node's; a dead node's lease lapses
-	 * and the node taking it over ends its reply.
+	 * Replies a crash left streaming are marked stopped. With several nodes
+	 * only those no lease covers (a node without --redis wrote them): a live
+	 * node's reply is under its lease, and the node taking a dead node's
+	 * lapsed lease over ends its reply.
 	 */
 	if (rt->redis != NULL)
 		turns_share(rt->turns, redis_bus_node_id(rt->redis));
-	else
-		turns_recover(rt->turns);
+	turns_recover(rt->turns);
 	rt->chats = chats_new(rt->store, rt->events, rt->bots, rt->turns);
 	rt->catchup = catchup_new(rt->store, rt->chats, rt->events, rt->hub);
 	rt->control = control_new(rt->store, rt->events, rt->chats, rt->bots, rt->turns);

@@ -1116,7 +1116,9 @@ turns_free(struct turns *t)
 void
 turns_recover(struct turns *t)
 {
-	json_t *left = store_messages_streaming(t->store);
+	/* several nodes: a live node's reply is under its lease; a dead one's lease lapses */
+	json_t *left = t->node != NULL ? store_messages_unleased(t->store) :
+	    store_messages_streaming(t->store);
 	size_t i;
 	json_t *m;
 	json_array_foreach(left, i, m) {

@@ -26,7 +26,10 @@ struct turns	*turns_new(struct event_base *base, struct store *st, struct events
 void		 turns_free(struct turns *t);
 /* Ends every reply being generated as "stopped" and drops queued turns (shutdown). */
 void		 turns_stop_all(struct turns *t);
-/* Marks replies left "streaming" by a crash as "stopped". Call once at start. */
+/*
+ * Marks replies left "streaming" by a crash as "stopped"; with several nodes
+ * (turns_share first) only those no lease covers. Call once at start.
+ */
 void		 turns_recover(struct turns *t);
 
 /* A message was posted (and committed) to chat (a Chat): queue the bots the policy calls for. */

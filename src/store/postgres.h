@@ -23,7 +23,7 @@ enum pg_stmt {
 	PG_CHAT_DELETE, PG_CHAT_COUNTERS, PG_CHAT_NEXT_EVENT,
 	PG_CHAT_BOTS_KEEP, PG_CHAT_BOT_ADD, PG_CHAT_MUTE,
 	PG_MSG_AFTER, PG_MSG_LAST, PG_MSG_APPEND, PG_MSG_GET, PG_MSG_FINISH,
-	PG_MSG_STREAMING, PG_MSG_SAVE_TEXT,
+	PG_MSG_STREAMING, PG_MSG_UNLEASED, PG_MSG_SAVE_TEXT,
 	PG_MSG_EDIT, PG_MSG_REGENERATE, PG_MSG_CONTINUE, PG_MSG_PICK, PG_MSG_DELETE,
 	PG_ALT_KEEP, PG_ALT_FIRST, PG_EVENT_PURGE_MSG, PG_EVENT_PURGE_UPDATES,
 	PG_EVENT_INSERT, PG_EVENT_PRUNE, PG_EVENT_AFTER, PG_EVENT_FINAL_AFTER,
@@ -211,6 +211,7 @@ enum store_status postgres_message_pick(struct postgres_store *st, const char *c
 enum store_status postgres_message_save_text(struct postgres_store *st, const char *chat_id,
 		    uint64_t seq, const char *body);
 json_t		*postgres_messages_streaming(struct postgres_store *st);
+json_t		*postgres_messages_unleased(struct postgres_store *st);
 enum store_status postgres_event_append(struct postgres_store *st, const char *chat_id,
 		    const char *name, json_t *data, uint64_t *event_id);
 enum store_status postgres_events_after(struct postgres_store *st, const char *chat_id,

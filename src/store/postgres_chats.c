@@ -437,6 +437,12 @@ postgres_messages_streaming(struct postgres_store *st)
 	return postgres_collect(st, PG_MSG_STREAMING, NULL, row_streaming);
 }
 
+json_t *
+postgres_messages_unleased(struct postgres_store *st)
+{
+	return postgres_collect(st, PG_MSG_UNLEASED, NULL, row_streaming);
+}
+
 /* The whole transaction of postgres_messages_add failed: none was stored. */
 static enum store_status
 messages_failed(struct postgres_store *st, struct message_added *out, size_t n)

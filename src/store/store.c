@@ -216,6 +216,12 @@ store_messages_streaming(struct store *st)
 	return st->pg ? postgres_messages_streaming(st->pg) : sqlite_messages_streaming(st->lite);
 }
 
+json_t *
+store_messages_unleased(struct store *st)
+{
+	return st->pg ? postgres_messages_unleased(st->pg) : sqlite_messages_streaming(st->lite);
+}
+
 enum store_status
 store_event_append(struct store *st, const char *chat_id, const char *name, json_t *data,
     uint64_t *event_id)

@@ -192,6 +192,12 @@ enum store_status store_message_save_text(struct store *st, const char *chat_id,
 		    uint64_t seq, const char *body);
 /* Every message still "streaming", as [{"chat_id","seq","body"}] (after a crash). */
 json_t		*store_messages_streaming(struct store *st);
+/*
+ * The same, only in chats whose turn flow no node holds (no lease, or one
+ * given up): left by a crash of a server that held no leases (one node).
+ * SQLite keeps no leases: every message still streaming.
+ */
+json_t		*store_messages_unleased(struct store *st);
 
 /*
  * The deployment's own name, made once with the database (PostgreSQL; ""

@@ -7,24 +7,30 @@
 //     when they got in before), streams stay open with keepalives, /healthz 503 on every
 //     node; once it is back, /healthz 200 everywhere within 10 s and every stream has every
 //     post that got a 201, once, in order, and nothing that got a 503.
-// Needs PostgreSQL and Redis; the second test stops PostgreSQL, so it needs a cluster of its
+//   - a reply a lone node (without --redis) left streaming is marked stopped when a node
+//     starts with Redis on the same database; a reply a live node writes under its lease is not.
+// Needs PostgreSQL and Redis; the last test stops PostgreSQL, so it needs a cluster of its
 // own: `make http-test` runs this file alone under scripts/with-postgres.sh and
 // scripts/with-redis.sh (PARLEY_TEST_PG_OWNED=1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   api,
+  allMessages,
+  createBot,
   createChat,
+  postMessage,
+  startServer,
+  uniqueName,
   openStream,
   openSnapshotStream,
   jsonStreamPath,
   durableEvents,
   eventually,
-  allMessages,
   sleep,
 } from './helpers.mjs';
-import { ownedPostgres, stopPostgres, startPostgres } from './postgres.mjs';
-import { clusterAvailable, startCluster, health } from './cluster.mjs';
+import { ownedPostgres, stopPostgres, startPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
+import { clusterAvailable, startCluster, health, redisUrl } from './cluster.mjs';
 
 const NEEDS = 'needs PostgreSQL and Redis (make http-test runs it)';
 const T = { timeout: 60000 };
@@ -347,6 +353,42 @@ test('a node restarted while its tabs reconnect to the others: 12 tabs of 6 chat
   const reconnections = tabs.reduce((n, x) => n + x.conns.length - 1, 0);
   const inFlightOk = answers.filter((a) => a.status === 201 && a.body.endsWith('in flight at the kill')).length;
   t.diagnostic(`${answers.length} posts (of the 6 on the wire to node 1 at the kill: ${inFlightOk} answered 201, ${cut.length} cut, ${storedCut} of those committed); ${reconnections} reconnections of 12 tabs (${tabs.reduce((n, x) => n + x.conns.filter((c) => c.status === null).length, 0)} attempts refused); ${tabs.reduce((n, x) => n + x.events.length, 0)} events received`);
+});
+
+test('a reply a lone node (no --redis) left streaming is marked stopped when a node starts with Redis; a live node\'s reply is not', { ...T, skip: !clusterAvailable() && NEEDS }, async (t) => {
+  const db = createPostgresDb();
+  const words = (n) => Array.from({ length: n }, (_, i) => `w${i + 1}`).join(' ');
+  const lone = await startServer({ db, args: ['--typing-ms', '100'] });
+  const nodes = [];
+  const startNode = async (i) => {
+    const node = await startServer({ db, args: ['--typing-ms', '100', '--redis', redisUrl(), '--node', `node-${i}`] });
+    nodes.push(node);
+    return node;
+  };
+  t.after(async () => {
+    await lone.kill();
+    for (const n of nodes) await n.stop('SIGTERM', { keepDb: true });
+    dropPostgresDb(db);
+  });
+  const bot = await createBot(lone.url, { name: uniqueName('Echo'), backend: 'echo' });
+  const chat = await createChat(lone.url, 'left streaming', { bots: [bot.id], policy: 'mentions' });
+  await postMessage(lone.url, chat.id, `@${bot.name} ${words(60)}`);
+  const botReply = async (url, id) => (await allMessages(url, id)).find((m) => m.kind === 'bot');
+  await eventually(async () => (await botReply(lone.url, chat.id))?.state === 'streaming', { timeout: 5000, what: 'the lone node writing its reply' });
+  await lone.kill();
+
+  const n1 = await startNode(1);
+  const left = await botReply(n1.url, chat.id);
+  assert.equal(left.state, 'stopped', `the reply the lone node left: ${JSON.stringify(left)}`);
+  assert.match(left.error, /restarted/);
+
+  // node 1 writes a reply under its lease while node 2 starts: node 2 leaves it alone
+  const other = await createChat(n1.url, 'live reply', { bots: [bot.id], policy: 'mentions' });
+  await postMessage(n1.url, other.id, `@${bot.name} ${words(30)}`);
+  await eventually(async () => (await botReply(n1.url, other.id))?.state === 'streaming', { timeout: 5000, what: 'node 1 writing its reply' });
+  const n2 = await startNode(2);
+  assert.equal((await botReply(n2.url, other.id)).state, 'streaming', 'node 2 started: the live reply still streams');
+  await eventually(async () => (await botReply(n2.url, other.id)).state === 'complete', { timeout: 10000, what: 'node 1 finishing its reply' });
 });
 
 test('PostgreSQL briefly down under three nodes: posts 503 with a detail (or 201), streams stay open with keepalives, /healthz 503 everywhere; back within 10 s, every stream has every 201 once, in order, and no 503', { ...T, skip: !(clusterAvailable() && ownedPostgres()) && (clusterAvailable() ? 'needs a PostgreSQL cluster of its own (make http-test runs it so, with PARLEY_TEST_PG_OWNED=1)' : NEEDS) }, async (t) => {
