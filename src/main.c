@@ -201,30 +201,12 @@ heard_presence(void *arg, const char *chat_id, const char *origin, json_t *peopl
 	presence_heard(rt->presence, chat_id, origin, people);
 }
 
-/* Something another node was asked for a chat whose turns this node runs. */
-struct heard_turn {
-	struct runtime	*rt;
-	char		 chat_id[ID_LEN + 1];
-	json_t		*asked;
-};
-
+/* Another node asked something of the turn flow of a chat whose lease this node holds. */
 static void
-turn_asked(void *arg)
+heard_turn(void *arg, const char *chat_id)
 {
-	struct heard_turn *h = arg;
-	turns_heard(h->rt->turns, h->chat_id, h->asked);
-	json_decref(h->asked);
-	free(h);
-}
-
-static void
-heard_turn(void *arg, const char *chat_id, json_t *asked)
-{
-	struct heard_turn *h = xmalloc(sizeof *h);
-	h->rt = arg;
-	snprintf(h->chat_id, sizeof h->chat_id, "%s", chat_id);
-	h->asked = json_incref(asked);
-	fiber_run_serial(turn_asked, h);
+	struct runtime *rt = arg;
+	turns_asked(rt->turns, chat_id);
 }
 
 /* The bus events go out through: this process's hub, or with --redis every node's. */

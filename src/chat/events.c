@@ -247,9 +247,9 @@ events_heard_change(struct events *ev)
 }
 
 void
-events_forward_turn(struct events *ev, const char *to, const char *chat_id, json_t *trigger)
+events_ask_turn(struct events *ev, const char *to, const char *chat_id)
 {
-	bus_forward_turn(&ev->bus, to, chat_id, trigger);
+	bus_ask_turn(&ev->bus, to, chat_id);
 }
 
 json_t *

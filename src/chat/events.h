@@ -68,9 +68,8 @@ uint64_t	 events_chat_changes(const struct events *ev);
 void		 events_chats_changed(struct events *ev);
 /* A chat changed on another node: counted. */
 void		 events_heard_change(struct events *ev);
-/* Something for the chat's turn flow, to the node `to` holding its lease (bus.h). */
-void		 events_forward_turn(struct events *ev, const char *to, const char *chat_id,
-		    json_t *trigger);
+/* The node `to` holding the chat's lease was asked something for its turn flow (bus.h). */
+void		 events_ask_turn(struct events *ev, const char *to, const char *chat_id);
 /* The reply being written in the chat on another node, text so far (new reference), or NULL. */
 json_t		*events_reply_elsewhere(struct events *ev, const char *chat_id);
 /* A bot changed here: told to the other nodes (bots.c counts its own versions). */

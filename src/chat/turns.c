@@ -27,10 +27,12 @@
  * LEASE_KEEP_MS with the flow's queue, and given up when the flow ends.
  * Every write of the flow checks the lease in its transaction (store_fence);
  * one that finds it gone ends the flow here without another write. What a
- * node is asked for a chat whose lease another node holds goes to that
- * node (events_forward_turn). A lease that lapses (its node died) is taken
- * by another node, which marks the reply it was writing stopped, with the
- * longest text known (stored, or seen go by), and goes on with its queue.
+ * node is asked for a chat whose lease another node holds is kept with that
+ * lease (store_lease_take), and that node is told (events_ask_turn) and
+ * takes it (turns_asked; also every LEASE_KEEP_MS, and before it gives the
+ * lease up). A lease that lapses (its node died) is taken by another node,
+ * which marks the reply it was writing stopped, with the longest text known
+ * (stored, or seen go by), and goes on with its queue and what it was asked.
  */
 #include "chat/turns.h"
 #include "backends/backend.h"
@@ -103,6 +105,9 @@ struct turns {
 	uint64_t		 replies;	/* replies started */
 	const char		*node;		/* several nodes: this one's lease name; else NULL */
 	struct event		*leases;	/* every LEASE_KEEP_MS */
+	struct event		*look;		/* takes what was asked of to_look's chats */
+	json_t			*to_look;	/* chat ids (turns_asked) */
+	bool			 looking;	/* a serial fiber takes them */
 };
 
 /* A reply named by a backend's callback, for a fiber that runs later. */
@@ -223,8 +228,10 @@ static void
 flow_free(struct flow *f)
 {
 	struct turns *t = f->turns;
-	if (t->node != NULL && !f->lost)
-		store_lease_end(t->store, &f->lease);
+	/* asked something meanwhile, the lease stays: what was asked is taken next */
+	if (t->node != NULL && !f->lost &&
+	    store_lease_end(t->store, &f->lease) == STORE_CONFLICT)
+		turns_asked(t, flow_chat(f));
 	if (f->reply != NULL)
 		reply_free(f->reply);	/* lost: it ends without a word more */
 	idmap_remove(&t->flows, &f->entry);
@@ -279,17 +286,19 @@ flow_here(struct turns *t, const char *chat_id, json_t *trigger)
 	json_t *saved = NULL;
 	snprintf(l.chat_id, sizeof l.chat_id, "%s", chat_id);
 	snprintf(l.node, sizeof l.node, "%s", t->node);
-	enum store_status rc = store_lease_take(t->store, &l, holder, &saved);
+	enum store_status rc = store_lease_take(t->store, &l, holder, &saved, trigger);
 	if (rc == STORE_OK) {
 		f = flow_get(t, chat_id, true);
 		f->lease = l;
 		f->kept_ms = monotonic_ms();
-		if (holder[0] != '\0')
+		if (holder[0] != '\0') {
 			took_over(f, holder, saved);
+			turns_asked(t, chat_id);	/* what the dead node was not told */
+		}
 		json_decref(saved);
 	} else if (rc == STORE_CONFLICT) {
-		if (trigger != NULL && holder[0] != '\0')
-			events_forward_turn(t->events, holder, chat_id, trigger);
+		if (trigger != NULL)
+			events_ask_turn(t->events, holder, chat_id);
 	} else {
 		log_warn("chat %s: its turn lease cannot be taken now; a turn asked for is lost",
 		    chat_id);
@@ -894,8 +903,9 @@ turns_forget(struct turns *t, const char *chat_id)
 		flow_free(f);	/* its reply too, without a word more */
 }
 
-void
-turns_heard(struct turns *t, const char *chat_id, json_t *asked)
+/* Does what another node was asked for the chat (a trigger of flow_here). */
+static void
+do_asked(struct turns *t, const char *chat_id, json_t *asked)
 {
 	const char *what = str(asked, "do");
 	json_t *chat, *bot = json_object_get(asked, "bot");
@@ -972,7 +982,7 @@ take_over(struct turns *t, const char *chat_id)
 	char other[LEASE_NODE_MAX];
 	json_t *saved = NULL;
 	if (f != NULL) {
-		if (store_lease_take(t->store, &f->lease, other, &saved) != STORE_OK) {
+		if (store_lease_take(t->store, &f->lease, other, &saved, NULL) != STORE_OK) {
 			f->lost = true;
 			flow_free(f);	/* its reply too, without a word more */
 		} else {
@@ -996,6 +1006,8 @@ keep_and_take(void *arg)
 		lease_keep(f);
 		if (f->lost)
 			flow_free(f);	/* its reply too, without a word more */
+		else
+			turns_asked(t, flow_chat(f));	/* in case the word was lost */
 	}
 	json_t *lapsed = store_leases_lapsed(t->store), *l;
 	size_t i;
@@ -1010,6 +1022,58 @@ leases_due(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	fiber_run_serial(keep_and_take, arg);
+}
+
+/* What other nodes asked of the chat's flow (kept with its lease), done here. */
+static void
+take_asked(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_here(t, chat_id, NULL);
+	json_t *asked = NULL, *one;
+	size_t i;
+	if (f != NULL && store_lease_asked(t->store, &f->lease, &asked) == STORE_OK)
+		json_array_foreach(asked, i, one)
+			do_asked(t, chat_id, one);
+	json_decref(asked);
+	if ((f = flow_get(t, chat_id, false)) != NULL)
+		flow_next(f);	/* nothing asked: an idle flow just made ends again */
+}
+
+static void
+look_all(void *arg)
+{
+	struct turns *t = arg;
+	while (json_array_size(t->to_look) > 0) {
+		char chat_id[ID_LEN + 1];
+		snprintf(chat_id, sizeof chat_id, "%s", json_string_value(json_array_get(t->to_look, 0)));
+		json_array_remove(t->to_look, 0);
+		take_asked(t, chat_id);
+	}
+	t->looking = false;
+}
+
+static void
+look_due(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct turns *t = arg;
+	if (!t->looking && json_array_size(t->to_look) > 0) {
+		t->looking = true;
+		fiber_run_serial(look_all, t);
+	}
+}
+
+void
+turns_asked(struct turns *t, const char *chat_id)
+{
+	size_t i;
+	json_t *id;
+	json_array_foreach(t->to_look, i, id)
+		if (strcmp(json_string_value(id), chat_id) == 0)
+			return;
+	json_array_append_new(t->to_look, json_string(chat_id));
+	event_active(t->look, 0, 0);
 }
 
 void
@@ -1080,6 +1144,8 @@ turns_new(struct event_base *base, struct store *st, struct events *ev,
 	LIST_INIT(&t->unfinished);
 	t->retry = evtimer_new(base, retry_unfinished, t);
 	t->leases = event_new(base, -1, EV_PERSIST, leases_due, t);
+	t->look = event_new(base, -1, 0, look_due, t);
+	t->to_look = json_array();
 	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
 		t->rng = 0x9e3779b97f4a7c15ULL;
 	return t;
@@ -1109,6 +1175,8 @@ turns_free(struct turns *t)
 		unfinished_free(LIST_FIRST(&t->unfinished));
 	event_free(t->retry);
 	event_free(t->leases);
+	event_free(t->look);
+	json_decref(t->to_look);
 	idmap_free(&t->flows);
 	free(t);
 }

@@ -61,8 +61,12 @@ void		 turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq);
  * taken over (their replies end stopped, their queues go on here).
  */
 void		 turns_share(struct turns *t, const char *node);
-/* Another node forwarded what it was asked for a chat whose lease this node holds. */
-void		 turns_heard(struct turns *t, const char *chat_id, json_t *asked);
+/*
+ * Another node asked something of the chat's flow, whose lease this node
+ * holds: what it asked is taken from the lease (store_lease_asked) soon,
+ * in the services' turn.
+ */
+void		 turns_asked(struct turns *t, const char *chat_id);
 /* The chat is gone: drop its flow without writing anything. */
 void		 turns_forget(struct turns *t, const char *chat_id);
 

@@ -79,10 +79,10 @@ struct bus_ops {
 	 */
 	void	(*share_presence)(void *impl, const char *chat_id, json_t *people);
 	/*
-	 * Something for the chat's turn flow (chat/turns.c: a "trigger",
-	 * borrowed) to the node `to` that holds its lease.
+	 * The node `to` that holds the chat's lease was asked something for
+	 * its turn flow (kept with the lease: store_lease_take): it looks now.
 	 */
-	void	(*forward_turn)(void *impl, const char *to, const char *chat_id, json_t *trigger);
+	void	(*ask_turn)(void *impl, const char *to, const char *chat_id);
 };
 
 struct bus {
@@ -153,9 +153,9 @@ bus_share_presence(const struct bus *b, const char *chat_id, json_t *people)
 }
 
 static inline void
-bus_forward_turn(const struct bus *b, const char *to, const char *chat_id, json_t *trigger)
+bus_ask_turn(const struct bus *b, const char *to, const char *chat_id)
 {
-	b->ops->forward_turn(b->impl, to, chat_id, trigger);
+	b->ops->ask_turn(b->impl, to, chat_id);
 }
 
 static inline void

@@ -626,14 +626,13 @@ bus_share_presence_here(void *hub, const char *chat_id, json_t *people)
 	(void)people;
 }
 
-/* One process holds every lease: nothing is ever forwarded. */
+/* One process holds every lease: nothing is ever asked of another. */
 static void
-bus_forward_turn_here(void *hub, const char *to, const char *chat_id, json_t *trigger)
+bus_ask_turn_here(void *hub, const char *to, const char *chat_id)
 {
 	(void)hub;
 	(void)to;
 	(void)chat_id;
-	(void)trigger;
 }
 
 struct bus
@@ -642,7 +641,7 @@ hub_bus(struct hub *hub)
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
 	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here, bus_changed_here,
 	    bus_reply_elsewhere_here, bus_publish_here, bus_publish_only_here,
-	    bus_share_presence_here, bus_forward_turn_here };
+	    bus_share_presence_here, bus_ask_turn_here };
 	return (struct bus){ &ops, hub };
 }
 

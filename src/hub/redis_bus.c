@@ -347,7 +347,7 @@ heard_from(struct redis_bus *rb, const char *origin, const char *type, json_t *m
 			heard_change(rb, msg);
 		else if (strcmp(type, "w") == 0 && chat_of(msg) != NULL && str(msg, "to") != NULL &&
 		    strcmp(str(msg, "to"), rb->node_id) == 0)
-			rb->hooks.turn(rb->hooks.arg, chat_of(msg), json_object_get(msg, "w"));
+			rb->hooks.turn(rb->hooks.arg, chat_of(msg));
 		else if (strcmp(type, "p") == 0 && chat_of(msg) != NULL &&
 		    json_is_array(json_object_get(msg, "p")))
 			rb->hooks.presence(rb->hooks.arg, chat_of(msg), origin,
@@ -488,10 +488,9 @@ share_presence(void *impl, const char *chat_id, json_t *people)
 }
 
 static void
-forward_turn(void *impl, const char *to, const char *chat_id, json_t *trigger)
+ask_turn(void *impl, const char *to, const char *chat_id)
 {
-	send_msg(impl, json_pack("{s:s, s:s, s:s, s:O}", "t", "w", "to", to, "c", chat_id,
-	    "w", trigger));
+	send_msg(impl, json_pack("{s:s, s:s, s:s}", "t", "w", "to", to, "c", chat_id));
 }
 
 const char *
@@ -505,7 +504,7 @@ redis_bus_bus(struct redis_bus *rb)
 {
 	static const struct bus_ops ops = { publish, end_chat, end_streams, publish_list, forget,
 	    lists_heard, changed, reply_elsewhere, deliver_here, publish_here, share_presence,
-	    forward_turn };
+	    ask_turn };
 	return (struct bus){ &ops, rb };
 }
 

@@ -28,8 +28,8 @@ struct redis_bus_hooks {
 	/* The people with the chat open on the node `origin` now (bus_ops.share_presence). */
 	void		(*presence)(void *arg, const char *chat_id, const char *origin,
 			    json_t *people);
-	/* Something for the turn flow of the chat, whose lease this node holds. */
-	void		(*turn)(void *arg, const char *chat_id, json_t *trigger);
+	/* The turn flow of the chat, whose lease this node holds, was asked something. */
+	void		(*turn)(void *arg, const char *chat_id);
 	void		*arg;
 };
 

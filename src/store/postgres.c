@@ -122,6 +122,8 @@ static const char *const migrations[] = {
 	"  chat_id TEXT PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,"
 	"  node TEXT, fence BIGINT NOT NULL, until TIMESTAMPTZ NOT NULL,"
 	"  state JSONB NOT NULL DEFAULT '{}');",
+	/* 4: what other nodes asked of the flow's node, until it takes it */
+	"ALTER TABLE turn_leases ADD COLUMN asked JSONB NOT NULL DEFAULT '[]';",
 };
 
 /* A chat's bots come with it, in order, as [[id, name, muted], ...]: one round trip */
@@ -152,11 +154,19 @@ static const char *const sql_text[PG_COUNT] = {
 	    " until = now() + interval '" STR(LEASE_SECONDS) " seconds'"
 	    " WHERE l.node IS NULL OR l.node = $2 OR l.until <= now()"
 	    " RETURNING fence, (SELECT node FROM old), (SELECT state FROM old)",
-	[PG_LEASE_HOLDER] = "SELECT node FROM turn_leases WHERE chat_id = $1",
+	[PG_LEASE_ASK] = "UPDATE turn_leases SET asked = asked || CASE WHEN $3::jsonb IS NULL"
+	    " THEN '[]'::jsonb ELSE jsonb_build_array($3::jsonb) END WHERE chat_id = $1 AND node IS NOT NULL AND node <> $2 AND until > now()"
+	    " RETURNING node",
+	[PG_LEASE_PEEK] = "SELECT asked <> '[]' FROM turn_leases WHERE chat_id = $1 AND node = $2"
+	    " AND fence = $3",
+	[PG_LEASE_ASKED] = "SELECT asked FROM turn_leases WHERE chat_id = $1 AND node = $2"
+	    " AND fence = $3 FOR UPDATE",
+	[PG_LEASE_CLEAR] = "UPDATE turn_leases SET asked = '[]' WHERE chat_id = $1 AND node = $2"
+	    " AND fence = $3",
 	[PG_LEASE_KEEP] = "UPDATE turn_leases SET until = now() + interval '" STR(LEASE_SECONDS)
 	    " seconds', state = $4 WHERE chat_id = $1 AND node = $2 AND fence = $3",
 	[PG_LEASE_END] = "UPDATE turn_leases SET node = NULL, state = '{}'"
-	    " WHERE chat_id = $1 AND node = $2 AND fence = $3",
+	    " WHERE chat_id = $1 AND node = $2 AND fence = $3 AND asked = '[]'",
 	[PG_LEASE_LAPSED] = "SELECT chat_id, node, state FROM turn_leases"
 	    " WHERE node IS NOT NULL AND until <= now() LIMIT 100",
 	[PG_LEASE_CHECK] = "SELECT 1 FROM turn_leases WHERE chat_id = $1 AND node = $2"
@@ -822,33 +832,97 @@ taken_from(PGresult *r, const struct lease *l, char other[LEASE_NODE_MAX], json_
 	*saved = json_loads(pg_col_text(r, 0, 2), 0, NULL);
 }
 
-enum store_status
-postgres_lease_take(struct postgres_store *st, struct lease *l, char holder[LEASE_NODE_MAX],
-    json_t **saved)
+/* The lease taken for l->node (true), unless a live one is another node's. */
+static bool
+lease_taken(struct lease *l, char holder[LEASE_NODE_MAX], json_t **saved, PGresult *r)
 {
-	struct pg_params p = { .n = 0 };
-	pg_text(&p, l->chat_id);
-	pg_text(&p, l->node);
-	holder[0] = '\0';
-	*saved = NULL;
-	PGresult *r = postgres_run(st, PG_LEASE_TAKE, &p);
-	if (r == NULL)
-		return postgres_failure(st);
 	bool taken = PQntuples(r) == 1;
 	if (taken) {
 		l->fence = (uint64_t)pg_col_int(r, 0, 0);
 		taken_from(r, l, holder, saved);
 	}
 	PQclear(r);
-	if (taken)
-		return STORE_OK;
-	struct pg_params q = { .n = 0 };
-	pg_text(&q, l->chat_id);
-	r = postgres_run(st, PG_LEASE_HOLDER, &q);
-	snprintf(holder, LEASE_NODE_MAX, "%s", r != NULL && PQntuples(r) == 1 &&
-	    pg_col_text(r, 0, 0) ? pg_col_text(r, 0, 0) : "");
+	return taken;
+}
+
+/*
+ * The node holding a live lease on the chat, with ask (text) added to what
+ * it was asked; false when no other node holds one now.
+ */
+static bool
+lease_asked_of(struct postgres_store *st, const struct lease *l, const char *ask,
+    char holder[LEASE_NODE_MAX])
+{
+	struct pg_params p = { .n = 0 };
+	pg_text(&p, l->chat_id);
+	pg_text(&p, l->node);
+	pg_text(&p, ask);
+	PGresult *r = postgres_run(st, PG_LEASE_ASK, &p);
+	bool held = r != NULL && PQntuples(r) == 1;
+	if (held)
+		snprintf(holder, LEASE_NODE_MAX, "%s", pg_col_text(r, 0, 0));
 	PQclear(r);
-	return STORE_CONFLICT;
+	return held;
+}
+
+enum store_status
+postgres_lease_take(struct postgres_store *st, struct lease *l, char holder[LEASE_NODE_MAX],
+    json_t **saved, json_t *ask)
+{
+	struct pg_params p = { .n = 0 };
+	pg_text(&p, l->chat_id);
+	pg_text(&p, l->node);
+	holder[0] = '\0';
+	*saved = NULL;
+	char *text = ask ? json_dumps(ask, JSON_COMPACT) : NULL;
+	enum store_status rc = STORE_ERROR;
+	/* a lease given up or lapsed between the two statements is taken on the next round */
+	for (int round = 0; round < 3 && rc == STORE_ERROR; round++) {
+		PGresult *r = postgres_run(st, PG_LEASE_TAKE, &p);
+		if (r == NULL)
+			break;
+		if (lease_taken(l, holder, saved, r))
+			rc = STORE_OK;
+		else if (lease_asked_of(st, l, text, holder))
+			rc = STORE_CONFLICT;
+	}
+	free(text);
+	return rc == STORE_ERROR ? postgres_failure(st) : rc;
+}
+
+/* A read first: most looks find nothing, and then write nothing; else read and clear. */
+enum store_status
+postgres_lease_asked(struct postgres_store *st, const struct lease *l, json_t **asked)
+{
+	struct pg_params p;
+	lease_params(&p, l);
+	*asked = NULL;
+	PGresult *r = postgres_run(st, PG_LEASE_PEEK, &p);
+	if (r == NULL)
+		return postgres_failure(st);
+	bool held = PQntuples(r) == 1, some = held && strcmp(pg_col_text(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!some) {
+		*asked = held ? json_array() : NULL;
+		return held ? STORE_OK : STORE_FENCED;
+	}
+	if (postgres_begin(st) != 0)
+		return STORE_ERROR;
+	r = postgres_run(st, PG_LEASE_ASKED, &p);
+	enum store_status rc = r == NULL ? STORE_ERROR : PQntuples(r) == 1 ? STORE_OK :
+	    STORE_FENCED;
+	if (rc == STORE_OK)
+		*asked = json_loads(pg_col_text(r, 0, 0), 0, NULL);
+	PQclear(r);
+	if (rc == STORE_OK && (postgres_exec(st, PG_LEASE_CLEAR, &p) < 0 ||
+	    postgres_commit(st) != 0))
+		rc = STORE_ERROR;
+	if (rc != STORE_OK) {
+		json_decref(*asked);
+		*asked = NULL;
+		return postgres_fail(st, rc);
+	}
+	return STORE_OK;
 }
 
 enum store_status
@@ -868,7 +942,8 @@ postgres_lease_end(struct postgres_store *st, const struct lease *l)
 {
 	struct pg_params p;
 	lease_params(&p, l);
-	return postgres_exec(st, PG_LEASE_END, &p) < 0 ? STORE_ERROR : STORE_OK;
+	long ended = postgres_exec(st, PG_LEASE_END, &p);
+	return ended < 0 ? STORE_ERROR : ended == 0 ? STORE_CONFLICT : STORE_OK;
 }
 
 static json_t *

@@ -17,7 +17,7 @@
 
 enum pg_stmt {
 	PG_BEGIN, PG_BEGIN_VIEW, PG_COMMIT, PG_ROLLBACK,
-	PG_LEASE_TAKE, PG_LEASE_HOLDER, PG_LEASE_KEEP, PG_LEASE_END, PG_LEASE_LAPSED,
+	PG_LEASE_TAKE, PG_LEASE_ASK, PG_LEASE_PEEK, PG_LEASE_ASKED, PG_LEASE_CLEAR, PG_LEASE_KEEP, PG_LEASE_END, PG_LEASE_LAPSED,
 	PG_LEASE_CHECK, PG_LEASE_TURN, PG_CHAT_POSITIONS,
 	PG_CHAT_LIST, PG_CHAT_LIST_MEMBER, PG_CHAT_GET, PG_CHAT_INSERT, PG_CHAT_UPDATE,
 	PG_CHAT_DELETE, PG_CHAT_COUNTERS, PG_CHAT_NEXT_EVENT,
@@ -117,7 +117,9 @@ int		 postgres_commit(struct postgres_store *st);
 const char	*postgres_deployment(const struct postgres_store *st);
 /* Turn leases: store.h. */
 enum store_status postgres_lease_take(struct postgres_store *st, struct lease *l,
-		    char holder[LEASE_NODE_MAX], json_t **saved);
+		    char holder[LEASE_NODE_MAX], json_t **saved, json_t *ask);
+enum store_status postgres_lease_asked(struct postgres_store *st, const struct lease *l,
+		    json_t **asked);
 enum store_status postgres_lease_keep(struct postgres_store *st, const struct lease *l,
 		    json_t *state);
 enum store_status postgres_lease_end(struct postgres_store *st, const struct lease *l);

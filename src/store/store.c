@@ -231,10 +231,11 @@ store_event_append(struct store *st, const char *chat_id, const char *name, json
 
 /* One node on SQLite: every lease is its own, and nothing lapses or is fenced. */
 enum store_status
-store_lease_take(struct store *st, struct lease *l, char other[LEASE_NODE_MAX], json_t **saved)
+store_lease_take(struct store *st, struct lease *l, char other[LEASE_NODE_MAX], json_t **saved,
+    json_t *ask)
 {
 	if (st->pg != NULL)
-		return postgres_lease_take(st->pg, l, other, saved);
+		return postgres_lease_take(st->pg, l, other, saved, ask);
 	l->fence = 1;
 	other[0] = '\0';
 	*saved = NULL;
@@ -245,6 +246,15 @@ enum store_status
 store_lease_keep(struct store *st, const struct lease *l, json_t *state)
 {
 	return st->pg != NULL ? postgres_lease_keep(st->pg, l, state) : STORE_OK;
+}
+
+enum store_status
+store_lease_asked(struct store *st, const struct lease *l, json_t **asked)
+{
+	if (st->pg != NULL)
+		return postgres_lease_asked(st->pg, l, asked);
+	*asked = json_array();
+	return STORE_OK;
 }
 
 enum store_status

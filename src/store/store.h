@@ -226,13 +226,20 @@ struct lease {
  * l->fence, and when it was another node's that lapsed, that node in other
  * and what it kept (store_lease_keep) in *saved (a new reference; else
  * other "" and *saved NULL); STORE_CONFLICT when another node holds it
- * (its name in other).
+ * (its name in other), ask (borrowed; NULL: nothing) then added to what
+ * that node was asked (store_lease_asked), so a request survives its death.
  */
 enum store_status store_lease_take(struct store *st, struct lease *l,
-		    char other[LEASE_NODE_MAX], json_t **saved);
+		    char other[LEASE_NODE_MAX], json_t **saved, json_t *ask);
+/*
+ * What other nodes asked of the lease's holder since it last looked, in
+ * order (a new array, then cleared; a lease taken over keeps what its dead
+ * node was not told yet); STORE_FENCED if the lease is no longer l.
+ */
+enum store_status store_lease_asked(struct store *st, const struct lease *l, json_t **asked);
 /* Keeps the lease LEASE_SECONDS more and stores the flow's state; STORE_FENCED if lost. */
 enum store_status store_lease_keep(struct store *st, const struct lease *l, json_t *state);
-/* Gives the lease up (the flow is idle). */
+/* Gives the lease up (the flow is idle); STORE_CONFLICT when it was asked something meanwhile. */
 enum store_status store_lease_end(struct store *st, const struct lease *l);
 /* The chats' last event ids, {"ID": N…}, in one read (ids: an array; gone ones absent); NULL. */
 json_t		*store_chat_positions(struct store *st, json_t *ids);

@@ -331,6 +331,33 @@ describe('three nodes over Redis', { skip }, () => {
     for (const [k, m] of all.entries()) assert.equal(m.seq, k + 1, 'no post lost');
   });
 
+  test('asked of a node that dies before it hears: a turn asked on node 3 while node 1, writing the chat\'s reply, is frozen is done by the node that takes the lease over', { timeout: 60000 }, async (t) => {
+    const own = await startCluster(3, { args: ['--typing-ms', '60', '--keepalive', '1'] });
+    const [n1, n2, n3] = own.nodes;
+    t.after(async () => {
+      await n1.kill();
+      await Promise.all([n2.stop('SIGTERM', { keepDb: true }), n3.stop('SIGTERM', { keepDb: true })]);
+      await own.kill();
+    });
+    const echo = await createBot(n1.url, { name: uniqueName('Echo'), backend: 'echo' });
+    const dice = await createBot(n1.url, { name: uniqueName('Dice'), backend: 'dice' });
+    const chat = await createChat(n1.url, 'asked of the dead', { bots: [echo.id, dice.id], policy: 'mentions' });
+    const s2 = await stream(n2, chat.id);
+    const words = Array.from({ length: 120 }, (_, i) => `w${i + 1}`).join(' ');
+    await postMessage(n1.url, chat.id, `@${echo.name} ${words}`);
+    await s2.waitFor(() => evs(s2).filter((e) => e.event === 'token').length >= 3, 10000, 'node 1 writing the reply');
+    n1.proc.kill('SIGSTOP');	// it hears nothing more, and then dies
+    const asked = api(n3.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: dice.name });
+    await sleep(500);
+    await n1.kill();
+    const r = await asked;
+    assert.equal(r.status, 202, r.text);
+    const diced = (e) => e.event === 'message-update' && e.id !== undefined && e.json.state === 'complete' && e.json.author === dice.name;
+    await s2.waitFor(() => evs(s2).some(diced), 25000, 'the turn asked on node 3, done after the takeover');
+    const bots = (await allMessages(n2.url, chat.id)).filter((m) => m.kind === 'bot');
+    assert.deepEqual(bots.map((m) => [m.author, m.state]), [[echo.name, 'stopped'], [dice.name, 'complete']]);
+  });
+
   test('changes cross nodes: a title PATCHed on node 1 reads back on node 2; a bot muted, then removed, on node 1 no longer answers a post on node 2', T, async () => {
     const [n1, n2] = cl.nodes;
     const chat = await createChat(n1.url, 'old title');

@@ -124,17 +124,16 @@ rec_share_presence(void *impl, const char *chat_id, json_t *people)
 }
 
 static void
-rec_forward_turn(void *impl, const char *to, const char *chat_id, json_t *trigger)
+rec_ask_turn(void *impl, const char *to, const char *chat_id)
 {
 	(void)impl;
 	(void)to;
 	(void)chat_id;
-	(void)trigger;
 }
 
 static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
     rec_publish_list, rec_forget, rec_lists_heard, rec_changed, rec_reply_elsewhere,
-    rec_deliver_here, rec_publish_here, rec_share_presence, rec_forward_turn };
+    rec_deliver_here, rec_publish_here, rec_share_presence, rec_ask_turn };
 
 struct fixture {
 	struct event_base	*base;

@@ -208,6 +208,9 @@ lease_of(const char *chat, const char *node)
  * A chat's turn lease: one node at a time; kept, it keeps its number; once
  * it lapses another node takes it with the next, and from then the first
  * node's fenced writes change nothing (STORE_FENCED), nor can it keep it.
+ * What another node asks is kept with the lease until its holder takes it
+ * (once); the lease is not given up while something asked waits; a node
+ * taking a lapsed lease over gets what its dead holder was not told.
  */
 static void
 test_turn_lease_fences(void **state)
@@ -217,12 +220,23 @@ test_turn_lease_fences(void **state)
 	struct store *b = store_open(((struct fixture *)*state)->url, false, &err);
 	assert_non_null(b);
 	json_t *chat = new_chat(a), *saved = json_pack("{s:[]}", "queue"), *was = NULL;
+	json_t *ask = json_pack("{s:s}", "do", "stop"), *asked = NULL;
 	struct lease la = lease_of(chat_id(chat), "a/1"), lb = lease_of(chat_id(chat), "b/2");
-	assert_int_equal(store_lease_take(a, &la, holder, &was), STORE_OK);
+	assert_int_equal(store_lease_take(a, &la, holder, &was, NULL), STORE_OK);
 	assert_int_equal(la.fence, 1);
-	assert_int_equal(store_lease_take(b, &lb, holder, &was), STORE_CONFLICT);
+	assert_int_equal(store_lease_take(b, &lb, holder, &was, ask), STORE_CONFLICT);
 	assert_string_equal(holder, "a/1");
-	assert_int_equal(store_lease_take(a, &la, holder, &was), STORE_OK);
+	assert_int_equal(store_lease_end(a, &la), STORE_CONFLICT);	/* asked: it stays */
+	assert_int_equal(store_lease_asked(a, &la, &asked), STORE_OK);
+	assert_int_equal(json_array_size(asked), 1);
+	assert_true(json_equal(json_array_get(asked, 0), ask));
+	json_decref(asked);
+	assert_int_equal(store_lease_asked(a, &la, &asked), STORE_OK);
+	assert_int_equal(json_array_size(asked), 0);	/* taken once */
+	json_decref(asked);
+	assert_int_equal(store_lease_asked(b, &lb, &asked), STORE_FENCED);	/* not b's */
+	assert_int_equal(store_lease_take(b, &lb, holder, &was, ask), STORE_CONFLICT);
+	assert_int_equal(store_lease_take(a, &la, holder, &was, NULL), STORE_OK);
 	assert_int_equal(la.fence, 1);
 	assert_int_equal(store_lease_keep(a, &la, saved), STORE_OK);
 	uint64_t id;
@@ -239,11 +253,15 @@ test_turn_lease_fences(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(lapsed, 0), "node")),
 	    "a/1");
 	json_decref(lapsed);
-	assert_int_equal(store_lease_take(b, &lb, holder, &was), STORE_OK);
+	assert_int_equal(store_lease_take(b, &lb, holder, &was, NULL), STORE_OK);
 	assert_int_equal(lb.fence, 2);
 	assert_string_equal(holder, "a/1");	/* taken from the node that let it lapse */
 	assert_true(json_equal(was, saved));	/* with what it kept */
 	json_decref(was);
+	assert_int_equal(store_lease_asked(a, &la, &asked), STORE_FENCED);
+	assert_int_equal(store_lease_asked(b, &lb, &asked), STORE_OK);
+	assert_int_equal(json_array_size(asked), 1);	/* what a was not told */
+	json_decref(asked);
 	store_fence(a, &la);
 	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_FENCED);
 	assert_int_equal(store_message_save_text(a, chat_id(chat), 1, "x"), STORE_FENCED);
@@ -252,9 +270,10 @@ test_turn_lease_fences(void **state)
 	assert_int_equal(id, 2);	/* the fenced write took no id */
 	assert_int_equal(store_lease_keep(a, &la, saved), STORE_FENCED);
 	assert_int_equal(store_lease_end(b, &lb), STORE_OK);
-	assert_int_equal(store_lease_take(a, &la, holder, &was), STORE_OK);
+	assert_int_equal(store_lease_take(a, &la, holder, &was, NULL), STORE_OK);
 	assert_int_equal(la.fence, 3);
 	json_decref(saved);
+	json_decref(ask);
 	json_decref(chat);
 	store_close(b);
 }
