@@ -34,7 +34,7 @@ struct events {
 	struct bus		 bus;
 	struct event		*settle;	/* end of the loop iteration */
 	struct post_queue	 posts;
-	bool			 committing;	/* the committer runs (commit_all) */
+	bool			 committing;	/* the committer runs (commit_group) */
 	uint64_t		 chat_changes;	/* events_chat_changes */
 };
 
@@ -128,18 +128,26 @@ commit_some(struct events *ev)
 }
 
 /*
- * The committer: while a group's round trip is out, the services go on
- * (and queue the next posts), so the next group goes out as soon as this
- * one is in; one group at a time.
+ * The committer, one group at a time: while its round trip is out, the
+ * services go on (and queue the next posts); once it is in, the next group
+ * goes out at the end of this loop iteration, with the posts that came in it.
  */
 static void
-commit_all(void *arg)
+commit_group(void *arg)
 {
 	struct events *ev = arg;
 	ev->committing = true;
+	commit_some(ev);
+	ev->committing = false;
+	if (!STAILQ_EMPTY(&ev->posts))
+		event_active(ev->settle, 0, 0);
+}
+
+static void
+commit_all(struct events *ev)
+{
 	while (!STAILQ_EMPTY(&ev->posts))
 		commit_some(ev);
-	ev->committing = false;
 }
 
 /* The loop iteration's posts are in: the committer takes them, unless it runs already. */
@@ -149,8 +157,8 @@ settle(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct events *ev = arg;
-	if (!ev->committing)
-		fiber_run(commit_all, ev);
+	if (!ev->committing && !STAILQ_EMPTY(&ev->posts))
+		fiber_run(commit_group, ev);
 }
 
 struct events *
