@@ -485,6 +485,7 @@ chats_post(struct chats *c, const struct who *who, const char *id, json_t *autho
     json_t *body_v, chats_posted_fn *posted, void *arg, struct problem *p)
 {
 	json_t *chat;
+	struct chat_read at = chat_read_starts(c);	/* before the read may wait */
 	if (refuse_stopping(c, p) != 0 || visible(c, who, id, id_valid(id) ?
 	    chat_for_post(c, id, &chat) : STORE_NOT_FOUND, &chat, p) != 0)
 		return -1;
@@ -494,8 +495,8 @@ chats_post(struct chats *c, const struct who *who, const char *id, json_t *autho
 	char *body = author ? validate_message_body(body_v, p) : NULL;
 	if (body != NULL) {
 		struct post *post = xmalloc(sizeof *post);
-		*post = (struct post){ c, posted, arg, json_incref(chat),
-		    events_chat_changes(c->events), bots_version(c->bots), NULL };
+		*post = (struct post){ c, posted, arg, json_incref(chat), at.chat_changes, at.bots,
+		    NULL };
 		struct message_in in = { .chat_id = id, .kind = "person", .author = author,
 		    .user_id = who->anyone ? NULL : who->user_id, .body = body,
 		    .state = "complete" };

@@ -108,6 +108,7 @@ struct turns {
 	struct event		*look;		/* takes what was asked of to_look's chats */
 	json_t			*to_look;	/* chat ids (turns_asked) */
 	bool			 looking;	/* a serial fiber takes them */
+	bool			 stopping;	/* turns_stop_all: nothing new starts */
 };
 
 /* A reply named by a backend's callback, for a fiber that runs later. */
@@ -211,7 +212,10 @@ lease_keep(struct flow *f)
 	json_t *saved = json_pack("{s:O, s:I, s:I, s:o}", "queue", f->queue, "bot_turns",
 	    (json_int_t)f->bot_turns, "auto_left", (json_int_t)f->auto_left, "turn",
 	    flow_state(f));
-	enum store_status rc = store_lease_keep(f->turns->store, &f->lease, saved);
+	bool asked = false;
+	enum store_status rc = store_lease_keep(f->turns->store, &f->lease, saved, &asked);
+	if (asked)
+		turns_asked(f->turns, flow_chat(f));	/* the word through Redis may be lost */
 	int64_t now = monotonic_ms();
 	if (rc == STORE_OK)
 		f->kept_ms = now;
@@ -250,11 +254,12 @@ flow_settle(struct flow *f)
 {
 	json_t *state = flow_state(f);
 	if (!f->lost && !json_equal(state, f->published)) {
-		fence_on(f);
-		fence_off(f, events_turn(f->turns->events, flow_chat(f), state));
 		json_decref(f->published);
 		f->published = json_incref(state);
+		/* the lease first: a snapshot elsewhere that has the event reads this state */
 		lease_keep(f);
+		fence_on(f);
+		fence_off(f, events_turn(f->turns->events, flow_chat(f), state));
 	}
 	json_decref(state);
 	if (f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
@@ -1006,8 +1011,6 @@ keep_and_take(void *arg)
 		lease_keep(f);
 		if (f->lost)
 			flow_free(f);	/* its reply too, without a word more */
-		else
-			turns_asked(t, flow_chat(f));	/* in case the word was lost */
 	}
 	json_t *lapsed = store_leases_lapsed(t->store), *l;
 	size_t i;
@@ -1039,17 +1042,21 @@ take_asked(struct turns *t, const char *chat_id)
 		flow_next(f);	/* nothing asked: an idle flow just made ends again */
 }
 
+/* The chats to look at now; those asked for meanwhile get a turn of their own after. */
 static void
 look_all(void *arg)
 {
 	struct turns *t = arg;
-	while (json_array_size(t->to_look) > 0) {
-		char chat_id[ID_LEN + 1];
-		snprintf(chat_id, sizeof chat_id, "%s", json_string_value(json_array_get(t->to_look, 0)));
-		json_array_remove(t->to_look, 0);
-		take_asked(t, chat_id);
-	}
+	json_t *chats = t->to_look, *id;
+	size_t i;
+	t->to_look = json_array();
+	json_array_foreach(chats, i, id)
+		if (!t->stopping)
+			take_asked(t, json_string_value(id));
+	json_decref(chats);
 	t->looking = false;
+	if (json_array_size(t->to_look) > 0)
+		event_active(t->look, 0, 0);
 }
 
 static void
@@ -1058,7 +1065,7 @@ look_due(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct turns *t = arg;
-	if (!t->looking && json_array_size(t->to_look) > 0) {
+	if (!t->looking && !t->stopping && json_array_size(t->to_look) > 0) {
 		t->looking = true;
 		fiber_run_serial(look_all, t);
 	}
@@ -1155,6 +1162,8 @@ void
 turns_stop_all(struct turns *t)
 {
 	struct idmap_entry *e;
+	t->stopping = true;	/* what others ask stays with the leases, for the next node */
+	event_del(t->leases);
 	/* stopping leaves a flow idle and empty, which frees it */
 	while ((e = idmap_first(&t->flows)) != NULL) {
 		char chat_id[ID_LEN + 1];

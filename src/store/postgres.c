@@ -164,7 +164,8 @@ static const char *const sql_text[PG_COUNT] = {
 	[PG_LEASE_CLEAR] = "UPDATE turn_leases SET asked = '[]' WHERE chat_id = $1 AND node = $2"
 	    " AND fence = $3",
 	[PG_LEASE_KEEP] = "UPDATE turn_leases SET until = now() + interval '" STR(LEASE_SECONDS)
-	    " seconds', state = $4 WHERE chat_id = $1 AND node = $2 AND fence = $3",
+	    " seconds', state = $4 WHERE chat_id = $1 AND node = $2 AND fence = $3"
+	    " RETURNING asked <> '[]'",
 	[PG_LEASE_END] = "UPDATE turn_leases SET node = NULL, state = '{}'"
 	    " WHERE chat_id = $1 AND node = $2 AND fence = $3 AND asked = '[]'",
 	[PG_LEASE_LAPSED] = "SELECT chat_id, node, state FROM turn_leases"
@@ -926,15 +927,21 @@ postgres_lease_asked(struct postgres_store *st, const struct lease *l, json_t **
 }
 
 enum store_status
-postgres_lease_keep(struct postgres_store *st, const struct lease *l, json_t *state)
+postgres_lease_keep(struct postgres_store *st, const struct lease *l, json_t *state,
+    bool *asked)
 {
 	struct pg_params p;
 	lease_params(&p, l);
 	char *text = json_dumps(state, JSON_COMPACT);
 	pg_text(&p, text);
-	long changed = postgres_exec(st, PG_LEASE_KEEP, &p);
+	PGresult *r = postgres_run(st, PG_LEASE_KEEP, &p);
 	free(text);
-	return changed < 0 ? STORE_ERROR : changed == 0 ? STORE_FENCED : STORE_OK;
+	if (r == NULL)
+		return STORE_ERROR;
+	bool kept = PQntuples(r) == 1;
+	*asked = kept && strcmp(pg_col_text(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return kept ? STORE_OK : STORE_FENCED;
 }
 
 enum store_status
@@ -943,7 +950,12 @@ postgres_lease_end(struct postgres_store *st, const struct lease *l)
 	struct pg_params p;
 	lease_params(&p, l);
 	long ended = postgres_exec(st, PG_LEASE_END, &p);
-	return ended < 0 ? STORE_ERROR : ended == 0 ? STORE_CONFLICT : STORE_OK;
+	if (ended != 0)
+		return ended < 0 ? STORE_ERROR : STORE_OK;
+	PGresult *r = postgres_run(st, PG_LEASE_PEEK, &p);	/* asked, or no longer ours? */
+	bool asked = r != NULL && PQntuples(r) == 1 && strcmp(pg_col_text(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return asked ? STORE_CONFLICT : STORE_FENCED;
 }
 
 static json_t *

@@ -121,7 +121,7 @@ enum store_status postgres_lease_take(struct postgres_store *st, struct lease *l
 enum store_status postgres_lease_asked(struct postgres_store *st, const struct lease *l,
 		    json_t **asked);
 enum store_status postgres_lease_keep(struct postgres_store *st, const struct lease *l,
-		    json_t *state);
+		    json_t *state, bool *asked);
 enum store_status postgres_lease_end(struct postgres_store *st, const struct lease *l);
 json_t		*postgres_leases_lapsed(struct postgres_store *st);
 enum store_status postgres_lease_turn(struct postgres_store *st, const char *chat_id,

@@ -243,9 +243,14 @@ store_lease_take(struct store *st, struct lease *l, char other[LEASE_NODE_MAX], 
 }
 
 enum store_status
-store_lease_keep(struct store *st, const struct lease *l, json_t *state)
+store_lease_keep(struct store *st, const struct lease *l, json_t *state, bool *asked)
 {
-	return st->pg != NULL ? postgres_lease_keep(st->pg, l, state) : STORE_OK;
+	bool waits = false;
+	enum store_status rc = st->pg != NULL ? postgres_lease_keep(st->pg, l, state, &waits) :
+	    STORE_OK;
+	if (asked != NULL)
+		*asked = waits;
+	return rc;
 }
 
 enum store_status

@@ -237,9 +237,17 @@ enum store_status store_lease_take(struct store *st, struct lease *l,
  * node was not told yet); STORE_FENCED if the lease is no longer l.
  */
 enum store_status store_lease_asked(struct store *st, const struct lease *l, json_t **asked);
-/* Keeps the lease LEASE_SECONDS more and stores the flow's state; STORE_FENCED if lost. */
-enum store_status store_lease_keep(struct store *st, const struct lease *l, json_t *state);
-/* Gives the lease up (the flow is idle); STORE_CONFLICT when it was asked something meanwhile. */
+/*
+ * Keeps the lease LEASE_SECONDS more and stores the flow's state; STORE_FENCED
+ * if lost. *asked (when not NULL) says whether something waits in
+ * store_lease_asked.
+ */
+enum store_status store_lease_keep(struct store *st, const struct lease *l, json_t *state,
+		    bool *asked);
+/*
+ * Gives the lease up (the flow is idle): STORE_CONFLICT when it was asked
+ * something meanwhile (it stays), STORE_FENCED when it is no longer l.
+ */
 enum store_status store_lease_end(struct store *st, const struct lease *l);
 /* The chats' last event ids, {"ID": N…}, in one read (ids: an array; gone ones absent); NULL. */
 json_t		*store_chat_positions(struct store *st, json_t *ids);

@@ -11,6 +11,7 @@
 #include "http/respond.h"
 #include "limits.h"
 #include "util/buf.h"
+#include "util/fiber.h"
 #include "util/ids.h"
 #include "util/problem.h"
 #include "util/text.h"
@@ -431,25 +432,42 @@ absent_hint(struct buf *b, json_t *absent, const char *chat_id)
 struct posting {
 	struct exchange	*x;
 	struct handlers	*h;
+	json_t		*message;	/* posted (htmx: for the hint) */
 };
+
+/*
+ * In the services' turn (it reads the chat and the bots): the message
+ * reaches this tab through its stream; the answer clears any error and says
+ * which bots it named are not in the chat.
+ */
+static void
+hint_posted(void *arg)
+{
+	struct posting *w = arg;
+	struct buf b = BUF_INIT;
+	const char *chat = str(w->message, "chat_id");
+	json_t *absent = chats_absent_mentions(w->h->chats, chat, str(w->message, "body"));
+	absent_hint(&b, absent, chat);
+	respond_html(w->x, 200, &b);
+	buf_free(&b);
+	json_decref(absent);
+	json_decref(w->message);
+	free(w);
+}
 
 static void
 form_message_posted(void *arg, json_t *message, const struct problem *p)
 {
 	struct posting *w = arg;
 	struct exchange *x = w->x;
+	if (message != NULL && exchange_is_htmx(x)) {
+		w->message = json_incref(message);
+		fiber_run_serial(hint_posted, w);
+		return;
+	}
 	if (message == NULL)
 		message_refused(x, p);
-	else if (exchange_is_htmx(x)) {
-		/* the message reaches this tab through its stream; the answer clears any error */
-		struct buf b = BUF_INIT;
-		const char *chat = str(message, "chat_id");
-		json_t *absent = chats_absent_mentions(w->h->chats, chat, str(message, "body"));
-		absent_hint(&b, absent, chat);
-		respond_html(x, 200, &b);
-		buf_free(&b);
-		json_decref(absent);
-	} else
+	else
 		to_chat(x, str(message, "chat_id"));
 	free(w);
 }
@@ -465,7 +483,7 @@ form_message_post(struct exchange *x, void *ctx)
 	json_t *author = form_string(&f, "author"), *body = form_string(&f, "body");
 	form_free(&f);
 	struct posting *w = xmalloc(sizeof *w);
-	*w = (struct posting){ x, h };
+	*w = (struct posting){ x, h, NULL };
 	if (chats_post(h->chats, exchange_who(x), exchange_param(x, 0), author, body,
 	    form_message_posted, w, &p) != 0) {
 		free(w);

@@ -221,12 +221,15 @@ test_turn_lease_fences(void **state)
 	assert_non_null(b);
 	json_t *chat = new_chat(a), *saved = json_pack("{s:[]}", "queue"), *was = NULL;
 	json_t *ask = json_pack("{s:s}", "do", "stop"), *asked = NULL;
+	bool waits = false;
 	struct lease la = lease_of(chat_id(chat), "a/1"), lb = lease_of(chat_id(chat), "b/2");
 	assert_int_equal(store_lease_take(a, &la, holder, &was, NULL), STORE_OK);
 	assert_int_equal(la.fence, 1);
 	assert_int_equal(store_lease_take(b, &lb, holder, &was, ask), STORE_CONFLICT);
 	assert_string_equal(holder, "a/1");
 	assert_int_equal(store_lease_end(a, &la), STORE_CONFLICT);	/* asked: it stays */
+	assert_int_equal(store_lease_keep(a, &la, saved, &waits), STORE_OK);
+	assert_true(waits);
 	assert_int_equal(store_lease_asked(a, &la, &asked), STORE_OK);
 	assert_int_equal(json_array_size(asked), 1);
 	assert_true(json_equal(json_array_get(asked, 0), ask));
@@ -238,7 +241,8 @@ test_turn_lease_fences(void **state)
 	assert_int_equal(store_lease_take(b, &lb, holder, &was, ask), STORE_CONFLICT);
 	assert_int_equal(store_lease_take(a, &la, holder, &was, NULL), STORE_OK);
 	assert_int_equal(la.fence, 1);
-	assert_int_equal(store_lease_keep(a, &la, saved), STORE_OK);
+	assert_int_equal(store_lease_keep(a, &la, saved, &waits), STORE_OK);
+	assert_true(waits);	/* b's second ask, not taken yet */
 	uint64_t id;
 	store_fence(a, &la);
 	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_OK);
@@ -268,7 +272,7 @@ test_turn_lease_fences(void **state)
 	store_fence(a, NULL);
 	assert_int_equal(store_event_append(a, chat_id(chat), "turn", saved, &id), STORE_OK);
 	assert_int_equal(id, 2);	/* the fenced write took no id */
-	assert_int_equal(store_lease_keep(a, &la, saved), STORE_FENCED);
+	assert_int_equal(store_lease_keep(a, &la, saved, NULL), STORE_FENCED);
 	assert_int_equal(store_lease_end(b, &lb), STORE_OK);
 	assert_int_equal(store_lease_take(a, &la, holder, &was, NULL), STORE_OK);
 	assert_int_equal(la.fence, 3);
