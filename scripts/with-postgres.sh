@@ -13,6 +13,8 @@
 # PG_BINDIR=DIR picks the server's binaries (default: the newest /usr/lib/postgresql/*/bin).
 # As root the server runs as PG_USER (default nobody): initdb refuses to run as root.
 set -uo pipefail
+# shellcheck source=scripts/lib/wrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/wrap.sh"
 
 me=with-postgres.sh
 if [ $# -eq 0 ]; then
@@ -58,10 +60,9 @@ tmp_root=${TMPDIR:-/tmp}
 [ ${#tmp_root} -gt 60 ] && tmp_root=/tmp
 dir=$(mktemp -d "$tmp_root/parley-pg.XXXXXX") || { echo "$me: cannot make a temporary directory in $tmp_root" >&2; exit 1; }
 data=$dir/data
-child=
-signalled=
 
 # Stops the cluster (if it got as far as starting) and removes the directory; runs once.
+# shellcheck disable=SC2317  # run by the EXIT trap (lib/wrap.sh)
 cleanup() {
   trap - EXIT; trap "" INT TERM HUP
   if [ -f "$data/postmaster.pid" ]; then
@@ -72,18 +73,7 @@ cleanup() {
   fi
   rm -rf "$dir"
 }
-# A signal goes on to the command (a second one kills it); the script ends once it has.
-on_signal() {
-  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-    if [ -n "$signalled" ]; then kill -KILL "$child" 2>/dev/null; else kill -"$1" "$child" 2>/dev/null; fi
-  fi
-  signalled=$2
-  [ -n "$child" ] || exit $((128 + signalled))
-}
-trap cleanup EXIT
-trap 'on_signal INT 2' INT
-trap 'on_signal TERM 15' TERM
-trap 'on_signal HUP 1' HUP
+wrap_signals
 
 fail() {
   echo "$me: $1" >&2
@@ -119,16 +109,4 @@ export PARLEY_TEST_PG="postgres://parley@/postgres?host=$dir"
 export PARLEY_TEST_PG_DATA="$data" PARLEY_TEST_PG_USER="$pg_user"
 export PATH="$bindir:$PATH"
 
-# In the background so a signal reaches the trap at once (wait returns for it); SIGINT and
-# SIGQUIT back to their defaults, which a background command would otherwise ignore.
-(trap - INT QUIT; exec "$@") &
-child=$!
-# A trapped signal cuts a wait short: wait again until the command has ended.
-while :; do
-  wait "$child"
-  status=$?
-  [ -n "$signalled" ] && kill -0 "$child" 2>/dev/null && continue
-  break
-done
-[ -n "$signalled" ] && status=$((128 + signalled))
-exit "$status"
+wrap_run "$@"

@@ -13,6 +13,8 @@
 #        scripts/with-redis.sh --check   (only: is redis-server installed?)
 # REDIS_SERVER=PATH picks the server's binary (default: redis-server on PATH).
 set -uo pipefail
+# shellcheck source=scripts/lib/wrap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/wrap.sh"
 
 me=with-redis.sh
 if [ $# -eq 0 ]; then
@@ -38,9 +40,6 @@ dir=$(mktemp -d "$tmp_root/parley-redis.XXXXXX") || { echo "$me: cannot make a t
 sock=$dir/redis.sock
 conf=$dir/redis.conf
 pidfile=$dir/redis.pid
-child=
-signalled=
-first_signal_us=
 
 # The pid in the pid file, if that process is still a redis-server (a test may have
 # stopped it, or stopped and started it again: the file always names the current one).
@@ -53,6 +52,7 @@ server_pid() {
 }
 
 # Stops the server (whichever one runs now) and removes the directory; runs once.
+# shellcheck disable=SC2317  # run by the EXIT trap (lib/wrap.sh)
 cleanup() {
   trap - EXIT; trap "" INT TERM HUP
   local pid i
@@ -63,26 +63,7 @@ cleanup() {
   fi
   rm -rf "$dir"
 }
-# A signal goes on to the command; a second one, a second or more later, kills it. (One
-# Ctrl-C can arrive twice, from the terminal and from a wrapper around this one: a
-# signal within a second of the first is taken for the same.)
-on_signal() {
-  local now=${EPOCHREALTIME/./}
-  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-    if [ -z "$signalled" ]; then
-      kill -"$1" "$child" 2>/dev/null
-      first_signal_us=$now
-    elif [ $((now - first_signal_us)) -ge 1000000 ]; then
-      kill -KILL "$child" 2>/dev/null
-    fi
-  fi
-  [ -n "$signalled" ] || signalled=$2
-  [ -n "$child" ] || exit $((128 + signalled))
-}
-trap cleanup EXIT
-trap 'on_signal INT 2' INT
-trap 'on_signal TERM 15' TERM
-trap 'on_signal HUP 1' HUP
+wrap_signals
 
 fail() {
   echo "$me: $1" >&2
@@ -116,16 +97,4 @@ done
 export PARLEY_TEST_REDIS="unix://$sock"
 export PARLEY_TEST_REDIS_DIR="$dir" PARLEY_TEST_REDIS_CONF="$conf"
 
-# In the background so a signal reaches the trap at once (wait returns for it); SIGINT and
-# SIGQUIT back to their defaults, which a background command would otherwise ignore.
-(trap - INT QUIT; exec "$@") &
-child=$!
-# A trapped signal cuts a wait short: wait again until the command has ended.
-while :; do
-  wait "$child"
-  status=$?
-  [ -n "$signalled" ] && kill -0 "$child" 2>/dev/null && continue
-  break
-done
-[ -n "$signalled" ] && status=$((128 + signalled))
-exit "$status"
+wrap_run "$@"
