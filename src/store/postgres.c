@@ -721,8 +721,6 @@ postgres_run_batch(struct postgres_store *st, struct pg_batch *b)
 		batch_failed(st, b);
 		if (lost_connection(st))
 			connection_lost(st);
-		else if (PQtransactionStatus(st->conn) != PQTRANS_IDLE)
-			PQclear(run_in_turn(st, PG_ROLLBACK, NULL));
 	}
 	end_turn(st);
 	return rc;

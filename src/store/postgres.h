@@ -90,8 +90,11 @@ void		 pg_position(struct pg_params *p, uint64_t v);
 PGresult	*postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p);
 /* Runs a statement that returns no rows: the rows it changed, or -1. */
 long		 postgres_exec(struct postgres_store *st, enum pg_stmt id, const struct pg_params *p);
-/* Statements that go out together (libpq's pipeline mode): one round trip for all. */
-#define PG_BATCH_MAX (2 * LIMIT_POSTS_PER_COMMIT + 2)
+/*
+ * Statements that go out together (libpq's pipeline mode): one round trip
+ * and one transaction for all (the pipeline's sync commits them).
+ */
+#define PG_BATCH_MAX (2 * LIMIT_POSTS_PER_COMMIT)
 struct pg_batch {
 	size_t			 n;
 	enum pg_stmt		 id[PG_BATCH_MAX];
@@ -99,9 +102,10 @@ struct pg_batch {
 	PGresult		*result[PG_BATCH_MAX];	/* when it succeeded: PQclear each */
 };
 /*
- * Runs the batch's statements in order, in one round trip: 0 when every one
- * succeeded, else -1, every result dropped, st->sqlstate the failure's, and
- * a transaction the batch began rolled back.
+ * Runs the batch's statements in order, in one round trip and one
+ * transaction: 0 when every one succeeded and they committed, else -1,
+ * none of them committed, every result dropped, st->sqlstate the failure's.
+ * Not inside a transaction the caller began.
  */
 int		 postgres_run_batch(struct postgres_store *st, struct pg_batch *b);
 /*

@@ -569,7 +569,8 @@ batch_append(struct pg_batch *b, const struct message_in *in, const char *now,
 
 /*
  * People's posts (final messages: their rows are their events) go in one
- * transaction, in one round trip (BEGIN, each append, COMMIT pipelined);
+ * transaction, in one round trip (each append pipelined, committed by the
+ * pipeline's sync: no BEGIN and COMMIT statements);
  * the event log's pruning follows in the same turn on the connection, so
  * that no other write (with a later event id) commits before the caller
  * has published these.
@@ -586,12 +587,10 @@ postgres_messages_add(struct postgres_store *st, const struct message_in *in, si
 	struct pg_batch b = { .n = 0 };
 	char now[21];
 	time_now_rfc3339(now);
-	b.id[b.n++] = PG_BEGIN;
 	for (size_t i = 0; i < n; i++) {
 		at[i] = b.n;
 		batch_append(&b, &in[i], now, &append[i], &read[i]);
 	}
-	b.id[b.n++] = PG_COMMIT;
 	postgres_hold(st);
 	if (postgres_run_batch(st, &b) != 0) {
 		postgres_let_go(st);
