@@ -56,8 +56,9 @@ api_session_create(struct exchange *x, void *ctx)
 	if (body == NULL)
 		respond_problem(x, &p);
 	else
-		accounts_sign_in(h->accounts, exchange_peer_text(x), json_object_get(body, "name"),
-		    json_object_get(body, "password"), answered, later(x, h, 200));
+		accounts_sign_in(h->accounts, exchange_client_text(x, &h->cfg->trusted_proxy),
+		    json_object_get(body, "name"), json_object_get(body, "password"), answered,
+		    later(x, h, 200));
 	json_decref(body);
 }
 

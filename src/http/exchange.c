@@ -11,6 +11,7 @@
 #include "chat/who.h"
 #include "metrics.h"
 #include "util/buf.h"
+#include "util/cidr.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 _Static_assert((int)HTTP_GET == (int)EVHTTP_REQ_GET && (int)HTTP_POST == (int)EVHTTP_REQ_POST &&
@@ -38,7 +40,7 @@ struct exchange {
 	bool			 query_parsed;
 	char			*cookies;	/* a copy of the Cookie header, cut up, or NULL */
 	struct who		 who;
-	char			 peer[64];
+	char			 client[64];	/* exchange_client_text, once asked */
 };
 
 struct exchange *
@@ -172,17 +174,35 @@ exchange_peer(const struct exchange *x)
 	return evcon ? evhttp_connection_get_addr(evcon) : NULL;
 }
 
-const char *
-exchange_peer_text(struct exchange *x)
+/* The client a trusted proxy names in X-Forwarded-For (every such header, in order). */
+static bool
+forwarded_client(struct exchange *x, const struct cidr_list *trusted)
 {
+	const char *values[8];
+	size_t n = 0;
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(x->req), next)
+		if (strcasecmp(h->key, "X-Forwarded-For") == 0 && n < sizeof values / sizeof values[0])
+			values[n++] = h->value;
+	_Static_assert(sizeof x->client >= CIDR_TEXT_MAX, "room for an address");
+	return cidr_forwarded_client(trusted, values, n, x->client);
+}
+
+const char *
+exchange_client_text(struct exchange *x, const struct cidr_list *trusted)
+{
+	if (x->client[0] != '\0')
+		return x->client;
+	const struct sockaddr *peer = exchange_peer(x);
+	if (peer != NULL && cidr_list_match(trusted, peer) && forwarded_client(x, trusted))
+		return x->client;
 	char *host = NULL;
 	ev_uint16_t port = 0;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
-	if (x->peer[0] == '\0' && evcon != NULL) {
+	if (evcon != NULL)
 		evhttp_connection_get_peer(evcon, &host, &port);
-		snprintf(x->peer, sizeof x->peer, "%s", host ? host : "?");
-	}
-	return x->peer;
+	snprintf(x->client, sizeof x->client, "%s", host ? host : "?");
+	return x->client;
 }
 
 unsigned

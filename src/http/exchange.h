@@ -16,6 +16,7 @@
 
 #include "http/router.h"
 
+struct cidr_list;
 struct evhttp_request;
 struct exchange;
 struct form;
@@ -52,9 +53,14 @@ bool		 exchange_http11(const struct exchange *x);
 bool		 exchange_is_htmx(const struct exchange *x);
 /* The value of the cookie called name, or NULL (points into a copy kept with x). */
 const char	*exchange_cookie(struct exchange *x, const char *name);
-/* The address the request came from (the connection's peer), and as text. */
+/* The address the request came from (the connection's peer). */
 const struct sockaddr *exchange_peer(const struct exchange *x);
-const char	*exchange_peer_text(struct exchange *x);
+/*
+ * Who sent the request, as text: the peer's address, or when the peer is
+ * in trusted (a reverse proxy), the client its X-Forwarded-For names
+ * (cidr_forwarded_client), if it names one. Kept with x.
+ */
+const char	*exchange_client_text(struct exchange *x, const struct cidr_list *trusted);
 /* The route's flags (router.h). */
 unsigned	 exchange_route_flags(const struct exchange *x);
 /* Who asks, as the checks before the handler found (access.c); set once. */

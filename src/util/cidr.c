@@ -66,6 +66,63 @@ prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
+/* One bare address (IPv4 or IPv6, surrounding spaces allowed) as a socket address. */
+static bool
+parse_address(const char *s, size_t n, struct sockaddr_storage *out)
+{
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	char text[CIDR_TEXT_MAX];
+	if (n == 0 || n >= sizeof text)
+		return false;
+	memcpy(text, s, n);
+	text[n] = '\0';
+	memset(out, 0, sizeof *out);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)out;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)out;
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		return true;
+	}
+	v6->sin6_family = AF_INET6;
+	return inet_pton(AF_INET6, text, &v6->sin6_addr) == 1;
+}
+
+static void
+address_text(const struct sockaddr_storage *a, char out[CIDR_TEXT_MAX])
+{
+	const void *bytes = a->ss_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)(const void *)a)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr;
+	inet_ntop(a->ss_family, bytes, out, CIDR_TEXT_MAX);
+}
+
+bool
+cidr_forwarded_client(const struct cidr_list *trusted, const char *const *values, size_t n,
+    char out[CIDR_TEXT_MAX])
+{
+	bool found = false;
+	for (size_t h = n; h-- > 0;) {
+		const char *v = values[h];
+		for (size_t end = strlen(v), start;; end = start - 1) {
+			for (start = end; start > 0 && v[start - 1] != ','; start--)
+				;
+			struct sockaddr_storage a;
+			if (!parse_address(v + start, end - start, &a))
+				return found;
+			address_text(&a, out);
+			found = true;
+			if (!cidr_list_match(trusted, (const struct sockaddr *)&a))
+				return true;
+			if (start == 0)
+				break;
+		}
+	}
+	return found;
+}
+
 bool
 cidr_list_match(const struct cidr_list *l, const struct sockaddr *addr)
 {

@@ -149,7 +149,8 @@ form_login(struct exchange *x, void *ctx)
 		return;
 	json_t *name = form_string(&f, "name"), *password = form_string(&f, "password");
 	struct pending *w = pending_new(x, h, safe_next(form_get(&f, "next")));
-	accounts_sign_in(h->accounts, exchange_peer_text(x), name, password, signed_in, w);
+	accounts_sign_in(h->accounts, exchange_client_text(x, &h->cfg->trusted_proxy), name, password,
+	    signed_in, w);
 	json_decref(name);
 	json_decref(password);
 	form_free(&f);

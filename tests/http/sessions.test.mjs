@@ -1,6 +1,7 @@
 // Sessions over time (SPEC §7): they survive a restart, die when idle (--session-days), and
 // `parley admin reset` replaces a forgotten password with the server stopped. Sign-in
-// throttling: 5 failures for a name or 20 from an address, then 429 with Retry-After.
+// throttling: 5 failures for a name or 20 from an address, then 429 with Retry-After; behind a
+// --trusted-proxy the address is the client its X-Forwarded-For names.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerPool, runParley, assertError, onPostgres } from './helpers.mjs';
@@ -134,6 +135,34 @@ describe('sign-in throttling', () => {
     }
     assert429(await trySignIn(s.url, ADMIN.name, ADMIN.password), 'the right password from that address');
     assert429(await trySignIn(s.url, 'ghost99', 'whatever-pw'), 'any other name');
+    await pool.stop(s);
+  });
+
+  const from = (forwardedFor) => ({ 'Sec-Fetch-Site': 'same-origin', 'X-Forwarded-For': forwardedFor });
+
+  test('behind a trusted proxy: the client X-Forwarded-For names is locked out, not everyone behind it', T, async () => {
+    const s = await pool.start(accountsOptions());	// loopback is a trusted proxy by default
+    for (let i = 1; i <= 20; i++) {
+      const r = await trySignIn(s.url, `ghost${i}`, `wrong-${i}-password`, from('203.0.113.7'));
+      assertError(r, 401, `failure ${i} from 203.0.113.7`);
+    }
+    assert429(await trySignIn(s.url, ADMIN.name, ADMIN.password, from('203.0.113.7')), 'the right password from that client');
+    assert429(await trySignIn(s.url, ADMIN.name, ADMIN.password, from('198.51.100.1, 203.0.113.7')),
+      'the same client, having written an address of its own left of what the proxy saw');
+    const other = await trySignIn(s.url, ADMIN.name, ADMIN.password, from('198.51.100.9'));
+    assert.equal(other.status, 200, `another client behind the same proxy signs in: ${other.status} ${other.text}`);
+    const direct = await trySignIn(s.url, ADMIN.name, ADMIN.password);
+    assert.equal(direct.status, 200, `the proxy's own address is not locked out: ${direct.status} ${direct.text}`);
+    await pool.stop(s);
+  });
+
+  test('from a peer that is not a trusted proxy, X-Forwarded-For is not believed', T, async () => {
+    const s = await pool.start(accountsOptions({ args: ['--trusted-proxy', '10.0.0.0/8'] }));
+    for (let i = 1; i <= 20; i++) {
+      const r = await trySignIn(s.url, `ghost${i}`, `wrong-${i}-password`, from(`203.0.113.${i}`));
+      assertError(r, 401, `failure ${i}, claiming to come from 203.0.113.${i}`);
+    }
+    assert429(await trySignIn(s.url, ADMIN.name, ADMIN.password, from('198.51.100.9')), 'yet another claimed address');
     await pool.stop(s);
   });
 });
