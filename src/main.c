@@ -209,6 +209,14 @@ heard_turn(void *arg, const char *chat_id)
 	turns_asked(rt->turns, chat_id);
 }
 
+/* A sign-in on another node: its failure counts here too. */
+static void
+heard_sign_in(void *arg, const char *name, const char *address, bool failed)
+{
+	struct runtime *rt = arg;
+	accounts_sign_in_heard(rt->accounts, name, address, failed);
+}
+
 /* The bus events go out through: this process's hub, or with --redis every node's. */
 static int
 build_bus(struct runtime *rt, struct bus *bus)
@@ -220,7 +228,7 @@ build_bus(struct runtime *rt, struct bus *bus)
 		return 0;
 	char *err = NULL;
 	struct redis_bus_hooks hooks = { check_chats, heard_change, heard_presence, heard_turn,
-	    rt };
+	    heard_sign_in, rt };
 	rt->redis = redis_bus_new(rt->base, cfg->redis, cfg->node, store_deployment(rt->store),
 	    rt->hub, &hooks, &err);
 	if (rt->redis == NULL) {

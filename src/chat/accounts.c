@@ -270,19 +270,38 @@ signed_in(struct slow *s, json_t *user)
 	explicit_bzero(id, sizeof id);
 }
 
+/* A sign-in's outcome: a failure counts for the name and the address, a success forgets the name's. */
+static void
+count_sign_in(struct accounts *a, const char *name, const char *address, bool failed)
+{
+	if (failed) {
+		throttle_fail(a->by_name, name, now_s());
+		throttle_fail(a->by_addr, address, now_s());
+	} else {
+		throttle_clear(a->by_name, name);
+	}
+}
+
+void
+accounts_sign_in_heard(struct accounts *a, const char *name, const char *address, bool failed)
+{
+	count_sign_in(a, name, address, failed);
+}
+
 static void
 sign_in_checked(struct slow *s)
 {
 	struct problem p;
 	json_t *user;
-	if (!s->checked || store_user_get(s->a->store, s->name, &user, NULL) != STORE_OK) {
-		throttle_fail(s->a->by_name, s->name, now_s());
-		throttle_fail(s->a->by_addr, s->peer, now_s());
+	bool failed = !s->checked ||
+	    store_user_get(s->a->store, s->name, &user, NULL) != STORE_OK;
+	count_sign_in(s->a, s->name, s->peer, failed);
+	bus_sign_in(&s->a->bus, s->name, s->peer, failed);
+	if (failed) {
 		problem_set(&p, 401, "wrong name or password");
 		accounts_slow_end(s, NULL, NULL, &p);
 		return;
 	}
-	throttle_clear(s->a->by_name, s->name);
 	signed_in(s, user);
 	json_decref(user);
 }

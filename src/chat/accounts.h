@@ -34,6 +34,12 @@ void		 accounts_free(struct accounts *a);
  * changed user holds on every node at once.
  */
 void		 accounts_share(struct accounts *a);
+/*
+ * A sign-in on another node (bus_ops.sign_in), counted here as if it was
+ * made here: the failure limits hold for the deployment, not per node.
+ */
+void		 accounts_sign_in_heard(struct accounts *a, const char *name, const char *address,
+		    bool failed);
 
 /*
  * At start, when there is no user yet: creates the first administrator

@@ -83,6 +83,12 @@ struct bus_ops {
 	 * its turn flow (kept with the lease: store_lease_take): it looks now.
 	 */
 	void	(*ask_turn)(void *impl, const char *to, const char *chat_id);
+	/*
+	 * A sign-in for name (lower case) from address failed here, or
+	 * succeeded (failed false): the other nodes count it as their own, so
+	 * the limits hold for the deployment (one process: nothing to do).
+	 */
+	void	(*sign_in)(void *impl, const char *name, const char *address, bool failed);
 };
 
 struct bus {
@@ -131,6 +137,12 @@ static inline json_t *
 bus_reply_elsewhere(const struct bus *b, const char *chat_id)
 {
 	return b->ops->reply_elsewhere(b->impl, chat_id);
+}
+
+static inline void
+bus_sign_in(const struct bus *b, const char *name, const char *address, bool failed)
+{
+	b->ops->sign_in(b->impl, name, address, failed);
 }
 
 static inline void

@@ -352,6 +352,9 @@ heard_from(struct redis_bus *rb, const char *origin, const char *type, json_t *m
 		    json_is_array(json_object_get(msg, "p")))
 			rb->hooks.presence(rb->hooks.arg, chat_of(msg), origin,
 			    json_object_get(msg, "p"));
+		else if (strcmp(type, "a") == 0 && str(msg, "u") != NULL && str(msg, "a") != NULL)
+			rb->hooks.sign_in(rb->hooks.arg, str(msg, "u"), str(msg, "a"),
+			    json_is_true(json_object_get(msg, "f")));
 	}
 }
 
@@ -493,6 +496,14 @@ ask_turn(void *impl, const char *to, const char *chat_id)
 	send_msg(impl, json_pack("{s:s, s:s, s:s}", "t", "w", "to", to, "c", chat_id));
 }
 
+/* (A name cut short mid-character is no JSON string: that one is counted here only.) */
+static void
+sign_in(void *impl, const char *name, const char *address, bool failed)
+{
+	send_msg(impl, json_pack("{s:s, s:s, s:s, s:b}", "t", "a", "u", name, "a", address,
+	    "f", failed));
+}
+
 const char *
 redis_bus_node_id(const struct redis_bus *rb)
 {
@@ -504,7 +515,7 @@ redis_bus_bus(struct redis_bus *rb)
 {
 	static const struct bus_ops ops = { publish, end_chat, end_streams, publish_list, forget,
 	    lists_heard, changed, reply_elsewhere, deliver_here, publish_here, share_presence,
-	    ask_turn };
+	    ask_turn, sign_in };
 	return (struct bus){ &ops, rb };
 }
 

@@ -8,7 +8,7 @@
  * against the store (the caller's `check`). hiredis has no timeouts, so a
  * heartbeat goes through Redis every LIMIT_BUS_TICK_MS: a node that does not hear
  * its own for LIMIT_BUS_SILENCE_MS reconnects, with backoff. Changes other
- * nodes keep in memory (chat settings, bots) are told too.
+ * nodes keep in memory (chat settings, bots, sign-in failures) are told too.
  * Main loop only.
  */
 #ifndef PARLEY_REDIS_BUS_H
@@ -30,6 +30,8 @@ struct redis_bus_hooks {
 			    json_t *people);
 	/* The turn flow of the chat, whose lease this node holds, was asked something. */
 	void		(*turn)(void *arg, const char *chat_id);
+	/* A sign-in on another node (bus_ops.sign_in). */
+	void		(*sign_in)(void *arg, const char *name, const char *address, bool failed);
 	void		*arg;
 };
 

@@ -30,7 +30,7 @@ import {
   metrics,
   sleep,
 } from './helpers.mjs';
-import { ADMIN, accountsOptions, signIn, newToken, Client } from './account_helpers.mjs';
+import { ADMIN, accountsOptions, signIn, trySignIn, newUser, newToken, Client } from './account_helpers.mjs';
 import { stampFrames } from './control_helpers.mjs';
 import { clusterAvailable, startCluster, health } from './cluster.mjs';
 
@@ -459,6 +459,39 @@ describe('three nodes with --auth accounts', { skip }, () => {
       assertError(await t3.api('GET', '/api/v1/me'), 401, `round ${round}: node 3, right after the deletion on node 2:`);
       assertError(await tok.client.api('GET', '/api/v1/me'), 401, `round ${round}: node 1 too:`);
     }
+  });
+
+  test('sign-in limits hold for the deployment: failures spread over the nodes lock a name and an address out on every node; a success clears the name everywhere', T, async () => {
+    const [n1, n2, n3] = cl.nodes;
+    const from = (ip) => ({ 'Sec-Fetch-Site': 'same-origin', 'X-Forwarded-For': ip });
+    const fail = async (node, name, ip, what) =>
+      assertError(await trySignIn(node.url, name, 'not-the-password', from(ip)), 401, what);
+    const a = await signIn(n1.url, ADMIN.name, ADMIN.password);
+    const nina = await newUser(a, uniqueName('nina'));
+    const name = nina.user.name;
+
+    // 4 failures over three nodes, a success on node 1, 4 more: not locked (the success
+    // cleared the name on every node), then 5 over three nodes: locked on every node
+    for (let i = 0; i < 4; i++) await fail(cl.nodes[i % 3], name, '198.51.100.1', `failure ${i + 1}`);
+    await sleep(300);
+    assert.equal((await trySignIn(n1.url, name, nina.password, from('198.51.100.2'))).status, 200, 'the right password after 4');
+    await sleep(300);
+    for (let i = 0; i < 4; i++) await fail(cl.nodes[(i + 1) % 3], name, '198.51.100.3', `failure ${i + 1} after the success`);
+    await sleep(300);
+    assert.equal((await trySignIn(n3.url, name, nina.password, from('198.51.100.4'))).status, 200,
+      'the right password on node 3 after 4 more: node 3 forgot the failures from before the success on node 1');
+    await sleep(300);
+    for (let i = 0; i < 5; i++) await fail(cl.nodes[i % 3], name, '198.51.100.5', `failure ${i + 1} of 5`);
+    await sleep(300);
+    for (const [k, node] of [n1, n2, n3].entries())
+      assertError(await trySignIn(node.url, name, nina.password, from('198.51.100.6')), 429, `node ${k + 1}: the name is locked`);
+
+    // 20 failures from one address over three nodes: that address is refused on every node
+    for (let i = 0; i < 20; i++) await fail(cl.nodes[i % 3], uniqueName('ghost'), '203.0.113.50', `address failure ${i + 1}`);
+    await sleep(300);
+    for (const [k, node] of [n1, n2, n3].entries())
+      assertError(await trySignIn(node.url, ADMIN.name, ADMIN.password, from('203.0.113.50')), 429, `node ${k + 1}: the address is locked`);
+    assert.equal((await trySignIn(n2.url, ADMIN.name, ADMIN.password, from('203.0.113.51'))).status, 200, 'another address is not');
   });
 });
 

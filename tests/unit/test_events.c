@@ -131,9 +131,18 @@ rec_ask_turn(void *impl, const char *to, const char *chat_id)
 	(void)chat_id;
 }
 
+static void
+rec_sign_in(void *impl, const char *name, const char *address, bool failed)
+{
+	(void)impl;
+	(void)name;
+	(void)address;
+	(void)failed;
+}
+
 static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
     rec_publish_list, rec_forget, rec_lists_heard, rec_changed, rec_reply_elsewhere,
-    rec_deliver_here, rec_publish_here, rec_share_presence, rec_ask_turn };
+    rec_deliver_here, rec_publish_here, rec_share_presence, rec_ask_turn, rec_sign_in };
 
 struct fixture {
 	struct event_base	*base;
