@@ -383,12 +383,27 @@ postgres_chat_update(struct postgres_store *st, const char *id,
 	return STORE_OK;
 }
 
+/*
+ * The chat's rows are locked in the order every other writer takes them:
+ * its lease (a turn's fenced write checks it first), its messages (a
+ * message's change takes the chat's next event id after), then the chat
+ * row, whose deletion takes the rest with it. Deleting the chat row first
+ * would lock them the other way round: a deletion and a reply being written
+ * on another node would wait for each other until PostgreSQL failed one.
+ */
 enum store_status
 postgres_chat_delete(struct postgres_store *st, const char *id)
 {
 	struct pg_params p = on_chat(id);
-	long changed = postgres_exec(st, PG_CHAT_DELETE, &p);
-	return changed < 0 ? STORE_ERROR : changed == 0 ? STORE_NOT_FOUND : STORE_OK;
+	struct pg_batch b = { .n = 3,
+	    .id = { PG_CHAT_LOCK_LEASE, PG_CHAT_LOCK_MESSAGES, PG_CHAT_DELETE },
+	    .params = { &p, &p, &p } };
+	if (postgres_run_batch(st, &b) != 0)
+		return STORE_ERROR;
+	long changed = strtol(PQcmdTuples(b.result[2]), NULL, 10);
+	for (size_t i = 0; i < b.n; i++)
+		PQclear(b.result[i]);
+	return changed == 0 ? STORE_NOT_FOUND : STORE_OK;
 }
 
 /* ---------- messages ---------- */

@@ -6,8 +6,10 @@
  * again; in a fiber, a round trip waits without holding up its caller, and a
  * call made outside a fiber meanwhile lets the fiber's finish first; the
  * group commit's round trip does not hold the services up, and the posts
- * they queue meanwhile make the next group. Needs the throwaway cluster of scripts/with-postgres.sh
- * (PARLEY_TEST_PG); skipped without it.
+ * they queue meanwhile make the next group; a chat deleted while another
+ * node writes a reply in it waits for that write (no deadlock). Needs the
+ * throwaway cluster of scripts/with-postgres.sh (PARLEY_TEST_PG); skipped
+ * without it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -282,6 +284,82 @@ test_turn_lease_fences(void **state)
 	store_close(b);
 }
 
+/* Runs sql on the open connection c (a transaction in progress); its status. */
+static ExecStatusType
+on_conn(PGconn *c, const char *sql, const char *chat)
+{
+	const char *params[1] = { chat };
+	PGresult *r = PQexecParams(c, sql, chat ? 1 : 0, NULL, chat ? params : NULL, NULL, NULL, 0);
+	ExecStatusType status = PQresultStatus(r);
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return status;
+}
+
+struct deletion {
+	struct store		*st;
+	const char		*chat;
+	enum store_status	 rc;
+	bool			 done;
+};
+
+static void
+delete_in_fiber(void *arg)
+{
+	struct deletion *d = arg;
+	d->rc = store_chat_delete(d->st, d->chat);
+	d->done = true;
+}
+
+/*
+ * A chat deleted while a reply is being written in it on another node (a
+ * fenced write: its lease, then a message, then the chat row): the
+ * deletion waits for that write, which goes through, then deletes; neither
+ * waits for the other until PostgreSQL fails one (a deadlock).
+ */
+static void
+test_chat_delete_waits_for_fenced_write(void **state)
+{
+	struct store *st = store_of(state);
+	char holder[LEASE_NODE_MAX];
+	json_t *chat = new_chat(st), *was = NULL;
+	uint64_t event_id;
+	post(st, chat_id(chat), "hello", &event_id);
+	struct lease l = lease_of(chat_id(chat), "b/1");
+	assert_int_equal(store_lease_take(st, &l, holder, &was, NULL), STORE_OK);
+
+	PGconn *other = PQconnectdb(((struct fixture *)*state)->url);
+	assert_int_equal(PQstatus(other), CONNECTION_OK);
+	assert_int_equal(on_conn(other, "BEGIN", NULL), PGRES_COMMAND_OK);
+	assert_int_equal(on_conn(other, "SELECT 1 FROM turn_leases WHERE chat_id = $1 FOR SHARE",
+	    chat_id(chat)), PGRES_TUPLES_OK);
+	assert_int_equal(on_conn(other, "UPDATE messages SET body = 'hello again'"
+	    " WHERE chat_id = $1 AND seq = 1", chat_id(chat)), PGRES_COMMAND_OK);
+
+	struct event_base *base = event_base_new();
+	fiber_enable(base);
+	struct deletion d = { .st = st, .chat = chat_id(chat) };
+	fiber_run(delete_in_fiber, &d);
+	for (int i = 0; i < 50; i++) {		/* its statements reach the server, which holds them */
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	assert_false(d.done);
+	assert_int_equal(on_conn(other, "UPDATE chats SET last_event_id = last_event_id + 1"
+	    " WHERE id = $1", chat_id(chat)), PGRES_COMMAND_OK);
+	assert_int_equal(on_conn(other, "COMMIT", NULL), PGRES_COMMAND_OK);
+	while (!d.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(d.rc, STORE_OK);
+	json_t *gone = NULL;
+	assert_int_equal(store_chat_get(st, chat_id(chat), &gone), STORE_NOT_FOUND);
+	PQfinish(other);
+	fiber_disable();
+	event_base_free(base);
+	json_decref(chat);
+}
+
 struct fiber_post {
 	struct store	*st;
 	const char	*chat;
@@ -489,6 +567,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit_lets_services_go_on, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_turn_lease_fences, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_delete_waits_for_fenced_write, setup,
+		    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
