@@ -83,6 +83,7 @@ struct flow {
 	json_t			*published;	/* the last turn state sent */
 	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
 	bool			 lost;		/* a write found the lease gone: ends, silently */
+	bool			 doing_asked;	/* do_dead_asks: flow_settle leaves it to the caller */
 	int64_t			 kept_ms;	/* when the lease was last taken or kept (monotonic) */
 };
 
@@ -262,7 +263,7 @@ flow_settle(struct flow *f)
 		fence_off(f, events_turn(f->turns->events, flow_chat(f), state));
 	}
 	json_decref(state);
-	if (f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
+	if (!f->doing_asked && f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
 	    f->auto_left == 0)))
 		flow_free(f);
 }
@@ -270,11 +271,13 @@ flow_settle(struct flow *f)
 static struct flow *
 flow_get(struct turns *t, const char *chat_id, bool create);
 static void took_over(struct flow *f, const char *node, json_t *saved);
+static void do_dead_asks(struct turns *t, struct flow *f);
 
 /*
  * The chat's flow on this node, made if need be; with several nodes only
  * while this node holds (or can take) the chat's lease: taken from a node
- * that let it lapse (it died), its reply ends and its queue goes on here.
+ * that let it lapse (it died), its reply ends, its queue goes on here, and
+ * what it was asked and never took is done, all before the caller's turn.
  * When another node holds it, what was asked (trigger, taken) goes there
  * and NULL comes back.
  */
@@ -298,7 +301,7 @@ flow_here(struct turns *t, const char *chat_id, json_t *trigger)
 		f->kept_ms = monotonic_ms();
 		if (holder[0] != '\0') {
 			took_over(f, holder, saved);
-			turns_asked(t, chat_id);	/* what the dead node was not told */
+			do_dead_asks(t, f);
 		}
 		json_decref(saved);
 	} else if (rc == STORE_CONFLICT) {
@@ -977,6 +980,28 @@ took_over(struct flow *f, const char *node, json_t *saved)
 	f->auto_left = (unsigned)json_integer_value(json_object_get(saved, "auto_left"));
 	json_decref(f->published);
 	f->published = json_null();	/* the tabs hear the state anew */
+}
+
+/*
+ * What the node that died was asked and never took, done before what
+ * brought this node here (a stop asked of it must not stop the turn asked
+ * now, nor let its queue start first). The flow stays meanwhile, whatever
+ * those do: the caller settles it.
+ */
+static void
+do_dead_asks(struct turns *t, struct flow *f)
+{
+	json_t *asked = NULL, *one;
+	size_t i;
+	if (store_lease_asked(t->store, &f->lease, &asked) != STORE_OK) {
+		turns_asked(t, flow_chat(f));	/* looked at again soon */
+		return;
+	}
+	f->doing_asked = true;
+	json_array_foreach(asked, i, one)
+		do_asked(t, flow_chat(f), one);
+	f->doing_asked = false;
+	json_decref(asked);
 }
 
 /* A lease that lapsed: ours is kept again (the database was away); another's is taken over. */

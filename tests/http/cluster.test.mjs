@@ -358,6 +358,38 @@ describe('three nodes over Redis', { skip }, () => {
     assert.deepEqual(bots.map((m) => [m.author, m.state]), [[echo.name, 'stopped'], [dice.name, 'complete']]);
   });
 
+  test('a stop asked of a node that dies before it hears holds after the takeover: the queued turn never starts, and a turn asked afterwards runs to its end', { timeout: 60000 }, async (t) => {
+    const own = await startCluster(3, { args: ['--typing-ms', '60', '--keepalive', '1'] });
+    const [n1, n2, n3] = own.nodes;
+    t.after(async () => {
+      await n1.kill();
+      await Promise.all([n2.stop('SIGTERM', { keepDb: true }), n3.stop('SIGTERM', { keepDb: true })]);
+      await own.kill();
+    });
+    const echo = await createBot(n1.url, { name: uniqueName('Echo'), backend: 'echo' });
+    const dice = await createBot(n1.url, { name: uniqueName('Dice'), backend: 'dice' });
+    const chat = await createChat(n1.url, 'stopped before the takeover', { bots: [echo.id, dice.id], policy: 'mentions' });
+    const s2 = await stream(n2, chat.id);
+    const words = Array.from({ length: 120 }, (_, i) => `w${i + 1}`).join(' ');
+    await postMessage(n1.url, chat.id, `@${echo.name} @${dice.name} ${words}`);	// Echo writes, Dice waits
+    await s2.waitFor(() => evs(s2).filter((e) => e.event === 'token').length >= 3, 10000, 'node 1 writing the reply');
+    n1.proc.kill('SIGSTOP');	// it hears nothing more, and then dies
+    const stop = await api(n3.url, 'POST', `/api/v1/chats/${chat.id}/stop`);
+    assert.equal(stop.status, 202, stop.text);
+    await sleep(500);
+    await n1.kill();
+    const stopped = (e) => e.event === 'message-update' && e.id !== undefined && e.json.state === 'stopped' && e.json.author === echo.name;
+    await s2.waitFor(() => evs(s2).some(stopped), 25000, 'Echo\'s reply marked stopped by the node taking over');
+    const asked = await api(n2.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: dice.name });
+    assert.equal(asked.status, 202, asked.text);
+    const diced = (e) => e.event === 'message-update' && e.id !== undefined && e.json.author === dice.name && e.json.state !== 'streaming';
+    await s2.waitFor(() => evs(s2).some(diced), 10000, 'the turn asked after the takeover ends');
+    await sleep(1000);
+    const bots = (await allMessages(n2.url, chat.id)).filter((m) => m.kind === 'bot');
+    assert.deepEqual(bots.map((m) => [m.author, m.state]), [[echo.name, 'stopped'], [dice.name, 'complete']],
+      'the stop dropped the queued Dice turn (it never started), and did not stop the one asked after');
+  });
+
   test('changes cross nodes: a title PATCHed on node 1 reads back on node 2; a bot muted, then removed, on node 1 no longer answers a post on node 2', T, async () => {
     const [n1, n2] = cl.nodes;
     const chat = await createChat(n1.url, 'old title');
