@@ -168,13 +168,12 @@ static int
 session_who(struct accounts *a, const char *hash, struct who *who, int64_t *last)
 {
 	char user_id[ID_LEN + 1];
-	if (!a->shared && credentials_get(a->credentials, hash, who, last) && !who->by_token)
+	if (credentials_get(a->credentials, hash, who, last) && !who->by_token)
 		return 0;
 	if (store_session_get(a->store, hash, user_id, last) != STORE_OK ||
 	    who_of(a, user_id, hash, who) != 0)
 		return -1;
-	if (!a->shared)
-		credentials_put(a->credentials, hash, who, *last);
+	credentials_put(a->credentials, hash, who, *last);
 	return 0;
 }
 
@@ -194,7 +193,7 @@ accounts_by_session(struct accounts *a, const char *session_id, struct who *who)
 		return -1;
 	}
 	if (now - last >= LIMIT_SESSION_TOUCH_SECONDS &&
-	    store_session_touch(a->store, hash, now) == STORE_OK && !a->shared)
+	    store_session_touch(a->store, hash, now) == STORE_OK)
 		credentials_put(a->credentials, hash, who, now);
 	return 0;
 }
@@ -207,14 +206,13 @@ accounts_by_token(struct accounts *a, const char *token, struct who *who)
 	if (token == NULL || !secret_plausible(token))
 		return -1;
 	secret_hash(token, hash);
-	if (!a->shared && credentials_get(a->credentials, hash, who, &unused) && who->by_token)
+	if (credentials_get(a->credentials, hash, who, &unused) && who->by_token)
 		return 0;
 	if (store_token_find(a->store, hash, user_id, token_id) != STORE_OK ||
 	    who_of(a, user_id, hash, who) != 0)
 		return -1;
 	who->by_token = true;
-	if (!a->shared)
-		credentials_put(a->credentials, hash, who, 0);
+	credentials_put(a->credentials, hash, who, 0);
 	return 0;
 }
 
@@ -523,7 +521,8 @@ accounts_new(struct event_base *base, struct store *st, struct bus bus, enum aut
 void
 accounts_share(struct accounts *a)
 {
-	a->shared = true;
+	credentials_free(a->credentials);
+	a->credentials = NULL;
 }
 
 void

@@ -18,8 +18,8 @@ struct accounts {
 	struct workers		*workers;	/* password hashing */
 	struct throttle		*by_name, *by_addr;
 	struct event		*sweep;		/* hourly: expired sessions and invites go */
-	struct credentials	*credentials;	/* who recently used sessions and tokens are */
-	bool			 shared;	/* several nodes: credentials always read from the store */
+	struct credentials	*credentials;	/* who recently used sessions and tokens are;
+						   NULL with several nodes (read at every request) */
 	enum auth_mode		 mode;
 	int64_t			 session_seconds;
 	char			 setup_hash[SECRET_HEX + 1];	/* "" once used or not needed */

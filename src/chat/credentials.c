@@ -36,7 +36,7 @@ void
 credentials_clear(struct credentials *c)
 {
 	struct idmap_entry *e;
-	while ((e = idmap_first(&c->map)) != NULL) {
+	while (c != NULL && (e = idmap_first(&c->map)) != NULL) {
 		idmap_remove(&c->map, e);
 		free(container_of(e, struct credential, entry));
 	}
@@ -55,6 +55,8 @@ credentials_free(struct credentials *c)
 static struct credential *
 find(struct credentials *c, const char *hash)
 {
+	if (c == NULL)
+		return NULL;
 	char key[ID_LEN + 1];
 	memcpy(key, hash, ID_LEN);
 	key[ID_LEN] = '\0';
@@ -84,6 +86,8 @@ credentials_put(struct credentials *c, const char *hash, const struct who *who,
 		cr->last_seen = last_seen;
 		return;
 	}
+	if (c == NULL)
+		return;
 	char key[ID_LEN + 1];
 	memcpy(key, hash, ID_LEN);
 	key[ID_LEN] = '\0';

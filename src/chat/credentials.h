@@ -4,7 +4,8 @@
  * read to say who asks. The account service (accounts.c, users.c) owns it
  * and forgets what changes: a credential that ends, and everything when a
  * user changes (name, rights, password) or sessions expire. Bounded: when
- * full it starts over. Not thread-safe: one owner.
+ * full it starts over. Not thread-safe: one owner. A NULL cache keeps
+ * nothing (several nodes: who a credential is is read at every request).
  */
 #ifndef PARLEY_CREDENTIALS_H
 #define PARLEY_CREDENTIALS_H
