@@ -12,6 +12,7 @@
 #define LIMIT_CARD_PIXELS         4096          /* a card PNG's width and height, at most */
 #define LIMIT_MESSAGE_BODY_BYTES  (16 * 1024)   /* a message's "body" field, 413 above */
 #define LIMIT_HEADER_BYTES        (8 * 1024)    /* request header block, 431 above */
+#define LIMIT_FORWARDED_HEADERS   8             /* X-Forwarded-For headers read: the last ones */
 #define LIMIT_EVHTTP_HEADER_BYTES (256 * 1024)  /* libevent refuses on its own above (400) */
 #define LIMIT_EVHTTP_BODY_BYTES   (3 * 1024 * 1024) /* libevent refuses on its own above */
 #define LIMIT_AUTHOR_CHARS        64            /* person's name, after trimming */

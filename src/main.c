@@ -214,7 +214,7 @@ static void
 heard_sign_in(void *arg, const char *name, const char *address, bool failed)
 {
 	struct runtime *rt = arg;
-	accounts_sign_in_heard(rt->accounts, name, address, failed);
+	accounts_count_sign_in(rt->accounts, name, address, failed);
 }
 
 /* The bus events go out through: this process's hub, or with --redis every node's. */

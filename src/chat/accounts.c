@@ -268,9 +268,8 @@ signed_in(struct slow *s, json_t *user)
 	explicit_bzero(id, sizeof id);
 }
 
-/* A sign-in's outcome: a failure counts for the name and the address, a success forgets the name's. */
-static void
-count_sign_in(struct accounts *a, const char *name, const char *address, bool failed)
+void
+accounts_count_sign_in(struct accounts *a, const char *name, const char *address, bool failed)
 {
 	if (failed) {
 		throttle_fail(a->by_name, name, now_s());
@@ -280,12 +279,6 @@ count_sign_in(struct accounts *a, const char *name, const char *address, bool fa
 	}
 }
 
-void
-accounts_sign_in_heard(struct accounts *a, const char *name, const char *address, bool failed)
-{
-	count_sign_in(a, name, address, failed);
-}
-
 static void
 sign_in_checked(struct slow *s)
 {
@@ -293,7 +286,7 @@ sign_in_checked(struct slow *s)
 	json_t *user;
 	bool failed = !s->checked ||
 	    store_user_get(s->a->store, s->name, &user, NULL) != STORE_OK;
-	count_sign_in(s->a, s->name, s->peer, failed);
+	accounts_count_sign_in(s->a, s->name, s->peer, failed);
 	bus_sign_in(&s->a->bus, s->name, s->peer, failed);
 	if (failed) {
 		problem_set(&p, 401, "wrong name or password");
@@ -331,7 +324,10 @@ accounts_sign_in(struct accounts *a, const char *peer, json_t *name, json_t *pas
 		done(arg, NULL, NULL, &p);
 		return;
 	}
-	snprintf(key, sizeof key, "%s", json_string_value(name));
+	/* cut where a character ends: the key goes to other nodes as a JSON string */
+	size_t len = text_utf8_prefix(json_string_value(name), json_string_length(name),
+	    sizeof key - 1);
+	snprintf(key, sizeof key, "%.*s", (int)len, json_string_value(name));
 	for (char *c = key; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 	if (throttled(a, key, peer, &p)) {

@@ -35,11 +35,12 @@ void		 accounts_free(struct accounts *a);
  */
 void		 accounts_share(struct accounts *a);
 /*
- * A sign-in on another node (bus_ops.sign_in), counted here as if it was
- * made here: the failure limits hold for the deployment, not per node.
+ * A sign-in's outcome in the limits: a failure counts for the name and the
+ * address, a success forgets the name's. Made here, or on another node
+ * (bus_ops.sign_in): the limits hold for the deployment, not per node.
  */
-void		 accounts_sign_in_heard(struct accounts *a, const char *name, const char *address,
-		    bool failed);
+void		 accounts_count_sign_in(struct accounts *a, const char *name,
+		    const char *address, bool failed);
 
 /*
  * At start, when there is no user yet: creates the first administrator

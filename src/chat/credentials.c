@@ -80,14 +80,14 @@ void
 credentials_put(struct credentials *c, const char *hash, const struct who *who,
     int64_t last_seen)
 {
+	if (c == NULL)
+		return;
 	struct credential *cr = find(c, hash);
 	if (cr != NULL) {
 		cr->who = *who;
 		cr->last_seen = last_seen;
 		return;
 	}
-	if (c == NULL)
-		return;
 	char key[ID_LEN + 1];
 	memcpy(key, hash, ID_LEN);
 	key[ID_LEN] = '\0';

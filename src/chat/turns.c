@@ -83,7 +83,7 @@ struct flow {
 	json_t			*published;	/* the last turn state sent */
 	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
 	bool			 lost;		/* a write found the lease gone: ends, silently */
-	bool			 doing_asked;	/* do_dead_asks: flow_settle leaves it to the caller */
+	bool			 doing_asked;	/* do_kept_asks: flow_settle leaves it to the caller */
 	int64_t			 kept_ms;	/* when the lease was last taken or kept (monotonic) */
 };
 
@@ -271,7 +271,7 @@ flow_settle(struct flow *f)
 static struct flow *
 flow_get(struct turns *t, const char *chat_id, bool create);
 static void took_over(struct flow *f, const char *node, json_t *saved);
-static void do_dead_asks(struct turns *t, struct flow *f);
+static void do_kept_asks(struct turns *t, struct flow *f);
 
 /*
  * The chat's flow on this node, made if need be; with several nodes only
@@ -301,7 +301,7 @@ flow_here(struct turns *t, const char *chat_id, json_t *trigger)
 		f->kept_ms = monotonic_ms();
 		if (holder[0] != '\0') {
 			took_over(f, holder, saved);
-			do_dead_asks(t, f);
+			do_kept_asks(t, f);	/* what the dead node never took, first */
 		}
 		json_decref(saved);
 	} else if (rc == STORE_CONFLICT) {
@@ -828,9 +828,14 @@ queue_first(struct turns *t, json_t *chat, json_t *bot, json_t *turn, json_t *as
 	    f != NULL && json_array_size(f->queue) >= LIMIT_QUEUED_TURNS ? TURN_QUEUE_FULL :
 	    TURN_QUEUED;
 	if (rc == TURN_QUEUED && (f = flow_here(t, str(chat, "id"), asked)) != NULL) {
-		json_array_insert_new(f->queue, 0, turn);
+		/* a takeover may have brought a dead node's queue back */
+		if (json_array_size(f->queue) >= LIMIT_QUEUED_TURNS)
+			rc = TURN_QUEUE_FULL;
+		else
+			json_array_insert_new(f->queue, 0, json_incref(turn));
 		flow_next(f);
-		return TURN_QUEUED;
+		json_decref(turn);
+		return rc;
 	}
 	if (rc != TURN_QUEUED)
 		json_decref(asked);
@@ -983,18 +988,23 @@ took_over(struct flow *f, const char *node, json_t *saved)
 }
 
 /*
- * What the node that died was asked and never took, done before what
- * brought this node here (a stop asked of it must not stop the turn asked
- * now, nor let its queue start first). The flow stays meanwhile, whatever
- * those do: the caller settles it.
+ * What other nodes asked of the chat's flow, kept with its lease, taken and
+ * done here, in order. After a takeover these are what the dead node never
+ * took, done before its queue goes on and before what brought this node
+ * there (a stop asked of it must not stop the turn asked now). The flow
+ * stays meanwhile, whatever those do: the caller settles it.
  */
 static void
-do_dead_asks(struct turns *t, struct flow *f)
+do_kept_asks(struct turns *t, struct flow *f)
 {
 	json_t *asked = NULL, *one;
 	size_t i;
-	if (store_lease_asked(t->store, &f->lease, &asked) != STORE_OK) {
-		turns_asked(t, flow_chat(f));	/* looked at again soon */
+	enum store_status rc = store_lease_asked(t->store, &f->lease, &asked);
+	if (rc != STORE_OK) {
+		if (rc == STORE_FENCED)
+			f->lost = true;		/* another node has the lease now */
+		else
+			turns_asked(t, flow_chat(f));	/* looked at again soon */
 		return;
 	}
 	f->doing_asked = true;
@@ -1057,14 +1067,10 @@ static void
 take_asked(struct turns *t, const char *chat_id)
 {
 	struct flow *f = flow_here(t, chat_id, NULL);
-	json_t *asked = NULL, *one;
-	size_t i;
-	if (f != NULL && store_lease_asked(t->store, &f->lease, &asked) == STORE_OK)
-		json_array_foreach(asked, i, one)
-			do_asked(t, chat_id, one);
-	json_decref(asked);
-	if ((f = flow_get(t, chat_id, false)) != NULL)
-		flow_next(f);	/* nothing asked: an idle flow just made ends again */
+	if (f == NULL)
+		return;
+	do_kept_asks(t, f);
+	flow_next(f);	/* nothing asked: an idle flow just made ends again */
 }
 
 /* The chats to look at now; those asked for meanwhile get a turn of their own after. */

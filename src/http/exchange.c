@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "chat/who.h"
+#include "limits.h"
 #include "metrics.h"
 #include "util/buf.h"
 #include "util/cidr.h"
@@ -174,18 +175,26 @@ exchange_peer(const struct exchange *x)
 	return evcon ? evhttp_connection_get_addr(evcon) : NULL;
 }
 
-/* The client a trusted proxy names in X-Forwarded-For (every such header, in order). */
+/*
+ * The client a trusted proxy names in X-Forwarded-For: the last such
+ * headers, in order (a proxy adds its own after the client's; those a
+ * client sends beyond them never push it out).
+ */
 static bool
 forwarded_client(struct exchange *x, const struct cidr_list *trusted)
 {
-	const char *values[8];
-	size_t n = 0;
+	enum { N = LIMIT_FORWARDED_HEADERS };
+	const char *ring[N], *last[N];
+	size_t seen = 0;
 	struct evkeyval *h;
 	TAILQ_FOREACH(h, evhttp_request_get_input_headers(x->req), next)
-		if (strcasecmp(h->key, "X-Forwarded-For") == 0 && n < sizeof values / sizeof values[0])
-			values[n++] = h->value;
+		if (strcasecmp(h->key, "X-Forwarded-For") == 0)
+			ring[seen++ % N] = h->value;
+	size_t n = seen < N ? seen : N;
+	for (size_t i = 0; i < n; i++)
+		last[i] = ring[(seen - n + i) % N];
 	_Static_assert(sizeof x->client >= CIDR_TEXT_MAX, "room for an address");
-	return cidr_forwarded_client(trusted, values, n, x->client);
+	return cidr_forwarded_client(trusted, last, n, x->client);
 }
 
 const char *

@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -707,6 +708,7 @@ int
 postgres_run_batch(struct postgres_store *st, struct pg_batch *b)
 {
 	take_turn(st);
+	assert(!st->in_transaction);	/* the batch is a transaction of its own */
 	memset(b->result, 0, sizeof b->result);
 	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
 	char name[16];

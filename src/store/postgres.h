@@ -105,8 +105,9 @@ struct pg_batch {
 /*
  * Runs the batch's statements in order, in one round trip and one
  * transaction: 0 when every one succeeded and they committed, else -1,
- * none of them committed, every result dropped, st->sqlstate the failure's.
- * Not inside a transaction the caller began.
+ * every result dropped, st->sqlstate the failure's, and none of them
+ * committed (when the connection broke after they went out, that cannot
+ * be known). Not inside a transaction the caller began.
  */
 int		 postgres_run_batch(struct postgres_store *st, struct pg_batch *b);
 /*

@@ -496,34 +496,53 @@ describe('three nodes with --auth accounts', { skip }, () => {
   test('sign-in limits hold for the deployment: failures spread over the nodes lock a name and an address out on every node; a success clears the name everywhere', T, async () => {
     const [n1, n2, n3] = cl.nodes;
     const from = (ip) => ({ 'Sec-Fetch-Site': 'same-origin', 'X-Forwarded-For': ip });
-    const fail = async (node, name, ip, what) =>
-      assertError(await trySignIn(node.url, name, 'not-the-password', from(ip)), 401, what);
     const a = await signIn(n1.url, ADMIN.name, ADMIN.password);
     const nina = await newUser(a, uniqueName('nina'));
     const name = nina.user.name;
+    await sleep(200);
+
+    // every sign-in is told to the other two nodes: wait until each has heard what it must
+    const received = () => Promise.all(cl.nodes.map(async (n) => (await metrics(n.url)).get('parley_bus_received_total') || 0));
+    const base = await received();
+    const due = [0, 0, 0];
+    const attempt = async (node, user, password, ip) => {
+      const r = await trySignIn(node.url, user, password, from(ip));
+      if (r.status !== 429) cl.nodes.forEach((_, j) => { if (cl.nodes[j] !== node) due[j] += 1; });
+      return r;
+    };
+    const heard = async (what) => {
+      const deadline = Date.now() + 10000;
+      for (;;) {
+        const got = await received();
+        if (got.every((g, j) => g - base[j] >= due[j])) return;
+        if (Date.now() > deadline) assert.fail(`${what}: not every node heard the sign-ins within 10 s: received ${JSON.stringify(got)}, from ${JSON.stringify(base)} + ${JSON.stringify(due)}`);
+        await sleep(20);
+      }
+    };
+    const fail = async (node, user, ip, what) => assertError(await attempt(node, user, 'not-the-password', ip), 401, what);
 
     // 4 failures over three nodes, a success on node 1, 4 more: not locked (the success
     // cleared the name on every node), then 5 over three nodes: locked on every node
     for (let i = 0; i < 4; i++) await fail(cl.nodes[i % 3], name, '198.51.100.1', `failure ${i + 1}`);
-    await sleep(300);
-    assert.equal((await trySignIn(n1.url, name, nina.password, from('198.51.100.2'))).status, 200, 'the right password after 4');
-    await sleep(300);
+    await heard('4 failures');
+    assert.equal((await attempt(n1, name, nina.password, '198.51.100.2')).status, 200, 'the right password after 4');
+    await heard('the success');
     for (let i = 0; i < 4; i++) await fail(cl.nodes[(i + 1) % 3], name, '198.51.100.3', `failure ${i + 1} after the success`);
-    await sleep(300);
-    assert.equal((await trySignIn(n3.url, name, nina.password, from('198.51.100.4'))).status, 200,
+    await heard('4 more failures');
+    assert.equal((await attempt(n3, name, nina.password, '198.51.100.4')).status, 200,
       'the right password on node 3 after 4 more: node 3 forgot the failures from before the success on node 1');
-    await sleep(300);
+    await heard('the second success');
     for (let i = 0; i < 5; i++) await fail(cl.nodes[i % 3], name, '198.51.100.5', `failure ${i + 1} of 5`);
-    await sleep(300);
+    await heard('5 failures');
     for (const [k, node] of [n1, n2, n3].entries())
-      assertError(await trySignIn(node.url, name, nina.password, from('198.51.100.6')), 429, `node ${k + 1}: the name is locked`);
+      assertError(await attempt(node, name, nina.password, '198.51.100.6'), 429, `node ${k + 1}: the name is locked`);
 
     // 20 failures from one address over three nodes: that address is refused on every node
     for (let i = 0; i < 20; i++) await fail(cl.nodes[i % 3], uniqueName('ghost'), '203.0.113.50', `address failure ${i + 1}`);
-    await sleep(300);
+    await heard('20 failures from one address');
     for (const [k, node] of [n1, n2, n3].entries())
-      assertError(await trySignIn(node.url, ADMIN.name, ADMIN.password, from('203.0.113.50')), 429, `node ${k + 1}: the address is locked`);
-    assert.equal((await trySignIn(n2.url, ADMIN.name, ADMIN.password, from('203.0.113.51'))).status, 200, 'another address is not');
+      assertError(await attempt(node, ADMIN.name, ADMIN.password, '203.0.113.50'), 429, `node ${k + 1}: the address is locked`);
+    assert.equal((await attempt(n2, ADMIN.name, ADMIN.password, '203.0.113.51')).status, 200, 'another address is not');
   });
 });
 

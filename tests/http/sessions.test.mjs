@@ -4,6 +4,7 @@
 // --trusted-proxy the address is the client its X-Forwarded-For names.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { useServerPool, runParley, assertError, onPostgres } from './helpers.mjs';
 import { ADMIN, accountsOptions, admin, newUser, newToken, trySignIn, signIn, Client, runSql } from './account_helpers.mjs';
 
@@ -153,6 +154,31 @@ describe('sign-in throttling', () => {
     assert.equal(other.status, 200, `another client behind the same proxy signs in: ${other.status} ${other.text}`);
     const direct = await trySignIn(s.url, ADMIN.name, ADMIN.password);
     assert.equal(direct.status, 200, `the proxy's own address is not locked out: ${direct.status} ${direct.text}`);
+    await pool.stop(s);
+  });
+
+  /** POST /api/v1/session with one X-Forwarded-For header line per item of `forwarded`; its status. */
+  const signInForwarded = (base, name, password, forwarded) => new Promise((resolve, reject) => {
+    const u = new URL('/api/v1/session', base);
+    const body = JSON.stringify({ name, password });
+    const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: {
+      'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
+      'Sec-Fetch-Site': 'same-origin', 'X-Forwarded-For': forwarded } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+  test('many X-Forwarded-For headers of a client\'s own do not push out the one the proxy added after them', T, async () => {
+    const s = await pool.start(accountsOptions());
+    const own = (i) => Array.from({ length: 12 }, (_, k) => `198.51.100.${((i * 12 + k) % 250) + 1}`);
+    for (let i = 1; i <= 20; i++)
+      assert.equal(await signInForwarded(s.url, `ghost${i}`, `wrong-${i}-password`, [...own(i), '203.0.113.99']), 401, `failure ${i}`);
+    assert.equal(await signInForwarded(s.url, ADMIN.name, ADMIN.password, [...own(21), '203.0.113.99']), 429,
+      'the address the proxy added last is locked out, whatever the client wrote before it');
+    assert.equal(await signInForwarded(s.url, ADMIN.name, ADMIN.password, [...own(22), '203.0.113.98']), 200, 'another address is not');
     await pool.stop(s);
   });
 
