@@ -41,6 +41,10 @@ enum pg_stmt {
 	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE, PG_SERVERS_USING,
 	PG_COUNT
 };
+/* postgres_sql.c: each statement's text, and the schema's migrations (1..count, in order). */
+extern const char *const pg_sql[PG_COUNT];
+extern const char *const pg_migrations[];
+extern const size_t	 pg_migration_count;
 
 struct fiber;
 struct pg_link;
@@ -121,7 +125,9 @@ enum store_status postgres_failure(struct postgres_store *st);
 int		 postgres_begin(struct postgres_store *st);
 int		 postgres_commit(struct postgres_store *st);
 const char	*postgres_deployment(const struct postgres_store *st);
-/* Turn leases: store.h. */
+/* Turn leases (postgres_leases.c): store.h. */
+/* The lease as a statement's $1..$3 (p's numbers live in p: filled in place). */
+void		 postgres_lease_params(struct pg_params *p, const struct lease *l);
 enum store_status postgres_lease_take(struct postgres_store *st, struct lease *l,
 		    char holder[LEASE_NODE_MAX], json_t **saved, json_t *ask);
 enum store_status postgres_lease_asked(struct postgres_store *st, const struct lease *l,
