@@ -23,18 +23,10 @@
  * have ended the reply, so the fiber finds it again by its id, or not.
  *
  * With several nodes (turns_share) a flow lives on the node holding the
- * chat's lease (store.h): it is taken when the flow starts, kept every
- * LEASE_KEEP_MS with the flow's queue, and given up when the flow ends.
- * Every write of the flow checks the lease in its transaction (store_fence);
- * one that finds it gone ends the flow here without another write. What a
- * node is asked for a chat whose lease another node holds is kept with that
- * lease (store_lease_take), and that node is told (events_ask_turn) and
- * takes it (turns_asked; also every LEASE_KEEP_MS, and before it gives the
- * lease up). A lease that lapses (its node died) is taken by another node,
- * which marks the reply it was writing stopped, with the longest text known
- * (stored, or seen go by), and goes on with its queue and what it was asked.
+ * chat's lease, and every write of the flow checks it: turn_leases.c.
  */
 #include "chat/turns.h"
+#include "chat/turns_impl.h"
 #include "backends/backend.h"
 #include "chat/events.h"
 #include "chat/policy.h"
@@ -42,7 +34,6 @@
 #include "metrics.h"
 #include "store/store.h"
 #include "util/buf.h"
-#include "util/clock.h"
 #include "util/fiber.h"
 #include "util/idmap.h"
 #include "util/log.h"
@@ -57,9 +48,6 @@
 #include <time.h>
 
 #define FLOW_BUCKETS	256
-#define LEASE_KEEP_MS	3000	/* leases kept and lapsed ones looked for this often */
-
-struct flow;
 
 struct reply {
 	struct flow		*flow;
@@ -73,20 +61,6 @@ struct reply {
 	bool			 redo;		/* writes an existing message again */
 };
 
-struct flow {
-	struct idmap_entry	 entry;		/* keyed by chat id */
-	struct turns		*turns;
-	json_t			*queue;		/* Bots waiting to speak, in order */
-	unsigned		 bot_turns;	/* the policy's, since the last person's message */
-	unsigned		 auto_left;	/* auto rounds still to come */
-	struct reply		*reply;
-	json_t			*published;	/* the last turn state sent */
-	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
-	bool			 lost;		/* a write found the lease gone: ends, silently */
-	bool			 doing_asked;	/* do_kept_asks: flow_settle leaves it to the caller */
-	int64_t			 kept_ms;	/* when the lease was last taken or kept (monotonic) */
-};
-
 /* A reply whose end is not stored yet: its final Message, stored again each second. */
 struct unfinished {
 	LIST_ENTRY(unfinished)	 entry;
@@ -95,22 +69,6 @@ struct unfinished {
 	bool			 fenced;
 };
 
-struct turns {
-	struct store		*store;
-	struct events		*events;
-	struct backends		*backends;
-	struct idmap		 flows;
-	LIST_HEAD(, unfinished)	 unfinished;
-	struct event		*retry;		/* stores the unfinished again */
-	uint64_t		 rng;
-	uint64_t		 replies;	/* replies started */
-	const char		*node;		/* several nodes: this one's lease name; else NULL */
-	struct event		*leases;	/* every LEASE_KEEP_MS */
-	struct event		*look;		/* takes what was asked of to_look's chats */
-	json_t			*to_look;	/* chat ids (turns_asked) */
-	bool			 looking;	/* a serial fiber takes them */
-	bool			 stopping;	/* turns_stop_all: nothing new starts */
-};
 
 /* A reply named by a backend's callback, for a fiber that runs later. */
 struct reply_ref {
@@ -118,8 +76,6 @@ struct reply_ref {
 	char		 chat_id[ID_LEN + 1];
 	uint64_t	 reply_id;
 };
-
-static void flow_next(struct flow *f);
 
 /* ---------- small helpers ---------- */
 
@@ -146,7 +102,7 @@ idle_state(void)
 	    "auto_left", 0);
 }
 
-static json_t *
+json_t *
 flow_state(const struct flow *f)
 {
 	json_t *names = json_array();
@@ -173,63 +129,16 @@ queued_turn(json_t *bot, uint64_t seq, bool fresh, bool automatic)
 	return turn;
 }
 
-static const char *
+const char *
 flow_chat(const struct flow *f)
 {
 	return f->entry.id;
 }
 
-/* ---------- the lease (several nodes) ---------- */
-
-/* The flow's writes from here on check its lease (several nodes; fence_off ends it). */
-static void
-fence_on(struct flow *f)
-{
-	if (f->turns->node != NULL)
-		store_fence(f->turns->store, &f->lease);
-}
-
-/* The fenced write's result, passed on; one that found the lease gone marks the flow lost. */
-static enum store_status
-fence_off(struct flow *f, enum store_status rc)
-{
-	if (f->turns->node == NULL)
-		return rc;
-	store_fence(f->turns->store, NULL);
-	if (rc == STORE_FENCED && !f->lost) {
-		log_warn("chat %s: another node took its turns over; this one stops writing them",
-		    flow_chat(f));
-		f->lost = true;
-	}
-	return rc;
-}
-
-/* Keeps the lease LEASE_SECONDS more, with what a node taking over would go on with. */
-static void
-lease_keep(struct flow *f)
-{
-	if (f->turns->node == NULL || f->lost)
-		return;
-	json_t *saved = json_pack("{s:O, s:I, s:I, s:o}", "queue", f->queue, "bot_turns",
-	    (json_int_t)f->bot_turns, "auto_left", (json_int_t)f->auto_left, "turn",
-	    flow_state(f));
-	bool asked = false;
-	enum store_status rc = store_lease_keep(f->turns->store, &f->lease, saved, &asked);
-	if (asked)
-		turns_asked(f->turns, flow_chat(f));	/* the word through Redis may be lost */
-	int64_t now = monotonic_ms();
-	if (rc == STORE_OK)
-		f->kept_ms = now;
-	/* not kept for so long that it may lapse (the database away): as good as lost */
-	if (rc == STORE_FENCED || now - f->kept_ms > LEASE_SECONDS * 1000 - LEASE_KEEP_MS)
-		fence_off(f, STORE_FENCED);
-	json_decref(saved);
-}
-
 static void reply_free(struct reply *r);
 
 /* Frees the flow; with several nodes its lease is given up, unless it was lost. */
-static void
+void
 flow_free(struct flow *f)
 {
 	struct turns *t = f->turns;
@@ -250,7 +159,7 @@ flow_free(struct flow *f)
  * with it); frees an idle, empty flow, or one that lost its lease and has
  * no reply running (the caller may still hold it; the lease tick frees it).
  */
-static void
+void
 flow_settle(struct flow *f)
 {
 	json_t *state = flow_state(f);
@@ -258,9 +167,9 @@ flow_settle(struct flow *f)
 		json_decref(f->published);
 		f->published = json_incref(state);
 		/* the lease first: a snapshot elsewhere that has the event reads this state */
-		lease_keep(f);
-		fence_on(f);
-		fence_off(f, events_turn(f->turns->events, flow_chat(f), state));
+		flow_lease_keep(f);
+		flow_fence_on(f);
+		flow_fence_off(f, events_turn(f->turns->events, flow_chat(f), state));
 	}
 	json_decref(state);
 	if (!f->doing_asked && f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
@@ -268,54 +177,7 @@ flow_settle(struct flow *f)
 		flow_free(f);
 }
 
-static struct flow *
-flow_get(struct turns *t, const char *chat_id, bool create);
-static void took_over(struct flow *f, const char *node, json_t *saved);
-static void do_kept_asks(struct turns *t, struct flow *f);
-
-/*
- * The chat's flow on this node, made if need be; with several nodes only
- * while this node holds (or can take) the chat's lease: taken from a node
- * that let it lapse (it died), its reply ends, its queue goes on here, and
- * what it was asked and never took is done, all before the caller's turn.
- * When another node holds it, what was asked (trigger, taken) goes there
- * and NULL comes back.
- */
-static struct flow *
-flow_here(struct turns *t, const char *chat_id, json_t *trigger)
-{
-	struct flow *f = flow_get(t, chat_id, false);
-	if (f != NULL || t->node == NULL) {
-		json_decref(trigger);
-		return f != NULL ? f : flow_get(t, chat_id, true);
-	}
-	struct lease l = { .fence = 0 };
-	char holder[LEASE_NODE_MAX] = "";
-	json_t *saved = NULL;
-	snprintf(l.chat_id, sizeof l.chat_id, "%s", chat_id);
-	snprintf(l.node, sizeof l.node, "%s", t->node);
-	enum store_status rc = store_lease_take(t->store, &l, holder, &saved, trigger);
-	if (rc == STORE_OK) {
-		f = flow_get(t, chat_id, true);
-		f->lease = l;
-		f->kept_ms = monotonic_ms();
-		if (holder[0] != '\0') {
-			took_over(f, holder, saved);
-			do_kept_asks(t, f);	/* what the dead node never took, first */
-		}
-		json_decref(saved);
-	} else if (rc == STORE_CONFLICT) {
-		if (trigger != NULL)
-			events_ask_turn(t->events, holder, chat_id);
-	} else {
-		log_warn("chat %s: its turn lease cannot be taken now; a turn asked for is lost",
-		    chat_id);
-	}
-	json_decref(trigger);
-	return f;
-}
-
-static struct flow *
+struct flow *
 flow_get(struct turns *t, const char *chat_id, bool create)
 {
 	struct idmap_entry *e = idmap_find(&t->flows, chat_id);
@@ -435,8 +297,8 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	json_t *final = final_message(r, state, error);
 	backend_cancel(r->job);		/* no word after the final text while it is stored */
 	r->job = NULL;
-	fence_on(r->flow);
-	enum store_status rc = fence_off(r->flow, store_end(t, final));
+	flow_fence_on(r->flow);
+	enum store_status rc = flow_fence_off(r->flow, store_end(t, final));
 	if (rc != STORE_OK && rc != STORE_FENCED)
 		keep_unfinished(t, final, r->flow);
 	json_decref(final);
@@ -444,8 +306,6 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	r->flow->reply = NULL;
 	reply_free(r);
 }
-
-static struct flow *flow_get(struct turns *t, const char *chat_id, bool create);
 
 static struct reply_ref
 reply_ref_of(struct reply *r)
@@ -472,8 +332,8 @@ save_text(void *arg)
 		/* a copy: tokens keep growing the text (and moving it) while the store waits */
 		char *text = xstrdup(r->text.data ? r->text.data : "");
 		struct flow *f = r->flow;
-		fence_on(f);
-		fence_off(f, store_message_save_text(ref->turns->store, ref->chat_id, r->seq, text));
+		flow_fence_on(f);
+		flow_fence_off(f, store_message_save_text(ref->turns->store, ref->chat_id, r->seq, text));
 		free(text);
 	}
 	free(ref);
@@ -573,8 +433,8 @@ reply_message(struct flow *f, json_t *bot, json_t *turn, json_t **msg, json_t **
 	struct message_in in = { .chat_id = flow_chat(f), .kind = "bot",
 	    .author = str(bot, "name"), .bot_id = str(bot, "id"), .body = "",
 	    .state = "streaming" };
-	fence_on(f);
-	enum store_status rc = fence_off(f, seq == 0 ? events_message_add(t->events, &in, msg) :
+	flow_fence_on(f);
+	enum store_status rc = flow_fence_off(f, seq == 0 ? events_message_add(t->events, &in, msg) :
 	    events_message_reopen(t->events, flow_chat(f), seq, fresh, msg));
 	if (rc != STORE_OK) {
 		json_decref(*context);
@@ -656,7 +516,7 @@ turn_start(struct flow *f, json_t *turn)
  * Starts the next queued turn that can start (when the queue runs dry, an
  * auto round is queued while any are left); settles the flow either way.
  */
-static void
+void
 flow_next(struct flow *f)
 {
 	while (!f->lost && f->reply == NULL &&
@@ -916,212 +776,6 @@ turns_forget(struct turns *t, const char *chat_id)
 		flow_free(f);	/* its reply too, without a word more */
 }
 
-/* Does what another node was asked for the chat (a trigger of flow_here). */
-static void
-do_asked(struct turns *t, const char *chat_id, json_t *asked)
-{
-	const char *what = str(asked, "do");
-	json_t *chat, *bot = json_object_get(asked, "bot");
-	uint64_t seq = (uint64_t)json_integer_value(json_object_get(asked, "seq"));
-	if (what == NULL || store_chat_get(t->store, chat_id, &chat) != STORE_OK)
-		return;
-	if (strcmp(what, "message") == 0 && json_is_object(json_object_get(asked, "message")))
-		turns_on_message(t, chat, json_object_get(asked, "message"));
-	else if (strcmp(what, "request") == 0 && json_is_object(bot))
-		turns_request(t, chat, bot);
-	else if (strcmp(what, "redo") == 0 && json_is_object(bot))
-		turns_redo(t, chat, bot, seq, json_is_true(json_object_get(asked, "fresh")));
-	else if (strcmp(what, "stop") == 0)
-		turns_stop(t, chat_id);
-	else if (strcmp(what, "end_auto") == 0)
-		turns_end_auto(t, chat_id);
-	else if (strcmp(what, "stop_reply") == 0)
-		turns_stop_reply(t, chat_id, seq);
-	json_decref(chat);
-}
-
-/* ---------- taking a dead node's flows over ---------- */
-
-/* The replies the lost node was writing end "stopped", with the longest text known. */
-static void
-stop_orphans(struct flow *f, const char *node)
-{
-	struct turns *t = f->turns;
-	json_t *left = store_messages_streaming(t->store), *m, *msg;
-	json_t *seen = events_reply_elsewhere(t->events, flow_chat(f));
-	char error[160];
-	snprintf(error, sizeof error, "the node writing this reply (%.*s) was lost",
-	    (int)strcspn(node, "/"), node);
-	size_t i;
-	json_array_foreach(left, i, m) {
-		const char *body = str(m, "body");
-		if (strcmp(str(m, "chat_id"), flow_chat(f)) != 0)
-			continue;
-		if (seen != NULL && json_equal(json_object_get(seen, "seq"), json_object_get(m,
-		    "seq")) && strlen(str(seen, "body")) > strlen(body))
-			body = str(seen, "body");	/* what the tabs were shown */
-		fence_on(f);
-		if (fence_off(f, events_message_finish(t->events, flow_chat(f),
-		    (uint64_t)json_integer_value(json_object_get(m, "seq")), body, "stopped", error,
-		    &msg)) == STORE_OK)
-			json_decref(msg);
-	}
-	json_decref(seen);
-	json_decref(left);
-}
-
-/* The lease came from `node`, which let it lapse: its reply ends; its queue (saved) goes on. */
-static void
-took_over(struct flow *f, const char *node, json_t *saved)
-{
-	log_warn("chat %s: took its turns over from %s, which stopped keeping them",
-	    flow_chat(f), node);
-	metrics_add(METRIC_LEASE_TAKEOVERS, 1);
-	stop_orphans(f, node);
-	json_t *queue = json_object_get(saved, "queue");
-	json_decref(f->queue);
-	f->queue = json_is_array(queue) ? json_deep_copy(queue) : json_array();
-	f->bot_turns = (unsigned)json_integer_value(json_object_get(saved, "bot_turns"));
-	f->auto_left = (unsigned)json_integer_value(json_object_get(saved, "auto_left"));
-	json_decref(f->published);
-	f->published = json_null();	/* the tabs hear the state anew */
-}
-
-/*
- * What other nodes asked of the chat's flow, kept with its lease, taken and
- * done here, in order. After a takeover these are what the dead node never
- * took, done before its queue goes on and before what brought this node
- * there (a stop asked of it must not stop the turn asked now). The flow
- * stays meanwhile, whatever those do: the caller settles it.
- */
-static void
-do_kept_asks(struct turns *t, struct flow *f)
-{
-	json_t *asked = NULL, *one;
-	size_t i;
-	enum store_status rc = store_lease_asked(t->store, &f->lease, &asked);
-	if (rc != STORE_OK) {
-		if (rc == STORE_FENCED)
-			f->lost = true;		/* another node has the lease now */
-		else
-			turns_asked(t, flow_chat(f));	/* looked at again soon */
-		return;
-	}
-	f->doing_asked = true;
-	json_array_foreach(asked, i, one)
-		do_asked(t, flow_chat(f), one);
-	f->doing_asked = false;
-	json_decref(asked);
-}
-
-/* A lease that lapsed: ours is kept again (the database was away); another's is taken over. */
-static void
-take_over(struct turns *t, const char *chat_id)
-{
-	struct flow *f = flow_get(t, chat_id, false);
-	char other[LEASE_NODE_MAX];
-	json_t *saved = NULL;
-	if (f != NULL) {
-		if (store_lease_take(t->store, &f->lease, other, &saved, NULL) != STORE_OK) {
-			f->lost = true;
-			flow_free(f);	/* its reply too, without a word more */
-		} else {
-			f->kept_ms = monotonic_ms();
-		}
-		json_decref(saved);
-		return;
-	}
-	if ((f = flow_here(t, chat_id, NULL)) != NULL)	/* else another node was first */
-		flow_next(f);
-}
-
-/* Every LEASE_KEEP_MS: our leases kept (a lost one ends its flow), the lapsed taken over. */
-static void
-keep_and_take(void *arg)
-{
-	struct turns *t = arg;
-	struct idmap_entry *e, *tmp;
-	IDMAP_FOREACH(&t->flows, e, tmp) {
-		struct flow *f = container_of(e, struct flow, entry);
-		lease_keep(f);
-		if (f->lost)
-			flow_free(f);	/* its reply too, without a word more */
-	}
-	json_t *lapsed = store_leases_lapsed(t->store), *l;
-	size_t i;
-	json_array_foreach(lapsed, i, l)
-		take_over(t, str(l, "chat_id"));
-	json_decref(lapsed);
-}
-
-static void
-leases_due(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	fiber_run_serial(keep_and_take, arg);
-}
-
-/* What other nodes asked of the chat's flow (kept with its lease), done here. */
-static void
-take_asked(struct turns *t, const char *chat_id)
-{
-	struct flow *f = flow_here(t, chat_id, NULL);
-	if (f == NULL)
-		return;
-	do_kept_asks(t, f);
-	flow_next(f);	/* nothing asked: an idle flow just made ends again */
-}
-
-/* The chats to look at now; those asked for meanwhile get a turn of their own after. */
-static void
-look_all(void *arg)
-{
-	struct turns *t = arg;
-	json_t *chats = t->to_look, *id;
-	size_t i;
-	t->to_look = json_array();
-	json_array_foreach(chats, i, id)
-		if (!t->stopping)
-			take_asked(t, json_string_value(id));
-	json_decref(chats);
-	t->looking = false;
-	if (json_array_size(t->to_look) > 0)
-		event_active(t->look, 0, 0);
-}
-
-static void
-look_due(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct turns *t = arg;
-	if (!t->looking && !t->stopping && json_array_size(t->to_look) > 0) {
-		t->looking = true;
-		fiber_run_serial(look_all, t);
-	}
-}
-
-void
-turns_asked(struct turns *t, const char *chat_id)
-{
-	size_t i;
-	json_t *id;
-	json_array_foreach(t->to_look, i, id)
-		if (strcmp(json_string_value(id), chat_id) == 0)
-			return;
-	json_array_append_new(t->to_look, json_string(chat_id));
-	event_active(t->look, 0, 0);
-}
-
-void
-turns_share(struct turns *t, const char *node)
-{
-	t->node = node;
-	struct timeval every = { LEASE_KEEP_MS / 1000, LEASE_KEEP_MS % 1000 * 1000 };
-	event_add(t->leases, &every);
-}
-
 /* The newest reply of the chat whose end is not stored yet, or NULL. */
 static struct unfinished *
 unfinished_of(struct turns *t, const char *chat_id)
@@ -1181,9 +835,7 @@ turns_new(struct event_base *base, struct store *st, struct events *ev,
 	idmap_init(&t->flows, FLOW_BUCKETS);
 	LIST_INIT(&t->unfinished);
 	t->retry = evtimer_new(base, retry_unfinished, t);
-	t->leases = event_new(base, -1, EV_PERSIST, leases_due, t);
-	t->look = event_new(base, -1, 0, look_due, t);
-	t->to_look = json_array();
+	turn_leases_init(t, base);
 	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
 		t->rng = 0x9e3779b97f4a7c15ULL;
 	return t;
@@ -1214,9 +866,7 @@ turns_free(struct turns *t)
 	while (!LIST_EMPTY(&t->unfinished))
 		unfinished_free(LIST_FIRST(&t->unfinished));
 	event_free(t->retry);
-	event_free(t->leases);
-	event_free(t->look);
-	json_decref(t->to_look);
+	turn_leases_free(t);
 	idmap_free(&t->flows);
 	free(t);
 }

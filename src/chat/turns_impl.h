@@ -1,0 +1,74 @@
+/*
+ * turns_impl.h - what the turn flow's two halves share: turns.c (flows,
+ * their replies, the policies) and turn_leases.c (several nodes: the
+ * lease, takeovers, what other nodes ask). Other modules use turns.h.
+ */
+#ifndef PARLEY_TURNS_IMPL_H
+#define PARLEY_TURNS_IMPL_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "store/store.h"
+#include "util/idmap.h"
+
+#define LEASE_KEEP_MS	3000	/* leases kept and lapsed ones looked for this often */
+
+struct event_base;
+struct reply;
+struct unfinished;
+
+/* A chat's turn flow: it exists while a reply runs or turns are queued. */
+struct flow {
+	struct idmap_entry	 entry;		/* keyed by chat id */
+	struct turns		*turns;
+	json_t			*queue;		/* Bots waiting to speak, in order */
+	unsigned		 bot_turns;	/* the policy's, since the last person's message */
+	unsigned		 auto_left;	/* auto rounds still to come */
+	struct reply		*reply;
+	json_t			*published;	/* the last turn state sent */
+	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
+	bool			 lost;		/* a write found the lease gone: ends, silently */
+	bool			 doing_asked;	/* do_kept_asks: flow_settle leaves it to the caller */
+	int64_t			 kept_ms;	/* when the lease was last taken or kept (monotonic) */
+};
+
+struct turns {
+	struct store		*store;
+	struct events		*events;
+	struct backends		*backends;
+	struct idmap		 flows;
+	LIST_HEAD(, unfinished)	 unfinished;
+	struct event		*retry;		/* stores the unfinished again */
+	uint64_t		 rng;
+	uint64_t		 replies;	/* replies started */
+	const char		*node;		/* several nodes: this one's lease name; else NULL */
+	struct event		*leases;	/* every LEASE_KEEP_MS */
+	struct event		*look;		/* takes what was asked of to_look's chats */
+	json_t			*to_look;	/* chat ids (turns_asked) */
+	bool			 looking;	/* a serial fiber takes them */
+	bool			 stopping;	/* turns_stop_all: nothing new starts */
+};
+
+
+/* turns.c */
+const char	*flow_chat(const struct flow *f);
+/* The turn state the tabs are shown (a "turn" event's data). */
+json_t		*flow_state(const struct flow *f);
+struct flow	*flow_get(struct turns *t, const char *chat_id, bool create);
+/* Starts the next queued turn that can start; settles the flow either way. */
+void		 flow_next(struct flow *f);
+/* Sends a "turn" event when the state changed; frees an idle flow. */
+void		 flow_settle(struct flow *f);
+void		 flow_free(struct flow *f);
+
+/* turn_leases.c */
+void		 flow_fence_on(struct flow *f);
+enum store_status flow_fence_off(struct flow *f, enum store_status rc);
+void		 flow_lease_keep(struct flow *f);
+struct flow	*flow_here(struct turns *t, const char *chat_id, json_t *trigger);
+void		 turn_leases_init(struct turns *t, struct event_base *base);
+void		 turn_leases_free(struct turns *t);
+
+#endif
