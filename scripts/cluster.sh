@@ -177,9 +177,10 @@ for ((i = 2; i <= nodes; i++)); do await_node "$i"; done
 # haproxy: each event sent at once (http-no-delay; else small writes wait up to ~200 ms
 # to be merged), timeouts far above the streams' 15 s keepalive, a health check of
 # /healthz on every node, the least busy node for each new connection (streams are
-# long), /metrics kept to the nodes' own addresses (printed). The setup link's token
-# lives in node-1's memory only, so /setup goes there. A connection a node refuses (it
-# stopped, and its health check has not noticed yet) is tried again on another.
+# long), /metrics kept to the nodes' own addresses (printed). The setup link node-1
+# printed works on every node (the nodes tell each other through Redis). A connection a
+# node refuses (it stopped, and its health check has not noticed yet) is tried again on
+# another.
 servers=
 for ((i = 1; i <= nodes; i++)); do
   servers+="    server node-$i 127.0.0.1:${node_port[$i]}"$'\n'
@@ -210,8 +211,6 @@ defaults
 frontend parley
     bind 127.0.0.1:$port
     http-request deny deny_status 404 if { path /metrics }
-    acl setup path /setup /api/v1/setup
-    use_backend parley_setup if setup
     default_backend parley
 
 backend parley
@@ -221,11 +220,6 @@ backend parley
     http-check expect status 200
     default-server check inter 2s fall 2 rise 2
 $servers
-backend parley_setup
-    option httpchk
-    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1
-    http-check expect status 200
-    server node-1 127.0.0.1:${node_port[1]} check inter 2s fall 2 rise 2
 EOF
 "$haproxy_bin" -c -q -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 ||
   fail "haproxy refused its config $dir/haproxy.cfg" "$dir/haproxy.log"

@@ -217,6 +217,21 @@ heard_sign_in(void *arg, const char *name, const char *address, bool failed)
 	accounts_count_sign_in(rt->accounts, name, address, failed);
 }
 
+/* The Redis bus: this node's setup link to share, and another node's heard. */
+static const char *
+setup_to_share(void *arg)
+{
+	struct runtime *rt = arg;
+	return accounts_setup_hash(rt->accounts);
+}
+
+static void
+heard_setup(void *arg, const char *hash)
+{
+	struct runtime *rt = arg;
+	accounts_setup_heard(rt->accounts, hash);
+}
+
 /* The bus events go out through: this process's hub, or with --redis every node's. */
 static int
 build_bus(struct runtime *rt, struct bus *bus)
@@ -228,7 +243,7 @@ build_bus(struct runtime *rt, struct bus *bus)
 		return 0;
 	char *err = NULL;
 	struct redis_bus_hooks hooks = { check_chats, heard_change, heard_presence, heard_turn,
-	    heard_sign_in, rt };
+	    heard_sign_in, setup_to_share, heard_setup, rt };
 	rt->redis = redis_bus_new(rt->base, cfg->redis, cfg->node, store_deployment(rt->store),
 	    rt->hub, &hooks, &err);
 	if (rt->redis == NULL) {

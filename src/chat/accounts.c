@@ -393,9 +393,21 @@ setup_hashed(struct slow *s)
 		return;
 	}
 	s->a->setup_hash[0] = '\0';	/* once */
+	memset(s->a->setup_elsewhere, 0, sizeof s->a->setup_elsewhere);
 	log_info("the first administrator, %s, was created", s->name);
 	signed_in(s, user);
 	json_decref(user);
+}
+
+/* The link (its pass's hash) is this node's, or another waiting node's. */
+static bool
+setup_link_of(struct accounts *a, const char *hash)
+{
+	bool found = secret_equal(hash, a->setup_hash, SECRET_HEX);
+	for (size_t i = 0; i < ACCOUNTS_SETUP_NODES; i++)
+		found |= a->setup_elsewhere[i][0] != '\0' &&
+		    secret_equal(hash, a->setup_elsewhere[i], SECRET_HEX);
+	return found;
 }
 
 void
@@ -410,7 +422,7 @@ accounts_setup(struct accounts *a, const char *pass, json_t *name, json_t *passw
 		return;
 	}
 	secret_hash(pass, hash);
-	if (!secret_equal(hash, a->setup_hash, SECRET_HEX)) {
+	if (!setup_link_of(a, hash)) {
 		problem_set(&p, 404, "no setup is waiting for that token");
 		done(arg, NULL, NULL, &p);
 		return;
@@ -472,6 +484,29 @@ bool
 accounts_need_setup(struct accounts *a)
 {
 	return a->setup_hash[0] != '\0';
+}
+
+const char *
+accounts_setup_hash(struct accounts *a)
+{
+	return a->setup_hash[0] != '\0' ? a->setup_hash : NULL;
+}
+
+void
+accounts_setup_heard(struct accounts *a, const char *hash)
+{
+	size_t free_slot = ACCOUNTS_SETUP_NODES;
+	for (size_t i = 0; i < ACCOUNTS_SETUP_NODES; i++) {
+		if (strcmp(a->setup_elsewhere[i], hash) == 0)
+			return;
+		if (a->setup_elsewhere[i][0] == '\0' && free_slot == ACCOUNTS_SETUP_NODES)
+			free_slot = i;
+	}
+	if (a->setup_hash[0] == '\0')
+		return;		/* no setup waits here: the first administrator exists */
+	if (free_slot == ACCOUNTS_SETUP_NODES)
+		free_slot = (size_t)(hash[0] % ACCOUNTS_SETUP_NODES);	/* full: one makes room */
+	snprintf(a->setup_elsewhere[free_slot], SECRET_HEX + 1, "%s", hash);
 }
 
 /* ---------- life cycle ---------- */

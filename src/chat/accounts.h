@@ -52,6 +52,12 @@ int		 accounts_first_admin(struct accounts *a, const char *name, const char *pas
 		    char setup[SECRET_LEN + 1], char **err);
 /* True until the first administrator exists (with --auth accounts). */
 bool		 accounts_need_setup(struct accounts *a);
+/*
+ * Several nodes: the hash of this node's setup link while it waits (else
+ * NULL), and another node's heard: its link works here too.
+ */
+const char	*accounts_setup_hash(struct accounts *a);
+void		 accounts_setup_heard(struct accounts *a, const char *hash);
 
 /* ---- who asks: 0 and *who filled, or -1 when the credential is not valid ---- */
 

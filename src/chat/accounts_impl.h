@@ -12,6 +12,8 @@
 
 struct credentials;
 
+#define ACCOUNTS_SETUP_NODES 16	/* other nodes' setup links kept, at most */
+
 struct accounts {
 	struct store		*store;
 	struct bus		 bus;
@@ -23,6 +25,7 @@ struct accounts {
 	enum auth_mode		 mode;
 	int64_t			 session_seconds;
 	char			 setup_hash[SECRET_HEX + 1];	/* "" once used or not needed */
+	char			 setup_elsewhere[ACCOUNTS_SETUP_NODES][SECRET_HEX + 1];	/* other nodes' */
 };
 
 /* What a slow operation does on a worker. */

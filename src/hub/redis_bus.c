@@ -214,11 +214,15 @@ send_msg(struct redis_bus *rb, json_t *msg)
 	json_decref(msg);
 }
 
-/* The heartbeat says whether a chat list is open here (lists_heard). */
+/* The heartbeat says whether a chat list is open here (lists_heard), and the setup link's hash. */
 static void
 send_heartbeat(struct redis_bus *rb)
 {
-	send_msg(rb, json_pack("{s:s, s:b}", "t", "h", "l", bus_lists_heard(&rb->local)));
+	json_t *msg = json_pack("{s:s, s:b}", "t", "h", "l", bus_lists_heard(&rb->local));
+	const char *setup = rb->hooks.setup_hash(rb->hooks.arg);
+	if (msg != NULL && setup != NULL)
+		json_object_set_new(msg, "s", json_string(setup));
+	send_msg(rb, msg);
 }
 
 /* A first chat list opened here: the other nodes hear of it now, not at the next tick. */
@@ -330,6 +334,8 @@ heard_from(struct redis_bus *rb, const char *origin, const char *type, json_t *m
 	if (strcmp(type, "h") == 0) {
 		if (json_is_true(json_object_get(msg, "l")))
 			rb->lists_ms = now_ms();
+		if (str(msg, "s") != NULL && strlen(str(msg, "s")) == SECRET_HEX)
+			rb->hooks.setup_heard(rb->hooks.arg, str(msg, "s"));
 	} else {
 		metrics_add(METRIC_BUS_RECEIVED, 1);
 		note_lag(rb, msg);

@@ -32,6 +32,14 @@ struct redis_bus_hooks {
 	void		(*turn)(void *arg, const char *chat_id);
 	/* A sign-in on another node (bus_ops.sign_in). */
 	void		(*sign_in)(void *arg, const char *name, const char *address, bool failed);
+	/*
+	 * The hash of this node's setup link while it waits for the first
+	 * administrator (NULL: none); it goes round with each heartbeat, and
+	 * setup_heard is told of the other nodes', so any node's link works on
+	 * every node.
+	 */
+	const char	*(*setup_hash)(void *arg);
+	void		(*setup_heard)(void *arg, const char *hash);
 	void		*arg;
 };
 

@@ -30,7 +30,7 @@ import {
   metrics,
   sleep,
 } from './helpers.mjs';
-import { ADMIN, accountsOptions, signIn, trySignIn, newUser, newToken, Client } from './account_helpers.mjs';
+import { ADMIN, accountsOptions, signIn, trySignIn, newUser, newToken, Client, setupLine } from './account_helpers.mjs';
 import { stampFrames } from './control_helpers.mjs';
 import { clusterAvailable, startCluster, health } from './cluster.mjs';
 
@@ -544,6 +544,24 @@ describe('three nodes with --auth accounts', { skip }, () => {
       assertError(await attempt(node, ADMIN.name, ADMIN.password, '203.0.113.50'), 429, `node ${k + 1}: the address is locked`);
     assert.equal((await attempt(n2, ADMIN.name, ADMIN.password, '203.0.113.51')).status, 200, 'another address is not');
   });
+});
+
+test('the first administrator: the setup link one node printed works on another, once', { skip, timeout: 30000 }, async (t) => {
+  const own = await startCluster(3, { auth: 'accounts' });
+  t.after(() => own.stop());
+  const [n1, n2, n3] = own.nodes;
+  const links = own.nodes.map((n) => setupLine(n.stdout()));
+  links.forEach((l, k) => assert.ok(l, `node ${k + 1} printed a setup link: ${JSON.stringify(own.nodes[k].stdout())}`));
+  const setup = (node, link, name) => api(node.url, 'POST', '/api/v1/setup', { token: link.token, name, password: 'first-admin-pw-1' }, { headers: { 'Sec-Fetch-Site': 'same-origin' } });
+  // node 3 hears node 1's link with node 1's next heartbeat (every 0.5 s)
+  let r;
+  const deadline = Date.now() + 10000;
+  while ((r = await setup(n3, links[0], 'ada')).status === 404 && Date.now() < deadline) await sleep(100);
+  assert.equal(r.status, 201, `node 1's link on node 3: ${r.status} ${r.text}\n${own.logs(1500)}`);
+  assert.equal(r.json.name, 'ada');
+  assertError(await setup(n2, links[1], 'bob'), 409, 'node 2\'s own link once the administrator exists:');
+  assertError(await setup(n1, links[0], 'bob'), 409, 'node 1\'s link again, on node 1:');
+  assert.equal((await signIn(n2.url, 'ada', 'first-admin-pw-1')).user.name, 'ada', 'the administrator signs in on node 2');
 });
 
 test('--redis with a SQLite database: exit 2, one line on stderr naming --redis', { timeout: 15000 }, async () => {
