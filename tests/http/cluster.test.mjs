@@ -331,7 +331,12 @@ describe('three nodes over Redis', { skip }, () => {
     for (const [k, m] of all.entries()) assert.equal(m.seq, k + 1, 'no post lost');
   });
 
-  test('asked of a node that dies before it hears: a turn asked on node 3 while node 1, writing the chat\'s reply, is frozen is done by the node that takes the lease over', { timeout: 60000 }, async (t) => {
+  /**
+   * Three nodes of its own (stopped after test t); Echo and Dice in a chat; node 1 writing
+   * Echo's long reply (Dice queued behind it when diceToo), a stream on node 2 seeing its
+   * tokens; then node 1 frozen with SIGSTOP: it hears nothing more (the test kills it).
+   */
+  const frozenWriter = async (t, title, diceToo) => {
     const own = await startCluster(3, { args: ['--typing-ms', '60', '--keepalive', '1'] });
     const [n1, n2, n3] = own.nodes;
     t.after(async () => {
@@ -341,12 +346,17 @@ describe('three nodes over Redis', { skip }, () => {
     });
     const echo = await createBot(n1.url, { name: uniqueName('Echo'), backend: 'echo' });
     const dice = await createBot(n1.url, { name: uniqueName('Dice'), backend: 'dice' });
-    const chat = await createChat(n1.url, 'asked of the dead', { bots: [echo.id, dice.id], policy: 'mentions' });
+    const chat = await createChat(n1.url, title, { bots: [echo.id, dice.id], policy: 'mentions' });
     const s2 = await stream(n2, chat.id);
     const words = Array.from({ length: 120 }, (_, i) => `w${i + 1}`).join(' ');
-    await postMessage(n1.url, chat.id, `@${echo.name} ${words}`);
+    await postMessage(n1.url, chat.id, `@${echo.name} ${diceToo ? `@${dice.name} ` : ''}${words}`);
     await s2.waitFor(() => evs(s2).filter((e) => e.event === 'token').length >= 3, 10000, 'node 1 writing the reply');
-    n1.proc.kill('SIGSTOP');	// it hears nothing more, and then dies
+    n1.proc.kill('SIGSTOP');
+    return { n1, n2, n3, echo, dice, chat, s2 };
+  };
+
+  test('asked of a node that dies before it hears: a turn asked on node 3 while node 1, writing the chat\'s reply, is frozen is done by the node that takes the lease over', { timeout: 60000 }, async (t) => {
+    const { n1, n2, n3, echo, dice, chat, s2 } = await frozenWriter(t, 'asked of the dead', false);
     const asked = api(n3.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: dice.name });
     await sleep(500);
     await n1.kill();
@@ -359,21 +369,7 @@ describe('three nodes over Redis', { skip }, () => {
   });
 
   test('a stop asked of a node that dies before it hears holds after the takeover: the queued turn never starts, and a turn asked afterwards runs to its end', { timeout: 60000 }, async (t) => {
-    const own = await startCluster(3, { args: ['--typing-ms', '60', '--keepalive', '1'] });
-    const [n1, n2, n3] = own.nodes;
-    t.after(async () => {
-      await n1.kill();
-      await Promise.all([n2.stop('SIGTERM', { keepDb: true }), n3.stop('SIGTERM', { keepDb: true })]);
-      await own.kill();
-    });
-    const echo = await createBot(n1.url, { name: uniqueName('Echo'), backend: 'echo' });
-    const dice = await createBot(n1.url, { name: uniqueName('Dice'), backend: 'dice' });
-    const chat = await createChat(n1.url, 'stopped before the takeover', { bots: [echo.id, dice.id], policy: 'mentions' });
-    const s2 = await stream(n2, chat.id);
-    const words = Array.from({ length: 120 }, (_, i) => `w${i + 1}`).join(' ');
-    await postMessage(n1.url, chat.id, `@${echo.name} @${dice.name} ${words}`);	// Echo writes, Dice waits
-    await s2.waitFor(() => evs(s2).filter((e) => e.event === 'token').length >= 3, 10000, 'node 1 writing the reply');
-    n1.proc.kill('SIGSTOP');	// it hears nothing more, and then dies
+    const { n1, n2, n3, echo, dice, chat, s2 } = await frozenWriter(t, 'stopped before the takeover', true);
     const stop = await api(n3.url, 'POST', `/api/v1/chats/${chat.id}/stop`);
     assert.equal(stop.status, 202, stop.text);
     await sleep(500);
