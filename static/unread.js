@@ -74,10 +74,14 @@
     ul.appendChild(li);
   }
 
-  // A list change: a chat's new state takes its place by activity; a gone chat leaves.
+  // A list change: a chat's new state takes its place by activity; a gone chat leaves;
+  // a read mark moved on another device of the person's ("ID SEQ").
   function listEvent(type, data) {
     var ul = list();
-    if (type === 'all') {
+    if (type === 'read') {
+      var m = /^(\S+) (\d+)$/.exec(data);
+      if (m && Number(m[2]) > (marks[m[1]] || 0)) { marks[m[1]] = Number(m[2]); keep(m[1], marks[m[1]]); }
+    } else if (type === 'all') {
       ul.replaceChildren(fragment(data));
     } else if (type === 'gone') {
       var old = document.getElementById('chat-' + data);

@@ -132,8 +132,11 @@ chats_mark_read(struct chats *c, const struct who *who, const char *id, json_t *
 	json_decref(chat);
 	if (who->user_id[0] == '\0')
 		return 0;	/* --auth none: the browser keeps its own marks */
+	uint64_t mark;
 	enum store_status st = store_member_read(c->store, id, who->user_id,
-	    (uint64_t)json_integer_value(seq));
+	    (uint64_t)json_integer_value(seq), &mark);
+	if (st == STORE_OK)
+		events_list_read(c->events, id, who->user_id, mark);
 	return st == STORE_OK || st == STORE_NOT_FOUND ? 0 : validate_store(c->store, st, "chat", p);
 }
 

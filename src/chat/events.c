@@ -410,7 +410,7 @@ events_list_chat(struct events *ev, const char *chat_id)
 	json_t *audience = json_incref(json_object_get(item, "members"));
 	json_object_del(item, "members");
 	if (audience != NULL)
-		bus_publish_list(&ev->bus, audience, "list-chat", item);
+		bus_publish_list(&ev->bus, audience, false, "list-chat", item);
 	json_decref(audience);
 	json_decref(item);
 }
@@ -420,7 +420,17 @@ events_list_gone(struct events *ev, const char *chat_id, const char *user_id)
 {
 	json_t *data = json_pack("{s:s}", "id", chat_id);
 	json_t *audience = user_id ? json_pack("[s]", user_id) : NULL;
-	bus_publish_list(&ev->bus, audience, "list-gone", data);
+	bus_publish_list(&ev->bus, audience, audience != NULL, "list-gone", data);
+	json_decref(audience);
+	json_decref(data);
+}
+
+void
+events_list_read(struct events *ev, const char *chat_id, const char *user_id, uint64_t seq)
+{
+	json_t *data = json_pack("{s:s, s:I}", "id", chat_id, "seq", (json_int_t)seq);
+	json_t *audience = json_pack("[s]", user_id);
+	bus_publish_list(&ev->bus, audience, true, "list-read", data);
 	json_decref(audience);
 	json_decref(data);
 }

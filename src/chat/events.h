@@ -98,6 +98,9 @@ void		 events_end_streams(struct events *ev, const struct bus_match *m);
 void		 events_list_chat(struct events *ev, const char *chat_id);
 /* The chat leaves the list of user_id (NULL: of everyone). */
 void		 events_list_gone(struct events *ev, const char *chat_id, const char *user_id);
+/* The person's read mark of the chat is now seq: their lists on every device show it. */
+void		 events_list_read(struct events *ev, const char *chat_id, const char *user_id,
+		    uint64_t seq);
 /*
  * An ephemeral event of the chat (never stored, never replayed): "presence",
  * "typing". data is borrowed.

@@ -65,10 +65,13 @@ members_list(struct members *m, const struct who *who, const char *chat_id, json
 	return *users ? 0 : validate_store(m->store, STORE_ERROR, "chat", p);
 }
 
-/* The id of the user named by ref (an id or a name); -1 and a 422 when there is none. */
+/*
+ * The id of the user named by ref (an id or a name), and whether they are an
+ * administrator; -1 and a 422 when there is none.
+ */
 static int
-user_id_of(struct members *m, const char *ref, char id[ID_LEN + 1], const char *field,
-    struct problem *p)
+user_id_of(struct members *m, const char *ref, char id[ID_LEN + 1], bool *admin,
+    const char *field, struct problem *p)
 {
 	json_t *user;
 	if (ref == NULL || store_user_get(m->store, ref, &user, NULL) != STORE_OK) {
@@ -76,6 +79,7 @@ user_id_of(struct members *m, const char *ref, char id[ID_LEN + 1], const char *
 		return -1;
 	}
 	snprintf(id, ID_LEN + 1, "%s", json_string_value(json_object_get(user, "id")));
+	*admin = json_is_true(json_object_get(user, "admin"));
 	json_decref(user);
 	return 0;
 }
@@ -85,8 +89,9 @@ members_add(struct members *m, const struct who *who, const char *chat_id, json_
     struct problem *p)
 {
 	char id[ID_LEN + 1];
+	bool admin;
 	if (may_manage(m, who, chat_id, p) != 0 ||
-	    user_id_of(m, json_string_value(user), id, "user", p) != 0)
+	    user_id_of(m, json_string_value(user), id, &admin, "user", p) != 0)
 		return -1;
 	enum store_status rc = store_member_add(m->store, chat_id, id);
 	if (rc != STORE_OK)
@@ -100,9 +105,10 @@ members_remove(struct members *m, const struct who *who, const char *chat_id, co
     struct problem *p)
 {
 	char id[ID_LEN + 1];
+	bool admin;
 	if (may_manage(m, who, chat_id, p) != 0)
 		return -1;
-	if (user_id_of(m, user, id, "user", p) != 0) {
+	if (user_id_of(m, user, id, &admin, "user", p) != 0) {
 		problem_set(p, 404, "user not found");
 		return -1;
 	}
@@ -111,7 +117,8 @@ members_remove(struct members *m, const struct who *who, const char *chat_id, co
 		return validate_store(m->store, rc, "member", p);
 	struct bus_match match = { .chat_id = chat_id, .user_id = id, .reason = "removed" };
 	events_end_streams(m->events, &match);
-	events_list_gone(m->events, chat_id, id);
+	if (!admin)
+		events_list_gone(m->events, chat_id, id);	/* an administrator still sees it */
 	return 0;
 }
 

@@ -43,10 +43,13 @@ struct bus_ops {
 	void	(*end_streams)(void *impl, const struct bus_match *m);
 	/*
 	 * A change to the chat lists of the audience (an array of user ids, or
-	 * NULL: everyone; administrators always): name "list-chat" (data: the
-	 * chat's list item) or "list-gone" (data: {"id"}). Ephemeral; borrowed.
+	 * NULL: everyone), administrators too unless personal: name "list-chat"
+	 * (data: the chat's list item), "list-gone" (data: {"id"}) or
+	 * "list-read" (data: {"id","seq"}, the person's read mark).
+	 * Ephemeral; borrowed.
 	 */
-	void	(*publish_list)(void *impl, json_t *audience, const char *name, json_t *data);
+	void	(*publish_list)(void *impl, json_t *audience, bool personal, const char *name,
+		    json_t *data);
 	/*
 	 * The chat's events up to now may show what is no longer so (a message
 	 * edited or deleted): replays from before now are read from the store.
@@ -116,9 +119,10 @@ bus_end_streams(const struct bus *b, const struct bus_match *m)
 }
 
 static inline void
-bus_publish_list(const struct bus *b, json_t *audience, const char *name, json_t *data)
+bus_publish_list(const struct bus *b, json_t *audience, bool personal, const char *name,
+    json_t *data)
 {
-	b->ops->publish_list(b->impl, audience, name, data);
+	b->ops->publish_list(b->impl, audience, personal, name, data);
 }
 
 static inline bool

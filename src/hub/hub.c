@@ -509,7 +509,8 @@ hub_remember(struct hub *hub, const char *chat_id, json_t *events, uint64_t thro
 }
 
 void
-hub_publish_list(struct hub *hub, json_t *audience, const char *name, json_t *data)
+hub_publish_list(struct hub *hub, json_t *audience, bool personal, const char *name,
+    json_t *data)
 {
 	struct channel *ch = channel_find(hub, HUB_LISTS, false);
 	if (ch == NULL)
@@ -518,7 +519,7 @@ hub_publish_list(struct hub *hub, json_t *audience, const char *name, json_t *da
 	frames[STREAM_MUX] = hub->render(STREAM_MUX, "list", 0, name, data);
 	for (unsigned s = 0; s < hub->nshards; s++)
 		if (shard_streams(ch, s) > 0)
-			shard_publish_to(hub->shards[s], HUB_LISTS, frames, audience);
+			shard_publish_to(hub->shards[s], HUB_LISTS, frames, audience, personal);
 	sse_frame_unref(frames[STREAM_MUX]);
 }
 
@@ -582,9 +583,10 @@ bus_forget_here(void *impl, const char *chat_id)
 }
 
 static void
-bus_publish_list_here(void *hub, json_t *audience, const char *name, json_t *data)
+bus_publish_list_here(void *hub, json_t *audience, bool personal, const char *name,
+    json_t *data)
 {
-	hub_publish_list(hub, audience, name, data);
+	hub_publish_list(hub, audience, personal, name, data);
 }
 
 /* A stream hears the chat lists while their channel exists (it goes with its last stream). */

@@ -115,8 +115,8 @@ void		 hub_publish(struct hub *hub, const char *chat_id, uint64_t id,
  * Sends a change of the chat lists (bus.h: publish_list) to the streams in
  * the HUB_LISTS room whose owner is in audience (NULL: all) or sees all.
  */
-void		 hub_publish_list(struct hub *hub, json_t *audience, const char *name,
-		    json_t *data);
+void		 hub_publish_list(struct hub *hub, json_t *audience, bool personal,
+		    const char *name, json_t *data);
 /* Ends the chat's streams after what they were sent (the chat is gone). */
 void		 hub_end_chat(struct hub *hub, const char *chat_id);
 /* Sends the matching streams a last "deleted" event with the reason, and ends them. */

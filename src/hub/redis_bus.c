@@ -302,8 +302,8 @@ heard_list(struct redis_bus *rb, json_t *msg)
 {
 	json_t *audience = json_object_get(msg, "a");
 	if (str(msg, "e") != NULL)
-		hub_publish_list(rb->hub, json_is_array(audience) ? audience : NULL, str(msg, "e"),
-		    json_object_get(msg, "d"));
+		hub_publish_list(rb->hub, json_is_array(audience) ? audience : NULL,
+		    json_is_true(json_object_get(msg, "p")), str(msg, "e"), json_object_get(msg, "d"));
 }
 
 static void
@@ -437,12 +437,12 @@ end_streams(void *impl, const struct bus_match *m)
 }
 
 static void
-publish_list(void *impl, json_t *audience, const char *name, json_t *data)
+publish_list(void *impl, json_t *audience, bool personal, const char *name, json_t *data)
 {
 	struct redis_bus *rb = impl;
-	bus_publish_list(&rb->local, audience, name, data);
-	send_msg(rb, json_pack("{s:s, s:O?, s:s, s:O}", "t", "l", "a", audience, "e", name,
-	    "d", data));
+	bus_publish_list(&rb->local, audience, personal, name, data);
+	send_msg(rb, json_pack("{s:s, s:O?, s:b, s:s, s:O}", "t", "l", "a", audience, "p", personal,
+	    "e", name, "d", data));
 }
 
 static void

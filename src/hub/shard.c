@@ -245,6 +245,7 @@ struct delivery {
 	bool		 later;		/* token frames: may wait for the timer */
 	bool		 end;
 	bool		 filtered;	/* only to the owners in audience (and who sees all) */
+	bool		 personal;	/* not to who sees all unless in audience */
 	char		(*audience)[ID_LEN + 1];
 	size_t		 naudience;
 };
@@ -252,7 +253,7 @@ struct delivery {
 static bool
 in_audience(const struct delivery *d, const struct sub *sub)
 {
-	if (!d->filtered || sub->owner.sees_all)
+	if (!d->filtered || (sub->owner.sees_all && !d->personal))
 		return true;
 	for (size_t i = 0; i < d->naudience; i++)
 		if (strcmp(d->audience[i], sub->owner.user_id) == 0)
@@ -359,7 +360,7 @@ shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[STREAM
 
 void
 shard_publish_to(struct shard *sh, const char *chat_id, struct frame *frames[STREAM_KINDS],
-    json_t *audience)
+    json_t *audience, bool personal)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
 	d->shard = sh;
@@ -367,6 +368,7 @@ shard_publish_to(struct shard *sh, const char *chat_id, struct frame *frames[STR
 	for (int k = 0; k < STREAM_KINDS; k++)
 		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
 	d->filtered = audience != NULL;
+	d->personal = personal;
 	d->naudience = json_array_size(audience);
 	d->audience = xcalloc(d->naudience ? d->naudience : 1, sizeof *d->audience);
 	size_t i;

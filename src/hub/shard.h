@@ -59,10 +59,10 @@ void		 shard_publish(struct shard *sh, const char *chat_id,
 		    struct frame *frames[STREAM_KINDS], bool later, bool end);
 /*
  * Sends frames to the chat's streams whose owner is in audience (an array
- * of user ids, borrowed; NULL: all) or sees all.
+ * of user ids, borrowed; NULL: all) or, unless personal, sees all.
  */
 void		 shard_publish_to(struct shard *sh, const char *chat_id,
-		    struct frame *frames[STREAM_KINDS], json_t *audience);
+		    struct frame *frames[STREAM_KINDS], json_t *audience, bool personal);
 /*
  * Sends last (frames by kind) to the streams that match: with chat_id, the
  * chat is over for them (as for end in shard_publish); without, they end.

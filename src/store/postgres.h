@@ -269,7 +269,7 @@ json_t		*postgres_member_list(struct postgres_store *st, const char *chat_id);
 enum store_status postgres_member_is(struct postgres_store *st, const char *chat_id,
 		    const char *user_id);
 enum store_status postgres_member_read(struct postgres_store *st, const char *chat_id,
-		    const char *user_id, uint64_t seq);
+		    const char *user_id, uint64_t seq, uint64_t *mark);
 enum store_status postgres_member_add(struct postgres_store *st, const char *chat_id,
 		    const char *user_id);
 enum store_status postgres_member_remove(struct postgres_store *st, const char *chat_id,

@@ -334,13 +334,18 @@ postgres_member_list(struct postgres_store *st, const char *chat_id)
 
 enum store_status
 postgres_member_read(struct postgres_store *st, const char *chat_id, const char *user_id,
-    uint64_t seq)
+    uint64_t seq, uint64_t *mark)
 {
 	struct pg_params p = {0};
 	pg_text(&p, chat_id);
 	pg_text(&p, user_id);
 	pg_position(&p, seq);
-	return write_changes(st, PG_MEMBER_READ, &p);
+	enum store_status rc;
+	PGresult *r = one_row(st, PG_MEMBER_READ, &p, &rc);
+	if (r != NULL)
+		*mark = (uint64_t)pg_col_int(r, 0, 0);
+	PQclear(r);
+	return rc;
 }
 
 /*

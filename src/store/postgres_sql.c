@@ -168,8 +168,9 @@ const char *const pg_sql[PG_COUNT] = {
 	    " (SELECT coalesce(json_agg(user_id), '[]') FROM members WHERE chat_id = c.id)"
 	    " FROM chats c LEFT JOIN messages m ON m.chat_id = c.id"
 	    " AND m.seq = " NEWEST_SHOWN " WHERE c.id = $1",
-	[PG_MEMBER_READ] = "UPDATE members SET read_seq = greatest(read_seq, $3)"
-	    " WHERE chat_id = $1 AND user_id = $2",
+	[PG_MEMBER_READ] = "UPDATE members SET read_seq = n.seq FROM (SELECT least($3, last_seq)"
+	    " AS seq FROM chats WHERE id = $1) AS n WHERE members.chat_id = $1"
+	    " AND members.user_id = $2 AND members.read_seq < n.seq RETURNING members.read_seq",
 	[PG_MEMBER_READ_LAST] = "UPDATE members SET read_seq = greatest(read_seq,"
 	    " (SELECT last_seq FROM chats WHERE id = $1)) WHERE chat_id = $1 AND user_id = $2",
 	[PG_CHAT_GET] = "SELECT " CHAT_COLS " FROM chats WHERE id = $1",

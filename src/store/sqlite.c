@@ -151,7 +151,11 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    STR(LIMIT_PREVIEW_CHARS) "), m.created_at, m.user_id, c.active_at, 0 FROM chats c"
 	    " LEFT JOIN messages m ON m.chat_id = c.id"
 	    " AND m.seq = " NEWEST_SHOWN " WHERE c.id = ?1",
-	[SQL_MEMBER_READ] = "UPDATE members SET read_seq = max(read_seq, ?3)"
+	[SQL_MEMBER_READ] = "UPDATE members SET read_seq = n.seq FROM (SELECT min(?3,"
+	    " max(last_seq, coalesce((SELECT max(m.seq) FROM messages m WHERE m.chat_id = ?1), 0)))"
+	    " AS seq FROM chats WHERE id = ?1) AS n WHERE chat_id = ?1 AND user_id = ?2"
+	    " AND read_seq < n.seq RETURNING read_seq",
+	[SQL_MEMBER_READ_OWN] = "UPDATE members SET read_seq = max(read_seq, ?3)"
 	    " WHERE chat_id = ?1 AND user_id = ?2",
 	[SQL_CHAT_LIST_MEMBER] = "SELECT " CHAT_COLS " FROM members JOIN chats"
 	    " ON chats.id = members.chat_id WHERE members.user_id = ?3 AND (?1 IS NULL"

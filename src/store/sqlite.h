@@ -33,6 +33,7 @@ enum stmt_id {
 	SQL_SESSIONS_OF_USER, SQL_SESSIONS_DELETE_USER, SQL_SESSIONS_EXPIRE,
 	SQL_TOKEN_INSERT, SQL_TOKEN_LIST, SQL_TOKEN_FIND, SQL_TOKEN_DELETE,
 	SQL_MEMBER_LIST, SQL_MEMBER_IDS, SQL_MEMBER_ADD, SQL_MEMBER_REMOVE, SQL_MEMBER_READ,
+	SQL_MEMBER_READ_OWN,
 	SQL_CHAT_ACTIVITY, SQL_CHAT_ITEM, SQL_CHAT_ACTIVE, SQL_ACTIVITY_CLOCK,
 	SQL_INVITE_INSERT, SQL_INVITE_GET, SQL_INVITES_EXPIRE,
 	SQL_COUNT
@@ -192,7 +193,7 @@ json_t		*sqlite_member_list(struct sqlite_store *st, const char *chat_id);
 enum store_status sqlite_member_is(struct sqlite_store *st, const char *chat_id,
 		    const char *user_id);
 enum store_status sqlite_member_read(struct sqlite_store *st, const char *chat_id,
-		    const char *user_id, uint64_t seq);
+		    const char *user_id, uint64_t seq, uint64_t *mark);
 enum store_status sqlite_member_add(struct sqlite_store *st, const char *chat_id,
 		    const char *user_id);
 enum store_status sqlite_member_remove(struct sqlite_store *st, const char *chat_id,

@@ -51,6 +51,13 @@ row_token(struct sqlite_store *st, sqlite3_stmt *s)
 }
 
 static json_t *
+row_int(struct sqlite_store *st, sqlite3_stmt *s)
+{
+	(void)st;
+	return json_integer(sqlite3_column_int64(s, 0));
+}
+
+static json_t *
 row_text(struct sqlite_store *st, sqlite3_stmt *s)
 {
 	(void)st;
@@ -387,7 +394,8 @@ sqlite_member_ids(struct sqlite_store *st, const char *chat_id)
 }
 
 enum store_status
-sqlite_member_read(struct sqlite_store *st, const char *chat_id, const char *user_id, uint64_t seq)
+sqlite_member_read(struct sqlite_store *st, const char *chat_id, const char *user_id, uint64_t seq,
+    uint64_t *mark)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ);
 	if (s != NULL) {
@@ -395,7 +403,12 @@ sqlite_member_read(struct sqlite_store *st, const char *chat_id, const char *use
 		sqlite_bind_text(s, 2, user_id);
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)seq);
 	}
-	return write_changes(st, s);
+	json_t *moved;
+	enum store_status rc = sqlite_one(st, s, row_int, &moved);
+	if (rc == STORE_OK)
+		*mark = (uint64_t)json_integer_value(moved);
+	json_decref(moved);
+	return rc;
 }
 
 /*

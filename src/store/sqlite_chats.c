@@ -546,7 +546,7 @@ chat_active(struct sqlite_store *st, const char *chat_id)
 static enum store_status
 poster_read(struct sqlite_store *st, const char *chat_id, const char *user_id, uint64_t seq)
 {
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ);
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_MEMBER_READ_OWN);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, chat_id);

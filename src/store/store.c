@@ -486,9 +486,10 @@ store_member_is(struct store *st, const char *chat_id, const char *user_id)
 }
 
 enum store_status
-store_member_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq)
+store_member_read(struct store *st, const char *chat_id, const char *user_id, uint64_t seq,
+    uint64_t *mark)
 {
-	return DISPATCH(member_read, chat_id, user_id, seq);
+	return DISPATCH(member_read, chat_id, user_id, seq, mark);
 }
 
 enum store_status

@@ -356,9 +356,13 @@ enum store_status store_token_delete(struct store *st, const char *user_id,
 json_t		*store_member_list(struct store *st, const char *chat_id);
 /* STORE_OK when the user is a member of the chat, STORE_NOT_FOUND when not. */
 enum store_status store_member_is(struct store *st, const char *chat_id, const char *user_id);
-/* The user has read the chat up to seq (never back); STORE_NOT_FOUND when not a member. */
+/*
+ * The user has read the chat up to seq (no further than its newest message):
+ * STORE_OK when that moved their mark forward, to *mark; STORE_NOT_FOUND when
+ * it did not (or they are not a member).
+ */
 enum store_status store_member_read(struct store *st, const char *chat_id, const char *user_id,
-		    uint64_t seq);
+		    uint64_t seq, uint64_t *mark);
 /* Adds the user (already a member: STORE_OK). STORE_NOT_FOUND: no such chat or user. */
 enum store_status store_member_add(struct store *st, const char *chat_id, const char *user_id);
 enum store_status store_member_remove(struct store *st, const char *chat_id,

@@ -315,6 +315,11 @@ fragment_for_event(const char *name, json_t *data, struct buf *event, struct buf
 		html_escape(html, str_or(data, "id", ""));
 		buf_adds(event, "gone");
 		return 0;
+	} else if (strcmp(name, "list-read") == 0) {
+		html_escape(html, str_or(data, "id", ""));
+		buf_printf(html, " %lld", (long long)json_integer_value(json_object_get(data, "seq")));
+		buf_adds(event, "read");
+		return 0;
 	} else if (strcmp(name, "list-all") == 0) {
 		size_t i;
 		json_t *item;

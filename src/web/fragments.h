@@ -29,8 +29,8 @@ void	 fragment_presence(struct buf *out, json_t *here);
 
 /*
  * The HTML stream's form of an event: its event name (token events become
- * "token-SEQ"; the chat lists' "list-chat", "list-gone", "list-all" become
- * "chat", "gone", "all") and payload. Returns -1 for an event the HTML
+ * "token-SEQ"; the chat lists' "list-chat", "list-gone", "list-read",
+ * "list-all" become "chat", "gone", "read" ("ID SEQ"), "all") and payload. Returns -1 for an event the HTML
  * stream does not carry.
  */
 int	 fragment_for_event(const char *name, json_t *data, struct buf *event,

@@ -81,7 +81,7 @@ chat_list(struct buf *b, json_t *items, unsigned offset)
 	size_t i;
 	json_t *item;
 	buf_printf(b, "<ul id=\"chats\" class=\"chat-list\"%s>", offset == 0 ?
-	    " hx-ext=\"sse\" data-list-stream sse-swap=\"chat,gone,all\" hx-swap=\"none\"" : "");
+	    " hx-ext=\"sse\" data-list-stream sse-swap=\"chat,gone,read,all\" hx-swap=\"none\"" : "");
 	json_array_foreach(items, i, item)
 		fragment_chat_item(b, item);
 	buf_adds(b, "</ul><p class=\"empty\" id=\"no-chats\"");

@@ -1,7 +1,8 @@
 // The live chat list (/): chats appear, are renamed, move to the top with a preview of
 // their last message, and leave, in an open tab without a reload (static/unread.js on the
-// browser's shared stream, list events "chat", "gone", "all"); unread badges and the tab's
-// title count what was posted while a chat was not open; the settings form deletes a chat
+// browser's shared stream, list events "chat", "gone", "read", "all"); unread badges and the
+// tab's title count what was posted while a chat was not open, and with accounts a chat
+// read in another browser is read at once; the settings form deletes a chat
 // only once its box is ticked. First with --auth none (read marks in localStorage), then
 // with accounts (read marks per member on the server): Ada and Bob, each in a browser
 // context of their own, where Bob sees only his chats and none of their previews reach him.
@@ -323,6 +324,25 @@ test('accounts: what Ada posts from elsewhere (the API) is not unread for her ei
   await until(async () => (await shown(adaList, shared.id))?.preview, 'ada: Posted from my phone', 'Ada\'s list follows');
   await sleep(300);
   assert.equal((await shown(adaList, shared.id)).unread, 0, 'Ada\'s own post is not unread for her');
+});
+
+// Bob reads on his phone: the badge on his desktop goes without a reload (the read mark
+// comes through the shared stream as list "read"; the two browsers share no storage).
+test('accounts: what Bob reads in another browser is read on his list at once', T, async () => {
+  assert.ok(adaList && bobList, 'the lists of the previous tests');
+  await until(async () => (await shown(bobList, shared.id))?.unread, 1, 'Bob: one unread before');
+  const phone = await contextOf(bob);
+  try {
+    const chat = await openPage(phone, `${acc.url}/chats/${shared.id}`, { errors: pageErrors, label: 'bob phone chat' });
+    await until(async () => (await shown(bobList, shared.id))?.unread, 0, 'Bob\'s other browser: read');
+    assert.equal(await bobList.title(), BASE_TITLE);
+    await chat.close();
+  } finally {
+    await phone.close();
+  }
+  assert.ok((await bobList.evaluate(() => window.__list)).some((e) => e === `read ${shared.id} 3`),
+    'the list heard "read CHAT SEQ"');
+  await notReloaded(bobList);
 });
 
 test('accounts: a chat Bob is not in never reaches his list, nor do its previews', T, async () => {

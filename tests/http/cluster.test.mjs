@@ -489,6 +489,34 @@ describe('three nodes with --auth accounts', { skip }, () => {
     }
   });
 
+  test('a read mark moved on node 1 reaches the person\'s list stream on node 2 (list:read), not an administrator\'s on node 3', T, async () => {
+    const [n1, n2, n3] = cl.nodes;
+    const a1 = await signIn(n1.url, ADMIN.name, ADMIN.password);
+    const bob = await newUser(a1);
+    const chat = await a1.createChat('read across nodes');
+    await a1.ok('POST', `/api/v1/chats/${chat.id}/members`, { user: bob.user.id });
+    for (const body of ['one', 'two']) await a1.post(chat.id, body);
+    const lists = [];
+    try {
+      for (const c of [new Client(n2.url, { cookie: bob.cookie }), new Client(n3.url, { cookie: a1.cookie })]) {
+        const s = await c.stream('/events?list=1');
+        lists.push(s);
+        assert.equal(s.status, 200, s.body);
+        await s.waitFor(() => s.events.some((f) => f.event === 'list:all'), 5000, 'list:all');
+      }
+      const [bobs, admins] = lists;
+      await bob.ok('POST', `/api/v1/chats/${chat.id}/read`, { seq: 2 }, 204);
+      await bobs.waitFor(() => bobs.events.some((f) => f.event === 'list:read'), 3000, 'list:read on node 2');
+      assert.deepEqual(bobs.events.filter((f) => f.event === 'list:read').map((f) => f.data), [`${chat.id} 2`]);
+      await a1.post(chat.id, 'three');
+      await admins.waitFor(() => admins.events.some((f) => f.event === 'list:chat' && f.data.includes('three')), 3000,
+        'the administrator\'s list:chat of the next post, on node 3');
+      assert.equal(admins.events.some((f) => f.event === 'list:read'), false, 'Bob\'s mark is his alone');
+    } finally {
+      for (const s of lists) s.close();
+    }
+  });
+
   test('sign-in limits hold for the deployment: failures spread over the nodes lock a name and an address out on every node; a success clears the name everywhere', T, async () => {
     const [n1, n2, n3] = cl.nodes;
     const from = (ip) => ({ 'Sec-Fetch-Site': 'same-origin', 'X-Forwarded-For': ip });

@@ -257,3 +257,62 @@ describe('revocation ends streams within a second', () => {
     assert.deepEqual(ev, ['snapshot', 'deleted']);
   });
 });
+
+// A person's read mark follows them to every device: moving it sends `list:read` ("ID SEQ")
+// to their own list streams only (not to an administrator's, who sees every chat), never
+// backwards and never past the chat's newest message. A member removed leaves their list
+// (`list:gone`), not the administrator's.
+describe('read marks and the lists of several devices', () => {
+  /** `who`'s browser stream with the chat lists, once its `list:all` arrived. */
+  async function listStream(who) {
+    const s = srv.track(await who.stream('/events?list=1'));
+    assert.equal(s.status, 200, `GET /events?list=1: ${s.status} ${s.body}`);
+    await s.waitFor((st) => st.events.some((f) => f.event === 'list:all'), 5000, 'list:all');
+    return s;
+  }
+  const reads = (s) => s.events.filter((f) => f.event === 'list:read').map((f) => f.data);
+
+  test('a read mark moved on one device reaches the person\'s other devices, and nobody else', T, async () => {
+    const b = await newUser(a);
+    const c = await newUser(a);
+    const chat = await a.createChat('read on the phone');
+    for (const u of [b, c]) await a.ok('POST', `/api/v1/chats/${chat.id}/members`, { user: u.user.id });
+    for (const body of ['one', 'two', 'three']) await a.post(chat.id, body);
+    const phone = await signIn(srv.url, b.user.name, b.password);
+    const desk = await listStream(b);
+    const others = [await listStream(a), await listStream(c)];
+
+    await phone.ok('POST', `/api/v1/chats/${chat.id}/read`, { seq: 2 }, 204);
+    await desk.waitFor(() => reads(desk).length === 1, 3000, 'list:read on the desktop');
+    assert.deepEqual(reads(desk), [`${chat.id} 2`]);
+    await phone.ok('POST', `/api/v1/chats/${chat.id}/read`, { seq: 1 }, 204); // backwards: nothing
+    await phone.ok('POST', `/api/v1/chats/${chat.id}/read`, { seq: 2 }, 204); // the same: nothing
+    await phone.ok('POST', `/api/v1/chats/${chat.id}/read`, { seq: 99 }, 204); // past the newest: 3
+    await desk.waitFor(() => reads(desk).length === 2, 3000, 'the second list:read');
+    assert.deepEqual(reads(desk), [`${chat.id} 2`, `${chat.id} 3`]);
+    const page = await b.api('GET', '/');
+    assert.match(page.text, new RegExp(`id="chat-${chat.id}"[^>]*data-read="3"`), 'the mark kept is 3');
+    // a later message can be unread again: the mark did not run ahead of the chat
+    await a.post(chat.id, 'four');
+    const again = await b.api('GET', '/');
+    assert.match(again.text, new RegExp(`id="chat-${chat.id}"[^>]*data-seq="4"[^>]*data-read="3"`));
+    await desk.waitFor((st) => st.events.some((f) => f.event === 'list:chat' && f.data.includes('four')), 3000,
+      'the list:chat of message 4'); // after any stray list:read
+    assert.equal(reads(desk).length, 2, 'nothing more on the desktop');
+    for (const s of others) assert.deepEqual(reads(s), [], 'nobody else hears Bob\'s marks');
+  });
+
+  test('removing a member takes the chat off their list, not off an administrator\'s', T, async () => {
+    const b = await newUser(a);
+    const chat = await a.createChat('b leaves');
+    await a.ok('POST', `/api/v1/chats/${chat.id}/members`, { user: b.user.id });
+    const mine = await listStream(b);
+    const admins = await listStream(a);
+    await a.ok('DELETE', `/api/v1/chats/${chat.id}/members/${b.user.id}`, undefined, 204);
+    await mine.waitFor((st) => st.events.some((f) => f.event === 'list:gone' && f.data === chat.id), 3000, 'list:gone for Bob');
+    await a.post(chat.id, 'after the removal');
+    await admins.waitFor((st) => st.events.some((f) => f.event === 'list:chat' && f.data.includes(`chat-${chat.id}`) &&
+      f.data.includes('after the removal')), 3000, 'the administrator\'s list goes on');
+    assert.equal(admins.events.some((f) => f.event === 'list:gone'), false, 'no list:gone for the administrator');
+  });
+});

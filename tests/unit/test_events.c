@@ -62,14 +62,14 @@ rec_end_streams(void *impl, const struct bus_match *m)
 }
 
 static void
-rec_publish_list(void *impl, json_t *audience, const char *name, json_t *data)
+rec_publish_list(void *impl, json_t *audience, bool personal, const char *name, json_t *data)
 {
 	struct record *r = impl;
 	const char *title = json_string_value(json_object_get(data, "title"));
 	const char *last = json_string_value(json_object_get(json_object_get(data, "last"), "body"));
-	snprintf(r->lists[r->nlists++], sizeof r->lists[0], "%s %s %s %d", name,
+	snprintf(r->lists[r->nlists++], sizeof r->lists[0], "%s %s %s %d%s", name,
 	    title ? title : json_string_value(json_object_get(data, "id")), last ? last : "-",
-	    audience ? (int)json_array_size(audience) : -1);
+	    audience ? (int)json_array_size(audience) : -1, personal ? " personal" : "");
 }
 
 static void

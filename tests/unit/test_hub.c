@@ -382,14 +382,21 @@ test_lists_audience(void **state)
 	wait_for(h, all, 3, "event: snapshot");
 	json_t *audience = json_pack("[s]", "u1"), *item = json_pack("{s:s, s:s, s:n}", "id",
 	    CHAT_A, "title", "Ada's <chat>", "last");
-	hub_publish_list(h->hub, audience, "list-chat", item);
+	hub_publish_list(h->hub, audience, false, "list-chat", item);
+	/* a person's own: not to an administrator, who sees the chat anyway */
+	json_t *read = json_pack("{s:s, s:i}", "id", CHAT_A, "seq", 7);
+	hub_publish_list(h->hub, audience, true, "list-read", read);
 	json_t *gone = json_pack("{s:s}", "id", CHAT_B);
-	hub_publish_list(h->hub, NULL, "list-gone", gone);
+	hub_publish_list(h->hub, NULL, true, "list-gone", gone);
 	wait_for(h, all, 3, "event: list:gone\ndata: " CHAT_B);
 	assert_non_null(strstr(a.got, "event: list:chat\ndata: <li id=\"chat-" CHAT_A "\""));
 	assert_non_null(strstr(a.got, "Ada&#39;s &lt;chat&gt;"));
+	assert_non_null(strstr(a.got, "event: list:read\ndata: " CHAT_A " 7\n"));
 	assert_non_null(strstr(c.got, "event: list:chat"));
+	assert_null(strstr(c.got, "event: list:read"));
 	assert_null(strstr(b.got, "event: list:chat"));
+	assert_null(strstr(b.got, "event: list:read"));
+	json_decref(read);
 	json_decref(audience);
 	json_decref(item);
 	json_decref(gone);

@@ -688,9 +688,15 @@ test_activity_and_read_marks(void **state)
 	assert_true(at_shared < at_mine);	/* latest activity first */
 	json_decref(list);
 
-	/* a mark moves forward only */
-	assert_int_equal(store_member_read(st, shared, ada, two), STORE_OK);
-	assert_int_equal(store_member_read(st, shared, ada, 1), STORE_OK);
+	/* a mark moves forward only, and no further than the newest message */
+	uint64_t mark = 0;
+	assert_int_equal(store_member_read(st, shared, ada, 1, &mark), STORE_OK);
+	assert_int_equal(mark, 1);
+	assert_int_equal(store_member_read(st, shared, ada, two + 100, &mark), STORE_OK);
+	assert_int_equal(mark, two);
+	assert_int_equal(store_member_read(st, shared, ada, 1, &mark), STORE_NOT_FOUND);
+	assert_int_equal(store_member_read(st, shared, ada, two, &mark), STORE_NOT_FOUND);
+	assert_int_equal(store_member_read(st, theirs, ada, 1, &mark), STORE_NOT_FOUND);
 	list = store_chat_activity(st, ada, ada, 0, 10);
 	assert_int_equal(int_of(item_of(list, shared, &at_shared), "read_seq"), (json_int_t)two);
 	json_decref(list);
