@@ -35,6 +35,8 @@
 
   // A message fragment applied twice (the SSE extension reconnects without
   // Last-Event-ID) replaces the element with the same id instead of adding one.
+  // An update of a message the page does not show (older than its first, or
+  // deleted) adds nothing: only a new message is added at the end.
   document.addEventListener('htmx:sseBeforeMessage', function (e) {
     var ev = e.detail;
     if (!ev || (ev.type !== 'message' && ev.type !== 'message-update')) return;
@@ -44,6 +46,7 @@
     if (!incoming || !incoming.id) return;
     if (ev.target) listenForTokens(ev.target, incoming);
     var existing = document.getElementById(incoming.id);
+    if (!existing && ev.type === 'message-update') { e.preventDefault(); return; }
     if (!existing) return;
     e.preventDefault();
     keepEditor(existing, incoming);

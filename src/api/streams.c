@@ -248,6 +248,8 @@ attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char
 	for (size_t i = 0; presence != 0 && i < nchats; i++)
 		if (strcmp(chats[i], HUB_LISTS) != 0)
 			presence_leave(h->presence, chats[i], presence);
+	if (presence != 0)
+		presence_leave(h->presence, "", presence);	/* the stream is gone too */
 }
 
 /* A HEAD of a stream route: the head of a stream, and no stream. */

@@ -118,8 +118,9 @@ control_delete(struct control *k, const struct who *who, const char *chat_id, ui
 		return -1;
 	json_decref(chat);
 	json_decref(old);
-	turns_stop_reply(k->turns, chat_id, seq);
+	turns_stop_message(k->turns, chat_id, seq);	/* stopped first (SPEC 8) */
 	enum store_status rc = events_message_delete(k->events, chat_id, seq);
+	turns_go_on(k->turns, chat_id);		/* the next turn reads the chat without it */
 	return rc == STORE_OK ? 0 : message_problem(k, rc, p);
 }
 
@@ -138,8 +139,8 @@ control_redo(struct control *k, const struct who *who, const char *chat_id, uint
 	int rc = -1;
 	if (strcmp(str(msg, "state"), "streaming") == 0)
 		message_problem(k, STORE_CONFLICT, p);
-	else if (fresh && json_integer_value(json_object_get(msg, "alternatives")) >=
-	    LIMIT_ALTERNATIVES)
+	else if (fresh && json_integer_value(json_object_get(msg, "alternatives")) +
+	    (json_int_t)turns_fresh_redos(k->turns, chat_id, seq) >= LIMIT_ALTERNATIVES)
 		problem_set(p, 409, "the message has %d alternatives, the most it may have",
 		    LIMIT_ALTERNATIVES);
 	else if (str(msg, "bot_id") == NULL || store_bot_get(k->store, str(msg, "bot_id"),

@@ -138,8 +138,10 @@ do_asked(struct turns *t, const char *chat_id, json_t *asked)
 		turns_stop(t, chat_id);
 	else if (strcmp(what, "end_auto") == 0)
 		turns_end_auto(t, chat_id);
-	else if (strcmp(what, "stop_reply") == 0)
-		turns_stop_reply(t, chat_id, seq);
+	else if (strcmp(what, "stop_reply") == 0) {
+		turns_stop_message(t, chat_id, seq);	/* the asking node deletes it */
+		turns_go_on(t, chat_id);
+	}
 	json_decref(chat);
 }
 

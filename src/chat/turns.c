@@ -261,8 +261,11 @@ retry_now(void *arg)
 			store_fence(t->store, &u->lease);
 		enum store_status rc = store_end(t, u->message);
 		store_fence(t->store, NULL);
-		/* stored; or another node took the chat's turns over (it ends the reply) */
-		if (rc == STORE_OK || rc == STORE_FENCED || (u->fenced && rc == STORE_NOT_FOUND))
+		/*
+		 * stored; or another node took the chat's turns over (it ends the
+		 * reply); or the message was deleted meanwhile
+		 */
+		if (rc == STORE_OK || rc == STORE_FENCED || rc == STORE_NOT_FOUND)
 			unfinished_free(u);
 	}
 	if (!LIST_EMPTY(&t->unfinished))
@@ -299,8 +302,8 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	r->job = NULL;
 	flow_fence_on(r->flow);
 	enum store_status rc = flow_fence_off(r->flow, store_end(t, final));
-	if (rc != STORE_OK && rc != STORE_FENCED)
-		keep_unfinished(t, final, r->flow);
+	if (rc != STORE_OK && rc != STORE_FENCED && rc != STORE_NOT_FOUND)
+		keep_unfinished(t, final, r->flow);	/* NOT_FOUND: deleted, or ended elsewhere */
 	json_decref(final);
 	metrics_count_reply(state);
 	r->flow->reply = NULL;
@@ -756,16 +759,45 @@ turns_end_auto(struct turns *t, const char *chat_id)
 	flow_settle(f);
 }
 
+/* The message a queued turn writes again, or 0 for a new one. */
+static uint64_t
+turn_seq(json_t *turn)
+{
+	return (uint64_t)json_integer_value(json_object_get(turn, "seq"));
+}
+
 void
-turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq)
+turns_stop_message(struct turns *t, const char *chat_id, uint64_t seq)
 {
 	struct flow *f = flow_to_change(t, chat_id, json_pack("{s:s, s:I}", "do", "stop_reply",
 	    "seq", (json_int_t)seq));
 	if (f == NULL)
 		return;
+	for (size_t i = json_array_size(f->queue); i-- > 0;)
+		if (turn_seq(json_array_get(f->queue, i)) == seq)
+			json_array_remove(f->queue, i);
 	if (f->reply != NULL && f->reply->seq == seq)
 		reply_finish(f->reply, "stopped", NULL);
-	flow_next(f);
+}
+
+void
+turns_go_on(struct turns *t, const char *chat_id)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	if (f != NULL)
+		flow_next(f);
+}
+
+size_t
+turns_fresh_redos(struct turns *t, const char *chat_id, uint64_t seq)
+{
+	struct flow *f = flow_get(t, chat_id, false);
+	size_t n = 0, i;
+	json_t *turn;
+	if (f != NULL)
+		json_array_foreach(f->queue, i, turn)
+			n += turn_seq(turn) == seq && json_is_true(json_object_get(turn, "fresh"));
+	return n;
 }
 
 void

@@ -53,8 +53,20 @@ enum turn_asked	 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t
 void		 turns_stop(struct turns *t, const char *chat_id);
 /* No more auto rounds follow in the chat (its auto_rounds became 0). */
 void		 turns_end_auto(struct turns *t, const char *chat_id);
-/* When message seq is the reply being generated, it ends "stopped"; the flow goes on. */
-void		 turns_stop_reply(struct turns *t, const char *chat_id, uint64_t seq);
+/*
+ * Message seq is about to be deleted: turns queued to write it again are
+ * dropped, and when it is the reply being written it ends "stopped". The
+ * next turn waits for turns_go_on(), so that it reads the chat without it.
+ * (When another node runs the chat's turns, it is asked to do both.)
+ */
+void		 turns_stop_message(struct turns *t, const char *chat_id, uint64_t seq);
+/* The chat's flow goes on with its next turn, if any (after turns_stop_message). */
+void		 turns_go_on(struct turns *t, const char *chat_id);
+/*
+ * The turns queued here to write message seq again as a new alternative
+ * (0 when another node runs the chat's turns).
+ */
+size_t		 turns_fresh_redos(struct turns *t, const char *chat_id, uint64_t seq);
 /*
  * Several nodes run the chats' flows: this node's flows hold leases named
  * node (store.h), kept every few seconds; the lapsed ones of dead nodes are

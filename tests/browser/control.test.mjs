@@ -535,6 +535,28 @@ test('a tab that was offline catches up: the edit shown, the deleted message not
   await assertClean(bob, 'Bob back');
 });
 
+// The page shows a chat's last 200 messages; an update of an older one (edited through the
+// API, say) is not added to the end of the page.
+test('an edit of a message older than the page shows leaves the page as it is', T, async () => {
+  const adm = await admin(srv.url);
+  const chat = await adm.createChat('A long chat');
+  for (let i = 1; i <= 201; i++) await adm.post(chat.id, `message number ${i}`);
+  const ctx = await newContext();
+  try {
+    await ctx.addCookies([{ name: 'parley_session', value: adm.cookie.slice('parley_session='.length), url: srv.url, httpOnly: true, sameSite: 'Lax' }]);
+    const page = await openPage(ctx, `${srv.url}/chats/${chat.id}`, { errors: pageErrors, label: 'long chat' });
+    await ready(page);
+    assert.equal(await page.locator('#msg-1').count(), 0, 'message 1 is older than the page shows');
+    await adm.ok('PATCH', `/api/v1/chats/${chat.id}/messages/1`, { body: 'message number 1, edited' });
+    await adm.post(chat.id, 'the newest');
+    await page.locator('#msg-202').waitFor({ state: 'attached', timeout: 5000 });
+    assert.equal(await page.locator('#msg-1').count(), 0, 'the edited old message was not added');
+    assert.equal(await page.locator('#messages > article').last().getAttribute('id'), 'msg-202');
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('screenshots at the end, and no JavaScript errors on any page', T, async () => {
   if (ada) await shot(ada, 'control-ada-desktop');
   if (bob && process.env.SCREENSHOT_DIR) {

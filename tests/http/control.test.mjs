@@ -251,6 +251,48 @@ describe('delete', () => {
     assert.deepEqual(evs(r).filter((e) => e.event === 'message-deleted').map((e) => e.json), [{ seq }]);
   });
 
+  test('deleting a reply being regenerated while another regenerate of it waits: the waiting one is dropped, nothing of it follows the deletion', T, async () => {
+    const [a, b] = await S.bots(2);
+    const c = await S.chat('delete-redo', [a, b]);
+    const s = await S.stream(c.id);
+    let from = s.events.length;
+    await S.post(c.id, 'one two three four five six seven eight nine ten');
+    const first = await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot', from, 5000, 'the first reply');
+    const seq = first.json.seq;
+    await waitEv(s, isUpdate(seq, 'complete'), from, 5000, 'the first reply done');
+    await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot' && e.json.seq > seq, from, 5000, 'the second bot writing');
+    for (const tail of ['regenerate', 'regenerate']) await S.ok('POST', msgPath(c.id, seq, tail), undefined, 202); // both wait
+    from = s.events.length;
+    await waitEv(s, isUpdate(seq, 'streaming'), from, 8000, 'the first regenerate writing');
+    assert.equal((await S.api('DELETE', msgPath(c.id, seq))).status, 204);
+    const del = await waitEv(s, isDeleted(seq), from, 3000, 'message-deleted');
+    await noEv(s, (e) => e.json && e.json.seq === seq && e.event !== 'message-deleted', del.index + 1, 1500, `events of ${seq} after its deletion`);
+    await waitIdleFrom(s, from, 5000);
+    assert.equal((await S.messages(c.id)).some((x) => x.seq === seq), false, 'gone from the messages');
+    const s2 = await S.stream(c.id);
+    assert.equal(s2.snapshot.json.messages.some((x) => x.seq === seq), false, 'gone from the snapshot');
+    assert.equal(s2.snapshot.json.turn.state, 'idle', 'nothing left running');
+  });
+
+  test('openai: deleting the reply being written stops it first; the next bot\'s request does not carry it', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['GONEWORDS-one ', 'GONEWORDS-two']));
+    f.enqueue(streamReply(['second bot here']));
+    const m1 = await F.bot({ prefix: 'Model', backend: 'openai', base_url: f.baseUrl });
+    const m2 = await F.bot({ prefix: 'Model', backend: 'openai', base_url: f.baseUrl });
+    const c = await F.chat('delete-then-next', [m1, m2]);
+    const s = await F.stream(c.id);
+    const from = s.events.length;
+    await F.post(c.id, 'say something');
+    const start = await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot', from, 5000, 'the first reply');
+    await s.waitFor(() => evs(s).filter((e) => e.event === 'token' && e.json.seq === start.json.seq).map((e) => e.json.delta).join('').includes('GONEWORDS-two'), 5000, 'its words');
+    assert.equal((await F.api('DELETE', msgPath(c.id, start.json.seq))).status, 204);
+    await f.waitRequests(2, 5000);
+    await waitIdleFrom(s, from, 5000);
+    assert.ok(!f.requests[1].raw.includes('GONEWORDS'), `the second request carries no deleted word: ${f.requests[1].raw.slice(0, 400)}`);
+    assert.ok(f.requests[1].raw.includes('say something'), 'the person\'s message is there');
+  });
+
   test('a deleted seq is not given again after a restart on the same database; event ids go on', T, async () => {
     const db = pool.freshDb('parley-control-');
     let s = await pool.start({ db });
@@ -353,7 +395,7 @@ describe('regenerate and alternatives', () => {
     let from = s.events.length;
     await F.post(c.id, 'w');
     const [r0] = replies(await waitIdleFrom(s, from));
-    for (let i = 1; i < 50; i++) {
+    for (let i = 1; i < 49; i++) {
       from = s.events.length;
       const r = await F.api('POST', msgPath(c.id, r0.seq, 'regenerate'));
       assert.equal(r.status, 202, `regenerate #${i}: ${r.text}`);
@@ -362,6 +404,16 @@ describe('regenerate and alternatives', () => {
       assert.equal(fin.json.alternative, i);
       await waitIdleFrom(s, from);
     }
+    // the 50th waits behind a reply; one more waiting would be a 51st: refused at once
+    from = s.events.length;
+    await F.post(c.id, LONG);
+    await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot' && e.json.seq > r0.seq, from, 5000, 'a reply running');
+    const asked = [];
+    for (let i = 0; i < 2; i++) asked.push((await F.api('POST', msgPath(c.id, r0.seq, 'regenerate'))).status);
+    assert.deepEqual(asked, [202, 409], 'the 50th is taken, a 51st is not, even while the 50th waits');
+    const fin = await waitEv(s, isUpdate(r0.seq, 'complete'), from, 5000, 'the 50th alternative');
+    assert.equal(fin.json.alternatives, 50);
+    await waitIdleFrom(s, from);
     assertError(await F.api('POST', msgPath(c.id, r0.seq, 'regenerate')), 409, 'a 51st alternative');
     const e = await F.ok('PATCH', msgPath(c.id, r0.seq), { body: 'the last one, edited' });
     assert.equal(e.alternative, 49);
