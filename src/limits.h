@@ -65,6 +65,10 @@
 #define LIMIT_DB_RETRY_MAX_MS     5000          /* ... doubling up to this */
 #define LIMIT_DB_CONNECT_SECONDS  5             /* PostgreSQL: connecting gives up after (the URL's connect_timeout wins) */
 #define LIMIT_DB_STATEMENT_MS     30000         /* PostgreSQL: one statement's bound (the URL's options win) */
+#define LIMIT_DB_UNACKED_MS       15000         /* PostgreSQL over TCP: sent and not acknowledged this long, the connection is lost */
+#define LIMIT_DB_KEEPALIVE_IDLE   10            /* PostgreSQL over TCP: an idle connection is probed after this many seconds, */
+#define LIMIT_DB_KEEPALIVE_EVERY  5             /* ... every this many seconds, */
+#define LIMIT_DB_KEEPALIVE_COUNT  3             /* ... and lost after this many probes unanswered (the URL's settings win) */
 #define LIMIT_STREAM_STALL_SECONDS 60           /* a stream whose queued output makes no
 						   progress this long is cut (a dead peer) */
 #define LIMIT_STREAM_END_SECONDS  5             /* an ending stream's last bytes, at most */

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Everything the server runs with, owned by main(). */
 struct runtime {
@@ -63,7 +64,8 @@ struct runtime {
 	struct server		*server;
 	struct event		*sigint, *sigterm, *drain;
 	struct event		*db_check;	/* the database file is still there */
-	time_t			 deadline;
+	time_t			 deadline;	/* shutting down: the loop stops by then */
+	bool			 replies_stopped;	/* shutting down: stop_replies() ran */
 	char			 setup[SECRET_LEN + 1];	/* the first admin's setup token, or "" */
 };
 
@@ -120,14 +122,19 @@ seed_demo(struct store *st)
 	json_decref(bot_ids);
 }
 
-/* Polls until every stream has closed or the deadline passes, then stops the loop. */
+/*
+ * Polls until the replies were stopped and every stream has closed, or the
+ * deadline passes (the services may be stuck on an unreachable database),
+ * then stops the loop.
+ */
 static void
 drain_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct runtime *rt = arg;
 	(void)fd;
 	(void)what;
-	if (hub_subscriber_count(rt->hub) == 0 || time(NULL) >= rt->deadline) {
+	if ((rt->replies_stopped && hub_subscriber_count(rt->hub) == 0) ||
+	    time(NULL) >= rt->deadline) {
 		event_base_loopexit(rt->base, NULL);
 		return;
 	}
@@ -142,8 +149,10 @@ stop_replies(void *arg)
 	struct runtime *rt = arg;
 	turns_stop_all(rt->turns);
 	hub_end_all(rt->hub);
-	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
-	drain_check(-1, 0, rt);
+	rt->replies_stopped = true;
+	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;	/* for the streams to end */
+	if (!evtimer_pending(rt->drain, NULL))
+		drain_check(-1, 0, rt);
 }
 
 static void
@@ -156,7 +165,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: shutting down", (int)sig);
 	chats_shutdown(rt->chats);
 	server_stop_accepting(rt->server);
-	fiber_run_serial(stop_replies, rt);
+	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;	/* to get there */
+	drain_check(-1, 0, rt);
+	fiber_run_serial(stop_replies, rt);	/* after the services' turn in hand */
 }
 
 static void
@@ -377,8 +388,12 @@ finish_fibers(struct runtime *rt)
 static void
 stop(struct runtime *rt)
 {
-	if (!finish_fibers(rt))
-		return;
+	if (!finish_fibers(rt)) {
+		/* what still waits holds memory and the connection: the process goes with it */
+		log_info("stopped");
+		fflush(stdout);
+		_exit(0);
+	}
 	if (rt->chats != NULL) {
 		chats_shutdown(rt->chats);
 		events_flush(rt->events);	/* commits and answers the last posts */

@@ -41,14 +41,20 @@ log_notice(void *arg, const char *message)
 
 /*
  * The URL's own settings win over these defaults (they come first): a name
- * in pg_stat_activity, a bound on connecting, and on any one statement.
+ * in pg_stat_activity, a bound on connecting, and on any one statement; over
+ * TCP, a server gone from the network (nothing acknowledged, or no answer to
+ * keepalive probes) ends the connection rather than waiting for the kernel's
+ * retries (about 15 minutes), so that requests answer 503 and it is made again.
  */
 PGconn *
 pg_link_connect(const char *conninfo)
 {
-	const char *const keys[] = { "application_name", "connect_timeout", "options",
-	    "dbname", NULL };
+	const char *const keys[] = { "application_name", "connect_timeout", "tcp_user_timeout",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count", "options", "dbname",
+	    NULL };
 	const char *const values[] = { "parley", STR(LIMIT_DB_CONNECT_SECONDS),
+	    STR(LIMIT_DB_UNACKED_MS), STR(LIMIT_DB_KEEPALIVE_IDLE), STR(LIMIT_DB_KEEPALIVE_EVERY),
+	    STR(LIMIT_DB_KEEPALIVE_COUNT),
 	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c client_min_messages=warning",
 	    conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 1);

@@ -1,13 +1,17 @@
 // delay_proxy.mjs - a TCP proxy on 127.0.0.1 to a unix socket (a PostgreSQL cluster's) that
 // holds every chunk `delay` ms each way, in order: a database across a region, for
-// tests/http/pg_slow.test.mjs and bench/slow_db.mjs. close() ends its connections too.
+// tests/http/pg_slow.test.mjs and bench/slow_db.mjs. freeze() stops it reading, both ways
+// and for new connections too (a database that hangs: the kernel still takes what is
+// sent, nothing answers). close() ends its connections too.
 import net from 'node:net';
 
 export async function delayingProxy(socketPath, delay) {
   const conns = new Set();
+  let frozen = false;
   const proxy = net.createServer((client) => {
     const server = net.connect(socketPath);
     conns.add(client).add(server);
+    if (frozen) client.pause();
     const forward = (from, to) => from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), delay));
     forward(client, server);
     forward(server, client);
@@ -19,6 +23,10 @@ export async function delayingProxy(socketPath, delay) {
   await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
   return {
     port: proxy.address().port,
+    freeze: () => {
+      frozen = true;
+      for (const c of conns) c.pause();
+    },
     close: () => {
       for (const c of conns) c.destroy();
       proxy.close();

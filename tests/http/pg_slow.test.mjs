@@ -134,3 +134,30 @@ test('a database 20 ms away slows posts, never the server', { skip, timeout: 900
     dropPostgresDb(dbUrl);
   }
 });
+
+// A database that hangs (the connection open, nothing answering) does not hold up a
+// shutdown: SIGTERM with a post waiting on it ends the server within about 8 s
+// (LIMIT_SHUTDOWN_SECONDS for the services, as many for the requests still waiting).
+test('SIGTERM while the database hangs: the server stops within 10 s, saying what it left', { skip, timeout: 30000 }, async () => {
+  const socketDir = /[?&]host=([^&]+)/.exec(process.env.PARLEY_TEST_PG)[1];
+  const proxy = await delayingProxy(`${socketDir}/.s.PGSQL.5432`, 0);
+  const dbUrl = createPostgresDb();
+  const s = await startServer({ db: throughProxy(dbUrl, proxy.port) });
+  try {
+    const chat = await createChat(s.url, 'Hanging');
+    proxy.freeze();
+    const waiting = api(s.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body: 'never answered' })
+      .catch((e) => ({ status: 0, error: e.message }));
+    await sleep(300);
+    const t0 = Date.now();
+    await s.stop('SIGTERM', { timeout: 10000, keepDb: true });
+    const took = Date.now() - t0;
+    assert.ok(took < 10000, `stopped after ${took} ms`);
+    assert.match(s.stderr(), /still wait for the database; stopping without them/);
+    const r = await waiting;
+    assert.notEqual(r.status, 201, 'the post that never reached the database got no 201');
+  } finally {
+    proxy.close();
+    dropPostgresDb(dbUrl);
+  }
+});

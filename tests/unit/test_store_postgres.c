@@ -7,7 +7,8 @@
  * call made outside a fiber meanwhile lets the fiber's finish first; the
  * group commit's round trip does not hold the services up, and the posts
  * they queue meanwhile make the next group; a chat deleted while another
- * node writes a reply in it waits for that write (no deadlock). Needs the
+ * node writes a reply in it waits for that write (no deadlock); TCP's bounds
+ * on a server gone from the network are set unless the URL sets them. Needs the
  * throwaway cluster of scripts/with-postgres.sh (PARLEY_TEST_PG); skipped
  * without it.
  */
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "chat/events.h"
+#include "store/postgres_link.h"
 #include "store/store.h"
 #include "util/fiber.h"
 
@@ -526,6 +528,42 @@ test_newer_schema_refused(void **state)
  * A connection the server ended is made again, off the caller's thread:
  * calls fail (unreachable) until it is; what failed meanwhile was not stored.
  */
+/* The value of option key of conn's connection settings, or "". */
+static const char *
+setting(PGconn *conn, const char *key, char *out, size_t len)
+{
+	PQconninfoOption *opts = PQconninfo(conn);
+	snprintf(out, len, "%s", "");
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val != NULL)
+			snprintf(out, len, "%s", o->val);
+	PQconninfoFree(opts);
+	return out;
+}
+
+/* A server gone from the network is noticed: TCP's bounds, unless the URL gives its own. */
+static void
+test_connection_bounds(void **state)
+{
+	struct fixture *f = *state;
+	char url[600], v[32];
+	PGconn *conn = pg_link_connect(f->url);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	assert_string_equal(setting(conn, "tcp_user_timeout", v, sizeof v), "15000");
+	assert_string_equal(setting(conn, "keepalives_idle", v, sizeof v), "10");
+	assert_string_equal(setting(conn, "keepalives_interval", v, sizeof v), "5");
+	assert_string_equal(setting(conn, "keepalives_count", v, sizeof v), "3");
+	assert_string_equal(setting(conn, "connect_timeout", v, sizeof v), "5");
+	PQfinish(conn);
+	snprintf(url, sizeof url, "%s%ctcp_user_timeout=2000&keepalives_idle=60", f->url,
+	    strchr(f->url, '?') ? '&' : '?');
+	conn = pg_link_connect(url);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	assert_string_equal(setting(conn, "tcp_user_timeout", v, sizeof v), "2000");
+	assert_string_equal(setting(conn, "keepalives_idle", v, sizeof v), "60");
+	PQfinish(conn);
+}
+
 static void
 test_reconnects(void **state)
 {
@@ -563,6 +601,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_servers_share_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fiber_waits_in_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_lets_services_go_on, setup,
 		    teardown),
