@@ -68,8 +68,11 @@ api_session_delete(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	struct problem p;
 	const struct who *who = exchange_who(x);
-	if (who->credential[0] != '\0' && !who->by_token &&
-	    accounts_sign_out(h->accounts, who, &p) != 0) {
+	if (who->by_token) {
+		respond_error(x, 422, "a token is not a session: revoke it (DELETE /api/v1/tokens/ID)");
+		return;
+	}
+	if (who->credential[0] != '\0' && accounts_sign_out(h->accounts, who, &p) != 0) {
 		respond_problem(x, &p);
 		return;
 	}

@@ -225,7 +225,8 @@ accounts_by_proxy(struct accounts *a, const char *name, struct who *who)
 	json_decref(v);
 	if (rc != 0)
 		return -1;
-	if (store_user_get(a->store, name, &user, NULL) != STORE_OK &&
+	/* by name only: a proxy's name that is someone's id is not that someone */
+	if (store_user_named(a->store, name, &user, NULL) != STORE_OK &&
 	    store_user_create(a->store, name, name, NULL, store_user_count(a->store) == 0,
 	    &user) != STORE_OK)
 		return -1;
@@ -285,7 +286,7 @@ sign_in_checked(struct slow *s)
 	struct problem p;
 	json_t *user;
 	bool failed = !s->checked ||
-	    store_user_get(s->a->store, s->name, &user, NULL) != STORE_OK;
+	    store_user_named(s->a->store, s->name, &user, NULL) != STORE_OK;
 	accounts_count_sign_in(s->a, s->name, s->peer, failed);
 	bus_sign_in(&s->a->bus, s->name, s->peer, failed);
 	if (failed) {
@@ -338,7 +339,13 @@ accounts_sign_in(struct accounts *a, const char *peer, json_t *name, json_t *pas
 	snprintf(s->name, sizeof s->name, "%s", key);
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
 	s->password = xstrdup(json_string_value(password));
-	if (store_user_get(a->store, key, &user, &s->stored) == STORE_OK)
+	/*
+	 * By name only, and only a name that could be one: an id, or a
+	 * spelling PostgreSQL's lower() would fold into a name, is a name
+	 * nobody has (checked against nothing, as slowly, and counted).
+	 */
+	if (accounts_check_name(name, &p) == 0 &&
+	    store_user_named(a->store, key, &user, &s->stored) == STORE_OK)
 		json_decref(user);
 	accounts_slow_start(s);
 }

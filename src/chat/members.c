@@ -112,7 +112,11 @@ members_remove(struct members *m, const struct who *who, const char *chat_id, co
 		problem_set(p, 404, "user not found");
 		return -1;
 	}
-	enum store_status rc = store_member_remove(m->store, chat_id, id);
+	/* the links go first: whoever is removed (not leaving) may have seen one */
+	bool removed = strcmp(id, who->user_id) != 0;
+	enum store_status rc = removed ? store_invites_drop(m->store, chat_id) : STORE_OK;
+	if (rc == STORE_OK)
+		rc = store_member_remove(m->store, chat_id, id);
 	if (rc != STORE_OK)
 		return validate_store(m->store, rc, "member", p);
 	struct bus_match match = { .chat_id = chat_id, .user_id = id, .reason = "removed" };

@@ -3,7 +3,8 @@
  * for one key (a user name, an address) within a window, that key waits
  * until the oldest of them ages out of the window. Keys are kept in a
  * bounded table: when it is full, the key whose last failure is oldest
- * makes room. Pure (times are given); owned by one loop.
+ * makes room, one kept waiting only when all near it are. Pure but for the
+ * hash's random seed (times are given); owned by one loop.
  */
 #ifndef PARLEY_THROTTLE_H
 #define PARLEY_THROTTLE_H

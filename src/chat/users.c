@@ -132,6 +132,12 @@ user_changed(struct slow *s)
 		accounts_slow_end(s, NULL, NULL, &p);
 		return;
 	}
+	if (s->admin == 0 && last_admin(s->a, s->user_id)) {
+		/* checked again: another change may have landed while the password hashed */
+		refuse(&p, 409, "admin: the last administrator stays one");
+		accounts_slow_end(s, NULL, NULL, &p);
+		return;
+	}
 	credentials_clear(s->a->credentials);	/* who they are changes */
 	enum store_status rc = s->password && s->hashed != 0 ? STORE_ERROR :
 	    store_user_update(s->a->store, s->user_id, s->display_name,
@@ -145,6 +151,10 @@ user_changed(struct slow *s)
 		const char *keep = s->task == SLOW_CHANGE ? s->keep : NULL;
 		accounts_end_sessions(s->a, s->user_id, keep, "revoked");
 		store_sessions_delete_user(s->a->store, s->user_id, keep);
+	}
+	if (s->admin == 0) {	/* their streams saw every chat: they reopen as what they are */
+		struct bus_match m = { .user_id = s->user_id, .reason = "revoked" };
+		bus_end_streams(&s->a->bus, &m);
 	}
 	accounts_slow_end(s, user, NULL, NULL);
 	json_decref(user);
@@ -178,7 +188,9 @@ plan_change(struct accounts *a, const struct who *who, json_t *target, json_t *b
 	s->display_name = name;
 	s->password = pw ? xstrdup(json_string_value(pw)) : NULL;
 	s->old_password = pw && self ? xstrdup(json_string_value(old)) : NULL;
-	s->admin = admin ? json_is_true(admin) : -1;
+	/* -1: no change (an administrator made one again, or a member made a member) */
+	s->admin = admin && json_is_true(admin) != json_is_true(json_object_get(target, "admin")) ?
+	    json_is_true(admin) : -1;
 	return s;
 }
 

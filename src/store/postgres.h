@@ -30,7 +30,8 @@ enum pg_stmt {
 	PG_EVENT_INSERT, PG_EVENT_PRUNE, PG_EVENT_AFTER, PG_EVENT_FINAL_AFTER,
 	PG_BOT_LIST, PG_BOT_GET, PG_BOT_INSERT, PG_BOT_UPDATE, PG_BOT_DELETE,
 	PG_BOT_CHATS,
-	PG_USER_LIST, PG_USER_COUNT, PG_USER_GET, PG_USER_INSERT, PG_USER_UPDATE,
+	PG_USER_LIST, PG_USER_COUNT, PG_USER_GET, PG_USER_NAMED, PG_USER_INSERT,
+	PG_USER_UPDATE,
 	PG_USER_DELETE,
 	PG_SESSION_INSERT, PG_SESSION_GET, PG_SESSION_TOUCH, PG_SESSION_DELETE,
 	PG_SESSIONS_OF_USER, PG_SESSIONS_DELETE_USER, PG_SESSIONS_EXPIRE,
@@ -38,7 +39,7 @@ enum pg_stmt {
 	PG_MEMBER_LIST, PG_MEMBER_IS, PG_MEMBER_ADD, PG_MEMBER_REMOVE, PG_MEMBER_READ,
 	PG_MEMBER_READ_LAST,
 	PG_CHAT_ACTIVITY, PG_CHAT_ITEM,
-	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE, PG_SERVERS_USING,
+	PG_INVITE_INSERT, PG_INVITE_GET, PG_INVITES_EXPIRE, PG_INVITES_DROP, PG_SERVERS_USING,
 	PG_COUNT
 };
 /* postgres_sql.c: each statement's text, and the schema's migrations (1..count, in order). */
@@ -240,6 +241,8 @@ json_t		*postgres_bot_chats(struct postgres_store *st, const char *id);
 enum store_status postgres_bot_delete(struct postgres_store *st, const char *id);
 json_t		*postgres_user_list(struct postgres_store *st);
 long		postgres_user_count(struct postgres_store *st);
+enum store_status postgres_user_named(struct postgres_store *st, const char *name,
+		    json_t **user, char **password);
 enum store_status postgres_user_get(struct postgres_store *st, const char *id_or_name,
 		    json_t **user, char **password);
 enum store_status postgres_user_create(struct postgres_store *st, const char *name,
@@ -279,6 +282,7 @@ enum store_status postgres_invite_create(struct postgres_store *st, const char *
 enum store_status postgres_invite_get(struct postgres_store *st, const char *hash, int64_t now,
 		    char chat_id[ID_LEN + 1]);
 enum store_status postgres_invites_expire(struct postgres_store *st, int64_t now);
+enum store_status postgres_invites_drop(struct postgres_store *st, const char *chat_id);
 
 
 #endif

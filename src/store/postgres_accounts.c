@@ -130,17 +130,18 @@ postgres_user_count(struct postgres_store *st)
 	return n;
 }
 
-enum store_status
-postgres_user_get(struct postgres_store *st, const char *id_or_name, json_t **user,
+/* The user statement id finds by ref, with its password when asked. */
+static enum store_status
+user_row(struct postgres_store *st, enum pg_stmt id, const char *ref, json_t **user,
     char **password)
 {
 	*user = NULL;
 	if (password != NULL)
 		*password = NULL;
 	struct pg_params p = {0};
-	pg_text(&p, id_or_name);
+	pg_text(&p, ref);
 	enum store_status rc;
-	PGresult *r = one_row(st, PG_USER_GET, &p, &rc);
+	PGresult *r = one_row(st, id, &p, &rc);
 	if (r == NULL)
 		return rc;
 	*user = row_user(st, r, 0);
@@ -149,6 +150,20 @@ postgres_user_get(struct postgres_store *st, const char *id_or_name, json_t **us
 	PQclear(r);
 	return STORE_OK;
 }
+
+enum store_status
+postgres_user_get(struct postgres_store *st, const char *id_or_name, json_t **user,
+    char **password)
+{
+	return user_row(st, PG_USER_GET, id_or_name, user, password);
+}
+
+enum store_status
+postgres_user_named(struct postgres_store *st, const char *name, json_t **user, char **password)
+{
+	return user_row(st, PG_USER_NAMED, name, user, password);
+}
+
 
 /* A NULL display_name is the name. */
 enum store_status
@@ -425,4 +440,12 @@ postgres_invites_expire(struct postgres_store *st, int64_t now)
 	struct pg_params p = {0};
 	pg_int(&p, now);
 	return write_status(st, PG_INVITES_EXPIRE, &p);
+}
+
+enum store_status
+postgres_invites_drop(struct postgres_store *st, const char *chat_id)
+{
+	struct pg_params p = {0};
+	pg_text(&p, chat_id);
+	return write_status(st, PG_INVITES_DROP, &p);
 }

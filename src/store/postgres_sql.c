@@ -267,6 +267,7 @@ const char *const pg_sql[PG_COUNT] = {
 	[PG_USER_COUNT] = "SELECT count(*) FROM users",
 	[PG_USER_GET] = "SELECT " USER_COLS ", password FROM users WHERE id = $1"
 	    " OR lower(name) = lower($1) ORDER BY id = $1 DESC LIMIT 1",
+	[PG_USER_NAMED] = "SELECT " USER_COLS ", password FROM users WHERE lower(name) = lower($1)",
 	[PG_USER_INSERT] = "INSERT INTO users (" USER_COLS ", password)"
 	    " VALUES ($1, $2, coalesce($3::text, $2), $4, $5, $6)",
 	[PG_USER_UPDATE] = "UPDATE users SET display_name = coalesce($2::text, display_name),"
@@ -298,6 +299,7 @@ const char *const pg_sql[PG_COUNT] = {
 	    " VALUES ($1, $2, $3, $4)",
 	[PG_INVITE_GET] = "SELECT chat_id FROM invites WHERE hash = $1 AND expires_at > $2",
 	[PG_INVITES_EXPIRE] = "DELETE FROM invites WHERE expires_at <= $1",
+	[PG_INVITES_DROP] = "DELETE FROM invites WHERE chat_id = $1",
 	/* connections are named parley (connect_to; a URL may rename them) */
 	[PG_SERVERS_USING] = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
 	    " AND application_name = 'parley' AND pid <> pg_backend_pid()",

@@ -239,6 +239,7 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_USER_COUNT] = "SELECT count(*) FROM users",
 	[SQL_USER_GET] = "SELECT " USER_COLS ", password FROM users WHERE id = ?1 OR name = ?1"
 	    " ORDER BY id = ?1 DESC LIMIT 1",
+	[SQL_USER_NAMED] = "SELECT " USER_COLS ", password FROM users WHERE name = ?1",
 	[SQL_USER_INSERT] = "INSERT INTO users (" USER_COLS ", password)"
 	    " VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, ?6)",
 	[SQL_USER_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
@@ -268,6 +269,7 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4)",
 	[SQL_INVITE_GET] = "SELECT chat_id FROM invites WHERE hash = ?1 AND expires_at > ?2",
 	[SQL_INVITES_EXPIRE] = "DELETE FROM invites WHERE expires_at <= ?1",
+	[SQL_INVITES_DROP] = "DELETE FROM invites WHERE chat_id = ?1",
 };
 
 void

@@ -27,7 +27,8 @@ enum stmt_id {
 	SQL_EVENT_INSERT, SQL_EVENT_PRUNE, SQL_EVENT_AFTER, SQL_EVENT_FINAL_AFTER,
 	SQL_BOT_LIST, SQL_BOT_GET, SQL_BOT_INSERT, SQL_BOT_UPDATE, SQL_BOT_DELETE,
 	SQL_BOT_CHATS,
-	SQL_USER_LIST, SQL_USER_COUNT, SQL_USER_GET, SQL_USER_INSERT, SQL_USER_UPDATE,
+	SQL_USER_LIST, SQL_USER_COUNT, SQL_USER_GET, SQL_USER_NAMED, SQL_USER_INSERT,
+	SQL_USER_UPDATE,
 	SQL_USER_DELETE,
 	SQL_SESSION_INSERT, SQL_SESSION_GET, SQL_SESSION_TOUCH, SQL_SESSION_DELETE,
 	SQL_SESSIONS_OF_USER, SQL_SESSIONS_DELETE_USER, SQL_SESSIONS_EXPIRE,
@@ -35,7 +36,7 @@ enum stmt_id {
 	SQL_MEMBER_LIST, SQL_MEMBER_IDS, SQL_MEMBER_ADD, SQL_MEMBER_REMOVE, SQL_MEMBER_READ,
 	SQL_MEMBER_READ_OWN,
 	SQL_CHAT_ACTIVITY, SQL_CHAT_ITEM, SQL_CHAT_ACTIVE, SQL_ACTIVITY_CLOCK,
-	SQL_INVITE_INSERT, SQL_INVITE_GET, SQL_INVITES_EXPIRE,
+	SQL_INVITE_INSERT, SQL_INVITE_GET, SQL_INVITES_EXPIRE, SQL_INVITES_DROP,
 	SQL_COUNT
 };
 
@@ -165,6 +166,8 @@ json_t		*sqlite_bot_chats(struct sqlite_store *st, const char *id);
 enum store_status sqlite_bot_delete(struct sqlite_store *st, const char *id);
 json_t		*sqlite_user_list(struct sqlite_store *st);
 long		sqlite_user_count(struct sqlite_store *st);
+enum store_status sqlite_user_named(struct sqlite_store *st, const char *name, json_t **user,
+		    char **password);
 enum store_status sqlite_user_get(struct sqlite_store *st, const char *id_or_name,
 		    json_t **user, char **password);
 enum store_status sqlite_user_create(struct sqlite_store *st, const char *name,
@@ -203,6 +206,7 @@ enum store_status sqlite_invite_create(struct sqlite_store *st, const char *hash
 enum store_status sqlite_invite_get(struct sqlite_store *st, const char *hash, int64_t now,
 		    char chat_id[ID_LEN + 1]);
 enum store_status sqlite_invites_expire(struct sqlite_store *st, int64_t now);
+enum store_status sqlite_invites_drop(struct sqlite_store *st, const char *chat_id);
 
 
 #endif

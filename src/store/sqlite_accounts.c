@@ -142,16 +142,18 @@ sqlite_user_count(struct sqlite_store *st)
 	return sqlite_step_status(st, s, rc) == STORE_OK ? n : -1;
 }
 
-enum store_status
-sqlite_user_get(struct sqlite_store *st, const char *id_or_name, json_t **user, char **password)
+/* The user statement id finds by ref, with its password when asked. */
+static enum store_status
+user_row(struct sqlite_store *st, enum stmt_id id, const char *ref, json_t **user,
+    char **password)
 {
 	*user = NULL;
 	if (password != NULL)
 		*password = NULL;
-	sqlite3_stmt *s = sqlite_stmt(st, SQL_USER_GET);
+	sqlite3_stmt *s = sqlite_stmt(st, id);
 	if (s == NULL)
 		return STORE_ERROR;
-	sqlite_bind_text(s, 1, id_or_name);
+	sqlite_bind_text(s, 1, ref);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*user = row_user(st, s);
@@ -161,6 +163,19 @@ sqlite_user_get(struct sqlite_store *st, const char *id_or_name, json_t **user, 
 	sqlite3_reset(s);
 	return sqlite_step_status(st, s, rc);
 }
+
+enum store_status
+sqlite_user_get(struct sqlite_store *st, const char *id_or_name, json_t **user, char **password)
+{
+	return user_row(st, SQL_USER_GET, id_or_name, user, password);
+}
+
+enum store_status
+sqlite_user_named(struct sqlite_store *st, const char *name, json_t **user, char **password)
+{
+	return user_row(st, SQL_USER_NAMED, name, user, password);
+}
+
 
 /* A NULL display_name is the name. */
 enum store_status
@@ -491,5 +506,14 @@ sqlite_invites_expire(struct sqlite_store *st, int64_t now)
 	sqlite3_stmt *s = sqlite_stmt(st, SQL_INVITES_EXPIRE);
 	if (s != NULL)
 		sqlite3_bind_int64(s, 1, now);
+	return write_status(st, s);
+}
+
+enum store_status
+sqlite_invites_drop(struct sqlite_store *st, const char *chat_id)
+{
+	sqlite3_stmt *s = sqlite_stmt(st, SQL_INVITES_DROP);
+	if (s != NULL)
+		sqlite_bind_text(s, 1, chat_id);
 	return write_status(st, s);
 }

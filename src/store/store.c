@@ -385,6 +385,12 @@ store_user_get(struct store *st, const char *id_or_name, json_t **user, char **p
 }
 
 enum store_status
+store_user_named(struct store *st, const char *name, json_t **user, char **password)
+{
+	return DISPATCH(user_named, name, user, password);
+}
+
+enum store_status
 store_user_create(struct store *st, const char *name, const char *display_name,
     const char *password, bool admin, json_t **user)
 {
@@ -521,4 +527,10 @@ enum store_status
 store_invites_expire(struct store *st, int64_t now)
 {
 	return DISPATCH(invites_expire, now);
+}
+
+enum store_status
+store_invites_drop(struct store *st, const char *chat_id)
+{
+	return DISPATCH(invites_drop, chat_id);
 }

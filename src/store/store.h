@@ -312,6 +312,9 @@ long		 store_user_count(struct store *st);
  */
 enum store_status store_user_get(struct store *st, const char *id_or_name, json_t **user,
 		    char **password);
+/* The same by name only (what a person signs in with, or a proxy names). */
+enum store_status store_user_named(struct store *st, const char *name, json_t **user,
+		    char **password);
 /* STORE_CONFLICT when the name is taken (in any letter case). */
 enum store_status store_user_create(struct store *st, const char *name,
 		    const char *display_name, const char *password, bool admin, json_t **user);
@@ -377,5 +380,7 @@ enum store_status store_invite_get(struct store *st, const char *hash, int64_t n
 		    char chat_id[ID_LEN + 1]);
 /* Drops the invites expired at now. */
 enum store_status store_invites_expire(struct store *st, int64_t now);
+/* Drops every invite to the chat. */
+enum store_status store_invites_drop(struct store *st, const char *chat_id);
 
 #endif

@@ -53,13 +53,18 @@ str(json_t *obj, const char *key)
 	return v ? v : "";
 }
 
-/* A place on this server to go back to: a path, never another site ("//host", "/\host"). */
+/*
+ * A place on this server to go back to: a path, never another site
+ * ("//host", "/\host", or those with a tab or newline a browser drops).
+ */
 static const char *
 safe_next(const char *next)
 {
-	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
-	    strlen(next) >= 500 || strpbrk(next, "\r\n") != NULL)
+	if (next == NULL || next[0] != '/' || next[1] == '/' || strlen(next) >= 500)
 		return "/";
+	for (const unsigned char *c = (const unsigned char *)next; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || *c == '\\')
+			return "/";
 	return next;
 }
 

@@ -382,6 +382,17 @@ describe('--auth proxy', () => {
     assertError(await api(psrv.url, 'GET', `/api/v1/chats/${chat.json.id}`, undefined, { headers: as('yan') }), 404);
   });
 
+  test('a name that is someone\'s id is a name: a new user, not that someone', T, async () => {
+    const z = (await api(psrv.url, 'GET', '/api/v1/me', undefined, { headers: as('zoe') })).json;
+    assert.equal(z.admin, true);
+    const other = await api(psrv.url, 'GET', '/api/v1/me', undefined, { headers: as(z.id) });
+    assert.equal(other.status, 200, other.text);
+    assert.equal(other.json.name, z.id);
+    assert.notEqual(other.json.id, z.id, 'not zoe');
+    assert.equal(other.json.admin, false);
+    assertError(await api(psrv.url, 'POST', '/api/v1/users', { name: 'mallory', password: 'long-enough-pw', admin: true }, { headers: as(z.id) }), 403);
+  });
+
   test('no header or an invalid name: 401; the header is an ambient credential (cross-site refused)', T, async () => {
     assertError(await api(psrv.url, 'GET', '/api/v1/me'), 401);
     for (const bad of ['bad name!', 'x'.repeat(33), '../etc', 'a,b']) {

@@ -40,7 +40,9 @@ const pool = useServerPool();
 const SECRET_RE = /^[A-Za-z0-9_-]{22,}$/; // ≥ 128 bits, URL-safe
 const HOSTILE = `<img src=x onerror=alert(1)>&"'`;
 const UNKNOWN_ID = 'zzzzzzzzzzzz';
-const FOREIGN_NEXTS = ['//evil.example', 'https://evil.example', '/\\evil', 'evil.example', '/x\r\nSet-Cookie: evil=1'];
+// a browser drops tabs and newlines from a URL: "/\t/evil.example" is "//evil.example"
+const FOREIGN_NEXTS = ['//evil.example', 'https://evil.example', '/\\evil', 'evil.example', '/x\r\nSet-Cookie: evil=1',
+  '/\t/evil.example/x', '/\n/evil.example', '/x/\\evil'];
 
 let a; // ADMIN, signed in
 before(async () => {

@@ -79,6 +79,21 @@ describe('signing in and out', () => {
     assertError(await trySignIn(srv.url, ADMIN.name, ADMIN.password.slice(0, -1)), 401);
   });
 
+  test('one signs in by name: a user\'s id, or a spelling PostgreSQL would fold into a name, is nobody (401)', T, async () => {
+    const k = await newUser(a, `kim${Date.now() % 100000}`);
+    assert.equal((await trySignIn(srv.url, k.user.name.toUpperCase(), k.password)).status, 200, 'any letter case');
+    assertError(await trySignIn(srv.url, k.user.id, k.password), 401);
+    assertError(await trySignIn(srv.url, `\u212a${k.user.name.slice(1)}`, k.password), 401); // KELVIN SIGN
+  });
+
+  test('DELETE /api/v1/session with a Bearer token: 422 (a token is revoked), and the token still works', T, async () => {
+    const t = await newToken(a, 'not a session');
+    const r = await t.client.api('DELETE', '/api/v1/session');
+    assertError(r, 422);
+    assert.match(r.json.detail, /tokens/);
+    assert.equal((await t.client.api('GET', '/api/v1/me')).status, 200);
+  });
+
   test('sign out: 204, the cookie cleared (Max-Age=0), the session dead; another session lives', T, async () => {
     const b = await newUser(a);
     const b2 = await signIn(srv.url, b.user.name, b.password);
@@ -217,6 +232,24 @@ describe('users', () => {
       assertError(await b.api('PATCH', `/api/v1/users/${b.user.id}`, { admin: false }), 409);
       assertError(await b.api('DELETE', `/api/v1/users/${b.user.id}`), 409);
       assert.equal((await b.get('/api/v1/me')).admin, true);
+    });
+  });
+
+  // A change with a password waits for its hash (about 60 ms); the other admin's change,
+  // made meanwhile, must not leave nobody in charge.
+  test('two admins stepping down at once (one change hashing a password): one stays an admin', T, async () => {
+    await withServer(accountsOptions(), async (s) => {
+      const root = await admin(s.url);
+      const b = await newUser(root);
+      await root.ok('PATCH', `/api/v1/users/${b.user.id}`, { admin: true }, 200);
+      const [slow, fast] = await Promise.all([
+        root.api('PATCH', `/api/v1/users/${b.user.id}`, { admin: false, password: 'a-new-password-for-b' }),
+        (async () => { await new Promise((r) => setTimeout(r, 5)); return root.api('PATCH', `/api/v1/users/${root.user.id}`, { admin: false }); })(),
+      ]);
+      const statuses = [slow.status, fast.status].sort();
+      assert.deepEqual(statuses, [200, 409], `one of them refused: ${slow.status} ${slow.text} / ${fast.status} ${fast.text}`);
+      const admins = (await b.get('/api/v1/users')).users.filter((u) => u.admin);
+      assert.equal(admins.length, 1, 'one administrator left');
     });
   });
 

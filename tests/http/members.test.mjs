@@ -157,6 +157,25 @@ describe('invites', () => {
     assert.deepEqual(await members(), [b.user.id, c.user.id].sort(), 'confirmed: a member');
     assert.equal((await c.get(`/api/v1/chats/${chat.id}`)).id, chat.id);
   });
+
+  test('a member removed cannot come back through a link made before (each goes); one who left can', T, async () => {
+    const { b, c, chat, path, members } = await invited();
+    assert.ok((await c.form(path, {})).status < 400, 'c joins');
+    const own = new URL((await c.ok('POST', `/api/v1/chats/${chat.id}/invites`, {})).url).pathname; // c's own link
+    await b.ok('DELETE', `/api/v1/chats/${chat.id}/members/${c.user.id}`, undefined, 204);
+    for (const p of [path, own]) {
+      const r = await c.form(p, {});
+      assert.ok(r.status >= 400, `${p} after the removal: ${r.status}`);
+    }
+    assert.deepEqual(await members(), [b.user.id], 'still out');
+    // leaving by oneself keeps the chat's links
+    const d = await newUser(a);
+    const fresh = new URL((await b.ok('POST', `/api/v1/chats/${chat.id}/invites`, {})).url).pathname;
+    assert.ok((await d.form(fresh, {})).status < 400, 'd joins');
+    await d.ok('DELETE', `/api/v1/chats/${chat.id}/members/${d.user.id}`, undefined, 204);
+    assert.ok((await d.form(fresh, {})).status < 400, 'd, who left, comes back');
+    assert.deepEqual(await members(), [b.user.id, d.user.id].sort());
+  });
 });
 
 describe('revocation ends streams within a second', () => {
@@ -222,6 +241,21 @@ describe('revocation ends streams within a second', () => {
     await stillLive(keptToken, b, chat.id, 'the other token\'s stream');
     assertError(await t1.client.api('GET', '/api/v1/me'), 401);
     t.diagnostic(`ended after ${times.join(', ')} ms`);
+  });
+
+  test('an administrator made a member again: their streams of chats they are not in end (revoked)', T, async () => {
+    const boss = await newUser(a);
+    await a.ok('PATCH', `/api/v1/users/${boss.user.id}`, { admin: true }, 200);
+    const b = await newUser(a);
+    const chat = await b.createChat('not boss\'s');
+    const s = await open(boss, json(chat.id));
+    const list = srv.track(await boss.stream('/events?list=1'));
+    await list.waitFor((st) => st.events.some((f) => f.event === 'list:all'), 5000, 'list:all');
+    await a.ok('PATCH', `/api/v1/users/${boss.user.id}`, { admin: false }, 200);
+    const t0 = Date.now();
+    await endsWithin(s, t0, { reason: 'revoked', what: 'the demoted admin\'s stream' });
+    await list.waitEnd(3000);
+    assertError(await boss.api('GET', `/api/v1/chats/${chat.id}`), 404);
   });
 
   test('removing a member ends their streams of that chat only', T, async (t) => {

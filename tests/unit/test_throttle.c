@@ -1,7 +1,8 @@
 /*
  * test_throttle.c - sign-in throttling (src/chat/throttle.c): the wait after
  * too many failures, failures ageing out of the window, clearing a key,
- * keys apart, and a full table making room.
+ * keys apart, a full table making room, and never with a key kept waiting
+ * while another could go.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,12 +55,31 @@ test_full_table(void **state)
 	throttle_free(t);
 }
 
+/* Later failures of other keys do not free a locked-out key (8 names used to be enough). */
+static void
+test_locked_key_stays(void **state)
+{
+	(void)state;
+	struct throttle *t = throttle_new(5, 900, 1);	/* 8 slots: every key collides */
+	char key[16];
+	for (int i = 0; i < 5; i++)
+		throttle_fail(t, "dave", 100 + i);
+	assert_int_equal(throttle_wait(t, "dave", 110), 890);
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof key, "y%d", i);
+		throttle_fail(t, key, 200 + i);
+	}
+	assert_int_equal(throttle_wait(t, "dave", 220), 780);
+	throttle_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_after_failures),
 		cmocka_unit_test(test_full_table),
+		cmocka_unit_test(test_locked_key_stays),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
