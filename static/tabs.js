@@ -145,6 +145,7 @@
 
   function Leader() {
     this.tabs = new Map();      // tab id -> {chat id: last id or null}
+    this.served = new Set();    // the tabs whose wants the stream carries (they hear all it passes)
     this.carried = new Map();   // chat id -> last id the stream has passed on (null: none yet)
     this.abort = null;
     this.soon = null;
@@ -152,19 +153,23 @@
     this.stopped = false;
   }
 
+  // A tab says what it shows. One that loads (after a new sign-in, say) also
+  // wakes a stream stopped by a 401 or a stream-wide end.
   Leader.prototype.want = function (m) {
     this.tabs.set(m.tab, m.chats);
+    this.served.delete(m.tab);
+    this.stopped = false;
     this.plan();
     bus.postMessage({ type: 'state', online: online });   // a new tab learns where things are
   };
   Leader.prototype.forget = function (tab) {
     this.tabs.delete(tab);
+    this.served.delete(tab);
   };
 
-  // Reconnects when a tab wants a chat the stream does not carry, or from an
-  // earlier event than the stream has passed on (a new tab rendered earlier).
-  Leader.prototype.plan = function () {
-    var need = new Map(), self = this, again = false;
+  // Each chat the tabs show, from the earliest event one of them lacks.
+  Leader.prototype.needs = function () {
+    var need = new Map();
     this.tabs.forEach(function (chats) {
       Object.keys(chats).forEach(function (id) {
         var after = chats[id];
@@ -172,6 +177,13 @@
           need.set(id, after);
       });
     });
+    return need;
+  };
+
+  // Reconnects when a tab wants a chat the stream does not carry, or from an
+  // earlier event than the stream has passed on (a new tab rendered earlier).
+  Leader.prototype.plan = function () {
+    var need = this.needs(), self = this, again = false;
     need.forEach(function (after, id) {
       if (!self.carried.has(id)) again = true;
       else if (after !== null && self.carried.get(id) !== null && after < self.carried.get(id)) again = true;
@@ -194,9 +206,11 @@
 
   Leader.prototype.connect = function () {
     if (this.abort) this.abort.abort();
+    this.need = this.needs();
     if (this.stopped || this.need.size === 0) return;
     var self = this, ctl = new AbortController();
     this.abort = ctl;
+    this.served = new Set(this.tabs.keys());
     this.carried = new Map(this.need);
     fetch(this.url(), { credentials: 'same-origin', signal: ctl.signal,
       headers: { Accept: 'text/event-stream' } })
@@ -268,8 +282,22 @@
       return;
     }
     var chat = name.slice(0, sep), n = id && id.indexOf(chat + ':') === 0 ? id.slice(sep + 1) : null;
-    if (n !== null) this.carried.set(chat, Number(n));
+    if (n !== null) this.passed(chat, Number(n));
     this.pass(chat, name.slice(sep + 1), text, n);
+  };
+
+  // Event n of the chat went to every tab this stream serves (the channel
+  // reaches them all): a reconnect resumes them from there, not from where
+  // their pages were rendered. A tab that said what it shows since waits for
+  // the reconnect it asked for, from its own point.
+  Leader.prototype.passed = function (chat, n) {
+    var self = this;
+    this.carried.set(chat, n);
+    this.tabs.forEach(function (chats, tab) {
+      if (self.served.has(tab) && Object.prototype.hasOwnProperty.call(chats, chat) &&
+          (chats[chat] === null || chats[chat] < n))
+        chats[chat] = n;
+    });
   };
 
   Leader.prototype.pass = function (chat, name, data, id) {

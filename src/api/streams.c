@@ -4,7 +4,8 @@
  * read (hub_expect), and before the stream is handed over the two are
  * brought to the same event (settle), so each event reaches the stream
  * once and in order, whatever was committed, here or on another node,
- * while the history was read.
+ * while the history was read. A history that cannot be read (the database
+ * failing) is a 503, never a stream that starts with a gap.
  */
 #include "api/streams.h"
 #include "api/handlers.h"
@@ -49,15 +50,15 @@ scope(enum stream_kind kind, const char *chat_id)
 	return kind == STREAM_MUX ? chat_id : NULL;
 }
 
-/* The chat as it is: *through becomes its last event id (unchanged if it cannot be read). */
-static void
+/* The chat as it is: *through becomes its last event id; -1 when it cannot be read. */
+static int
 add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
     struct sse_frame_list *out, uint64_t *through)
 {
 	struct problem p;
 	json_t *snap;
 	if (chats_snapshot(h->chats, chat_id, LIMIT_SNAPSHOT_MESSAGES, &snap, &p) != 0)
-		return;
+		return -1;
 	json_object_set_new(snap, "here", presence_here(h->presence, chat_id));
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(snap, "last_event_id"));
 	*through = id;
@@ -68,6 +69,7 @@ add_snapshot(struct handlers *h, const char *chat_id, enum stream_kind kind,
 	sse_frame_unref(f);
 	free(text);
 	json_decref(snap);
+	return 0;
 }
 
 /*
@@ -136,55 +138,84 @@ add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, boo
 
 /*
  * What a stream of the chat starts with: the events after `after` when
- * resumable (true), else a snapshot. *through becomes the last event id it
- * covers. It may wait for the database.
+ * resumable (*replayed), else a snapshot. *through becomes the last event
+ * id it covers. It may wait for the database; -1 when neither can be read.
  */
-static bool
+static int
 add_history(struct handlers *h, const char *chat_id, enum stream_kind kind, bool resume,
-    uint64_t after, uint64_t last_id, struct sse_frame_list *out, uint64_t *through)
+    uint64_t after, uint64_t last_id, struct sse_frame_list *out, uint64_t *through,
+    bool *replayed)
 {
 	*through = last_id;
-	bool replayed = resume && add_replay(h, chat_id, kind, after, last_id, out, through) == 0;
-	if (!replayed)
-		add_snapshot(h, chat_id, kind, out, through);
-	return replayed;
+	*replayed = resume && add_replay(h, chat_id, kind, after, last_id, out, through) == 0;
+	return *replayed ? 0 : add_snapshot(h, chat_id, kind, out, through);
 }
+
+enum settled { MET, WAITED, FAILED };
 
 /*
  * One step towards the stream's history (ending at event *through) and the
  * hub's delivery of the chat meeting: events delivered here while it was
  * read are added to it; events it has that the hub has not delivered yet
  * (committed on another node, on their way) are read and delivered first.
- * False when they met (or the store failed: the stream goes on as it is).
  */
-static bool
+static enum settled
 settle_step(struct handlers *h, const char *chat_id, enum stream_kind kind, uint64_t *through,
     struct sse_frame_list *out)
 {
 	uint64_t delivered;
 	if (!hub_delivered(h->hub, chat_id, *through, &delivered) || delivered == *through)
-		return false;
-	if (delivered < *through)
-		return catchup_chat(h->catchup, chat_id) == 0;
-	return add_replay(h, chat_id, kind, *through, delivered, out, through) == 0;
+		return MET;
+	int rc = delivered < *through ? catchup_chat(h->catchup, chat_id) :
+	    add_replay(h, chat_id, kind, *through, delivered, out, through);
+	return rc == 0 ? WAITED : FAILED;
 }
 
 /*
  * Settles the stream's chats until one round needs no wait: from then until
- * the stream is attached, nothing can be delivered here unseen by it.
+ * the stream is attached, nothing can be delivered here unseen by it. -1
+ * when the store failed, or the chats kept moving for SETTLE_ROUNDS rounds
+ * (the client tries again rather than start with a gap).
  */
-static void
+static int
 settle(struct handlers *h, const char *const *chats, uint64_t *through, size_t n,
     enum stream_kind kind, struct sse_frame_list *out)
 {
 	for (int round = 0; round < SETTLE_ROUNDS; round++) {
 		bool waited = false;
-		for (size_t i = 0; i < n; i++)
-			while (settle_step(h, chats[i], kind, &through[i], out))
+		for (size_t i = 0; i < n; i++) {
+			enum settled s;
+			while ((s = settle_step(h, chats[i], kind, &through[i], out)) == WAITED)
 				waited = true;
+			if (s == FAILED)
+				return -1;
+		}
 		if (!waited)
-			return;
+			return 0;
 	}
+	return -1;
+}
+
+/* The stream with presence id will not be: it leaves its chats (and the lists room). */
+static void
+leave_presence(struct handlers *h, const char *const *chats, size_t n, uint64_t presence)
+{
+	if (presence == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(chats[i], HUB_LISTS) != 0)
+			presence_leave(h->presence, chats[i], presence);
+	presence_leave(h->presence, "", presence);
+}
+
+/* The history could not be read: 503, and no stream (the client tries again). */
+static void
+refuse_open(struct exchange *x, struct handlers *h, const char *const *chats, size_t n,
+    uint64_t presence, struct sse_frame_list *initial)
+{
+	sse_frame_list_free(initial);
+	leave_presence(h, chats, n, presence);
+	respond_error(x, 503, "the chat's events cannot be read now; try again");
 }
 
 /*
@@ -245,11 +276,7 @@ attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char
 		return;
 	}
 	sse_frame_list_free(initial);
-	for (size_t i = 0; presence != 0 && i < nchats; i++)
-		if (strcmp(chats[i], HUB_LISTS) != 0)
-			presence_leave(h->presence, chats[i], presence);
-	if (presence != 0)
-		presence_leave(h->presence, "", presence);	/* the stream is gone too */
+	leave_presence(h, chats, nchats, presence);
 }
 
 /* A HEAD of a stream route: the head of a stream, and no stream. */
@@ -286,13 +313,17 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	char id[ID_LEN + 1];
 	snprintf(id, sizeof id, "%s", chat_id);	/* the exchange goes with its socket */
 	const char *chats[1] = { id };
-	uint64_t presence = join_presence(x, h, chats, 1);
+	uint64_t presence = join_presence(x, h, chats, 1);	/* the snapshot lists them too */
 	hub_expect(h->hub, id);
 	uint64_t through;
-	bool replayed = add_history(h, id, kind, resume, after, last_id, &initial, &through);
-	settle(h, chats, &through, 1, kind, &initial);
-	add_now(h, id, kind, replayed, &initial);
-	attach(x, h, kind, chats, 1, presence, &initial);
+	bool replayed;
+	if (add_history(h, id, kind, resume, after, last_id, &initial, &through, &replayed) != 0 ||
+	    settle(h, chats, &through, 1, kind, &initial) != 0) {
+		refuse_open(x, h, chats, 1, presence, &initial);
+	} else {
+		add_now(h, id, kind, replayed, &initial);
+		attach(x, h, kind, chats, 1, presence, &initial);
+	}
 	hub_unexpect(h->hub, id);
 }
 
@@ -350,6 +381,11 @@ parse_many(struct exchange *x, struct handlers *h, struct asked *want,
 			return -1;
 		}
 		c += len + (c[len] == ',');
+		for (int i = 0; i < n; i++)
+			if (strcmp(want[i].id, a->id) == 0) {
+				problem_set(p, 422, "chats: %s is listed twice", a->id);
+				return -1;
+			}
 		if (chats_get(h->chats, exchange_who(x), a->id, &chat, p) != 0) {
 			json_t *gone = json_pack("{s:s}", "reason", "not-found");
 			struct frame *f = hub_frame(h->hub, STREAM_MUX, a->id, 0, "deleted", gone);
@@ -416,17 +452,20 @@ streams_many(struct exchange *x, void *ctx)
 	uint64_t through[LIMIT_STREAM_CHATS];
 	for (int i = 0; i < n; i++)
 		hub_expect(h->hub, want[i].id);
-	for (int i = 0; i < n; i++)
-		replayed[i] = add_history(h, want[i].id, STREAM_MUX,
+	int rc = 0, nchats = n;
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = add_history(h, want[i].id, STREAM_MUX,
 		    want[i].resume && want[i].after <= want[i].last, want[i].after, want[i].last,
-		    &initial, &through[i]);
-	int nchats = n;
-	if (wants_list(x) && add_list(x, h, &initial) == 0)
+		    &initial, &through[i], &replayed[i]);
+	if (rc == 0 && wants_list(x) && (rc = add_list(x, h, &initial)) == 0)
 		chats[n++] = HUB_LISTS;
-	settle(h, chats, through, (size_t)nchats, STREAM_MUX, &initial);
-	for (int i = 0; i < nchats; i++)
-		add_now(h, want[i].id, STREAM_MUX, replayed[i], &initial);
-	attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
+	if (rc != 0 || settle(h, chats, through, (size_t)nchats, STREAM_MUX, &initial) != 0) {
+		refuse_open(x, h, chats, (size_t)nchats, presence, &initial);
+	} else {
+		for (int i = 0; i < nchats; i++)
+			add_now(h, want[i].id, STREAM_MUX, replayed[i], &initial);
+		attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
+	}
 	for (int i = 0; i < nchats; i++)
 		hub_unexpect(h->hub, want[i].id);
 }

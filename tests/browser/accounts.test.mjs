@@ -261,6 +261,31 @@ test('Ada removes Bob: his open tab says so, hears nothing more, and the chat is
   assert.equal(await adaChat.locator('#chat-notice .notice').count(), 0, 'Ada was not told anything');
 });
 
+// Signing out ends the browser's shared stream; signing in again (in any tab) and opening a
+// page makes it live again, even while the tab that held the old stream stays open.
+test('signed out in one tab, in again in another: the chat is live again in a new tab', T, async () => {
+  assert.ok(chatId, 'the chat from the first test');
+  const ctx = await newContext();
+  try {
+    const first = await openPage(ctx, at('/'), { errors: pageErrors, label: 'ada again' });
+    await signInThroughForm(first, ADMIN, urlIs('/'));
+    const held = await openPage(ctx, at(`/chats/${chatId}`), { errors: pageErrors, label: 'ada held chat' });
+    await streamOpen(held);
+    await first.locator('.user-menu summary').click();
+    await first.locator('.user-menu form[action="/logout"] button').click();
+    await held.waitForFunction(() => document.body.classList.contains('offline'), null, { timeout: 5000 });
+    await first.goto(at('/login'));
+    await signInThroughForm(first, ADMIN, urlIs('/'));
+    const fresh = await openPage(ctx, at(`/chats/${chatId}`), { errors: pageErrors, label: 'ada fresh chat' });
+    await streamOpen(fresh);
+    const ada = await admin(srv.url);
+    await ada.post(chatId, 'Back in, and live');
+    await seeMessage(fresh, 'Back in, and live');
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('signed out, / and the chat lead to the sign-in page', T, async () => {
   assert.ok(chatId, 'the chat from the first test');
   for (const p of ['/', `/chats/${chatId}`, `/chats/${chatId}/members`]) {

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../http/helpers.mjs';
 import { ADMIN, adminEnv, admin } from '../http/account_helpers.mjs';
-import { useBrowser, openPage, streamOpen, VIEWPORTS } from './helpers.mjs';
+import { useBrowser, openPage, streamOpen, streamCutter, VIEWPORTS } from './helpers.mjs';
 
 const T = { timeout: 30000 };
 const BOB = { name: 'bob', password: 'bob-secret-pw-1', display_name: 'Bob' };
@@ -66,26 +66,6 @@ function watcher() {
     }
   };
   new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true, attributes: false });
-  // the shared stream's fetch (tabs.js), made cuttable: window.__cutStream() ends it as a
-  // lost connection would; the URLs it was opened with are kept in window.__streams, and
-  // the attempts that failed (no answer) counted in window.__streamFailed
-  window.__streams = [];
-  window.__streamFailed = 0;
-  const fetch0 = window.fetch;
-  window.fetch = function (input, init) {
-    const url = typeof input === 'string' ? input : input && input.url;
-    if (typeof url === 'string' && /^\/events\?/.test(url)) {
-      const ctl = new AbortController();
-      const theirs = init && init.signal;
-      if (theirs) theirs.addEventListener('abort', () => ctl.abort());
-      window.__cutStream = () => ctl.abort();
-      window.__streams.push(url);
-      init = { ...(init || {}), signal: ctl.signal };
-    }
-    const answer = fetch0.call(this, input, init);
-    if (typeof url === 'string' && /^\/events\?/.test(url)) answer.catch(() => { window.__streamFailed++; });
-    return answer;
-  };
 }
 
 /** A browser context at desktop size, nothing waiting longer than 5 s, with the watcher. */
@@ -94,6 +74,7 @@ async function newContext(options = {}) {
   c.setDefaultTimeout(5000);
   c.setDefaultNavigationTimeout(5000);
   await c.addInitScript(watcher);
+  await c.addInitScript(streamCutter);
   return c;
 }
 

@@ -75,6 +75,32 @@ export async function streamOpen(page, { timeout = 5000 } = {}) {
   }, null, { timeout });
 }
 
+/**
+ * An init script (context.addInitScript(streamCutter)): the shared stream's fetch (tabs.js)
+ * made cuttable. window.__cutStream() ends it as a lost connection would; the URLs it was
+ * opened with are kept in window.__streams, and the attempts that failed (no answer)
+ * counted in window.__streamFailed.
+ */
+export function streamCutter() {
+  window.__streams = [];
+  window.__streamFailed = 0;
+  const fetch0 = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === 'string' ? input : input && input.url;
+    if (typeof url === 'string' && /^\/events\?/.test(url)) {
+      const ctl = new AbortController();
+      const theirs = init && init.signal;
+      if (theirs) theirs.addEventListener('abort', () => ctl.abort());
+      window.__cutStream = () => ctl.abort();
+      window.__streams.push(url);
+      init = { ...(init || {}), signal: ctl.signal };
+    }
+    const answer = fetch0.call(this, input, init);
+    if (typeof url === 'string' && /^\/events\?/.test(url)) answer.catch(() => { window.__streamFailed++; });
+    return answer;
+  };
+}
+
 /** The viewports screenshots() takes by default. */
 export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 

@@ -9,7 +9,7 @@ import {
   eventually,
   sleep,
 } from '../http/helpers.mjs';
-import { useBrowser, openPage } from './helpers.mjs';
+import { useBrowser, openPage, streamOpen, streamCutter } from './helpers.mjs';
 
 const T = { timeout: 15000 };
 const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>`;
@@ -105,17 +105,18 @@ test('three quick posts: every tab shows each message exactly once, in order', T
 
 test('a replay from ?after=0 (the shared stream reconnecting from earlier) does not duplicate messages', T, async () => {
   assert.ok(tab2, 'tab from the previous tests');
-  // A source that wants the chat from event 0 makes the shared stream reconnect from
-  // there, so every event is replayed to every source of the chat, the page's included.
-  const asked = await tab2.evaluate((id) => {
+  await tab2.evaluate(() => {
     window.__sseMessages = 0;
     // counted before the page's own handler may swallow a duplicate (app.js dedup)
     document.addEventListener('htmx:sseBeforeMessage', (e) => {
       if (e.detail && e.detail.type === 'message') window.__sseMessages++;
     }, true);
-    window.__extra = window.htmx.createEventSource(`/chats/${id}/events?after=0`);
-    return !!window.__extra;
-  }, chat.id);
+  });
+  // Another tab whose source wants the chat from event 0 makes the shared stream
+  // reconnect from there, so every event is replayed to every source of the chat, tab2's
+  // page included.
+  const tab3 = await openTab('/');
+  const asked = await tab3.evaluate((id) => !!(window.__extra = window.htmx.createEventSource(`/chats/${id}/events?after=0`)), chat.id);
   assert.ok(asked, 'made a shared source');
   // the replay really happened: the five already-shown messages came again
   await tab2.waitForFunction(() => window.__sseMessages >= 5, null, { timeout: 5000 });
@@ -132,6 +133,33 @@ test('a replay from ?after=0 (the shared stream reconnecting from earlier) does 
   assert.equal(ids.length, 6);
   assert.equal(await tab2.evaluate(() => window.__pwned), undefined, 'replayed hostile fragment did not run');
   assert.deepEqual(pageErrors, [], 'no JavaScript errors on the pages');
+  await tab3.close();
+});
+
+// The shared stream, cut (a lost connection), comes back from the last event it passed on,
+// not from where the page was rendered: else a long absence would replay everything, or
+// fall out of the kept window and lose what came meanwhile.
+test('a cut stream resumes from the last event it passed on, not from the page\'s first', T, async () => {
+  const ctx = await browser.newContext();
+  try {
+    await ctx.addInitScript(streamCutter);
+    const c = await createChat(srv.url, 'Resumed after a cut');
+    const page = await openPage(ctx, `${srv.url}/chats/${c.id}`, { errors: pageErrors, label: 'cut tab', timeout: 5000 });
+    await streamOpen(page);
+    const first = await page.evaluate(() => window.__streams.slice());
+    for (const body of ['one', 'two', 'three']) await postMessage(srv.url, c.id, body);
+    await page.locator('#msg-3').waitFor({ state: 'attached', timeout: 3000 });
+    const last = (await (await fetch(`${srv.url}/api/v1/chats/${c.id}`)).json()).last_event_id;
+    await page.evaluate(() => window.__cutStream());
+    await eventually(async () => (await page.evaluate(() => window.__streams.length)) > first.length, { timeout: 5000, what: 'a new stream' });
+    const again = (await page.evaluate(() => window.__streams)).slice(first.length);
+    assert.ok(again[0].includes(`chats=${c.id}:${last}`), `reconnected from ${last}: ${again[0]} (first: ${first})`);
+    await postMessage(srv.url, c.id, 'four');
+    await page.locator('#msg-4').waitFor({ state: 'attached', timeout: 3000 });
+    assertUnique(await msgIds(page), 'after the cut');
+  } finally {
+    await ctx.close();
+  }
 });
 
 test('a freshly opened tab renders history and gets only new events', T, async () => {

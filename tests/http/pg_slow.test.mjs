@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import {
   startServer,
   api,
+  openStream,
+  postMessage,
   createChat,
   createBot,
   uniqueName,
@@ -22,6 +24,7 @@ import {
 } from './helpers.mjs';
 import { onPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
 import { delayingProxy } from './delay_proxy.mjs';
+import { spawn } from 'node:child_process';
 
 const DELAY_MS = 10; // each way
 const skip = !onPostgres() && 'about PostgreSQL (the PostgreSQL pass of make http-test)';
@@ -128,6 +131,48 @@ test('a database 20 ms away slows posts, never the server', { skip, timeout: 900
     // and the event loop never waited for a round trip
     assert.equal((await metrics(s.url)).get('parley_db_loop_waits_total'), waitsAtStart);
     for (const st of [busyStream, typingStream, quietStream]) st.close();
+  } finally {
+    await s.stop('SIGTERM', { timeout: 15000 });
+    proxy.close();
+    dropPostgresDb(dbUrl);
+  }
+});
+
+// A stream that cannot read its history (the database lost while it is read) is a 503 that
+// the client retries, never a 200 that starts without the events it resumed from.
+test('a resume whose events cannot be read is 503, and the retry gets them', { skip, timeout: 30000 }, async () => {
+  const socketDir = /[?&]host=([^&]+)/.exec(process.env.PARLEY_TEST_PG)[1];
+  const proxy = await delayingProxy(`${socketDir}/.s.PGSQL.5432`, 0);
+  const dbUrl = createPostgresDb();
+  const s = await startServer({ db: throughProxy(dbUrl, proxy.port) });
+  try {
+    const chat = await createChat(s.url, 'Resumed');
+    const posted = [];
+    for (const body of ['one', 'two', 'three']) posted.push(await postMessage(s.url, chat.id, body, 'Ada'));
+    const last = (await api(s.url, 'GET', `/api/v1/chats/${chat.id}`)).json.last_event_id;
+    // the replay's read waits for a lock on the event log...
+    const locker = spawn('psql', [dbUrl, '-qAtX', '-c', 'BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;']);
+    const unlocked = new Promise((r) => locker.on('exit', r));
+    await sleep(500);
+    const opening = openStream(s.url, jsonStreamPath(chat.id), { headers: { 'Last-Event-ID': '1' } });
+    await sleep(300);
+    proxy.cut(); // ...and the connection is lost under it
+    const refused = await opening;
+    await refused.waitEnd(5000).catch(() => {});
+    assert.equal(refused.status, 503, `the stream is refused: ${refused.status} ${refused.body}`);
+    assert.match(JSON.parse(refused.body).detail, /events cannot be read now; try again/);
+    await unlocked;
+    let again;
+    for (let i = 0; i < 50; i++) { // the server connects again by itself
+      again = await openStream(s.url, jsonStreamPath(chat.id), { headers: { 'Last-Event-ID': '1' } });
+      if (again.status === 200) break;
+      await again.waitEnd(2000).catch(() => {});
+      await sleep(100);
+    }
+    assert.equal(again.status, 200);
+    await again.waitFor((st) => st.events.some((f) => f.id === String(last)), 5000, `the replay to ${last}`);
+    assert.deepEqual(durableEvents(again.frames).map((e) => e.id), Array.from({ length: last - 1 }, (_, i) => i + 2));
+    again.close();
   } finally {
     await s.stop('SIGTERM', { timeout: 15000 });
     proxy.close();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  useServer, createChat, postMessage, openReadyStream, jsonStreamPath, waitForEvents, metrics, subscriberCount,
+  useServer, api, createChat, postMessage, openReadyStream, jsonStreamPath, waitForEvents, metrics, subscriberCount,
 } from './helpers.mjs';
 
 const srv = useServer({ args: ['--stream-buffer', '16'] });
@@ -30,4 +30,16 @@ test('a single message bigger than --stream-buffer reaches a reading client', { 
   assert.equal(evs[1].json.body, body);
   assert.equal((await metrics(srv.url)).get('parley_sse_dropped_slow_total'), dropped);
   s.close();
+});
+
+// A browser's one stream (GET /events?chats=…): a list it cannot serve as asked is a 422,
+// not a stream that carries a chat twice (every event twice) or drops part of the list.
+test('/events?chats=: a chat listed twice, over 64 chats, or a malformed item → 422 {"detail"}', async () => {
+  const c = await createChat(srv.url, 'listed twice');
+  const many = Array.from({ length: 65 }, () => c.id).join(',');
+  for (const q of [`${c.id},${c.id}`, `${c.id}:0,${c.id}:3`, many, `${c.id}:x`, 'nope']) {
+    const r = await api(srv.url, 'GET', `/events?chats=${q}`);
+    assert.equal(r.status, 422, `${q.slice(0, 40)}: ${r.status} ${r.text.slice(0, 200)}`);
+    assert.match(r.json.detail, /^chats: /);
+  }
 });
