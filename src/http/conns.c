@@ -236,6 +236,11 @@ make_bufferevent(struct event_base *base, void *arg)
 	c->cs = cs;
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_set_max_single_write(c->bev, WRITE_AT_ONCE);
+	/*
+	 * Requests piled up behind an answer the client does not read (evhttp
+	 * keeps reading while it writes) stop being read past one request's worth.
+	 */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, LIMIT_UPLOAD_BYTES + LIMIT_HEADER_BYTES);
 	bufferevent_incref(c->bev);
 	wire_init(&c->wire);
 	evbuffer_add_cb(bufferevent_get_input(c->bev), input_added, c);

@@ -103,6 +103,7 @@ next_request(struct wire *w)
 	w->lengths = 0;
 	w->hosts = 0;
 	w->chunked = false;
+	w->head = false;
 	w->path[0] = '\0';
 }
 
@@ -144,6 +145,7 @@ request_line(struct wire *w, const char *s, size_t n)
 	if (strncmp(sp2 + 1, "HTTP/1.1", 8) != 0 && strncmp(sp2 + 1, "HTTP/1.0", 8) != 0)
 		return refuse(w, 505, "only HTTP/1.0 and HTTP/1.1 are served");
 	w->http11 = sp2[8] == '1';
+	w->head = sp1 - s == 4 && strncmp(s, "HEAD", 4) == 0;
 	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
 		if ((size_t)(sp1 - s) == strlen(methods[i]) && strncmp(s, methods[i], strlen(methods[i])) == 0)
 			return true;
@@ -167,9 +169,22 @@ content_length(struct wire *w, const char *v, size_t n)
 	return true;
 }
 
-/* A header (or trailer) field; semantics: only for the head's. */
+/* Expect: 100-continue is the one expectation evhttp meets; any other is 417, here. */
 static bool
-field(struct wire *w, const char *s, size_t n, bool head)
+expectation(struct wire *w, const char *v, size_t n)
+{
+	if (n != 12 || strncasecmp(v, "100-continue", 12) != 0)
+		return refuse(w, 417, "only Expect: 100-continue is understood");
+	return true;
+}
+
+/*
+ * A header (or trailer) field; semantics: only for the head's. Whitespace
+ * before a value that holds a tab is dropped: evhttp skips only spaces, and
+ * would read the tab as part of the value.
+ */
+static bool
+field(struct wire *w, const char *s, size_t n, bool head, wire_drop_fn drop, void *arg)
 {
 	const char *colon = memchr(s, ':', n);
 	if (n > 0 && (s[0] == ' ' || s[0] == '\t'))
@@ -183,6 +198,8 @@ field(struct wire *w, const char *s, size_t n, bool head)
 	const char *v = colon + 1, *end = s + n;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
+	if (memchr(colon + 1, '\t', (size_t)(v - colon - 1)) != NULL)
+		drop(arg, w->line_start + (uint64_t)(colon + 1 - s), (size_t)(v - colon - 1));
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	if (!is_field_text(v, (size_t)(end - v)))
@@ -193,6 +210,8 @@ field(struct wire *w, const char *s, size_t n, bool head)
 		return content_length(w, v, (size_t)(end - v));
 	if (name == 4 && strncasecmp(s, "Host", 4) == 0)
 		w->hosts++;
+	if (name == 6 && strncasecmp(s, "Expect", 6) == 0)
+		return expectation(w, v, (size_t)(end - v));
 	if (name == 17 && strncasecmp(s, "Transfer-Encoding", 17) == 0) {
 		if (w->chunked || (size_t)(end - v) != 7 || strncasecmp(v, "chunked", 7) != 0)
 			return refuse(w, 501, "only the chunked transfer coding is accepted");
@@ -220,6 +239,9 @@ head_end(struct wire *w)
 		return refuse(w, 400, "more than one Host header");
 	if (w->http11 && w->hosts == 0)
 		return refuse(w, 400, "an HTTP/1.1 request needs one Host header");
+	/* evhttp reads no body for HEAD: what follows would be read as another request */
+	if (w->head && (w->chunked || w->length > 0))
+		return refuse(w, 400, "a HEAD request has no body");
 	if (w->chunked) {
 		w->state = WIRE_CHUNK_SIZE;
 		return true;
@@ -283,12 +305,14 @@ line(struct wire *w, wire_drop_fn drop, void *arg)
 	size_t n = w->line.len;
 	switch (w->state) {
 	case WIRE_REQUEST_LINE:
-		if (n == 0)
-			return true;	/* empty lines before a request are ignored */
+		if (n == 0) {	/* empty lines before a request are ignored: evhttp must not see them */
+			drop(arg, w->line_start, (size_t)(w->offset - w->line_start + 1));
+			return true;
+		}
 		w->state = WIRE_HEADER;
 		return request_line(w, s, n);
 	case WIRE_HEADER:
-		return n == 0 ? head_end(w) : field(w, s, n, true);
+		return n == 0 ? head_end(w) : field(w, s, n, true, drop, arg);
 	case WIRE_CHUNK_SIZE:
 		return chunk_size(w, s, n, drop, arg);
 	case WIRE_CHUNK_END:
@@ -299,7 +323,7 @@ line(struct wire *w, wire_drop_fn drop, void *arg)
 	case WIRE_TRAILER:
 		if (n == 0)
 			next_request(w);
-		return n == 0 || field(w, s, n, false);
+		return n == 0 || field(w, s, n, false, drop, arg);
 	default:
 		return true;
 	}

@@ -38,6 +38,7 @@ struct wire {
 	int		 lengths;		/* Content-Length headers seen */
 	int		 hosts;
 	bool		 chunked;		/* Transfer-Encoding: chunked */
+	bool		 head;			/* a HEAD request (evhttp reads no body for it) */
 	bool		 http11;
 	bool		 after_cr;		/* the last byte was a CR ending a line */
 	int		 status;		/* refused: the status to answer */
