@@ -99,6 +99,8 @@ check_parts(CURLU *u, char *why, size_t whylen, char **host)
 		return refuse(why, whylen, "a URL without user:password@");
 	if (has_part(u, CURLUPART_FRAGMENT))
 		return refuse(why, whylen, "a URL without a #fragment");
+	if (has_part(u, CURLUPART_QUERY))	/* /chat/completions goes after the path */
+		return refuse(why, whylen, "a URL without a ?query");
 	if (curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK || **host == '\0')
 		return refuse(why, whylen, "a URL with a host");
 	return 0;

@@ -43,8 +43,8 @@ static bool
 take_error(struct oai_stream *p, json_t *chunk)
 {
 	json_t *err = json_object_get(chunk, "error");
-	if (err == NULL)
-		return false;
+	if (err == NULL || json_is_null(err) || (json_is_string(err) && !*json_string_value(err)))
+		return false;	/* "error": null beside a chunk is no error */
 	const char *msg = json_string_value(json_object_get(err, "message"));
 	if (msg == NULL)
 		msg = json_string_value(err);

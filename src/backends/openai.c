@@ -46,6 +46,8 @@ struct openai_job {
 	bool			 added;		/* the transfer is in the multi handle */
 	bool			 done;		/* [DONE] seen: the reply is whole */
 	struct event		*idle;		/* fails the reply after silence */
+	char			*key_env;	/* the variable holding the API key, or NULL */
+	bool			 refused;	/* an address of the server was not allowed */
 	char			 error[200];
 };
 
@@ -142,6 +144,34 @@ openai_glue_free(struct openai_glue *glue)
 	" without repeating any of it."
 
 /*
+ * The recent messages that fit LIMIT_MODEL_CONTEXT_BYTES, newest first: the
+ * index of the oldest, and in *cut how many bytes of its beginning are left
+ * out (the one that does not fit whole keeps its end, where it is newest).
+ */
+static size_t
+recent_messages(json_t *messages, size_t *cut)
+{
+	size_t budget = LIMIT_MODEL_CONTEXT_BYTES, first = json_array_size(messages);
+	*cut = 0;
+	while (first > 0) {
+		const char *body = json_string_value(json_object_get(json_array_get(messages,
+		    first - 1), "body"));
+		size_t len = strlen(body);
+		if (len > budget) {
+			if (budget < LIMIT_MODEL_CONTEXT_BYTES / 16)
+				break;		/* too little of it to be worth sending */
+			*cut = len - budget;
+			while (((unsigned char)body[*cut] & 0xc0) == 0x80)
+				(*cut)++;	/* a character's first byte */
+			return first - 1;
+		}
+		budget -= len;
+		first--;
+	}
+	return first;
+}
+
+/*
  * The chat as the model sees it: its persona, then the recent messages
  * (continuing: ending with its own text so far, and the nudge to write on).
  */
@@ -160,19 +190,13 @@ model_messages(const struct reply_context *ctx)
 	json_array_append_new(out, json_pack("{s:s, s:s}", "role", "system", "content", system));
 	free(system);
 
-	/* newest first until the budget is spent, then put back in order */
-	size_t budget = LIMIT_MODEL_CONTEXT_BYTES, first = json_array_size(ctx->messages);
-	while (first > 0) {
-		json_t *m = json_array_get(ctx->messages, first - 1);
-		size_t len = strlen(json_string_value(json_object_get(m, "body")));
-		if (len > budget)
-			break;
-		budget -= len;
-		first--;
-	}
+	size_t cut;
+	size_t first = recent_messages(ctx->messages, &cut);
 	for (size_t i = first; i < json_array_size(ctx->messages); i++) {
 		json_t *m = json_array_get(ctx->messages, i);
 		const char *body = json_string_value(json_object_get(m, "body"));
+		if (i == first)
+			body += cut;
 		const char *author = json_string_value(json_object_get(m, "author"));
 		const char *mine = json_string_value(json_object_get(m, "bot_id"));
 		bool this_one = (uint64_t)json_integer_value(json_object_get(m, "seq")) == ctx->seq;
@@ -244,15 +268,25 @@ arm_idle(struct openai_job *o)
 	evtimer_add(o->idle, &tv);
 }
 
+static void http_error(struct openai_job *o);
+static void end_job(struct openai_job *o);
+
+/*
+ * Silence for too long: a timeout, unless the reply was whole (a server
+ * that keeps the connection open after its last chunk) or an error answer
+ * that never ended (its status says more).
+ */
 static void
 idle_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct openai_job *o = arg;
 	(void)fd;
 	(void)what;
-	snprintf(o->error, sizeof o->error, "the model server stopped answering (timeout)");
-	log_info("model reply failed: %s", o->error);
-	backend_job_end(&o->job, o->error);	/* the transfer goes with the job */
+	if (o->status != 0 && (o->status < 200 || o->status > 299))
+		http_error(o);
+	else if (o->status == 0 || oai_stream_finish(&o->parser) == OAI_ERROR)
+		snprintf(o->error, sizeof o->error, "the model server stopped answering (timeout)");
+	end_job(o);	/* the transfer goes with the job */
 }
 
 /* Bytes from the server: the stream, or an error body to report. */
@@ -316,18 +350,45 @@ finish(struct openai_job *o, CURLcode rc)
 {
 	if (o->status == 0)	/* an answer without a body tells its status only here */
 		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
-	if (o->done && o->error[0] == '\0')
+	if (o->done)
 		rc = CURLE_OK;		/* we cut the transfer at [DONE] */
-	if (o->error[0] == '\0') {
-		if (o->status != 0 && (o->status < 200 || o->status > 299))
-			http_error(o);
-		else if (rc != CURLE_OK)
-			transfer_error(o, rc);
-		else if (oai_stream_finish(&o->parser) == OAI_ERROR)
-			snprintf(o->error, sizeof o->error, "%s", o->parser.error);
-	}
 	if (o->error[0] != '\0')
+		;			/* the stream was refused as it came */
+	else if (o->status != 0 && (o->status < 200 || o->status > 299))
+		http_error(o);
+	else if (rc != CURLE_OK && o->refused && o->status == 0)
+		snprintf(o->error, sizeof o->error,
+		    "the model server's address is not allowed (link-local)");
+	else if (rc != CURLE_OK)
+		transfer_error(o, rc);
+	else if (oai_stream_finish(&o->parser) == OAI_ERROR)
+		snprintf(o->error, sizeof o->error, "%s", o->parser.error);
+	end_job(o);
+}
+
+/* What a server said may quote the key it was sent (some echo it): never shown, never logged. */
+static void
+hide_key(char *text, size_t size, const char *key)
+{
+	size_t klen = key ? strlen(key) : 0;
+	char *at;
+	if (klen < 4)
+		return;
+	while ((at = strstr(text, key)) != NULL) {
+		memmove(at + 3, at + klen, strlen(at + klen) + 1);
+		memcpy(at, "***", 3);
+	}
+	text[size - 1] = '\0';
+}
+
+/* The reply ends: whole (no error), or failed with o->error, the key hidden. */
+static void
+end_job(struct openai_job *o)
+{
+	if (o->error[0] != '\0') {
+		hide_key(o->error, sizeof o->error, o->key_env ? getenv(o->key_env) : NULL);
 		log_info("model reply failed: %s", o->error);
+	}
 	backend_job_end(&o->job, o->error[0] ? o->error : NULL);
 }
 
@@ -367,6 +428,7 @@ release(struct reply_job *job)
 	free(o->body);
 	oai_stream_free(&o->parser);
 	buf_free(&o->error_body);
+	free(o->key_env);
 	free(o);
 }
 
@@ -377,8 +439,7 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 	struct openai_job *o = arg;
 	(void)purpose;
 	if (!endpoint_address_allowed(&addr->addr, o->job.be->opts.allow_link_local)) {
-		snprintf(o->error, sizeof o->error,
-		    "the model server's address is not allowed (link-local)");
+		o->refused = true;	/* told only if no other address answers */
 		return CURL_SOCKET_BAD;
 	}
 	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
@@ -408,6 +469,8 @@ configure(struct openai_job *o, const struct reply_context *ctx)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, o);
+	/* no proxy from the environment: its connections would escape open_socket's check */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	buf_free(&url);
 }
 
@@ -419,6 +482,8 @@ openai_start(struct backends *be, const struct reply_context *ctx, struct reply_
 	o->glue = glue_get(be);
 	o->easy = curl_easy_init();
 	o->headers = request_headers(ctx->bot);
+	const char *env = json_string_value(json_object_get(ctx->bot, "api_key_env"));
+	o->key_env = env ? xstrdup(env) : NULL;
 	o->body = request_body(ctx);
 	oai_stream_init(&o->parser, on_delta, o);
 	configure(o, ctx);

@@ -4,6 +4,7 @@
 // input: every refusal a 4xx that creates nothing and leaves the server up.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { useServer, assertError, rawRequest, assertEscaped, uniqueName } from './helpers.mjs';
 import { useAccountsServer, admin, newUser } from './account_helpers.mjs';
@@ -257,6 +258,22 @@ describe('hostile cards', () => {
     assert.deepEqual(await botIds(), before, 'no refusal created a bot');
     // and a good card still goes in afterwards
     assert.equal((await importPng(png)).status, 201);
+  });
+
+  // zTXt chunks are small and unpack big: libpng kept every one (up to 1,000), so a 150 KB
+  // card could take 150 MiB. Only the first few chunks are kept now.
+  test('a card with 150 compressed text chunks of 1 MiB each: imported, the server\'s memory barely moves', T, async () => {
+    const hwm = () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'))[1]) * 1024;
+    const big = zlib.deflateSync(Buffer.alloc(1 << 20, 0x61));
+    const ztxt = (i) => chunk('zTXt', Buffer.concat([Buffer.from(`junk${i}\0`, 'latin1'), Buffer.from([0]), big]));
+    const good = cardPng(v2({ name: uniqueName('Bomb'), description: 'd' }), { textFirst: true });
+    const iend = good.length - 12;
+    const png = Buffer.concat([good.subarray(0, iend), ...Array.from({ length: 150 }, (_, i) => ztxt(i)), good.subarray(iend)]);
+    const before = hwm();
+    const r = await importPng(png);
+    assert.equal(r.status, 201, r.text);
+    const grew = hwm() - before;
+    assert.ok(grew < 48 * 1048576, `peak memory grew by ${(grew / 1048576).toFixed(0)} MiB`);
   });
 
   test('HTML in the fields is kept as text in the JSON and never raw on the bots page', T, async () => {

@@ -93,11 +93,12 @@ describe('bot URLs', () => {
     'http://[::ffff:169.254.169.254]/v1',
     'http://user:pw@127.0.0.1:9/v1',
     'http://127.0.0.1:9/v1#frag',
+    'http://127.0.0.1:9/v1?api-version=1', // the path goes after it: /v1?api-version=1/chat/completions
     'ftp://127.0.0.1/v1',
     'http:///v1',
   ];
 
-  test('link-local and metadata addresses, credentials and fragments are refused (422, nothing changed)', T, async () => {
+  test('link-local and metadata addresses, credentials, fragments and queries are refused (422, nothing changed)', T, async () => {
     const before = (await api(srv.url, 'GET', '/api/v1/bots')).json.bots.length;
     for (const url of refused) {
       const r = await api(srv.url, 'POST', '/api/v1/bots', { name: uname('U'), backend: 'openai', base_url: url });

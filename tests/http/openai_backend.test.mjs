@@ -5,6 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   useServer,
+  withServer,
   api,
   createBot as createBotOn,
   uniqueName as uname,
@@ -153,6 +154,28 @@ describe('streaming replies', () => {
     assert.ok(all.includes('Noted.'), `earlier reply in context: ${all}`);
     assert.ok(req2.body.messages.some((m) => m.role === 'user' && m.content.includes('Ada: and now?')));
   });
+
+  // 12,000 bytes of context: a newer message longer than that used to leave out everything
+  test('a message longer than the context the model is sent: its end is sent, cut at a character', T, async () => {
+    const f = await fake();
+    f.setDefault(streamReply(['Long indeed.']));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const chat = await createChat(srv.url, 'long', { bots: [bot.id], policy: 'manual' });
+    const s = await stream(srv, chat.id);
+    await postMessage(srv.url, chat.id, 'an older message', 'Bob');
+    const long = `LONG-START ${'é'.repeat(7000)} LONG-END`; // 14,022 bytes
+    await postMessage(srv.url, chat.id, long, 'Ada');
+    const from = s.events.length;
+    assert.equal((await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: bot.id })).status, 202);
+    await waitIdle(s, from);
+    const [req] = await f.waitRequests(1);
+    const last = req.body.messages[req.body.messages.length - 1];
+    assert.equal(last.role, 'user');
+    assert.ok(last.content.endsWith('LONG-END'), `the newest message's end is there: ${last.content.slice(-40)}`);
+    assert.ok(!last.content.includes('LONG-START') && !last.content.includes('\ufffd'), 'cut before, at a character');
+    assert.ok(Buffer.byteLength(last.content) <= 12000 + 16, `within the budget: ${Buffer.byteLength(last.content)}`);
+    assert.ok(!JSON.stringify(req.body.messages).includes('an older message'), 'nothing older fits');
+  });
 });
 
 describe('API keys', () => {
@@ -178,7 +201,8 @@ describe('API keys', () => {
     const f = await fake();
     // one success, one refusal that makes the server log a failure
     f.enqueue(streamReply(['fine']));
-    f.enqueue(httpError(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } }));
+    // a server that quotes the key it was sent back in its error (some do)
+    f.enqueue(httpError(401, { error: { message: `Incorrect API key provided: ${SECRET}`, type: 'invalid_request_error' } }));
     const keyed = await oaiBot(srv, f.baseUrl, { api_key_env: KEY_VAR, persona: 'p' });
     const chat = await createChat(srv.url, 'secret', { bots: [keyed.id] });
     const js = await stream(srv, chat.id);
@@ -187,6 +211,7 @@ describe('API keys', () => {
     await postAndSettle(srv.url, js, chat.id, 'second');
     const rs = replies(evs(js));
     assert.deepEqual(rs.map((r) => r.update.state), ['complete', 'failed']);
+    assert.equal(rs[1].update.error, 'the model server answered 401: Incorrect API key provided: ***');
     assert.equal(f.requests[1].headers.authorization, `Bearer ${SECRET}`);
 
     const texts = [['JSON stream', js.text], ['HTML stream', hs.text]];
@@ -295,6 +320,46 @@ describe('failures', () => {
     assert.equal(rs[1].update.body, 'second bot fine');
     assert.equal(rs[3].update.body, 'go on');
     assert.deepEqual(list[list.length - 1].json, { state: 'idle', speaker: null, queue: [], auto_left: 0 });
+  });
+});
+
+describe('what servers do that is not a failure', () => {
+  test('"error": null beside a chunk is no error', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"delta":{"content":"fine"}}],"error":null}\n\n' +
+      'data: {"choices":[{"delta":{},"finish_reason":"stop"}],"error":null}\n\ndata: [DONE]\n\n'));
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
+    assert.equal(rs[0].update.body, 'fine');
+  });
+
+  test('a reply whose last chunk said it was finished, the connection then kept open: complete, not a timeout', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"delta":{"content":"all said"}}]}\n\n' +
+      'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n', { keepOpen: true }));
+    const { rs } = await runFlow(quick, [await oaiBot(quick, f.baseUrl)]);
+    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
+    assert.equal(rs[0].update.body, 'all said');
+  });
+
+  test('proxy variables in the server\'s environment are not used (their connections would escape the address check)', T, async () => {
+    const model = await fake();
+    model.setDefault(streamReply(['direct']));
+    const proxy = await fake();
+    proxy.setDefault(streamReply(['through the proxy']));
+    const url = new URL(proxy.baseUrl);
+    const proxied = `http://${url.host}`;
+    await withServer({ env: { http_proxy: proxied, HTTP_PROXY: proxied, all_proxy: proxied, no_proxy: '' } }, async (s) => {
+      const chat = await createChat(s.url, 'proxied', { bots: [(await oaiBot(s, model.baseUrl)).id] });
+      const st = await openReadyStream(s.url, jsonStreamPath(chat.id));
+      try {
+        const rs = replies(await postAndSettle(s.url, st, chat.id, 'hello', 'Ada', 10000));
+        assert.equal(rs[0].update.body, 'direct');
+      } finally {
+        st.close();
+      }
+    });
+    assert.equal(proxy.requests.length, 0, 'the proxy saw nothing');
   });
 });
 
