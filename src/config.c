@@ -4,8 +4,10 @@
  * (a flag beats its variable, even a variable that would be invalid).
  */
 #include "config.h"
+#include "http/origin.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -106,12 +108,11 @@ set_node(struct config *cfg, const char *v)
 	return set_string(cfg->node, sizeof cfg->node, v);
 }
 
+/* An http(s) URL as the origin checks will read it (refused here: exit 2, nothing opened). */
 static int
 set_public_url(struct config *cfg, const char *v)
 {
-	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-		return -1;
-	return set_string(cfg->public_url, sizeof cfg->public_url, v);
+	return origin_url_valid(v) ? set_string(cfg->public_url, sizeof cfg->public_url, v) : -1;
 }
 
 static int
@@ -277,12 +278,13 @@ set_defaults(struct config *cfg)
 	cfg->session_days = 30;
 }
 
-/* A loopback listen address: 127.0.0.0/8, ::1 or localhost. */
+/* A loopback listen address: 127.0.0.0/8 or ::1 written as addresses, or localhost. */
 static bool
 loopback(const char *host)
 {
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-	    strcmp(host, "localhost") == 0;
+	struct in_addr v4;
+	return (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+	    strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
 }
 
 static const struct option_def *

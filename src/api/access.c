@@ -164,6 +164,8 @@ access_check(struct exchange *x, void *handlers)
 	memset(&who, 0, sizeof who);
 	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")))
 		return refuse(x, 421, "this server does not answer for that host name");
+	if (!exchange_query_valid(x))
+		return refuse(x, 400, "malformed query string (pairs of name=value, UTF-8)");
 	if (starts(path, "/api/") && exchange_body_length(x) > 0 &&
 	    !is_json(exchange_header(x, "Content-Type")) &&
 	    !(strcmp(path, WIRE_UPLOAD_PATH) == 0 && is_png(exchange_header(x, "Content-Type"))))

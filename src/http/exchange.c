@@ -39,6 +39,7 @@ struct exchange {
 	unsigned		 route_flags;
 	struct evkeyvalq	 query;		/* parsed on first use */
 	bool			 query_parsed;
+	bool			 query_ok;	/* parsed, and well-formed */
 	char			*cookies;	/* a copy of the Cookie header, cut up, or NULL */
 	struct who		 who;
 	char			 client[64];	/* exchange_client_text, once asked */
@@ -92,15 +93,34 @@ exchange_header(const struct exchange *x, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
 }
 
+/* The query's parameters, parsed once; false when it is malformed (then it has none). */
+static bool
+parse_query(struct exchange *x)
+{
+	if (x->query_parsed)
+		return x->query_ok;
+	x->query_parsed = true;
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(x->req));
+	x->query_ok = q == NULL || (evhttp_parse_query_str(q, &x->query) == 0 &&
+	    strstr(q, "%00") == NULL);	/* a NUL would cut a value short */
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, &x->query, next)
+		x->query_ok = x->query_ok && text_utf8_valid(kv->value, strlen(kv->value));
+	if (!x->query_ok)
+		evhttp_clear_headers(&x->query);
+	return x->query_ok;
+}
+
+bool
+exchange_query_valid(struct exchange *x)
+{
+	return parse_query(x);
+}
+
 const char *
 exchange_query(struct exchange *x, const char *name)
 {
-	if (!x->query_parsed) {
-		x->query_parsed = true;
-		const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(x->req));
-		if (q != NULL && evhttp_parse_query_str(q, &x->query) != 0)
-			evhttp_clear_headers(&x->query);	/* unreadable: no parameters */
-	}
+	parse_query(x);
 	return evhttp_find_header(&x->query, name);
 }
 

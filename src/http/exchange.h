@@ -39,6 +39,8 @@ const char	*exchange_param(const struct exchange *x, int i);
 const char	*exchange_header(const struct exchange *x, const char *name);
 /* The query parameter's decoded value, or NULL when absent or the query is unreadable. */
 const char	*exchange_query(struct exchange *x, const char *name);
+/* False when the query string is malformed, holds a NUL or invalid UTF-8 (a 400). */
+bool		 exchange_query_valid(struct exchange *x);
 /*
  * The query parameter as a non-negative integer: 0 when absent (out
  * unchanged), 1 when read, -1 when present but not such a number.

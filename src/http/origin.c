@@ -44,6 +44,16 @@ url_parts(const char *url, char **host, char **origin, bool *https)
 	return rc;
 }
 
+bool
+origin_url_valid(const char *url)
+{
+	char *host = NULL, *origin = NULL;
+	bool https, ok = url_parts(url, &host, &origin, &https) == 0 && host[0] != '\0';
+	free(host);
+	free(origin);
+	return ok;
+}
+
 struct origin *
 origin_new(const char *listen_host, const char *public_url, char **err)
 {

@@ -12,6 +12,8 @@
 
 struct origin;
 
+/* Whether url is an http(s) URL with a host, as origin_new() reads --public-url. */
+bool		 origin_url_valid(const char *url);
 /* public_url may be NULL or ""; NULL (and *err, free it) when it is not an http(s) URL. */
 struct origin	*origin_new(const char *listen_host, const char *public_url, char **err);
 void		 origin_free(struct origin *o);

@@ -202,6 +202,23 @@ describe('environment twins', () => {
     assert.equal(oneLine(r.stderr).length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
   });
 
+  // checked with the other flags: exit 2 before any database is opened (or --demo seeded)
+  test('--public-url that is not an http(s) URL with a host, and --auth none on a name that only starts like 127.: exit 2, nothing created', T, async () => {
+    const dir = tempDir();
+    try {
+      const db = path.join(dir.dir, 'never.db');
+      for (const args of [['--public-url', 'http://'], ['--public-url', 'http://a%20b/'], ['--public-url', 'http://[::1'],
+        ['--auth', 'none', '--listen', '127.evil.invalid:0']]) {
+        const r = await runParley(['serve', '--listen', '127.0.0.1:0', '--db', db, '--demo', ...args]);
+        assert.equal(r.code, 2, `${args.join(' ')}: exit code; stderr: ${r.stderr}`);
+        assert.equal(oneLine(r.stderr).length, 1, `${args.join(' ')}: one line on stderr: ${JSON.stringify(r.stderr)}`);
+        assert.equal(fs.existsSync(db), false, `${args.join(' ')}: no database made`);
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   test('PARLEY_THREADS and PARLEY_LOG_LEVEL are accepted', T, () => withServer({ env: { PARLEY_LOG_LEVEL: 'debug', PARLEY_THREADS: '2' } }, async (srv) => {
     assert.equal((await api(srv.url, 'GET', '/healthz')).status, 200);
   }));

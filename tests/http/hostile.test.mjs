@@ -508,3 +508,22 @@ test('empty lines before a request, a tab before a value, an unknown Expect: JSO
   assertStatus(ex, 'Expect: something-else', 417);
   assert.match(ex.text, /\r\n\r\n\{"detail":"only Expect: 100-continue is understood"\}/);
 });
+
+// A query the server cannot read whole is a 400: it used to be read as no parameters at all
+// (?limit=abc&& listed 50), or a value cut at a NUL or dropped as invalid UTF-8 (an import
+// with ?backend=%FF made an echo bot).
+test('a malformed query string, a NUL or invalid UTF-8 in it: 400 {"detail"}, nothing changed', T, async () => {
+  const before = await state();
+  for (const q of ['limit=abc&&', 'limit', 'after=1%00x', 'name=%FF', 'a=%C3%28']) {
+    const r = await api(srv.url, 'GET', `/api/v1/chats?${q}`);
+    assert.equal(r.status, 400, `?${q}: ${r.status} ${r.text.slice(0, 200)}`);
+    assert.match(r.json.detail, /^malformed query string/);
+  }
+  const bots = (await api(srv.url, 'GET', '/api/v1/bots')).json.bots.length;
+  const card = JSON.stringify({ spec: 'chara_card_v2', spec_version: '2.0', data: { name: 'Q', description: 'd' } });
+  const r = await api(srv.url, 'POST', '/api/v1/bots/import?backend=%FF', card);
+  assert.equal(r.status, 400, r.text);
+  assert.equal((await api(srv.url, 'GET', '/api/v1/bots')).json.bots.length, bots, 'no bot made');
+  assert.equal((await api(srv.url, 'GET', '/api/v1/chats?limit=1')).status, 200, 'a good query still reads');
+  await assertHealthyAndUnchanged(before);
+});
