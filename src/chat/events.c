@@ -381,18 +381,39 @@ events_turn(struct events *ev, const char *chat_id, json_t *state)
 	return rc;
 }
 
+/* The ids of the chat's members (NULL when they cannot be read: then everyone). */
+static json_t *
+member_ids(struct events *ev, const char *chat_id)
+{
+	json_t *members = store_member_list(ev->store, chat_id), *ids = NULL, *m;
+	size_t i;
+	if (members != NULL) {
+		ids = json_array();
+		json_array_foreach(members, i, m)
+			json_array_append(ids, json_object_get(m, "id"));
+	}
+	json_decref(members);
+	return ids;
+}
+
 enum store_status
 events_chat_delete(struct events *ev, const char *chat_id)
 {
+	json_t *had = member_ids(ev, chat_id);	/* whose lists show it (and administrators') */
 	enum store_status rc = store_chat_delete(ev->store, chat_id);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		json_decref(had);
 		return rc;
+	}
 	events_chats_changed(ev);
 	json_t *data = json_pack("{s:s}", "chat_id", chat_id);
 	bus_publish(&ev->bus, chat_id, 0, "deleted", data);
 	bus_end_chat(&ev->bus, chat_id);
 	json_decref(data);
-	events_list_gone(ev, chat_id, NULL);
+	data = json_pack("{s:s}", "id", chat_id);
+	bus_publish_list(&ev->bus, had, false, "list-gone", data);
+	json_decref(data);
+	json_decref(had);
 	return STORE_OK;
 }
 
@@ -419,8 +440,8 @@ void
 events_list_gone(struct events *ev, const char *chat_id, const char *user_id)
 {
 	json_t *data = json_pack("{s:s}", "id", chat_id);
-	json_t *audience = user_id ? json_pack("[s]", user_id) : NULL;
-	bus_publish_list(&ev->bus, audience, audience != NULL, "list-gone", data);
+	json_t *audience = json_pack("[s]", user_id);
+	bus_publish_list(&ev->bus, audience, true, "list-gone", data);
 	json_decref(audience);
 	json_decref(data);
 }

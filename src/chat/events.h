@@ -96,7 +96,7 @@ enum store_status events_chat_delete(struct events *ev, const char *chat_id);
 void		 events_end_streams(struct events *ev, const struct bus_match *m);
 /* The chat lists of whoever may see the chat show its state as stored. Ephemeral. */
 void		 events_list_chat(struct events *ev, const char *chat_id);
-/* The chat leaves the list of user_id (NULL: of everyone). */
+/* The chat leaves the list of user_id (removed from it; not an administrator's). */
 void		 events_list_gone(struct events *ev, const char *chat_id, const char *user_id);
 /* The person's read mark of the chat is now seq: their lists on every device show it. */
 void		 events_list_read(struct events *ev, const char *chat_id, const char *user_id,

@@ -336,6 +336,19 @@ describe('read marks and the lists of several devices', () => {
     for (const s of others) assert.deepEqual(reads(s), [], 'nobody else hears Bob\'s marks');
   });
 
+  test('a deleted chat leaves the lists of its members and administrators; others never hear its id', T, async () => {
+    const b = await newUser(a);
+    const outsider = await newUser(a);
+    const chat = await b.createChat('soon gone');
+    const lists = [await listStream(b), await listStream(a), await listStream(outsider)];
+    await b.ok('DELETE', `/api/v1/chats/${chat.id}`, undefined, 204);
+    for (const s of lists.slice(0, 2))
+      await s.waitFor((st) => st.events.some((f) => f.event === 'list:gone' && f.data === chat.id), 3000, 'list:gone');
+    const later = await b.createChat('after the deletion');
+    await lists[0].waitFor((st) => st.events.some((f) => f.event === 'list:chat' && f.data.includes(later.id)), 3000, 'a later list event');
+    assert.equal(lists[2].events.some((f) => f.data && f.data.includes(chat.id)), false, 'the outsider heard nothing of it');
+  });
+
   test('removing a member takes the chat off their list, not off an administrator\'s', T, async () => {
     const b = await newUser(a);
     const chat = await a.createChat('b leaves');

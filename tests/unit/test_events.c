@@ -301,7 +301,7 @@ test_changes_published_with_their_ids(void **state)
 	assert_string_equal(f->rec.lines[6], end);
 	/* the lists: the finished reply, the new title (with the newest message), the chat gone */
 	char gone[64];
-	snprintf(gone, sizeof gone, "list-gone %s - -1", f->chat);
+	snprintf(gone, sizeof gone, "list-gone %s - 0", f->chat);	/* to its members (none here) */
 	assert_int_equal(f->rec.nlists, 3);
 	assert_string_equal(f->rec.lists[0], "list-chat T hello 0");
 	assert_string_equal(f->rec.lists[1], "list-chat New hello 0");
