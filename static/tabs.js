@@ -278,8 +278,7 @@
     if (sep < 0) {                                  // the whole stream ends (signed out, revoked)
       var self = this;
       this.carried.forEach(function (_, chat) { self.pass(chat, name, text, null); });
-      this.stopped = true;
-      return;
+      return;                                       // the reconnect then finds out: 401 stops it
     }
     var chat = name.slice(0, sep), n = id && id.indexOf(chat + ':') === 0 ? id.slice(sep + 1) : null;
     if (n !== null) this.passed(chat, Number(n));

@@ -362,7 +362,7 @@ struct asked {
 /*
  * The chats asked for that who may see (in want). A chat who may not see
  * (or gone) gets its "deleted" event at once and is left out. Returns how
- * many there are, or -1 with p for a malformed list.
+ * many there are, or -1 with p for a malformed list or a store failing.
  */
 static int
 parse_many(struct exchange *x, struct handlers *h, struct asked *want,
@@ -387,6 +387,8 @@ parse_many(struct exchange *x, struct handlers *h, struct asked *want,
 				return -1;
 			}
 		if (chats_get(h->chats, exchange_who(x), a->id, &chat, p) != 0) {
+			if (p->status != 404)
+				return -1;	/* the store failing: the whole stream waits (503) */
 			json_t *gone = json_pack("{s:s}", "reason", "not-found");
 			struct frame *f = hub_frame(h->hub, STREAM_MUX, a->id, 0, "deleted", gone);
 			sse_frame_list_add(initial, f);

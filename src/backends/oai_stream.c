@@ -3,6 +3,7 @@
  */
 #include "backends/oai_stream.h"
 #include "util/text.h"
+#include "util/xmalloc.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -48,7 +49,10 @@ take_error(struct oai_stream *p, json_t *chunk)
 	const char *msg = json_string_value(json_object_get(err, "message"));
 	if (msg == NULL)
 		msg = json_string_value(err);
-	fail(p, "model server error: %s", msg ? msg : "unknown");
+	char *whole = xstrdup(msg ? msg : "unknown");
+	text_hide(whole, p->secret);
+	fail(p, "model server error: %s", whole);
+	free(whole);
 	return true;
 }
 

@@ -32,6 +32,7 @@ struct oai_stream {
 	char		 finish_reason[32];
 	oai_delta_fn	 on_delta;
 	void		*arg;
+	const char	*secret;	/* never in an error (the API key), or NULL */
 };
 
 void		 oai_stream_init(struct oai_stream *p, oai_delta_fn on_delta, void *arg);

@@ -268,6 +268,13 @@ arm_idle(struct openai_job *o)
 	evtimer_add(o->idle, &tv);
 }
 
+/* The bot's API key, or NULL: what a server says may quote it back (some do). */
+static const char *
+job_key(const struct openai_job *o)
+{
+	return o->key_env ? getenv(o->key_env) : NULL;
+}
+
 static void http_error(struct openai_job *o);
 static void end_job(struct openai_job *o);
 
@@ -329,7 +336,10 @@ http_error(struct openai_job *o)
 	char line[LIMIT_MODEL_ERROR_SHOWN];
 	if (msg == NULL)
 		msg = json_string_value(err);
-	text_one_line(line, sizeof line, msg ? msg : "");
+	char *whole = xstrdup(msg ? msg : "");
+	text_hide(whole, job_key(o));	/* before it is cut: a long key would be cut in two */
+	text_one_line(line, sizeof line, whole);
+	free(whole);
 	snprintf(o->error, sizeof o->error, "the model server answered %ld%s%s", o->status,
 	    line[0] ? ": " : "", line);
 	json_decref(body);
@@ -366,29 +376,12 @@ finish(struct openai_job *o, CURLcode rc)
 	end_job(o);
 }
 
-/* What a server said may quote the key it was sent (some echo it): never shown, never logged. */
-static void
-hide_key(char *text, size_t size, const char *key)
-{
-	size_t klen = key ? strlen(key) : 0;
-	char *at;
-	if (klen < 4)
-		return;
-	while ((at = strstr(text, key)) != NULL) {
-		memmove(at + 3, at + klen, strlen(at + klen) + 1);
-		memcpy(at, "***", 3);
-	}
-	text[size - 1] = '\0';
-}
-
-/* The reply ends: whole (no error), or failed with o->error, the key hidden. */
+/* The reply ends: whole (no error), or failed with o->error. */
 static void
 end_job(struct openai_job *o)
 {
-	if (o->error[0] != '\0') {
-		hide_key(o->error, sizeof o->error, o->key_env ? getenv(o->key_env) : NULL);
+	if (o->error[0] != '\0')
 		log_info("model reply failed: %s", o->error);
-	}
 	backend_job_end(&o->job, o->error[0] ? o->error : NULL);
 }
 
@@ -486,6 +479,7 @@ openai_start(struct backends *be, const struct reply_context *ctx, struct reply_
 	o->key_env = env ? xstrdup(env) : NULL;
 	o->body = request_body(ctx);
 	oai_stream_init(&o->parser, on_delta, o);
+	o->parser.secret = job_key(o);
 	configure(o, ctx);
 	o->idle = evtimer_new(be->base, idle_expired, o);
 	arm_idle(o);

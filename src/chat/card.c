@@ -351,8 +351,11 @@ png_scan(struct card_png *r)
 	png_set_crc_action(r->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
 	png_set_user_limits(r->png, LIMIT_CARD_PIXELS, LIMIT_CARD_PIXELS);
 	png_set_chunk_malloc_max(r->png, LIMIT_CARD_BYTES);
-	/* a card has a chunk or two of text; hundreds of compressed ones are a bomb */
-	png_set_chunk_cache_max(r->png, LIMIT_CARD_TEXT_CHUNKS);
+	/*
+	 * a card has a chunk or two of text; hundreds of compressed ones are a
+	 * bomb (libpng keeps max - 2 of them)
+	 */
+	png_set_chunk_cache_max(r->png, LIMIT_CARD_TEXT_CHUNKS + 2);
 	/* only the text chunks are decoded; the others are skipped (CRC still checked) */
 	png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
 	png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_AS_DEFAULT, text_chunks, 3);

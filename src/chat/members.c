@@ -112,17 +112,17 @@ members_remove(struct members *m, const struct who *who, const char *chat_id, co
 		problem_set(p, 404, "user not found");
 		return -1;
 	}
-	/* the links go first: whoever is removed (not leaving) may have seen one */
-	bool removed = strcmp(id, who->user_id) != 0;
-	enum store_status rc = removed ? store_invites_drop(m->store, chat_id) : STORE_OK;
-	if (rc == STORE_OK)
-		rc = store_member_remove(m->store, chat_id, id);
+	enum store_status rc = store_member_remove(m->store, chat_id, id);
+	/* the links go: whoever is removed (not leaving) may have seen one */
+	if (rc == STORE_OK && strcmp(id, who->user_id) != 0)
+		rc = store_invites_drop(m->store, chat_id);
 	if (rc != STORE_OK)
 		return validate_store(m->store, rc, "member", p);
-	struct bus_match match = { .chat_id = chat_id, .user_id = id, .reason = "removed" };
-	events_end_streams(m->events, &match);
-	if (!admin)
-		events_list_gone(m->events, chat_id, id);	/* an administrator still sees it */
+	if (!admin) {	/* an administrator still sees the chat */
+		struct bus_match match = { .chat_id = chat_id, .user_id = id, .reason = "removed" };
+		events_end_streams(m->events, &match);
+		events_list_gone(m->events, chat_id, id);
+	}
 	return 0;
 }
 

@@ -110,6 +110,19 @@ text_one_line(char *dst, size_t dstlen, const char *src)
 	dst[n] = '\0';
 }
 
+void
+text_hide(char *text, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	char *at;
+	if (n < 4)
+		return;
+	while ((at = strstr(text, secret)) != NULL) {
+		memcpy(at, "***", 3);
+		memmove(at + 3, at + n, strlen(at + n) + 1);
+	}
+}
+
 int
 text_parse_u64(const char *s, uint64_t *out)
 {

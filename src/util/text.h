@@ -28,6 +28,8 @@ size_t	 text_utf8_prefix(const char *s, size_t n, size_t max);
  * character boundary to fit. For text from elsewhere shown to people.
  */
 void	 text_one_line(char *dst, size_t dstlen, const char *src);
+/* Every occurrence in text of secret (4 bytes or more; NULL: none) becomes "***", in place. */
+void	 text_hide(char *text, const char *secret);
 /*
  * A character card's text as the chat means it (a new string): {{char}}
  * becomes name, {{user}} becomes user (SillyTavern's macros, any case).

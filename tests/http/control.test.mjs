@@ -404,12 +404,14 @@ describe('regenerate and alternatives', () => {
       assert.equal(fin.json.alternative, i);
       await waitIdleFrom(s, from);
     }
-    // the 50th waits behind a reply; one more waiting would be a 51st: refused at once
+    // the 50th waits behind a reply (400 words: 2 s); one more waiting would be a 51st: refused at once
     from = s.events.length;
-    await F.post(c.id, LONG);
-    await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot' && e.json.seq > r0.seq, from, 5000, 'a reply running');
+    await F.post(c.id, Array.from({ length: 400 }, (_, i) => `w${i}`).join(' '));
+    const running = await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot' && e.json.seq > r0.seq, from, 5000, 'a reply running');
     const asked = [];
     for (let i = 0; i < 2; i++) asked.push((await F.api('POST', msgPath(c.id, r0.seq, 'regenerate'))).status);
+    const state = (await F.messages(c.id)).find((m) => m.seq === running.json.seq).state;
+    assert.equal(state, 'streaming', 'the reply still ran: the 50th waited');
     assert.deepEqual(asked, [202, 409], 'the 50th is taken, a 51st is not, even while the 50th waits');
     const fin = await waitEv(s, isUpdate(r0.seq, 'complete'), from, 5000, 'the 50th alternative');
     assert.equal(fin.json.alternatives, 50);

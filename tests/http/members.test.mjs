@@ -175,6 +175,20 @@ describe('invites', () => {
     await d.ok('DELETE', `/api/v1/chats/${chat.id}/members/${d.user.id}`, undefined, 204);
     assert.ok((await d.form(fresh, {})).status < 400, 'd, who left, comes back');
     assert.deepEqual(await members(), [b.user.id, d.user.id].sort());
+    // a removal that fails (not a member: 404) ends no link
+    assertError(await b.api('DELETE', `/api/v1/chats/${chat.id}/members/${c.user.id}`), 404);
+    const e = await newUser(a);
+    assert.ok((await e.form(fresh, {})).status < 400, 'the link still works');
+  });
+
+  test('an administrator removed from a chat still sees it: their stream goes on', T, async () => {
+    const b = await newUser(a);
+    const chat = await b.createChat('with an admin');
+    await b.ok('POST', `/api/v1/chats/${chat.id}/members`, { user: a.user.id });
+    const s = await open(a, json(chat.id));
+    await b.ok('DELETE', `/api/v1/chats/${chat.id}/members/${a.user.id}`, undefined, 204);
+    await stillLive(s, b, chat.id, 'the administrator\'s stream');
+    assert.equal(s.events.some((f) => f.event === 'deleted'), false, 'not told they lost it');
   });
 });
 

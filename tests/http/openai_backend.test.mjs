@@ -31,11 +31,13 @@ const SECRET = 'sk-fake-SECRET-d41d8cd98f00b204e980';
 const KEY_VAR = 'PARLEY_KEY_OAI_TEST_X';
 const EMPTY_VAR = 'PARLEY_KEY_OAI_TEST_EMPTY';
 const UNSET_VAR = 'PARLEY_KEY_OAI_TEST_NEVER_SET';
+const LONG_VAR = 'PARLEY_KEY_OAI_TEST_LONG';
+const LONG_SECRET = `sk-proj-${'Lk9'.repeat(52)}`; // 164 characters, as OpenAI's project keys
 
 delete process.env[UNSET_VAR];
 const srv = useServer({
   args: ['--typing-ms', '5', '--model-timeout', '10', '--log-level', 'debug'],
-  env: { [KEY_VAR]: SECRET, [EMPTY_VAR]: '' },
+  env: { [KEY_VAR]: SECRET, [EMPTY_VAR]: '', [LONG_VAR]: LONG_SECRET },
 });
 const quick = useServer({ args: ['--typing-ms', '5', '--model-timeout', '1'] });
 
@@ -225,6 +227,23 @@ describe('API keys', () => {
       assert.ok(!t.includes(SECRET), `the key appears in ${what}`);
       assert.ok(!t.includes(SECRET.slice(3, 20)), `part of the key appears in ${what}`);
     }
+  });
+});
+
+describe('long keys', () => {
+  // the shown error is cut to about 100 bytes: the key is hidden before, never cut in two
+  test('a long key quoted back by the server, in its answer or inside the stream, shows as *** and no part of it anywhere', T, async () => {
+    const f = await fake();
+    f.enqueue(httpError(401, { error: { message: `Incorrect API key provided: ${LONG_SECRET}` } }));
+    f.enqueue(rawStream(`data: {"error":{"message":"bad key ${LONG_SECRET} given"}}\n\n`));
+    const bot = await oaiBot(srv, f.baseUrl, { api_key_env: LONG_VAR });
+    const a = await runFlow(srv, [bot]);
+    const b = await runFlow(srv, [bot]);
+    assert.equal(a.rs[0].update.error, 'the model server answered 401: Incorrect API key provided: ***');
+    assert.equal(b.rs[0].update.error, 'model server error: bad key *** given');
+    await sleep(200);
+    for (const [what, t] of [['the chat', JSON.stringify([a.list, b.list])], ['stderr', srv.stderr()]])
+      assert.ok(!t.includes(LONG_SECRET.slice(0, 24)), `a part of the key appears in ${what}`);
   });
 });
 

@@ -21,10 +21,11 @@ import {
   metrics,
   sleep,
   allMessages,
+  eventually,
 } from './helpers.mjs';
 import { onPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
 import { delayingProxy } from './delay_proxy.mjs';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 
 const DELAY_MS = 10; // each way
 const skip = !onPostgres() && 'about PostgreSQL (the PostgreSQL pass of make http-test)';
@@ -151,11 +152,14 @@ test('a resume whose events cannot be read is 503, and the retry gets them', { s
     for (const body of ['one', 'two', 'three']) posted.push(await postMessage(s.url, chat.id, body, 'Ada'));
     const last = (await api(s.url, 'GET', `/api/v1/chats/${chat.id}`)).json.last_event_id;
     // the replay's read waits for a lock on the event log...
-    const locker = spawn('psql', [dbUrl, '-qAtX', '-c', 'BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;']);
+    const locker = spawn('psql', [dbUrl, '-qAtX', '-c', 'BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;']);
     const unlocked = new Promise((r) => locker.on('exit', r));
-    await sleep(500);
+    const sql = (q) => execFileSync('psql', [dbUrl, '-qAtX', '-c', q], { encoding: 'utf8' }).trim();
+    await eventually(() => sql("SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND granted") !== '0',
+      { timeout: 5000, what: 'the lock taken' });
     const opening = openStream(s.url, jsonStreamPath(chat.id), { headers: { 'Last-Event-ID': '1' } });
-    await sleep(300);
+    await eventually(() => sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'parley' AND wait_event_type = 'Lock'") !== '0',
+      { timeout: 5000, what: 'the replay waiting for it' });
     proxy.cut(); // ...and the connection is lost under it
     const refused = await opening;
     await refused.waitEnd(5000).catch(() => {});
@@ -170,6 +174,13 @@ test('a resume whose events cannot be read is 503, and the retry gets them', { s
       await sleep(100);
     }
     assert.equal(again.status, 200);
+    // the browser's one stream too: a chat that cannot be read is a 503, not "deleted"
+    proxy.freeze();
+    const many = openStream(s.url, `/events?chats=${chat.id}:1`);
+    await sleep(300);
+    proxy.cut();
+    const manyRefused = await many;
+    assert.equal(manyRefused.status, 503, `/events: ${manyRefused.status}`);
     await again.waitFor((st) => st.events.some((f) => f.id === String(last)), 5000, `the replay to ${last}`);
     assert.deepEqual(durableEvents(again.frames).map((e) => e.id), Array.from({ length: last - 1 }, (_, i) => i + 2));
     again.close();
