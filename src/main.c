@@ -202,6 +202,7 @@ heard_change(void *arg, enum bus_change what)
 		events_heard_change(rt->events);
 	else
 		bots_heard_change(rt->bots);
+	turns_bots_changed(rt->turns, NULL);	/* a chat's bots, or a bot, may be gone */
 }
 
 /* The Redis bus: who another node has in a chat. */
@@ -279,8 +280,8 @@ build_services(struct runtime *rt)
 	if (build_bus(rt, &bus) != 0)
 		return -1;
 	rt->events = events_new(rt->base, rt->store, bus);
-	rt->bots = bots_new(rt->base, rt->store, rt->events, cfg->allow_link_local);
 	rt->turns = turns_new(rt->base, rt->store, rt->events, &opts);
+	rt->bots = bots_new(rt->base, rt->store, rt->events, rt->turns, cfg->allow_link_local);
 	/*
 	 * Replies a crash left streaming are marked stopped. With several nodes
 	 * only those no lease covers (a node without --redis wrote them): a live

@@ -5,6 +5,7 @@
 #include "backends/endpoint.h"
 #include "chat/card.h"
 #include "chat/events.h"
+#include "chat/turns.h"
 #include "chat/validate.h"
 #include "chat/who.h"
 #include "limits.h"
@@ -25,6 +26,7 @@
 struct bots {
 	struct store	*store;
 	struct events	*events;
+	struct turns	*turns;
 	struct workers	*cards;		/* reads character cards */
 	bool		 allow_link_local;	/* bots may reach link-local addresses */
 	uint64_t	 version;
@@ -33,11 +35,13 @@ struct bots {
 static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
 
 struct bots *
-bots_new(struct event_base *base, struct store *st, struct events *ev, bool allow_link_local)
+bots_new(struct event_base *base, struct store *st, struct events *ev, struct turns *turns,
+    bool allow_link_local)
 {
 	struct bots *b = xcalloc(1, sizeof *b);
 	b->store = st;
 	b->events = ev;
+	b->turns = turns;
 	b->cards = workers_new(base, CARD_THREADS, CARDS_QUEUED);
 	b->allow_link_local = allow_link_local;
 	return b;
@@ -369,8 +373,10 @@ bots_delete(struct bots *b, const struct who *who, const char *id, struct proble
 	json_t *chats = store_bot_chats(b->store, bot_id);
 	enum store_status rc = store_bot_delete(b->store, bot_id);
 	bots_changed(b);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		touch_chats(b, chats);
+		turns_bots_changed(b->turns, NULL);	/* its replies being written end */
+	}
 	json_decref(chats);
 	json_decref(bot);
 	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);

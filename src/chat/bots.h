@@ -20,12 +20,14 @@ struct event_base;
 struct events;
 struct problem;
 struct store;
+struct turns;
 struct who;
 
 /* allow_link_local: bots may point at link-local addresses (endpoint.h). */
 /* Cards are read on a thread of their own, answering on base's loop. */
+/* turns: told when a bot is deleted (its replies end). */
 struct bots	*bots_new(struct event_base *base, struct store *st, struct events *ev,
-		    bool allow_link_local);
+		    struct turns *turns, bool allow_link_local);
 void		 bots_free(struct bots *b);
 /* Grows whenever a bot is created, changed or deleted (pages that list bots follow it). */
 uint64_t	 bots_version(const struct bots *b);

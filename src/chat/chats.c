@@ -294,6 +294,8 @@ chats_update(struct chats *c, const struct who *who, const char *id,
 	}
 	if (st == STORE_OK && change.auto_rounds == 0)
 		turns_end_auto(c->turns, id);
+	if (st == STORE_OK && change.bot_ids != NULL)
+		turns_bots_changed(c->turns, id);	/* a bot taken out stops talking */
 	free((char *)change.title);
 	json_decref(change.bot_ids);
 	json_decref(change.muted);

@@ -800,6 +800,51 @@ turns_fresh_redos(struct turns *t, const char *chat_id, uint64_t seq)
 	return n;
 }
 
+/* One chat's flow, after its bots changed: what a bot gone from it was to say goes too. */
+static void
+flow_bots_changed(struct turns *t, const char *chat_id)
+{
+	json_t *chat = NULL;
+	if (flow_get(t, chat_id, false) == NULL ||
+	    store_chat_get(t->store, chat_id, &chat) != STORE_OK)
+		return;
+	struct flow *f = flow_get(t, chat_id, false);	/* again: the read may have waited */
+	if (f != NULL && !f->lost) {
+		for (size_t i = json_array_size(f->queue); i-- > 0;)
+			if (!chat_has_bot(chat, str(json_object_get(json_array_get(f->queue, i),
+			    "bot"), "id")))
+				json_array_remove(f->queue, i);
+		if (f->reply != NULL && !chat_has_bot(chat, str(f->reply->bot, "id")))
+			reply_finish(f->reply, "stopped", NULL);
+		flow_next(f);
+	}
+	json_decref(chat);
+}
+
+/* Every flow here, in the services' turn (the reads may wait for the database). */
+static void
+all_bots_changed(void *arg)
+{
+	struct turns *t = arg;
+	size_t n = 0;
+	char (*ids)[ID_LEN + 1] = xcalloc(t->flows.count + 1, sizeof *ids);
+	struct idmap_entry *e, *tmp;
+	IDMAP_FOREACH(&t->flows, e, tmp)
+		memcpy(ids[n++], e->id, ID_LEN + 1);
+	for (size_t i = 0; i < n; i++)
+		flow_bots_changed(t, ids[i]);
+	free(ids);
+}
+
+void
+turns_bots_changed(struct turns *t, const char *chat_id)
+{
+	if (chat_id != NULL)
+		flow_bots_changed(t, chat_id);
+	else
+		fiber_run_serial(all_bots_changed, t);
+}
+
 void
 turns_forget(struct turns *t, const char *chat_id)
 {

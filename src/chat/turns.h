@@ -54,6 +54,12 @@ void		 turns_stop(struct turns *t, const char *chat_id);
 /* No more auto rounds follow in the chat (its auto_rounds became 0). */
 void		 turns_end_auto(struct turns *t, const char *chat_id);
 /*
+ * The bots of the chat (NULL: of any chat with a flow here) changed: the
+ * reply and the queued turns of a bot no longer in it (taken out, or
+ * deleted) end; the flow goes on with the others.
+ */
+void		 turns_bots_changed(struct turns *t, const char *chat_id);
+/*
  * Message seq is about to be deleted: turns queued to write it again are
  * dropped, and when it is the reply being written it ends "stopped". The
  * next turn waits for turns_go_on(), so that it reads the chat without it.

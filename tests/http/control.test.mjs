@@ -323,6 +323,29 @@ describe('delete', () => {
   });
 });
 
+describe('a bot taken out of a chat, or deleted, stops talking', () => {
+  test('taken out by PATCH while it writes: its reply ends stopped at once, the next bot goes on; deleted while it writes: the same', T, async () => {
+    const [a, b] = await S.bots(2);
+    const c = await S.chat('bots leave', [a, b]);
+    const s = await S.stream(c.id);
+    let from = s.events.length;
+    await S.post(c.id, LONG);
+    const first = await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot', from, 5000, 'a\'s reply');
+    assert.equal(first.json.bot_id, a.id);
+    await waitEv(s, (e) => e.event === 'token' && e.json.seq === first.json.seq, from, 5000, 'a first token');
+    await S.patchChat(c.id, { bots: [b.id] });
+    const stopped = await waitEv(s, isUpdate(first.json.seq, 'stopped'), from, 2000, 'a\'s reply stopped');
+    assert.ok(stopped.json.body.length < LONG.length, 'before its end');
+    const second = await waitEv(s, (e) => e.event === 'message' && e.json.kind === 'bot' && e.json.seq > first.json.seq, from, 5000, 'b goes on');
+    assert.equal(second.json.bot_id, b.id);
+    await waitEv(s, (e) => e.event === 'token' && e.json.seq === second.json.seq, from, 5000, 'b\'s first token');
+    from = s.events.length;
+    assert.equal((await S.api('DELETE', `/api/v1/bots/${b.id}`)).status, 204);
+    await waitEv(s, isUpdate(second.json.seq, 'stopped'), from, 2000, 'b\'s reply stopped');
+    await waitIdleFrom(s, from, 5000);
+  });
+});
+
 describe('regenerate and alternatives', () => {
   test('regenerate → 202 {"status":"queued"}: message-update (same seq, streaming, "", alternative 1 of 2), tokens, complete; PUT alternative flips; bad index → 422', T, async () => {
     const [a, b] = await F.bots(2);
