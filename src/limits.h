@@ -8,7 +8,7 @@
 #define LIMIT_BODY_BYTES          (64 * 1024)   /* request body, 413 above */
 #define LIMIT_UPLOAD_BYTES        (2 * 1024 * 1024) /* a character card's upload (a PNG) */
 #define LIMIT_CARD_BYTES          LIMIT_UPLOAD_BYTES /* a card, PNG or JSON, at most */
-#define LIMIT_CARD_TEXT_CHUNKS   8             /* a card PNG: chunks kept at most (each text chunk, and any other) */
+#define LIMIT_CARD_TEXT_CHUNKS    8             /* a card PNG: text chunks kept at most */
 #define LIMIT_CARD_DEPTH          32            /* JSON nesting of a card, at most */
 #define LIMIT_CARD_PIXELS         4096          /* a card PNG's width and height, at most */
 #define LIMIT_MESSAGE_BODY_BYTES  (16 * 1024)   /* a message's "body" field, 413 above */

@@ -84,7 +84,7 @@ slot_wait(const struct throttle *t, const struct slot *s, int64_t now)
 	return free_at > now ? (unsigned)(free_at - now) : 0;
 }
 
-/* Whether slot s should make room rather than victim: free first, then not waiting, then stalest. */
+/* Whether s should make room rather than victim: a free one, else not waiting, else stalest. */
 static bool
 rather(const struct throttle *t, const struct slot *s, const struct slot *victim, int64_t now)
 {
