@@ -27,19 +27,20 @@ struct sse_stream {
 	bool			 ending;	/* sse_stream_end(): close once flushed */
 	bool			 closed;	/* teardown scheduled */
 	size_t			 limit;		/* unsent bytes that cut the stream off */
-	time_t			 last_sent;	/* monotonic seconds */
+	int64_t			 last_sent;	/* monotonic milliseconds */
 	struct frame		*held[SSE_HOLD_MAX];
 	unsigned		 nheld;
 	struct event		*keepalive;
 	struct event		*teardown;
 };
 
-static time_t
-now_seconds(void)
+/* The coarse clock (a few ms): read at every frame sent, it must cost next to nothing. */
+static int64_t
+now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -114,7 +115,7 @@ sse_stream_send(struct sse_stream *s, struct frame *f)
 	metrics_add(METRIC_SSE_FRAMES_SENT, sse_stream_flush(s));	/* keep the order */
 	struct iovec v = frame_bytes(s, f);
 	stream_write(s, v.iov_base, v.iov_len, f);
-	s->last_sent = now_seconds();
+	s->last_sent = now_ms();
 	metrics_add(METRIC_SSE_FRAMES_SENT, 1);
 }
 
@@ -164,7 +165,7 @@ held_done(struct sse_stream *s)
 	for (unsigned i = 0; i < n; i++)
 		sse_frame_unref(s->held[i]);
 	s->nheld = 0;
-	s->last_sent = now_seconds();
+	s->last_sent = now_ms();
 	return n;
 }
 
@@ -199,9 +200,9 @@ sse_stream_flush(struct sse_stream *s)
 }
 
 static void
-keepalive_arm(struct sse_stream *s, time_t seconds)
+keepalive_arm(struct sse_stream *s, int64_t ms)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 	evtimer_add(s->keepalive, &tv);
 }
 
@@ -213,8 +214,8 @@ keepalive_fire(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	time_t idle = now_seconds() - s->last_sent;
-	time_t period = (time_t)s->opts.keepalive_seconds;
+	int64_t idle = now_ms() - s->last_sent;
+	int64_t period = (int64_t)s->opts.keepalive_seconds * 1000;
 	if (idle >= period) {
 		struct frame *f = sse_frame_comment("keepalive");
 		sse_stream_send(s, f);
@@ -321,10 +322,10 @@ sse_stream_start(struct event_base *base, int fd, const struct sse_stream_opts *
 	write_deadline(s, LIMIT_STREAM_STALL_SECONDS);
 	s->keepalive = evtimer_new(base, keepalive_fire, s);
 	s->teardown = event_new(base, -1, 0, teardown_fire, s);
-	s->last_sent = now_seconds();
+	s->last_sent = now_ms();
 	metrics_add(METRIC_SSE_SUBSCRIBERS, 1);
 	send_head(s);
-	keepalive_arm(s, (time_t)opts->keepalive_seconds);
+	keepalive_arm(s, (int64_t)opts->keepalive_seconds * 1000);
 	return s;
 }
 

@@ -325,6 +325,32 @@ describe('keepalive and disconnect', () => {
     await s.waitFor((st) => st.comments.length >= 2, 2600, 'a second keepalive');
   });
 
+  // the silence a keepalive ends is counted from the last byte sent, to the millisecond:
+  // counted in whole seconds it reached 1.7 s at --keepalive 1
+  test('after an event, the next keepalive comes --keepalive seconds later, not up to a second more', T, async () => {
+    const c = await createChat(srv.url, 'ka gaps');
+    const s = await readyStream(jsonPath(c.id));
+    const stamp = (list) => {
+      const push = list.push.bind(list);
+      list.push = (...items) => { for (const f of items) f.at = performance.now(); return push(...items); };
+    };
+    stamp(s.events);
+    stamp(s.comments);
+    const gaps = [];
+    for (let round = 0; round < 4; round++) {
+      const seen = s.comments.length;
+      await s.waitFor((st) => st.comments.length > seen, 2600, 'a keepalive');
+      await sleep(150 + 200 * round); // the post lands at a different point of each second
+      const events = s.events.length;
+      await postMessage(srv.url, c.id, `gap ${round}`, 'Ada');
+      await s.waitFor((st) => st.events.length > events, 2000, 'the message');
+      const at = s.events[events].at;
+      await s.waitFor((st) => st.comments.some((f) => f.at > at), 2600, 'the keepalive after it');
+      gaps.push(s.comments.find((f) => f.at > at).at - at);
+    }
+    assert.ok(gaps.every((g) => g >= 900 && g <= 1250), `event → keepalive: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
+  });
+
   test('parley_sse_subscribers goes up on connect and back down within 1 s of disconnect', T, async () => {
     const c = await createChat(srv.url, 'gauge');
     await sleep(200);
