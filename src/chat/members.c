@@ -67,7 +67,7 @@ members_list(struct members *m, const struct who *who, const char *chat_id, json
 
 /*
  * The id of the user named by ref (an id or a name), and whether they are an
- * administrator; -1 and a 422 when there is none.
+ * administrator (admin may be NULL); -1 and a 422 when there is none.
  */
 static int
 user_id_of(struct members *m, const char *ref, char id[ID_LEN + 1], bool *admin,
@@ -79,7 +79,8 @@ user_id_of(struct members *m, const char *ref, char id[ID_LEN + 1], bool *admin,
 		return -1;
 	}
 	snprintf(id, ID_LEN + 1, "%s", json_string_value(json_object_get(user, "id")));
-	*admin = json_is_true(json_object_get(user, "admin"));
+	if (admin != NULL)
+		*admin = json_is_true(json_object_get(user, "admin"));
 	json_decref(user);
 	return 0;
 }
@@ -89,9 +90,8 @@ members_add(struct members *m, const struct who *who, const char *chat_id, json_
     struct problem *p)
 {
 	char id[ID_LEN + 1];
-	bool admin;
 	if (may_manage(m, who, chat_id, p) != 0 ||
-	    user_id_of(m, json_string_value(user), id, &admin, "user", p) != 0)
+	    user_id_of(m, json_string_value(user), id, NULL, "user", p) != 0)
 		return -1;
 	enum store_status rc = store_member_add(m->store, chat_id, id);
 	if (rc != STORE_OK)

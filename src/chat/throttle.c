@@ -5,6 +5,7 @@
  * keeps the times of its last max_failures failures in a ring.
  */
 #include "chat/throttle.h"
+#include "util/hash.h"
 #include "util/xmalloc.h"
 
 #include <errno.h>
@@ -66,10 +67,7 @@ last_failure(const struct slot *s)
 static uint32_t
 hash_key(const struct throttle *t, const char *key)
 {
-	uint32_t h = 2166136261u ^ t->seed;
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	return hash_fnv1a_from(HASH_FNV1A_BASIS ^ t->seed, key, strlen(key));
 }
 
 /* Seconds the slot's key must still wait at now (0: it may try). */

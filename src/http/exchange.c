@@ -93,9 +93,9 @@ exchange_header(const struct exchange *x, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
 }
 
-/* The query's parameters, parsed once; false when it is malformed (then it has none). */
-static bool
-parse_query(struct exchange *x)
+/* The query's parameters are parsed once, here; a malformed query has none. */
+bool
+exchange_query_valid(struct exchange *x)
 {
 	if (x->query_parsed)
 		return x->query_ok;
@@ -111,16 +111,10 @@ parse_query(struct exchange *x)
 	return x->query_ok;
 }
 
-bool
-exchange_query_valid(struct exchange *x)
-{
-	return parse_query(x);
-}
-
 const char *
 exchange_query(struct exchange *x, const char *name)
 {
-	parse_query(x);
+	exchange_query_valid(x);
 	return evhttp_find_header(&x->query, name);
 }
 

@@ -7,14 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HASH_FNV1A_BASIS	2166136261u
+
+/* FNV-1a from the state h (HASH_FNV1A_BASIS, or one seeded from it). */
 static inline uint32_t
-hash_fnv1a(const void *data, size_t len)
+hash_fnv1a_from(uint32_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint32_t h = 2166136261u;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h;
+}
+
+static inline uint32_t
+hash_fnv1a(const void *data, size_t len)
+{
+	return hash_fnv1a_from(HASH_FNV1A_BASIS, data, len);
 }
 
 #endif
