@@ -119,8 +119,9 @@ add_current(struct handlers *h, const char *chat_id, enum stream_kind kind,
 }
 
 /*
- * Who is here now, when anyone is, as an ephemeral event after the replay:
- * a resumed stream has no snapshot to say it, and pages read no snapshot.
+ * Who is here now (nobody, too) as an ephemeral event after the replay: a
+ * resumed stream has no snapshot to say it, pages read no snapshot, and a
+ * tab back from a long absence may show people who left meanwhile.
  */
 static void
 add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, bool replayed,
@@ -128,7 +129,7 @@ add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, boo
 {
 	json_t *here = presence_here(h->presence, chat_id);
 	struct frame *f = NULL;
-	if (json_array_size(here) > 0 && (replayed || kind != STREAM_JSON))
+	if (replayed || kind != STREAM_JSON)
 		f = hub_frame(h->hub, kind, chat_id, 0, "presence", here);
 	if (f != NULL)
 		sse_frame_list_add(out, f);
