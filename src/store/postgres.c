@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,7 @@ connected(struct postgres_store *st)
 	connection_lost(st);
 	if (st->in_transaction)
 		return -1;
-	PGconn *fresh = pg_link_take(st->link);
+	PGconn *fresh = pg_link_take(st->link, &st->answer_ms);
 	if (fresh == NULL)
 		return -1;
 	PQfinish(st->conn);
@@ -142,14 +143,18 @@ struct pg_waiter {
 	struct pg_waiter	*next;
 };
 
-/* Waits on the spot (at most timeout_ms; -1: no limit) for fd to be ready for what; what was. */
+/*
+ * Waits on the spot (at most timeout_ms; -1: no limit) for fd to be ready
+ * for what; what was (EV_TIMEOUT: time was up; 0: interrupted).
+ */
 static short
 poll_for(int fd, short what, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = (short)((what & EV_READ ? POLLIN : 0) |
 	    (what & EV_WRITE ? POLLOUT : 0)) };
-	if (poll(&p, 1, timeout_ms) <= 0)
-		return 0;
+	int n = poll(&p, 1, timeout_ms);
+	if (n <= 0)
+		return n == 0 ? EV_TIMEOUT : 0;
 	return (short)((p.revents & (POLLIN | POLLERR | POLLHUP) ? EV_READ : 0) |
 	    (p.revents & POLLOUT ? EV_WRITE : 0));
 }
@@ -207,8 +212,24 @@ end_turn(struct postgres_store *st)
 }
 
 /*
+ * The server has not answered for as long as any statement may run: it
+ * hangs with the connection open (stopped, or its disk), which TCP does not
+ * notice. The connection is given up; libpq finds it closed, the round trip
+ * fails as on a lost connection and a new one is made.
+ */
+static bool
+give_up_waiting(struct postgres_store *st, int fd)
+{
+	log_error("database: no answer in %u ms; closing the connection", st->answer_ms);
+	shutdown(fd, SHUT_RDWR);
+	PQconsumeInput(st->conn);
+	return false;
+}
+
+/*
  * Waits until the socket is ready for what (EV_READ, EV_WRITE): in a fiber
- * while the loop goes on, else on the spot. False when the connection broke.
+ * while the loop goes on, else on the spot. False when the connection broke
+ * or the server did not answer in time.
  */
 static bool
 await_socket(struct postgres_store *st, short what)
@@ -219,11 +240,13 @@ await_socket(struct postgres_store *st, short what)
 	short ready;
 	if (fiber_self() != NULL) {
 		st->owner_waits = what;
-		ready = fiber_wait_fd(fd, what);
+		ready = fiber_wait_fd(fd, what, st->answer_ms);
 		st->owner_waits = 0;
 	} else {
-		ready = poll_for(fd, what, -1);
+		ready = poll_for(fd, what, st->answer_ms ? (int)st->answer_ms : -1);
 	}
+	if (ready == EV_TIMEOUT)
+		return give_up_waiting(st, fd);
 	/* woken early (0: the loop drove it, wait_on_loop), input may be there too */
 	return ready == EV_WRITE || PQconsumeInput(st->conn) == 1;
 }
@@ -696,7 +719,7 @@ postgres_open(const char *conninfo, char **err)
 {
 	struct postgres_store *st = xcalloc(1, sizeof *st);
 	*err = NULL;
-	st->conn = pg_link_connect(conninfo);
+	st->conn = pg_link_connect(conninfo, &st->answer_ms);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		open_failed(st, "cannot connect", err);
 		postgres_close(st);

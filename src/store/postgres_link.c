@@ -12,6 +12,7 @@
 #include "util/xmalloc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct pg_link {
 	bool		 wanted;	/* the store asked for a connection */
 	bool		 stopping;
 	PGconn		*ready;		/* made, not yet taken */
+	unsigned	 ready_answer_ms;
 };
 
 /* What the server says unasked (warnings, why it ends a connection) goes to the log. */
@@ -40,6 +42,23 @@ log_notice(void *arg, const char *message)
 }
 
 /*
+ * The bound on a round trip's wait for conn's answers: the statement bound
+ * in effect (the URL may have set its own, or none), plus a grace.
+ */
+static unsigned
+answer_bound(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "SELECT setting::bigint FROM pg_settings"
+	    " WHERE name = 'statement_timeout'");
+	long long statement_ms = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ?
+	    strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	if (statement_ms <= 0 || statement_ms > INT_MAX - LIMIT_DB_ANSWER_GRACE_MS)
+		return 0;
+	return (unsigned)statement_ms + LIMIT_DB_ANSWER_GRACE_MS;
+}
+
+/*
  * The URL's own settings win over these defaults (they come first): a name
  * in pg_stat_activity, a bound on connecting, and on any one statement; over
  * TCP, a server gone from the network (nothing acknowledged, or no answer to
@@ -47,7 +66,7 @@ log_notice(void *arg, const char *message)
  * retries (about 15 minutes), so that requests answer 503 and it is made again.
  */
 PGconn *
-pg_link_connect(const char *conninfo)
+pg_link_connect(const char *conninfo, unsigned *answer_ms)
 {
 	const char *const keys[] = { "application_name", "connect_timeout", "tcp_user_timeout",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count", "options", "dbname",
@@ -59,6 +78,7 @@ pg_link_connect(const char *conninfo)
 	    conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 1);
 	PQsetNoticeProcessor(conn, log_notice, NULL);
+	*answer_ms = PQstatus(conn) == CONNECTION_OK ? answer_bound(conn) : 0;
 	return conn;
 }
 
@@ -82,10 +102,12 @@ pause_for(struct pg_link *l, unsigned ms)
 static bool
 attempt(struct pg_link *l, unsigned next_ms)
 {
-	PGconn *conn = pg_link_connect(l->conninfo);
+	unsigned answer_ms;
+	PGconn *conn = pg_link_connect(l->conninfo, &answer_ms);
 	if (PQstatus(conn) == CONNECTION_OK) {
 		pthread_mutex_lock(&l->lock);
 		l->ready = conn;
+		l->ready_answer_ms = answer_ms;
 		l->wanted = false;
 		pthread_mutex_unlock(&l->lock);
 		return true;
@@ -142,10 +164,11 @@ pg_link_new(const char *conninfo)
 }
 
 PGconn *
-pg_link_take(struct pg_link *l)
+pg_link_take(struct pg_link *l, unsigned *answer_ms)
 {
 	pthread_mutex_lock(&l->lock);
 	PGconn *conn = l->ready;
+	*answer_ms = l->ready_answer_ms;
 	l->ready = NULL;
 	if (conn == NULL && !l->wanted) {
 		l->wanted = true;

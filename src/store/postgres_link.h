@@ -9,15 +9,21 @@
 
 struct pg_link;
 
-/* A connection made now, with Parley's defaults (check PQstatus; PQfinish it). */
-PGconn		*pg_link_connect(const char *conninfo);
+/*
+ * A connection made now, with Parley's defaults (check PQstatus; PQfinish
+ * it), and how long a round trip on it may wait for its answer: its
+ * statement_timeout plus LIMIT_DB_ANSWER_GRACE_MS (0: no limit, when
+ * statements have none), for a server that hangs with the connection open.
+ */
+PGconn		*pg_link_connect(const char *conninfo, unsigned *answer_ms);
 /* The thread that makes connections to conninfo when asked; NULL if it cannot start. */
 struct pg_link	*pg_link_new(const char *conninfo);
 /*
- * A new connection if one is ready (now the caller's), else NULL, and the
- * thread is asked to make one (it keeps trying, with backoff).
+ * A new connection if one is ready (now the caller's; *answer_ms as
+ * pg_link_connect's), else NULL, and the thread is asked to make one (it
+ * keeps trying, with backoff).
  */
-PGconn		*pg_link_take(struct pg_link *l);
+PGconn		*pg_link_take(struct pg_link *l, unsigned *answer_ms);
 /* Stops the thread (an attempt under way finishes first); NULL is a no-op. */
 void		 pg_link_free(struct pg_link *l);
 

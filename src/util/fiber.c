@@ -65,7 +65,7 @@ woken(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	struct fiber *f = arg;
-	f->ready = what & (EV_READ | EV_WRITE);
+	f->ready = what & (EV_READ | EV_WRITE | EV_TIMEOUT);
 	fiber_resume(f);
 }
 
@@ -235,12 +235,13 @@ fiber_self(void)
 }
 
 short
-fiber_wait_fd(int fd, short what)
+fiber_wait_fd(int fd, short what, unsigned timeout_ms)
 {
 	struct fiber *f = running;
 	assert(f != NULL);
+	struct timeval limit = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	event_assign(f->io, loop, fd, what, woken, f);
-	if (event_add(f->io, NULL) != 0)
+	if (event_add(f->io, timeout_ms ? &limit : NULL) != 0)
 		return 0;		/* nothing would wake it: the caller finds the socket unusable */
 	f->ready = 0;
 	f->waiting = true;

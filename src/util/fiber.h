@@ -42,10 +42,11 @@ void		 fiber_run_serial(fiber_fn fn, void *arg);
 /* The fiber running now, or NULL on the thread's own stack. */
 struct fiber	*fiber_self(void);
 /*
- * In a fiber: waits until fd is ready for what (EV_READ, EV_WRITE), or until
- * fiber_resume() wakes it early. Returns what was ready (0: woken early).
+ * In a fiber: waits until fd is ready for what (EV_READ, EV_WRITE), until
+ * timeout_ms have passed (0: no limit), or until fiber_resume() wakes it
+ * early. Returns what was ready (EV_TIMEOUT: time was up; 0: woken early).
  */
-short		 fiber_wait_fd(int fd, short what);
+short		 fiber_wait_fd(int fd, short what, unsigned timeout_ms);
 /*
  * In a fiber: waits until fiber_wake() (from the loop, later) or
  * fiber_resume() (at once) wakes it.

@@ -2,8 +2,8 @@
 // holds every chunk `delay` ms each way, in order: a database across a region, for
 // tests/http/pg_slow.test.mjs and bench/slow_db.mjs. freeze() stops it reading, both ways
 // and for new connections too (a database that hangs: the kernel still takes what is
-// sent, nothing answers); cut() ends the connections it has and thaws it (a database
-// restarted). close() ends its connections too.
+// sent, nothing answers), thaw() lets it go on; cut() ends the connections it has and
+// thaws it (a database restarted). close() ends its connections too.
 import net from 'node:net';
 
 export async function delayingProxy(socketPath, delay) {
@@ -27,6 +27,10 @@ export async function delayingProxy(socketPath, delay) {
     freeze: () => {
       frozen = true;
       for (const c of conns) c.pause();
+    },
+    thaw: () => {
+      frozen = false;
+      for (const c of conns) c.resume();
     },
     cut: () => {
       frozen = false;

@@ -53,14 +53,14 @@ const replyTokenTimes = (s) => replies(parsedEvents(s))[0].tokenEvents.map((e) =
 
 /**
  * fn({s, proxy, dbUrl}): a server on a new database reached through a proxy that holds
- * each chunk `delay` ms each way; all stopped and removed afterwards (a server fn already
- * stopped stays so).
+ * each chunk `delay` ms each way (its URL ending in `query`, if given); all stopped and
+ * removed afterwards (a server fn already stopped stays so).
  */
-async function withProxiedServer(delay, args, fn) {
+async function withProxiedServer(delay, args, fn, query = '') {
   const socketDir = /[?&]host=([^&]+)/.exec(process.env.PARLEY_TEST_PG)[1];
   const proxy = await delayingProxy(`${socketDir}/.s.PGSQL.5432`, delay);
   const dbUrl = createPostgresDb();
-  const s = await startServer({ db: throughProxy(dbUrl, proxy.port), args });
+  const s = await startServer({ db: throughProxy(dbUrl, proxy.port) + query, args });
   try {
     await fn({ s, proxy, dbUrl });
   } finally {
@@ -188,6 +188,27 @@ test('a resume whose events cannot be read is 503, and the retry gets them', { s
   assert.deepEqual(durableEvents(again.frames).map((e) => e.id), Array.from({ length: last - 1 }, (_, i) => i + 2));
   again.close();
 }));
+
+// A database that hangs while the server runs (the connection open, nothing answering,
+// which TCP does not notice): a request waits the statement bound (here 1 s, from the URL)
+// plus 5 s, answers 503, /healthz says so, and the server connects again once it answers.
+test('a database that hangs: a post answers 503 after the statement bound plus 5 s, then the server connects again', { skip, timeout: 60000 }, () => withProxiedServer(0, [], async ({ s, proxy }) => {
+  const chat = await createChat(s.url, 'Hung');
+  proxy.freeze();
+  const t0 = Date.now();
+  const lost = await api(s.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body: 'never sent' }, { timeout: 20000 });
+  const took = Date.now() - t0;
+  assert.equal(lost.status, 503, JSON.stringify(lost.json));
+  assert.match(lost.json.detail, /database/);
+  assert.ok(took >= 5500 && took < 9000, `answered after ${took} ms`);
+  assert.match(s.stderr(), /no answer in 6000 ms; closing the connection/);
+  await eventually(async () => (await api(s.url, 'GET', '/healthz')).status === 503, { timeout: 5000, what: '/healthz 503' });
+  proxy.thaw();
+  await eventually(async () => (await api(s.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body: 'after' })).status === 201,
+    { timeout: 20000, interval: 250, what: 'a post taken again' });
+  assert.equal((await api(s.url, 'GET', '/healthz')).status, 200);
+  assert.deepEqual((await allMessages(s.url, chat.id)).map((m) => m.body), ['after'], 'the post that never reached the database is not there');
+}, '?options=-c%20statement_timeout%3D1000'));
 
 // A database that hangs (the connection open, nothing answering) does not hold up a
 // shutdown: SIGTERM with a post waiting on it ends the server within about 8 s

@@ -94,7 +94,7 @@ read_once(void *arg)
 	struct reader *r = arg;
 	assert_non_null(fiber_self());
 	r->started = true;
-	r->got = fiber_wait_fd(r->fd, EV_READ);
+	r->got = fiber_wait_fd(r->fd, EV_READ, 0);
 	char c;
 	if (r->got == EV_READ)
 		assert_int_equal(read(r->fd, &c, 1), 1);
@@ -140,7 +140,7 @@ serial_step(void *arg)
 	snprintf(line, sizeof line, "start%d,", s->i);
 	strcat(s->log, line);
 	char c;
-	assert_int_equal(fiber_wait_fd(s->fd, EV_READ), EV_READ);
+	assert_int_equal(fiber_wait_fd(s->fd, EV_READ, 0), EV_READ);
 	assert_int_equal(read(s->fd, &c, 1), 1);
 	snprintf(line, sizeof line, "end%d,", s->i);
 	strcat(s->log, line);
@@ -225,7 +225,7 @@ wait_fd_then_wait(void *arg)
 {
 	struct waiter *w = arg;
 	w->self = fiber_self();
-	w->got = fiber_wait_fd(w->fd, EV_READ);
+	w->got = fiber_wait_fd(w->fd, EV_READ, 0);
 	w->resumed++;
 	fiber_wait();	/* a stale fd event would resume this wait */
 	w->resumed++;
@@ -304,7 +304,7 @@ wait_ready(void *arg)
 {
 	struct waiter *w = arg;
 	w->self = fiber_self();
-	w->got = fiber_wait_fd(w->fd, EV_READ);
+	w->got = fiber_wait_fd(w->fd, EV_READ, 0);
 	w->resumed++;
 }
 
@@ -334,6 +334,39 @@ test_stacks_reused(void **state)
 	teardown(base);
 }
 
+/* 8. A wait with a time limit ends with EV_TIMEOUT when nothing came. */
+
+static void
+read_within(void *arg)
+{
+	struct reader *r = arg;
+	r->got = fiber_wait_fd(r->fd, EV_READ, 20);
+	r->done = true;
+}
+
+static void
+test_wait_times_out(void **state)
+{
+	(void)state;
+	struct event_base *base = setup();
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct reader r = { .fd = p[0] };
+	fiber_run(read_within, &r);
+	assert_false(r.done);
+	event_base_loop(base, EVLOOP_ONCE);	/* nothing to read: the limit wakes it */
+	assert_true(r.done);
+	assert_int_equal(r.got, EV_TIMEOUT);
+	assert_int_equal(fiber_count(), 0);
+	poke(p[1]);
+	struct reader in_time = { .fd = p[0] };
+	fiber_run(read_within, &in_time);
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(in_time.got, EV_READ);
+	close_pipe(p);
+	teardown(base);
+}
+
 int
 main(void)
 {
@@ -345,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_resume_early),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_stacks_reused),
+		cmocka_unit_test(test_wait_times_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "chat/events.h"
+#include "limits.h"
 #include "store/postgres_link.h"
 #include "store/store.h"
 #include "util/fiber.h"
@@ -541,26 +542,38 @@ setting(PGconn *conn, const char *key, char *out, size_t len)
 	return out;
 }
 
-/* A server gone from the network is noticed: TCP's bounds, unless the URL gives its own. */
+/*
+ * A server gone from the network is noticed: TCP's bounds, unless the URL
+ * gives its own; one that hangs: the statement bound plus a grace, or none.
+ */
 static void
 test_connection_bounds(void **state)
 {
 	struct fixture *f = *state;
 	char url[600], v[32];
-	PGconn *conn = pg_link_connect(f->url);
+	unsigned answer_ms;
+	PGconn *conn = pg_link_connect(f->url, &answer_ms);
 	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	assert_int_equal(answer_ms, LIMIT_DB_STATEMENT_MS + LIMIT_DB_ANSWER_GRACE_MS);
 	assert_string_equal(setting(conn, "tcp_user_timeout", v, sizeof v), "15000");
 	assert_string_equal(setting(conn, "keepalives_idle", v, sizeof v), "10");
 	assert_string_equal(setting(conn, "keepalives_interval", v, sizeof v), "5");
 	assert_string_equal(setting(conn, "keepalives_count", v, sizeof v), "3");
 	assert_string_equal(setting(conn, "connect_timeout", v, sizeof v), "5");
 	PQfinish(conn);
-	snprintf(url, sizeof url, "%s%ctcp_user_timeout=2000&keepalives_idle=60", f->url,
-	    strchr(f->url, '?') ? '&' : '?');
-	conn = pg_link_connect(url);
+	snprintf(url, sizeof url, "%s%ctcp_user_timeout=2000&keepalives_idle=60"
+	    "&options=-c%%20statement_timeout%%3D1500", f->url, strchr(f->url, '?') ? '&' : '?');
+	conn = pg_link_connect(url, &answer_ms);
 	assert_int_equal(PQstatus(conn), CONNECTION_OK);
 	assert_string_equal(setting(conn, "tcp_user_timeout", v, sizeof v), "2000");
 	assert_string_equal(setting(conn, "keepalives_idle", v, sizeof v), "60");
+	assert_int_equal(answer_ms, 1500 + LIMIT_DB_ANSWER_GRACE_MS);
+	PQfinish(conn);
+	snprintf(url, sizeof url, "%s%coptions=-c%%20statement_timeout%%3D0", f->url,
+	    strchr(f->url, '?') ? '&' : '?');
+	conn = pg_link_connect(url, &answer_ms);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	assert_int_equal(answer_ms, 0);
 	PQfinish(conn);
 }
 
