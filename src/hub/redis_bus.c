@@ -15,6 +15,8 @@
 #include "util/secret.h"
 #include "util/xmalloc.h"
 
+#include <arpa/inet.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
@@ -40,6 +42,10 @@ struct redis_bus {
 	char			 host[256];
 	int			 port;
 	char			 path[1024];	/* a unix socket's, or "" */
+	struct evdns_base	*dns;		/* the host's name is looked up on the loop, */
+	struct evdns_getaddrinfo_request *resolving;
+	char			 address[INET6_ADDRSTRLEN];	/* ... into this, before each connect */
+	unsigned		 attempts;	/* since the links were last up: which address is tried */
 	redisAsyncContext	*pub, *sub;
 	bool			 pub_ready, subscribed, up, ever_up, closing, dropping;
 	int64_t			 opened_ms;	/* when the links were opened */
@@ -115,6 +121,7 @@ maybe_up(struct redis_bus *rb)
 		return;
 	set_up(rb, true);
 	rb->backoff_ms = RETRY_MIN_MS;
+	rb->attempts = 0;
 	rb->heard_self_ms = now_ms();
 	if (rb->ever_up) {
 		metrics_add(METRIC_BUS_RECONNECTS, 1);
@@ -163,7 +170,7 @@ static redisAsyncContext *
 open_link(struct redis_bus *rb)
 {
 	redisAsyncContext *ac = rb->path[0] ? redisAsyncConnectUnix(rb->path) :
-	    redisAsyncConnect(rb->host, rb->port);
+	    redisAsyncConnect(rb->address, rb->port);
 	if (ac == NULL || ac->err) {
 		if (ac != NULL)
 			redisAsyncFree(ac);
@@ -179,7 +186,7 @@ open_link(struct redis_bus *rb)
 static void on_message(redisAsyncContext *ac, void *reply, void *arg);
 
 static void
-open_links(struct redis_bus *rb)
+connect_links(struct redis_bus *rb)
 {
 	rb->opened_ms = now_ms();
 	rb->pub = open_link(rb);
@@ -189,6 +196,51 @@ open_links(struct redis_bus *rb)
 		return;
 	}
 	redisAsyncCommand(rb->sub, on_message, rb, "SUBSCRIBE %s", rb->channel);
+}
+
+/* The host's address, looked up: the links are made to it, or tried again later. */
+static void
+resolved(int result, struct evutil_addrinfo *found, void *arg)
+{
+	struct redis_bus *rb = arg;
+	rb->resolving = NULL;
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	if (result != 0) {
+		log_warn("Redis: cannot look up %s (%s); trying again in %u ms", rb->host,
+		    evutil_gai_strerror(result), rb->backoff_ms);
+		lost(rb, "no address");
+		return;
+	}
+	unsigned n = 0;
+	for (struct evutil_addrinfo *a = found; a != NULL; a = a->ai_next)
+		n++;
+	struct evutil_addrinfo *a = found;
+	for (unsigned k = rb->attempts++ % n; k > 0; k--)	/* each attempt the next address */
+		a = a->ai_next;
+	const void *in = a->ai_family == AF_INET6 ?
+	    (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr :
+	    (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+	inet_ntop(a->ai_family, in, rb->address, sizeof rb->address);
+	evutil_freeaddrinfo(found);
+	connect_links(rb);
+}
+
+/*
+ * Makes both links: to a unix socket at once; to a host once its name is
+ * looked up (hiredis would call getaddrinfo, which can hold up the loop for
+ * seconds while DNS is away).
+ */
+static void
+open_links(struct redis_bus *rb)
+{
+	if (rb->path[0]) {
+		connect_links(rb);
+		return;
+	}
+	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	rb->opened_ms = now_ms();
+	rb->resolving = evdns_getaddrinfo(rb->dns, rb->host, NULL, &hints, resolved, rb);
 }
 
 /* ---------- sending ---------- */
@@ -240,6 +292,8 @@ tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	int64_t now = now_ms();
+	if (rb->resolving != NULL)
+		return;
 	if (rb->pub == NULL && rb->sub == NULL) {
 		if (now >= rb->retry_at_ms)
 			open_links(rb);
@@ -534,7 +588,7 @@ redis_bus_up(const struct redis_bus *rb)
 
 /* ---------- life cycle ---------- */
 
-/* redis://HOST[:PORT] or unix:///PATH into rb; -1 when it is neither. */
+/* redis://HOST[:PORT] (an IPv6 address in brackets) or unix:///PATH into rb; -1 when it is neither. */
 static int
 parse_url(struct redis_bus *rb, const char *url)
 {
@@ -544,11 +598,16 @@ parse_url(struct redis_bus *rb, const char *url)
 	}
 	if (strncmp(url, "redis://", 8) != 0)
 		return -1;
-	const char *host = url + 8, *colon = strrchr(host, ':');
-	size_t len = colon ? (size_t)(colon - host) : strcspn(host, "/");
-	if (len == 0 || len >= sizeof rb->host)
+	const char *host = url + 8, *end = host[0] == '[' ? strchr(host, ']') : NULL;
+	if (host[0] == '[' && end == NULL)
 		return -1;
-	memcpy(rb->host, host, len);
+	const char *colon = strrchr(end ? end : host, ':');
+	size_t len = end ? (size_t)(end - host) - 1 : colon ? (size_t)(colon - host) :
+	    strcspn(host, "/");
+	if (len == 0 || len >= sizeof rb->host || (end && end[1] != '\0' && end[1] != ':' &&
+	    end[1] != '/'))
+		return -1;
+	memcpy(rb->host, host + (end != NULL), len);
 	rb->host[len] = '\0';
 	rb->port = 6379;
 	if (colon != NULL) {
@@ -582,6 +641,9 @@ redis_bus_new(struct event_base *base, const char *url, const char *node,
 	secret_new(rb->self);
 	snprintf(rb->node_id, sizeof rb->node_id, "%.40s/%.16s", node, rb->self);
 	rb->backoff_ms = RETRY_MIN_MS;
+	if (rb->path[0] == '\0')
+		rb->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	rb->tick = event_new(base, -1, EV_PERSIST, tick, rb);
 	struct timeval every = { LIMIT_BUS_TICK_MS / 1000, LIMIT_BUS_TICK_MS % 1000 * 1000 };
 	event_add(rb->tick, &every);
@@ -597,6 +659,10 @@ redis_bus_free(struct redis_bus *rb)
 	rb->closing = true;
 	hub_on_lists(rb->hub, NULL, NULL);
 	event_free(rb->tick);
+	if (rb->resolving != NULL)
+		evdns_getaddrinfo_cancel(rb->resolving);
+	if (rb->dns != NULL)
+		evdns_base_free(rb->dns, 1);
 	drop_links(rb);
 	remote_replies_free(rb->replies);
 	free(rb);

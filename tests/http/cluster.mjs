@@ -8,8 +8,9 @@
 //                       {nodes, db, stop(), kill(), logs(), restart(k)}
 //   stopRedis(), startRedis(), redisCli()   the owned Redis (PARLEY_TEST_REDIS_CONF)
 //   health(node)        GET /healthz: {status, json, node (the name it gives)}
-import { execFileSync } from 'node:child_process';
-import { startServer, api, sleep } from './helpers.mjs';
+//   tcpRedis()          a second throwaway Redis of the test's own, on a free TCP port
+import { execFileSync, spawn } from 'node:child_process';
+import { startServer, api, sleep, freePort } from './helpers.mjs';
 import { onPostgres, createPostgresDb, dropPostgresDb } from './postgres.mjs';
 
 /** The Redis the tests run against (unix://DIR/redis.sock), or null. */
@@ -28,16 +29,16 @@ export function ownedRedis() {
 }
 
 /**
- * Start n nodes on one fresh PostgreSQL database, each with `--redis redisUrl() --node node-I`
- * (I = 1 … n) and `args` after those; `env` and the other startServer() options (auth …)
- * go to every node. Returns {nodes, db, stop(), kill(), logs()}: stop() stops every node at
+ * Start n nodes on one fresh PostgreSQL database, each with `--redis REDIS --node node-I`
+ * (I = 1 … n; REDIS the `redis` option, else redisUrl()) and `args` after those; `env` and
+ * the other startServer() options (auth …) go to every node. Returns {nodes, db, stop(), kill(), logs()}: stop() stops every node at
  * once (SIGTERM: exit 0 and no sanitizer report asserted; the first failure thrown once all
  * have exited), then drops the database. A node that fails to start stops the ones already started.
  */
-export async function startCluster(n, { args = [], env = {}, ...options } = {}) {
+export async function startCluster(n, { args = [], env = {}, redis = redisUrl(), ...options } = {}) {
   const db = createPostgresDb();
   const nodes = [];
-  const nodeArgs = (i) => ['--redis', redisUrl(), '--node', `node-${i}`, ...args];
+  const nodeArgs = (i) => ['--redis', redis, '--node', `node-${i}`, ...args];
   const dropDb = () => {
     try {
       dropPostgresDb(db);
@@ -151,4 +152,37 @@ export async function health(node, timeout = 3000) {
   const r = await api(node.url, 'GET', '/healthz', undefined, { timeout });
   const named = r.headers.get('x-parley-node') ?? (r.json && typeof r.json.node === 'string' ? r.json.node : null);
   return { status: r.status, json: r.json, node: named };
+}
+
+/**
+ * A redis-server of the caller's own on 127.0.0.1 at a free port (no persistence), ready
+ * once it answers PING: {port, stop()}; stop() ends it (SIGKILL after 5 s).
+ */
+export async function tcpRedis() {
+  const port = await freePort();
+  const server = spawn(process.env.REDIS_SERVER || 'redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--unixsocket', ''], { stdio: 'ignore' });
+  const exited = new Promise((r) => server.once('exit', r));
+  const ping = () => {
+    try {
+      return execFileSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG';
+    } catch {
+      return false;
+    }
+  };
+  const stop = async () => {
+    server.kill('SIGTERM');
+    const timer = setTimeout(() => server.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const t0 = Date.now();
+  while (!ping()) {
+    if (Date.now() - t0 > 5000 || server.exitCode !== null) {
+      await stop();
+      throw new Error(`redis-server on port ${port} did not answer PING within 5 s`);
+    }
+    await sleep(20);
+  }
+  return { port, stop };
 }

@@ -29,10 +29,12 @@ import {
   allMessages,
   metrics,
   sleep,
+  startServer,
+  eventually,
 } from './helpers.mjs';
 import { ADMIN, accountsOptions, signIn, trySignIn, newUser, newToken, Client, setupLine } from './account_helpers.mjs';
 import { stampFrames } from './control_helpers.mjs';
-import { clusterAvailable, startCluster, health } from './cluster.mjs';
+import { clusterAvailable, startCluster, health, tcpRedis } from './cluster.mjs';
 
 const skip = !clusterAvailable() && 'needs PostgreSQL and Redis (make http-test runs it)';
 const T = { timeout: 30000 };
@@ -586,6 +588,28 @@ test('the first administrator: the setup link one node printed works on another,
   assertError(await setup(n2, links[1], 'bob'), 409, 'node 2\'s own link once the administrator exists:');
   assertError(await setup(n1, links[0], 'bob'), 409, 'node 1\'s link again, on node 1:');
   assert.equal((await signIn(n2.url, 'ada', 'first-admin-pw-1')).user.name, 'ada', 'the administrator signs in on node 2');
+});
+
+test('Redis named by host (redis://localhost:PORT, looked up on the loop) or by an IPv4 literal: events cross nodes', { skip, timeout: 40000 }, async (t) => {
+  const redis = await tcpRedis();
+  let own, s, literal;
+  t.after(async () => { // in this order: the database is dropped once no node uses it
+    s?.close();
+    await literal?.stop('SIGTERM', { keepDb: true });
+    await own?.stop();
+    await redis.stop();
+  });
+  own = await startCluster(2, { redis: `redis://localhost:${redis.port}` });
+  const [n1, n2] = own.nodes;
+  const chat = await createChat(n1.url, 'By name');
+  s = await openSnapshotStream(n1.url, jsonStreamPath(chat.id));
+  await eventually(async () => (await health(n2)).status === 200, { timeout: 5000, what: `node 2 up on Redis\n${own.logs(1500)}` });
+  await postMessage(n2.url, chat.id, 'over TCP');
+  await waitBody(s, 'over TCP', 5000, `node 2's post on node 1\n${own.logs(1500)}`);
+  literal = await startServer({ db: own.db, args: ['--redis', `redis://127.0.0.1:${redis.port}`, '--node', 'node-literal'] });
+  await eventually(async () => (await health(literal)).status === 200, { timeout: 5000, what: 'the third node up on Redis' });
+  await postMessage(literal.url, chat.id, 'from an address');
+  await waitBody(s, 'from an address', 5000, 'the literal address node\'s post on node 1');
 });
 
 test('--redis with a SQLite database: exit 2, one line on stderr naming --redis', { timeout: 15000 }, async () => {
