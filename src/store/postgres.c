@@ -30,10 +30,10 @@
 #include <event2/event.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* ---------- parameters and columns ---------- */
 

@@ -168,7 +168,8 @@ pg_link_take(struct pg_link *l, unsigned *answer_ms)
 {
 	pthread_mutex_lock(&l->lock);
 	PGconn *conn = l->ready;
-	*answer_ms = l->ready_answer_ms;
+	if (conn != NULL)
+		*answer_ms = l->ready_answer_ms;
 	l->ready = NULL;
 	if (conn == NULL && !l->wanted) {
 		l->wanted = true;
