@@ -46,6 +46,7 @@
 #define LIMIT_PREVIEW_CHARS       140           /* of a chat's last message, in the chat list */
 #define LIMIT_SNAPSHOT_MESSAGES   50            /* messages in a snapshot and a chat GET */
 #define LIMIT_PAGE_MESSAGES       200           /* messages rendered on a chat page */
+#define LIMIT_PAGE_EARLIER        100           /* ... and fetched at a time by its "Earlier messages" */
 #define LIMIT_LIST_DEFAULT        100           /* GET messages and chats: default limit */
 #define LIMIT_LIST_MAX            500           /* GET messages and chats: maximum limit */
 #define LIMIT_INDEX_CHATS         50            /* chats on one page of the chat list */

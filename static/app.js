@@ -49,12 +49,32 @@
     if (!existing && ev.type === 'message-update') { e.preventDefault(); return; }
     if (!existing) return;
     e.preventDefault();
+    var focus = focusIn(existing);
     keepEditor(existing, incoming);
     existing.replaceWith(incoming);
     if (window.htmx) window.htmx.process(incoming);
     localTimes(incoming);
     offerAllActions(incoming);
+    refocus(incoming, focus);
   });
+
+  // What has the keyboard's focus inside a message about to be rendered again, to give back.
+  function focusIn(a) {
+    var el = document.activeElement;
+    if (!el || !a.contains(el)) return null;
+    return { el: el, act: el.dataset.act, alt: el.classList.contains('alt') &&
+      Array.prototype.indexOf.call(a.querySelectorAll('.msg-alts .alt'), el),
+      start: el.selectionStart, end: el.selectionEnd };
+  }
+  function refocus(a, f) {
+    if (!f) return;
+    var el = a.contains(f.el) ? f.el        // the editor, carried across
+      : f.act ? a.querySelector('.msg-actions [data-act="' + f.act + '"]')
+      : f.alt !== false && f.alt >= 0 ? a.querySelectorAll('.msg-alts .alt')[f.alt] : null;
+    if (!el || el.disabled) el = a;
+    el.focus({ preventScroll: true });
+    if (el === f.el && typeof f.start === 'number') el.setSelectionRange(f.start, f.end);
+  }
 
   // A deleted message leaves the page (applying it again, or before it came, does nothing).
   document.addEventListener('htmx:sseBeforeMessage', function (e) {
@@ -65,7 +85,11 @@
     tpl.innerHTML = ev.data;
     var gone = tpl.content.firstElementChild;
     var existing = gone && gone.id && document.getElementById(gone.id);
-    if (existing) existing.remove();
+    if (!existing) return;
+    var next = existing.contains(document.activeElement) &&
+      (existing.nextElementSibling || existing.previousElementSibling || document.querySelector('#composer textarea'));
+    existing.remove();
+    if (next) next.focus({ preventScroll: true });
   });
 
   // Access to the chat ended (deleted, removed, signed out): nothing more can be sent.
@@ -91,6 +115,14 @@
   document.addEventListener('htmx:sseMessage', function () {
     var m = messages();
     if (m && stick) m.scrollTop = m.scrollHeight;
+  });
+
+  // Earlier messages come in above those shown, which stay where they were on the screen.
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var m = messages(), elt = e.detail.elt;
+    if (!m || !elt || !elt.classList || !elt.classList.contains('earlier')) return;
+    var fromBottom = m.scrollHeight - m.scrollTop;
+    requestAnimationFrame(function () { m.scrollTop = m.scrollHeight - fromBottom; });
   });
 
   function localTimes(root) {
@@ -159,7 +191,15 @@
     });
     var old = a.querySelector(':scope > .msg-actions');
     if (old) old.replaceWith(box); else a.appendChild(box);
+    // the keyboard reaches a message (its focus shows what can be done) and then its buttons
+    if (box.firstChild) a.tabIndex = 0; else a.removeAttribute('tabindex');
   }
+
+  // A message reached by the keyboard shows its actions: all of it is brought into view.
+  document.addEventListener('focusin', function (e) {
+    if (!e.target.matches || !e.target.matches('article.msg')) return;
+    requestAnimationFrame(function () { e.target.scrollIntoView({ block: 'nearest' }); });
+  });
 
   function offerAllActions(root) {
     if (!root || !root.querySelectorAll) return;
@@ -206,8 +246,10 @@
 
   function closeEditor(a) {
     var editor = a.querySelector('.msg-edit'), body = a.querySelector('.msg-body');
+    var had = editor && editor.contains(document.activeElement);
     if (editor) editor.remove();
     if (body) body.hidden = false;
+    if (had) a.focus({ preventScroll: true });
   }
 
   // The text as written (the page shows it rendered), then a box to change it.
@@ -230,7 +272,13 @@
         cancel.className = 'secondary';
         cancel.textContent = 'Cancel';
         form.append(text, save, cancel);
-        cancel.addEventListener('click', function () { closeEditor(a); });
+        cancel.addEventListener('click', function () { closeEditor(document.getElementById(a.id) || a); });
+        text.addEventListener('keydown', function (e) {
+          if (e.key === 'Escape') closeEditor(document.getElementById(a.id) || a);
+          else if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+          else return;
+          e.preventDefault();
+        });
         form.addEventListener('submit', function (e) {
           e.preventDefault();
           var live = document.getElementById(a.id) || a;
@@ -363,11 +411,19 @@
   // ---------- the connection ----------
 
   var online = true;
+  var OFFLINE_ERROR = 'Not sent: the server cannot be reached right now.';
   document.addEventListener('parley:connection', function (e) {
+    var back = e.detail.online && !online;
     online = e.detail.online;
     document.body.classList.toggle('offline', !online);
     var status = document.getElementById('connection');
     if (status) status.hidden = online;
+    if (!back) return;
+    // the stream opens again saying who is here (if anyone): those who left meanwhile go
+    var here = document.getElementById('presence');
+    if (here) here.replaceChildren();
+    var error = document.querySelector('#composer .form-error');
+    if (error && error.textContent.indexOf(OFFLINE_ERROR) === 0) error.textContent = '';
   });
 
   // ---------- the composer ----------
@@ -461,7 +517,11 @@
       as.textContent = 'Posting as ' + author.value.trim() + ' · change';
     }
     author.value = stored('parley.author');
-    author.addEventListener('change', function () { store('parley.author', author.value); fold(); });
+    author.addEventListener('change', function () {
+      store('parley.author', author.value);
+      fold();
+      document.dispatchEvent(new CustomEvent('parley:name'));   // tabs.js: listed by the new name
+    });
     as.addEventListener('click', function () { author.hidden = false; as.hidden = true; author.focus(); });
     fold();
   }
@@ -487,7 +547,7 @@
     form.addEventListener('htmx:beforeRequest', function (e) {
       if (!online) {
         e.preventDefault();
-        composerError(form, 'Not sent: the server cannot be reached right now. Your message is kept here; send it again once the connection is back.');
+        composerError(form, OFFLINE_ERROR + ' Your message is kept here; send it again once the connection is back.');
       } else if (window.TextEncoder && new TextEncoder().encode(body.value).length > MAX_BODY_BYTES) {
         e.preventDefault();     // maxlength counts characters; the server counts bytes
         composerError(form, TOO_LONG);
@@ -505,6 +565,9 @@
         body.value = '';
         store(draft, '');
         body.focus();
+        var m = messages();      // one's own message and the replies to it are followed
+        if (m) m.scrollTop = m.scrollHeight;
+        stick = true;
       }
     });
     // a touch screen's keyboard would cover the chat: focus only with a real keyboard

@@ -119,6 +119,12 @@
     if (set) Array.from(set).forEach(function (s) { s.deliver(name, data, id); });
   }
 
+  // Without accounts a person who names themselves (or renames) is listed by that name
+  // from then on: the leader connects again with it (other tabs hear through storage).
+  function renamed() { if (leader) leader.connect(); }
+  document.addEventListener('parley:name', renamed);
+  window.addEventListener('storage', function (e) { if (e.key === 'parley.author') renamed(); });
+
   function setOnline(open) {
     if (online === open) return;
     online = open;

@@ -614,6 +614,21 @@ chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t 
 }
 
 int
+chats_messages_before(struct chats *c, const struct who *who, const char *id, uint64_t before,
+    unsigned n, json_t **messages, struct problem *p)
+{
+	json_t *chat;
+	if (chats_get(c, who, id, &chat, p) != 0)
+		return -1;
+	json_decref(chat);
+	enum store_status st = store_messages_before(c->store, id, before, n, messages);
+	if (st != STORE_OK)
+		return validate_store(c->store, st, "chat", p);
+	overlay_current(c, id, *messages);
+	return 0;
+}
+
+int
 chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages, struct problem *p)
 {
 	enum store_status st = store_messages_last(c->store, id, n, messages);

@@ -91,6 +91,9 @@ int	 chats_stop(struct chats *c, const struct who *who, const char *id, struct p
 /* Messages with seq > after, oldest first, at most limit. */
 int	 chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t after, unsigned limit,
 	    json_t **messages, struct problem *p);
+/* The n messages before seq `before`, oldest first, as chats_messages. */
+int	 chats_messages_before(struct chats *c, const struct who *who, const char *id,
+	    uint64_t before, unsigned n, json_t **messages, struct problem *p);
 /* The chat's last n messages, oldest first; a reply being written shows its text so far. */
 int	 chats_recent(struct chats *c, const char *id, unsigned n, json_t **messages,
 	    struct problem *p);

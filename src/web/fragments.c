@@ -82,7 +82,7 @@ fragment_message(struct buf *out, json_t *m)
 	html_escape(out, str_or(m, "chat_id", ""));
 	buf_adds(out, "\"");
 	data_user(out, m);	/* its author may change it */
-	buf_adds(out, "><header><span class=\"msg-author\">");
+	buf_adds(out, "><header><span class=\"msg-author\" dir=\"auto\">");
 	html_escape(out, str_or(m, "author", ""));
 	buf_adds(out, "</span>");
 	if (strcmp(kind, "bot") == 0)
@@ -97,11 +97,11 @@ fragment_message(struct buf *out, json_t *m)
 		 * this fragment arrives: an sse-swap attribute would start listening
 		 * only once htmx has processed the element, missing the first tokens.
 		 */
-		buf_printf(out, "<div class=\"msg-body msg-typing\" data-tokens=\"token-%lld\">",
+		buf_printf(out, "<div class=\"msg-body msg-typing\" dir=\"auto\" data-tokens=\"token-%lld\">",
 		    (long long)seq);
 		html_escape(out, body);
 	} else {
-		buf_adds(out, "<div class=\"msg-body\">");
+		buf_adds(out, "<div class=\"msg-body\" dir=\"auto\">");
 		markdown_render(out, body, strlen(body));
 	}
 	buf_adds(out, "</div>");
@@ -167,7 +167,7 @@ policy_label(const char *policy)
 void
 fragment_chat_header(struct buf *out, json_t *chat)
 {
-	buf_adds(out, "<h1 class=\"chat-title\">");
+	buf_adds(out, "<h1 class=\"chat-title\" dir=\"auto\">");
 	html_escape(out, str_or(chat, "title", ""));
 	buf_adds(out, "</h1><div class=\"chat-meta\">");
 	json_t *bots = json_object_get(chat, "bots"), *bot;
@@ -231,7 +231,7 @@ item_preview(struct buf *out, json_t *last)
 		buf_adds(out, "<span class=\"chat-preview empty\">No messages yet</span>");
 		return;
 	}
-	buf_adds(out, "<span class=\"chat-preview\">");
+	buf_adds(out, "<span class=\"chat-preview\" dir=\"auto\">");
 	const char *author = str_or(last, "author", NULL);
 	if (author != NULL) {
 		buf_adds(out, "<b>");
@@ -267,7 +267,7 @@ fragment_chat_item(struct buf *out, json_t *item)
 		buf_printf(out, " data-read=\"%lld\"", (long long)json_integer_value(read));
 	buf_adds(out, "><a href=\"/chats/");
 	html_escape(out, id);
-	buf_adds(out, "\"><span class=\"chat-name\">");
+	buf_adds(out, "\"><span class=\"chat-name\" dir=\"auto\">");
 	html_escape(out, str_or(item, "title", ""));
 	buf_adds(out, "</span><span class=\"chat-unread\" hidden></span>");
 	item_preview(out, last);

@@ -215,6 +215,19 @@ composer(struct buf *b, const char *id, bool names_itself)
 	    LIMIT_MESSAGE_BODY_BYTES);
 }
 
+/*
+ * The "Earlier messages" button above the first message shown (seq before):
+ * it fetches the ones before (page_chat_earlier) into its own place.
+ */
+static void
+earlier_button(struct buf *b, const char *chat_id, json_int_t before)
+{
+	buf_adds(b, "<button type=\"button\" class=\"earlier secondary small\" hx-get=\"/chats/");
+	html_escape(b, chat_id);
+	buf_printf(b, "/messages?before=%lld\" hx-swap=\"outerHTML\">Earlier messages</button>",
+	    (long long)before);
+}
+
 /* What every reader of the chat sees alike (cached): all of the page but its head and top bar. */
 static void
 chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *bots,
@@ -240,6 +253,9 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	    "<div id=\"messages\" class=\"messages\""
 	    " sse-swap=\"message,message-update,message-deleted\""
 	    " hx-swap=\"beforeend\" aria-live=\"polite\">");
+	json_t *first = json_array_get(messages, 0);
+	if (json_array_size(messages) == LIMIT_PAGE_MESSAGES)
+		earlier_button(b, id, json_integer_value(json_object_get(first, "seq")));
 	size_t i;
 	json_t *m;
 	json_array_foreach(messages, i, m)
@@ -254,6 +270,37 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	    id, id);
 	composer(b, id, !accounts);
 	buf_adds(b, "</div>");
+}
+
+void
+page_chat_earlier(struct exchange *x, void *ctx)
+{
+	struct handlers *h = ctx;
+	const char *id = exchange_param(x, 0);
+	struct problem p;
+	uint64_t before;
+	json_t *messages;
+	if (exchange_query_u64(x, "before", &before) != 1 || before == 0) {
+		problem_set(&p, 400, "before: the seq of the first message shown, a positive integer");
+		page_problem(x, &p);
+		return;
+	}
+	if (chats_messages_before(h->chats, exchange_who(x), id, before, LIMIT_PAGE_EARLIER + 1,
+	    &messages, &p) != 0) {
+		page_problem(x, &p);
+		return;
+	}
+	/* one more than shown was read: whether there are earlier ones still */
+	size_t n = json_array_size(messages), from = n > LIMIT_PAGE_EARLIER;
+	struct buf b = BUF_INIT;
+	if (from)
+		earlier_button(&b, id, json_integer_value(json_object_get(json_array_get(messages, 1),
+		    "seq")));
+	for (size_t i = from; i < n; i++)
+		fragment_message(&b, json_array_get(messages, i));
+	respond_html(x, 200, &b);
+	buf_free(&b);
+	json_decref(messages);
 }
 
 /* Renders the chat's shared middle into mid, from its snapshot; its last event id in *event_id. */

@@ -10,6 +10,7 @@
 
 void	 page_index(struct exchange *x, void *ctx);
 void	 page_chat(struct exchange *x, void *ctx);
+void	 page_chat_earlier(struct exchange *x, void *ctx);
 void	 form_chat_create(struct exchange *x, void *ctx);
 void	 form_chat_settings(struct exchange *x, void *ctx);
 void	 form_message_post(struct exchange *x, void *ctx);

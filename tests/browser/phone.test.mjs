@@ -168,7 +168,7 @@ test('phone: every control of the pages\' forms (new chat, bots, a bot\'s form, 
   assert.deepEqual(small, [], `tap targets under ${MIN_TAP} px:\n  ${small.join('\n  ')}`);
 });
 
-test('phone with the keyboard open (390x500): the composer stays in view and the messages fill the rest', T, async () => {
+test('phone with the keyboard open (390x500): the composer stays in view, the top bar and the chat\'s tools step aside, and the messages fill the rest', T, async () => {
   const page = await show(tab, `/chats/${chat.id}`, null);
   try {
     await nameSelf(page);
@@ -181,7 +181,8 @@ test('phone with the keyboard open (390x500): the composer stays in view and the
         inner: window.innerHeight,
         scroll: document.documentElement.scrollHeight,
         pageY: window.scrollY,
-        tools: box('.chat-tools'),
+        header: box('.chat-header'),
+        topbar: box('.topbar'),
         messages: box('#messages'),
         turn: box('.turn-bar'),
         composer: box('#composer'),
@@ -200,15 +201,15 @@ test('phone with the keyboard open (390x500): the composer stays in view and the
     for (const part of ['composer', 'body', 'send']) {
       assert.ok(short[part].top >= 0 && short[part].bottom <= short.inner + 0.5, `${part} is inside the 500 px viewport: ${where}`);
     }
-    // #messages takes what is left between the tools and the turn bar, and gives it back
-    assert.ok(Math.abs(short.messages.top - short.tools.bottom) <= 1 && Math.abs(short.messages.bottom - short.turn.top) <= 1,
-      `#messages fills the space between the chat's tools and the turn bar: ${where}`);
-    assert.ok(short.messages.height >= 48, `#messages still shows a couple of lines (${short.messages.height} px): ${where}`);
-    // (the header may grow meanwhile: "Here: Ada" comes through the stream once the tab is named)
-    const headerGrew = short.messages.top - tall.messages.top;
-    assert.ok(Math.abs((tall.messages.height - short.messages.height - headerGrew) - (844 - 500)) <= 2,
-      `the keyboard's 344 px come out of #messages alone (${tall.messages.height} → ${short.messages.height} px, the header ${headerGrew} px taller)`);
-    assert.ok(Math.abs(short.composer.height - tall.composer.height) <= 1, 'the composer keeps its size');
+    // the top bar, who is here and the chat's tools step aside; the title keeps one line
+    assert.equal(short.topbar.height, 0, `the top bar is hidden: ${where}`);
+    assert.ok(short.header.height <= 40, `the chat's header is one short line: ${where}`);
+    // #messages takes what is left between the header and the turn bar
+    assert.ok(Math.abs(short.messages.top - short.header.bottom) <= 1 && Math.abs(short.messages.bottom - short.turn.top) <= 1,
+      `#messages fills the space between the chat's header and the turn bar: ${where}`);
+    assert.ok(short.messages.height >= 200, `#messages shows the conversation (${short.messages.height} px; ${tall.messages.height} at full height): ${where}`);
+    assert.ok(Math.abs(short.body.height - tall.body.height) <= 1 && Math.abs(short.send.height - tall.send.height) <= 1,
+      `the message box and Send keep their size: ${where}`);
   } finally {
     await page.setViewportSize(VIEWPORTS.phone);
   }

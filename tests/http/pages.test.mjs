@@ -176,6 +176,49 @@ describe('GET /chats/{id}', () => {
   });
 });
 
+describe('earlier messages: GET /chats/{id}/messages?before=SEQ', () => {
+  const seqsIn = (html) => [...html.matchAll(/<article id="msg-(\d+)"/g)].map((m) => Number(m[1]));
+  const earlierOf = (html) => {
+    const m = /<button[^>]*class="earlier[^"]*"[^>]*hx-get="([^"]+)"/.exec(html);
+    return m ? m[1] : null;
+  };
+  const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+  test('a page of the last 200 starts with "Earlier messages"; each fetch gives the 100 before, oldest first, with a button while more are left', { timeout: 60000 }, async () => {
+    const c = await createChat(srv.url, 'Long history');
+    for (let i = 1; i <= 350; i++) await postMessage(srv.url, c.id, `m${i}`, 'Ada');
+    const r = await page(`/chats/${c.id}`);
+    assert.deepEqual(seqsIn(r.text), range(151, 350), 'the page: the last 200');
+    assert.equal(earlierOf(r.text), `/chats/${c.id}/messages?before=151`);
+    const first = await page(earlierOf(r.text));
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('content-type') || '', /^text\/html/);
+    assert.deepEqual(seqsIn(first.text), range(51, 150));
+    assert.ok(first.text.startsWith('<button'), 'the next button comes first, in the place of the one pressed');
+    assert.equal(earlierOf(first.text), `/chats/${c.id}/messages?before=51`);
+    const last = await page(earlierOf(first.text));
+    assert.deepEqual(seqsIn(last.text), range(1, 50));
+    assert.equal(earlierOf(last.text), null, 'nothing earlier: no button');
+    assert.ok(last.text.includes('m1</p>'), 'rendered as on the page');
+    const short = await createChat(srv.url, 'Short history');
+    await postMessage(srv.url, short.id, 'only one', 'Ada');
+    assert.equal(earlierOf((await page(`/chats/${short.id}`)).text), null, 'a short chat has no button');
+  });
+
+  test('a bad before is 400, an unknown chat 404; an htmx request gets the error as a fragment', T, async () => {
+    const c = await createChat(srv.url, 'Bad before');
+    for (const q of ['', '?before=0', '?before=-1', '?before=x', '?before=1e3']) {
+      const r = await page(`/chats/${c.id}/messages${q}`);
+      assert.equal(r.status, 400, `${q}: ${r.status}`);
+      assert.match(r.text, /before/);
+    }
+    assert.equal((await page('/chats/zzzzzzzzzzzz/messages?before=5')).status, 404);
+    const frag = await api(srv.url, 'GET', `/chats/${c.id}/messages?before=0`, undefined, { headers: { 'HX-Request': 'true' } });
+    assert.equal(frag.status, 400);
+    assert.match(frag.text, /^<p class="error">/);
+  });
+});
+
 describe('POST /chats/{id}/messages (form)', () => {
   test('without htmx: 303 to the chat page; message visible via the API', T, async () => {
     const c = await createChat(srv.url, 'form post');
@@ -269,7 +312,7 @@ describe('errors on HTML routes are readable pages or fragments', () => {
     for (const [method, p, allowed] of [
       ['DELETE', `/chats/${c.id}`, 'GET'],
       ['PUT', '/chats', 'POST'],
-      ['GET', `/chats/${c.id}/messages`, 'POST'],
+      ['PUT', `/chats/${c.id}/messages`, 'POST'],
     ]) {
       const res = await fetch(srv.url + p, { method, redirect: 'manual' });
       const text = await res.text();

@@ -119,10 +119,10 @@ test_fragment_message_with_error(void **state)
 	assert_buf(&b,
 	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\""
 	    " data-chat=\"abcdefghijkl\">"
-	    "<header><span class=\"msg-author\">" HOSTILE_ESC "</span>"
+	    "<header><span class=\"msg-author\" dir=\"auto\">" HOSTILE_ESC "</span>"
 	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
-	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
+	    "<div class=\"msg-body\" dir=\"auto\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
 	    "<p class=\"msg-error\">boom &lt;b&gt;&#39;</p></article>");
 	buf_free(&b);
 	json_decref(m);
@@ -139,10 +139,10 @@ test_fragment_message_no_error(void **state)
 	assert_buf(&b,
 	    "<article id=\"msg-7\" class=\"msg msg-bot msg-failed\" data-seq=\"7\""
 	    " data-chat=\"abcdefghijkl\">"
-	    "<header><span class=\"msg-author\">" HOSTILE_ESC "</span>"
+	    "<header><span class=\"msg-author\" dir=\"auto\">" HOSTILE_ESC "</span>"
 	    "<span class=\"msg-badge\">bot</span>"
 	    "<time datetime=\"2026-11-27T18:05:09Z\">18:05</time></header>"
-	    "<div class=\"msg-body\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
+	    "<div class=\"msg-body\" dir=\"auto\"><p>a &amp; b &quot;q&quot; &lt;img src=x onerror=y&gt;</p></div>"
 	    "</article>");
 	buf_free(&b);
 	json_decref(m);
@@ -167,8 +167,8 @@ test_fragment_message_hostile_kind_state(void **state)
 	fragment_message(&b, m);
 	assert_buf(&b,
 	    "<article id=\"msg-12\" class=\"msg msg-x&quot; onclick=&quot;a msg-&lt;s&gt;\""
-	    " data-seq=\"12\" data-chat=\"\"><header><span class=\"msg-author\"></span>"
-	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div>"
+	    " data-seq=\"12\" data-chat=\"\"><header><span class=\"msg-author\" dir=\"auto\"></span>"
+	    "<time datetime=\"\"></time></header><div class=\"msg-body\" dir=\"auto\"></div>"
 	    "</article>");
 	buf_free(&b);
 	json_decref(m);
@@ -183,8 +183,8 @@ test_fragment_message_defaults(void **state)
 	fragment_message(&b, m);
 	assert_buf(&b,
 	    "<article id=\"msg-1\" class=\"msg msg-person msg-complete\" data-seq=\"1\""
-	    " data-chat=\"\"><header><span class=\"msg-author\"></span>"
-	    "<time datetime=\"\"></time></header><div class=\"msg-body\"></div>"
+	    " data-chat=\"\"><header><span class=\"msg-author\" dir=\"auto\"></span>"
+	    "<time datetime=\"\"></time></header><div class=\"msg-body\" dir=\"auto\"></div>"
 	    "</article>");
 	buf_free(&b);
 	json_decref(m);
@@ -245,7 +245,7 @@ test_fragment_chat_header(void **state)
 	json_t *c = json_pack("{s:s, s:s, s:s, s:[]}", "id", "c1", "title", "T&<'>\"",
 	    "policy", "<round-robin>", "bots");
 	fragment_chat_header(&b, c);
-	assert_buf(&b, "<h1 class=\"chat-title\">T&amp;&lt;&#39;&gt;&quot;</h1>"
+	assert_buf(&b, "<h1 class=\"chat-title\" dir=\"auto\">T&amp;&lt;&#39;&gt;&quot;</h1>"
 	    "<div class=\"chat-meta\"><span>No bots</span>"
 	    "<span class=\"chat-policy\"></span></div>");
 	json_decref(c);
@@ -254,7 +254,7 @@ test_fragment_chat_header(void **state)
 	c = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "c\"2", "title", "One",
 	    "policy", "manual", "bots", "id", "b<1>", "name", "<Eli>");
 	fragment_chat_header(&b, c);
-	assert_buf(&b, "<h1 class=\"chat-title\">One</h1><div class=\"chat-meta\">"
+	assert_buf(&b, "<h1 class=\"chat-title\" dir=\"auto\">One</h1><div class=\"chat-meta\">"
 	    "<form class=\"ask\" method=\"post\" action=\"/chats/c&quot;2/turn\" "
 	    "hx-post=\"/chats/c&quot;2/turn\" hx-swap=\"none\">"
 	    "<input type=\"hidden\" name=\"bot\" value=\"b&lt;1&gt;\">"

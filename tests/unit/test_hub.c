@@ -263,7 +263,7 @@ test_kinds_and_chat_deleted(void **state)
 	publish_json(h, CHAT_A, 3, "message", "{\"seq\":1,\"kind\":\"person\",\"author\":\"<A>\","
 	    "\"body\":\"a & b\",\"state\":\"complete\",\"created_at\":\"\"}");
 	wait_for(h, all, 1, "\"author\":\"<A>\"");
-	wait_for(h, all + 1, 1, "<span class=\"msg-author\">&lt;A&gt;</span>");
+	wait_for(h, all + 1, 1, "<span class=\"msg-author\" dir=\"auto\">&lt;A&gt;</span>");
 	publish_json(h, CHAT_A, 0, "snapshot-ish", "{}");	/* HTML does not carry it */
 
 	publish_json(h, CHAT_A, 0, "deleted", "{\"chat_id\":\"" CHAT_A "\"}");
