@@ -353,8 +353,9 @@ claim_target(struct copy *c)
 		failed(c, "the target database is not empty (%s users, %s bots, %s chats);"
 		    " parley copy fills only an empty one", users, bots, chats);
 	PQclear(r);
-	/* one COPY may outlast the server's bound on a statement */
-	return c->err == NULL ? pg_run(c, "SET LOCAL statement_timeout = 0", NULL) : -1;
+	/* one COPY may outlast the server's bound on a statement, or on a pause between them */
+	return c->err == NULL && pg_run(c, "SET LOCAL statement_timeout = 0", NULL) == 0 ?
+	    pg_run(c, "SET LOCAL idle_in_transaction_session_timeout = 0", NULL) : -1;
 }
 
 /* Commits; a transaction that failed answers COMMIT with ROLLBACK. */
@@ -391,9 +392,7 @@ copy_all(struct copy *c, struct copy_counts *out)
 	if (sqlite3_exec(c->lite->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return failed(c, "reading the SQLite file: %s", sqlite3_errmsg(c->lite->db));
 	int rc = -1;
-	if (PQsetClientEncoding(c->pg->conn, "UTF8") != 0)
-		failed(c, "PostgreSQL: %s", pg_said(c, NULL));
-	else if (pg_run(c, "BEGIN", NULL) == 0 && claim_target(c) == 0) {
+	if (pg_run(c, "BEGIN", NULL) == 0 && claim_target(c) == 0) {
 		size_t i = 0;
 		while (i < NTABLES && copy_table(c, &tables[i],
 		    (unsigned long *)((char *)out + tables[i].count)) == 0)

@@ -642,6 +642,22 @@ open_failed(struct postgres_store *st, const char *what, char **err)
 	return -1;
 }
 
+/*
+ * A database that does not hold UTF-8 (SQL_ASCII, LATIN1, ...) would cut
+ * characters in half, or fail to store some: refused at start.
+ */
+static int
+encoding_refused(struct postgres_store *st, char **err)
+{
+	const char *encoding = PQparameterStatus(st->conn, "server_encoding");
+	if (encoding != NULL && strcmp(encoding, "UTF8") == 0)
+		return 0;
+	if (asprintf(err, "the database's encoding is %s; Parley needs UTF8 (CREATE DATABASE ..."
+	    " ENCODING 'UTF8' TEMPLATE template0)", encoding ? encoding : "unknown") < 0)
+		*err = NULL;
+	return -1;
+}
+
 /* Runs SQL text (no parameters) that returns no rows; 0 or -1. */
 static int
 run_text(struct postgres_store *st, const char *sql)
@@ -722,6 +738,10 @@ postgres_open(const char *conninfo, char **err)
 	st->conn = pg_link_connect(conninfo, &st->answer_ms);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		open_failed(st, "cannot connect", err);
+		postgres_close(st);
+		return NULL;
+	}
+	if (encoding_refused(st, err) != 0) {
 		postgres_close(st);
 		return NULL;
 	}

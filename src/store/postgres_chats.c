@@ -13,6 +13,7 @@
 #include "store/shapes.h"
 #include "util/ids.h"
 #include "util/json_wire.h"
+#include "util/xmalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -386,17 +387,18 @@ postgres_chat_update(struct postgres_store *st, const char *id,
 /*
  * The chat's rows are locked in the order every other writer takes them:
  * its lease (a turn's fenced write checks it first), its messages (a
- * message's change takes the chat's next event id after), then the chat
- * row, whose deletion takes the rest with it. Deleting the chat row first
- * would lock them the other way round: a deletion and a reply being written
- * on another node would wait for each other until PostgreSQL failed one.
+ * message's change takes the chat's next event id after; deleted here, each
+ * row written once), then the chat row, whose deletion takes the rest with
+ * it. Deleting the chat row first would lock them the other way round: a
+ * deletion and a reply being written on another node would wait for each
+ * other until PostgreSQL failed one.
  */
 enum store_status
 postgres_chat_delete(struct postgres_store *st, const char *id)
 {
 	struct pg_params p = on_chat(id);
 	struct pg_batch b = { .n = 3,
-	    .id = { PG_CHAT_LOCK_LEASE, PG_CHAT_LOCK_MESSAGES, PG_CHAT_DELETE },
+	    .id = { PG_CHAT_LOCK_LEASE, PG_CHAT_DELETE_MESSAGES, PG_CHAT_DELETE },
 	    .params = { &p, &p, &p } };
 	if (postgres_run_batch(st, &b) != 0)
 		return STORE_ERROR;
@@ -533,6 +535,22 @@ message_insert(struct postgres_store *st, const struct message_in *in, json_t **
 	return in->user_id != NULL ? poster_read(st, in->chat_id, in->user_id, seq) : STORE_OK;
 }
 
+/*
+ * The posts' order by chat (each chat's own kept): every group of posts
+ * takes its chats' rows in the same order, so two nodes' groups never wait
+ * for each other in a cycle (PostgreSQL would fail one after deadlock_timeout).
+ */
+static void
+order_by_chat(const struct message_in *in, size_t n, size_t *order)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = i;
+		for (; k > 0 && strcmp(in[order[k - 1]].chat_id, in[i].chat_id) > 0; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+}
+
 /* One statement after another: a message not final logs its event with its seq. */
 static enum store_status
 messages_add_each(struct postgres_store *st, const struct message_in *in, size_t n,
@@ -540,11 +558,17 @@ messages_add_each(struct postgres_store *st, const struct message_in *in, size_t
 {
 	if (postgres_begin(st) != 0)
 		return messages_failed(st, out, n);
-	for (size_t i = 0; i < n; i++) {
+	size_t *order = xcalloc(n, sizeof *order);
+	order_by_chat(in, n, order);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
 		out[i].status = message_insert(st, &in[i], &out[i].message, &out[i].event_id);
-		if (out[i].status == STORE_ERROR)
+		if (out[i].status == STORE_ERROR) {
+			free(order);
 			return messages_failed(st, out, n);
+		}
 	}
+	free(order);
 	if (postgres_commit(st) != 0)
 		return messages_failed(st, out, n);
 	return STORE_OK;
@@ -598,11 +622,13 @@ postgres_messages_add(struct postgres_store *st, const struct message_in *in, si
 	if (n > LIMIT_POSTS_PER_COMMIT || !all_final(in, n))
 		return messages_add_each(st, in, n, out);
 	struct pg_params append[LIMIT_POSTS_PER_COMMIT], read[LIMIT_POSTS_PER_COMMIT];
-	size_t at[LIMIT_POSTS_PER_COMMIT];
+	size_t at[LIMIT_POSTS_PER_COMMIT], order[LIMIT_POSTS_PER_COMMIT];
 	struct pg_batch b = { .n = 0 };
 	char now[21];
 	time_now_rfc3339(now);
-	for (size_t i = 0; i < n; i++) {
+	order_by_chat(in, n, order);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
 		at[i] = b.n;
 		batch_append(&b, &in[i], now, &append[i], &read[i]);
 	}

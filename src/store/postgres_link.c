@@ -60,7 +60,10 @@ answer_bound(PGconn *conn)
 
 /*
  * The URL's own settings win over these defaults (they come first): a name
- * in pg_stat_activity, a bound on connecting, and on any one statement; over
+ * in pg_stat_activity, a bound on connecting, and on any one statement; a
+ * transaction left idle (its node frozen or cut off: its locks would hold
+ * every other node's writes of that chat) is ended by the server; text in
+ * UTF-8 whatever the database's own encoding; over
  * TCP, a server gone from the network (nothing acknowledged, or no answer to
  * keepalive probes) ends the connection rather than waiting for the kernel's
  * retries (about 15 minutes), so that requests answer 503 and it is made again.
@@ -69,12 +72,13 @@ PGconn *
 pg_link_connect(const char *conninfo, unsigned *answer_ms)
 {
 	const char *const keys[] = { "application_name", "connect_timeout", "tcp_user_timeout",
-	    "keepalives_idle", "keepalives_interval", "keepalives_count", "options", "dbname",
-	    NULL };
+	    "keepalives_idle", "keepalives_interval", "keepalives_count", "options",
+	    "client_encoding", "dbname", NULL };
 	const char *const values[] = { "parley", STR(LIMIT_DB_CONNECT_SECONDS),
 	    STR(LIMIT_DB_UNACKED_MS), STR(LIMIT_DB_KEEPALIVE_IDLE), STR(LIMIT_DB_KEEPALIVE_EVERY),
 	    STR(LIMIT_DB_KEEPALIVE_COUNT),
-	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c client_min_messages=warning",
+	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c idle_in_transaction_session_timeout="
+	    STR(LIMIT_DB_IDLE_IN_TRANSACTION_MS) " -c client_min_messages=warning", "UTF8",
 	    conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 1);
 	PQsetNoticeProcessor(conn, log_notice, NULL);

@@ -182,8 +182,7 @@ const char *const pg_sql[PG_COUNT] = {
 	/* a chat deletion takes its rows' locks in the order other writers do (postgres_chat_delete) */
 	[PG_CHAT_LOCK_LEASE] = "SELECT count(*) FROM (SELECT 1 FROM turn_leases WHERE chat_id = $1"
 	    " FOR UPDATE) AS l",
-	[PG_CHAT_LOCK_MESSAGES] = "SELECT count(*) FROM (SELECT 1 FROM messages WHERE chat_id = $1"
-	    " FOR UPDATE) AS m",
+	[PG_CHAT_DELETE_MESSAGES] = "DELETE FROM messages WHERE chat_id = $1",
 	[PG_CHAT_DELETE] = "DELETE FROM chats WHERE id = $1",
 	[PG_CHAT_COUNTERS] = "SELECT last_seq, last_event_id FROM chats WHERE id = $1",
 	/* the row stays locked until the transaction ends: one writer per chat at a time */

@@ -560,6 +560,10 @@ test_connection_bounds(void **state)
 	assert_string_equal(setting(conn, "keepalives_interval", v, sizeof v), "5");
 	assert_string_equal(setting(conn, "keepalives_count", v, sizeof v), "3");
 	assert_string_equal(setting(conn, "connect_timeout", v, sizeof v), "5");
+	assert_string_equal(PQparameterStatus(conn, "client_encoding"), "UTF8");
+	PGresult *r = PQexec(conn, "SHOW idle_in_transaction_session_timeout");
+	assert_string_equal(PQgetvalue(r, 0, 0), "5s");	/* a frozen node's locks are let go */
+	PQclear(r);
 	PQfinish(conn);
 	snprintf(url, sizeof url, "%s%ctcp_user_timeout=2000&keepalives_idle=60"
 	    "&options=-c%%20statement_timeout%%3D1500", f->url, strchr(f->url, '?') ? '&' : '?');
@@ -575,6 +579,26 @@ test_connection_bounds(void **state)
 	assert_int_equal(PQstatus(conn), CONNECTION_OK);
 	assert_int_equal(answer_ms, 0);
 	PQfinish(conn);
+}
+
+/* A database that is not UTF-8 is refused at start, saying what it needs. */
+static void
+test_encoding_refused(void **state)
+{
+	struct fixture *f = *state;
+	(void)store_of(state);
+	char sql[256], name[80], url[600], *err = NULL;
+	snprintf(name, sizeof name, "%s_ascii", f->name);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s ENCODING 'SQL_ASCII' TEMPLATE template0"
+	    " LC_COLLATE 'C' LC_CTYPE 'C'", name);
+	assert_int_equal(admin(sql), 0);
+	database_url(getenv("PARLEY_TEST_PG"), name, url, sizeof url);
+	assert_null(store_open(url, false, &err));
+	assert_non_null(err);
+	assert_non_null(strstr(err, "encoding is SQL_ASCII; Parley needs UTF8"));
+	free(err);
+	snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", name);
+	assert_int_equal(admin(sql), 0);
 }
 
 static void
@@ -606,6 +630,93 @@ test_reconnects(void **state)
 	json_decref(chat);
 }
 
+/* ---- two servers' groups of posts to the same chats ---- */
+
+struct group_post {
+	struct store		*st;
+	struct message_in	 in[2];
+	struct message_added	 out[2];
+	enum store_status	 rc;
+	bool			 done;
+};
+
+static void
+post_group(void *arg)
+{
+	struct group_post *g = arg;
+	g->rc = store_messages_add(g->st, g->in, 2, g->out);
+	g->done = true;
+}
+
+/* Runs the loop until `count` sessions of the fixture's database wait for a lock (5 s at most). */
+static void
+until_lock_waiters(struct event_base *base, const char *db, int count)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+	    " AND wait_event_type = 'Lock'", db);
+	for (int i = 0; i < 500; i++) {
+		PGconn *c = PQconnectdb(getenv("PARLEY_TEST_PG"));
+		PGresult *r = PQexec(c, sql);
+		int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+		PQclear(r);
+		PQfinish(c);
+		if (n == count)
+			return;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	fail_msg("%d sessions never waited for a lock", count);
+}
+
+/*
+ * Two servers each commit a group of posts to chats X and Y, in opposite
+ * orders, while a third session holds X: every post is stored, none waits
+ * for the other server's group in a cycle (PostgreSQL would fail one group
+ * as a deadlock after a second).
+ */
+static void
+test_groups_take_chats_in_one_order(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = store_of(state);
+	char *err = NULL;
+	struct store *other = store_open(f->url, false, &err);
+	assert_non_null(other);
+	json_t *x = new_chat(st), *y = new_chat(st);
+	PGconn *holder = PQconnectdb(f->url);
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT 1 FROM chats WHERE id = '%s' FOR UPDATE", chat_id(x));
+	PQclear(PQexec(holder, "BEGIN"));
+	PQclear(PQexec(holder, sql));
+	struct event_base *base = event_base_new();
+	fiber_enable(base);
+	struct group_post one = { .st = st, .in = { person(chat_id(x), "1x"), person(chat_id(y), "1y") } };
+	struct group_post two = { .st = other, .in = { person(chat_id(y), "2y"), person(chat_id(x), "2x") } };
+	fiber_run(post_group, &one);
+	until_lock_waiters(base, f->name, 1);
+	fiber_run(post_group, &two);
+	until_lock_waiters(base, f->name, 2);
+	PQclear(PQexec(holder, "COMMIT"));
+	for (int i = 0; i < 500 && !(one.done && two.done); i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	for (int k = 0; k < 2; k++) {
+		struct group_post *g = k ? &two : &one;
+		assert_true(g->done);
+		assert_int_equal(g->rc, STORE_OK);
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(g->out[i].status, STORE_OK);
+			json_decref(g->out[i].message);
+		}
+	}
+	fiber_disable();
+	event_base_free(base);
+	PQfinish(holder);
+	json_decref(x);
+	json_decref(y);
+	store_close(other);
+}
+
 int
 main(void)
 {
@@ -621,6 +732,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_lease_fences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chat_delete_waits_for_fenced_write, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_groups_take_chats_in_one_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_encoding_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
