@@ -119,11 +119,10 @@ add_current(struct handlers *h, const char *chat_id, enum stream_kind kind,
 }
 
 /*
- * Who is here now, as an ephemeral event after the replay: a resumed JSON
- * stream has no snapshot to say it, so it is told even that nobody is (a
- * client back from a long absence would list those who left meanwhile).
- * Pages read no snapshot: they are told when anyone is here, and empty their
- * list when their stream reconnects (app.js).
+ * Who is here now, when anyone is, as an ephemeral event after the replay:
+ * a resumed stream has no snapshot to say it, and pages read no snapshot.
+ * No such event means nobody: a client resuming empties its list first, as
+ * pages do when their stream reconnects (app.js).
  */
 static void
 add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, bool replayed,
@@ -131,7 +130,7 @@ add_presence(struct handlers *h, const char *chat_id, enum stream_kind kind, boo
 {
 	json_t *here = presence_here(h->presence, chat_id);
 	struct frame *f = NULL;
-	if (kind == STREAM_JSON ? replayed : json_array_size(here) > 0)
+	if (json_array_size(here) > 0 && (replayed || kind != STREAM_JSON))
 		f = hub_frame(h->hub, kind, chat_id, 0, "presence", here);
 	if (f != NULL)
 		sse_frame_list_add(out, f);

@@ -165,18 +165,6 @@ describe('presence with --auth none', { concurrency: true }, () => {
     assert.equal((await N.ok('GET', `/api/v1/chats/${c.id}`)).last_event_id, 2, 'presence and typing take no event ids');
   });
 
-  test('a resume when nobody is here gets a presence event with the empty list: a tab back from a long absence drops those who left', T, async () => {
-    const c = await N.chat('resume-empty', [], { policy: 'manual' });
-    await N.post(c.id, 'one');
-    const r = stampFrames(await openOkStream(srv.url, jsonStreamPath(c.id), { headers: { 'Last-Event-ID': '0' } }));
-    srv.track(r);
-    await r.waitFor((st) => st.events.some((f) => f.event === 'presence'), 2000, 'a presence event on the resumed stream');
-    const ps = evs(r).filter(isPresence);
-    assert.equal(ps.length, 1);
-    assertNoId(ps[0], 'presence on resume');
-    assert.deepEqual(ps[0].json, [], 'nobody is here');
-  });
-
   test('EventSource: a presence event carries no id (the package reports the frame\'s own id: none)', T, async () => {
     const c = await N.chat('eventsource', [], { policy: 'manual' });
     await N.post(c.id, 'so the chat has an event');
