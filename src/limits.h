@@ -104,6 +104,7 @@
 #define LIMIT_DICE_BONUS          10000         /* |K| in NdM+K */
 
 #define LIMIT_RESUME_RING         64            /* recent events per chat kept in memory for resumes */
+#define LIMIT_ENDS_KEPT           64            /* ends of streams kept for the streams being opened meanwhile */
 #define LIMIT_HELD_EVENTS         4096          /* events of a chat held behind a gap before its streams resync */
 #define LIMIT_CHATS_CACHED        4096          /* chats the store keeps read; when full it starts over */
 #define LIMIT_PAGE_CACHE_BYTES    (64 * 1024 * 1024) /* rendered chat pages kept, in all */

@@ -299,6 +299,7 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
+	uint64_t ends = hub_ends(h->hub);	/* from the access check on (hub.h) */
 	if (chats_get(h->chats, exchange_who(x), chat_id, &chat, &p) != 0) {
 		respond_problem(x, &p);
 		return;
@@ -320,11 +321,13 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	uint64_t through;
 	bool replayed;
 	if (add_history(h, id, kind, resume, after, last_id, &initial, &through, &replayed) != 0 ||
-	    settle(h, chats, &through, 1, kind, &initial) != 0) {
+	    settle(h, chats, &through, 1, kind, &initial) != 0 ||
+	    !hub_ends_kept_since(h->hub, ends)) {
 		refuse_open(x, h, chats, 1, presence, &initial);
 	} else {
 		add_now(h, id, kind, replayed, &initial);
 		attach(x, h, kind, chats, 1, presence, &initial);
+		hub_ends_again(h->hub, ends);
 	}
 	hub_unexpect(h->hub, id);
 }
@@ -440,6 +443,7 @@ streams_many(struct exchange *x, void *ctx)
 		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
+	uint64_t ends = hub_ends(h->hub);	/* from the access checks on (hub.h) */
 	int n = parse_many(x, h, want, &initial, &p);
 	if (n < 0 || exchange_method(x) == HTTP_HEAD) {
 		sse_frame_list_free(&initial);
@@ -463,12 +467,14 @@ streams_many(struct exchange *x, void *ctx)
 		    &initial, &through[i], &replayed[i]);
 	if (rc == 0 && wants_list(x) && (rc = add_list(x, h, &initial)) == 0)
 		chats[n++] = HUB_LISTS;
-	if (rc != 0 || settle(h, chats, through, (size_t)nchats, STREAM_MUX, &initial) != 0) {
+	if (rc != 0 || settle(h, chats, through, (size_t)nchats, STREAM_MUX, &initial) != 0 ||
+	    !hub_ends_kept_since(h->hub, ends)) {
 		refuse_open(x, h, chats, (size_t)nchats, presence, &initial);
 	} else {
 		for (int i = 0; i < nchats; i++)
 			add_now(h, want[i].id, STREAM_MUX, replayed[i], &initial);
 		attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
+		hub_ends_again(h->hub, ends);
 	}
 	for (int i = 0; i < nchats; i++)
 		hub_unexpect(h->hub, want[i].id);

@@ -585,7 +585,7 @@ chats_stop(struct chats *c, const struct who *who, const char *id, struct proble
 	return 0;
 }
 
-/* A reply being generated shows with its text so far. */
+/* A reply being generated (as stored too: its end may not have been heard) shows with its text so far. */
 static void
 overlay_current(struct chats *c, const char *id, json_t *messages)
 {
@@ -593,7 +593,8 @@ overlay_current(struct chats *c, const char *id, json_t *messages)
 	size_t i;
 	json_t *m;
 	json_array_foreach(messages, i, m)
-		if (current && json_equal(json_object_get(m, "seq"), json_object_get(current, "seq")))
+		if (current && json_equal(json_object_get(m, "seq"), json_object_get(current, "seq")) &&
+		    json_equal(json_object_get(m, "state"), json_object_get(current, "state")))
 			json_array_set(messages, i, current);
 	json_decref(current);
 }

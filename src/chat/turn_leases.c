@@ -45,8 +45,8 @@ flow_fence_off(struct flow *f, enum store_status rc)
 		return rc;
 	store_fence(f->turns->store, NULL);
 	if (rc == STORE_FENCED && !f->lost) {
-		log_warn("chat %s: another node took its turns over; this one stops writing them",
-		    flow_chat(f));
+		log_warn("chat %s: its turn lease is lost (another node took it, or it lapsed);"
+		    " this node stops writing its turns", flow_chat(f));
 		f->lost = true;
 	}
 	return rc;
@@ -155,8 +155,11 @@ stop_orphans(struct flow *f, const char *node)
 	json_t *left = store_messages_streaming(t->store), *m, *msg;
 	json_t *seen = events_reply_elsewhere(t->events, flow_chat(f));
 	char error[160];
-	snprintf(error, sizeof error, "the node writing this reply (%.*s) was lost",
-	    (int)strcspn(node, "/"), node);
+	if (strcmp(node, t->node) == 0)		/* this one, its lease lapsed meanwhile */
+		snprintf(error, sizeof error, "the database was away while this reply was written");
+	else
+		snprintf(error, sizeof error, "the node writing this reply (%.*s) was lost",
+		    (int)strcspn(node, "/"), node);
 	size_t i;
 	json_array_foreach(left, i, m) {
 		const char *body = str(m, "body");

@@ -11,6 +11,7 @@
 #include "util/xmalloc.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -52,8 +53,19 @@ struct channel {
 	uint64_t		 ring_last;
 };
 
+/* An end of streams (hub_end_chat, or hub_end_streams's match), kept for streams being opened. */
+struct end_kept {
+	bool			 whole_chat;
+	char			 chat_id[ID_LEN + 1];
+	char			 user_id[ID_LEN + 1];
+	char			 credential[SECRET_HEX + 1];
+	char			 reason[16];
+};
+
 struct hub {
 	struct idmap		 channels;
+	uint64_t		 ends;		/* ends of streams so far; the last ones kept: */
+	struct end_kept		 ended[LIMIT_ENDS_KEPT];	/* ... by number % LIMIT_ENDS_KEPT */
 	hub_render_fn		 render;
 	size_t			 subscribers;
 	struct mailbox		*mailbox;	/* shards tell the hub here */
@@ -240,13 +252,13 @@ ring_keep(struct channel *ch, uint64_t id, const char *name, json_t *data,
 }
 
 /*
- * Hands frames to every shard with streams of the channel; end: then ends
- * them. later: events without an id (a bot's tokens), which the shards may
- * coalesce.
+ * Hands frames to every shard with streams of the channel, then ends them
+ * as `end` says (shard.h). later: events without an id (a bot's tokens),
+ * which the shards may coalesce.
  */
 static void
 to_shards(struct hub *hub, struct channel *ch, struct frame *frames[STREAM_KINDS], bool later,
-    bool end)
+    enum shard_end end)
 {
 	for (unsigned s = 0; s < hub->nshards; s++)
 		if (shard_streams(ch, s) > 0)
@@ -273,7 +285,7 @@ publish_to(struct hub *hub, struct channel *ch, uint64_t id, const char *name, j
 		if (ch->total[kind] > 0)
 			frames[kind] = hub->render((enum stream_kind)kind, ch->entry.id, id, name,
 			    data);
-	to_shards(hub, ch, frames, id == 0, false);
+	to_shards(hub, ch, frames, id == 0, SHARD_GO_ON);
 	if (id > 0)
 		ring_keep(ch, id, name, data, frames);
 	for (int kind = 0; kind < STREAM_KINDS; kind++)
@@ -349,7 +361,8 @@ release(struct hub *hub, struct channel *ch, uint64_t through)
 
 /*
  * The chat's streams cannot be brought up to date in order (the ids missing
- * are no longer kept): they end, and reconnect from their Last-Event-ID.
+ * are no longer kept): they end, and reconnect from their Last-Event-ID (a
+ * browser's stream of several chats too: it resumes each from its own).
  */
 static void
 channel_resync(struct hub *hub, struct channel *ch)
@@ -361,7 +374,7 @@ channel_resync(struct hub *hub, struct channel *ch)
 	ch->delivered = 0;
 	ch->known = false;
 	struct frame *none[STREAM_KINDS] = { NULL };
-	to_shards(hub, ch, none, false, true);
+	to_shards(hub, ch, none, false, SHARD_RECONNECT);
 }
 
 void
@@ -523,18 +536,18 @@ hub_publish_list(struct hub *hub, json_t *audience, bool personal, const char *n
 	sse_frame_unref(frames[STREAM_MUX]);
 }
 
-void
-hub_end_chat(struct hub *hub, const char *chat_id)
+static void
+end_chat(struct hub *hub, const char *chat_id)
 {
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch != NULL) {
 		struct frame *none[STREAM_KINDS] = { NULL };
-		to_shards(hub, ch, none, false, true);
+		to_shards(hub, ch, none, false, SHARD_CHAT_OVER);
 	}
 }
 
-void
-hub_end_streams(struct hub *hub, const struct bus_match *m)
+static void
+end_streams(struct hub *hub, const struct bus_match *m)
 {
 	json_t *data = json_pack("{s:s}", "reason", m->reason);
 	struct frame *last[STREAM_KINDS];
@@ -546,6 +559,59 @@ hub_end_streams(struct hub *hub, const struct bus_match *m)
 	for (int kind = 0; kind < STREAM_KINDS; kind++)
 		sse_frame_unref(last[kind]);
 	json_decref(data);
+}
+
+/* The end is kept (for streams being opened meanwhile: hub_ends_again). */
+static void
+keep_end(struct hub *hub, bool whole_chat, const struct bus_match *m)
+{
+	struct end_kept *e = &hub->ended[hub->ends++ % LIMIT_ENDS_KEPT];
+	e->whole_chat = whole_chat;
+	snprintf(e->chat_id, sizeof e->chat_id, "%s", m->chat_id ? m->chat_id : "");
+	snprintf(e->user_id, sizeof e->user_id, "%s", m->user_id ? m->user_id : "");
+	snprintf(e->credential, sizeof e->credential, "%s", m->credential ? m->credential : "");
+	snprintf(e->reason, sizeof e->reason, "%s", m->reason ? m->reason : "");
+}
+
+void
+hub_end_chat(struct hub *hub, const char *chat_id)
+{
+	keep_end(hub, true, &(struct bus_match){ .chat_id = chat_id });
+	end_chat(hub, chat_id);
+}
+
+void
+hub_end_streams(struct hub *hub, const struct bus_match *m)
+{
+	keep_end(hub, false, m);
+	end_streams(hub, m);
+}
+
+uint64_t
+hub_ends(struct hub *hub)
+{
+	return hub->ends;
+}
+
+bool
+hub_ends_kept_since(struct hub *hub, uint64_t mark)
+{
+	return hub->ends - mark <= LIMIT_ENDS_KEPT;
+}
+
+void
+hub_ends_again(struct hub *hub, uint64_t mark)
+{
+	for (uint64_t n = mark; n < hub->ends; n++) {
+		const struct end_kept *e = &hub->ended[n % LIMIT_ENDS_KEPT];
+		struct bus_match m = { e->chat_id[0] ? e->chat_id : NULL,
+		    e->user_id[0] ? e->user_id : NULL, e->credential[0] ? e->credential : NULL,
+		    e->reason };
+		if (e->whole_chat)
+			end_chat(hub, e->chat_id);
+		else
+			end_streams(hub, &m);
+	}
 }
 
 struct frame *

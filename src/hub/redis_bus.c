@@ -125,7 +125,12 @@ maybe_up(struct redis_bus *rb)
 	rb->heard_self_ms = now_ms();
 	if (rb->ever_up) {
 		metrics_add(METRIC_BUS_RECONNECTS, 1);
-		/* changes told while the link was down are lost: nothing cached is trusted */
+		/*
+		 * changes told while the link was down are lost: nothing cached is
+		 * trusted, and replies heard of may have ended unheard (those still
+		 * being written show with their stored text until their end)
+		 */
+		remote_replies_clear(rb->replies);
 		rb->hooks.changed(rb->hooks.arg, BUS_CHANGED_CHATS);
 		rb->hooks.changed(rb->hooks.arg, BUS_CHANGED_BOTS);
 	}

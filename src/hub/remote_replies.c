@@ -104,13 +104,19 @@ remote_replies_new(void)
 }
 
 void
+remote_replies_clear(struct remote_replies *rr)
+{
+	struct idmap_entry *e;
+	while ((e = idmap_first(&rr->replies)) != NULL)
+		reply_end(rr, container_of(e, struct reply, entry));
+}
+
+void
 remote_replies_free(struct remote_replies *rr)
 {
 	if (rr == NULL)
 		return;
-	struct idmap_entry *e;
-	while ((e = idmap_first(&rr->replies)) != NULL)
-		reply_end(rr, container_of(e, struct reply, entry));
+	remote_replies_clear(rr);
 	idmap_free(&rr->replies);
 	free(rr);
 }

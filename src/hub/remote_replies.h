@@ -19,5 +19,7 @@ void			 remote_replies_note(struct remote_replies *rr, const char *chat_id,
 			    const char *name, json_t *data);
 /* The Message being written in the chat elsewhere, its body the text so far; NULL if none. */
 json_t			*remote_replies_get(struct remote_replies *rr, const char *chat_id);
+/* Forgets them all: their ends may have gone by unheard (the link to the other nodes was down). */
+void			 remote_replies_clear(struct remote_replies *rr);
 
 #endif

@@ -243,7 +243,7 @@ struct delivery {
 	char		 chat_id[ID_LEN + 1];
 	struct frame	*frames[STREAM_KINDS];
 	bool		 later;		/* token frames: may wait for the timer */
-	bool		 end;
+	enum shard_end	 end;
 	bool		 filtered;	/* only to the owners in audience (and who sees all) */
 	bool		 personal;	/* not to who sees all unless in audience */
 	char		(*audience)[ID_LEN + 1];
@@ -334,7 +334,9 @@ deliver_here(void *arg)
 			left--;
 			if (d->frames[kind] != NULL && in_audience(d, m->sub))
 				hold(sh, m->sub, d->frames[kind], d->later);
-			if (d->end)
+			if (d->end == SHARD_RECONNECT)
+				sse_stream_end(m->sub->stream);
+			else if (d->end == SHARD_CHAT_OVER)
 				chat_over(sh, m);	/* may free the room with its last member */
 		}
 	}
@@ -346,14 +348,14 @@ deliver_here(void *arg)
 
 void
 shard_publish(struct shard *sh, const char *chat_id, struct frame *frames[STREAM_KINDS],
-    bool later, bool end)
+    bool later, enum shard_end end)
 {
 	struct delivery *d = xcalloc(1, sizeof *d);
 	d->shard = sh;
 	snprintf(d->chat_id, sizeof d->chat_id, "%s", chat_id);
 	for (int k = 0; k < STREAM_KINDS; k++)
 		d->frames[k] = frames[k] ? sse_frame_ref(frames[k]) : NULL;
-	d->later = later && !end;
+	d->later = later && end == SHARD_GO_ON;
 	d->end = end;
 	mailbox_post(sh->inbox, deliver_here, d);
 }

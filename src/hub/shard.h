@@ -48,15 +48,20 @@ struct shard	*shard_new(unsigned index, struct event_base *base,
 void		 shard_adopt(struct shard *sh, int fd, const char *const *chat_ids,
 		    size_t nchats, bool many, const struct stream_owner *owner,
 		    const struct sse_stream_opts *opts, struct sse_frame_list *initial);
+/* What becomes of the chat's streams after a shard_publish. */
+enum shard_end {
+	SHARD_GO_ON,
+	SHARD_CHAT_OVER,	/* a chat's own stream ends, a stream of several leaves the chat */
+	SHARD_RECONNECT,	/* every stream of the chat ends, to resume from its last ids */
+};
 /*
- * Sends frames (by kind; NULL: none) to the chat's streams; end: then the
- * chat is over for them (a chat's own stream ends, a stream of several
- * leaves the chat). later: token frames, which may wait up to
+ * Sends frames (by kind; NULL: none) to the chat's streams, then ends them
+ * as `end` says. later: token frames, which may wait up to
  * LIMIT_TOKEN_COALESCE_MS to share a write with the next ones (a durable
  * frame takes them along at once).
  */
 void		 shard_publish(struct shard *sh, const char *chat_id,
-		    struct frame *frames[STREAM_KINDS], bool later, bool end);
+		    struct frame *frames[STREAM_KINDS], bool later, enum shard_end end);
 /*
  * Sends frames to the chat's streams whose owner is in audience (an array
  * of user ids, borrowed; NULL: all) or, unless personal, sees all.

@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Who held the lease just taken, when another node that let it lapse: other, *saved. */
+/*
+ * Who held the lease just taken, when it lapsed (another node, or this one
+ * while the database was away: its flow ended unwritten): other, *saved.
+ */
 static void
 taken_from(PGresult *r, const struct lease *l, char other[LEASE_NODE_MAX], json_t **saved)
 {
-	const char *was = pg_col_text(r, 0, 1);
-	if (was == NULL || strcmp(was, l->node) == 0)
+	const char *was = pg_col_text(r, 0, 1), *lapsed = pg_col_text(r, 0, 3);
+	if (was == NULL || (strcmp(was, l->node) == 0 && (lapsed == NULL || lapsed[0] != 't')))
 		return;
 	snprintf(other, LEASE_NODE_MAX, "%s", was);
 	*saved = json_loads(pg_col_text(r, 0, 2), 0, NULL);

@@ -121,14 +121,15 @@ const char *const pg_sql[PG_COUNT] = {
 	[PG_BEGIN] = "BEGIN",
 	[PG_BEGIN_VIEW] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	/* a lease kept or lapsed keeps its number when it stays with its node, else the next */
-	[PG_LEASE_TAKE] = "WITH old AS (SELECT node, state FROM turn_leases WHERE chat_id = $1)"
+	[PG_LEASE_TAKE] = "WITH old AS (SELECT node, state, until FROM turn_leases WHERE chat_id = $1)"
 	    " INSERT INTO turn_leases AS l (chat_id, node, fence, until)"
 	    " VALUES ($1, $2, 1, now() + interval '" STR(LEASE_SECONDS) " seconds')"
 	    " ON CONFLICT (chat_id) DO UPDATE SET fence = CASE WHEN l.node = $2"
 	    " AND l.until > now() THEN l.fence ELSE l.fence + 1 END, node = $2,"
 	    " until = now() + interval '" STR(LEASE_SECONDS) " seconds'"
 	    " WHERE l.node IS NULL OR l.node = $2 OR l.until <= now()"
-	    " RETURNING fence, (SELECT node FROM old), (SELECT state FROM old)",
+	    " RETURNING fence, (SELECT node FROM old), (SELECT state FROM old),"
+	    " (SELECT until <= now() FROM old)",
 	[PG_LEASE_ASK] = "UPDATE turn_leases SET asked = asked || CASE WHEN $3::jsonb IS NULL"
 	    " THEN '[]'::jsonb ELSE jsonb_build_array($3::jsonb) END WHERE chat_id = $1 AND node IS NOT NULL AND node <> $2 AND until > now()"
 	    " RETURNING node",

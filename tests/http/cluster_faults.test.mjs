@@ -391,6 +391,37 @@ test('a reply a lone node (no --redis) left streaming is marked stopped when a n
   await eventually(async () => (await botReply(n2.url, other.id)).state === 'complete', { timeout: 10000, what: 'node 1 finishing its reply' });
 });
 
+test('a node whose lease lapsed while PostgreSQL was away takes it again and ends the reply it could not finish: stopped, saying why; the chat goes on', { ...T, skip: !(clusterAvailable() && ownedPostgres()) && (clusterAvailable() ? 'needs a PostgreSQL cluster of its own (make http-test runs it so, with PARLEY_TEST_PG_OWNED=1)' : NEEDS) }, async (t) => {
+  const cl = await startCluster(1, { args: ['--typing-ms', '150'] });
+  t.after(async () => {
+    startPostgres();
+    if (t.passed) await cl.stop();
+    else await cl.kill();
+  });
+  const [n1] = cl.nodes;
+  const words = (n) => Array.from({ length: n }, (_, i) => `w${i + 1}`).join(' ');
+  const bot = await createBot(n1.url, { name: uniqueName('Echo'), backend: 'echo' });
+  const chat = await createChat(n1.url, 'lease lapsed', { bots: [bot.id], policy: 'mentions' });
+  await postMessage(n1.url, chat.id, `@${bot.name} ${words(100)}`);
+  const replies = async () => {
+    const r = await api(n1.url, 'GET', `/api/v1/chats/${chat.id}/messages`);
+    return r.status === 200 ? r.json.messages.filter((m) => m.kind === 'bot') : null;
+  };
+  await eventually(async () => (await replies())?.[0]?.state === 'streaming', { timeout: 5000, what: 'the reply being written' });
+  stopPostgres('fast');
+  try {
+    await sleep(9000); // past the lease's keeping (7 s): the flow is lost, its reply unwritten
+  } finally {
+    startPostgres();
+  }
+  let first;
+  await eventually(async () => (first = (await replies())?.[0])?.state === 'stopped',
+    { timeout: 30000, interval: 250, what: `the reply ended as stopped\n${cl.logs(1500)}` });
+  assert.match(first.error, /database was away/);
+  await postMessage(n1.url, chat.id, `@${bot.name} again`);
+  await eventually(async () => (await replies())?.[1]?.state === 'complete', { timeout: 15000, what: 'the next reply written' });
+});
+
 test('PostgreSQL briefly down under three nodes: posts 503 with a detail (or 201), streams stay open with keepalives, /healthz 503 everywhere; back within 10 s, every stream has every 201 once, in order, and no 503', { ...T, skip: !(clusterAvailable() && ownedPostgres()) && (clusterAvailable() ? 'needs a PostgreSQL cluster of its own (make http-test runs it so, with PARLEY_TEST_PG_OWNED=1)' : NEEDS) }, async (t) => {
   const cl = await startCluster(3, { args: ['--keepalive', '1'] });
   const streams = [];

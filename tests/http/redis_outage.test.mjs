@@ -269,3 +269,37 @@ describe('three nodes, Redis stopped and cut off', { skip }, () => {
     t.diagnostic(`every stream complete ${Date.now() - tBack} ms after the limit was lifted (sentinels included)`);
   });
 });
+
+// A reply that ends while Redis is away: the other nodes heard it begin, not end. Once Redis
+// is back they show it as stored (complete), in a message list and in a new stream's
+// snapshot, not as still being written with the text they had seen.
+test('a reply that ended while Redis was away shows as ended on the other node, not as being written', { skip, timeout: 60000 }, async (t) => {
+  const cl = await startCluster(2, { args: ['--typing-ms', '100'] });
+  t.after(async () => {
+    await startRedis();
+    if (t.passed) await cl.stop();
+    else await cl.kill();
+  });
+  const [n1, n2] = cl.nodes;
+  const echo = await api(n1.url, 'POST', '/api/v1/bots', { name: `Echo${Date.now() % 100000}`, backend: 'echo' });
+  assert.equal(echo.status, 201);
+  const chat = await createChat(n1.url, 'ended unheard', { bots: [echo.json.id] });
+  const words = Array.from({ length: 40 }, (_, i) => `w${i + 1}`).join(' ');
+  assert.equal((await api(n1.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body: words })).status, 201);
+  const reply = async (node) => (await allMessages(node.url, chat.id)).find((m) => m.kind === 'bot');
+  await eventually(async () => (await reply(n2))?.state === 'streaming' && (await reply(n2)).body.length > 0,
+    { timeout: 5000, what: 'node 2 showing the reply being written' });
+  await stopRedis();
+  await eventually(async () => (await reply(n1))?.state === 'complete', { timeout: 15000, what: 'the reply finished on node 1' });
+  await startRedis();
+  await eventually(async () => (await health(n2)).status === 200, { timeout: 10000, what: 'node 2 back on Redis' });
+  const done = await reply(n1);
+  const seen = await reply(n2);
+  assert.deepEqual([seen.state, seen.body], [done.state, done.body], 'node 2 lists the reply as stored');
+  const s = await openSnapshotStream(n2.url, jsonStreamPath(chat.id));
+  await sleep(300);
+  s.close();
+  const snap = JSON.parse(s.events.find((e) => e.event === 'snapshot').data);
+  assert.equal(snap.messages.find((m) => m.kind === 'bot').state, 'complete', 'a new stream\'s snapshot on node 2');
+  assert.ok(!s.events.some((e) => e.event === 'message-update'), 'no stale reply sent after the snapshot');
+});

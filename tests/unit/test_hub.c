@@ -326,6 +326,48 @@ test_end_streams_matching(void **state)
 }
 
 /*
+ * Ends that came while a stream was being opened (before it was attached)
+ * are applied to it once it is: a member removed meanwhile, on any node,
+ * does not keep a stream of the chat; others are untouched; more ends than
+ * are kept refuse the open.
+ */
+static void
+test_ends_while_opening(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(2);
+	static const struct stream_owner ada = { "u1", "c1", false, 0 }, bob = { "u2", "c2", false, 0 };
+	struct client a, b, c;
+	struct client *all[3] = { &a, &b, &c };
+	uint64_t mark = hub_ends(h->hub);
+	hub_end_streams(h->hub, &(struct bus_match){ .chat_id = CHAT_A, .user_id = "u1",
+	    .reason = "removed" });	/* her stream is still being opened: it misses this */
+	assert_true(hub_ends_kept_since(h->hub, mark));
+	attach_as(h, &a, CHAT_A, &ada, STREAM_JSON, true, 3600, 1 << 20);
+	attach_as(h, &b, CHAT_A, &bob, STREAM_JSON, true, 3600, 1 << 20);
+	hub_ends_again(h->hub, mark);
+	if (!run_until(h, all, 1, all_eof, 5.0))
+		fail_msg("the stream opened while its member was removed did not end");
+	assert_non_null(strstr(a.got, "event: deleted\ndata: {\"reason\":\"removed\"}"));
+	uint64_t gone = hub_ends(h->hub);
+	hub_end_chat(h->hub, CHAT_B);	/* a chat deleted while a stream of it opened */
+	attach_as(h, &c, CHAT_B, &bob, STREAM_JSON, true, 3600, 1 << 20);
+	hub_ends_again(h->hub, gone);
+	if (!run_until(h, all + 2, 1, all_eof, 5.0))
+		fail_msg("the stream of the chat deleted while it opened did not end");
+	publish_json(h, CHAT_A, 5, "message", "{\"seq\":2}");
+	wait_for(h, all + 1, 1, "id: 5\nevent: message");
+	assert_false(b.eof);
+	for (int i = 0; i < LIMIT_ENDS_KEPT; i++)
+		hub_end_chat(h->hub, CHAT_B);
+	assert_false(hub_ends_kept_since(h->hub, gone));	/* more than are kept: try again */
+	close(a.fd);
+	close(b.fd);
+	close(c.fd);
+	harness_free(h);
+}
+
+/*
  * A browser's one stream of several chats: each event named and numbered
  * with its chat; a chat that ends leaves the stream open for the others.
  */
@@ -362,6 +404,36 @@ test_many_chats_one_stream(void **state)
 	assert_null(strstr(m.got, CHAT_A ":4"));		/* it left chat A */
 	close(m.fd);
 	close(single.fd);
+	harness_free(h);
+}
+
+/*
+ * A chat's streams that cannot be brought up to date in order (hub_resync)
+ * end, a browser's stream of several chats too: it reconnects and resumes
+ * each chat from its own last id, rather than go deaf to that chat.
+ */
+static void
+test_resync_ends_streams_of_several_chats(void **state)
+{
+	(void)state;
+	struct harness *h = harness_new(2);
+	static const struct stream_owner anyone = { "", "", true, 0 };
+	const char *chats[2] = { CHAT_A, CHAT_B };
+	struct client m, other;
+	struct client *both[2] = { &m, &other };
+	attach_many(h, &m, chats, 2, &anyone, STREAM_MUX, true, 3600, 1 << 20);
+	attach(h, &other, CHAT_B, STREAM_JSON, true, 3600, 1 << 20);
+	wait_for(h, both, 2, "event: snapshot");
+	publish_json(h, CHAT_A, 3, "turn", "{\"state\":\"idle\",\"speaker\":null,\"queue\":[]}");
+	wait_for(h, both, 1, "id: " CHAT_A ":3");
+	hub_resync(h->hub, CHAT_A);
+	if (!run_until(h, both, 1, all_eof, 5.0))
+		fail_msg("the stream of several chats did not end for a resync of one");
+	publish_json(h, CHAT_B, 4, "turn", "{\"state\":\"idle\",\"speaker\":null,\"queue\":[]}");
+	wait_for(h, both + 1, 1, "id: 4\nevent: turn");	/* another chat's streams go on */
+	assert_false(other.eof);
+	close(m.fd);
+	close(other.fd);
 	harness_free(h);
 }
 
@@ -736,7 +808,9 @@ main(void)
 		cmocka_unit_test(test_fanout_two_shards),
 		cmocka_unit_test(test_kinds_and_chat_deleted),
 		cmocka_unit_test(test_end_streams_matching),
+		cmocka_unit_test(test_ends_while_opening),
 		cmocka_unit_test(test_many_chats_one_stream),
+		cmocka_unit_test(test_resync_ends_streams_of_several_chats),
 		cmocka_unit_test(test_lists_audience),
 		cmocka_unit_test(test_ids_in_order_once),
 		cmocka_unit_test(test_tokens_one_shard),
