@@ -9,9 +9,9 @@
  * "message-update"). Every change of speaker or queue is a durable "turn".
  * Events go through the events module; the store is only read here, but
  * for the text so far of a reply, saved now and then for a crash. A reply
- * always ends: when its end cannot be stored (the disk full, the database
- * gone), tabs are shown the end at once and storing it is tried again every
- * second until it works.
+ * always ends: when its end cannot be stored, tabs are shown the end at once
+ * and storing it is tried again (turn_ends.c). Who takes the turns is
+ * turn_picks.c's.
  *
  * A queued turn is {"bot": Bot} and, to write an existing message again,
  * "seq" and "fresh" (a new alternative; else continued), or "auto" (one of
@@ -29,7 +29,6 @@
 #include "chat/turns_impl.h"
 #include "backends/backend.h"
 #include "chat/events.h"
-#include "chat/policy.h"
 #include "limits.h"
 #include "metrics.h"
 #include "store/store.h"
@@ -61,14 +60,6 @@ struct reply {
 	bool			 redo;		/* writes an existing message again */
 };
 
-/* A reply whose end is not stored yet: its final Message, stored again each second. */
-struct unfinished {
-	LIST_ENTRY(unfinished)	 entry;
-	json_t			*message;
-	struct lease		 lease;		/* several nodes: its flow's, which the retries check */
-	bool			 fenced;
-};
-
 
 /* A reply named by a backend's callback, for a fiber that runs later. */
 struct reply_ref {
@@ -78,16 +69,6 @@ struct reply_ref {
 };
 
 /* ---------- small helpers ---------- */
-
-static double
-rng_next(void *state)
-{
-	uint64_t *s = state;	/* xorshift64* */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (double)((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
 
 static const char *
 str(json_t *obj, const char *key)
@@ -115,9 +96,8 @@ flow_state(const struct flow *f)
 	    "speaker", speaker, "queue", names, "auto_left", (json_int_t)f->auto_left);
 }
 
-/* A queued turn of the bot (seq 0: a new message). */
-static json_t *
-queued_turn(json_t *bot, uint64_t seq, bool fresh, bool automatic)
+json_t *
+turn_queued(json_t *bot, uint64_t seq, bool fresh, bool automatic)
 {
 	json_t *turn = json_pack("{s:O}", "bot", bot);
 	if (seq > 0) {
@@ -205,81 +185,6 @@ reply_free(struct reply *r)
 	free(r);
 }
 
-/* Stores a reply's end (its final Message); STORE_OK once it is stored and published. */
-static enum store_status
-store_end(struct turns *t, json_t *final)
-{
-	json_t *msg;
-	const char *error = json_string_value(json_object_get(final, "error"));
-	enum store_status rc = events_message_finish(t->events, str(final, "chat_id"),
-	    (uint64_t)json_integer_value(json_object_get(final, "seq")), str(final, "body"),
-	    str(final, "state"), error, &msg);
-	if (rc == STORE_OK)
-		json_decref(msg);
-	return rc;
-}
-
-static void
-retry_later(struct turns *t)
-{
-	struct timeval tv = { LIMIT_FINISH_RETRY_SECONDS, 0 };
-	evtimer_add(t->retry, &tv);
-}
-
-/* The end could not be stored: tabs see it now, and it is stored again each second. */
-static void
-keep_unfinished(struct turns *t, json_t *final, const struct flow *f)
-{
-	log_error("chat %s: the end of reply %lld could not be stored; trying again",
-	    str(final, "chat_id"), (long long)json_integer_value(json_object_get(final, "seq")));
-	events_message_pending(t->events, final);
-	struct unfinished *u = xcalloc(1, sizeof *u);
-	u->message = json_incref(final);
-	u->fenced = t->node != NULL;
-	u->lease = f->lease;
-	LIST_INSERT_HEAD(&t->unfinished, u, entry);
-	if (!evtimer_pending(t->retry, NULL))
-		retry_later(t);
-}
-
-static void
-unfinished_free(struct unfinished *u)
-{
-	LIST_REMOVE(u, entry);
-	json_decref(u->message);
-	free(u);
-}
-
-static void
-retry_now(void *arg)
-{
-	struct turns *t = arg;
-	struct unfinished *u, *next;
-	for (u = LIST_FIRST(&t->unfinished); u != NULL; u = next) {
-		next = LIST_NEXT(u, entry);
-		if (u->fenced)
-			store_fence(t->store, &u->lease);
-		enum store_status rc = store_end(t, u->message);
-		store_fence(t->store, NULL);
-		/*
-		 * stored; or another node took the chat's turns over (it ends the
-		 * reply); or the message was deleted meanwhile
-		 */
-		if (rc == STORE_OK || rc == STORE_FENCED || rc == STORE_NOT_FOUND)
-			unfinished_free(u);
-	}
-	if (!LIST_EMPTY(&t->unfinished))
-		retry_later(t);
-}
-
-static void
-retry_unfinished(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	fiber_run_serial(retry_now, arg);
-}
-
 /* The reply's Message as it ends: its text, state and error. */
 static json_t *
 final_message(struct reply *r, const char *state, const char *error)
@@ -301,9 +206,9 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	backend_cancel(r->job);		/* no word after the final text while it is stored */
 	r->job = NULL;
 	flow_fence_on(r->flow);
-	enum store_status rc = flow_fence_off(r->flow, store_end(t, final));
+	enum store_status rc = flow_fence_off(r->flow, turn_end_store(t, final));
 	if (rc != STORE_OK && rc != STORE_FENCED && rc != STORE_NOT_FOUND)
-		keep_unfinished(t, final, r->flow);	/* NOT_FOUND: deleted, or ended elsewhere */
+		turn_end_keep(t, final, r->flow);	/* NOT_FOUND: deleted, or ended elsewhere */
 	json_decref(final);
 	metrics_count_reply(state);
 	r->flow->reply = NULL;
@@ -490,8 +395,6 @@ chat_has_bot(json_t *chat, const char *bot_id)
 	return false;
 }
 
-static void queue_auto(struct flow *f);
-
 /* True when the turn may start: the policy's own stop after LIMIT_BOT_TURNS. */
 static bool
 turn_allowed(const struct flow *f, json_t *turn)
@@ -525,7 +428,7 @@ flow_next(struct flow *f)
 	while (!f->lost && f->reply == NULL &&
 	    (json_array_size(f->queue) > 0 || f->auto_left > 0)) {
 		if (json_array_size(f->queue) == 0) {
-			queue_auto(f);
+			turn_pick_auto(f);
 			continue;
 		}
 		json_t *turn = json_incref(json_array_get(f->queue, 0));
@@ -537,110 +440,6 @@ flow_next(struct flow *f)
 	flow_settle(f);
 }
 
-/* True when the chat (a Chat) has muted the bot. */
-static bool
-chat_muted(json_t *chat, const char *bot_id)
-{
-	size_t i;
-	json_t *id;
-	json_array_foreach(json_object_get(chat, "muted"), i, id)
-		if (strcmp(json_string_value(id), bot_id) == 0)
-			return true;
-	return false;
-}
-
-/* The chat's bots as the policies see them (not the muted), with their Bots alongside. */
-static size_t
-chat_bots(struct turns *t, json_t *chat, struct chat_bot *out, json_t **bots, size_t max)
-{
-	size_t n = 0, i;
-	json_t *ref;
-	json_array_foreach(json_object_get(chat, "bots"), i, ref) {
-		json_t *bot;
-		if (n == max || chat_muted(chat, str(ref, "id")) ||
-		    store_bot_get(t->store, str(ref, "id"), &bot) != STORE_OK)
-			continue;
-		bots[n] = bot;
-		out[n].name = str(bot, "name");
-		out[n].talkativeness = json_number_value(json_object_get(bot, "talkativeness"));
-		n++;
-	}
-	return n;
-}
-
-/* The index among bots (n of them) of the bot speaker_id, or -1. */
-static int
-index_of(json_t **bots, size_t n, const char *speaker_id)
-{
-	for (size_t i = 0; speaker_id && i < n; i++)
-		if (strcmp(str(bots[i], "id"), speaker_id) == 0)
-			return (int)i;
-	return -1;
-}
-
-static enum policy
-chat_policy(json_t *chat)
-{
-	enum policy policy = POLICY_ROUND_ROBIN;
-	policy_parse(str(chat, "policy"), &policy);
-	return policy;
-}
-
-/*
- * The turns the policy calls for after text (speaker: the bot who wrote it,
- * or NULL), as queued turns.
- */
-static json_t *
-select_bots(struct turns *t, json_t *chat, const char *text, const char *speaker_id)
-{
-	struct chat_bot cb[LIMIT_CHAT_BOTS];
-	json_t *bots[LIMIT_CHAT_BOTS];
-	size_t picked[LIMIT_CHAT_BOTS];
-	size_t n = chat_bots(t, chat, cb, bots, LIMIT_CHAT_BOTS);
-	int speaker = index_of(bots, n, speaker_id);
-	/* a bot the policies do not see (muted, or gone from the chat) pulls in nobody */
-	size_t k = speaker_id != NULL && speaker < 0 ? 0 : policy_select(chat_policy(chat), cb,
-	    n, text, speaker, rng_next, &t->rng, picked, LIMIT_CHAT_BOTS);
-	json_t *out = json_array();
-	for (size_t i = 0; i < k; i++)
-		json_array_append_new(out, queued_turn(bots[picked[i]], 0, false, false));
-	for (size_t i = 0; i < n; i++)
-		json_decref(bots[i]);
-	return out;
-}
-
-/*
- * One auto round: the bot the policy picks to answer the chat's last
- * message is queued; when none (or the chat cannot be read), auto mode ends.
- */
-static void
-queue_auto(struct flow *f)
-{
-	struct turns *t = f->turns;
-	struct chat_bot cb[LIMIT_CHAT_BOTS];
-	json_t *bots[LIMIT_CHAT_BOTS];
-	json_t *chat = NULL, *last = NULL;
-	size_t n = 0;
-	int pick = -1;
-	if (store_chat_get(t->store, flow_chat(f), &chat) == STORE_OK &&
-	    store_messages_last(t->store, flow_chat(f), 1, &last) == STORE_OK &&
-	    json_array_size(last) == 1) {
-		json_t *m = json_array_get(last, 0);
-		n = chat_bots(t, chat, cb, bots, LIMIT_CHAT_BOTS);
-		pick = policy_auto(chat_policy(chat), cb, n, str(m, "body"),
-		    index_of(bots, n, str(m, "bot_id")), rng_next, &t->rng);
-	}
-	if (pick >= 0) {
-		json_array_append_new(f->queue, queued_turn(bots[pick], 0, false, true));
-		f->auto_left--;
-	} else
-		f->auto_left = 0;
-	for (size_t i = 0; i < n; i++)
-		json_decref(bots[i]);
-	json_decref(last);
-	json_decref(chat);
-}
-
 /* A bot finished: in a natural chat the bots it mentions join the queue. */
 static void
 turns_after_bot(struct flow *f, const char *text, json_t *bot)
@@ -648,7 +447,7 @@ turns_after_bot(struct flow *f, const char *text, json_t *bot)
 	json_t *chat;
 	if (store_chat_get(f->turns->store, flow_chat(f), &chat) != STORE_OK)
 		return;
-	json_t *more = select_bots(f->turns, chat, text, str(bot, "id"));
+	json_t *more = turn_picks(f->turns, chat, text, str(bot, "id"));
 	json_array_extend(f->queue, more);
 	json_decref(more);
 	json_decref(chat);
@@ -658,7 +457,7 @@ void
 turns_on_message(struct turns *t, json_t *chat, json_t *message)
 {
 	const char *chat_id = str(chat, "id");
-	json_t *queue = select_bots(t, chat, str(message, "body"), NULL);
+	json_t *queue = turn_picks(t, chat, str(message, "body"), NULL);
 	bool answered = json_array_size(queue) > 0;
 	struct flow *f = flow_get(t, chat_id, false);
 	/* with several nodes a flow elsewhere hears of every post (its queue is replaced) */
@@ -712,14 +511,14 @@ turns_request(struct turns *t, json_t *chat, json_t *bot)
 	struct flow *f = flow_get(t, str(chat, "id"), false);
 	if (f != NULL && chat_has_bot(chat, str(bot, "id")))
 		f->bot_turns = 0;	/* asked for: the policy's count starts again */
-	return queue_first(t, chat, bot, queued_turn(bot, 0, false, false),
+	return queue_first(t, chat, bot, turn_queued(bot, 0, false, false),
 	    json_pack("{s:s, s:O}", "do", "request", "bot", bot));
 }
 
 enum turn_asked
 turns_redo(struct turns *t, json_t *chat, json_t *bot, uint64_t seq, bool fresh)
 {
-	return queue_first(t, chat, bot, queued_turn(bot, seq, fresh, false),
+	return queue_first(t, chat, bot, turn_queued(bot, seq, fresh, false),
 	    json_pack("{s:s, s:O, s:I, s:b}", "do", "redo", "bot", bot, "seq", (json_int_t)seq,
 	    "fresh", fresh));
 }
@@ -853,21 +652,10 @@ turns_forget(struct turns *t, const char *chat_id)
 		flow_free(f);	/* its reply too, without a word more */
 }
 
-/* The newest reply of the chat whose end is not stored yet, or NULL. */
-static struct unfinished *
-unfinished_of(struct turns *t, const char *chat_id)
-{
-	struct unfinished *u;
-	LIST_FOREACH(u, &t->unfinished, entry)
-		if (strcmp(str(u->message, "chat_id"), chat_id) == 0)
-			return u;
-	return NULL;
-}
-
 bool
 turns_busy(struct turns *t, const char *chat_id)
 {
-	return flow_get(t, chat_id, false) != NULL || unfinished_of(t, chat_id) != NULL;
+	return flow_get(t, chat_id, false) != NULL || turn_end_waiting(t, chat_id) != NULL;
 }
 
 json_t *
@@ -890,8 +678,8 @@ turns_current(struct turns *t, const char *chat_id)
 {
 	struct flow *f = flow_get(t, chat_id, false);
 	if (f == NULL || f->reply == NULL) {
-		struct unfinished *u = unfinished_of(t, chat_id);
-		return u ? json_deep_copy(u->message) : NULL;
+		json_t *waiting = turn_end_waiting(t, chat_id);
+		return waiting ? json_deep_copy(waiting) : NULL;
 	}
 	json_t *msg = json_deep_copy(f->reply->message);
 	json_object_set_new(msg, "body", json_stringn(f->reply->text.data ? f->reply->text.data : "",
@@ -910,8 +698,7 @@ turns_new(struct event_base *base, struct store *st, struct events *ev,
 	t->events = ev;
 	t->backends = backends_new(base, opts);
 	idmap_init(&t->flows, FLOW_BUCKETS);
-	LIST_INIT(&t->unfinished);
-	t->retry = evtimer_new(base, retry_unfinished, t);
+	turn_ends_init(t, base);
 	turn_leases_init(t, base);
 	if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng || t->rng == 0)
 		t->rng = 0x9e3779b97f4a7c15ULL;
@@ -939,32 +726,8 @@ turns_free(struct turns *t)
 		return;
 	turns_stop_all(t);
 	backends_free(t->backends);
-	retry_now(t);	/* a last try; what is left is recovered at start */
-	while (!LIST_EMPTY(&t->unfinished))
-		unfinished_free(LIST_FIRST(&t->unfinished));
-	event_free(t->retry);
+	turn_ends_free(t);
 	turn_leases_free(t);
 	idmap_free(&t->flows);
 	free(t);
-}
-
-void
-turns_recover(struct turns *t)
-{
-	/* several nodes: a live node's reply is under its lease; a dead one's lease lapses */
-	json_t *left = t->node != NULL ? store_messages_unleased(t->store) :
-	    store_messages_streaming(t->store);
-	size_t i;
-	json_t *m;
-	json_array_foreach(left, i, m) {
-		json_t *msg;
-		if (events_message_finish(t->events, str(m, "chat_id"),
-		    (uint64_t)json_integer_value(json_object_get(m, "seq")), str(m, "body"),
-		    "stopped", "the server restarted while this reply was being written",
-		    &msg) == STORE_OK)
-			json_decref(msg);
-	}
-	if (json_array_size(left) > 0)
-		log_info("marked %zu interrupted replies as stopped", json_array_size(left));
-	json_decref(left);
 }

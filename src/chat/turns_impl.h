@@ -1,7 +1,8 @@
 /*
- * turns_impl.h - what the turn flow's two halves share: turns.c (flows,
- * their replies, the policies) and turn_leases.c (several nodes: the
- * lease, takeovers, what other nodes ask). Other modules use turns.h.
+ * turns_impl.h - what the turn flow's parts share: turns.c (flows, their
+ * replies), turn_picks.c (the policies' picks), turn_ends.c (replies' ends
+ * stored, retried, recovered) and turn_leases.c (several nodes: the lease, takeovers, what
+ * other nodes ask). Other modules use turns.h.
  */
 #ifndef PARLEY_TURNS_IMPL_H
 #define PARLEY_TURNS_IMPL_H
@@ -62,6 +63,30 @@ void		 flow_next(struct flow *f);
 /* Sends a "turn" event when the state changed; frees an idle flow. */
 void		 flow_settle(struct flow *f);
 void		 flow_free(struct flow *f);
+
+/* turns.c, too */
+/* A queued turn of the bot (seq 0: a new message; fresh: a new alternative of seq). */
+json_t		*turn_queued(json_t *bot, uint64_t seq, bool fresh, bool automatic);
+
+/* turn_picks.c */
+/* The turns the policy calls for after text (speaker: the bot who wrote it, or NULL). */
+json_t		*turn_picks(struct turns *t, json_t *chat, const char *text, const char *speaker_id);
+/*
+ * One auto round: the bot the policy picks to answer the chat's last
+ * message is queued; when none (or the chat cannot be read), auto mode ends.
+ */
+void		 turn_pick_auto(struct flow *f);
+
+/* turn_ends.c */
+/* Stores a reply's end (its final Message); STORE_OK once it is stored and published. */
+enum store_status turn_end_store(struct turns *t, json_t *final);
+/* The end could not be stored: tabs see it now, and it is stored again each second. */
+void		 turn_end_keep(struct turns *t, json_t *final, const struct flow *f);
+/* The newest end of the chat's replies not stored yet (borrowed), or NULL. */
+json_t		*turn_end_waiting(struct turns *t, const char *chat_id);
+void		 turn_ends_init(struct turns *t, struct event_base *base);
+/* A last try at storing what is waiting; the rest is ended at the next start. */
+void		 turn_ends_free(struct turns *t);
 
 /* turn_leases.c */
 void		 flow_fence_on(struct flow *f);
