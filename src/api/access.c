@@ -9,6 +9,7 @@
 #include "http/origin.h"
 #include "http/wire.h"
 #include "http/respond.h"
+#include "hub/hub.h"
 #include "util/buf.h"
 #include "util/cidr.h"
 #include "util/problem.h"
@@ -172,8 +173,11 @@ access_check(struct exchange *x, void *handlers)
 		return refuse(x, 415, strcmp(path, WIRE_UPLOAD_PATH) == 0 ?
 		    "the body must be a card: JSON (application/json) or PNG (image/png)" :
 		    "the body must be JSON (Content-Type: application/json)");
+	/* ends of streams from here on may concern a stream this request opens */
+	uint64_t ends_mark = hub_ends(h->hub);
 	/* a route answered at once never waits for the store that knows who asks */
 	bool known = !(exchange_route_flags(x) & ROUTE_AT_ONCE) && identify(x, h, &who);
+	who.ends_mark = ends_mark;
 	if (!known && !(exchange_route_flags(x) & ROUTE_OPEN))
 		return ask_to_sign_in(x);
 	if (cross_site(x, h, &who, known))

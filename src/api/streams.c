@@ -263,6 +263,19 @@ owner_of(const struct who *who)
 	return owner;
 }
 
+/*
+ * Whether access to the stream's chats may have ended while it was opened
+ * (a chat deleted, a member removed, a session ended, on any node, since
+ * its credential was read): it is refused, and the client, trying again,
+ * is checked afresh.
+ */
+static bool
+ended_meanwhile(struct exchange *x, struct handlers *h, const char *const *chats, size_t n)
+{
+	struct stream_owner owner = owner_of(exchange_who(x));
+	return hub_ended_since(h->hub, exchange_who(x)->ends_mark, chats, n, &owner);
+}
+
 /* Takes the socket and hands it to the hub; without one (the client left) the presence ends. */
 static void
 attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char *const *chats,
@@ -299,7 +312,6 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
-	uint64_t ends = hub_ends(h->hub);	/* from the access check on (hub.h) */
 	if (chats_get(h->chats, exchange_who(x), chat_id, &chat, &p) != 0) {
 		respond_problem(x, &p);
 		return;
@@ -321,13 +333,11 @@ serve(struct exchange *x, struct handlers *h, enum stream_kind kind)
 	uint64_t through;
 	bool replayed;
 	if (add_history(h, id, kind, resume, after, last_id, &initial, &through, &replayed) != 0 ||
-	    settle(h, chats, &through, 1, kind, &initial) != 0 ||
-	    !hub_ends_kept_since(h->hub, ends)) {
+	    settle(h, chats, &through, 1, kind, &initial) != 0 || ended_meanwhile(x, h, chats, 1)) {
 		refuse_open(x, h, chats, 1, presence, &initial);
 	} else {
 		add_now(h, id, kind, replayed, &initial);
 		attach(x, h, kind, chats, 1, presence, &initial);
-		hub_ends_again(h->hub, ends);
 	}
 	hub_unexpect(h->hub, id);
 }
@@ -443,7 +453,6 @@ streams_many(struct exchange *x, void *ctx)
 		respond_error(x, 503, "the server is shutting down");
 		return;
 	}
-	uint64_t ends = hub_ends(h->hub);	/* from the access checks on (hub.h) */
 	int n = parse_many(x, h, want, &initial, &p);
 	if (n < 0 || exchange_method(x) == HTTP_HEAD) {
 		sse_frame_list_free(&initial);
@@ -468,13 +477,12 @@ streams_many(struct exchange *x, void *ctx)
 	if (rc == 0 && wants_list(x) && (rc = add_list(x, h, &initial)) == 0)
 		chats[n++] = HUB_LISTS;
 	if (rc != 0 || settle(h, chats, through, (size_t)nchats, STREAM_MUX, &initial) != 0 ||
-	    !hub_ends_kept_since(h->hub, ends)) {
+	    ended_meanwhile(x, h, chats, (size_t)nchats)) {
 		refuse_open(x, h, chats, (size_t)nchats, presence, &initial);
 	} else {
 		for (int i = 0; i < nchats; i++)
 			add_now(h, want[i].id, STREAM_MUX, replayed[i], &initial);
 		attach(x, h, STREAM_MUX, chats, (size_t)n, presence, &initial);
-		hub_ends_again(h->hub, ends);
 	}
 	for (int i = 0; i < nchats; i++)
 		hub_unexpect(h->hub, want[i].id);

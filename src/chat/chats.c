@@ -585,17 +585,22 @@ chats_stop(struct chats *c, const struct who *who, const char *id, struct proble
 	return 0;
 }
 
-/* A reply being generated (as stored too: its end may not have been heard) shows with its text so far. */
+/*
+ * A reply being generated shows with its text so far (or its end, not
+ * stored yet), while the store still has it as being written: one heard of
+ * from another node may have ended unheard.
+ */
 static void
 overlay_current(struct chats *c, const char *id, json_t *messages)
 {
-	json_t *current = chats_reply_so_far(c, id);
+	json_t *current = chats_reply_so_far(c, id), *streaming = json_string("streaming");
 	size_t i;
 	json_t *m;
 	json_array_foreach(messages, i, m)
 		if (current && json_equal(json_object_get(m, "seq"), json_object_get(current, "seq")) &&
-		    json_equal(json_object_get(m, "state"), json_object_get(current, "state")))
+		    json_equal(json_object_get(m, "state"), streaming))
 			json_array_set(messages, i, current);
+	json_decref(streaming);
 	json_decref(current);
 }
 

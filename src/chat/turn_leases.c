@@ -147,7 +147,11 @@ do_asked(struct turns *t, const char *chat_id, json_t *asked)
 
 /* ---------- taking a dead node's flows over ---------- */
 
-/* The replies the lost node was writing end "stopped", with the longest text known. */
+/*
+ * The replies the lost node was writing end "stopped", with the longest text
+ * known; one whose end this node has waiting to be stored (its own lease
+ * lapsed while the database was away) ends as that says.
+ */
 static void
 stop_orphans(struct flow *f, const char *node)
 {
@@ -161,17 +165,23 @@ stop_orphans(struct flow *f, const char *node)
 		snprintf(error, sizeof error, "the node writing this reply (%.*s) was lost",
 		    (int)strcspn(node, "/"), node);
 	size_t i;
+	json_t *waiting = turn_end_waiting(t, flow_chat(f));
 	json_array_foreach(left, i, m) {
-		const char *body = str(m, "body");
+		const char *body = str(m, "body"), *state = "stopped", *why = error;
+		json_t *seq = json_object_get(m, "seq");
 		if (strcmp(str(m, "chat_id"), flow_chat(f)) != 0)
 			continue;
-		if (seen != NULL && json_equal(json_object_get(seen, "seq"), json_object_get(m,
-		    "seq")) && strlen(str(seen, "body")) > strlen(body))
+		if (seen != NULL && json_equal(json_object_get(seen, "seq"), seq) &&
+		    strlen(str(seen, "body")) > strlen(body))
 			body = str(seen, "body");	/* what the tabs were shown */
+		if (waiting != NULL && json_equal(json_object_get(waiting, "seq"), seq)) {
+			body = str(waiting, "body");
+			state = str(waiting, "state");
+			why = str(waiting, "error");
+		}
 		flow_fence_on(f);
 		if (flow_fence_off(f, events_message_finish(t->events, flow_chat(f),
-		    (uint64_t)json_integer_value(json_object_get(m, "seq")), body, "stopped", error,
-		    &msg)) == STORE_OK)
+		    (uint64_t)json_integer_value(seq), body, state, why, &msg)) == STORE_OK)
 			json_decref(msg);
 	}
 	json_decref(seen);

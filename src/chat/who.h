@@ -6,6 +6,7 @@
 #ifndef PARLEY_WHO_H
 #define PARLEY_WHO_H
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "limits.h"
 #include "util/ids.h"
@@ -19,6 +20,7 @@ struct who {
 	bool	 anyone;			/* --auth none: everything, names itself */
 	char	 credential[SECRET_HEX + 1];	/* its session's or token's hash, or "" */
 	bool	 by_token;			/* came with an API token, not a cookie */
+	uint64_t ends_mark;			/* hub_ends() before the credential was read (streams) */
 };
 
 /* May do what only administrators may. */

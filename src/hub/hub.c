@@ -59,7 +59,6 @@ struct end_kept {
 	char			 chat_id[ID_LEN + 1];
 	char			 user_id[ID_LEN + 1];
 	char			 credential[SECRET_HEX + 1];
-	char			 reason[16];
 };
 
 struct hub {
@@ -536,9 +535,21 @@ hub_publish_list(struct hub *hub, json_t *audience, bool personal, const char *n
 	sse_frame_unref(frames[STREAM_MUX]);
 }
 
+/* The end is kept (for streams being opened meanwhile: hub_ended_since). */
 static void
-end_chat(struct hub *hub, const char *chat_id)
+keep_end(struct hub *hub, bool whole_chat, const struct bus_match *m)
 {
+	struct end_kept *e = &hub->ended[hub->ends++ % LIMIT_ENDS_KEPT];
+	e->whole_chat = whole_chat;
+	snprintf(e->chat_id, sizeof e->chat_id, "%s", m->chat_id ? m->chat_id : "");
+	snprintf(e->user_id, sizeof e->user_id, "%s", m->user_id ? m->user_id : "");
+	snprintf(e->credential, sizeof e->credential, "%s", m->credential ? m->credential : "");
+}
+
+void
+hub_end_chat(struct hub *hub, const char *chat_id)
+{
+	keep_end(hub, true, &(struct bus_match){ .chat_id = chat_id });
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch != NULL) {
 		struct frame *none[STREAM_KINDS] = { NULL };
@@ -546,9 +557,10 @@ end_chat(struct hub *hub, const char *chat_id)
 	}
 }
 
-static void
-end_streams(struct hub *hub, const struct bus_match *m)
+void
+hub_end_streams(struct hub *hub, const struct bus_match *m)
 {
+	keep_end(hub, false, m);
 	json_t *data = json_pack("{s:s}", "reason", m->reason);
 	struct frame *last[STREAM_KINDS];
 	for (int kind = 0; kind < STREAM_KINDS; kind++)
@@ -561,57 +573,35 @@ end_streams(struct hub *hub, const struct bus_match *m)
 	json_decref(data);
 }
 
-/* The end is kept (for streams being opened meanwhile: hub_ends_again). */
-static void
-keep_end(struct hub *hub, bool whole_chat, const struct bus_match *m)
-{
-	struct end_kept *e = &hub->ended[hub->ends++ % LIMIT_ENDS_KEPT];
-	e->whole_chat = whole_chat;
-	snprintf(e->chat_id, sizeof e->chat_id, "%s", m->chat_id ? m->chat_id : "");
-	snprintf(e->user_id, sizeof e->user_id, "%s", m->user_id ? m->user_id : "");
-	snprintf(e->credential, sizeof e->credential, "%s", m->credential ? m->credential : "");
-	snprintf(e->reason, sizeof e->reason, "%s", m->reason ? m->reason : "");
-}
-
-void
-hub_end_chat(struct hub *hub, const char *chat_id)
-{
-	keep_end(hub, true, &(struct bus_match){ .chat_id = chat_id });
-	end_chat(hub, chat_id);
-}
-
-void
-hub_end_streams(struct hub *hub, const struct bus_match *m)
-{
-	keep_end(hub, false, m);
-	end_streams(hub, m);
-}
-
 uint64_t
 hub_ends(struct hub *hub)
 {
 	return hub->ends;
 }
 
-bool
-hub_ends_kept_since(struct hub *hub, uint64_t mark)
+/* An end kept that matches a stream of chats (n) for owner. */
+static bool
+end_matches(const struct end_kept *e, const char *const *chats, size_t n,
+    const struct stream_owner *owner)
 {
-	return hub->ends - mark <= LIMIT_ENDS_KEPT;
+	bool chat = e->chat_id[0] == '\0';
+	for (size_t i = 0; !chat && i < n; i++)
+		chat = strcmp(chats[i], e->chat_id) == 0;
+	return chat && (e->whole_chat || ((e->user_id[0] == '\0' ||
+	    strcmp(e->user_id, owner->user_id) == 0) && (e->credential[0] == '\0' ||
+	    strcmp(e->credential, owner->credential) == 0)));
 }
 
-void
-hub_ends_again(struct hub *hub, uint64_t mark)
+bool
+hub_ended_since(struct hub *hub, uint64_t mark, const char *const *chats, size_t n,
+    const struct stream_owner *owner)
 {
-	for (uint64_t n = mark; n < hub->ends; n++) {
-		const struct end_kept *e = &hub->ended[n % LIMIT_ENDS_KEPT];
-		struct bus_match m = { e->chat_id[0] ? e->chat_id : NULL,
-		    e->user_id[0] ? e->user_id : NULL, e->credential[0] ? e->credential : NULL,
-		    e->reason };
-		if (e->whole_chat)
-			end_chat(hub, e->chat_id);
-		else
-			end_streams(hub, &m);
-	}
+	if (hub->ends - mark > LIMIT_ENDS_KEPT)
+		return true;		/* more than are kept: as if one matched */
+	for (uint64_t k = mark; k < hub->ends; k++)
+		if (end_matches(&hub->ended[k % LIMIT_ENDS_KEPT], chats, n, owner))
+			return true;
+	return false;
 }
 
 struct frame *

@@ -122,16 +122,15 @@ void		 hub_end_chat(struct hub *hub, const char *chat_id);
 /* Sends the matching streams a last "deleted" event with the reason, and ends them. */
 void		 hub_end_streams(struct hub *hub, const struct bus_match *m);
 /*
- * Ends that come while a stream is being opened (its access checked, its
- * history read, before hub_attach) would miss it: the opener notes
- * hub_ends() first, refuses the open when more came since than are kept
- * (hub_ends_kept_since false: the client tries again), and once attached
- * has those since applied again (hub_ends_again), which ends it if one
- * matches.
+ * Ends that come while a stream is being opened (its credential and access
+ * checked, its history read, before hub_attach) would miss it: the opener
+ * notes hub_ends() first, and refuses the open (the client tries again,
+ * and is checked afresh) when hub_ended_since() says one of those since
+ * matches the stream (of its chats, its owner), or more came than are kept.
  */
 uint64_t	 hub_ends(struct hub *hub);
-bool		 hub_ends_kept_since(struct hub *hub, uint64_t mark);
-void		 hub_ends_again(struct hub *hub, uint64_t mark);
+bool		 hub_ended_since(struct hub *hub, uint64_t mark, const char *const *chats,
+		    size_t n, const struct stream_owner *owner);
 /* The frame of an event for a stream of kind, as published ones are rendered (or NULL). */
 struct frame	*hub_frame(struct hub *hub, enum stream_kind kind, const char *chat_id,
 		    uint64_t id, const char *name, json_t *data);

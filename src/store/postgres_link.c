@@ -82,6 +82,9 @@ pg_link_connect(const char *conninfo, unsigned *answer_ms)
 	    conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 1);
 	PQsetNoticeProcessor(conn, log_notice, NULL);
+	const char *encoding = PQparameterStatus(conn, "client_encoding");
+	if (PQstatus(conn) == CONNECTION_OK && (encoding == NULL || strcmp(encoding, "UTF8") != 0))
+		PQsetClientEncoding(conn, "UTF8");	/* the URL's own said otherwise */
 	*answer_ms = PQstatus(conn) == CONNECTION_OK ? answer_bound(conn) : 0;
 	return conn;
 }

@@ -573,11 +573,12 @@ test_connection_bounds(void **state)
 	assert_string_equal(setting(conn, "keepalives_idle", v, sizeof v), "60");
 	assert_int_equal(answer_ms, 1500 + LIMIT_DB_ANSWER_GRACE_MS);
 	PQfinish(conn);
-	snprintf(url, sizeof url, "%s%coptions=-c%%20statement_timeout%%3D0", f->url,
-	    strchr(f->url, '?') ? '&' : '?');
+	snprintf(url, sizeof url, "%s%coptions=-c%%20statement_timeout%%3D0&client_encoding=LATIN1",
+	    f->url, strchr(f->url, '?') ? '&' : '?');
 	conn = pg_link_connect(url, &answer_ms);
 	assert_int_equal(PQstatus(conn), CONNECTION_OK);
 	assert_int_equal(answer_ms, 0);
+	assert_string_equal(PQparameterStatus(conn, "client_encoding"), "UTF8");	/* whatever the URL says */
 	PQfinish(conn);
 }
 
