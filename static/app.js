@@ -58,6 +58,12 @@
     refocus(incoming, focus);
   });
 
+  // The nearest message that takes the focus, going `way` from a.
+  function sibling(a, way) {
+    for (var s = a[way]; s; s = s[way]) if (s.matches('article.msg[tabindex]')) return s;
+    return null;
+  }
+
   // What has the keyboard's focus inside a message about to be rendered again, to give back.
   function focusIn(a) {
     var el = document.activeElement;
@@ -72,7 +78,7 @@
       : f.act ? a.querySelector('.msg-actions [data-act="' + f.act + '"]')
       : f.alt !== false && f.alt >= 0 ? a.querySelectorAll('.msg-alts .alt')[f.alt] : null;
     if (!el || el.disabled) el = a;
-    el.focus({ preventScroll: true });
+    focusQuietly(el);
     if (el === f.el && typeof f.start === 'number') el.setSelectionRange(f.start, f.end);
   }
 
@@ -86,10 +92,11 @@
     var gone = tpl.content.firstElementChild;
     var existing = gone && gone.id && document.getElementById(gone.id);
     if (!existing) return;
-    var next = existing.contains(document.activeElement) &&
-      (existing.nextElementSibling || existing.previousElementSibling || document.querySelector('#composer textarea'));
+    var had = existing.contains(document.activeElement);
+    var next = had && (sibling(existing, 'nextElementSibling') || sibling(existing, 'previousElementSibling') ||
+      document.querySelector('#composer textarea'));
     existing.remove();
-    if (next) next.focus({ preventScroll: true });
+    if (next) focusQuietly(next);
   });
 
   // Access to the chat ended (deleted, removed, signed out): nothing more can be sent.
@@ -125,12 +132,14 @@
     requestAnimationFrame(function () { m.scrollTop = m.scrollHeight - fromBottom; });
   });
 
+  // Times in the reader's zone: the hour for today's, the date and hour for older ones.
   function localTimes(root) {
     if (!root || !root.querySelectorAll) return;
+    var today = new Date().toDateString();
     root.querySelectorAll('time[datetime]').forEach(function (t) {
       var d = new Date(t.getAttribute('datetime'));
       if (!isNaN(d)) {
-        t.textContent = t.hasAttribute('data-date')
+        t.textContent = t.hasAttribute('data-date') || d.toDateString() !== today
           ? d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
           : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
         t.title = d.toLocaleString();
@@ -158,6 +167,21 @@
     }
   });
 
+  // The user menu (a <details>) closes on Escape, and on a click outside it.
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') return;
+    document.querySelectorAll('details.user-menu[open]').forEach(function (d) {
+      var inside = d.contains(document.activeElement);
+      d.open = false;
+      if (inside) d.querySelector('summary').focus();
+    });
+  });
+  document.addEventListener('click', function (e) {
+    document.querySelectorAll('details.user-menu[open]').forEach(function (d) {
+      if (!d.contains(e.target)) d.open = false;
+    });
+  });
+
   // ---------- what can be done to a message ----------
 
   // What can be done to a message, offered by the page (the fragment is the same for every
@@ -173,6 +197,9 @@
 
   function offerActions(a) {
     var me = document.body.dataset.meId, admin = document.body.hasAttribute('data-admin');
+    var author = a.querySelector('.msg-author');
+    a.classList.toggle('msg-own', a.classList.contains('msg-person') && (me ? a.dataset.user === me
+      : !!author && author.textContent === stored('parley.author').trim()));
     var o = {
       bot: a.classList.contains('msg-bot'),
       writing: a.classList.contains('msg-streaming'),
@@ -195,9 +222,16 @@
     if (box.firstChild) a.tabIndex = 0; else a.removeAttribute('tabindex');
   }
 
-  // A message reached by the keyboard shows its actions: all of it is brought into view.
+  // A message reached by the keyboard shows its actions: all of it is brought into view
+  // (not when clicked, nor when the page gives the focus back after rendering it again).
+  var quietFocus = false;
+  function focusQuietly(el) {
+    quietFocus = true;
+    el.focus({ preventScroll: true });
+    quietFocus = false;
+  }
   document.addEventListener('focusin', function (e) {
-    if (!e.target.matches || !e.target.matches('article.msg')) return;
+    if (quietFocus || !e.target.matches || !e.target.matches('article.msg:focus-visible')) return;
     requestAnimationFrame(function () { e.target.scrollIntoView({ block: 'nearest' }); });
   });
 
@@ -249,7 +283,7 @@
     var had = editor && editor.contains(document.activeElement);
     if (editor) editor.remove();
     if (body) body.hidden = false;
-    if (had) a.focus({ preventScroll: true });
+    if (had) focusQuietly(a);
   }
 
   // The text as written (the page shows it rendered), then a box to change it.

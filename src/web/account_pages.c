@@ -34,6 +34,7 @@ struct pending {
 	struct exchange		*x;
 	struct handlers		*h;
 	char			 next[512];	/* where to go once done */
+	char			 name[LIMIT_USER_NAME_CHARS + 1];	/* signing in: as typed (if it fits), to show again */
 };
 
 static struct pending *
@@ -82,7 +83,7 @@ message(struct buf *b, const char *cls, const char *text)
 
 static void
 render_login(struct exchange *x, struct handlers *h, int status, const char *next,
-    const struct problem *p)
+    const char *name, const struct problem *p)
 {
 	struct buf b = BUF_INIT;
 	page_begin(&b, exchange_who(x), "Sign in", "");
@@ -98,10 +99,12 @@ render_login(struct exchange *x, struct handlers *h, int status, const char *nex
 		    "<input type=\"hidden\" name=\"next\" value=\"");
 		html_escape(&b, safe_next(next));
 		buf_printf(&b, "\"><label>Name<input name=\"name\" required maxlength=\"%d\""
-		    " autocomplete=\"username\" autocapitalize=\"none\" autofocus></label>"
-		    "<label>Password<input name=\"password\" type=\"password\" required"
-		    " autocomplete=\"current-password\"></label>"
-		    "<button type=\"submit\">Sign in</button></form>", LIMIT_USER_NAME_CHARS);
+		    " autocomplete=\"username\" autocapitalize=\"none\"%s value=\"",
+		    LIMIT_USER_NAME_CHARS, name && name[0] ? "" : " autofocus");
+		html_escape(&b, name ? name : "");
+		buf_printf(&b, "\"></label><label>Password<input name=\"password\" type=\"password\""
+		    " required autocomplete=\"current-password\"%s></label>"
+		    "<button type=\"submit\">Sign in</button></form>", name && name[0] ? " autofocus" : "");
 		if (accounts_need_setup(h->accounts))
 			buf_adds(&b, "<p class=\"hint\">Nobody has an account yet. When it started,"
 			    " the server printed a one-time link to create the first administrator:"
@@ -125,7 +128,7 @@ page_login(struct exchange *x, void *ctx)
 	if (h->cfg->auth == AUTH_NONE || who->user_id[0] != '\0')
 		page_redirect(x, safe_next(exchange_query(x, "next")));
 	else
-		render_login(x, h, 200, exchange_query(x, "next"), NULL);
+		render_login(x, h, 200, exchange_query(x, "next"), NULL, NULL);
 }
 
 static void
@@ -133,7 +136,7 @@ signed_in(void *arg, json_t *user, const char *session_id, const struct problem 
 {
 	struct pending *w = arg;
 	if (user == NULL)
-		render_login(w->x, w->h, p->status, w->next, p);
+		render_login(w->x, w->h, p->status, w->next, w->name, p);
 	else {
 		access_set_session(w->x, w->h, session_id);
 		page_redirect(w->x, w->next);
@@ -154,6 +157,8 @@ form_login(struct exchange *x, void *ctx)
 		return;
 	json_t *name = form_string(&f, "name"), *password = form_string(&f, "password");
 	struct pending *w = pending_new(x, h, safe_next(form_get(&f, "next")));
+	if (json_is_string(name) && json_string_length(name) < sizeof w->name)
+		memcpy(w->name, json_string_value(name), json_string_length(name) + 1);
 	accounts_sign_in(h->accounts, exchange_client_text(x, &h->cfg->trusted_proxy), name, password,
 	    signed_in, w);
 	json_decref(name);

@@ -174,7 +174,7 @@ fragment_chat_header(struct buf *out, json_t *chat)
 	const char *id = str_or(chat, "id", "");
 	size_t i;
 	if (json_array_size(bots) == 0)
-		buf_adds(out, "<span>No bots</span>");
+		buf_adds(out, "<span>No bots yet: add some in Settings</span>");
 	/* each bot's name asks it to speak next */
 	json_array_foreach(bots, i, bot) {
 		buf_adds(out, "<form class=\"ask\" method=\"post\" action=\"/chats/");
@@ -189,8 +189,10 @@ fragment_chat_header(struct buf *out, json_t *chat)
 		html_escape(out, str_or(bot, "name", ""));
 		buf_adds(out, "</button></form>");
 	}
-	buf_printf(out, "<span class=\"chat-policy\">%s</span></div>",
-	    policy_label(str_or(chat, "policy", "")));
+	if (json_array_size(bots) > 0)		/* how they take turns, when there are some */
+		buf_printf(out, "<span class=\"chat-policy\">%s</span>",
+		    policy_label(str_or(chat, "policy", "")));
+	buf_adds(out, "</div>");
 }
 
 void

@@ -253,13 +253,13 @@ chat_body(struct buf *b, json_t *chat, json_t *messages, json_t *turn, json_t *b
 	    "<div id=\"messages\" class=\"messages\""
 	    " sse-swap=\"message,message-update,message-deleted\""
 	    " hx-swap=\"beforeend\" aria-live=\"polite\">");
-	json_t *first = json_array_get(messages, 0);
-	if (json_array_size(messages) == LIMIT_PAGE_MESSAGES)
-		earlier_button(b, id, json_integer_value(json_object_get(first, "seq")));
-	size_t i;
-	json_t *m;
-	json_array_foreach(messages, i, m)
-		fragment_message(b, m);
+	/* one more than shown was read: whether there are earlier ones */
+	size_t n = json_array_size(messages), from = n > LIMIT_PAGE_MESSAGES;
+	if (from)
+		earlier_button(b, id, json_integer_value(json_object_get(json_array_get(messages, 1),
+		    "seq")));
+	for (size_t i = from; i < n; i++)
+		fragment_message(b, json_array_get(messages, i));
 	buf_printf(b, "</div><div class=\"turn-bar\"><div id=\"turn-status\" class=\"turn-status\""
 	    " sse-swap=\"turn\">");
 	fragment_turn(b, turn);
@@ -310,7 +310,7 @@ render_chat(struct handlers *h, const char *id, struct buf *mid, uint64_t *event
 {
 	json_t *snap, *bots;
 	/* the snapshot is the state the page renders: messages with any reply so far */
-	if (chats_snapshot(h->chats, id, LIMIT_PAGE_MESSAGES, &snap, p) != 0)
+	if (chats_snapshot(h->chats, id, LIMIT_PAGE_MESSAGES + 1, &snap, p) != 0)
 		return -1;
 	if (bots_list(h->bots, &bots, p) != 0) {
 		json_decref(snap);

@@ -299,6 +299,21 @@ test('signed out, / and the chat lead to the sign-in page', T, async () => {
   }
 });
 
+test('the user menu closes with Escape (the focus back on it) and with a click elsewhere', T, async () => {
+  const page = await openPage(adaContext, at('/'), { errors: pageErrors, label: 'ada menu' });
+  const menu = page.locator('details.user-menu');
+  const open = () => menu.evaluate((d) => d.open);
+  await menu.locator('summary').click();
+  assert.equal(await open(), true, 'opened');
+  await page.keyboard.press('Escape');
+  assert.equal(await open(), false, 'Escape closes it');
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'SUMMARY', 'the focus on the menu');
+  await menu.locator('summary').click();
+  await page.locator('h1').first().click();
+  assert.equal(await open(), false, 'a click elsewhere closes it');
+  await page.close();
+});
+
 test('no JavaScript errors on any page', () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -27,6 +27,7 @@ import {
   setCookies,
   setupLine,
   assertSameResponse,
+  responseShape,
   Client,
   cookieNamed,
   pageSignIn,
@@ -234,8 +235,16 @@ describe('signing in and out through the pages', () => {
     assert.equal(sessionCookie(wrong), null, 'no cookie');
     assert.ok(formFor(wrong.text, '/login'), 'the form again');
     assert.ok(!wrong.text.includes('Not-the-password-77'), 'the typed password is not sent back');
+    assert.match(wrong.text, new RegExp(`<input name="name"[^>]* value="${b.user.name}"`), 'the name typed is kept in the form');
     const unknown = await pageSignInRaw(srv.url, 'nobody-by-that-name', 'Not-the-password-77', { next: '/account' });
-    assertSameResponse(wrong, unknown, 'wrong password vs unknown name');
+    // alike but for the name each typed (kept in the form): nothing tells which names exist
+    const typed = (r, name) => {
+      const shape = responseShape(r);
+      return { ...shape, body: shape.body.replace(`value="${name}"`, 'value="NAME"'), headers: shape.headers.filter(([k]) => k !== 'content-length') };
+    };
+    assert.deepEqual(typed(wrong, b.user.name), typed(unknown, 'nobody-by-that-name'), 'wrong password vs unknown name');
+    const hostile = await pageSignInRaw(srv.url, '"><script>x</script>', 'Not-the-password-77');
+    assert.ok(!hostile.text.includes('<script>x'), 'the name typed is escaped');
     assert.equal((await b.get('/api/v1/me')).id, b.user.id, 'b is not locked out by 1 failure');
   });
 

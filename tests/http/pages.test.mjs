@@ -200,6 +200,11 @@ describe('earlier messages: GET /chats/{id}/messages?before=SEQ', () => {
     assert.deepEqual(seqsIn(last.text), range(1, 50));
     assert.equal(earlierOf(last.text), null, 'nothing earlier: no button');
     assert.ok(last.text.includes('m1</p>'), 'rendered as on the page');
+    const exact = await createChat(srv.url, 'Exactly a page');
+    for (let i = 1; i <= 200; i++) await postMessage(srv.url, exact.id, `e${i}`, 'Ada');
+    const whole = await page(`/chats/${exact.id}`);
+    assert.equal(seqsIn(whole.text).length, 200);
+    assert.equal(earlierOf(whole.text), null, 'all 200 shown: no button');
     const short = await createChat(srv.url, 'Short history');
     await postMessage(srv.url, short.id, 'only one', 'Ada');
     assert.equal(earlierOf((await page(`/chats/${short.id}`)).text), null, 'a short chat has no button');

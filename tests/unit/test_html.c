@@ -246,8 +246,7 @@ test_fragment_chat_header(void **state)
 	    "policy", "<round-robin>", "bots");
 	fragment_chat_header(&b, c);
 	assert_buf(&b, "<h1 class=\"chat-title\" dir=\"auto\">T&amp;&lt;&#39;&gt;&quot;</h1>"
-	    "<div class=\"chat-meta\"><span>No bots</span>"
-	    "<span class=\"chat-policy\"></span></div>");
+	    "<div class=\"chat-meta\"><span>No bots yet: add some in Settings</span></div>");
 	json_decref(c);
 
 	buf_reset(&b);
