@@ -226,10 +226,15 @@ accounts_by_proxy(struct accounts *a, const char *name, struct who *who)
 	if (rc != 0)
 		return -1;
 	/* by name only: a proxy's name that is someone's id is not that someone */
-	if (store_user_named(a->store, name, &user, NULL) != STORE_OK &&
-	    store_user_create(a->store, name, name, NULL, store_user_count(a->store) == 0,
-	    &user) != STORE_OK)
-		return -1;
+	if (store_user_named(a->store, name, &user, NULL) != STORE_OK) {
+		enum store_status made = store_user_create(a->store, name, name, NULL,
+		    store_user_count(a->store) == 0, &user);
+		/* made meanwhile (another node, or a request of the same name here): that one */
+		if (made == STORE_CONFLICT)
+			made = store_user_named(a->store, name, &user, NULL);
+		if (made != STORE_OK)
+			return -1;
+	}
 	accounts_who(who, user, NULL);
 	json_decref(user);
 	return 0;

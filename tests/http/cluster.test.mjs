@@ -612,6 +612,19 @@ test('Redis named by host (redis://localhost:PORT, looked up on the loop) or by 
   await waitBody(s, 'from an address', 5000, 'the literal address node\'s post on node 1');
 });
 
+test('--auth proxy on two nodes: a new name first seen on both at once is one user, every request answered as them', { skip, timeout: 30000 }, async (t) => {
+  const own = await startCluster(2, { auth: 'proxy' });
+  t.after(() => own.stop());
+  const as = (name) => ({ 'X-Forwarded-User': name, 'Sec-Fetch-Site': 'same-origin' });
+  for (let round = 0; round < 5; round++) {
+    const name = `newcomer${round}`;
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+      api(own.nodes[i % 2].url, 'GET', '/api/v1/me', undefined, { headers: as(name) })));
+    assert.deepEqual(answers.map((r) => r.status), Array(16).fill(200), `${name}: ${answers.map((r) => r.text).join(' | ')}`);
+    assert.equal(new Set(answers.map((r) => r.json.id)).size, 1, `${name}: one user`);
+  }
+});
+
 test('--redis with a SQLite database: exit 2, one line on stderr naming --redis', { timeout: 15000 }, async () => {
   const t = tempDir();
   try {
