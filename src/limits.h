@@ -68,6 +68,7 @@
 #define LIMIT_DB_CONNECT_SECONDS  5             /* PostgreSQL: connecting gives up after (the URL's connect_timeout wins) */
 #define LIMIT_DB_STATEMENT_MS     30000         /* PostgreSQL: one statement's bound (the URL's options win) */
 #define LIMIT_DB_IDLE_IN_TRANSACTION_MS 5000   /* PostgreSQL: a transaction idle this long is ended by the server (the URL's options win) */
+#define LIMIT_DB_STUCK_MS         3000          /* PostgreSQL: a round trip waiting this long makes /healthz answer 503 */
 #define LIMIT_DB_ANSWER_GRACE_MS  5000          /* PostgreSQL: a round trip waits for its answer the statement bound plus this, then the connection is given up */
 #define LIMIT_DB_UNACKED_MS       15000         /* PostgreSQL over TCP: sent and not acknowledged this long, the connection is lost */
 #define LIMIT_DB_KEEPALIVE_IDLE   10            /* PostgreSQL over TCP: an idle connection is probed after this many seconds, */

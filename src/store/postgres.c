@@ -22,6 +22,7 @@
 #include "limits.h"
 #include "metrics.h"
 #include "store/postgres_link.h"
+#include "util/clock.h"
 #include "util/fiber.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -240,7 +241,9 @@ await_socket(struct postgres_store *st, short what)
 	short ready;
 	if (fiber_self() != NULL) {
 		st->owner_waits = what;
+		st->waiting_since = monotonic_ms();
 		ready = fiber_wait_fd(fd, what, st->answer_ms);
+		st->waiting_since = 0;
 		st->owner_waits = 0;
 	} else {
 		ready = poll_for(fd, what, st->answer_ms ? (int)st->answer_ms : -1);
@@ -782,8 +785,10 @@ postgres_set_accounts(struct postgres_store *st, bool accounts)
 bool
 postgres_available(struct postgres_store *st)
 {
+	/* a round trip under way: the server answers, unless it has not for LIMIT_DB_STUCK_MS */
 	if (st->owned)
-		return PQstatus(st->conn) == CONNECTION_OK;
+		return PQstatus(st->conn) == CONNECTION_OK && (st->waiting_since == 0 ||
+		    monotonic_ms() - st->waiting_since <= LIMIT_DB_STUCK_MS);
 	if (PQstatus(st->conn) == CONNECTION_OK)
 		PQconsumeInput(st->conn);
 	return connected(st) == 0;

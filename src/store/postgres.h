@@ -55,6 +55,7 @@ struct postgres_store {
 	PGconn		*conn;
 	struct pg_link	*link;			/* makes the next connection when this one is lost */
 	unsigned	 answer_ms;		/* a round trip's wait for its answer gives up after (0: never) */
+	int64_t		 waiting_since;		/* when the owner's wait for the server began (monotonic ms), or 0 */
 	bool		 accounts;		/* messages carry "user_id" */
 	bool		 in_transaction;
 	bool		 held;			/* postgres_hold: the turn kept between round trips */

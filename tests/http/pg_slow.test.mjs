@@ -191,13 +191,21 @@ test('a resume whose events cannot be read is 503, and the retry gets them', { s
 
 // A database that hangs while the server runs (the connection open, nothing answering,
 // which TCP does not notice): a request waits the statement bound (here 1 s, from the URL)
-// plus 5 s, answers 503, /healthz says so, and the server connects again once it answers.
+// plus 5 s, answers 503, /healthz says so from 3 s on, and the server connects again once
+// it answers.
 test('a database that hangs: a post answers 503 after the statement bound plus 5 s, then the server connects again', { skip, timeout: 60000 }, () => withProxiedServer(0, [], async ({ s, proxy }) => {
   const chat = await createChat(s.url, 'Hung');
   proxy.freeze();
   const t0 = Date.now();
-  const lost = await api(s.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body: 'never sent' }, { timeout: 20000 });
-  const took = Date.now() - t0;
+  let answeredAt = 0;
+  const posting = api(s.url, 'POST', `/api/v1/chats/${chat.id}/messages`, { author: 'Ada', body: 'never sent' }, { timeout: 20000 })
+    .then((r) => { answeredAt = Date.now(); return r; });
+  // while the post waits: /healthz says the database does not answer, after 3 s of silence
+  await eventually(async () => (await api(s.url, 'GET', '/healthz')).status === 503, { timeout: 5000, interval: 200, what: '/healthz 503 while a round trip waits' });
+  assert.equal(answeredAt, 0, 'the post is still waiting');
+  assert.ok(Date.now() - t0 >= 2500, `/healthz 503 after ${Date.now() - t0} ms, not at once`);
+  const lost = await posting;
+  const took = answeredAt - t0;
   assert.equal(lost.status, 503, JSON.stringify(lost.json));
   assert.match(lost.json.detail, /database/);
   assert.ok(took >= 5500 && took < 9000, `answered after ${took} ms`);
