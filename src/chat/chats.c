@@ -604,15 +604,17 @@ overlay_current(struct chats *c, const char *id, json_t *messages)
 	json_decref(current);
 }
 
-int
-chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t after,
-    unsigned limit, json_t **messages, struct problem *p)
+/* A page of the chat's messages (after seq, or before it), access checked first. */
+static int
+messages_page(struct chats *c, const struct who *who, const char *id, bool after,
+    uint64_t seq, unsigned n, json_t **messages, struct problem *p)
 {
 	json_t *chat;
 	if (chats_get(c, who, id, &chat, p) != 0)
 		return -1;
 	json_decref(chat);
-	enum store_status st = store_messages_after(c->store, id, after, limit, messages);
+	enum store_status st = after ? store_messages_after(c->store, id, seq, n, messages) :
+	    store_messages_before(c->store, id, seq, n, messages);
 	if (st != STORE_OK)
 		return validate_store(c->store, st, "chat", p);
 	overlay_current(c, id, *messages);
@@ -620,18 +622,17 @@ chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t 
 }
 
 int
+chats_messages(struct chats *c, const struct who *who, const char *id, uint64_t after,
+    unsigned limit, json_t **messages, struct problem *p)
+{
+	return messages_page(c, who, id, true, after, limit, messages, p);
+}
+
+int
 chats_messages_before(struct chats *c, const struct who *who, const char *id, uint64_t before,
     unsigned n, json_t **messages, struct problem *p)
 {
-	json_t *chat;
-	if (chats_get(c, who, id, &chat, p) != 0)
-		return -1;
-	json_decref(chat);
-	enum store_status st = store_messages_before(c->store, id, before, n, messages);
-	if (st != STORE_OK)
-		return validate_store(c->store, st, "chat", p);
-	overlay_current(c, id, *messages);
-	return 0;
+	return messages_page(c, who, id, false, before, n, messages, p);
 }
 
 int
