@@ -228,7 +228,7 @@ accounts_by_proxy(struct accounts *a, const char *name, struct who *who)
 	/* by name only: a proxy's name that is someone's id is not that someone */
 	if (store_user_named(a->store, name, &user, NULL) != STORE_OK) {
 		enum store_status made = store_user_create(a->store, name, name, NULL,
-		    store_user_count(a->store) == 0, &user);
+		    USER_ADMIN_IF_FIRST, &user);
 		/* made meanwhile (another node, or a request of the same name here): that one */
 		if (made == STORE_CONFLICT)
 			made = store_user_named(a->store, name, &user, NULL);
@@ -393,9 +393,8 @@ setup_hashed(struct slow *s)
 {
 	struct problem p;
 	json_t *user;
-	enum store_status rc = s->hashed == 0 && store_user_count(s->a->store) == 0 ?
-	    store_user_create(s->a->store, s->name, s->display_name, s->hash, true, &user) :
-	    STORE_CONFLICT;
+	enum store_status rc = s->hashed != 0 ? STORE_ERROR : store_user_create(s->a->store,
+	    s->name, s->display_name, s->hash, USER_FIRST_ADMIN, &user);
 	if (rc != STORE_OK) {
 		if (rc == STORE_CONFLICT)
 			problem_set(&p, 409, "setup is done already");
@@ -457,18 +456,24 @@ admin_from_env(struct accounts *a, const char *name, const char *password, char 
 {
 	struct problem p;
 	char hash[PASSWORD_ENCODED_MAX];
-	json_t *user, *n = json_string(name), *pw = json_string(password);
+	json_t *user = NULL, *n = json_string(name), *pw = json_string(password);
 	int rc = accounts_check_name(n, &p) == 0 &&
 	    accounts_check_password(pw, "PARLEY_ADMIN_PASSWORD", &p) == 0 ? 0 : -1;
 	json_decref(n);
 	json_decref(pw);
-	if (rc == 0 && (password_hash(password, hash) != 0 ||
-	    store_user_create(a->store, name, name, hash, true, &user) != STORE_OK))
-		problem_set(&p, 500, "the database failed");
-	else if (rc == 0)
-		json_decref(user);
-	else
+	if (rc == 0 && password_hash(password, hash) != 0) {
+		problem_set(&p, 500, "hashing the password failed");
 		rc = -1;
+	}
+	enum store_status made = rc == 0 ?
+	    store_user_create(a->store, name, name, hash, USER_FIRST_ADMIN, &user) : STORE_OK;
+	json_decref(user);
+	if (made == STORE_CONFLICT)	/* another node starting at the same time made it */
+		log_info("the first administrator was made by another node");
+	else if (made != STORE_OK) {
+		problem_set(&p, 500, "the database failed");
+		rc = -1;
+	}
 	if (rc != 0 && asprintf(err, "cannot create the administrator %s: %s", name,
 	    p.detail) < 0)
 		*err = NULL;

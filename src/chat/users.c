@@ -72,7 +72,7 @@ user_created(struct slow *s)
 	struct problem p;
 	json_t *user;
 	enum store_status rc = s->hashed != 0 ? STORE_ERROR : store_user_create(s->a->store,
-	    s->name, s->display_name, s->hash, s->admin == 1, &user);
+	    s->name, s->display_name, s->hash, s->admin == 1 ? USER_ADMIN : USER_NOT_ADMIN, &user);
 	if (rc != STORE_OK) {
 		validate_store(s->a->store, rc, "user", &p);
 		accounts_slow_end(s, NULL, NULL, &p);

@@ -30,7 +30,7 @@ enum pg_stmt {
 	PG_EVENT_INSERT, PG_EVENT_PRUNE, PG_EVENT_AFTER, PG_EVENT_FINAL_AFTER,
 	PG_BOT_LIST, PG_BOT_GET, PG_BOT_INSERT, PG_BOT_UPDATE, PG_BOT_DELETE,
 	PG_BOT_CHATS,
-	PG_USER_LIST, PG_USER_COUNT, PG_USER_GET, PG_USER_NAMED, PG_USER_INSERT,
+	PG_USER_LIST, PG_USER_COUNT, PG_USER_GET, PG_USER_NAMED, PG_USER_INSERT, PG_FIRST_USER_LOCK,
 	PG_USER_UPDATE,
 	PG_USER_DELETE,
 	PG_SESSION_INSERT, PG_SESSION_GET, PG_SESSION_TOUCH, PG_SESSION_DELETE,
@@ -248,7 +248,8 @@ enum store_status postgres_user_named(struct postgres_store *st, const char *nam
 enum store_status postgres_user_get(struct postgres_store *st, const char *id_or_name,
 		    json_t **user, char **password);
 enum store_status postgres_user_create(struct postgres_store *st, const char *name,
-		    const char *display_name, const char *password, bool admin, json_t **user);
+		    const char *display_name, const char *password, enum user_admin admin,
+		    json_t **user);
 enum store_status postgres_user_update(struct postgres_store *st, const char *id,
 		    const char *display_name, const char *password, int admin, json_t **user);
 enum store_status postgres_user_delete(struct postgres_store *st, const char *id);

@@ -165,10 +165,30 @@ postgres_user_named(struct postgres_store *st, const char *name, json_t **user, 
 }
 
 
+/*
+ * The insert, for the first user's modes in a transaction under a lock that
+ * every node making a first user takes: the insert's snapshot, taken after
+ * the lock, sees any first user made meanwhile.
+ */
+static enum store_status
+user_insert(struct postgres_store *st, const struct pg_params *p, enum user_admin admin)
+{
+	if (admin != USER_ADMIN_IF_FIRST && admin != USER_FIRST_ADMIN)
+		return write_changes(st, PG_USER_INSERT, p);
+	if (postgres_begin(st) != 0)
+		return STORE_ERROR;
+	if (postgres_exec(st, PG_FIRST_USER_LOCK, NULL) < 0)
+		return postgres_fail(st, STORE_ERROR);
+	enum store_status rc = write_changes(st, PG_USER_INSERT, p);
+	if (rc != STORE_OK)
+		return postgres_fail(st, rc);
+	return postgres_commit(st) == 0 ? STORE_OK : STORE_ERROR;
+}
+
 /* A NULL display_name is the name. */
 enum store_status
 postgres_user_create(struct postgres_store *st, const char *name, const char *display_name,
-    const char *password, bool admin, json_t **user)
+    const char *password, enum user_admin admin, json_t **user)
 {
 	char id[ID_LEN + 1], now[21];
 	id_generate(id);
@@ -181,7 +201,9 @@ postgres_user_create(struct postgres_store *st, const char *name, const char *di
 	pg_int(&p, admin);
 	pg_text(&p, now);
 	pg_text(&p, password);
-	enum store_status rc = write_status(st, PG_USER_INSERT, &p);
+	enum store_status rc = user_insert(st, &p, admin);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_CONFLICT;	/* USER_FIRST_ADMIN, and a user exists */
 	return rc == STORE_OK ? postgres_user_get(st, id, user, NULL) : rc;
 }
 

@@ -269,7 +269,11 @@ const char *const pg_sql[PG_COUNT] = {
 	    " OR lower(name) = lower($1) ORDER BY id = $1 DESC LIMIT 1",
 	[PG_USER_NAMED] = "SELECT " USER_COLS ", password FROM users WHERE lower(name) = lower($1)",
 	[PG_USER_INSERT] = "INSERT INTO users (" USER_COLS ", password)"
-	    " VALUES ($1, $2, coalesce($3::text, $2), $4, $5, $6)",
+	    " SELECT $1, $2, coalesce($3::text, $2), CASE $4::integer WHEN 2 THEN"
+	    " (NOT EXISTS (SELECT 1 FROM users))::integer WHEN 3 THEN 1 ELSE $4::integer END,"
+	    " $5, $6 WHERE $4::integer <> 3 OR NOT EXISTS (SELECT 1 FROM users)",	/* enum user_admin */
+	/* held by whoever may be making the first user, until their commit */
+	[PG_FIRST_USER_LOCK] = "SELECT pg_advisory_xact_lock(7013391)",
 	[PG_USER_UPDATE] = "UPDATE users SET display_name = coalesce($2::text, display_name),"
 	    " password = coalesce($3::text, password), admin = coalesce($4::integer, admin)"
 	    " WHERE id = $1",

@@ -241,7 +241,9 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " ORDER BY id = ?1 DESC LIMIT 1",
 	[SQL_USER_NAMED] = "SELECT " USER_COLS ", password FROM users WHERE name = ?1",
 	[SQL_USER_INSERT] = "INSERT INTO users (" USER_COLS ", password)"
-	    " VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, ?6)",
+	    " SELECT ?1, ?2, coalesce(?3, ?2), CASE ?4 WHEN 2 THEN NOT EXISTS"
+	    " (SELECT 1 FROM users) WHEN 3 THEN 1 ELSE ?4 END, ?5, ?6"
+	    " WHERE ?4 <> 3 OR NOT EXISTS (SELECT 1 FROM users)",	/* enum user_admin */
 	[SQL_USER_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
 	    " password = coalesce(?3, password), admin = coalesce(?4, admin) WHERE id = ?1",
 	[SQL_USER_DELETE] = "DELETE FROM users WHERE id = ?1",

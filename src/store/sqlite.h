@@ -171,7 +171,8 @@ enum store_status sqlite_user_named(struct sqlite_store *st, const char *name, j
 enum store_status sqlite_user_get(struct sqlite_store *st, const char *id_or_name,
 		    json_t **user, char **password);
 enum store_status sqlite_user_create(struct sqlite_store *st, const char *name,
-		    const char *display_name, const char *password, bool admin, json_t **user);
+		    const char *display_name, const char *password, enum user_admin admin,
+		    json_t **user);
 enum store_status sqlite_user_update(struct sqlite_store *st, const char *id,
 		    const char *display_name, const char *password, int admin, json_t **user);
 enum store_status sqlite_user_delete(struct sqlite_store *st, const char *id);

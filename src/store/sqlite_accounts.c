@@ -180,7 +180,7 @@ sqlite_user_named(struct sqlite_store *st, const char *name, json_t **user, char
 /* A NULL display_name is the name. */
 enum store_status
 sqlite_user_create(struct sqlite_store *st, const char *name, const char *display_name,
-    const char *password, bool admin, json_t **user)
+    const char *password, enum user_admin admin, json_t **user)
 {
 	char id[ID_LEN + 1], now[21];
 	id_generate(id);
@@ -191,11 +191,13 @@ sqlite_user_create(struct sqlite_store *st, const char *name, const char *displa
 		sqlite_bind_text(s, 1, id);
 		sqlite_bind_text(s, 2, name);
 		sqlite_bind_text(s, 3, display_name);
-		sqlite3_bind_int(s, 4, admin);
+		sqlite3_bind_int(s, 4, (int)admin);
 		sqlite_bind_text(s, 5, now);
 		sqlite_bind_text(s, 6, password);
 	}
-	enum store_status rc = write_status(st, s);
+	enum store_status rc = write_changes(st, s);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_CONFLICT;	/* USER_FIRST_ADMIN, and a user exists */
 	return rc == STORE_OK ? sqlite_user_get(st, id, user, NULL) : rc;
 }
 

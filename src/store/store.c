@@ -392,7 +392,7 @@ store_user_named(struct store *st, const char *name, json_t **user, char **passw
 
 enum store_status
 store_user_create(struct store *st, const char *name, const char *display_name,
-    const char *password, bool admin, json_t **user)
+    const char *password, enum user_admin admin, json_t **user)
 {
 	return DISPATCH(user_create, name, display_name, password, admin, user);
 }

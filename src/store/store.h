@@ -315,9 +315,21 @@ enum store_status store_user_get(struct store *st, const char *id_or_name, json_
 /* The same by name only (what a person signs in with, or a proxy names). */
 enum store_status store_user_named(struct store *st, const char *name, json_t **user,
 		    char **password);
+/*
+ * Whether a new user is an administrator. The first user's two are decided
+ * with the insert, one node at a time: two nodes making the first user at
+ * once make one administrator.
+ */
+enum user_admin {		/* the stores' SQL knows these numbers */
+	USER_NOT_ADMIN = 0,
+	USER_ADMIN = 1,
+	USER_ADMIN_IF_FIRST = 2,	/* when no user exists yet */
+	USER_FIRST_ADMIN = 3,		/* only when no user exists yet, else STORE_CONFLICT */
+};
 /* STORE_CONFLICT when the name is taken (in any letter case). */
 enum store_status store_user_create(struct store *st, const char *name,
-		    const char *display_name, const char *password, bool admin, json_t **user);
+		    const char *display_name, const char *password, enum user_admin admin,
+		    json_t **user);
 /* Changes what is given: display_name and password when not NULL, admin when 0 or 1. */
 enum store_status store_user_update(struct store *st, const char *id,
 		    const char *display_name, const char *password, int admin, json_t **user);

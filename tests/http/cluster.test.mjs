@@ -34,7 +34,7 @@ import {
 } from './helpers.mjs';
 import { ADMIN, accountsOptions, signIn, trySignIn, newUser, newToken, Client, setupLine } from './account_helpers.mjs';
 import { stampFrames } from './control_helpers.mjs';
-import { clusterAvailable, startCluster, health, tcpRedis } from './cluster.mjs';
+import { clusterAvailable, startCluster, health, tcpRedis, redisUrl } from './cluster.mjs';
 
 const skip = !clusterAvailable() && 'needs PostgreSQL and Redis (make http-test runs it)';
 const T = { timeout: 30000 };
@@ -588,6 +588,45 @@ test('the first administrator: the setup link one node printed works on another,
   assertError(await setup(n2, links[1], 'bob'), 409, 'node 2\'s own link once the administrator exists:');
   assertError(await setup(n1, links[0], 'bob'), 409, 'node 1\'s link again, on node 1:');
   assert.equal((await signIn(n2.url, 'ada', 'first-admin-pw-1')).user.name, 'ada', 'the administrator signs in on node 2');
+});
+
+test('the first administrator: setups sent on two nodes at once with their own links make one administrator, the other 409', { skip, timeout: 30000 }, async (t) => {
+  const own = await startCluster(2, { auth: 'accounts' });
+  t.after(() => own.stop());
+  const links = own.nodes.map((n) => setupLine(n.stdout()));
+  const setup = (k, name) => api(own.nodes[k].url, 'POST', '/api/v1/setup', { token: links[k].token, name, password: 'first-admin-pw-1' }, { headers: { 'Sec-Fetch-Site': 'same-origin' } });
+  const answers = await Promise.all([setup(0, 'ada'), setup(1, 'bob')]);
+  assert.deepEqual(answers.map((r) => r.status).sort(), [201, 409], answers.map((r) => `${r.status} ${r.text}`).join(' | '));
+  const admin = answers.find((r) => r.status === 201).json.name;
+  const other = admin === 'ada' ? 'bob' : 'ada';
+  assert.equal((await trySignIn(own.nodes[0].url, other, 'first-admin-pw-1')).status, 401, `${other} was not made`);
+});
+
+test('the first administrator from the environment: three nodes started at once on an empty database all start, with one administrator', { skip, timeout: 30000 }, async (t) => {
+  const own = await startCluster(0);
+  const nodes = [];
+  t.after(async () => {
+    for (const n of nodes) await n.kill();
+    await own.stop();
+  });
+  const start = (i) => startServer({ ...accountsOptions(), db: own.db, args: ['--redis', redisUrl(), '--node', `node-${i}`] });
+  const started = await Promise.allSettled([1, 2, 3].map(start));
+  for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
+  assert.deepEqual(started.map((s) => s.status), Array(3).fill('fulfilled'), started.map((s) => s.reason?.message ?? 'ok').join(' | '));
+  const signedIn = [];
+  for (const n of nodes) signedIn.push(await signIn(n.url, ADMIN.name, ADMIN.password));
+  const users = (await signedIn[0].get('/api/v1/users')).users;
+  assert.deepEqual(users.map((u) => [u.name, u.admin]), [[ADMIN.name, true]]);
+});
+
+test('--auth proxy on two nodes: of new names first seen on both at once, exactly one becomes the administrator', { skip, timeout: 30000 }, async (t) => {
+  const own = await startCluster(2, { auth: 'proxy' });
+  t.after(() => own.stop());
+  const as = (name) => ({ 'X-Forwarded-User': name, 'Sec-Fetch-Site': 'same-origin' });
+  const answers = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+    api(own.nodes[i % 2].url, 'GET', '/api/v1/me', undefined, { headers: as(`early${i}`) })));
+  assert.deepEqual(answers.map((r) => r.status), Array(16).fill(200), answers.map((r) => r.text).join(' | '));
+  assert.equal(answers.filter((r) => r.json.admin).length, 1, answers.map((r) => `${r.json.name}:${r.json.admin}`).join(' '));
 });
 
 test('Redis named by host (redis://localhost:PORT, looked up on the loop) or by an IPv4 literal: events cross nodes', { skip, timeout: 40000 }, async (t) => {

@@ -68,7 +68,7 @@ static void
 new_user(struct store *st, const char *name, char *id)
 {
 	json_t *user = NULL;
-	assert_int_equal(store_user_create(st, name, name, PW, false, &user), STORE_OK);
+	assert_int_equal(store_user_create(st, name, name, PW, USER_NOT_ADMIN, &user), STORE_OK);
 	snprintf(id, ID_LEN + 1, "%s", str(user, "id"));
 	json_decref(user);
 }
@@ -131,7 +131,7 @@ test_user_create_get(void **state)
 {
 	struct store *st = *state;
 	json_t *user = NULL, *got = NULL;
-	assert_int_equal(store_user_create(st, "Ada", "Ada L.", PW, false, &user), STORE_OK);
+	assert_int_equal(store_user_create(st, "Ada", "Ada L.", PW, USER_NOT_ADMIN, &user), STORE_OK);
 	assert_int_equal(json_object_size(user), 5);
 	const char *id = str(user, "id");
 	assert_true(id_valid(id));
@@ -160,7 +160,7 @@ test_user_create_get(void **state)
 
 	/* no password, an admin, the name as display name; an id wins over a name */
 	json_t *other = NULL;
-	assert_int_equal(store_user_create(st, id, NULL, NULL, true, &other), STORE_OK);
+	assert_int_equal(store_user_create(st, id, NULL, NULL, USER_ADMIN, &other), STORE_OK);
 	assert_string_equal(str(other, "display_name"), id);
 	assert_true(json_is_true(json_object_get(other, "admin")));
 	assert_int_equal(store_user_get(st, id, &got, &pw), STORE_OK);
@@ -173,6 +173,38 @@ test_user_create_get(void **state)
 	json_decref(got);
 	json_decref(other);
 	json_decref(user);
+}
+
+/* Creates name with admin's mode: its status, and whether it became an administrator. */
+static enum store_status
+create_as(struct store *st, const char *name, enum user_admin admin, bool *is_admin)
+{
+	json_t *user = NULL;
+	enum store_status rc = store_user_create(st, name, NULL, NULL, admin, &user);
+	*is_admin = json_is_true(json_object_get(user, "admin"));
+	json_decref(user);
+	return rc;
+}
+
+/* The first user's modes: decided by whether any user exists, with the insert. */
+static void
+test_user_first_admin(void **state)
+{
+	struct store *st = *state;
+	bool admin;
+	assert_int_equal(create_as(st, "ada", USER_FIRST_ADMIN, &admin), STORE_OK);
+	assert_true(admin);
+	assert_int_equal(create_as(st, "bob", USER_FIRST_ADMIN, &admin), STORE_CONFLICT);
+	assert_int_equal(create_as(st, "bob", USER_ADMIN_IF_FIRST, &admin), STORE_OK);
+	assert_false(admin);
+	assert_int_equal(store_user_count(st), 2);
+
+	struct store *empty = NULL;
+	char *err = NULL;
+	assert_non_null(empty = store_open(":memory:", false, &err));
+	assert_int_equal(create_as(empty, "cy", USER_ADMIN_IF_FIRST, &admin), STORE_OK);
+	assert_true(admin);
+	store_close(empty);
 }
 
 static void
@@ -188,9 +220,9 @@ test_user_conflict_list_count(void **state)
 	new_user(st, "ada", a);
 	new_user(st, "bob", b);
 	new_user(st, "cy", c);
-	assert_int_equal(store_user_create(st, "ADA", "x", PW, false, &user), STORE_CONFLICT);
+	assert_int_equal(store_user_create(st, "ADA", "x", PW, USER_NOT_ADMIN, &user), STORE_CONFLICT);
 	assert_null(user);
-	assert_int_equal(store_user_create(st, "Bob", "x", NULL, true, &user), STORE_CONFLICT);
+	assert_int_equal(store_user_create(st, "Bob", "x", NULL, USER_ADMIN, &user), STORE_CONFLICT);
 	assert_int_equal(store_user_count(st), 3);
 
 	list = store_user_list(st);
@@ -825,6 +857,7 @@ main(void)
 		cmocka_unit_test(test_file_from_schema_3),
 		cmocka_unit_test_setup_teardown(test_user_create_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_conflict_list_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_first_admin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_delete_cascades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
