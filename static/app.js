@@ -96,6 +96,7 @@
     var next = had && (sibling(existing, 'nextElementSibling') || sibling(existing, 'previousElementSibling') ||
       document.querySelector('#composer textarea'));
     existing.remove();
+    dayParts();
     if (next) focusQuietly(next);
   });
 
@@ -132,23 +133,78 @@
     requestAnimationFrame(function () { m.scrollTop = m.scrollHeight - fromBottom; });
   });
 
-  // Times in the reader's zone: the hour for today's, the date and hour for older ones.
+  // Times in the reader's zone: the hour for today's and for messages (their day heads
+  // them), the date and hour for anything else older.
   function localTimes(root) {
     if (!root || !root.querySelectorAll) return;
     var today = new Date().toDateString();
     root.querySelectorAll('time[datetime]').forEach(function (t) {
       var d = new Date(t.getAttribute('datetime'));
       if (!isNaN(d)) {
-        t.textContent = t.hasAttribute('data-date') || d.toDateString() !== today
-          ? d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
-          : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        var hourOnly = !t.hasAttribute('data-date') &&
+          (d.toDateString() === today || t.closest('article.msg'));
+        t.textContent = hourOnly ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+          : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
         t.title = d.toLocaleString();
       }
     });
   }
+
+  // Messages of different days are parted by the day ("Today", "Yesterday", then the
+  // date), in the reader's zone: worked out again whenever messages come, go or load
+  // earlier, and when the day changes under an open page.
+  function dayLabel(d) {
+    var now = new Date();
+    var days = Math.round((new Date(now.getFullYear(), now.getMonth(), now.getDate()) -
+      new Date(d.getFullYear(), d.getMonth(), d.getDate())) / 86400000);
+    if (days === 0) return 'Today';
+    if (days === 1) return 'Yesterday';
+    return d.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long',
+      year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' });
+  }
+  function dayOf(el) {
+    var t = el.matches('article.msg') && el.querySelector('header > time[datetime]');
+    var d = t && new Date(t.getAttribute('datetime'));
+    return d && !isNaN(d) ? d : null;
+  }
+  var daysDrawn = '';
+  function dayParts() {
+    var m = messages();
+    if (!m) return;
+    daysDrawn = new Date().toDateString();
+    var shown = null;
+    for (var el = m.firstElementChild; el; el = el.nextElementSibling) {
+      var d = dayOf(el);
+      if (!d) continue;
+      var head = el.previousElementSibling;
+      if (!head || !head.classList.contains('day')) head = null;
+      if (d.toDateString() === shown) {
+        if (head) head.remove();
+        continue;
+      }
+      shown = d.toDateString();
+      if (!head) {
+        head = document.createElement('h2');
+        head.className = 'day';
+        m.insertBefore(head, el);
+      }
+      var label = dayLabel(d);
+      if (head.textContent !== label) head.textContent = label;
+    }
+    m.querySelectorAll(':scope > .day').forEach(function (head) {
+      var next = head.nextElementSibling;     // its day's messages deleted
+      if (!next || !next.matches('article.msg')) head.remove();
+    });
+  }
+  setInterval(function () {
+    if (daysDrawn && daysDrawn !== new Date().toDateString()) dayParts();
+  }, 60000);
+
   document.addEventListener('htmx:load', function (e) {
     localTimes(e.detail.elt);
     offerAllActions(e.detail.elt);
+    var m = messages();
+    if (m && (m.contains(e.detail.elt) || e.detail.elt.contains(m))) dayParts();
   });
   document.addEventListener('parley:times', function (e) { localTimes(e.detail.root); });
 

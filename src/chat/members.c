@@ -74,10 +74,14 @@ user_id_of(struct members *m, const char *ref, char id[ID_LEN + 1], bool *admin,
     const char *field, struct problem *p)
 {
 	json_t *user;
-	if (ref == NULL || store_user_get(m->store, ref, &user, NULL) != STORE_OK) {
+	enum store_status rc = ref != NULL ? store_user_get(m->store, ref, &user, NULL) :
+	    STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND) {
 		problem_set(p, 422, "%s: no such user", field);
 		return -1;
 	}
+	if (rc != STORE_OK)
+		return validate_store(m->store, rc, "user", p);
 	snprintf(id, ID_LEN + 1, "%s", json_string_value(json_object_get(user, "id")));
 	if (admin != NULL)
 		*admin = json_is_true(json_object_get(user, "admin"));

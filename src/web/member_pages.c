@@ -174,9 +174,13 @@ form_member_add(struct exchange *x, void *ctx)
 		return;
 	json_t *user = form_string(&f, "user");
 	form_free(&f);
-	if (members_add(h->members, exchange_who(x), exchange_param(x, 0), user, &p) != 0)
+	if (members_add(h->members, exchange_who(x), exchange_param(x, 0), user, &p) != 0) {
+		const char *name = json_string_value(user);
+		if (p.status == 422)	/* in the page's words, not the API's */
+			problem_set(&p, 422, name && *name ? "There is no user named “%s”." :
+			    "Type the user name of the person to add.", name);
 		render_members(x, h, p.status, &p, NULL);
-	else
+	} else
 		to_members(x);
 	json_decref(user);
 }

@@ -9,7 +9,9 @@
 // and a phone size (reading-earlier-desktop.png, reading-earlier-phone.png).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createChat, postMessage, eventually } from '../http/helpers.mjs';
+import path from 'node:path';
+import { api, createChat, postMessage, eventually, startServer, tempDir } from '../http/helpers.mjs';
+import { runSql } from '../http/account_helpers.mjs';
 import { useBrowser, openPage, streamOpen, screenshots, VIEWPORTS } from './helpers.mjs';
 
 const T = { timeout: 30000 };
@@ -138,6 +140,45 @@ test('a right-to-left message is laid out right to left', T, async () => {
   const dir = await page.locator(MSG).last().locator('.msg-body').evaluate((e) => getComputedStyle(e).direction);
   assert.equal(dir, 'rtl');
   await page.close();
+});
+
+test('messages of different days are parted by their day: a date, "Yesterday", "Today"; live posts and deletions keep the parts right', T, async (t) => {
+  const dir = tempDir();
+  const db = path.join(dir.dir, 'days.db');
+  let own = await startServer({ db });
+  t.after(async () => {
+    await own.stop();
+    dir.cleanup();
+  });
+  const days = await createChat(own.url, 'Across the days');
+  for (let i = 1; i <= 5; i++) await postMessage(own.url, days.id, `day message ${i}`, 'Ada');
+  await own.stop('SIGTERM', { keepDb: true });
+  const ago = (when) => `strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '${when}')`;
+  runSql(db, `UPDATE messages SET created_at = ${ago('-3 days')} WHERE seq <= 2;` +
+    `UPDATE messages SET created_at = ${ago('-1 day')} WHERE seq = 3`);
+  own = await startServer({ db });
+  const ctx = await browser.newContext({ viewport: VIEWPORTS.phone, timezoneId: 'UTC' });
+  t.after(() => ctx.close());
+  const page = await openPage(ctx, `${own.url}/chats/${days.id}`, { errors, htmx: true });
+  await streamOpen(page);
+  // each part: its label and the message right after it
+  const parts = () => page.$$eval('#messages > .day', (els) => els.map((e) => `${e.textContent} > ${e.nextElementSibling.id}`));
+  const [first, ...rest] = await parts();
+  assert.match(first, /^\w+, \d+ \w+ > msg-1$|^\w+, \w+ \d+ > msg-1$/, 'three days ago: its weekday and date');
+  assert.deepEqual(rest, ['Yesterday > msg-3', 'Today > msg-4']);
+  assert.match(await page.locator('#msg-1 time').textContent(), /^\d\d:\d\d/, 'a message\'s time is its hour: its day heads it');
+
+  await postMessage(own.url, days.id, 'said today, live', 'Ada');
+  await page.locator('#msg-6').waitFor({ state: 'attached' });
+  assert.deepEqual((await parts()).slice(1), ['Yesterday > msg-3', 'Today > msg-4'], 'a live post of today adds no part');
+  assert.equal((await api(own.url, 'DELETE', `/api/v1/chats/${days.id}/messages/3`)).status, 204);
+  await eventually(async () => (await parts()).length === 2, { timeout: 3000, what: 'yesterday\'s part gone with its only message' });
+  assert.equal((await parts())[1], 'Today > msg-4');
+  for (const seq of [4, 5, 6]) assert.equal((await api(own.url, 'DELETE', `/api/v1/chats/${days.id}/messages/${seq}`)).status, 204);
+  await eventually(async () => (await parts()).length === 1, { timeout: 3000, what: 'today\'s part gone with its messages' });
+  await postMessage(own.url, days.id, 'today again', 'Ada');
+  await eventually(async () => (await parts())[1] === 'Today > msg-7', { timeout: 3000, what: 'a part for today with the next post' });
+  await screenshots(page, 'reading-days');
 });
 
 test('no JavaScript errors', () => {
