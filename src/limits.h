@@ -52,6 +52,7 @@
 #define LIMIT_INDEX_CHATS         50            /* chats on one page of the chat list */
 #define LIMIT_EVENTS_KEPT         2000          /* durable events kept per chat (>= 1000) */
 #define LIMIT_POSTS_PER_COMMIT    64            /* people's posts grouped in one transaction */
+#define LIMIT_CHANGE_TRIES        5             /* a change redone on what others changed meanwhile */
 #define LIMIT_POSTED_CHATS        8192          /* chats whose settings posts find in memory (slots) */
 #define LIMIT_COPY_CHUNK_BYTES    (256 * 1024)  /* parley copy: rows sent to PostgreSQL at a time */
 

@@ -333,21 +333,22 @@ bots_get(struct bots *b, const char *id_or_name, json_t **bot, struct problem *p
 	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
 }
 
-int
-bots_update(struct bots *b, const struct who *who, const char *id, json_t *fields,
+/* The bot read, the fields merged in and written: STORE_CHANGED when changed meanwhile. */
+static enum store_status
+update_as_read(struct bots *b, const struct who *who, const char *id, json_t *fields,
     json_t **bot, struct problem *p)
 {
 	json_t *old;
 	if (bots_get(b, id, &old, p) != 0)
-		return -1;
+		return STORE_ERROR;
 	json_t *complete = check_rights(who, old, fields, p) == 0 ? merge(b, old, fields, p) :
 	    NULL;
 	if (complete == NULL) {
 		json_decref(old);
-		return -1;
+		return STORE_ERROR;
 	}
 	const char *bot_id = json_string_value(json_object_get(old, "id"));
-	enum store_status rc = store_bot_update(b->store, bot_id, complete, bot);
+	enum store_status rc = store_bot_update(b->store, bot_id, old, complete, bot);
 	json_decref(complete);
 	bots_changed(b);
 	if (rc == STORE_OK && !json_equal(json_object_get(old, "name"), json_object_get(*bot, "name"))) {
@@ -356,7 +357,23 @@ bots_update(struct bots *b, const struct who *who, const char *id, json_t *field
 		json_decref(chats);
 	}
 	json_decref(old);
-	return rc == STORE_OK ? 0 : validate_store(b->store, rc, "bot", p);
+	if (rc != STORE_OK && rc != STORE_CHANGED)
+		validate_store(b->store, rc, "bot", p);
+	return rc;
+}
+
+/* A change of the bot as it is: made again on what another request changed meanwhile. */
+int
+bots_update(struct bots *b, const struct who *who, const char *id, json_t *fields,
+    json_t **bot, struct problem *p)
+{
+	for (int tries = 0; tries < LIMIT_CHANGE_TRIES; tries++) {
+		enum store_status rc = update_as_read(b, who, id, fields, bot, p);
+		if (rc != STORE_CHANGED)
+			return rc == STORE_OK ? 0 : -1;
+	}
+	problem_set(p, 409, "the bot is being changed by others right now; try again");
+	return -1;
 }
 
 int

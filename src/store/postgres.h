@@ -238,7 +238,7 @@ enum store_status postgres_bot_get(struct postgres_store *st, const char *id_or_
 		    json_t **bot);
 enum store_status postgres_bot_create(struct postgres_store *st, json_t *fields, json_t **bot);
 enum store_status postgres_bot_update(struct postgres_store *st, const char *id,
-		    json_t *fields, json_t **bot);
+		    json_t *old, json_t *fields, json_t **bot);
 json_t		*postgres_bot_chats(struct postgres_store *st, const char *id);
 enum store_status postgres_bot_delete(struct postgres_store *st, const char *id);
 json_t		*postgres_user_list(struct postgres_store *st);

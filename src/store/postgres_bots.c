@@ -40,13 +40,12 @@ postgres_bot_get(struct postgres_store *st, const char *id_or_name, json_t **bot
 	return postgres_one(st, PG_BOT_GET, &p, row_bot, bot);
 }
 
-/* A Bot's fields as $2..$11, after its id ($1). */
+/* A Bot's ten fields as $2..$11. */
 static void
-bot_params(struct pg_params *p, const char *id, json_t *f)
+bot_params(struct pg_params *p, json_t *f)
 {
 	static const char *const text_fields[] = { "name", "persona", "backend", "model",
 	    "base_url", "api_key_env" };
-	pg_text(p, id);
 	for (int i = 0; i < 6; i++)
 		pg_text(p, json_string_value(json_object_get(f, text_fields[i])));
 	pg_real(p, json_number_value(json_object_get(f, "temperature")));
@@ -56,18 +55,26 @@ bot_params(struct pg_params *p, const char *id, json_t *f)
 	pg_text(p, greeting ? greeting : "");
 }
 
-/* Runs an insert or update; STORE_CONFLICT when the name is taken. */
+/*
+ * Runs an insert, or an update of the bot as it was read (old);
+ * STORE_CONFLICT when the name is taken.
+ */
 static enum store_status
-write_bot(struct postgres_store *st, enum pg_stmt which, const char *id, json_t *fields,
-    json_t **bot)
+write_bot(struct postgres_store *st, enum pg_stmt which, const char *id, json_t *old,
+    json_t *fields, json_t **bot)
 {
 	struct pg_params p = {0};
-	bot_params(&p, id, fields);
+	char *read = old != NULL ? json_dumps(old, JSON_COMPACT) : NULL;
+	pg_text(&p, id);
+	bot_params(&p, fields);
+	if (read != NULL)
+		pg_text(&p, read);
 	long changed = postgres_exec(st, which, &p);
+	free(read);
 	if (changed < 0)
 		return postgres_failure(st);
 	if (changed == 0)
-		return STORE_NOT_FOUND;
+		return STORE_CHANGED;
 	return postgres_bot_get(st, id, bot);
 }
 
@@ -76,13 +83,14 @@ postgres_bot_create(struct postgres_store *st, json_t *fields, json_t **bot)
 {
 	char id[ID_LEN + 1];
 	id_generate(id);
-	return write_bot(st, PG_BOT_INSERT, id, fields, bot);
+	return write_bot(st, PG_BOT_INSERT, id, NULL, fields, bot);
 }
 
 enum store_status
-postgres_bot_update(struct postgres_store *st, const char *id, json_t *fields, json_t **bot)
+postgres_bot_update(struct postgres_store *st, const char *id, json_t *old, json_t *fields,
+    json_t **bot)
 {
-	return write_bot(st, PG_BOT_UPDATE, id, fields, bot);
+	return write_bot(st, PG_BOT_UPDATE, id, old, fields, bot);
 }
 
 json_t *

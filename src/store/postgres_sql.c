@@ -260,7 +260,14 @@ const char *const pg_sql[PG_COUNT] = {
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
 	[PG_BOT_UPDATE] = "UPDATE bots SET name = $2, persona = $3, backend = $4, model = $5,"
 	    " base_url = $6, api_key_env = $7, temperature = $8, max_tokens = $9,"
-	    " talkativeness = $10, greeting = $11 WHERE id = $1",
+	    " talkativeness = $10, greeting = $11 FROM json_to_record($12::json) AS o(name text,"
+	    " persona text, backend text, model text, base_url text, api_key_env text,"
+	    " temperature double precision, max_tokens integer, talkativeness double precision,"
+	    " greeting text) WHERE bots.id = $1 AND (bots.name, bots.persona, bots.backend,"
+	    " bots.model, bots.base_url, bots.api_key_env, bots.temperature, bots.max_tokens,"
+	    " bots.talkativeness, bots.greeting) IS NOT DISTINCT FROM (o.name, o.persona,"
+	    " o.backend, o.model, o.base_url, o.api_key_env, o.temperature, o.max_tokens,"
+	    " o.talkativeness, o.greeting)",	/* still as read ($12, the Bot read) */
 	[PG_BOT_DELETE] = "DELETE FROM bots WHERE id = $1",
 	[PG_BOT_CHATS] = "SELECT chat_id FROM chat_bots WHERE bot_id = $1",
 	[PG_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY n",

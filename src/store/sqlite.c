@@ -232,7 +232,10 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[SQL_BOT_UPDATE] = "UPDATE bots SET name = ?2, persona = ?3, backend = ?4, model = ?5,"
 	    " base_url = ?6, api_key_env = ?7, temperature = ?8, max_tokens = ?9,"
-	    " talkativeness = ?10, greeting = ?11 WHERE id = ?1",
+	    " talkativeness = ?10, greeting = ?11 WHERE id = ?1 AND name IS ?12"
+	    " AND persona IS ?13 AND backend IS ?14 AND model IS ?15 AND base_url IS ?16"
+	    " AND api_key_env IS ?17 AND temperature IS ?18 AND max_tokens IS ?19"
+	    " AND talkativeness IS ?20 AND greeting IS ?21",	/* still as read */
 	[SQL_BOT_DELETE] = "DELETE FROM bots WHERE id = ?1",
 	[SQL_BOT_CHATS] = "SELECT chat_id FROM chat_bots WHERE bot_id = ?1",
 	[SQL_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY rowid",

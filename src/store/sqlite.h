@@ -160,8 +160,8 @@ json_t		*sqlite_bot_list(struct sqlite_store *st);
 enum store_status sqlite_bot_get(struct sqlite_store *st, const char *id_or_name,
 		    json_t **bot);
 enum store_status sqlite_bot_create(struct sqlite_store *st, json_t *fields, json_t **bot);
-enum store_status sqlite_bot_update(struct sqlite_store *st, const char *id, json_t *fields,
-		    json_t **bot);
+enum store_status sqlite_bot_update(struct sqlite_store *st, const char *id, json_t *old,
+		    json_t *fields, json_t **bot);
 json_t		*sqlite_bot_chats(struct sqlite_store *st, const char *id);
 enum store_status sqlite_bot_delete(struct sqlite_store *st, const char *id);
 json_t		*sqlite_user_list(struct sqlite_store *st);

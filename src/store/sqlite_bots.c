@@ -46,30 +46,36 @@ sqlite_bot_get(struct sqlite_store *st, const char *id_or_name, json_t **bot)
 	return sqlite_one(st, s, row_bot, bot);
 }
 
-/* Binds a Bot's fields as ?2..?11 (the id is ?1). */
+/* Binds a Bot's ten fields as ?at.. */
 static void
-bind_bot(sqlite3_stmt *s, json_t *f)
+bind_bot(sqlite3_stmt *s, int at, json_t *f)
 {
 	static const char *const text_fields[] = { "name", "persona", "backend", "model",
 	    "base_url", "api_key_env" };
 	for (int i = 0; i < 6; i++)
-		sqlite_bind_text(s, 2 + i, json_string_value(json_object_get(f, text_fields[i])));
-	sqlite3_bind_double(s, 8, json_number_value(json_object_get(f, "temperature")));
-	sqlite3_bind_int64(s, 9, json_integer_value(json_object_get(f, "max_tokens")));
-	sqlite3_bind_double(s, 10, json_number_value(json_object_get(f, "talkativeness")));
+		sqlite_bind_text(s, at + i, json_string_value(json_object_get(f, text_fields[i])));
+	sqlite3_bind_double(s, at + 6, json_number_value(json_object_get(f, "temperature")));
+	sqlite3_bind_int64(s, at + 7, json_integer_value(json_object_get(f, "max_tokens")));
+	sqlite3_bind_double(s, at + 8, json_number_value(json_object_get(f, "talkativeness")));
 	const char *greeting = json_string_value(json_object_get(f, "greeting"));
-	sqlite_bind_text(s, 11, greeting ? greeting : "");
+	sqlite_bind_text(s, at + 9, greeting ? greeting : "");
 }
 
-/* Runs an insert or update; STORE_CONFLICT when the name is taken. */
+/*
+ * Runs an insert, or an update of the bot as it was read (old);
+ * STORE_CONFLICT when the name is taken.
+ */
 static enum store_status
-write_bot(struct sqlite_store *st, enum stmt_id which, const char *id, json_t *fields, json_t **bot)
+write_bot(struct sqlite_store *st, enum stmt_id which, const char *id, json_t *old,
+    json_t *fields, json_t **bot)
 {
 	sqlite3_stmt *s = sqlite_stmt(st, which);
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite_bind_text(s, 1, id);
-	bind_bot(s, fields);
+	bind_bot(s, 2, fields);
+	if (old != NULL)
+		bind_bot(s, 12, old);
 	int rc = sqlite3_step(s);
 	int ext = sqlite3_extended_errcode(st->db);
 	sqlite3_reset(s);
@@ -80,7 +86,7 @@ write_bot(struct sqlite_store *st, enum stmt_id which, const char *id, json_t *f
 		return STORE_ERROR;
 	}
 	if (sqlite3_changes(st->db) == 0)
-		return STORE_NOT_FOUND;
+		return STORE_CHANGED;
 	return sqlite_bot_get(st, id, bot);
 }
 
@@ -89,14 +95,15 @@ sqlite_bot_create(struct sqlite_store *st, json_t *fields, json_t **bot)
 {
 	char id[ID_LEN + 1];
 	id_generate(id);
-	return write_bot(st, SQL_BOT_INSERT, id, fields, bot);
+	return write_bot(st, SQL_BOT_INSERT, id, NULL, fields, bot);
 }
 
 enum store_status
-sqlite_bot_update(struct sqlite_store *st, const char *id, json_t *fields, json_t **bot)
+sqlite_bot_update(struct sqlite_store *st, const char *id, json_t *old, json_t *fields,
+    json_t **bot)
 {
 	json_object_clear(st->chats);	/* chats name their bots */
-	return write_bot(st, SQL_BOT_UPDATE, id, fields, bot);
+	return write_bot(st, SQL_BOT_UPDATE, id, old, fields, bot);
 }
 
 json_t *

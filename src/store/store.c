@@ -349,9 +349,10 @@ store_bot_create(struct store *st, json_t *fields, json_t **bot)
 }
 
 enum store_status
-store_bot_update(struct store *st, const char *id, json_t *fields, json_t **bot)
+store_bot_update(struct store *st, const char *id, json_t *old, json_t *fields,
+    json_t **bot)
 {
-	return DISPATCH(bot_update, id, fields, bot);
+	return DISPATCH(bot_update, id, old, fields, bot);
 }
 
 json_t *

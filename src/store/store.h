@@ -30,6 +30,7 @@ enum store_status {
 	STORE_GONE = -3,	/* events asked for are no longer kept */
 	STORE_CONFLICT = -4,	/* a bot or user with that name exists */
 	STORE_FENCED = -5,	/* the turn lease was lost: another node writes the chat's turns */
+	STORE_CHANGED = -6,	/* changed since it was read: read it again */
 };
 
 /* A message to append; author, user_id or bot_id may be NULL. */
@@ -293,9 +294,13 @@ json_t		*store_bot_list(struct store *st);
 enum store_status store_bot_get(struct store *st, const char *id_or_name, json_t **bot);
 /* fields: a complete, validated Bot without "id". */
 enum store_status store_bot_create(struct store *st, json_t *fields, json_t **bot);
-/* fields: the complete, validated new Bot. */
-enum store_status store_bot_update(struct store *st, const char *id, json_t *fields,
-		    json_t **bot);
+/*
+ * fields: the complete, validated new Bot, made from old as read: written
+ * only while the stored bot is still old (STORE_CHANGED when another
+ * request, on any node, changed or deleted it meanwhile).
+ */
+enum store_status store_bot_update(struct store *st, const char *id, json_t *old,
+		    json_t *fields, json_t **bot);
 /* The ids of the chats the bot is in. */
 json_t		*store_bot_chats(struct store *st, const char *id);
 /* Deletes the bot and takes it out of every chat. */

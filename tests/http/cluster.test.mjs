@@ -432,6 +432,20 @@ describe('three nodes over Redis', { skip }, () => {
     assert.deepEqual(evs(s2).slice(from, idle + 1).filter((e) => e.event === 'message' && e.json.kind === 'bot').map((e) => e.json.author), [renamed], 'node 2 knows the bot by its new name');
   });
 
+  test('one bot PATCHed on two nodes at once, each a different field: both changes kept (10 rounds)', T, async () => {
+    const [n1, n2] = cl.nodes;
+    const bot = await createBot(n1.url, { name: uniqueName('Edited'), backend: 'echo' });
+    for (let i = 1; i <= 10; i++) {
+      const [a, b] = await Promise.all([
+        api(n1.url, 'PATCH', `/api/v1/bots/${bot.id}`, { persona: `persona ${i}` }),
+        api(n2.url, 'PATCH', `/api/v1/bots/${bot.id}`, { temperature: i / 10 }),
+      ]);
+      assert.deepEqual([a.status, b.status], [200, 200], `${a.text} | ${b.text}`);
+      const now = (await api(n1.url, 'GET', `/api/v1/bots/${bot.id}`)).json;
+      assert.deepEqual([now.persona, now.temperature], [`persona ${i}`, i / 10], `round ${i}: neither change lost`);
+    }
+  });
+
   test('the chat lists: a browser\'s stream (?chats=ID&list=1) on node 2 gets a list:chat event when a message is posted on node 1', T, async () => {
     const [n1, n2] = cl.nodes;
     const chat = await createChat(n1.url, 'listed');

@@ -699,8 +699,13 @@ test_chat_reads_follow_writes(void **state)
 	json_decref(b);
 
 	json_object_set_new(fields, "name", json_string("Echo Two"));
-	json_t *renamed = NULL;
-	assert_int_equal(store_bot_update(st, str(bot, "id"), fields, &renamed), STORE_OK);
+	json_t *renamed = NULL, *stale = json_deep_copy(bot);
+	json_object_set_new(stale, "persona", json_string("as it was before someone's change"));
+	assert_int_equal(store_bot_update(st, str(bot, "id"), stale, fields, &renamed),
+	    STORE_CHANGED);
+	json_decref(stale);
+	assert_null(renamed);
+	assert_int_equal(store_bot_update(st, str(bot, "id"), bot, fields, &renamed), STORE_OK);
 	assert_int_equal(store_chat_get(st, id, &b), STORE_OK);
 	assert_string_equal(str(json_array_get(json_object_get(b, "bots"), 0), "name"), "Echo Two");
 	json_decref(b);
