@@ -1213,7 +1213,7 @@ export function parseMetrics(text) {
 /** The integers a, a + 1, …, b. */
 export const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-/** Poll `fn` until it returns truthy (or throws no more); fail after `timeout` ms with `what`. */
+/** Poll `fn` until it returns truthy (or throws no more); fail after `timeout` ms with `what` (a string, or a function giving one). */
 export async function eventually(fn, { timeout = 2000, interval = 50, what = 'condition' } = {}) {
   const t0 = Date.now();
   let last;
@@ -1225,7 +1225,7 @@ export async function eventually(fn, { timeout = 2000, interval = 50, what = 'co
       last = e;
     }
     if (Date.now() - t0 > timeout) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : `; last value ${JSON.stringify(last)}`}`);
+      throw new Error(`timed out after ${timeout} ms waiting for ${typeof what === 'function' ? what() : what}${last instanceof Error ? `: ${last.message}` : `; last value ${JSON.stringify(last)}`}`);
     }
     await sleep(interval);
   }
