@@ -40,8 +40,9 @@ new_user_form(struct buf *b)
 	    " placeholder=\"as the name\"></label>"
 	    "<label>Password<input name=\"password\" type=\"password\" required minlength=\"%d\""
 	    " autocomplete=\"new-password\"></label>"
-	    "<label class=\"check\"><input type=\"checkbox\" name=\"admin\" value=\"1\">"
-	    " Administrator</label><div><button type=\"submit\">Add</button></div></form>"
+	    "<div class=\"row form-end\"><label class=\"check\"><input type=\"checkbox\""
+	    " name=\"admin\" value=\"1\"> Administrator</label><button type=\"submit\">Add"
+	    "</button></div></form>"
 	    "<p class=\"hint\">Tell them their name and password; they can change the password"
 	    " on their account page.</p></section>",
 	    LIMIT_USER_NAME_CHARS, LIMIT_DISPLAY_NAME_CHARS, LIMIT_PASSWORD_MIN_CHARS);
