@@ -147,6 +147,20 @@ do_asked(struct turns *t, const char *chat_id, json_t *asked)
 
 /* ---------- taking a dead node's flows over ---------- */
 
+/* The reply's end stored under the flow's new lease, or else kept and stored again. */
+static void
+end_orphan(struct flow *f, json_t *m, const char *body, const char *state, const char *why)
+{
+	json_t *final = json_pack("{s:O, s:O, s:s, s:s, s:s?}", "chat_id",
+	    json_object_get(m, "chat_id"), "seq", json_object_get(m, "seq"), "body", body,
+	    "state", state, "error", why);
+	flow_fence_on(f);
+	enum store_status rc = flow_fence_off(f, turn_end_store(f->turns, final));
+	if (rc != STORE_OK && rc != STORE_FENCED && rc != STORE_NOT_FOUND)
+		turn_end_keep(f->turns, final, f, false);
+	json_decref(final);
+}
+
 /*
  * The replies the lost node was writing end "stopped", with the longest text
  * known; one whose end this node has waiting to be stored (its own lease
@@ -156,7 +170,7 @@ static void
 stop_orphans(struct flow *f, const char *node)
 {
 	struct turns *t = f->turns;
-	json_t *left = store_messages_streaming(t->store), *m, *msg;
+	json_t *left = store_messages_streaming(t->store), *m;
 	json_t *seen = events_reply_elsewhere(t->events, flow_chat(f));
 	char error[160];
 	if (strcmp(node, t->node) == 0)		/* this one, its lease lapsed meanwhile */
@@ -179,10 +193,7 @@ stop_orphans(struct flow *f, const char *node)
 			state = str(waiting, "state");
 			why = str(waiting, "error");
 		}
-		flow_fence_on(f);
-		if (flow_fence_off(f, events_message_finish(t->events, flow_chat(f),
-		    (uint64_t)json_integer_value(seq), body, state, why, &msg)) == STORE_OK)
-			json_decref(msg);
+		end_orphan(f, m, body, state, why);
 	}
 	json_decref(seen);
 	json_decref(left);

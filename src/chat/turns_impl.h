@@ -80,8 +80,12 @@ void		 turn_pick_auto(struct flow *f);
 /* turn_ends.c */
 /* Stores a reply's end (its final Message); STORE_OK once it is stored and published. */
 enum store_status turn_end_store(struct turns *t, json_t *final);
-/* The end could not be stored: tabs see it now, and it is stored again each second. */
-void		 turn_end_keep(struct turns *t, json_t *final, const struct flow *f);
+/*
+ * The end could not be stored: it is stored again each second; with show
+ * (final a whole Message, not only its chat_id, seq, body, state and
+ * error), tabs see it now.
+ */
+void		 turn_end_keep(struct turns *t, json_t *final, const struct flow *f, bool show);
 /* The newest end of the chat's replies not stored yet (borrowed), or NULL. */
 json_t		*turn_end_waiting(struct turns *t, const char *chat_id);
 void		 turn_ends_init(struct turns *t, struct event_base *base);
