@@ -296,6 +296,8 @@
     var list = root.matches && root.matches('article.msg') ? [root] : root.querySelectorAll('article.msg');
     Array.prototype.forEach.call(list, offerActions);
   }
+  // a new name (--auth none): which messages are one's own changes with it
+  document.addEventListener('parley:name', function () { offerAllActions(messages()); });
 
   function report(text) {
     var box = document.getElementById('chat-error');

@@ -134,6 +134,19 @@ test('naming oneself lists one as here at once, in another person\'s tab too, wi
   }
 });
 
+test('one\'s own messages change side with one\'s name (--auth none), without a reload', T, async () => {
+  const page = await chatTab();
+  const own = () => page.$$eval('#messages > article.msg-own .msg-author', (els) => [...new Set(els.map((e) => e.textContent))]);
+  assert.deepEqual(await own(), ['Ada'], 'Ada\'s messages on her side');
+  await page.locator('#composer .posting-as').click();
+  const author = page.locator('#composer [name=author]');
+  await author.fill('Grace');
+  await author.dispatchEvent('change');
+  await eventually(async () => JSON.stringify(await own()) === '["Grace"]', { timeout: 3000, what: 'Grace\'s messages on the own side, Ada\'s not' });
+  await page.evaluate(() => localStorage.setItem('parley.author', 'Ada'));
+  await page.close();
+});
+
 test('a right-to-left message is laid out right to left', T, async () => {
   await postMessage(srv.url, chat.id, 'مرحبا بكم في الدردشة.', 'Ada');
   const page = await chatTab();
