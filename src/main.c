@@ -63,7 +63,7 @@ struct runtime {
 	struct handlers		 handlers;
 	struct server		*server;
 	struct event		*sigint, *sigterm, *drain;
-	struct event		*db_check;	/* the database file is still there */
+	struct event		*db_check;	/* the database is still there, streams not behind it */
 	time_t			 deadline;	/* shutting down: the loop stops by then */
 	bool			 replies_stopped;	/* shutting down: stop_replies() ran */
 	char			 setup[SECRET_LEN + 1];	/* the first admin's setup token, or "" */
@@ -170,12 +170,22 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	fiber_run_serial(stop_replies, rt);	/* after the services' turn in hand */
 }
 
+/*
+ * Every LIMIT_DB_CHECK_SECONDS: the database is still there (logged once
+ * when the file is gone); on PostgreSQL without Redis, the chats with
+ * streams here are not behind it either (a commit whose answer the broken
+ * connection lost may have stored events nobody published). With Redis,
+ * the bus checks that every LIMIT_BUS_CHECK_SECONDS.
+ */
 static void
 check_database(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	store_available(arg);	/* logs once when the file is gone */
+	struct runtime *rt = arg;
+	store_available(rt->store);
+	if (rt->redis == NULL && store_is_postgres_url(rt->cfg->db) && !chats_stopping(rt->chats))
+		catchup_all(rt->catchup);
 }
 
 /* The hub tells presence of each stream that leaves a chat. */
@@ -550,7 +560,7 @@ main(int argc, char **argv)
 	rt.sigint = evsignal_new(rt.base, SIGINT, on_signal, &rt);
 	rt.sigterm = evsignal_new(rt.base, SIGTERM, on_signal, &rt);
 	rt.drain = evtimer_new(rt.base, drain_check, &rt);
-	rt.db_check = event_new(rt.base, -1, EV_PERSIST, check_database, rt.store);
+	rt.db_check = event_new(rt.base, -1, EV_PERSIST, check_database, &rt);
 	evsignal_add(rt.sigint, NULL);
 	evsignal_add(rt.sigterm, NULL);
 	struct timeval db_every = { LIMIT_DB_CHECK_SECONDS, 0 };

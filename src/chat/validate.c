@@ -38,6 +38,9 @@ validate_store(struct store *st, enum store_status rc, const char *what, struct 
 		problem_set(p, 404, "%s not found", what);
 	else if (rc == STORE_CONFLICT)
 		problem_set(p, 409, "name: a %s with that name exists", what);
+	else if (rc == STORE_UNKNOWN)
+		problem_set(p, 503, "the database connection broke as this was being stored: it may"
+		    " have been stored; look before sending it again");
 	else if (store_unreachable(st) || !store_available(st))
 		problem_set(p, 503, "the database cannot be reached now; nothing was changed");
 	else

@@ -410,6 +410,15 @@ postgres_run(struct postgres_store *st, enum pg_stmt id, const struct pg_params 
 	return r;
 }
 
+/* The server refused the statement (an error it answered, not the connection's failure). */
+static bool
+refused(const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	return PQresultStatus(r) == PGRES_FATAL_ERROR && state != NULL &&
+	    strncmp(state, "08", 2) != 0;
+}
+
 /* The batch's statements sent in one pipeline, their answers read; 0 when all went out. */
 static int
 pipeline(struct postgres_store *st, struct pg_batch *b)
@@ -428,10 +437,16 @@ pipeline(struct postgres_store *st, struct pg_batch *b)
 		sent++;
 	}
 	bool ok = sent == b->n && PQpipelineSync(st->conn) && await_sent(st);
-	for (size_t i = 0; ok && i < b->n; i++)
+	b->maybe_committed = ok;	/* until an answer says otherwise */
+	for (size_t i = 0; ok && i < b->n; i++) {
 		ok = (b->result[i] = await_answer(st)) != NULL;
+		if (ok && refused(b->result[i]))
+			b->maybe_committed = false;	/* the transaction is rolled back */
+	}
 	PGresult *sync = ok ? await_answer(st) : NULL;
 	ok = ok && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	if (sync != NULL)
+		b->maybe_committed = false;	/* the commit's answer came: known */
 	PQclear(sync);
 	return PQexitPipelineMode(st->conn) && ok ? 0 : -1;
 }
@@ -442,6 +457,7 @@ postgres_run_batch(struct postgres_store *st, struct pg_batch *b)
 	take_turn(st);
 	assert(!st->in_transaction);	/* the batch is a transaction of its own */
 	memset(b->result, 0, sizeof b->result);
+	b->maybe_committed = false;
 	snprintf(st->sqlstate, sizeof st->sqlstate, "08006");	/* connection failure */
 	char name[16];
 	int rc = connected(st);

@@ -108,13 +108,16 @@ struct pg_batch {
 	enum pg_stmt		 id[PG_BATCH_MAX];
 	const struct pg_params	*params[PG_BATCH_MAX];	/* NULL: none */
 	PGresult		*result[PG_BATCH_MAX];	/* when it succeeded: PQclear each */
+	bool			 maybe_committed;	/* failed: after the commit went out */
 };
 /*
  * Runs the batch's statements in order, in one round trip and one
  * transaction: 0 when every one succeeded and they committed, else -1,
  * every result dropped, st->sqlstate the failure's, and none of them
- * committed (when the connection broke after they went out, that cannot
- * be known). Not inside a transaction the caller began.
+ * committed, unless b->maybe_committed: the connection broke (or the
+ * answer was given up) after the whole batch and its commit went out,
+ * with no statement refused, so whether it committed cannot be known.
+ * Not inside a transaction the caller began.
  */
 int		 postgres_run_batch(struct postgres_store *st, struct pg_batch *b);
 /*

@@ -460,15 +460,25 @@ postgres_messages_unleased(struct postgres_store *st)
 	return postgres_collect(st, PG_MSG_UNLEASED, NULL, row_streaming);
 }
 
-/* The whole transaction of postgres_messages_add failed: none was stored. */
+/*
+ * The whole transaction of postgres_messages_add failed: none was stored,
+ * or (STORE_UNKNOWN) the connection broke after its commit went out.
+ */
 static enum store_status
-messages_failed(struct postgres_store *st, struct message_added *out, size_t n)
+messages_failed_as(struct postgres_store *st, struct message_added *out, size_t n,
+    enum store_status status)
 {
 	for (size_t i = 0; i < n; i++) {
 		json_decref(out[i].message);
-		out[i] = (struct message_added){ .status = STORE_ERROR };
+		out[i] = (struct message_added){ .status = status };
 	}
-	return postgres_fail(st, STORE_ERROR);
+	return postgres_fail(st, status);
+}
+
+static enum store_status
+messages_failed(struct postgres_store *st, struct message_added *out, size_t n)
+{
+	return messages_failed_as(st, out, n, STORE_ERROR);
 }
 
 /* One's own message is read: the poster's read mark moves up to it. */
@@ -635,7 +645,7 @@ postgres_messages_add(struct postgres_store *st, const struct message_in *in, si
 	postgres_hold(st);
 	if (postgres_run_batch(st, &b) != 0) {
 		postgres_let_go(st);
-		return messages_failed(st, out, n);
+		return messages_failed_as(st, out, n, b.maybe_committed ? STORE_UNKNOWN : STORE_ERROR);
 	}
 	for (size_t i = 0; i < n; i++) {
 		PGresult *r = b.result[at[i]];

@@ -31,6 +31,7 @@ enum store_status {
 	STORE_CONFLICT = -4,	/* a bot or user with that name exists */
 	STORE_FENCED = -5,	/* the turn lease was lost: another node writes the chat's turns */
 	STORE_CHANGED = -6,	/* changed since it was read: read it again */
+	STORE_UNKNOWN = -7,	/* the connection broke after the commit went out: maybe stored */
 };
 
 /* A message to append; author, user_id or bot_id may be NULL. */
@@ -148,7 +149,9 @@ struct message_added {
  * (people's posts are grouped this way: one commit for many). A message to
  * a chat that does not exist is skipped (STORE_NOT_FOUND in its out[i]).
  * STORE_OK once committed; STORE_ERROR when the transaction failed, and
- * then none was stored (every out[i] says STORE_ERROR). A message stored
+ * then none was stored (every out[i] says STORE_ERROR); STORE_UNKNOWN
+ * (PostgreSQL) when the connection broke after the commit went out, so
+ * all or none may be stored (every out[i] says so). A message stored
  * "complete" is final: its row is its event, and nothing changes it.
  */
 enum store_status store_messages_add(struct store *st, const struct message_in *in,

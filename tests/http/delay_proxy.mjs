@@ -3,18 +3,27 @@
 // tests/http/pg_slow.test.mjs and bench/slow_db.mjs. freeze() stops it reading, both ways
 // and for new connections too (a database that hangs: the kernel still takes what is
 // sent, nothing answers), thaw() lets it go on; cut() ends the connections it has and
-// thaws it (a database restarted). close() ends its connections too.
+// thaws it (a database restarted). loseAnswer() ends the connection whose server speaks
+// next, instead of passing on what it says (a connection that breaks after a commit went
+// out: the server did its work, its answer is lost). close() ends its connections too.
 import net from 'node:net';
 
 export async function delayingProxy(socketPath, delay) {
   const conns = new Set();
   let frozen = false;
+  let losing = false;
   const proxy = net.createServer((client) => {
     const server = net.connect(socketPath);
     conns.add(client).add(server);
     if (frozen) client.pause();
     const forward = (from, to) => from.on('data', (d) => setTimeout(() => to.destroyed || to.write(d), delay));
     forward(client, server);
+    server.on('data', () => {
+      if (!losing) return;
+      losing = false;
+      client.destroy();
+      server.destroy();
+    });
     forward(server, client);
     for (const [a, b] of [[client, server], [server, client]]) {
       a.on('error', () => b.destroy());
@@ -31,6 +40,9 @@ export async function delayingProxy(socketPath, delay) {
     thaw: () => {
       frozen = false;
       for (const c of conns) c.resume();
+    },
+    loseAnswer: () => {
+      losing = true;
     },
     cut: () => {
       frozen = false;
