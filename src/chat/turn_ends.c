@@ -55,12 +55,11 @@ retry_later(struct turns *t)
 }
 
 void
-turn_end_keep(struct turns *t, json_t *final, const struct flow *f, bool show)
+turn_end_keep(struct turns *t, json_t *final, const struct flow *f)
 {
 	log_error("chat %s: the end of reply %lld could not be stored; trying again",
 	    str(final, "chat_id"), (long long)json_integer_value(json_object_get(final, "seq")));
-	if (show)
-		events_message_pending(t->events, final);
+	events_message_pending(t->events, final);
 	struct unfinished *u = xcalloc(1, sizeof *u);
 	u->message = json_incref(final);
 	u->fenced = t->node != NULL;

@@ -147,30 +147,36 @@ do_asked(struct turns *t, const char *chat_id, json_t *asked)
 
 /* ---------- taking a dead node's flows over ---------- */
 
-/* The reply's end stored under the flow's new lease, or else kept and stored again. */
+/* The reply (m, its Message) ends under the flow's new lease, or is kept and stored again. */
 static void
 end_orphan(struct flow *f, json_t *m, const char *body, const char *state, const char *why)
 {
-	json_t *final = json_pack("{s:O, s:O, s:s, s:s, s:s?}", "chat_id",
-	    json_object_get(m, "chat_id"), "seq", json_object_get(m, "seq"), "body", body,
-	    "state", state, "error", why);
+	json_t *final = json_deep_copy(m);
+	json_object_set_new(final, "body", json_string(body));
+	json_object_set_new(final, "state", json_string(state));
+	json_object_set_new(final, "error", why ? json_string(why) : json_null());
 	flow_fence_on(f);
 	enum store_status rc = flow_fence_off(f, turn_end_store(f->turns, final));
 	if (rc != STORE_OK && rc != STORE_FENCED && rc != STORE_NOT_FOUND)
-		turn_end_keep(f->turns, final, f, false);
+		turn_end_keep(f->turns, final, f);
 	json_decref(final);
 }
 
 /*
  * The replies the lost node was writing end "stopped", with the longest text
  * known; one whose end this node has waiting to be stored (its own lease
- * lapsed while the database was away) ends as that says.
+ * lapsed while the database was away) ends as that says. False when they
+ * could not be read: the flow keeps the node's name, and the lease tick
+ * tries again.
  */
-static void
+static bool
 stop_orphans(struct flow *f, const char *node)
 {
 	struct turns *t = f->turns;
 	json_t *left = store_messages_streaming(t->store), *m;
+	snprintf(f->orphans_of, sizeof f->orphans_of, "%s", left == NULL ? node : "");
+	if (left == NULL)
+		return false;
 	json_t *seen = events_reply_elsewhere(t->events, flow_chat(f));
 	char error[160];
 	if (strcmp(node, t->node) == 0)		/* this one, its lease lapsed meanwhile */
@@ -197,6 +203,7 @@ stop_orphans(struct flow *f, const char *node)
 	}
 	json_decref(seen);
 	json_decref(left);
+	return true;
 }
 
 /* The lease came from `node`, which let it lapse: its reply ends; its queue (saved) goes on. */
@@ -273,7 +280,9 @@ keep_and_take(void *arg)
 	IDMAP_FOREACH(&t->flows, e, tmp) {
 		struct flow *f = container_of(e, struct flow, entry);
 		flow_lease_keep(f);
-		if (f->lost)
+		if (!f->lost && f->orphans_of[0] != '\0' && stop_orphans(f, f->orphans_of))
+			flow_settle(f);		/* it may have waited only for those */
+		else if (f->lost)
 			flow_free(f);	/* its reply too, without a word more */
 	}
 	json_t *lapsed = store_leases_lapsed(t->store), *l;

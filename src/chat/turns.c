@@ -153,7 +153,7 @@ flow_settle(struct flow *f)
 	}
 	json_decref(state);
 	if (!f->doing_asked && f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
-	    f->auto_left == 0)))
+	    f->auto_left == 0 && f->orphans_of[0] == '\0')))
 		flow_free(f);
 }
 
@@ -208,7 +208,7 @@ reply_finish(struct reply *r, const char *state, const char *error)
 	flow_fence_on(r->flow);
 	enum store_status rc = flow_fence_off(r->flow, turn_end_store(t, final));
 	if (rc != STORE_OK && rc != STORE_FENCED && rc != STORE_NOT_FOUND)
-		turn_end_keep(t, final, r->flow, true);	/* NOT_FOUND: deleted, or ended elsewhere */
+		turn_end_keep(t, final, r->flow);	/* NOT_FOUND: deleted, or ended elsewhere */
 	json_decref(final);
 	metrics_count_reply(state);
 	r->flow->reply = NULL;

@@ -33,6 +33,8 @@ struct flow {
 	bool			 lost;		/* a write found the lease gone: ends, silently */
 	bool			 doing_asked;	/* do_kept_asks: flow_settle leaves it to the caller */
 	int64_t			 kept_ms;	/* when the lease was last taken or kept (monotonic) */
+	char			 orphans_of[LEASE_NODE_MAX];	/* a lost node whose replies are
+						   still to end ("": none; stop_orphans) */
 };
 
 struct turns {
@@ -80,12 +82,8 @@ void		 turn_pick_auto(struct flow *f);
 /* turn_ends.c */
 /* Stores a reply's end (its final Message); STORE_OK once it is stored and published. */
 enum store_status turn_end_store(struct turns *t, json_t *final);
-/*
- * The end could not be stored: it is stored again each second; with show
- * (final a whole Message, not only its chat_id, seq, body, state and
- * error), tabs see it now.
- */
-void		 turn_end_keep(struct turns *t, json_t *final, const struct flow *f, bool show);
+/* The end could not be stored: tabs see it now, and it is stored again each second. */
+void		 turn_end_keep(struct turns *t, json_t *final, const struct flow *f);
 /* The newest end of the chat's replies not stored yet (borrowed), or NULL. */
 json_t		*turn_end_waiting(struct turns *t, const char *chat_id);
 void		 turn_ends_init(struct turns *t, struct event_base *base);

@@ -109,14 +109,6 @@ row_final_event(struct postgres_store *st, PGresult *r, int i)
 }
 
 static json_t *
-row_streaming(struct postgres_store *st, PGresult *r, int i)
-{
-	(void)st;
-	return json_pack("{s:o, s:I, s:o}", "chat_id", pg_col_json(r, i, 0),
-	    "seq", (json_int_t)pg_col_int(r, i, 1), "body", pg_col_json(r, i, 2));
-}
-
-static json_t *
 row_activity(struct postgres_store *st, PGresult *r, int i)
 {
 	(void)st;
@@ -451,13 +443,13 @@ postgres_message_save_text(struct postgres_store *st, const char *chat_id, uint6
 json_t *
 postgres_messages_streaming(struct postgres_store *st)
 {
-	return postgres_collect(st, PG_MSG_STREAMING, NULL, row_streaming);
+	return postgres_collect(st, PG_MSG_STREAMING, NULL, postgres_row_message);
 }
 
 json_t *
 postgres_messages_unleased(struct postgres_store *st)
 {
-	return postgres_collect(st, PG_MSG_UNLEASED, NULL, row_streaming);
+	return postgres_collect(st, PG_MSG_UNLEASED, NULL, postgres_row_message);
 }
 
 /*

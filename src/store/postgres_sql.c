@@ -239,8 +239,8 @@ const char *const pg_sql[PG_COUNT] = {
 	    " AND name IN ('message', 'message-update') AND (data::jsonb->>'seq')::bigint = $2",
 	[PG_EVENT_PURGE_UPDATES] = "DELETE FROM events WHERE chat_id = $1"
 	    " AND name = 'message-update' AND (data::jsonb->>'seq')::bigint = $2",
-	[PG_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",
-	[PG_MSG_UNLEASED] = "SELECT chat_id, seq, body FROM messages m WHERE state = 'streaming'"
+	[PG_MSG_STREAMING] = "SELECT " MSG_READ " FROM messages WHERE state = 'streaming'",
+	[PG_MSG_UNLEASED] = "SELECT " MSG_READ " FROM messages m WHERE state = 'streaming'"
 	    " AND NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.chat_id = m.chat_id"
 	    " AND l.node IS NOT NULL)",
 	[PG_MSG_SAVE_TEXT] = "UPDATE messages SET body = $3 WHERE chat_id = $1 AND seq = $2"

@@ -214,7 +214,7 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	    " AND name = 'message-update' AND json_extract(data, '$.seq') = ?2",
 	[SQL_CHAT_FLOORS] = "UPDATE chats SET last_seq = max(last_seq, ?2),"
 	    " last_event_id = max(last_event_id, ?3) WHERE id = ?1",
-	[SQL_MSG_STREAMING] = "SELECT chat_id, seq, body FROM messages WHERE state = 'streaming'",
+	[SQL_MSG_STREAMING] = "SELECT " MSG_READ " FROM messages WHERE state = 'streaming'",
 	[SQL_MSG_SAVE_TEXT] = "UPDATE messages SET body = ?3 WHERE chat_id = ?1 AND seq = ?2"
 	    " AND state = 'streaming'",
 	[SQL_EVENT_INSERT] = "INSERT INTO events (chat_id, id, name, data)"

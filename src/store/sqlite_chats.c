@@ -155,14 +155,6 @@ row_final_event(struct sqlite_store *st, sqlite3_stmt *s)
 	    "name", "message", "data", sqlite_row_message(st, s));
 }
 
-static json_t *
-row_streaming(struct sqlite_store *st, sqlite3_stmt *s)
-{
-	(void)st;
-	return json_pack("{s:o, s:I, s:o}", "chat_id", sqlite_column_json(s, 0),
-	    "seq", (json_int_t)sqlite3_column_int64(s, 1), "body", sqlite_column_json(s, 2));
-}
-
 /* ---------- the event log ---------- */
 
 /* Event id of the chat was taken: each hundredth drops the log's old events. */
@@ -516,7 +508,7 @@ sqlite_message_save_text(struct sqlite_store *st, const char *chat_id, uint64_t 
 json_t *
 sqlite_messages_streaming(struct sqlite_store *st)
 {
-	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), row_streaming);
+	return sqlite_collect(st, sqlite_stmt(st, SQL_MSG_STREAMING), sqlite_row_message);
 }
 
 /* The whole transaction of store_messages_add failed: none was stored. */

@@ -194,7 +194,7 @@ enum store_status store_message_pick(struct store *st, const char *chat_id, uint
 /* Saves the text so far of a message being written (no event: it is not finished). */
 enum store_status store_message_save_text(struct store *st, const char *chat_id,
 		    uint64_t seq, const char *body);
-/* Every message still "streaming", as [{"chat_id","seq","body"}] (after a crash). */
+/* Every message still "streaming", as Messages (after a crash); NULL when the read failed. */
 json_t		*store_messages_streaming(struct store *st);
 /*
  * The same, only in chats whose turn flow no node holds (no lease, or one
