@@ -486,7 +486,14 @@ accounts_first_admin(struct accounts *a, const char *name, const char *password,
 {
 	setup[0] = '\0';
 	*err = NULL;
-	if (a->mode != AUTH_ACCOUNTS || store_user_count(a->store) != 0)
+	if (a->mode != AUTH_ACCOUNTS)
+		return 0;
+	long users = store_user_count(a->store);
+	if (users < 0) {
+		*err = xstrdup("cannot read the users from the database");
+		return -1;
+	}
+	if (users > 0)
 		return 0;
 	if (name != NULL && *name && password != NULL && *password)
 		return admin_from_env(a, name, password, err);
