@@ -113,7 +113,8 @@ members_remove(struct members *m, const struct who *who, const char *chat_id, co
 	if (may_manage(m, who, chat_id, p) != 0)
 		return -1;
 	if (user_id_of(m, user, id, &admin, "user", p) != 0) {
-		problem_set(p, 404, "user not found");
+		if (p->status == 422)	/* named in the path: no such user is no such thing */
+			problem_set(p, 404, "user not found");
 		return -1;
 	}
 	enum store_status rc = store_member_remove(m->store, chat_id, id);

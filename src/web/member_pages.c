@@ -20,6 +20,7 @@
 #include "util/ids.h"
 #include "util/problem.h"
 #include "util/secret.h"
+#include "util/text.h"
 #include "web/html.h"
 #include "web/layout.h"
 
@@ -172,11 +173,14 @@ form_member_add(struct exchange *x, void *ctx)
 	struct form f;
 	if (page_form(x, &f) != 0)
 		return;
-	json_t *user = form_string(&f, "user");
+	/* a phone's keyboard may add a space after a word */
+	char *typed = form_get(&f, "user") ? text_trim(form_get(&f, "user")) : NULL;
+	json_t *user = typed ? json_string(typed) : NULL;
+	free(typed);
 	form_free(&f);
 	if (members_add(h->members, exchange_who(x), exchange_param(x, 0), user, &p) != 0) {
 		const char *name = json_string_value(user);
-		if (p.status == 422)	/* in the page's words, not the API's */
+		if (p.status == 422 && strstr(p.detail, "no such user") != NULL)	/* the page's words */
 			problem_set(&p, 422, name && *name ? "There is no user named “%s”." :
 			    "Type the user name of the person to add.", name);
 		render_members(x, h, p.status, &p, NULL);
