@@ -350,7 +350,8 @@ update_as_read(struct bots *b, const struct who *who, const char *id, json_t *fi
 	const char *bot_id = json_string_value(json_object_get(old, "id"));
 	enum store_status rc = store_bot_update(b->store, bot_id, old, complete, bot);
 	json_decref(complete);
-	bots_changed(b);
+	if (rc != STORE_CHANGED)
+		bots_changed(b);
 	if (rc == STORE_OK && !json_equal(json_object_get(old, "name"), json_object_get(*bot, "name"))) {
 		json_t *chats = store_bot_chats(b->store, bot_id);
 		touch_chats(b, chats);

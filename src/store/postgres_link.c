@@ -63,7 +63,8 @@ answer_bound(PGconn *conn)
  * in pg_stat_activity, a bound on connecting, and on any one statement; a
  * transaction left idle (its node frozen or cut off: its locks would hold
  * every other node's writes of that chat) is ended by the server; text in
- * UTF-8 whatever the database's own encoding; over
+ * UTF-8 whatever the database's own encoding; numbers read back exactly
+ * (extra_float_digits: a bot's update compares the reals it read); over
  * TCP, a server gone from the network (nothing acknowledged, or no answer to
  * keepalive probes) ends the connection rather than waiting for the kernel's
  * retries (about 15 minutes), so that requests answer 503 and it is made again.
@@ -78,7 +79,8 @@ pg_link_connect(const char *conninfo, unsigned *answer_ms)
 	    STR(LIMIT_DB_UNACKED_MS), STR(LIMIT_DB_KEEPALIVE_IDLE), STR(LIMIT_DB_KEEPALIVE_EVERY),
 	    STR(LIMIT_DB_KEEPALIVE_COUNT),
 	    "-c statement_timeout=" STR(LIMIT_DB_STATEMENT_MS) " -c idle_in_transaction_session_timeout="
-	    STR(LIMIT_DB_IDLE_IN_TRANSACTION_MS) " -c client_min_messages=warning", "UTF8",
+	    STR(LIMIT_DB_IDLE_IN_TRANSACTION_MS) " -c client_min_messages=warning"
+	    " -c extra_float_digits=3", "UTF8",
 	    conninfo, NULL };
 	PGconn *conn = PQconnectdbParams(keys, values, 1);
 	PQsetNoticeProcessor(conn, log_notice, NULL);
