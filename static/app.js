@@ -130,7 +130,10 @@
     var m = messages(), elt = e.detail.elt;
     if (!m || !elt || !elt.classList || !elt.classList.contains('earlier')) return;
     var fromBottom = m.scrollHeight - m.scrollTop;
-    requestAnimationFrame(function () { m.scrollTop = m.scrollHeight - fromBottom; });
+    requestAnimationFrame(function () {
+      dayParts();     // their days' heads first: they take room too
+      m.scrollTop = m.scrollHeight - fromBottom;
+    });
   });
 
   // Times in the reader's zone: the hour for today's and for messages (their day heads
@@ -196,6 +199,12 @@
       if (!next || !next.matches('article.msg')) head.remove();
     });
   }
+  var dayPartsDue = false;
+  function dayPartsSoon() {    // once for everything a swap loaded
+    if (dayPartsDue) return;
+    dayPartsDue = true;
+    requestAnimationFrame(function () { dayPartsDue = false; dayParts(); });
+  }
   setInterval(function () {
     if (daysDrawn && daysDrawn !== new Date().toDateString()) dayParts();
   }, 60000);
@@ -204,7 +213,7 @@
     localTimes(e.detail.elt);
     offerAllActions(e.detail.elt);
     var m = messages();
-    if (m && (m.contains(e.detail.elt) || e.detail.elt.contains(m))) dayParts();
+    if (m && (m.contains(e.detail.elt) || e.detail.elt.contains(m))) dayPartsSoon();
   });
   document.addEventListener('parley:times', function (e) { localTimes(e.detail.root); });
 

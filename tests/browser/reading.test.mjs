@@ -177,7 +177,7 @@ test('messages of different days are parted by their day: a date, "Yesterday", "
   // each part: its label and the message right after it
   const parts = () => page.$$eval('#messages > .day', (els) => els.map((e) => `${e.textContent} > ${e.nextElementSibling.id}`));
   const [first, ...rest] = await parts();
-  assert.match(first, /^\w+, \d+ \w+ > msg-1$|^\w+, \w+ \d+ > msg-1$/, 'three days ago: its weekday and date');
+  assert.match(first, /^\w+, [\w ,]*\d[\w ,]* > msg-1$/, 'three days ago: its weekday and date');
   assert.deepEqual(rest, ['Yesterday > msg-3', 'Today > msg-4']);
   assert.match(await page.locator('#msg-1 time').textContent(), /^\d\d:\d\d/, 'a message\'s time is its hour: its day heads it');
 
