@@ -553,7 +553,8 @@ test_message_finish_and_streaming(void **state)
 	json_t *live = store_messages_streaming(st);
 	assert_int_equal(json_array_size(live), 2);
 	json_t *first = json_array_get(live, 0);
-	assert_int_equal(json_object_size(first), 3);
+	assert_int_equal(json_object_size(first), 12);		/* a whole Message */
+	assert_string_equal(str(first, "kind"), "bot");
 	assert_string_equal(str(first, "chat_id"), id);
 	assert_int_equal(integer(first, "seq"), 1);
 	assert_string_equal(str(first, "body"), "");
