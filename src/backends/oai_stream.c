@@ -56,26 +56,57 @@ take_error(struct oai_stream *p, json_t *chunk)
 	return true;
 }
 
+/* The error an "event: error" or an "error:" line carries: JSON or plain text. */
+static void
+take_error_text(struct oai_stream *p, const char *text, size_t len)
+{
+	json_t *v = json_loadb(text, len, 0, NULL);
+	if (json_is_object(v) && take_error(p, v)) {
+		json_decref(v);
+		return;
+	}
+	const char *msg = json_string_value(json_object_get(v, "message"));
+	char *whole = msg ? xstrdup(msg) : xstrndup(text, len);
+	text_hide(whole, p->secret);
+	fail(p, "model server error: %s", *whole ? whole : "unknown");
+	free(whole);
+	json_decref(v);
+}
+
 static void
 take_chunk(struct oai_stream *p, json_t *chunk)
 {
 	json_t *choice = json_array_get(json_object_get(chunk, "choices"), 0);
 	if (choice == NULL)
 		return;		/* a usage chunk, or a keepalive object */
-	json_t *content = json_object_get(json_object_get(choice, "delta"), "content");
-	if (json_is_string(content) && json_string_length(content) > 0)
+	json_t *delta = json_object_get(choice, "delta");
+	json_t *content = json_object_get(delta, "content");
+	if (json_is_string(content) && json_string_length(content) > 0) {
+		p->content_bytes += json_string_length(content);
 		p->on_delta(p->arg, json_string_value(content), json_string_length(content));
+	}
+	for (const char *const *k = (const char *const[]){ "reasoning_content", "reasoning", NULL };
+	    *k != NULL; k++)
+		p->reasoned |= json_string_length(json_object_get(delta, *k)) > 0;
 	const char *reason = json_string_value(json_object_get(choice, "finish_reason"));
-	if (reason != NULL)
+	if (reason != NULL && *reason) {
 		snprintf(p->finish_reason, sizeof p->finish_reason, "%s", reason);
+		p->status = OAI_DONE;	/* whole: what may follow (usage, [DONE]) adds nothing */
+	}
 }
 
 /* A blank line ends an event: its data is "[DONE]" or one JSON chunk. */
 static void
 end_event(struct oai_stream *p)
 {
+	bool error_event = p->error_event;
+	p->error_event = false;
 	if (p->data.len == 0)
 		return;
+	if (error_event) {
+		take_error_text(p, p->data.data, p->data.len);
+		return;
+	}
 	if (strcmp(p->data.data, "[DONE]") == 0) {
 		p->status = OAI_DONE;
 		return;
@@ -89,24 +120,49 @@ end_event(struct oai_stream *p)
 	json_decref(chunk);
 }
 
+/* The value of a "name: value" line (one space after the colon dropped), or NULL. */
+static const char *
+field(const char *line, size_t len, const char *name, size_t *vlen)
+{
+	size_t n = strlen(name);
+	if (len == n && strncmp(line, name, n) == 0) {
+		*vlen = 0;
+		return line + n;	/* the name alone: an empty value */
+	}
+	if (len <= n || strncmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	const char *value = line + n + 1;
+	*vlen = len - n - 1;
+	if (*vlen > 0 && value[0] == ' ') {
+		value++;
+		(*vlen)--;
+	}
+	return value;
+}
+
 static void
 take_line(struct oai_stream *p, const char *line, size_t len)
 {
-	const char *value = "";
-	size_t vlen = 0;
+	size_t vlen;
+	const char *value;
 	if (len == 0) {
 		end_event(p);
 		return;
 	}
-	if (len >= 5 && strncmp(line, "data:", 5) == 0) {
-		value = line + 5;
-		vlen = len - 5;
-		if (vlen > 0 && value[0] == ' ') {
-			value++;
-			vlen--;
-		}
-	} else if (len != 4 || strncmp(line, "data", 4) != 0)
-		return;		/* comments, event:, id:, retry: ("data" alone: empty value) */
+	if ((value = field(line, len, "error", &vlen)) != NULL) {
+		take_error_text(p, value, vlen);	/* llama.cpp's server */
+		return;
+	}
+	if ((value = field(line, len, "event", &vlen)) != NULL) {
+		p->error_event = vlen == 5 && strncmp(value, "error", 5) == 0;
+		return;
+	}
+	if ((value = field(line, len, "data", &vlen)) == NULL)
+		return;		/* comments, id:, retry: */
+	if (p->data.len == 0 && !p->error_event && vlen == 6 && strncmp(value, "[DONE]", 6) == 0) {
+		p->status = OAI_DONE;	/* whole, its blank line or not */
+		return;
+	}
 	if (p->data.len > 0)
 		buf_addc(&p->data, '\n');
 	buf_add(&p->data, value, vlen);
@@ -118,8 +174,16 @@ take_line(struct oai_stream *p, const char *line, size_t len)
 enum oai_status
 oai_stream_feed(struct oai_stream *p, const char *bytes, size_t n)
 {
+	static const char bom[] = "\xef\xbb\xbf";
 	for (size_t i = 0; i < n && p->status == OAI_MORE; i++) {
 		char c = bytes[i];
+		if (p->bom_seen < 3) {	/* a leading byte order mark is no part of the stream */
+			if (c == bom[p->bom_seen]) {
+				p->bom_seen++;
+				continue;
+			}
+			p->bom_seen = 3;
+		}
 		bool crlf = p->after_cr && c == '\n';
 		p->after_cr = c == '\r';
 		if (crlf)

@@ -2,9 +2,12 @@
  * oai_stream.h - an incremental parser for OpenAI-compatible streaming
  * responses (text/event-stream of chat.completion.chunk objects). Fed bytes
  * as they arrive, in pieces of any size; reports each content delta.
- * Copes with CRLF, comment lines, events split across reads, a role-only
- * first delta, a usage chunk with empty choices, "[DONE]", and error objects
- * sent mid-stream. Pure.
+ * Copes with a leading byte order mark, CRLF, comment lines, events split
+ * across reads, a role-only first delta, a usage chunk with empty choices,
+ * "[DONE]" (with or without its blank line), a finish reason (the answer is
+ * whole at once: some servers keep the connection open), and errors sent
+ * mid-stream: an error object as data, an "event: error", or llama.cpp's
+ * "error:" line. Pure.
  */
 #ifndef PARLEY_OAI_STREAM_H
 #define PARLEY_OAI_STREAM_H
@@ -28,6 +31,10 @@ struct oai_stream {
 	struct buf	 data;		/* the event's data lines so far */
 	enum oai_status	 status;
 	bool		 after_cr;	/* the last byte ended a line with CR */
+	unsigned	 bom_seen;	/* bytes of a leading UTF-8 BOM skipped (3: past it) */
+	bool		 error_event;	/* the event being read is "event: error" */
+	size_t		 content_bytes;	/* the answer's text so far */
+	bool		 reasoned;	/* reasoning text came (not part of the answer) */
 	char		 error[160];
 	char		 finish_reason[32];
 	oai_delta_fn	 on_delta;

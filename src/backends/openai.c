@@ -10,6 +10,9 @@
  * address curl connects to is checked first (endpoint.h), and what a failed
  * reply says is what a user needs (unreachable, timed out, or the HTTP
  * status with the short message of a JSON error), never a foreign body.
+ * A server that answers with one JSON object instead of a stream (a proxy
+ * that ignores "stream", or an error with a 2xx status) is read whole; an
+ * answer with no text in it fails, saying why when the server said.
  */
 #include "backends/backend_impl.h"
 #include "backends/endpoint.h"
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct openai_glue {
 	CURLM			*multi;
@@ -41,7 +45,10 @@ struct openai_job {
 	struct curl_slist	*headers;
 	char			*body;
 	struct oai_stream	 parser;
-	struct buf		 error_body;	/* a non-2xx answer */
+	struct buf		 whole;		/* a body read whole: non-2xx, or JSON */
+	bool			 whole_cut;	/* it was too long: the rest was dropped */
+	bool			 json_answer;	/* a 2xx answer that is JSON, not a stream */
+	bool			 continuing;	/* the reply goes on from its text: none may come */
 	long			 status;
 	bool			 added;		/* the transfer is in the multi handle */
 	bool			 done;		/* [DONE] seen: the reply is whole */
@@ -276,7 +283,27 @@ job_key(const struct openai_job *o)
 }
 
 static void http_error(struct openai_job *o);
+static void check_answered(struct openai_job *o);
 static void end_job(struct openai_job *o);
+
+/* Keeps a piece of a body read whole, up to max bytes in all (then nothing more). */
+static void
+keep_whole(struct openai_job *o, const char *data, size_t len, size_t max)
+{
+	if (o->whole_cut || o->whole.len + len > max)
+		o->whole_cut = true;
+	else
+		buf_add(&o->whole, data, len);
+}
+
+/* A 2xx answer's type, at its first bytes: a stream, or one JSON object. */
+static void
+answer_began(struct openai_job *o)
+{
+	char *type = NULL;
+	curl_easy_getinfo(o->easy, CURLINFO_CONTENT_TYPE, &type);
+	o->json_answer = type != NULL && strncasecmp(type, "application/json", 16) == 0;
+}
 
 /*
  * Silence for too long: a timeout, unless the reply was whole (a server
@@ -291,8 +318,9 @@ idle_expired(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (o->status != 0 && (o->status < 200 || o->status > 299))
 		http_error(o);
-	else if (o->status == 0 || oai_stream_finish(&o->parser) == OAI_ERROR)
+	else if (o->status == 0 || o->json_answer || oai_stream_finish(&o->parser) == OAI_ERROR)
 		snprintf(o->error, sizeof o->error, "the model server stopped answering (timeout)");
+	check_answered(o);
 	end_job(o);	/* the transfer goes with the job */
 }
 
@@ -304,14 +332,19 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	if (o->job.told || o->job.halting)
 		return 0;	/* nobody listens: abort the transfer */
-	if (o->status == 0)
+	if (o->status == 0) {
 		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
+		answer_began(o);
+	}
 	if (o->status < 200 || o->status > 299) {
-		if (o->error_body.len + len <= LIMIT_MODEL_ERROR_BYTES)
-			buf_add(&o->error_body, data, len);
+		keep_whole(o, data, len, LIMIT_MODEL_ERROR_BYTES);
 		return len;
 	}
 	arm_idle(o);
+	if (o->json_answer) {
+		keep_whole(o, data, len, LIMIT_MODEL_EVENT_BYTES);
+		return len;
+	}
 	switch (oai_stream_feed(&o->parser, data, len)) {
 	case OAI_ERROR:
 		snprintf(o->error, sizeof o->error, "%s", o->parser.error);
@@ -325,17 +358,34 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 	return o->job.told || o->job.halting ? 0 : len;
 }
 
+/* The body read whole as JSON, or NULL (cut, or not JSON). */
+static json_t *
+whole_json(const struct openai_job *o)
+{
+	return o->whole_cut ? NULL : json_loadb(o->whole.data ? o->whole.data : "", o->whole.len,
+	    0, NULL);
+}
+
+/* The message of a JSON error: {"error":{"message"}}, {"error":"…"} or {"message"} (vLLM). */
+static const char *
+error_message(json_t *body)
+{
+	json_t *err = json_object_get(body, "error");
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	if (msg == NULL)
+		msg = json_string_value(err);
+	if (msg == NULL && err == NULL)
+		msg = json_string_value(json_object_get(body, "message"));
+	return msg;
+}
+
 /* A non-2xx answer: its status, and the message of a JSON error (a short, tidy line). */
 static void
 http_error(struct openai_job *o)
 {
-	json_t *body = json_loadb(o->error_body.data ? o->error_body.data : "",
-	    o->error_body.len, 0, NULL);
-	json_t *err = json_object_get(body, "error");
-	const char *msg = json_string_value(json_object_get(err, "message"));
+	json_t *body = whole_json(o);
+	const char *msg = error_message(body);
 	char line[LIMIT_MODEL_ERROR_SHOWN];
-	if (msg == NULL)
-		msg = json_string_value(err);
 	char *whole = xstrdup(msg ? msg : "");
 	text_hide(whole, job_key(o));	/* before it is cut: a long key would be cut in two */
 	text_one_line(line, sizeof line, whole);
@@ -355,9 +405,61 @@ transfer_error(struct openai_job *o, CURLcode rc)
 		snprintf(o->error, sizeof o->error, "the model server could not be reached");
 }
 
+/* A 2xx answer that was one JSON object: the reply's whole text, or an error in it. */
+static void
+json_answer(struct openai_job *o)
+{
+	json_t *body = whole_json(o);
+	json_t *message = json_object_get(json_array_get(json_object_get(body, "choices"), 0),
+	    "message");
+	const char *text = json_string_value(json_object_get(message, "content"));
+	const char *msg = error_message(body);
+	if (body == NULL || (text == NULL && msg == NULL))
+		snprintf(o->error, sizeof o->error, "the model server answered something other"
+		    " than a stream or a reply");
+	else if (text == NULL) {
+		char *whole = xstrdup(msg);
+		text_hide(whole, job_key(o));
+		char line[LIMIT_MODEL_ERROR_SHOWN];
+		text_one_line(line, sizeof line, whole);
+		free(whole);
+		snprintf(o->error, sizeof o->error, "model server error: %s", line);
+	} else {
+		o->parser.content_bytes = strlen(text);
+		if (*text)
+			backend_job_text(&o->job, text, strlen(text));
+		o->parser.reasoned = json_string_length(json_object_get(message,
+		    "reasoning_content")) > 0;
+		const char *reason = json_string_value(json_object_get(json_array_get(
+		    json_object_get(body, "choices"), 0), "finish_reason"));
+		snprintf(o->parser.finish_reason, sizeof o->parser.finish_reason, "%s",
+		    reason ? reason : "");
+	}
+	json_decref(body);
+}
+
+/* A whole answer with no text in it fails, with why when the server said (not when continuing). */
+static void
+check_answered(struct openai_job *o)
+{
+	if (o->error[0] != '\0' || o->parser.content_bytes > 0 || o->continuing)
+		return;
+	bool length = strcmp(o->parser.finish_reason, "length") == 0;
+	if (o->parser.reasoned)
+		snprintf(o->error, sizeof o->error, "the model reasoned but wrote no answer%s",
+		    length ? " before max_tokens ran out: raise max_tokens" : "");
+	else
+		snprintf(o->error, sizeof o->error, "the model server answered nothing%s",
+		    length ? " before max_tokens ran out" : "");
+}
+
 static void
 finish(struct openai_job *o, CURLcode rc)
 {
+	if (o->job.halting) {	/* ended by us (stopped, too long): nothing to say */
+		backend_job_end(&o->job, NULL);
+		return;
+	}
 	if (o->status == 0)	/* an answer without a body tells its status only here */
 		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
 	if (o->done)
@@ -371,8 +473,11 @@ finish(struct openai_job *o, CURLcode rc)
 		    "the model server's address is not allowed (link-local)");
 	else if (rc != CURLE_OK)
 		transfer_error(o, rc);
+	else if (o->json_answer)
+		json_answer(o);
 	else if (oai_stream_finish(&o->parser) == OAI_ERROR)
 		snprintf(o->error, sizeof o->error, "%s", o->parser.error);
+	check_answered(o);
 	end_job(o);
 }
 
@@ -420,7 +525,7 @@ release(struct reply_job *job)
 	curl_slist_free_all(o->headers);
 	free(o->body);
 	oai_stream_free(&o->parser);
-	buf_free(&o->error_body);
+	buf_free(&o->whole);
 	free(o->key_env);
 	free(o);
 }
@@ -478,6 +583,7 @@ openai_start(struct backends *be, const struct reply_context *ctx, struct reply_
 	const char *env = json_string_value(json_object_get(ctx->bot, "api_key_env"));
 	o->key_env = env ? xstrdup(env) : NULL;
 	o->body = request_body(ctx);
+	o->continuing = ctx->continuing;
 	oai_stream_init(&o->parser, on_delta, o);
 	o->parser.secret = job_key(o);
 	configure(o, ctx);

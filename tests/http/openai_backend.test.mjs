@@ -301,6 +301,53 @@ describe('failures', () => {
     assert.match(rs[0].update.error, /overloaded/);
   });
 
+  test('llama.cpp\'s "error:" line (the prompt over its context), then [DONE] → failed with its message, not an empty complete reply', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('error: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}\n\ndata: [DONE]\n\n'));
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assertFailed(rs[0], 'error line');
+    assert.match(rs[0].update.error, /exceeds the available context size/);
+  });
+
+  test('"event: error" with its data → failed with its message', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"delta":{"content":"Hal"}}]}\n\nevent: error\ndata: {"message":"upstream overloaded"}\n\n'));
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assertFailed(rs[0], 'error event');
+    assert.match(rs[0].update.error, /upstream overloaded/);
+    assert.equal(rs[0].update.body, 'Hal');
+  });
+
+  test('a stream with no text at all → failed "answered nothing"; only reasoning until max_tokens → failed saying so', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('data: {"choices":[{"delta":{"role":"assistant"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'));
+    f.enqueue(rawStream('data: {"choices":[{"delta":{"reasoning_content":"Let me think about"}}]}\n\ndata: {"choices":[{"delta":{"reasoning_content":" this at length"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"length"}]}\n\ndata: [DONE]\n\n'));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const first = await runFlow(srv, [bot]);
+    assertFailed(first.rs[0], 'nothing');
+    assert.match(first.rs[0].update.error, /answered nothing/);
+    const second = await runFlow(srv, [bot]);
+    assertFailed(second.rs[0], 'reasoning only');
+    assert.match(second.rs[0].update.error, /reasoned but wrote no answer before max_tokens ran out/);
+    assert.equal(second.rs[0].update.body, '', 'reasoning is not shown as the answer');
+  });
+
+  test('a 200 JSON error instead of a stream → failed with its message; an old vLLM 404 {"object":"error","message"} → its message', T, async () => {
+    const f = await fake();
+    f.enqueue((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'model "foo" not found, try pulling it first' } }));
+    });
+    f.enqueue(httpError(404, { object: 'error', message: 'The model `foo` does not exist.', type: 'NotFoundError', code: 404 }));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const first = await runFlow(srv, [bot]);
+    assertFailed(first.rs[0], '200 JSON error');
+    assert.match(first.rs[0].update.error, /model "foo" not found/);
+    const second = await runFlow(srv, [bot]);
+    assertFailed(second.rs[0], 'vLLM 404');
+    assert.match(second.rs[0].update.error, /404: The model `foo` does not exist/);
+  });
+
   test('the stream ends before [DONE] / finish → failed, keeping the text so far', T, async () => {
     const f = await fake();
     f.enqueue(rawStream('data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\ndata: {"choices":[{"index":0,"delta":{"content":"Partial "}}]}\n\n'));
@@ -350,6 +397,28 @@ describe('what servers do that is not a failure', () => {
     const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
     assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
     assert.equal(rs[0].update.body, 'fine');
+  });
+
+  test('a whole JSON answer instead of a stream (a proxy that ignores "stream") → complete with its text', T, async () => {
+    const f = await fake();
+    f.enqueue((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Whole at once, très bien.' }, finish_reason: 'stop' }] }));
+    });
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
+    assert.equal(rs[0].update.body, 'Whole at once, très bien.');
+  });
+
+  test('a finish reason, the connection then kept open, no [DONE]: complete at once, not after the idle timeout (10 s here); a leading byte order mark is skipped', T, async () => {
+    const f = await fake();
+    f.enqueue(rawStream('\ufeffdata: {"choices":[{"delta":{"content":"said "}}]}\n\n' +
+      'data: {"choices":[{"delta":{"content":"it"},"finish_reason":"stop"}]}\n\n', { keepOpen: true }));
+    const t0 = Date.now();
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
+    assert.equal(rs[0].update.body, 'said it');
+    assert.ok(Date.now() - t0 < 4000, `ended after ${Date.now() - t0} ms`);
   });
 
   test('a reply whose last chunk said it was finished, the connection then kept open: complete, not a timeout', T, async () => {

@@ -252,6 +252,50 @@ test_error_object(void **state)
 	check("data: {\"error\":{\"code\":500}}\n\n", &bare);
 }
 
+/* llama.cpp's "error:" line, and "event: error", end the stream with their message. */
+static void
+test_error_lines_and_events(void **state)
+{
+	(void)state;
+	const struct expect llama = { "", OAI_ERROR, OAI_ERROR,
+	    "model server error: the request exceeds the available context size", NULL };
+	check("error: {\"code\":400,\"message\":\"the request exceeds the available context"
+	    " size\",\"type\":\"exceed_context_size_error\"}\n\n" DONE, &llama);
+	check(ROLE "error: {\"code\":400,\"message\":\"the request exceeds the available context"
+	    " size\"}\r\n\r\ndata: [DONE]\r\n\r\n", &llama);
+	const struct expect event = { "a|", OAI_ERROR, OAI_ERROR, "model server error: overloaded",
+	    NULL };
+	check(DELTA("a") "event: error\ndata: {\"message\":\"overloaded\"}\n\n" DONE, &event);
+	check(DELTA("a") "event: error\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n", &event);
+	check(DELTA("a") "event: error\ndata: overloaded\n\n", &event);
+	/* another event's name changes nothing; the next event is data again */
+	const struct expect named = { "a|b|", OAI_DONE, OAI_DONE, NULL, NULL };
+	check(DELTA("a") "event: error\n\n" "event: delta\n" DELTA("b") DONE, &named);
+}
+
+/* [DONE] ends the stream without its blank line; a leading byte order mark is skipped. */
+static void
+test_done_line_and_bom(void **state)
+{
+	(void)state;
+	const struct expect done = { "a|", OAI_DONE, OAI_DONE, NULL, NULL };
+	check(DELTA("a") "data: [DONE]\n", &done);
+	check(DELTA("a") "data: [DONE]\r\n", &done);
+	check("\xef\xbb\xbf" DELTA("a") DONE, &done);
+	/* reasoning is no part of the answer, and is noted */
+	struct buf got = BUF_INIT;
+	struct oai_stream p;
+	oai_stream_init(&p, on_delta, &got);
+	const char *thinking = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hmm\"}}]}\n\n"
+	    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}]}\n\n";
+	assert_int_equal(oai_stream_feed(&p, thinking, strlen(thinking)), OAI_DONE);
+	assert_true(p.reasoned);
+	assert_int_equal(p.content_bytes, 0);
+	assert_string_equal(p.finish_reason, "length");
+	assert_null(got.data);
+	oai_stream_free(&p);
+}
+
 static void
 test_malformed_json(void **state)
 {
@@ -271,10 +315,16 @@ static void
 test_finish_reason_without_done(void **state)
 {
 	(void)state;
-	/* the connection closes after a finish reason: a complete answer */
+	/* a finish reason: the answer is whole at once, [DONE] or not, the connection open */
+	const struct expect whole = { "a|b|", OAI_DONE, OAI_DONE, NULL, "stop" };
+	check(ROLE DELTA("a") DELTA("b") STOP, &whole);
+	check(ROLE DELTA("a") DELTA("b") STOP USAGE, &whole);
+	check(ROLE DELTA("a") DELTA("b") STOP DELTA("never") "data: {broken\n\n", &whole);
+	/* an empty or null finish reason is none */
+	const struct expect not_yet = { "a|", OAI_MORE, OAI_ERROR, "ended early", "" };
+	check(DELTA("a") "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"\"}]}\n\n",
+	    &not_yet);
 	const struct expect want = { "a|b|", OAI_MORE, OAI_DONE, NULL, "stop" };
-	check(ROLE DELTA("a") DELTA("b") STOP, &want);
-	check(ROLE DELTA("a") DELTA("b") STOP USAGE, &want);
 	/* the last event without its blank line, or without any line end */
 	check(DELTA("a") DELTA("b")
 	    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n", &want);
@@ -448,6 +498,8 @@ main(void)
 		cmocka_unit_test(test_usage_chunk),
 		cmocka_unit_test(test_done_ignores_rest),
 		cmocka_unit_test(test_error_object),
+		cmocka_unit_test(test_error_lines_and_events),
+		cmocka_unit_test(test_done_line_and_bom),
 		cmocka_unit_test(test_malformed_json),
 		cmocka_unit_test(test_finish_reason_without_done),
 		cmocka_unit_test(test_ended_early),
