@@ -179,6 +179,30 @@ recent_messages(json_t *messages, size_t *cut)
 }
 
 /*
+ * Appends a message of role to what the model is sent; one following
+ * another of the same role joins it, on a line of its own (chat templates
+ * such as Gemma's and Mistral's refuse roles that do not alternate).
+ */
+static void
+add_turn(json_t *out, const char *role, const char *text, size_t len)
+{
+	json_t *last = json_array_get(out, json_array_size(out) - 1);
+	if (json_array_size(out) < 2 || strcmp(json_string_value(json_object_get(last, "role")),
+	    role) != 0) {	/* the persona (first) stays alone */
+		json_array_append_new(out, json_pack("{s:s, s:s%}", "role", role, "content", text,
+		    len));
+		return;
+	}
+	json_t *before = json_object_get(last, "content");
+	struct buf both = BUF_INIT;
+	buf_add(&both, json_string_value(before), json_string_length(before));
+	buf_addc(&both, '\n');
+	buf_add(&both, text, len);
+	json_object_set_new(last, "content", json_stringn(both.data, both.len));
+	buf_free(&both);
+}
+
+/*
  * The chat as the model sees it: its persona, then the recent messages
  * (continuing: ending with its own text so far, and the nudge to write on).
  */
@@ -210,14 +234,12 @@ model_messages(const struct reply_context *ctx)
 		if ((this_one && !ctx->continuing) || !*body)
 			continue;
 		if (mine != NULL && bot_id != NULL && strcmp(mine, bot_id) == 0) {
-			json_array_append_new(out, json_pack("{s:s, s:s}", "role", "assistant",
-			    "content", body));
+			add_turn(out, "assistant", body, strlen(body));
 			continue;
 		}
 		struct buf line = BUF_INIT;
 		buf_printf(&line, "%s: %s", author ? author : "someone", body);
-		json_array_append_new(out, json_pack("{s:s, s:s%}", "role", "user",
-		    "content", line.data, line.len));
+		add_turn(out, "user", line.data, line.len);
 		buf_free(&line);
 	}
 	if (ctx->continuing)

@@ -113,7 +113,7 @@ describe('streaming replies', () => {
     assert.equal(rs[0].update.body, 'All done.');
   });
 
-  test('the request: "stream":true, model, temperature, max_tokens, the persona as system message, "Author: text" user messages', T, async () => {
+  test('the request: "stream":true, model, temperature, max_tokens, the persona as system message, "Author: text" user messages, roles alternating (one after another of the same role joined on a new line)', T, async () => {
     const f = await fake();
     f.setDefault(streamReply(['Noted.']));
     const persona = 'You are Testy, a terse tester.\nNever apologise.';
@@ -133,12 +133,11 @@ describe('streaming replies', () => {
     assert.equal(b.model, 'fake-model-1');
     assert.ok(Math.abs(b.temperature - 0.3) < 1e-9, `temperature ${b.temperature}`);
     assert.equal(b.max_tokens, 77);
-    assert.ok(Array.isArray(b.messages) && b.messages.length >= 3, `messages: ${JSON.stringify(b.messages)}`);
+    assert.ok(Array.isArray(b.messages) && b.messages.length >= 2, `messages: ${JSON.stringify(b.messages)}`);
     assert.deepEqual(b.messages[0], { role: 'system', content: persona }, 'system message is the persona');
     const users = b.messages.filter((m) => m.role === 'user').map((m) => m.content);
-    const iAda = users.findIndex((c) => c.includes('Ada: hello'));
-    const iBob = users.findIndex((c) => c.includes('Bob: how are you?'));
-    assert.ok(iAda >= 0 && iBob > iAda, `user messages carry authors, in order: ${JSON.stringify(users)}`);
+    assert.ok(users.some((c) => c.includes('Ada: hello\nBob: how are you?')), `user messages carry authors, in order, two in a row joined: ${JSON.stringify(users)}`);
+    b.messages.slice(2).forEach((m, i) => assert.notEqual(m.role, b.messages[i + 1].role, `roles alternate: ${JSON.stringify(b.messages)}`));
     for (const m of b.messages) {
       assert.ok(['system', 'user', 'assistant'].includes(m.role), `role ${m.role}`);
       assert.equal(typeof m.content, 'string');
