@@ -75,14 +75,15 @@ accounts_slow_new(struct accounts *a, enum slow_task task, accounts_done_fn *don
 	return s;
 }
 
-void
+int
 accounts_slow_start(struct slow *s)
 {
-	if (workers_submit(s->a->workers, slow_work, slow_done, s) != 0) {
-		struct problem p;
-		problem_set(&p, 503, "too many sign-ins at once; try again in a moment");
-		accounts_slow_end(s, NULL, NULL, &p);
-	}
+	if (workers_submit(s->a->workers, slow_work, slow_done, s) == 0)
+		return 0;
+	struct problem p;
+	problem_set(&p, 503, "too many sign-ins at once; try again in a moment");
+	accounts_slow_end(s, NULL, NULL, &p);
+	return -1;
 }
 
 static void
@@ -285,6 +286,25 @@ accounts_count_sign_in(struct accounts *a, const char *name, const char *address
 	}
 }
 
+/*
+ * A sign-in is counted as failed when it is let in (so attempts at once
+ * cannot pass the limit together); one that turns out right, or is never
+ * checked, takes its failure back.
+ */
+static void
+count_ahead(struct accounts *a, const char *name, const char *peer)
+{
+	throttle_fail(a->by_name, name, now_s());
+	throttle_fail(a->by_addr, peer, now_s());
+}
+
+static void
+take_back(struct accounts *a, const char *name, const char *peer)
+{
+	throttle_unfail(a->by_name, name);
+	throttle_unfail(a->by_addr, peer);
+}
+
 static void
 sign_in_checked(struct slow *s)
 {
@@ -292,7 +312,10 @@ sign_in_checked(struct slow *s)
 	json_t *user;
 	bool failed = !s->checked ||
 	    store_user_named(s->a->store, s->name, &user, NULL) != STORE_OK;
-	accounts_count_sign_in(s->a, s->name, s->peer, failed);
+	if (!failed) {
+		take_back(s->a, s->name, s->peer);
+		throttle_clear(s->a->by_name, s->name);
+	}
 	bus_sign_in(&s->a->bus, s->name, s->peer, failed);
 	if (failed) {
 		problem_set(&p, 401, "wrong name or password");
@@ -352,7 +375,9 @@ accounts_sign_in(struct accounts *a, const char *peer, json_t *name, json_t *pas
 	if (accounts_check_name(name, &p) == 0 &&
 	    store_user_named(a->store, key, &user, &s->stored) == STORE_OK)
 		json_decref(user);
-	accounts_slow_start(s);
+	count_ahead(a, key, peer);
+	if (accounts_slow_start(s) != 0)
+		take_back(a, key, peer);
 }
 
 int

@@ -59,8 +59,8 @@ struct slow {
 /* A slow operation on the heap, for who asked; fill it, then start it. */
 struct slow *accounts_slow_new(struct accounts *a, enum slow_task task, accounts_done_fn *done,
 	    void *arg, void (*finish)(struct slow *s));
-/* Queues s for a worker (a full queue: a 503 at once). */
-void	 accounts_slow_start(struct slow *s);
+/* Queues s for a worker; a full queue: a 503 at once, s freed, and -1. */
+int	 accounts_slow_start(struct slow *s);
 /* Tells the caller, then frees s. */
 void	 accounts_slow_end(struct slow *s, json_t *result, const char *session_id,
 	    const struct problem *p);

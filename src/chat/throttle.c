@@ -138,6 +138,17 @@ throttle_fail(struct throttle *t, const char *key, int64_t now)
 }
 
 void
+throttle_unfail(struct throttle *t, const char *key)
+{
+	struct slot *s = find(t, key, false, 0);
+	if (s == NULL || s->n == 0)
+		return;
+	s->next = (s->next + FAILURES_MAX - 1) % FAILURES_MAX;
+	s->times[s->next] = 0;
+	s->n--;
+}
+
+void
 throttle_clear(struct throttle *t, const char *key)
 {
 	struct slot *s = find(t, key, false, 0);

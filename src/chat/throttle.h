@@ -18,6 +18,8 @@ void		 throttle_free(struct throttle *t);
 /* Seconds key must still wait at now (0: it may try). */
 unsigned	 throttle_wait(struct throttle *t, const char *key, int64_t now);
 void		 throttle_fail(struct throttle *t, const char *key, int64_t now);
+/* Takes back key's newest failure (one counted ahead that did not fail). */
+void		 throttle_unfail(struct throttle *t, const char *key);
 /* Forgets key's failures (a name that signed in). */
 void		 throttle_clear(struct throttle *t, const char *key);
 

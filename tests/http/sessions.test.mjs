@@ -128,6 +128,20 @@ describe('sign-in throttling', () => {
     await pool.stop(s);
   });
 
+  test('30 sign-ins for one name at once, the right password among the last: 5 are checked (401), the rest 429 at once, the right one too', T, async () => {
+    const s = await pool.start(accountsOptions());
+    const a = await admin(s.url);
+    const vic = await newUser(a, 'vic');
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      trySignIn(s.url, 'vic', i === 29 ? vic.password : `guess-${i}-password`)));
+    const counts = {};
+    for (const r of answers) counts[r.status] = (counts[r.status] || 0) + 1;
+    assert.deepEqual(counts, { 401: 5, 429: 25 }, `answers: ${JSON.stringify(counts)}`);
+    assert429(answers[29], 'the right password, sent with the burst');
+    assert429(await trySignIn(s.url, 'vic', vic.password), 'and after it');
+    await pool.stop(s);
+  });
+
   test('20 failures from one address: 429 for every name from it, the right password too', T, async () => {
     const s = await pool.start(accountsOptions());
     for (let i = 1; i <= 20; i++) {
