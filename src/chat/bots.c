@@ -192,7 +192,8 @@ merge(const struct bots *b, json_t *base, json_t *patch, struct problem *p)
 /*
  * Where an openai bot's words come from is an administrator's to say: the
  * backend, its server, the key variable and the model (a key must not be
- * sent where someone else chose).
+ * sent where someone else chose), on any bot: a server and key set on a
+ * built-in bot would be used once an administrator made it an openai one.
  */
 static int
 check_rights(const struct who *who, json_t *old, json_t *fields, struct problem *p)
@@ -204,9 +205,11 @@ check_rights(const struct who *who, json_t *old, json_t *fields, struct problem 
 	    json_string_value(json_object_get(fields, "backend")) : "", "openai") == 0 ||
 	    (old != NULL && strcmp(json_string_value(json_object_get(old, "backend")),
 	    "openai") == 0);
-	for (size_t i = 0; openai && i < sizeof settings / sizeof *settings; i++) {
+	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
 		json_t *v = json_object_get(fields, settings[i]);
-		if (v != NULL && (old == NULL || !json_equal(v, json_object_get(old, settings[i])))) {
+		bool server_setting = i > 0 && !json_is_null(v);
+		if (v != NULL && (openai || server_setting) &&
+		    (old == NULL || !json_equal(v, json_object_get(old, settings[i])))) {
 			problem_set(p, 403, "%s: only an administrator may set a model server",
 			    settings[i]);
 			return -1;

@@ -394,6 +394,12 @@ describe('bots: built-in for everyone signed in; model servers and deletion for 
     const before = (await a.get('/api/v1/bots')).bots;
     assertError(await b.api('POST', '/api/v1/bots', { name: `${name}x`, backend: 'openai', base_url: 'http://127.0.0.1:9/v1' }), 403);
     assertError(await b.api('PATCH', `/api/v1/bots/${bot.id}`, { backend: 'openai', base_url: 'http://127.0.0.1:9/v1' }), 403);
+    // a server and key set on a built-in bot would go with it once an admin made it an openai one
+    for (const f of [{ base_url: 'http://127.0.0.1:9/v1' }, { api_key_env: 'PARLEY_KEY_OPENAI' }, { model: 'gpt-x' }]) {
+      assertError(await b.api('PATCH', `/api/v1/bots/${bot.id}`, f), 403, `PATCH ${JSON.stringify(f)} of a built-in bot`);
+      assertError(await b.api('POST', '/api/v1/bots', { name: `${name}y`, backend: 'echo', ...f }), 403, `POST an echo bot with ${JSON.stringify(f)}`);
+    }
+    assert.equal((await b.ok('PATCH', `/api/v1/bots/${bot.id}`, { base_url: null, model: null })).persona, 'kind', 'nulls (as the form sends) are no setting');
     assertError(await b.api('DELETE', `/api/v1/bots/${bot.id}`), 403);
     assert.deepEqual((await a.get('/api/v1/bots')).bots, before, 'nothing changed');
     const oai = await a.ok('POST', '/api/v1/bots', { name: `${name}o`, backend: 'openai', base_url: 'http://127.0.0.1:9/v1' });
