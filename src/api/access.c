@@ -91,7 +91,8 @@ identify(struct exchange *x, const struct handlers *h, struct who *who)
 		accounts_anyone(who);
 		return true;
 	case AUTH_PROXY:
-		name = exchange_header(x, h->cfg->auth_header);
+		/* twice: a proxy that adds its header to the client's rather than replacing it */
+		name = exchange_header_once(x, h->cfg->auth_header);
 		return name != NULL && trusted_peer(x, h) &&
 		    accounts_by_proxy(h->accounts, name, who) == 0;
 	case AUTH_ACCOUNTS:

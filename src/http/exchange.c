@@ -93,6 +93,21 @@ exchange_header(const struct exchange *x, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
 }
 
+const char *
+exchange_header_once(const struct exchange *x, const char *name)
+{
+	const char *value = NULL;
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(x->req), next) {
+		if (strcasecmp(h->key, name) != 0)
+			continue;
+		if (value != NULL)
+			return NULL;
+		value = h->value;
+	}
+	return value;
+}
+
 /* The query's parameters are parsed once, here; a malformed query has none. */
 bool
 exchange_query_valid(struct exchange *x)

@@ -37,6 +37,8 @@ const char	*exchange_path(const struct exchange *x);
 const char	*exchange_param(const struct exchange *x, int i);
 /* The first header called name (any case), or NULL. */
 const char	*exchange_header(const struct exchange *x, const char *name);
+/* The header called name when it came once, else NULL (absent, or sent more than once). */
+const char	*exchange_header_once(const struct exchange *x, const char *name);
 /* The query parameter's decoded value, or NULL when absent or the query is unreadable. */
 const char	*exchange_query(struct exchange *x, const char *name);
 /* False when the query string is malformed, holds a NUL or invalid UTF-8 (a 400). */

@@ -112,8 +112,12 @@ origin_host_allowed(const struct origin *o, const char *host)
 		return true;
 	size_t n = strlen(host);
 	const char *colon = strrchr(host, ':');
-	if (colon != NULL && strchr(colon, ']') == NULL)
+	if (colon != NULL && strchr(colon, ']') == NULL) {
 		n = (size_t)(colon - host);	/* the port, not part of an IPv6 address */
+		size_t digits = strspn(colon + 1, "0123456789");
+		if (digits == 0 || digits > 5 || colon[1 + digits] != '\0')
+			return false;	/* "host:x@elsewhere" would go into links */
+	}
 	if (n == 0 || n >= sizeof name)
 		return false;
 	memcpy(name, host, n);

@@ -11,6 +11,7 @@ import {
   postForm,
   assertError,
   openStream,
+  rawRequest,
   ID_RE,
 } from './helpers.mjs';
 import {
@@ -357,6 +358,14 @@ describe('cross-site requests', () => {
 describe('--auth proxy', () => {
   const psrv = useServer({ auth: 'proxy' });
   const as = (name, extra = {}) => ({ 'X-Forwarded-User': name, 'Sec-Fetch-Site': 'same-origin', ...extra });
+
+  test('the header sent twice (a proxy that adds it to the client\'s instead of replacing it) names nobody: 401', T, async () => {
+    await api(psrv.url, 'GET', '/api/v1/me', undefined, { headers: as('zoe') }); // zoe exists
+    const twice = await rawRequest(psrv.port, 'GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-User: zoe\r\nX-Forwarded-User: mallory\r\nConnection: close\r\n\r\n');
+    assert.equal(twice.status, 401, twice.body);
+    const once = await rawRequest(psrv.port, 'GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-User: zoe\r\nConnection: close\r\n\r\n');
+    assert.equal(once.status, 200, once.body);
+  });
 
   test('the trusted header names the user, created on first sight; the first is an admin', T, async () => {
     const z = await api(psrv.url, 'GET', '/api/v1/me', undefined, { headers: as('zoe') });
