@@ -19,6 +19,7 @@
 # floor-sqlite floor-sqlite-group"; empty for none),
 # S4_PG, 1 (default) to run S4 on PostgreSQL too (target parley-pg, a throwaway
 # cluster: bench/pg.sh), 0 not to; PG_BINDIR (the newest /usr/lib/postgresql/*/bin),
+# S4_PUBLISHERS, S4's closed-loop publishers (8; more only to see what bounds it),
 # NCHAN_WORKERS, nginx's worker_processes (default auto: one per core),
 # PARLEY_PORT (18080), NCHAN_PORT (18081), FLOOR_PORT (18082), REDIS_PORT (18083),
 # NODE2_PORT (18084), NODE3_PORT (18085), NCHAN_PORT2 (18086), SETTLE seconds between
@@ -609,7 +610,7 @@ run_one() {
 	S2) lg=(--chats 1 --subs-per-chat 10000 --posts 200 --publishers 4) ;;
 	S3) lg=(--idle --chats 1 --subs-per-chat "$S3_SUBS" --hold "$HOLD" --connect-timeout 30) ;;
 	S4|S4acc) chats=1000
-	    lg=(--chats 1000 --subs-per-chat 10 --posts 10000 --publishers 8) ;;
+	    lg=(--chats 1000 --subs-per-chat 10 --posts 10000 --publishers "${S4_PUBLISHERS:-8}") ;;
 	S5) chats=200 serve=(--typing-ms 0) setup=(--bot-backend echo)
 	    lg=(--chats 200 --subs-per-chat 10 --posts 200 --publishers 8 --body-words 100
 	        --count-event token --bot-replies 1 --drain-timeout 60) ;;
