@@ -12,7 +12,9 @@
  * status with the short message of a JSON error), never a foreign body.
  * A server that answers with one JSON object instead of a stream (a proxy
  * that ignores "stream", or an error with a 2xx status) is read whole; an
- * answer with no text in it fails, saying why when the server said.
+ * answer with no text in it fails, saying why when the server said. A 400
+ * refusing max_tokens or temperature (reasoning models) sends it again
+ * without them.
  */
 #include "backends/backend_impl.h"
 #include "backends/endpoint.h"
@@ -49,6 +51,7 @@ struct openai_job {
 	bool			 whole_cut;	/* it was too long: the rest was dropped */
 	bool			 json_answer;	/* a 2xx answer that is JSON, not a stream */
 	bool			 continuing;	/* the reply goes on from its text: none may come */
+	unsigned		 resent;	/* times sent again without a parameter refused */
 	long			 status;
 	bool			 added;		/* the transfer is in the multi handle */
 	bool			 done;		/* [DONE] seen: the reply is whole */
@@ -475,6 +478,52 @@ check_answered(struct openai_job *o)
 		    length ? " before max_tokens ran out" : "");
 }
 
+/*
+ * A 400 refusing a parameter some models take no more (OpenAI's reasoning
+ * models: "max_tokens", use "max_completion_tokens"; "temperature" other
+ * than their own): the request body without it, or NULL when that is not
+ * what was refused (or it was sent again for it already).
+ */
+static char *
+body_without_refused(struct openai_job *o)
+{
+	json_t *answer = o->status == 400 ? whole_json(o) : NULL;
+	const char *param = json_string_value(json_object_get(json_object_get(answer, "error"),
+	    "param"));
+	json_t *req = param ? json_loads(o->body, 0, NULL) : NULL;
+	json_t *max = json_object_get(req, "max_tokens");
+	char *body = NULL;
+	if (max != NULL && strcmp(param, "max_tokens") == 0) {
+		json_object_set(req, "max_completion_tokens", max);
+		json_object_del(req, "max_tokens");
+		body = json_dumps(req, JSON_WIRE);
+	} else if (json_object_get(req, "temperature") && strcmp(param, "temperature") == 0) {
+		json_object_del(req, "temperature");
+		body = json_dumps(req, JSON_WIRE);
+	}
+	json_decref(req);
+	json_decref(answer);
+	return body;
+}
+
+/* The request goes again with body (from check_done, outside curl's callbacks). */
+static void
+send_again(struct openai_job *o, char *body)
+{
+	curl_multi_remove_handle(o->glue->multi, o->easy);
+	free(o->body);
+	o->body = body;
+	curl_easy_setopt(o->easy, CURLOPT_POSTFIELDS, o->body);
+	o->resent++;
+	o->status = 0;
+	buf_reset(&o->whole);
+	o->whole_cut = false;
+	arm_idle(o);
+	o->added = curl_multi_add_handle(o->glue->multi, o->easy) == CURLM_OK;
+	if (!o->added)
+		backend_end_soon(&o->job, "the request to the model server could not start");
+}
+
 static void
 finish(struct openai_job *o, CURLcode rc)
 {
@@ -484,6 +533,11 @@ finish(struct openai_job *o, CURLcode rc)
 	}
 	if (o->status == 0)	/* an answer without a body tells its status only here */
 		curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &o->status);
+	char *again = o->resent < 2 && o->error[0] == '\0' ? body_without_refused(o) : NULL;
+	if (again != NULL) {
+		send_again(o, again);
+		return;
+	}
 	if (o->done)
 		rc = CURLE_OK;		/* we cut the transfer at [DONE] */
 	if (o->error[0] != '\0')

@@ -398,6 +398,32 @@ describe('what servers do that is not a failure', () => {
     assert.equal(rs[0].update.body, 'fine');
   });
 
+  test('a reasoning model refusing "max_tokens", then "temperature" (400 with error.param): sent again with max_completion_tokens, then without temperature → complete', T, async () => {
+    const f = await fake();
+    const refuse = (param, message) => httpError(400, { error: { message, type: 'invalid_request_error', param, code: 'unsupported_parameter' } });
+    f.enqueue(refuse('max_tokens', "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."));
+    f.enqueue(refuse('temperature', "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is supported."));
+    f.enqueue(streamReply(['Thought ', 'through.']));
+    const bot = await oaiBot(srv, f.baseUrl, { model: 'o-reasoner', max_tokens: 300 });
+    const { rs } = await runFlow(srv, [bot]);
+    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
+    assert.equal(rs[0].update.body, 'Thought through.');
+    const [first, second, third] = (await f.waitRequests(3)).map((r) => r.body);
+    assert.deepEqual([first.max_tokens, first.max_completion_tokens, first.temperature], [300, undefined, 0.7]);
+    assert.deepEqual([second.max_tokens, second.max_completion_tokens, second.temperature], [undefined, 300, 0.7]);
+    assert.deepEqual([third.max_tokens, third.max_completion_tokens, third.temperature], [undefined, 300, undefined]);
+    assert.deepEqual(third.messages, first.messages, 'the same conversation');
+  });
+
+  test('a 400 refusing something else is not sent again', T, async () => {
+    const f = await fake();
+    f.enqueue(httpError(400, { error: { message: 'messages: too many', param: 'messages' } }));
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assertFailed(rs[0], '400 messages');
+    assert.match(rs[0].update.error, /400: messages: too many/);
+    assert.equal(f.requests.length, 1);
+  });
+
   test('a whole JSON answer instead of a stream (a proxy that ignores "stream") → complete with its text', T, async () => {
     const f = await fake();
     f.enqueue((req, res) => {
