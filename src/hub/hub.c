@@ -392,6 +392,11 @@ hub_publish(struct hub *hub, const char *chat_id, uint64_t id, const char *name,
 		channel_resync(hub, ch);	/* the gap is not read (the database away?) */
 		return;
 	}
+	if (next && id > 0 && !STAILQ_EMPTY(&ch->held)) {
+		deliver(hub, ch, id, name, data);	/* the gap's first id: what it frees goes too */
+		release(hub, ch, 0);
+		return;
+	}
 	if (!next || !STAILQ_EMPTY(&ch->held)) {
 		hold(ch, id, name, data);
 		ask_repair(hub, ch);

@@ -742,9 +742,9 @@ test_ids_in_order_once(void **state)
 	struct client *one[1] = { &c };
 	run_until(h, one, 1, never, 0.05);
 	wait_ids(h, &c, "s 6");
-	publish_json(h, CHAT_A, 7, "message", "{\"seq\":7}");		/* the repair brings 7 */
+	publish_json(h, CHAT_A, 7, "message", "{\"seq\":7}");		/* late: it frees the rest */
+	wait_ids(h, &c, "s 6 7 8 - 9");		/* before the repair's read is in */
 	hub_caught_up(h->hub, CHAT_A, 7);
-	wait_ids(h, &c, "s 6 7 8 - 9");
 	publish_json(h, CHAT_A, 12, "message", "{\"seq\":12}");	/* 10, 11: nothing to replay */
 	assert_int_equal(gaps, 2);
 	hub_caught_up(h->hub, CHAT_A, 11);
