@@ -551,12 +551,29 @@ keep_end(struct hub *hub, bool whole_chat, const struct bus_match *m)
 	snprintf(e->credential, sizeof e->credential, "%s", m->credential ? m->credential : "");
 }
 
+/*
+ * The chat is gone: what was held behind a gap no longer needs its order,
+ * but its "deleted" (published just before) is what the streams must get.
+ */
+static void
+release_deleted(struct hub *hub, struct channel *ch)
+{
+	struct held *e, *last = NULL;
+	STAILQ_FOREACH(e, &ch->held, next)
+		if (e->id == 0 && strcmp(e->name, "deleted") == 0)
+			last = e;
+	if (last != NULL)
+		deliver(hub, ch, 0, last->name, last->data);
+	held_drop_all(ch);
+}
+
 void
 hub_end_chat(struct hub *hub, const char *chat_id)
 {
 	keep_end(hub, true, &(struct bus_match){ .chat_id = chat_id });
 	struct channel *ch = channel_find(hub, chat_id, false);
 	if (ch != NULL) {
+		release_deleted(hub, ch);
 		struct frame *none[STREAM_KINDS] = { NULL };
 		to_shards(hub, ch, none, false, SHARD_CHAT_OVER);
 	}

@@ -769,6 +769,15 @@ test_ids_in_order_once(void **state)
 	publish_json(h, CHAT_B, 1, "message", "{\"seq\":1}");
 	hub_caught_up(h->hub, CHAT_B, 1);
 	wait_ids(h, &b, "s 1 2");
+	/* deleted while a gap is open: its streams still get "deleted", then end */
+	publish_json(h, CHAT_B, 4, "message", "{\"seq\":4}");
+	publish_json(h, CHAT_B, 0, "deleted", "{\"chat_id\":\"" CHAT_B "\"}");
+	hub_end_chat(h->hub, CHAT_B);
+	struct client *bs[1] = { &b };
+	if (!run_until(h, bs, 1, all_eof, 5.0))
+		fail_msg("the deleted chat's stream did not end");
+	assert_non_null(strstr(b.got, "event: deleted\ndata: {\"chat_id\":\"" CHAT_B "\"}"));
+	assert_null(strstr(b.got, "\"seq\":4"));
 	close(b.fd);
 	close(c.fd);
 	harness_free(h);
