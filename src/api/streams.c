@@ -290,6 +290,10 @@ attach(struct exchange *x, struct handlers *h, enum stream_kind kind, const char
 		hub_attach(h->hub, chats, nchats, &owner, fd, &opts, initial);
 		return;
 	}
+	if (fd == EXCHANGE_NO_DESCRIPTOR) {
+		exchange_add_header(x, "Retry-After", "1");
+		respond_error(x, 503, "the server has too many connections open; try again soon");
+	}
 	sse_frame_list_free(initial);
 	leave_presence(h, chats, nchats, presence);
 }

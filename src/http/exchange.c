@@ -394,6 +394,8 @@ int
 exchange_take_socket(struct exchange *x)
 {
 	int fd = server_take_socket(x->srv, x->req);
+	if (fd == SERVER_NO_DESCRIPTOR)
+		return EXCHANGE_NO_DESCRIPTOR;
 	exchange_free(x);
 	return fd;
 }

@@ -93,9 +93,11 @@ void		 exchange_send_around(struct exchange *x, int status, const struct buf *he
 /*
  * Answers by taking the connection for an event stream: returns its socket
  * (non-blocking, the request read), now the caller's, and frees the
- * exchange; -1 when out of file descriptors (the client is dropped) or the
- * client has left.
+ * exchange; -1 when the client has left (the exchange freed too);
+ * EXCHANGE_NO_DESCRIPTOR when out of file descriptors: nothing was taken,
+ * the exchange is still to be answered.
  */
+#define EXCHANGE_NO_DESCRIPTOR	(-2)
 int		 exchange_take_socket(struct exchange *x);
 
 /* ---- for the server ---- */

@@ -324,8 +324,6 @@ server_take_socket(struct server *srv, struct evhttp_request *req)
 	}
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
 	int fd = bufferevent_getfd(bev);
-
-	conns_release(srv->conns, req);
 	/*
 	 * The connections given up earlier in this loop iteration are past their
 	 * callbacks: free them now, so that a burst of streams near the
@@ -334,14 +332,16 @@ server_take_socket(struct server *srv, struct evhttp_request *req)
 	struct handoff *h;
 	while ((h = LIST_FIRST(&srv->handoffs)) != NULL)
 		handoff_free(h);
-	/* out of epoll while fd is still the socket, then evhttp gets a stand-in */
-	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	/* one descriptor more per stream taken, not two: near the limit, every one counts */
 	int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (mine < 0 || dup3(srv->dev_null, fd, O_CLOEXEC) < 0) {
+	if (mine < 0)
+		return SERVER_NO_DESCRIPTOR;	/* nothing taken yet: it can still be answered */
+	conns_release(srv->conns, req);
+	/* out of epoll while fd is still the socket, then evhttp gets a stand-in */
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	if (dup3(srv->dev_null, fd, O_CLOEXEC) < 0) {
 		log_error("cannot take over a stream's socket: %s", strerror(errno));
-		if (mine >= 0)
-			close(mine);
+		close(mine);
 		mine = -1;
 	}
 	/* evhttp's free shuts down the stand-in, not the client's socket */

@@ -50,9 +50,11 @@ unsigned	 server_port(const struct server *srv);
  * Takes the request's socket away from evhttp, for an event stream
  * (exchange_take_socket): the caller owns the returned fd (non-blocking,
  * its request read) and must not answer req, which evhttp frees with the
- * connection from a deferred event. -1 (the client is dropped) when out of
- * file descriptors or the client has left already.
+ * connection from a deferred event. -1 (the client is dropped) when the
+ * client has left already; SERVER_NO_DESCRIPTOR when out of file
+ * descriptors, nothing taken: req is still to be answered.
  */
+#define SERVER_NO_DESCRIPTOR	(-2)
 int		 server_take_socket(struct server *srv, struct evhttp_request *req);
 /*
  * Stops accepting new connections; open ones carry on, and writes held by

@@ -53,3 +53,32 @@ test('out of descriptors: accepting pauses (no spinning), then recovers', { time
   assert.equal(status, 200, 'serves again once descriptors are free');
   assert.match(srv.stderr(), /accept: Too many open files/);
 }));
+
+/** Opens a raw stream request; resolves after `wait` ms with what came: 'ok' (200), 'busy' (503), 'none' (nothing yet), or 'dropped' (closed without a status line). */
+function streamAttempt(port, path, wait) {
+  return new Promise((resolve) => {
+    let got = '';
+    let closed = false;
+    const s = net.connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+    s.on('data', (d) => { got += d.toString('latin1'); });
+    s.on('error', () => {});
+    s.on('close', () => { closed = true; });
+    setTimeout(() => {
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(got)?.[1];
+      resolve({ socket: s, got, what: status === '200' ? 'ok' : status === '503' ? 'busy' : closed ? 'dropped' : status ? `status ${status}` : 'none' });
+    }, wait);
+  });
+}
+
+test('out of descriptors for a stream: 503 with a detail and Retry-After, never a connection dropped without an answer', { timeout: 30000 }, () => withServer({ fdLimit: LIMIT, args: ['--threads', '1'] }, async (srv) => {
+  const chat = await (await fetch(`http://127.0.0.1:${srv.port}/api/v1/chats`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-origin' }, body: JSON.stringify({ title: 'full' }) })).json();
+  const attempts = await Promise.all(Array.from({ length: 70 }, () => streamAttempt(srv.port, `/api/v1/chats/${chat.id}/events`, 3000)));
+  const counts = {};
+  for (const a of attempts) counts[a.what] = (counts[a.what] || 0) + 1;
+  const busy = attempts.find((a) => a.what === 'busy');
+  attempts.forEach((a) => a.socket.destroy());
+  assert.equal(counts.dropped, undefined, `answers: ${JSON.stringify(counts)}`);
+  assert.ok(counts.busy > 0, `some streams found no descriptor: ${JSON.stringify(counts)}`);
+  assert.match(busy.got, /Retry-After: 1/i);
+  assert.match(busy.got, /too many connections open; try again soon/);
+}));
