@@ -173,17 +173,19 @@ static bool
 stop_orphans(struct flow *f, const char *node)
 {
 	struct turns *t = f->turns;
+	char lost[LEASE_NODE_MAX];
+	snprintf(lost, sizeof lost, "%s", node);	/* node may be f->orphans_of */
 	json_t *left = store_messages_streaming(t->store), *m;
-	snprintf(f->orphans_of, sizeof f->orphans_of, "%s", left == NULL ? node : "");
+	snprintf(f->orphans_of, sizeof f->orphans_of, "%s", left == NULL ? lost : "");
 	if (left == NULL)
 		return false;
 	json_t *seen = events_reply_elsewhere(t->events, flow_chat(f));
 	char error[160];
-	if (strcmp(node, t->node) == 0)		/* this one, its lease lapsed meanwhile */
+	if (strcmp(lost, t->node) == 0)		/* this one, its lease lapsed meanwhile */
 		snprintf(error, sizeof error, "the database was away while this reply was written");
 	else
 		snprintf(error, sizeof error, "the node writing this reply (%.*s) was lost",
-		    (int)strcspn(node, "/"), node);
+		    (int)strcspn(lost, "/"), lost);
 	size_t i;
 	json_t *waiting = turn_end_waiting(t, flow_chat(f));
 	json_array_foreach(left, i, m) {
@@ -281,7 +283,7 @@ keep_and_take(void *arg)
 		struct flow *f = container_of(e, struct flow, entry);
 		flow_lease_keep(f);
 		if (!f->lost && f->orphans_of[0] != '\0' && stop_orphans(f, f->orphans_of))
-			flow_settle(f);		/* it may have waited only for those */
+			flow_next(f);		/* its queue waited for those */
 		else if (f->lost)
 			flow_free(f);	/* its reply too, without a word more */
 	}

@@ -153,7 +153,7 @@ flow_settle(struct flow *f)
 	}
 	json_decref(state);
 	if (!f->doing_asked && f->reply == NULL && (f->lost || (json_array_size(f->queue) == 0 &&
-	    f->auto_left == 0 && f->orphans_of[0] == '\0')))
+	    f->auto_left == 0 && (f->orphans_of[0] == '\0' || f->turns->stopping))))
 		flow_free(f);
 }
 
@@ -425,7 +425,8 @@ turn_start(struct flow *f, json_t *turn)
 void
 flow_next(struct flow *f)
 {
-	while (!f->lost && f->reply == NULL &&
+	/* a lost node's replies not ended yet: nothing starts before they are */
+	while (!f->lost && f->reply == NULL && f->orphans_of[0] == '\0' &&
 	    (json_array_size(f->queue) > 0 || f->auto_left > 0)) {
 		if (json_array_size(f->queue) == 0) {
 			turn_pick_auto(f);
