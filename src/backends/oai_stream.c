@@ -88,11 +88,10 @@ take_chunk(struct oai_stream *p, json_t *chunk)
 	for (const char *const *k = (const char *const[]){ "reasoning_content", "reasoning", NULL };
 	    *k != NULL; k++)
 		p->reasoned |= json_string_length(json_object_get(delta, *k)) > 0;
+	/* not the end by itself: some servers and proxies send one with every chunk */
 	const char *reason = json_string_value(json_object_get(choice, "finish_reason"));
-	if (reason != NULL && *reason) {
+	if (reason != NULL && *reason)
 		snprintf(p->finish_reason, sizeof p->finish_reason, "%s", reason);
-		p->status = OAI_DONE;	/* whole: what may follow (usage, [DONE]) adds nothing */
-	}
 }
 
 /* A blank line ends an event: its data is "[DONE]" or one JSON chunk. */

@@ -4,8 +4,8 @@
  * as they arrive, in pieces of any size; reports each content delta.
  * Copes with a leading byte order mark, CRLF, comment lines, events split
  * across reads, a role-only first delta, a usage chunk with empty choices,
- * "[DONE]" (with or without its blank line), a finish reason (the answer is
- * whole at once: some servers keep the connection open), and errors sent
+ * "[DONE]" (with or without its blank line), a finish reason (noted: the
+ * stream may end after it without [DONE]), and errors sent
  * mid-stream: an error object as data, an "event: error", or llama.cpp's
  * "error:" line. Pure.
  */

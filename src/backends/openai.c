@@ -292,11 +292,18 @@ on_delta(void *arg, const char *text, size_t len)
 	backend_job_text(&o->job, text, len);
 }
 
-/* (Re)starts the idle clock: the reply fails if nothing arrives before it runs out. */
+/*
+ * (Re)starts the idle clock: the reply fails if nothing arrives before it
+ * runs out; once a finish reason came, a short silence ends it whole (a
+ * server that keeps the connection open after its last chunk, no [DONE]).
+ */
 static void
 arm_idle(struct openai_job *o)
 {
-	struct timeval tv = { (time_t)o->job.be->opts.idle_timeout_s, 0 };
+	time_t s = (time_t)o->job.be->opts.idle_timeout_s;
+	if (o->parser.finish_reason[0] != '\0' && s > LIMIT_MODEL_FINISHED_QUIET_SECONDS)
+		s = LIMIT_MODEL_FINISHED_QUIET_SECONDS;
+	struct timeval tv = { s, 0 };
 	evtimer_add(o->idle, &tv);
 }
 
@@ -365,12 +372,14 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 		keep_whole(o, data, len, LIMIT_MODEL_ERROR_BYTES);
 		return len;
 	}
-	arm_idle(o);
 	if (o->json_answer) {
+		arm_idle(o);
 		keep_whole(o, data, len, LIMIT_MODEL_EVENT_BYTES);
 		return len;
 	}
-	switch (oai_stream_feed(&o->parser, data, len)) {
+	enum oai_status fed = oai_stream_feed(&o->parser, data, len);
+	arm_idle(o);	/* after the bytes: a finish reason in them shortens the wait */
+	switch (fed) {
 	case OAI_ERROR:
 		snprintf(o->error, sizeof o->error, "%s", o->parser.error);
 		return 0;	/* abort the transfer */
@@ -488,8 +497,11 @@ static char *
 body_without_refused(struct openai_job *o)
 {
 	json_t *answer = o->status == 400 ? whole_json(o) : NULL;
-	const char *param = json_string_value(json_object_get(json_object_get(answer, "error"),
-	    "param"));
+	json_t *err = json_object_get(answer, "error");
+	const char *param = json_string_value(json_object_get(err, "param"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	if (msg == NULL || strstr(msg, "upported") == NULL)
+		param = NULL;	/* refused for its value ("too large"), not for being sent */
 	json_t *req = param ? json_loads(o->body, 0, NULL) : NULL;
 	json_t *max = json_object_get(req, "max_tokens");
 	char *body = NULL;
@@ -518,6 +530,8 @@ send_again(struct openai_job *o, char *body)
 	o->status = 0;
 	buf_reset(&o->whole);
 	o->whole_cut = false;
+	o->json_answer = false;
+	o->refused = false;
 	arm_idle(o);
 	o->added = curl_multi_add_handle(o->glue->multi, o->easy) == CURLM_OK;
 	if (!o->added)

@@ -435,7 +435,7 @@ describe('what servers do that is not a failure', () => {
     assert.equal(rs[0].update.body, 'Whole at once, très bien.');
   });
 
-  test('a finish reason, the connection then kept open, no [DONE]: complete at once, not after the idle timeout (10 s here); a leading byte order mark is skipped', T, async () => {
+  test('a finish reason, the connection then kept open, no [DONE]: complete after 5 s of quiet, not the idle timeout (10 s here); a leading byte order mark is skipped', T, async () => {
     const f = await fake();
     f.enqueue(rawStream('\ufeffdata: {"choices":[{"delta":{"content":"said "}}]}\n\n' +
       'data: {"choices":[{"delta":{"content":"it"},"finish_reason":"stop"}]}\n\n', { keepOpen: true }));
@@ -443,7 +443,16 @@ describe('what servers do that is not a failure', () => {
     const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
     assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
     assert.equal(rs[0].update.body, 'said it');
-    assert.ok(Date.now() - t0 < 4000, `ended after ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 8500, `ended after ${Date.now() - t0} ms`);
+  });
+
+  test('a finish reason on every chunk (as some proxies send) ends nothing early: the whole text', T, async () => {
+    const f = await fake();
+    const chunk = (text) => `data: {"choices":[{"delta":{"content":"${text}"},"finish_reason":"stop"}]}\n\n`;
+    f.enqueue(rawStream(chunk('every ') + chunk('chunk ') + chunk('said stop') + 'data: [DONE]\n\n'));
+    const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
+    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
+    assert.equal(rs[0].update.body, 'every chunk said stop');
   });
 
   test('a reply whose last chunk said it was finished, the connection then kept open: complete, not a timeout', T, async () => {

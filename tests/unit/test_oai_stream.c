@@ -288,7 +288,7 @@ test_done_line_and_bom(void **state)
 	oai_stream_init(&p, on_delta, &got);
 	const char *thinking = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hmm\"}}]}\n\n"
 	    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}]}\n\n";
-	assert_int_equal(oai_stream_feed(&p, thinking, strlen(thinking)), OAI_DONE);
+	assert_int_equal(oai_stream_feed(&p, thinking, strlen(thinking)), OAI_MORE);
 	assert_true(p.reasoned);
 	assert_int_equal(p.content_bytes, 0);
 	assert_string_equal(p.finish_reason, "length");
@@ -315,11 +315,15 @@ static void
 test_finish_reason_without_done(void **state)
 {
 	(void)state;
-	/* a finish reason: the answer is whole at once, [DONE] or not, the connection open */
-	const struct expect whole = { "a|b|", OAI_DONE, OAI_DONE, NULL, "stop" };
+	/* the connection closes after a finish reason: a complete answer */
+	const struct expect whole = { "a|b|", OAI_MORE, OAI_DONE, NULL, "stop" };
 	check(ROLE DELTA("a") DELTA("b") STOP, &whole);
 	check(ROLE DELTA("a") DELTA("b") STOP USAGE, &whole);
-	check(ROLE DELTA("a") DELTA("b") STOP DELTA("never") "data: {broken\n\n", &whole);
+	/* a finish reason on every chunk (some proxies): the text goes on */
+	const struct expect every = { "a|b|", OAI_DONE, OAI_DONE, NULL, "stop" };
+	check("data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n"
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\n\n"
+	    DONE, &every);
 	/* an empty or null finish reason is none */
 	const struct expect not_yet = { "a|", OAI_MORE, OAI_ERROR, "ended early", "" };
 	check(DELTA("a") "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"\"}]}\n\n",
