@@ -122,7 +122,9 @@
   });
   document.addEventListener('htmx:sseMessage', function () {
     var m = messages();
-    if (m && stick) m.scrollTop = m.scrollHeight;
+    if (!m) return;
+    dayParts();     // a new day's head, before the view goes to the bottom
+    if (stick) m.scrollTop = m.scrollHeight;
   });
 
   // Earlier messages come in above those shown, which stay where they were on the screen.

@@ -115,7 +115,7 @@ origin_host_allowed(const struct origin *o, const char *host)
 	if (colon != NULL && strchr(colon, ']') == NULL) {
 		n = (size_t)(colon - host);	/* the port, not part of an IPv6 address */
 		size_t digits = strspn(colon + 1, "0123456789");
-		if (digits == 0 || digits > 5 || colon[1 + digits] != '\0')
+		if (digits > 5 || colon[1 + digits] != '\0')
 			return false;	/* "host:x@elsewhere" would go into links */
 	}
 	if (n == 0 || n >= sizeof name)

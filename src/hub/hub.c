@@ -388,13 +388,13 @@ hub_publish(struct hub *hub, const char *chat_id, uint64_t id, const char *name,
 		return;
 	}
 	bool next = id == 0 || !ch->known || id == ch->delivered + 1;
-	if ((!next || !STAILQ_EMPTY(&ch->held)) && ch->nheld >= LIMIT_HELD_EVENTS) {
-		channel_resync(hub, ch);	/* the gap is not read (the database away?) */
-		return;
-	}
 	if (next && id > 0 && !STAILQ_EMPTY(&ch->held)) {
 		deliver(hub, ch, id, name, data);	/* the gap's first id: what it frees goes too */
 		release(hub, ch, 0);
+		return;
+	}
+	if ((!next || !STAILQ_EMPTY(&ch->held)) && ch->nheld >= LIMIT_HELD_EVENTS) {
+		channel_resync(hub, ch);	/* the gap is not read (the database away?) */
 		return;
 	}
 	if (!next || !STAILQ_EMPTY(&ch->held)) {

@@ -360,7 +360,7 @@ describe('host names and pages', () => {
       const r = await rawRequest(srv.port, `GET ${p} HTTP/1.1\r\nHost: rebind.attacker.example:${srv.port}\r\nConnection: close\r\n\r\n`);
       assert.equal(r.status, 421, p);
     }
-    for (const host of [`127.0.0.1:x@evil.example`, `127.0.0.1:${srv.port}x`, '127.0.0.1:', 'localhost:123456']) {
+    for (const host of [`127.0.0.1:x@evil.example`, `127.0.0.1:${srv.port}x`, 'localhost:123456']) {
       const r = await rawRequest(srv.port, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       assert.equal(r.status, 421, `a port that is no port: ${host}`);
     }
