@@ -423,6 +423,8 @@ setup_hashed(struct slow *s)
 	if (rc != STORE_OK) {
 		if (rc == STORE_CONFLICT)
 			problem_set(&p, 409, "setup is done already");
+		else if (s->hashed != 0)
+			problem_set(&p, 500, "hashing the password failed; try again");
 		else
 			validate_store(s->a->store, rc, "user", &p);
 		accounts_slow_end(s, NULL, NULL, &p);
