@@ -81,9 +81,17 @@ take_chunk(struct oai_stream *p, json_t *chunk)
 		return;		/* a usage chunk, or a keepalive object */
 	json_t *delta = json_object_get(choice, "delta");
 	json_t *content = json_object_get(delta, "content");
-	if (json_is_string(content) && json_string_length(content) > 0) {
-		p->content_bytes += json_string_length(content);
-		p->on_delta(p->arg, json_string_value(content), json_string_length(content));
+	const char *text = json_string_value(content);
+	size_t left = json_string_length(content);
+	while (left > 0) {	/* a NUL ("\u0000") is no text: the pieces around it are */
+		size_t n = strnlen(text, left);
+		if (n > 0) {
+			p->content_bytes += n;
+			p->on_delta(p->arg, text, n);
+		}
+		size_t skip = n < left ? n + 1 : n;
+		text += skip;
+		left -= skip;
 	}
 	for (const char *const *k = (const char *const[]){ "reasoning_content", "reasoning", NULL };
 	    *k != NULL; k++)
@@ -110,7 +118,7 @@ end_event(struct oai_stream *p)
 		p->status = OAI_DONE;
 		return;
 	}
-	json_t *chunk = json_loadb(p->data.data, p->data.len, 0, NULL);
+	json_t *chunk = json_loadb(p->data.data, p->data.len, JSON_ALLOW_NUL, NULL);
 	buf_reset(&p->data);
 	if (!json_is_object(chunk))
 		fail(p, "malformed stream from the model server");

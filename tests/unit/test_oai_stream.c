@@ -308,7 +308,10 @@ test_malformed_json(void **state)
 	check("data: \"text\"\n\n", &e);
 	check("data: {}x\n\n", &e);
 	check("data: [DONE] \n\n", &e);		/* not quite [DONE] */
-	check("data: {\"choices\":[{\"delta\":{\"content\":\"\\u0000\"}}]}\n\n", &e);
+	/* a NUL in the text is dropped, the text around it kept */
+	const struct expect nul = { "a|b|", OAI_DONE, OAI_DONE, NULL, NULL };
+	check("data: {\"choices\":[{\"delta\":{\"content\":\"a\\u0000b\\u0000\"}}]}\n\n" DONE,
+	    &nul);
 }
 
 static void
