@@ -14,7 +14,7 @@
  * that ignores "stream", or an error with a 2xx status) is read whole; an
  * answer with no text in it fails, saying why when the server said. A 400
  * refusing max_tokens or temperature (reasoning models) sends it again
- * without them.
+ * without them; a 429 asking to wait a little is sent again after that.
  */
 #include "backends/backend_impl.h"
 #include "backends/endpoint.h"
@@ -56,6 +56,7 @@ struct openai_job {
 	bool			 added;		/* the transfer is in the multi handle */
 	bool			 done;		/* [DONE] seen: the reply is whole */
 	struct event		*idle;		/* fails the reply after silence */
+	struct event		*wait;		/* a 429's Retry-After, then the request again */
 	char			*key_env;	/* the variable holding the API key, or NULL */
 	bool			 refused;	/* an address of the server was not allowed */
 	char			 error[200];
@@ -518,11 +519,12 @@ body_without_refused(struct openai_job *o)
 	return body;
 }
 
-/* The request goes again with body (from check_done, outside curl's callbacks). */
+/* The request goes again with body (from the loop, outside curl's callbacks). */
 static void
 send_again(struct openai_job *o, char *body)
 {
-	curl_multi_remove_handle(o->glue->multi, o->easy);
+	if (o->added)
+		curl_multi_remove_handle(o->glue->multi, o->easy);
 	free(o->body);
 	o->body = body;
 	curl_easy_setopt(o->easy, CURLOPT_POSTFIELDS, o->body);
@@ -539,6 +541,35 @@ send_again(struct openai_job *o, char *body)
 }
 
 static void
+retry_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct openai_job *o = arg;
+	(void)fd;
+	(void)what;
+	send_again(o, xstrdup(o->body));
+}
+
+/*
+ * A 429 whose Retry-After is short: the request goes again then (the reply
+ * waits, being written); true when it will.
+ */
+static bool
+wait_and_retry(struct openai_job *o)
+{
+	curl_off_t after = -1;
+	if (o->status != 429 || o->resent >= 2 ||
+	    curl_easy_getinfo(o->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK ||
+	    after <= 0 || after > LIMIT_MODEL_RETRY_AFTER_SECONDS)
+		return false;	/* 0: no Retry-After (curl says 0 then too) */
+	curl_multi_remove_handle(o->glue->multi, o->easy);
+	o->added = false;
+	evtimer_del(o->idle);
+	struct timeval tv = { (time_t)after, 0 };
+	evtimer_add(o->wait, &tv);
+	return true;
+}
+
+static void
 finish(struct openai_job *o, CURLcode rc)
 {
 	if (o->job.halting) {	/* ended by us (stopped, too long): nothing to say */
@@ -552,6 +583,8 @@ finish(struct openai_job *o, CURLcode rc)
 		send_again(o, again);
 		return;
 	}
+	if (o->error[0] == '\0' && wait_and_retry(o))
+		return;
 	if (o->done)
 		rc = CURLE_OK;		/* we cut the transfer at [DONE] */
 	if (o->error[0] != '\0')
@@ -600,6 +633,7 @@ halt(struct reply_job *job)
 {
 	struct openai_job *o = (struct openai_job *)job;
 	evtimer_del(o->idle);
+	evtimer_del(o->wait);
 	if (o->added)
 		curl_multi_remove_handle(o->glue->multi, o->easy);
 	o->added = false;
@@ -611,6 +645,7 @@ release(struct reply_job *job)
 	struct openai_job *o = (struct openai_job *)job;
 	halt(job);
 	event_free(o->idle);
+	event_free(o->wait);
 	curl_easy_cleanup(o->easy);
 	curl_slist_free_all(o->headers);
 	free(o->body);
@@ -678,6 +713,7 @@ openai_start(struct backends *be, const struct reply_context *ctx, struct reply_
 	o->parser.secret = job_key(o);
 	configure(o, ctx);
 	o->idle = evtimer_new(be->base, idle_expired, o);
+	o->wait = evtimer_new(be->base, retry_due, o);
 	arm_idle(o);
 	o->added = curl_multi_add_handle(o->glue->multi, o->easy) == CURLM_OK;
 	if (!o->added)

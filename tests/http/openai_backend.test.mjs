@@ -415,6 +415,30 @@ describe('what servers do that is not a failure', () => {
     assert.deepEqual(third.messages, first.messages, 'the same conversation');
   });
 
+  test('a 429 with Retry-After: 1 → sent again a second later → complete; Retry-After: 120 → failed at once with the 429', T, async () => {
+    const f = await fake();
+    const busy = (after) => (req, res) => {
+      const text = JSON.stringify({ error: { message: 'Rate limit reached, please retry', type: 'requests' } });
+      res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(after), 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    f.enqueue(busy(1));
+    f.enqueue(streamReply(['After ', 'waiting.']));
+    const bot = await oaiBot(srv, f.baseUrl);
+    const t0 = Date.now();
+    const first = await runFlow(srv, [bot]);
+    assert.equal(first.rs[0].update.state, 'complete', JSON.stringify(first.rs[0].update));
+    assert.equal(first.rs[0].update.body, 'After waiting.');
+    assert.ok(Date.now() - t0 >= 900, `sent again after the wait asked (${Date.now() - t0} ms)`);
+    f.enqueue(busy(120));
+    const t1 = Date.now();
+    const second = await runFlow(srv, [bot]);
+    assertFailed(second.rs[0], 'a long Retry-After');
+    assert.match(second.rs[0].update.error, /429: Rate limit reached/);
+    assert.ok(Date.now() - t1 < 5000, 'not waited for');
+    assert.equal(f.requests.length, 3);
+  });
+
   test('a 400 refusing something else is not sent again', T, async () => {
     const f = await fake();
     f.enqueue(httpError(400, { error: { message: 'messages: too many', param: 'messages' } }));
