@@ -237,7 +237,9 @@ model_messages(const struct reply_context *ctx)
 		bool this_one = (uint64_t)json_integer_value(json_object_get(m, "seq")) == ctx->seq;
 		if ((this_one && !ctx->continuing) || !*body)
 			continue;
-		if (mine != NULL && bot_id != NULL && strcmp(mine, bot_id) == 0) {
+		/* its own, but never first: templates want a user's turn before the model's */
+		if (mine != NULL && bot_id != NULL && strcmp(mine, bot_id) == 0 &&
+		    json_array_size(out) > 1) {
 			add_turn(out, "assistant", body, strlen(body));
 			continue;
 		}

@@ -156,6 +156,21 @@ describe('streaming replies', () => {
     assert.ok(req2.body.messages.some((m) => m.role === 'user' && m.content.includes('Ada: and now?')));
   });
 
+  test('a bot\'s own greeting first in the context is sent as a user\'s line ("Name: text"): the model\'s turn never comes first', T, async () => {
+    const f = await fake();
+    f.setDefault(streamReply(['Hi.']));
+    const bot = await oaiBot(srv, f.baseUrl, { greeting: 'Welcome, everyone!' });
+    const chat = await createChat(srv.url, 'greeted', { bots: [bot.id], policy: 'manual' });
+    const s = await stream(srv, chat.id);
+    await postMessage(srv.url, chat.id, 'hello there', 'Ada');
+    const from = s.events.length;
+    assert.equal((await api(srv.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: bot.id })).status, 202);
+    await waitIdle(s, from);
+    const [req] = await f.waitRequests(1);
+    assert.deepEqual(req.body.messages.slice(1).map((m) => m.role), ['user'], JSON.stringify(req.body.messages));
+    assert.equal(req.body.messages[1].content, `${bot.name}: Welcome, everyone!\nAda: hello there`);
+  });
+
   // 12,000 bytes of context: a newer message longer than that used to leave out everything
   test('a message longer than the context the model is sent: its end is sent, cut at a character', T, async () => {
     const f = await fake();
