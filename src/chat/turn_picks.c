@@ -27,8 +27,7 @@ str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* True when the chat (a Chat) has muted the bot. */
-static bool
+bool
 chat_muted(json_t *chat, const char *bot_id)
 {
 	size_t i;

@@ -58,6 +58,7 @@ struct reply {
 	time_t			 saved;		/* when the text so far was last stored */
 	struct reply_job	*job;		/* NULL once the backend ended */
 	bool			 redo;		/* writes an existing message again */
+	unsigned		 posts_at;	/* the flow's posts when it started */
 };
 
 
@@ -289,9 +290,9 @@ reply_ended(struct reply *r, const char *error)
 	struct flow *f = r->flow;
 	json_t *bot = json_incref(r->bot);
 	char *text = xstrdup(r->text.data ? r->text.data : "");
-	bool redo = r->redo;
+	bool pulls = !r->redo && r->posts_at == f->posts;	/* not outrun by a newer post */
 	reply_finish(r, error ? "failed" : "complete", error);
-	if (error == NULL && !redo)
+	if (error == NULL && pulls)
 		turns_after_bot(f, text, bot);
 	free(text);
 	json_decref(bot);
@@ -368,6 +369,7 @@ reply_start(struct flow *f, json_t *bot, json_t *turn)
 	r->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
 	r->saved = time(NULL);
 	r->redo = json_object_get(turn, "seq") != NULL;
+	r->posts_at = f->posts;
 	buf_add(&r->text, str(msg, "body"), strlen(str(msg, "body")));
 	f->reply = r;
 	if (json_object_get(turn, "auto") == NULL && !r->redo)
@@ -395,24 +397,34 @@ chat_has_bot(json_t *chat, const char *bot_id)
 	return false;
 }
 
-/* True when the turn may start: the policy's own stop after LIMIT_BOT_TURNS. */
+/*
+ * True when the turn may start: the bots a person's message calls for all
+ * answer (every bot, in round-robin); those bots' replies pull in (natural)
+ * stop after LIMIT_BOT_TURNS replies in all.
+ */
 static bool
 turn_allowed(const struct flow *f, json_t *turn)
 {
-	return json_object_get(turn, "seq") != NULL || json_object_get(turn, "auto") != NULL ||
-	    f->bot_turns < LIMIT_BOT_TURNS;
+	return !json_is_true(json_object_get(turn, "pulled")) || f->bot_turns < LIMIT_BOT_TURNS;
 }
 
-/* Starts the queued turn, as the bot and the chat are now (or not at all). */
+/*
+ * Starts the queued turn, as the bot and the chat are now (or not at all:
+ * a bot muted since its policy turn was queued keeps quiet; one asked for
+ * speaks).
+ */
 static void
 turn_start(struct flow *f, json_t *turn)
 {
 	struct turns *t = f->turns;
 	json_t *chat = NULL, *bot = NULL;
 	const char *bot_id = str(json_object_get(turn, "bot"), "id");
+	bool asked = json_is_true(json_object_get(turn, "asked")) ||
+	    json_object_get(turn, "seq") != NULL;
 	if (store_chat_get(t->store, flow_chat(f), &chat) == STORE_OK &&
 	    store_bot_get(t->store, bot_id, &bot) == STORE_OK &&
-	    chat_has_bot(chat, bot_id) && reply_start(f, bot, turn) != 0)
+	    chat_has_bot(chat, bot_id) && (asked || !chat_muted(chat, bot_id)) &&
+	    reply_start(f, bot, turn) != 0)
 		log_warn("chat %s: could not start %s's turn", flow_chat(f), str(bot, "name"));
 	json_decref(chat);
 	json_decref(bot);
@@ -448,10 +460,28 @@ turns_after_bot(struct flow *f, const char *text, json_t *bot)
 	json_t *chat;
 	if (store_chat_get(f->turns->store, flow_chat(f), &chat) != STORE_OK)
 		return;
-	json_t *more = turn_picks(f->turns, chat, text, str(bot, "id"));
+	json_t *more = turn_picks(f->turns, chat, text, str(bot, "id")), *turn;
+	size_t i;
+	json_array_foreach(more, i, turn)
+		json_object_set_new(turn, "pulled", json_true());
 	json_array_extend(f->queue, more);
 	json_decref(more);
 	json_decref(chat);
+}
+
+/* The queue becomes picks, after the turns people asked for (/turn, regenerate, continue). */
+static void
+keep_asked(struct flow *f, json_t *picks)
+{
+	json_t *queue = json_array(), *turn;
+	size_t i;
+	json_array_foreach(f->queue, i, turn)
+		if (json_is_true(json_object_get(turn, "asked")))
+			json_array_append(queue, turn);
+	json_array_extend(queue, picks);
+	json_decref(picks);
+	json_decref(f->queue);
+	f->queue = queue;
 }
 
 void
@@ -467,9 +497,9 @@ turns_on_message(struct turns *t, json_t *chat, json_t *message)
 		f = flow_here(t, chat_id, json_pack("{s:s, s:O}", "do", "message", "message",
 		    message));
 	if (f != NULL) {
-		json_decref(f->queue);
-		f->queue = queue;
+		keep_asked(f, queue);
 		f->bot_turns = 0;
+		f->posts++;
 		/* a person's post ends the auto rounds of the last one; its own may follow */
 		f->auto_left = answered ? (unsigned)json_integer_value(json_object_get(chat,
 		    "auto_rounds")) : 0;
@@ -492,6 +522,7 @@ queue_first(struct turns *t, json_t *chat, json_t *bot, json_t *turn, json_t *as
 	    TURN_QUEUED;
 	if (rc == TURN_QUEUED && (f = flow_here(t, str(chat, "id"), asked)) != NULL) {
 		/* a takeover may have brought a dead node's queue back */
+		json_object_set_new(turn, "asked", json_true());	/* a newer post keeps it */
 		if (json_array_size(f->queue) >= LIMIT_QUEUED_TURNS)
 			rc = TURN_QUEUE_FULL;
 		else

@@ -27,6 +27,8 @@ struct flow {
 	json_t			*queue;		/* Bots waiting to speak, in order */
 	unsigned		 bot_turns;	/* the policy's, since the last person's message */
 	unsigned		 auto_left;	/* auto rounds still to come */
+	unsigned		 posts;		/* people's posts heard: a reply's mentions count
+						   only while no newer post replaced the queue */
 	struct reply		*reply;
 	json_t			*published;	/* the last turn state sent */
 	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */
@@ -71,6 +73,8 @@ void		 flow_free(struct flow *f);
 json_t		*turn_queued(json_t *bot, uint64_t seq, bool fresh, bool automatic);
 
 /* turn_picks.c */
+/* True when the chat (a Chat) has muted the bot. */
+bool		 chat_muted(json_t *chat, const char *bot_id);
 /* The turns the policy calls for after text (speaker: the bot who wrote it, or NULL). */
 json_t		*turn_picks(struct turns *t, json_t *chat, const char *text, const char *speaker_id);
 /*

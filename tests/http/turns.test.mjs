@@ -183,6 +183,14 @@ describe('policies', () => {
     await assertQuiet(s, s.events.length, 300, 'after the round');
   });
 
+  test('round-robin with 10 bots: all ten reply (the limit of 8 is for bots that bots call in)', T, async () => {
+    const bots = await echoBots(fast, 10);
+    const chat = await createChat(fast.url, 'big round', { bots: bots.map((b) => b.id), policy: 'round-robin' });
+    const { s } = await streamWithSnapshot(fast, chat.id);
+    const list = await postAndSettle(fast, s, chat.id, 'hi all');
+    assert.deepEqual(replies(list).map((r) => r.author), bots.map((b) => b.name));
+  });
+
   test('round-robin with 2 bots and a second person message: again each once', T, async () => {
     const [a, b] = await echoBots(fast, 2);
     const chat = await createChat(fast.url, 'rr2', { bots: [a.id, b.id] });
@@ -373,6 +381,42 @@ describe('interrupting a reply', () => {
     const turns = turnEvents(list);
     assert.ok(!turns.some((t) => t.speaker === b.name), 'b never spoke');
     assert.ok(turns.some((t) => t.state === 'running' && t.speaker === c.name), 'a turn event shows c speaking');
+  });
+
+  test('turns asked for (/turn) stay queued when a person posts; the new message\'s picks follow them', T, async () => {
+    const [a, b, c] = await echoBots(slow, 3);
+    const chat = await createChat(slow.url, 'asked', { bots: [a.id, b.id, c.id], policy: 'manual' });
+    const { s } = await streamWithSnapshot(slow, chat.id);
+    await postMessage(slow.url, chat.id, 'one two three four');
+    const from = s.events.length;
+    for (const bot of [a, b, c]) assert.equal((await api(slow.url, 'POST', `/api/v1/chats/${chat.id}/turn`, { bot: bot.id })).status, 202);
+    await waitEv(s, (e) => e.event === 'token', 5000, 'a first token');
+    await postMessage(slow.url, chat.id, 'thanks', 'Bob');
+    const idle = await waitIdle(s, from, 20000);
+    assert.equal(replies(evs(s).slice(from, idle + 1)).length, 3, 'every bot asked for answered');
+  });
+
+  test('mentions: a reply outrun by a newer post calls in nobody; a bot muted after its turn was queued keeps quiet', T, async () => {
+    const [a, b] = await echoBots(slow, 2);
+    const chat = await createChat(slow.url, 'outrun', { bots: [a.id, b.id], policy: 'natural' });
+    await api(slow.url, 'PATCH', `/api/v1/bots/${a.id}`, { talkativeness: 0 });
+    await api(slow.url, 'PATCH', `/api/v1/bots/${b.id}`, { talkativeness: 0 });
+    const { s } = await streamWithSnapshot(slow, chat.id);
+    let from = s.events.length;
+    await postMessage(slow.url, chat.id, `@${a.name} please say @${b.name} once more`);
+    await waitEv(s, (e) => e.event === 'token', 5000, 'a first token');
+    await postMessage(slow.url, chat.id, `@${a.name} never mind`, 'Bob');
+    let idle = await waitIdle(s, from, 20000);
+    assert.deepEqual(replies(evs(s).slice(from, idle + 1)).map((r) => r.author), [a.name, a.name], 'b, called in only by the outrun reply, stays quiet');
+
+    const round = await createChat(slow.url, 'muted later', { bots: [a.id, b.id], policy: 'round-robin' });
+    const s2 = (await streamWithSnapshot(slow, round.id)).s;
+    from = s2.events.length;
+    await postMessage(slow.url, round.id, 'one two three four');
+    await waitEv(s2, (e) => e.event === 'token', 5000, 'a first token');
+    assert.equal((await api(slow.url, 'PATCH', `/api/v1/chats/${round.id}`, { muted: [b.id] })).status, 200);
+    idle = await waitIdle(s2, from, 20000);
+    assert.deepEqual(replies(evs(s2).slice(from, idle + 1)).map((r) => r.author), [a.name], 'b, muted while queued, keeps quiet');
   });
 
   test('/stop: the reply ends "stopped" with its partial text, queued turns are dropped, the stream gets turn idle', T, async () => {
