@@ -500,6 +500,7 @@ turns_on_message(struct turns *t, json_t *chat, json_t *message)
 		keep_asked(f, queue);
 		f->bot_turns = 0;
 		f->posts++;
+		f->picks_for = (uint64_t)json_integer_value(json_object_get(message, "seq"));
 		/* a person's post ends the auto rounds of the last one; its own may follow */
 		f->auto_left = answered ? (unsigned)json_integer_value(json_object_get(chat,
 		    "auto_rounds")) : 0;
@@ -604,9 +605,15 @@ turns_stop_message(struct turns *t, const char *chat_id, uint64_t seq)
 	    "seq", (json_int_t)seq));
 	if (f == NULL)
 		return;
-	for (size_t i = json_array_size(f->queue); i-- > 0;)
-		if (turn_seq(json_array_get(f->queue, i)) == seq)
+	bool its_picks = seq == f->picks_for;	/* the post they answer is going */
+	for (size_t i = json_array_size(f->queue); i-- > 0;) {
+		json_t *turn = json_array_get(f->queue, i);
+		if (turn_seq(turn) == seq || (its_picks && turn_seq(turn) == 0 &&
+		    !json_is_true(json_object_get(turn, "asked"))))
 			json_array_remove(f->queue, i);
+	}
+	if (its_picks)
+		f->auto_left = 0;
 	if (f->reply != NULL && f->reply->seq == seq)
 		reply_finish(f->reply, "stopped", NULL);
 }

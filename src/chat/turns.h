@@ -61,7 +61,9 @@ void		 turns_end_auto(struct turns *t, const char *chat_id);
 void		 turns_bots_changed(struct turns *t, const char *chat_id);
 /*
  * Message seq is about to be deleted: turns queued to write it again are
- * dropped, and when it is the reply being written it ends "stopped". The
+ * dropped, and when it is the reply being written it ends "stopped"; when
+ * it is the person's post whose bots are queued, those turns go too (the
+ * ones asked for stay). The
  * next turn waits for turns_go_on(), so that it reads the chat without it.
  * (When another node runs the chat's turns, it is asked to do both.)
  */

@@ -29,6 +29,7 @@ struct flow {
 	unsigned		 auto_left;	/* auto rounds still to come */
 	unsigned		 posts;		/* people's posts heard: a reply's mentions count
 						   only while no newer post replaced the queue */
+	uint64_t		 picks_for;	/* the post whose picks are queued (its seq) */
 	struct reply		*reply;
 	json_t			*published;	/* the last turn state sent */
 	struct lease		 lease;		/* several nodes: the chat's, while the flow lives */

@@ -419,6 +419,18 @@ describe('interrupting a reply', () => {
     assert.deepEqual(replies(evs(s2).slice(from, idle + 1)).map((r) => r.author), [a.name], 'b, muted while queued, keeps quiet');
   });
 
+  test('a person\'s post deleted while its bots are queued: those still queued never answer', T, async () => {
+    const [a, b] = await echoBots(slow, 2);
+    const chat = await createChat(slow.url, 'taken back', { bots: [a.id, b.id], policy: 'mentions' });
+    const { s } = await streamWithSnapshot(slow, chat.id);
+    const from = s.events.length;
+    const post = await postMessage(slow.url, chat.id, `@${a.name} @${b.name} one two three four`);
+    await waitEv(s, (e) => e.event === 'token', 5000, 'a first token');
+    assert.equal((await api(slow.url, 'DELETE', `/api/v1/chats/${chat.id}/messages/${post.seq}`)).status, 204);
+    const idle = await waitIdle(s, from, 20000);
+    assert.deepEqual(replies(evs(s).slice(from, idle + 1)).map((r) => r.author), [a.name], 'a, already writing, finishes; b never starts');
+  });
+
   test('/stop: the reply ends "stopped" with its partial text, queued turns are dropped, the stream gets turn idle', T, async () => {
     const [a, b] = await echoBots(slow, 2);
     const chat = await createChat(slow.url, 'stop', { bots: [a.id, b.id] });
