@@ -416,17 +416,23 @@ error_message(json_t *body)
 	return msg;
 }
 
-/* A non-2xx answer: its status, and the message of a JSON error (a short, tidy line). */
+/* A server's message as a short, tidy line, the bot's key hidden. */
+static void
+short_line(const struct openai_job *o, const char *msg, char line[LIMIT_MODEL_ERROR_SHOWN])
+{
+	char *whole = xstrdup(msg ? msg : "");
+	text_hide(whole, job_key(o));	/* before it is cut: a long key would be cut in two */
+	text_one_line(line, LIMIT_MODEL_ERROR_SHOWN, whole);
+	free(whole);
+}
+
+/* A non-2xx answer: its status, and the message of a JSON error. */
 static void
 http_error(struct openai_job *o)
 {
 	json_t *body = whole_json(o);
-	const char *msg = error_message(body);
 	char line[LIMIT_MODEL_ERROR_SHOWN];
-	char *whole = xstrdup(msg ? msg : "");
-	text_hide(whole, job_key(o));	/* before it is cut: a long key would be cut in two */
-	text_one_line(line, sizeof line, whole);
-	free(whole);
+	short_line(o, error_message(body), line);
 	snprintf(o->error, sizeof o->error, "the model server answered %ld%s%s", o->status,
 	    line[0] ? ": " : "", line);
 	json_decref(body);
@@ -455,11 +461,8 @@ json_answer(struct openai_job *o)
 		snprintf(o->error, sizeof o->error, "the model server answered something other"
 		    " than a stream or a reply");
 	else if (text == NULL) {
-		char *whole = xstrdup(msg);
-		text_hide(whole, job_key(o));
 		char line[LIMIT_MODEL_ERROR_SHOWN];
-		text_one_line(line, sizeof line, whole);
-		free(whole);
+		short_line(o, msg, line);
 		snprintf(o->error, sizeof o->error, "model server error: %s", line);
 	} else {
 		o->parser.content_bytes = strlen(text);

@@ -64,6 +64,12 @@ async function runFlow(server, bots, text = 'hello', { policy = 'round-robin', t
   return { chat, s, list, rs: replies(list) };
 }
 
+/** The reply ended complete with body. */
+function assertComplete(r, body) {
+  assert.equal(r.update.state, 'complete', JSON.stringify(r.update));
+  assert.equal(r.update.body, body);
+}
+
 function assertFailed(r, what) {
   assert.ok(r && r.update, `${what}: a final message-update`);
   assert.equal(r.update.state, 'failed', `${what}: state (error ${JSON.stringify(r.update.error)})`);
@@ -409,8 +415,7 @@ describe('what servers do that is not a failure', () => {
     f.enqueue(rawStream('data: {"choices":[{"delta":{"content":"fine"}}],"error":null}\n\n' +
       'data: {"choices":[{"delta":{},"finish_reason":"stop"}],"error":null}\n\ndata: [DONE]\n\n'));
     const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
-    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
-    assert.equal(rs[0].update.body, 'fine');
+    assertComplete(rs[0], 'fine');
   });
 
   test('a reasoning model refusing "max_tokens", then "temperature" (400 with error.param): sent again with max_completion_tokens, then without temperature → complete', T, async () => {
@@ -421,8 +426,7 @@ describe('what servers do that is not a failure', () => {
     f.enqueue(streamReply(['Thought ', 'through.']));
     const bot = await oaiBot(srv, f.baseUrl, { model: 'o-reasoner', max_tokens: 300 });
     const { rs } = await runFlow(srv, [bot]);
-    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
-    assert.equal(rs[0].update.body, 'Thought through.');
+    assertComplete(rs[0], 'Thought through.');
     const [first, second, third] = (await f.waitRequests(3)).map((r) => r.body);
     assert.deepEqual([first.max_tokens, first.max_completion_tokens, first.temperature], [300, undefined, 0.7]);
     assert.deepEqual([second.max_tokens, second.max_completion_tokens, second.temperature], [undefined, 300, 0.7]);
@@ -442,8 +446,7 @@ describe('what servers do that is not a failure', () => {
     const bot = await oaiBot(srv, f.baseUrl);
     const t0 = Date.now();
     const first = await runFlow(srv, [bot]);
-    assert.equal(first.rs[0].update.state, 'complete', JSON.stringify(first.rs[0].update));
-    assert.equal(first.rs[0].update.body, 'After waiting.');
+    assertComplete(first.rs[0], 'After waiting.');
     assert.ok(Date.now() - t0 >= 900, `sent again after the wait asked (${Date.now() - t0} ms)`);
     f.enqueue(busy(120));
     const t1 = Date.now();
@@ -470,8 +473,7 @@ describe('what servers do that is not a failure', () => {
       res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Whole at once, très bien.' }, finish_reason: 'stop' }] }));
     });
     const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
-    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
-    assert.equal(rs[0].update.body, 'Whole at once, très bien.');
+    assertComplete(rs[0], 'Whole at once, très bien.');
   });
 
   test('a finish reason, the connection then kept open, no [DONE]: complete after 5 s of quiet, not the idle timeout (10 s here); a leading byte order mark is skipped', T, async () => {
@@ -480,8 +482,7 @@ describe('what servers do that is not a failure', () => {
       'data: {"choices":[{"delta":{"content":"it"},"finish_reason":"stop"}]}\n\n', { keepOpen: true }));
     const t0 = Date.now();
     const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
-    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
-    assert.equal(rs[0].update.body, 'said it');
+    assertComplete(rs[0], 'said it');
     assert.ok(Date.now() - t0 < 8500, `ended after ${Date.now() - t0} ms`);
   });
 
@@ -490,8 +491,7 @@ describe('what servers do that is not a failure', () => {
     const chunk = (text) => `data: {"choices":[{"delta":{"content":"${text}"},"finish_reason":"stop"}]}\n\n`;
     f.enqueue(rawStream(chunk('every ') + chunk('chunk ') + chunk('said stop') + 'data: [DONE]\n\n'));
     const { rs } = await runFlow(srv, [await oaiBot(srv, f.baseUrl)]);
-    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
-    assert.equal(rs[0].update.body, 'every chunk said stop');
+    assertComplete(rs[0], 'every chunk said stop');
   });
 
   test('a reply whose last chunk said it was finished, the connection then kept open: complete, not a timeout', T, async () => {
@@ -499,8 +499,7 @@ describe('what servers do that is not a failure', () => {
     f.enqueue(rawStream('data: {"choices":[{"delta":{"content":"all said"}}]}\n\n' +
       'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n', { keepOpen: true }));
     const { rs } = await runFlow(quick, [await oaiBot(quick, f.baseUrl)]);
-    assert.equal(rs[0].update.state, 'complete', JSON.stringify(rs[0].update));
-    assert.equal(rs[0].update.body, 'all said');
+    assertComplete(rs[0], 'all said');
   });
 
   test('proxy variables in the server\'s environment are not used (their connections would escape the address check)', T, async () => {
