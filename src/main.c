@@ -65,6 +65,7 @@ struct runtime {
 	struct event		*sigint, *sigterm, *drain;
 	struct event		*db_check;	/* the database is still there, streams not behind it */
 	time_t			 deadline;	/* shutting down: the loop stops by then */
+	bool			 shutting_down;	/* a signal came: later ones are ignored */
 	bool			 replies_stopped;	/* shutting down: stop_replies() ran */
 	char			 setup[SECRET_LEN + 1];	/* the first admin's setup token, or "" */
 };
@@ -160,8 +161,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct runtime *rt = arg;
 	(void)what;
-	if (chats_stopping(rt->chats))
+	if (rt->shutting_down)
 		return;
+	rt->shutting_down = true;
 	log_info("signal %d: shutting down", (int)sig);
 	chats_shutdown(rt->chats);
 	server_stop_accepting(rt->server);
@@ -184,7 +186,7 @@ check_database(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct runtime *rt = arg;
 	store_available(rt->store);
-	if (rt->redis == NULL && store_is_postgres_url(rt->cfg->db) && !chats_stopping(rt->chats))
+	if (rt->redis == NULL && store_is_postgres_url(rt->cfg->db) && !rt->shutting_down)
 		catchup_all(rt->catchup);
 }
 
@@ -399,6 +401,11 @@ finish_fibers(struct runtime *rt)
 static void
 stop(struct runtime *rt)
 {
+	rt->shutting_down = true;	/* the loops below run no handler on freed services */
+	if (rt->db_check) {
+		event_del(rt->db_check);
+		event_del(rt->drain);
+	}
 	if (!finish_fibers(rt)) {
 		/* what still waits holds memory and the connection: the process goes with it */
 		log_info("stopped");
