@@ -122,8 +122,10 @@ end_event(struct oai_stream *p)
 	buf_reset(&p->data);
 	if (!json_is_object(chunk))
 		fail(p, "malformed stream from the model server");
-	else if (!take_error(p, chunk))
+	else if (!take_error(p, chunk)) {
 		take_chunk(p, chunk);
+		p->chunks++;
+	}
 	json_decref(chunk);
 }
 

@@ -34,6 +34,7 @@ struct oai_stream {
 	unsigned	 bom_seen;	/* bytes of a leading UTF-8 BOM skipped (3: past it) */
 	bool		 error_event;	/* the event being read is "event: error" */
 	size_t		 content_bytes;	/* the answer's text so far */
+	unsigned long	 chunks;	/* JSON chunks taken (comments, keepalives are not) */
 	bool		 reasoned;	/* reasoning text came (not part of the answer) */
 	char		 error[160];
 	char		 finish_reason[32];

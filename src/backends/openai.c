@@ -296,7 +296,7 @@ on_delta(void *arg, const char *text, size_t len)
 }
 
 /*
- * (Re)starts the idle clock: the reply fails if nothing arrives before it
+ * (Re)starts the idle clock: the reply fails if no chunk arrives before it
  * runs out; once a finish reason came, a short silence ends it whole (a
  * server that keeps the connection open after its last chunk, no [DONE]).
  */
@@ -380,8 +380,10 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 		keep_whole(o, data, len, LIMIT_MODEL_EVENT_BYTES);
 		return len;
 	}
+	unsigned long chunks = o->parser.chunks;
 	enum oai_status fed = oai_stream_feed(&o->parser, data, len);
-	arm_idle(o);	/* after the bytes: a finish reason in them shortens the wait */
+	if (o->parser.chunks != chunks)	/* keepalive comments alone are still silence */
+		arm_idle(o);	/* after the chunk: a finish reason in it shortens the wait */
 	switch (fed) {
 	case OAI_ERROR:
 		snprintf(o->error, sizeof o->error, "%s", o->parser.error);

@@ -15,6 +15,7 @@
 //                                     opts.comments: ": keep-alive" comment lines, opts.split:
 //                                     write the bytes in pieces of that size, opts.delayMs between writes
 //   stallAfter(deltas)                send the role chunk and the deltas, then keep the response open
+//                                     (opts.keepaliveMs: meanwhile a ": keepalive" comment that often)
 //   httpError(status, body)           a non-streaming error answer with a JSON body
 //   rawStream(text, opts)             200 text/event-stream with `text` as the body, then end
 //                                     (opts.keepOpen: do not end)
@@ -87,6 +88,10 @@ export function stallAfter(deltas, opts = {}) {
     const text = completionText(deltas, { ...opts, finish: false, usage: false, done: false });
     res.write(text);
     // never end: the connection stays open until the client goes away or close()
+    if (opts.keepaliveMs) {
+      const timer = setInterval(() => res.write(': keepalive\n\n'), opts.keepaliveMs);
+      res.on('close', () => clearInterval(timer));
+    }
   };
 }
 

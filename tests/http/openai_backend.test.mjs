@@ -573,6 +573,26 @@ describe('stalled model servers', () => {
     await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
   });
 
+  test('keepalive comments alone are silence: with --model-timeout 1 the reply still fails with a timeout', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['Half '], { keepaliveMs: 200 }));
+    const bot = await oaiBot(quick, f.baseUrl);
+    const chat = await createChat(quick.url, 'keepalive', { bots: [bot.id] });
+    const s = await stream(quick, chat.id);
+    const from = s.events.length;
+    await postMessage(quick.url, chat.id, 'hello?');
+    await s.waitFor(() => evs(s).slice(from).some((e) => e.event === 'token'), 5000, 'a token');
+    const t0 = Date.now();
+    const idle = await waitIdle(s, from, 8000);
+    const waited = Date.now() - t0;
+    const rs = replies(evs(s).slice(from, idle + 1));
+    assertFailed(rs[0], 'keepalives only');
+    assert.match(rs[0].update.error, /time/i, `a timeout reason: ${rs[0].update.error}`);
+    assert.equal(rs[0].update.body, 'Half ');
+    assert.ok(waited >= 500 && waited < 4000, `failed about 1 s after the last chunk (took ${waited} ms)`);
+    await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
+  });
+
   test('a model server that accepts but never answers a header → failed by the timeout', T, async () => {
     const f = await fake();
     f.enqueue(() => {}); // read the request, never answer
