@@ -58,7 +58,8 @@
 
 #define LIMIT_LISTEN_BACKLOG      4096
 #define LIMIT_ACCEPT_PAUSE_MS     100           /* pause accepting on EMFILE/ENFILE */
-#define LIMIT_SHUTDOWN_SECONDS    4             /* streams are cut after this on SIGTERM */
+#define LIMIT_SHUTDOWN_MS         4000          /* after SIGTERM: replies stopped, streams ended (or cut) */
+#define LIMIT_SHUTDOWN_FIBERS_MS  500           /* then what waits for the database gets this long */
 #define LIMIT_DB_CHECK_SECONDS    2             /* how often the database is checked (SQLite: its file; PostgreSQL: its connection) */
 #define LIMIT_BUS_TICK_MS         500           /* Redis: a heartbeat through it this often */
 #define LIMIT_BUS_SILENCE_MS      3000          /* Redis: no own heartbeat back for this long: reconnect */

@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "store/copy.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/fiber.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -64,7 +65,7 @@ struct runtime {
 	struct server		*server;
 	struct event		*sigint, *sigterm, *drain;
 	struct event		*db_check;	/* the database is still there, streams not behind it */
-	time_t			 deadline;	/* shutting down: the loop stops by then */
+	int64_t			 stop_by_ms;	/* shutting down: the loop stops by then (monotonic) */
 	bool			 shutting_down;	/* a signal came: later ones are ignored */
 	bool			 replies_stopped;	/* shutting down: stop_replies() ran */
 	char			 setup[SECRET_LEN + 1];	/* the first admin's setup token, or "" */
@@ -135,7 +136,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if ((rt->replies_stopped && hub_subscriber_count(rt->hub) == 0) ||
-	    time(NULL) >= rt->deadline) {
+	    monotonic_ms() >= rt->stop_by_ms) {
 		event_base_loopexit(rt->base, NULL);
 		return;
 	}
@@ -151,7 +152,6 @@ stop_replies(void *arg)
 	turns_stop_all(rt->turns);
 	hub_end_all(rt->hub);
 	rt->replies_stopped = true;
-	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;	/* for the streams to end */
 	if (!evtimer_pending(rt->drain, NULL))
 		drain_check(-1, 0, rt);
 }
@@ -167,7 +167,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: shutting down", (int)sig);
 	chats_shutdown(rt->chats);
 	server_stop_accepting(rt->server);
-	rt->deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;	/* to get there */
+	rt->stop_by_ms = monotonic_ms() + LIMIT_SHUTDOWN_MS;	/* SPEC: exit within 5 s */
 	drain_check(-1, 0, rt);
 	fiber_run_serial(stop_replies, rt);	/* after the services' turn in hand */
 }
@@ -378,17 +378,31 @@ start(struct runtime *rt)
 	return 0;
 }
 
+static void
+wake_up(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
 /*
- * Lets the requests and commits still waiting for the database finish, then
- * turns fibers off (the rest of shutdown waits on the spot); false when some
- * still wait at the deadline.
+ * Lets the requests and commits still waiting for the database finish (for
+ * LIMIT_SHUTDOWN_FIBERS_MS past the loop's deadline), then turns fibers off
+ * (the rest of shutdown waits on the spot); false when some still wait.
  */
 static bool
 finish_fibers(struct runtime *rt)
 {
-	time_t deadline = time(NULL) + LIMIT_SHUTDOWN_SECONDS;
-	while (fiber_count() > 0 && time(NULL) < deadline)
+	int64_t by = (rt->stop_by_ms ? rt->stop_by_ms : monotonic_ms()) + LIMIT_SHUTDOWN_FIBERS_MS;
+	struct event *wake = evtimer_new(rt->base, wake_up, NULL);
+	int64_t left;
+	while (fiber_count() > 0 && (left = by - monotonic_ms()) > 0) {
+		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000 * 1000) };
+		evtimer_add(wake, &tv);	/* the loop waits no longer than that */
 		event_base_loop(rt->base, EVLOOP_ONCE);
+	}
+	event_free(wake);
 	if (fiber_count() > 0) {
 		log_error("shutdown: %u requests still wait for the database; stopping without them",
 		    fiber_count());
