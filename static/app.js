@@ -444,7 +444,7 @@
     var who = tpl.content.firstElementChild;
     if (!who) return;
     var me = document.body.dataset.meId, name = who.textContent;
-    if (me ? who.dataset.user === me : name === stored('parley.author')) return;   // not oneself
+    if (me ? who.dataset.user === me : name === stored('parley.author').trim()) return;   // not oneself
     typers.set(who.dataset.user || '~' + name, { name: name, until: Date.now() + TYPING_SHOWN_MS });
     showTypers();
   });
@@ -621,6 +621,7 @@
     }
     author.value = stored('parley.author');
     author.addEventListener('change', function () {
+      author.value = author.value.trim();     // as posts and presence name one
       store('parley.author', author.value);
       fold();
       document.dispatchEvent(new CustomEvent('parley:name'));   // tabs.js: listed by the new name

@@ -153,6 +153,7 @@
     this.tabs = new Map();      // tab id -> {chat id: last id or null}
     this.served = new Set();    // the tabs whose wants the stream carries (they hear all it passes)
     this.carried = new Map();   // chat id -> last id the stream has passed on (null: none yet)
+    this.here = new Map();      // chat id -> its last presence fragment on this stream
     this.abort = null;
     this.soon = null;
     this.retry = 500;
@@ -167,10 +168,24 @@
     this.stopped = false;
     this.plan();
     bus.postMessage({ type: 'state', online: online });   // a new tab learns where things are
+    this.tellHere(Object.keys(m.chats));
   };
   Leader.prototype.forget = function (tab) {
     this.tabs.delete(tab);
     this.served.delete(tab);
+    this.plan();                // a chat nobody shows any more: its people leave it
+  };
+
+  // Presence goes out when a stream opens and when it changes: a tab that
+  // comes to a chat the stream carries already is told the last one (once its
+  // page listens: after this task). Telling the other tabs again changes nothing.
+  Leader.prototype.tellHere = function (chats) {
+    var self = this;
+    setTimeout(function () {
+      chats.forEach(function (chat) {
+        if (self.here.has(chat)) self.pass(chat, 'presence', self.here.get(chat), null);
+      });
+    }, 0);
   };
 
   // Each chat the tabs show, from the earliest event one of them lacks.
@@ -187,13 +202,15 @@
   };
 
   // Reconnects when a tab wants a chat the stream does not carry, or from an
-  // earlier event than the stream has passed on (a new tab rendered earlier).
+  // earlier event than the stream has passed on (a new tab rendered earlier),
+  // or when the stream carries a chat no tab shows (the person is not there).
   Leader.prototype.plan = function () {
     var need = this.needs(), self = this, again = false;
     need.forEach(function (after, id) {
       if (!self.carried.has(id)) again = true;
       else if (after !== null && self.carried.get(id) !== null && after < self.carried.get(id)) again = true;
     });
+    this.carried.forEach(function (_, id) { if (!need.has(id)) again = true; });
     this.need = need;
     if ((again || (!this.abort && need.size > 0)) && !this.soon) {
       // the tabs answer a new leader one by one: connect once for all of them
@@ -218,6 +235,7 @@
     this.abort = ctl;
     this.served = new Set(this.tabs.keys());
     this.carried = new Map(this.need);
+    this.here = new Map();
     fetch(this.url(), { credentials: 'same-origin', signal: ctl.signal,
       headers: { Accept: 'text/event-stream' } })
       .then(function (res) {
@@ -288,6 +306,7 @@
     }
     var chat = name.slice(0, sep), n = id && id.indexOf(chat + ':') === 0 ? id.slice(sep + 1) : null;
     if (n !== null) this.passed(chat, Number(n));
+    if (name.slice(sep + 1) === 'presence') this.here.set(chat, text);
     this.pass(chat, name.slice(sep + 1), text, n);
   };
 
