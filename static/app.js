@@ -234,6 +234,12 @@
     }
   });
 
+  // A form that takes something away (data-confirm="QUESTION") asks first.
+  document.addEventListener('submit', function (e) {
+    var q = e.target.getAttribute && e.target.getAttribute('data-confirm');
+    if (q && !window.confirm(q)) e.preventDefault();
+  }, true);
+
   // The user menu (a <details>) closes on Escape, and on a click outside it.
   document.addEventListener('keydown', function (e) {
     if (e.key !== 'Escape') return;
@@ -310,14 +316,22 @@
   // a new name (--auth none): which messages are one's own changes with it
   document.addEventListener('parley:name', function () { offerAllActions(messages()); });
 
-  function report(text) {
-    var box = document.getElementById('chat-error');
+  // A refusal in the page's words (in `box`, else above the messages).
+  function report(text, box) {
+    box = box || document.getElementById('chat-error');
     if (box) box.textContent = text;
   }
 
+  // The API's detail as people read it: "field_name: why" as "Field name: why".
+  function said(detail) {
+    var m = /^([a-z_]+): /.exec(detail);
+    var text = m ? m[1].replace(/_/g, ' ') + detail.slice(m[1].length) : detail;
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
   // Calls the JSON API; a refusal is shown in words, from the server's detail.
-  function api(method, path, body) {
-    report('');
+  function api(method, path, body, box) {
+    report('', box);
     var init = { method: method, credentials: 'same-origin', headers: {} };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
@@ -326,11 +340,12 @@
     return fetch(path, init).then(function (r) {
       if (r.ok) return r.status === 204 ? null : r.json();
       return r.json().catch(function () { return {}; }).then(function (j) {
-        report(j.detail ? 'Not done: ' + j.detail : 'Not done (' + r.status + ').');
+        report(r.status === 401 ? 'Not done: you are signed out. Sign in again (reload the page).'
+          : j.detail ? 'Not done. ' + said(j.detail) : 'Not done (' + r.status + ').', box);
         throw new Error(String(r.status));
       });
     }, function () {
-      report('Not done: the server cannot be reached right now.');
+      report('Not done: the server cannot be reached right now.', box);
       throw new Error('offline');
     });
   }
@@ -369,12 +384,15 @@
         text.rows = Math.min(12, Math.max(2, m.body.split('\n').length));
         text.setAttribute('aria-label', 'Message text');
         var save = document.createElement('button'), cancel = document.createElement('button');
+        var error = document.createElement('p');
+        error.className = 'form-error';
+        error.setAttribute('role', 'alert');
         save.type = 'submit';
         save.textContent = 'Save';
         cancel.type = 'button';
         cancel.className = 'secondary';
         cancel.textContent = 'Cancel';
-        form.append(text, save, cancel);
+        form.append(text, save, cancel, error);
         cancel.addEventListener('click', function () { closeEditor(document.getElementById(a.id) || a); });
         text.addEventListener('keydown', function (e) {
           if (e.key === 'Escape') closeEditor(document.getElementById(a.id) || a);
@@ -385,7 +403,9 @@
         form.addEventListener('submit', function (e) {
           e.preventDefault();
           var live = document.getElementById(a.id) || a;
-          api('PATCH', messagePath(live), { body: text.value }).then(function () {
+          if (text.value.trim() === '')
+            return report('A message cannot be empty: delete it instead.', error);
+          api('PATCH', messagePath(live), { body: text.value }, error).then(function () {
             closeEditor(document.getElementById(a.id) || a);
           }, function () {});
         });

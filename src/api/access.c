@@ -137,6 +137,23 @@ access_refuse_route(struct exchange *x, const struct problem *p, void *handlers)
 	access_refuse(x, p);
 }
 
+/*
+ * The path of the page a background (htmx) request came from, to come back
+ * to after signing in: HX-Current-URL's, without its query; else fallback.
+ */
+static const char *
+page_path(const char *url, const char *fallback, char *path, size_t size)
+{
+	const char *rest = url ? strstr(url, "://") : NULL;
+	const char *slash = rest ? strchr(rest + 3, '/') : NULL;
+	size_t n = slash ? strcspn(slash, "?#") : 0;
+	if (n == 0 || n >= size)
+		return fallback;
+	memcpy(path, slash, n);
+	path[n] = '\0';
+	return path;
+}
+
 /* Pages send people to sign in and come back; programs are told to. */
 static bool
 ask_to_sign_in(struct exchange *x)
@@ -144,15 +161,25 @@ ask_to_sign_in(struct exchange *x)
 	const char *path = exchange_path(x);
 	if (for_programs(path))
 		return refuse(x, 401, "sign in");
+	bool htmx = exchange_header(x, "HX-Request") != NULL;
+	char page[512];
+	const char *back = htmx ? page_path(exchange_header(x, "HX-Current-URL"), path, page,
+	    sizeof page) : path;
 	struct buf to = BUF_INIT;
 	buf_adds(&to, "/login?next=");
-	for (const char *c = path; *c; c++)
+	for (const char *c = back; *c; c++)
 		if (strchr("/-_.~", *c) || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
 		    (*c >= 'A' && *c <= 'Z'))
 			buf_addc(&to, *c);
 		else
 			buf_printf(&to, "%%%02X", (unsigned char)*c);
-	respond_redirect(x, to.data);
+	if (htmx) {
+		/* a page's background request: the whole page goes (a redirect would land in it) */
+		exchange_add_header(x, "HX-Redirect", to.data);
+		refuse(x, 401, "sign in");
+	} else {
+		respond_redirect(x, to.data);
+	}
 	buf_free(&to);
 	return false;
 }

@@ -75,7 +75,7 @@ message(struct buf *b, const char *cls, const char *text)
 	if (text == NULL)
 		return;
 	buf_printf(b, "<p class=\"%s\" role=\"alert\">", cls);
-	html_escape(b, text);
+	html_said(b, text);
 	buf_adds(b, "</p>");
 }
 

@@ -109,8 +109,8 @@ form_error(struct buf *b, const char *error)
 {
 	if (error == NULL)
 		return;
-	buf_adds(b, "<p class=\"error\">");
-	html_escape(b, error);
+	buf_adds(b, "<p class=\"error\" role=\"alert\">");
+	html_said(b, error);
 	buf_adds(b, "</p>");
 }
 

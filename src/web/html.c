@@ -34,3 +34,18 @@ html_escape(struct buf *out, const char *s)
 {
 	html_escape_n(out, s, strlen(s));
 }
+
+void
+html_said(struct buf *out, const char *detail)
+{
+	size_t start = out->len;
+	size_t field = strspn(detail, "abcdefghijklmnopqrstuvwxyz_");
+	if (field > 0 && strncmp(detail + field, ": ", 2) == 0) {
+		for (size_t i = 0; i < field; i++)
+			buf_addc(out, detail[i] == '_' ? ' ' : detail[i]);
+		detail += field;
+	}
+	html_escape(out, detail);
+	if (out->len > start && out->data[start] >= 'a' && out->data[start] <= 'z')
+		out->data[start] -= 'a' - 'A';
+}

@@ -12,5 +12,10 @@ struct buf;
 /* Appends s with & < > " ' replaced by entities; safe in text and quoted attributes. */
 void	 html_escape(struct buf *out, const char *s);
 void	 html_escape_n(struct buf *out, const char *s, size_t n);
+/*
+ * Appends a refusal's detail as a page says it, escaped: the API's leading
+ * "field_name: " as "Field name: ", else the first letter a capital.
+ */
+void	 html_said(struct buf *out, const char *detail);
 
 #endif

@@ -99,14 +99,14 @@ page_problem(struct exchange *x, const struct problem *p)
 	respond_retry_after(x, p);
 	if (exchange_is_htmx(x)) {
 		buf_adds(&b, "<p class=\"error\">");
-		html_escape(&b, p->detail);
+		html_said(&b, p->detail);
 		buf_adds(&b, "</p>");
 	} else {
 		char title[32];
 		snprintf(title, sizeof title, "Error %d", p->status);
 		page_begin(&b, exchange_who(x), title, "");
 		buf_printf(&b, "<section class=\"card error-page\"><h1>%s</h1><p>", title);
-		html_escape(&b, p->detail);
+		html_said(&b, p->detail);
 		buf_adds(&b, "</p><p><a href=\"/\">Back to the chats</a></p></section>");
 		page_end(&b);
 	}

@@ -49,6 +49,15 @@ member_of(json_t *users, const struct who *who)
 	return false;
 }
 
+/* The question before someone is removed from the chat (an attribute's text). */
+static void
+confirm_remove(struct buf *b, const char *name)
+{
+	buf_adds(b, "Remove ");
+	html_escape(b, name);
+	buf_adds(b, " from this chat?");
+}
+
 /* The members, each with a way out: "Leave" for oneself, "Remove" for the others. */
 static void
 member_list(struct buf *b, const char *chat_id, json_t *users, const struct who *who)
@@ -63,8 +72,13 @@ member_list(struct buf *b, const char *chat_id, json_t *users, const struct who 
 		buf_adds(b, "</b> <span class=\"muted\">@");
 		html_escape(b, str(u, "name"));
 		buf_printf(b, "</span>%s</div><form method=\"post\" action=\"/chats/%s/members/%s"
-		    "/delete\"><button type=\"submit\" class=\"%s\">%s</button></form></li>",
-		    self ? " <span class=\"badge\">you</span>" : "", chat_id, str(u, "id"),
+		    "/delete\" data-confirm=\"", self ? " <span class=\"badge\">you</span>" : "",
+		    chat_id, str(u, "id"));
+		if (self)
+			buf_adds(b, "Leave this chat? You will no longer see it.");
+		else
+			confirm_remove(b, str(u, "display_name"));
+		buf_printf(b, "\"><button type=\"submit\" class=\"%s\">%s</button></form></li>",
 		    self ? "secondary" : "danger", self ? "Leave" : "Remove");
 	}
 	buf_adds(b, "</ul>");
@@ -106,10 +120,13 @@ struct invite {
 	int		 hours;
 };
 
-/* The members page; fresh: a new invite to show (or NULL). */
+/*
+ * The members page; fresh: a new invite to show (or NULL); typed: the name
+ * an add that was refused was sent with, kept in its box (or NULL).
+ */
 static void
 render_members(struct exchange *x, struct handlers *h, int status, const struct problem *err,
-    const struct invite *fresh)
+    const struct invite *fresh, const char *typed)
 {
 	const struct who *who = exchange_who(x);
 	char id[ID_LEN + 1];
@@ -129,7 +146,7 @@ render_members(struct exchange *x, struct handlers *h, int status, const struct 
 	buf_adds(&b, "</a></p><section class=\"card\"><h1>Members</h1>");
 	if (err != NULL) {
 		buf_adds(&b, "<p class=\"error\" role=\"alert\">");
-		html_escape(&b, err->detail);
+		html_said(&b, err->detail);
 		buf_adds(&b, "</p>");
 	}
 	member_list(&b, id, users, who);
@@ -138,8 +155,10 @@ render_members(struct exchange *x, struct handlers *h, int status, const struct 
 		    " chat.</p>");
 	buf_printf(&b, "<form method=\"post\" action=\"/chats/%s/members\" class=\"row\">"
 	    "<input name=\"user\" required maxlength=\"%d\" autocapitalize=\"none\""
-	    " placeholder=\"Their user name\" aria-label=\"User name\"><button type=\"submit\">"
-	    "Add</button></form></section>", id, LIMIT_USER_NAME_CHARS);
+	    " placeholder=\"Their user name\" aria-label=\"User name\" value=\"", id,
+	    LIMIT_USER_NAME_CHARS);
+	html_escape(&b, typed ? typed : "");
+	buf_adds(&b, "\"><button type=\"submit\">Add</button></form></section>");
 	invite_section(&b, id, fresh ? fresh->url : NULL, fresh ? fresh->expires : NULL,
 	    fresh ? fresh->hours : 168);
 	page_end(&b);
@@ -154,7 +173,7 @@ render_members(struct exchange *x, struct handlers *h, int status, const struct 
 void
 page_members(struct exchange *x, void *ctx)
 {
-	render_members(x, ctx, 200, NULL, NULL);
+	render_members(x, ctx, 200, NULL, NULL, NULL);
 }
 
 static void
@@ -183,7 +202,7 @@ form_member_add(struct exchange *x, void *ctx)
 		if (p.status == 422 && strstr(p.detail, "no such user") != NULL)	/* the page's words */
 			problem_set(&p, 422, name && *name ? "There is no user named “%s”." :
 			    "Type the user name of the person to add.", name);
-		render_members(x, h, p.status, &p, NULL);
+		render_members(x, h, p.status, &p, NULL, name);
 	} else
 		to_members(x);
 	json_decref(user);
@@ -197,7 +216,7 @@ form_member_remove(struct exchange *x, void *ctx)
 	const char *user = exchange_param(x, 1);
 	bool leaving = strcmp(user, exchange_who(x)->user_id) == 0;
 	if (members_remove(h->members, exchange_who(x), exchange_param(x, 0), user, &p) != 0)
-		render_members(x, h, p.status, &p, NULL);
+		render_members(x, h, p.status, &p, NULL, NULL);
 	else if (leaving && !who_admin(exchange_who(x)))
 		page_redirect(x, "/");		/* the chat is not theirs to see any more */
 	else
@@ -218,12 +237,12 @@ form_invite(struct exchange *x, void *ctx)
 	form_free(&f);
 	if (members_invite(h->members, exchange_who(x), exchange_param(x, 0), hours, token,
 	    expires, &p) != 0)
-		render_members(x, h, p.status, &p, NULL);
+		render_members(x, h, p.status, &p, NULL, NULL);
 	else {
 		origin_base_url(h->origin, exchange_header(x, "Host"), base, sizeof base);
 		snprintf(url, sizeof url, "%s/join/%s", base, token);
 		struct invite fresh = { url, expires, hours ? (int)json_integer_value(hours) : 168 };
-		render_members(x, h, 201, NULL, &fresh);
+		render_members(x, h, 201, NULL, &fresh, NULL);
 	}
 	json_decref(hours);
 	explicit_bzero(token, sizeof token);

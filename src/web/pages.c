@@ -124,8 +124,8 @@ render_index(struct exchange *x, struct handlers *h, int status, const char *err
 	bot_choices(&b, bots, NULL);
 	buf_adds(&b, "</form>");
 	if (error != NULL) {
-		buf_adds(&b, "<p class=\"error\">");
-		html_escape(&b, error);
+		buf_adds(&b, "<p class=\"error\" role=\"alert\">");
+		html_said(&b, error);
 		buf_adds(&b, "</p>");
 	}
 	buf_adds(&b, "</section>");

@@ -29,23 +29,40 @@ str(json_t *obj, const char *key)
 	return v ? v : "";
 }
 
+/* Why a change was refused, if it was. */
 static void
-new_user_form(struct buf *b)
+error_line(struct buf *b, const struct problem *err)
+{
+	if (err == NULL)
+		return;
+	buf_adds(b, "<p class=\"error\" role=\"alert\">");
+	html_said(b, err->detail);
+	buf_adds(b, "</p>");
+}
+
+/* The form to add someone; after a refusal, what was sent (but the password) and why. */
+static void
+new_user_form(struct buf *b, json_t *sent, const struct problem *err)
 {
 	buf_printf(b, "<section class=\"card\"><h1>Add someone</h1>"
 	    "<form method=\"post\" action=\"/admin/users\" class=\"grid\">"
 	    "<label>Name<input name=\"name\" required maxlength=\"%d\" pattern=\"[A-Za-z0-9_.\\-]+\""
-	    " autocapitalize=\"none\" autocomplete=\"off\"></label>"
-	    "<label>Display name<input name=\"display_name\" maxlength=\"%d\""
-	    " placeholder=\"as the name\"></label>"
+	    " title=\"Letters, digits and . _ - only\""
+	    " autocapitalize=\"none\" autocomplete=\"off\" value=\"", LIMIT_USER_NAME_CHARS);
+	html_escape(b, str(sent, "name"));
+	buf_printf(b, "\"></label><label>Display name<input name=\"display_name\" maxlength=\"%d\""
+	    " placeholder=\"as the name\" value=\"", LIMIT_DISPLAY_NAME_CHARS);
+	html_escape(b, str(sent, "display_name"));
+	buf_printf(b, "\"></label>"
 	    "<label>Password<input name=\"password\" type=\"password\" required minlength=\"%d\""
 	    " autocomplete=\"new-password\"></label>"
 	    "<div class=\"row form-end\"><label class=\"check\"><input type=\"checkbox\""
-	    " name=\"admin\" value=\"1\"> Administrator</label><button type=\"submit\">Add"
-	    "</button></div></form>"
-	    "<p class=\"hint\">Tell them their name and password; they can change the password"
-	    " on their account page.</p></section>",
-	    LIMIT_USER_NAME_CHARS, LIMIT_DISPLAY_NAME_CHARS, LIMIT_PASSWORD_MIN_CHARS);
+	    " name=\"admin\" value=\"1\"%s> Administrator</label><button type=\"submit\">Add"
+	    "</button></div></form>", LIMIT_PASSWORD_MIN_CHARS,
+	    json_is_true(json_object_get(sent, "admin")) ? " checked" : "");
+	error_line(b, err);
+	buf_adds(b, "<p class=\"hint\">Tell them their name and password; they can change the"
+	    " password on their account page.</p></section>");
 }
 
 /* One user's row: who, and what an administrator may do to them. */
@@ -75,13 +92,21 @@ user_row(struct buf *b, json_t *u, const struct who *who)
 	    " autocomplete=\"new-password\" aria-label=\"New password\" placeholder=\"New password\">"
 	    "<button type=\"submit\" class=\"secondary\">Set password</button></form>",
 	    id, LIMIT_PASSWORD_MIN_CHARS);
-	buf_printf(b, "<form method=\"post\" action=\"/admin/users/%s/delete\">"
+	buf_printf(b, "<form method=\"post\" action=\"/admin/users/%s/delete\" data-confirm=\""
+	    "Remove the account of ", id);
+	html_escape(b, str(u, "display_name"));
+	buf_adds(b, "? They can no longer sign in; their messages stay.\">"
 	    "<button type=\"submit\" class=\"danger\">Remove (their messages stay)</button>"
-	    "</form></details></li>", id);
+	    "</form></details></li>");
 }
 
+/*
+ * The users page; err says why the last change was refused, beside the
+ * add form when sent is what it was sent (kept in the form).
+ */
 static void
-render_users(struct exchange *x, struct handlers *h, int status, const struct problem *err)
+render_users(struct exchange *x, struct handlers *h, int status, const struct problem *err,
+    json_t *sent)
 {
 	const struct who *who = exchange_who(x);
 	struct problem p;
@@ -99,13 +124,11 @@ render_users(struct exchange *x, struct handlers *h, int status, const struct pr
 	}
 	struct buf b = BUF_INIT;
 	page_begin(&b, who, "Users", "users");
-	if (err != NULL) {
-		buf_adds(&b, "<p class=\"error\" role=\"alert\">");
-		html_escape(&b, err->detail);
-		buf_adds(&b, "</p>");
-	}
+	bool beside_form = sent != NULL && h->cfg->auth == AUTH_ACCOUNTS;
+	if (!beside_form)
+		error_line(&b, err);
 	if (h->cfg->auth == AUTH_ACCOUNTS)
-		new_user_form(&b);
+		new_user_form(&b, sent, beside_form ? err : NULL);
 	buf_adds(&b, "<section class=\"card\"><h2>Users</h2><ul id=\"users\" class=\"plain-list\">");
 	json_array_foreach(users, i, u)
 		user_row(&b, u, who);
@@ -119,12 +142,13 @@ render_users(struct exchange *x, struct handlers *h, int status, const struct pr
 void
 page_users(struct exchange *x, void *ctx)
 {
-	render_users(x, ctx, 200, NULL);
+	render_users(x, ctx, 200, NULL, NULL);
 }
 
 struct pending {
 	struct exchange	*x;
 	struct handlers	*h;
+	json_t		*sent;	/* a new user's fields, or NULL */
 };
 
 static void
@@ -133,17 +157,18 @@ changed(void *arg, json_t *user, const char *session_id, const struct problem *p
 	struct pending *w = arg;
 	(void)session_id;
 	if (user == NULL)
-		render_users(w->x, w->h, p->status, p);
+		render_users(w->x, w->h, p->status, p, w->sent);
 	else
 		page_redirect(w->x, "/admin/users");
+	json_decref(w->sent);
 	free(w);
 }
 
 static struct pending *
-pending(struct exchange *x, struct handlers *h)
+pending(struct exchange *x, struct handlers *h, json_t *sent)
 {
 	struct pending *w = xmalloc(sizeof *w);
-	*w = (struct pending){ x, h };
+	*w = (struct pending){ x, h, sent ? json_incref(sent) : NULL };
 	return w;
 }
 
@@ -176,7 +201,7 @@ form_user_create(struct exchange *x, void *ctx)
 	form_free(&f);
 	if (!json_object_get(body, "admin"))
 		json_object_set_new(body, "admin", json_false());
-	accounts_user_create(h->accounts, exchange_who(x), body, changed, pending(x, h));
+	accounts_user_create(h->accounts, exchange_who(x), body, changed, pending(x, h, body));
 	json_decref(body);
 }
 
@@ -191,7 +216,7 @@ form_user_update(struct exchange *x, void *ctx)
 	form_free(&f);
 	json_object_del(body, "name");
 	accounts_user_update(h->accounts, exchange_who(x), exchange_param(x, 0), body, changed,
-	    pending(x, h));
+	    pending(x, h, NULL));
 	json_decref(body);
 }
 
@@ -201,7 +226,7 @@ form_user_delete(struct exchange *x, void *ctx)
 	struct handlers *h = ctx;
 	struct problem p;
 	if (accounts_user_delete(h->accounts, exchange_who(x), exchange_param(x, 0), &p) != 0)
-		render_users(x, h, p.status, &p);
+		render_users(x, h, p.status, &p, NULL);
 	else
 		page_redirect(x, "/admin/users");
 }

@@ -222,10 +222,13 @@ test('Ada removes Bob: his open tab says so, hears nothing more, and the chat is
   ).then(() => Date.now());
   noticeAt.catch(() => {});
   answeredAt.catch(() => {});
+  const asked = [];
+  adaMembers.once('dialog', (d) => { asked.push(d.message()); d.accept().catch(() => {}); });
   await remove.click();
   await adaMembers.waitForURL(urlIs(`/chats/${chatId}/members`), { timeout: 5000 });
   await adaMembers.locator('#members').waitFor({ state: 'visible', timeout: 5000 });
   assert.equal(await adaMembers.locator('#members > li', { hasText: '@bob' }).count(), 0, 'Bob is no longer listed');
+  assert.deepEqual(asked, ['Remove Bob from this chat?'], 'asked first, naming him');
 
   // Bob's tab: the notice, within ~2 s of the removal, and its stream closed
   const [answered, noticed] = await Promise.all([answeredAt, noticeAt]);
@@ -312,6 +315,24 @@ test('the user menu closes with Escape (the focus back on it) and with a click e
   await page.locator('h1').first().click();
   assert.equal(await open(), false, 'a click elsewhere closes it');
   await page.close();
+});
+
+test('a session gone under an open chat tab: sending takes the page to sign in, and back to the chat with the text kept', T, async () => {
+  assert.ok(chatId, 'the chat from the first test');
+  const context = await browser.newContext();
+  const page = await openPage(context, at(`/chats/${chatId}`), { errors: pageErrors, label: 'session gone' });
+  await signInThroughForm(page, ADMIN, urlIs(`/chats/${chatId}`));
+  await page.locator('#composer').waitFor({ state: 'visible', timeout: 5000 });
+  await context.clearCookies();                      // as when a session ends or expires
+  const text = 'written while the session ended';
+  await send(page, text);
+  await page.waitForURL(loginFor(`/chats/${chatId}`), { timeout: 5000 });
+  assert.equal(await page.locator('#composer').count(), 0, 'a whole page, not one inside the composer');
+  await signInThroughForm(page, ADMIN, urlIs(`/chats/${chatId}`));
+  await page.locator('#composer').waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await page.locator('#composer textarea[name=body]').inputValue(), text, 'the text kept');
+  assert.ok(!(await shown(page)).some((m) => m.body === text), 'and not sent');
+  await context.close();
 });
 
 test('no JavaScript errors on any page', () => {

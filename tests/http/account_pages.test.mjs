@@ -231,7 +231,7 @@ describe('signing in and out through the pages', () => {
     const b = await newUser(a);
     const wrong = await pageSignInRaw(srv.url, b.user.name, 'Not-the-password-77', { next: '/account' });
     assertHtml(wrong, 401, 'wrong password');
-    assert.equal(errorText(wrong.text), 'wrong name or password');
+    assert.equal(errorText(wrong.text), 'Wrong name or password');
     assert.equal(sessionCookie(wrong), null, 'no cookie');
     assert.ok(formFor(wrong.text, '/login'), 'the form again');
     assert.ok(!wrong.text.includes('Not-the-password-77'), 'the typed password is not sent back');
@@ -341,7 +341,7 @@ describe('the first admin through the setup page', () => {
     // refused attempts create nobody and leave the link usable
     const short = await rec.add('POST /setup short', holder.form('/setup', { name: 'grace', password: 'short' }));
     assertHtml(short, 422, 'a short password');
-    assert.match(errorText(short.text) || '', /password/, 'the error names the password');
+    assert.match(errorText(short.text) || '', /password/i, 'the error names the password');
     assert.equal(sessionCookie(short), null);
     for (const [label, who] of [['no cookie', nobody], ['a made-up cookie', new Client(s.url, { cookie: `parley_setup=${'0'.repeat(64)}` })], ['the token as cookie', new Client(s.url, { cookie: `parley_setup=${token}` })]]) {
       const r = await rec.add(`POST /setup ${label}`, who.form('/setup', { name: 'mallory', password: 'mallory-password' }, { headers: same }));
@@ -412,7 +412,7 @@ describe('your account page', () => {
     for (const bad of ['', 'x'.repeat(65)]) {
       const r = await b.form('/account', { display_name: bad });
       assertHtml(r, 422, `display_name ${JSON.stringify(bad.slice(0, 10))}`);
-      assert.match(errorText(r.text) || '', /display_name/, 'the error names the field');
+      assert.match(errorText(r.text) || '', /^Display name: /, 'the error names the field as people read it');
       assert.equal((await b.get('/api/v1/me')).display_name, 'After Name', 'unchanged');
     }
     const h = await b.form('/account', { display_name: 'Htmx Name' }, { headers: hx });
@@ -428,11 +428,11 @@ describe('your account page', () => {
     const wrong = await b.form('/account/password', { old_password: 'not-my-old-password', password: 'brand-new-pw-1' });
     assert.ok(wrong.status === 403 || wrong.status === 422, `wrong old password: ${wrong.status}`);
     assertHtml(wrong, wrong.status, 'wrong old password');
-    assert.match(errorText(wrong.text) || '', /old_password/, 'the error names old_password');
+    assert.match(errorText(wrong.text) || '', /^Old password: /, 'the error names the field as people read it');
     assert.ok(formFor(wrong.text, '/account/password'), 'the account page again');
     const short = await b.form('/account/password', { old_password: b.password, password: 'short' });
     assertHtml(short, 422, 'a short new password');
-    assert.match(errorText(short.text) || '', /password/);
+    assert.match(errorText(short.text) || '', /password/i);
     for (const [who, what] of [[b2, 'API session'], [b3, 'page session']]) assert.equal((await who.api('GET', '/api/v1/me')).status, 200, `${what} lives`);
     await pageSignIn(srv.url, b.user.name, b.password); // the old password still works
 
@@ -538,16 +538,25 @@ describe('the users page (admins)', () => {
 
     // refused: a taken name (any case), a short password; the page again with the error
     const count = (await usersByName()).size;
-    const taken = await a.form('/admin/users', { name: name.toUpperCase(), password: 'another-pw-1' });
+    const taken = await a.form('/admin/users', { name: name.toUpperCase(), display_name: 'Kept <Name>', password: 'another-pw-1', admin: '1' });
     assertHtml(taken, 409, 'a taken name');
     assert.ok(errorText(taken.text), 'the error');
     assert.ok(byId(taken.text, 'users'), 'the users page again');
+    // the add form again with what was sent (but the password), the error inside its card
+    const addForm = element(taken.text, '<section class="card"><h1>Add someone');
+    assert.match(addForm, new RegExp(`name="name"[^>]*value="${reEscape(name.toUpperCase())}"`), 'the name kept');
+    assert.match(addForm, /name="display_name"[^>]*value="Kept &lt;Name&gt;"/, 'the display name kept, escaped');
+    assert.match(addForm, /name="admin" value="1" checked/, 'the box still ticked');
+    assert.doesNotMatch(addForm, /another-pw-1/, 'never the password');
+    assert.match(addForm, /<p class="error" role="alert">Name: /, 'the error beside the form, in words');
     const short = await a.form('/admin/users', { name: uniqueUser('adm'), password: 'short' });
     assertHtml(short, 422, 'a short password');
-    assert.match(errorText(short.text) || '', /password/);
+    assert.match(errorText(short.text) || '', /password/i);
     assert.equal((await usersByName()).size, count, 'nobody added');
 
     const ptok = await pc2.ok('POST', '/api/v1/tokens', { name: 'theirs' });
+    const removeForm = element((await a.api('GET', '/admin/users')).text, `<form method="post" action="/admin/users/${p.id}/delete"`);
+    assert.match(removeForm, /data-confirm="Remove the account of [^"]+\? They can no longer sign in; their messages stay\."/, 'the page asks first');
     assertRedirect(await a.form(`/admin/users/${p.id}/delete`, {}), '/admin/users', 'remove');
     assert.equal((await usersByName()).has(plain), false, 'gone');
     assert.equal((await pc2.api('GET', '/api/v1/me')).status, 401, 'their session died');
@@ -580,7 +589,7 @@ describe('the users page (admins)', () => {
       for (const [p, body] of [[`/admin/users/${root.user.id}`, { admin: 'false' }], [`/admin/users/${root.user.id}/delete`, {}]]) {
         const r = await root.form(p, body);
         assertHtml(r, 409, `POST ${p}`);
-        assert.match(errorText(r.text) || '', /admin/, 'the error');
+        assert.match(errorText(r.text) || '', /admin/i, 'the error');
         assert.ok(byId(r.text, 'users'), 'the users page again');
       }
       const me = await root.get('/api/v1/me');
@@ -630,12 +639,16 @@ describe('a chat\'s members page and invite links', () => {
     assertRedirect(await b.form(back, { user: ` ${c.user.name} ` }), back, 'add (the spaces a phone\'s keyboard adds are not part of the name)');
     assert.deepEqual(await memberIds(chat.id), [b.user.id, c.user.id].sort());
     assert.equal((await c.get(`/api/v1/chats/${chat.id}`)).id, chat.id, 'c sees the chat');
-    assert.ok(byId((await b.api('GET', back)).text, 'members').includes('Cee Member'), 'listed');
+    const listed = byId((await b.api('GET', back)).text, 'members');
+    assert.ok(listed.includes('Cee Member'), 'listed');
+    assert.ok(listed.includes(`action="${back}/${c.user.id}/delete" data-confirm="Remove Cee Member from this chat?"`), 'removing asks first');
+    assert.ok(listed.includes(`action="${back}/${b.user.id}/delete" data-confirm="Leave this chat? `), 'leaving asks first');
 
     const bad = await b.form(back, { user: 'nobody-by-that-name' });
     assertHtml(bad, 422, 'an unknown user');
     assert.equal(errorText(bad.text), 'There is no user named “nobody-by-that-name”.', 'in the page\'s words');
     assert.ok(byId(bad.text, 'members'), 'the members page again');
+    assert.match(bad.text, /name="user"[^>]*value="nobody-by-that-name"/, 'the name kept in its box');
     assert.deepEqual(await memberIds(chat.id), [b.user.id, c.user.id].sort(), 'unchanged');
 
     assertRedirect(await b.form(`${back}/${c.user.id}/delete`, {}), back, 'remove');
@@ -679,7 +692,7 @@ describe('a chat\'s members page and invite links', () => {
     for (const hours of ['0', '721', 'abc']) {
       const r = await rec.add(`invite bad ${hours}`, b.form(`/chats/${chat.id}/invites`, { hours }));
       assertHtml(r, 422, `hours ${JSON.stringify(hours)}`);
-      assert.match(errorText(r.text) || '', /hours/, 'the error names hours');
+      assert.match(errorText(r.text) || '', /^Hours: /, 'the error names hours');
       assert.equal(byId(r.text, 'invite-url'), null, 'no link');
     }
     await rec.add('members page after', b.api('GET', back));
@@ -978,6 +991,26 @@ describe('no session: pages send people to sign in, and nothing changes', () => 
       }
     }
     assert.deepEqual(problems, [], 'every page route sends to sign in');
+    assert.deepEqual(await state(), before, 'nothing changed');
+  });
+
+  test('a page\'s htmx request without a session (signed out under an open tab): 401 with HX-Redirect to sign in and back to that page', T, async () => {
+    const before = await state();
+    const { chat } = fx;
+    const page = `/chats/${chat.id}`;
+    const cases = [
+      [`${srv.url}${page}`, page],
+      [`${srv.url}${page}?x=1#end`, page],   // the page's path, not its query
+      ['not a URL', `${page}/messages`],        // else the request's own path
+      [null, `${page}/messages`],
+    ];
+    for (const [current, back] of cases) {
+      const headers = { ...same, 'HX-Request': 'true', ...(current ? { 'HX-Current-URL': current } : {}) };
+      const r = await new Client(srv.url).form(`${page}/messages`, { body: 'typed before the session ended' }, { headers });
+      assert.equal(r.status, 401, `${current}: 401, not a redirect htmx would follow into the page`);
+      assert.equal(r.headers.get('location'), null);
+      assert.equal(r.headers.get('hx-redirect'), `/login?next=${encodeURIComponent(back).replace(/%2F/g, '/')}`, `${current}: the whole page goes to sign in`);
+    }
     assert.deepEqual(await state(), before, 'nothing changed');
   });
 

@@ -215,7 +215,7 @@ describe('earlier messages: GET /chats/{id}/messages?before=SEQ', () => {
     for (const q of ['', '?before=0', '?before=-1', '?before=x', '?before=1e3']) {
       const r = await page(`/chats/${c.id}/messages${q}`);
       assert.equal(r.status, 400, `${q}: ${r.status}`);
-      assert.match(r.text, /before/);
+      assert.match(r.text, /before/i);
     }
     assert.equal((await page('/chats/zzzzzzzzzzzz/messages?before=5')).status, 404);
     const frag = await api(srv.url, 'GET', `/chats/${c.id}/messages?before=0`, undefined, { headers: { 'HX-Request': 'true' } });
@@ -350,7 +350,7 @@ describe('the bots page', () => {
     assert.match(form, /name="name"[^>]*value="Lister"/, 'name kept');
     assert.match(form, /<option selected>dice<\/option>/, 'backend kept');
     assert.ok(form.includes('kept &lt;b&gt;'), 'persona kept, escaped');
-    assert.match(bad.text, /<p class="error">name: a bot with that name exists<\/p>/);
+    assert.match(bad.text, /<p class="error" role="alert">Name: a bot with that name exists<\/p>/);
   });
 
   test('a refused edit opens that bot, with what was sent and why', T, async () => {
@@ -361,7 +361,7 @@ describe('the bots page', () => {
     const card = r.text.slice(at, r.text.indexOf('</li>', at));
     assert.match(card, /<details open>/, 'the card is open');
     assert.ok(card.includes('new words'), 'what was sent is shown');
-    assert.match(card, /<p class="error">temperature: [^<]+<\/p>/, 'and why it was refused');
+    assert.match(card, /<p class="error" role="alert">Temperature: [^<]+<\/p>/, 'and why it was refused');
     assert.equal((await api(srv.url, 'GET', `/api/v1/bots/${made.json.id}`)).json.persona, '', 'nothing changed');
   });
 
