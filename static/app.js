@@ -240,6 +240,27 @@
     if (q && !window.confirm(q)) e.preventDefault();
   }, true);
 
+  // A page shown in answer to a form's POST (a new token, a refusal) sits at the
+  // form's address: reloading it would send the form again, and the address
+  // answers no GET. It takes the address of the page the form was on instead.
+  var POSTED = 'parley.posted';
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || (form.getAttribute('method') || '').toLowerCase() !== 'post') return;
+    var action = new URL(form.action, location.href);
+    if (action.origin !== location.origin) return;
+    try {
+      sessionStorage.setItem(POSTED, JSON.stringify({ from: location.pathname + location.search,
+        action: action.pathname }));
+    } catch (_) {}
+  });
+  (function () {
+    var posted = null;
+    try { posted = JSON.parse(sessionStorage.getItem(POSTED) || 'null'); sessionStorage.removeItem(POSTED); } catch (_) {}
+    if (posted && posted.action === location.pathname && posted.from !== posted.action)
+      history.replaceState(history.state, '', posted.from);
+  })();
+
   // The user menu (a <details>) closes on Escape, and on a click outside it.
   document.addEventListener('keydown', function (e) {
     if (e.key !== 'Escape') return;

@@ -333,7 +333,9 @@ tokens_section(struct buf *b, json_t *tokens, json_t *fresh)
 		html_escape(b, str(t, "created_at"));
 		buf_adds(b, "</time></small></span><form method=\"post\" action=\"/account/tokens/");
 		html_escape(b, str(t, "id"));
-		buf_adds(b, "/delete\"><button type=\"submit\" class=\"danger\">Revoke</button></form></li>");
+		buf_adds(b, "/delete\"><button type=\"submit\" class=\"danger\" aria-label=\"Revoke ");
+		html_escape(b, str(t, "name"));
+		buf_adds(b, "\">Revoke</button></form></li>");
 	}
 	if (json_array_size(tokens) == 0)
 		buf_adds(b, "<li class=\"empty\">No tokens.</li>");

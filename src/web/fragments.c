@@ -82,6 +82,8 @@ fragment_message(struct buf *out, json_t *m)
 	html_escape(out, str_or(m, "chat_id", ""));
 	buf_adds(out, "\"");
 	data_user(out, m);	/* its author may change it */
+	if (streaming)	/* screen readers hear it once whole, not word by word */
+		buf_adds(out, " aria-busy=\"true\"");
 	buf_adds(out, "><header><span class=\"msg-author\" dir=\"auto\">");
 	html_escape(out, str_or(m, "author", ""));
 	buf_adds(out, "</span>");
@@ -91,7 +93,7 @@ fragment_message(struct buf *out, json_t *m)
 	message_marks(out, m, streaming);
 	buf_adds(out, "</header>");
 	const char *body = str_or(m, "body", "");
-	if (strcmp(state, "streaming") == 0) {
+	if (streaming) {
 		/*
 		 * "token-SEQ" events append to it. app.js listens for them as soon as
 		 * this fragment arrives: an sse-swap attribute would start listening

@@ -60,7 +60,8 @@ void
 page_begin(struct buf *b, const struct who *who, const char *title, const char *nav)
 {
 	buf_adds(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1,"
+	    " interactive-widget=resizes-content\">"
 	    "<link rel=\"icon\" href=\"data:,\"><title>");
 	html_escape(b, title);
 	buf_printf(b, " · Parley</title><meta name=\"htmx-config\" content='%s'>"

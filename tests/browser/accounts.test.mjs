@@ -302,6 +302,24 @@ test('signed out, / and the chat lead to the sign-in page', T, async () => {
   }
 });
 
+test('a new API token from the account page: shown once at /account, and a reload makes no second one', T, async () => {
+  const page = await openPage(adaContext, at('/account'), { errors: pageErrors, label: 'ada tokens' });
+  const name = `reload-${Date.now()}`;
+  await page.locator('form[action="/account/tokens"] input[name=name]').fill(name);
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/account/tokens'), { timeout: 5000 }),
+    page.locator('form[action="/account/tokens"] button[type=submit]').click(),
+  ]);
+  await page.locator('#new-token').waitFor({ state: 'visible', timeout: 5000 });
+  await page.waitForURL(urlIs('/account'), { timeout: 2000 });
+  assert.equal(await page.locator('#tokens li', { hasText: name }).count(), 1, 'listed once');
+  assert.equal(await page.locator(`#tokens button[aria-label="Revoke ${name}"]`).count(), 1, 'its Revoke button names it');
+  await page.reload({ waitUntil: 'load' });
+  assert.equal(await page.locator('#new-token').count(), 0, 'the secret is not shown again');
+  assert.equal(await page.locator('#tokens li', { hasText: name }).count(), 1, 'still one: the reload sent nothing');
+  await page.close();
+});
+
 test('the user menu closes with Escape (the focus back on it) and with a click elsewhere', T, async () => {
   const page = await openPage(adaContext, at('/'), { errors: pageErrors, label: 'ada menu' });
   const menu = page.locator('details.user-menu');
