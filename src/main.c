@@ -311,6 +311,7 @@ build_services(struct runtime *rt)
 	rt->accounts = accounts_new(rt->base, rt->store, bus, cfg->auth, cfg->session_days);
 	if (rt->redis != NULL)
 		accounts_share(rt->accounts);
+	accounts_on_rename(rt->accounts, presence_renamed, rt->presence);
 	rt->members = members_new(rt->store, rt->events, rt->chats);
 	rt->pages = page_cache_new();
 	rt->handlers = (struct handlers){ .chats = rt->chats, .control = rt->control,

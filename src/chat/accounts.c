@@ -601,6 +601,13 @@ accounts_new(struct event_base *base, struct store *st, struct bus bus, enum aut
 }
 
 void
+accounts_on_rename(struct accounts *a, accounts_renamed_fn *renamed, void *arg)
+{
+	a->renamed = renamed;
+	a->renamed_arg = arg;
+}
+
+void
 accounts_share(struct accounts *a)
 {
 	credentials_free(a->credentials);

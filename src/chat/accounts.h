@@ -34,6 +34,9 @@ void		 accounts_free(struct accounts *a);
  * changed user holds on every node at once.
  */
 void		 accounts_share(struct accounts *a);
+/* Told of each user whose display name changed here (presence lists them by it). */
+typedef void	 accounts_renamed_fn(void *arg, const char *user_id, const char *display_name);
+void		 accounts_on_rename(struct accounts *a, accounts_renamed_fn *renamed, void *arg);
 /*
  * A sign-in's outcome in the limits: a failure counts for the name and the
  * address, a success forgets the name's. Made here, or on another node

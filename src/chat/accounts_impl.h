@@ -22,6 +22,8 @@ struct accounts {
 	struct event		*sweep;		/* hourly: expired sessions and invites go */
 	struct credentials	*credentials;	/* who recently used sessions and tokens are;
 						   NULL with several nodes (read at every request) */
+	accounts_renamed_fn	*renamed;
+	void			*renamed_arg;
 	enum auth_mode		 mode;
 	int64_t			 session_seconds;
 	char			 setup_hash[SECRET_HEX + 1];	/* "" once used or not needed */

@@ -281,6 +281,10 @@ join_room(struct presence *pr, const char *chat_id, json_t *stream)
 		    "name", json_object_get(stream, "name"));
 		TAILQ_INSERT_TAIL(&r->people, who, entry);
 		r->changed = r->ours_changed = true;
+	} else if (!json_equal(json_object_get(who->who, "name"), json_object_get(stream, "name"))) {
+		/* renamed since (accounts: a new display name): listed by the new one */
+		json_object_set(who->who, "name", json_object_get(stream, "name"));
+		r->changed = r->ours_changed = true;
 	}
 	who->streams++;
 	who->leave_at = 0;	/* back within the grace: nobody saw it go */
@@ -352,6 +356,29 @@ forget_silent(struct room *r, int64_t now)
 			json_object_del(r->elsewhere, origin);
 			r->changed = true;
 		}
+}
+
+void
+presence_renamed(void *presence, const char *user_id, const char *name)
+{
+	struct presence *pr = presence;
+	struct idmap_entry *e, *tmp;
+	const char *id;
+	json_t *stream;
+	json_object_foreach(pr->streams, id, stream) {	/* for the chats they open next */
+		const char *uid = json_string_value(json_object_get(stream, "user_id"));
+		if (uid != NULL && strcmp(uid, user_id) == 0)
+			json_object_set_new(stream, "name", json_string(name));
+	}
+	IDMAP_FOREACH(&pr->rooms, e, tmp) {
+		struct room *r = container_of(e, struct room, entry);
+		struct person *who = person_find(r, user_id);
+		if (who == NULL || strcmp(json_string_value(json_object_get(who->who, "name")), name) == 0)
+			continue;
+		json_object_set_new(who->who, "name", json_string(name));
+		r->changed = r->ours_changed = true;
+		room_settle(r);
+	}
 }
 
 /* Every PRESENCE_SHARE_MS: our people are shared again, the silent nodes' people go. */

@@ -47,6 +47,8 @@ json_t		*presence_here(struct presence *pr, const char *chat_id);
  */
 void		 presence_heard(struct presence *pr, const char *chat_id, const char *node,
 		    json_t *people);
+/* A user's display name changed: the rooms list them by the new one (accounts_renamed_fn). */
+void		 presence_renamed(void *presence, const char *user_id, const char *name);
 /* The person is typing in the chat: true when passed on (a "typing" event), false when too soon. */
 bool		 presence_typing(struct presence *pr, const char *chat_id, const char *user_id,
 		    const char *name);

@@ -271,4 +271,20 @@ describe('with accounts', () => {
     assert.ok(!evs(bs).some((e) => isTyping(e) && e.json.user_id === dave.user.id));
     assert.ok(!evs(bs).some((e) => (isTyping(e) || isPresence(e)) && JSON.stringify(e.json).includes('Mallory')), 'no Mallory anywhere');
   });
+
+  test('renamed while here: listed by the new name at once, in new streams\' snapshots too', T, async () => {
+    const adm = await admin(acc.url);
+    const bob = await newUser(adm, undefined, { display_name: 'Bobby' });
+    const cy = await newUser(adm, undefined, { display_name: 'Cy' });
+    const c = await bob.createChat('renamed-presence');
+    await bob.ok('POST', `/api/v1/chats/${c.id}/members`, { user: cy.user.id });
+    acc.track(await bob.readyStream(jsonStreamPath(c.id)));
+    const cs = acc.track(await cy.readyStream(jsonStreamPath(c.id)));
+    const from = cs.events.length;
+    await bob.ok('PATCH', `/api/v1/users/${bob.user.id}`, { display_name: 'Roberto' });
+    const p = await waitEv(cs, isPresence, from, 2500, 'the new name told');
+    assert.deepEqual(sortHere(p.json), sortHere([person('Roberto', bob.user.id), person('Cy', cy.user.id)]));
+    const ds = acc.track(await cy.readyStream(jsonStreamPath(c.id)));
+    assert.deepEqual(sortHere(parsedEvent(ds.events[0]).json.here), sortHere([person('Roberto', bob.user.id), person('Cy', cy.user.id)]), 'a new stream\'s snapshot too');
+  });
 });
