@@ -91,8 +91,8 @@ static const struct table tables[] = {
 	    "chat_id, seq, kind, author, bot_id, body, state, error, created_at,"
 	    " event_id, user_id, edited_at, alternative, alternatives",
 	    offsetof(struct copy_counts, messages), plain_row },
-	{ "alternatives", "SELECT chat_id, seq, idx, body, state, error FROM alternatives",
-	    "chat_id, seq, idx, body, state, error",
+	{ "alternatives", "SELECT chat_id, seq, idx, body, state, error, edited_at"
+	    " FROM alternatives", "chat_id, seq, idx, body, state, error, edited_at",
 	    offsetof(struct copy_counts, alternatives), plain_row },
 	{ "events", "SELECT chat_id, id, name, data FROM events", "chat_id, id, name, data",
 	    offsetof(struct copy_counts, events), plain_row },

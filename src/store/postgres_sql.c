@@ -98,6 +98,8 @@ const char *const pg_migrations[] = {
 	"  state JSONB NOT NULL DEFAULT '{}');",
 	/* 4: what other nodes asked of the flow's node, until it takes it */
 	"ALTER TABLE turn_leases ADD COLUMN asked JSONB NOT NULL DEFAULT '[]';",
+	/* 5: "edited" belongs to each alternative, not to the message (SQLite's 7) */
+	"ALTER TABLE alternatives ADD COLUMN edited_at TEXT;",
 };
 const size_t pg_migration_count = sizeof pg_migrations / sizeof pg_migrations[0];
 
@@ -112,6 +114,9 @@ const size_t pg_migration_count = sizeof pg_migrations / sizeof pg_migrations[0]
 #define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at, user_id"
 /* What a Message shows (postgres_row_message) */
 #define MSG_READ  MSG_COLS ", edited_at, alternative, alternatives"
+/* An alternative's row, and the shown one's from its message row */
+#define ALT_COLS  "chat_id, seq, idx, body, state, error, edited_at"
+#define ALT_FROM_MSG "chat_id, seq, alternative, body, state, error, edited_at"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
 		  " temperature, max_tokens, talkativeness, greeting"
 #define USER_COLS "id, name, display_name, admin, created_at"
@@ -217,24 +222,24 @@ const char *const pg_sql[PG_COUNT] = {
 	[PG_MSG_EDIT] = "UPDATE messages SET body = $3, edited_at = $4"
 	    " WHERE chat_id = $1 AND seq = $2 AND state <> 'streaming'",
 	[PG_MSG_REGENERATE] = "UPDATE messages SET alternative = alternatives,"
-	    " alternatives = alternatives + 1, body = '', state = 'streaming', error = NULL"
+	    " alternatives = alternatives + 1, body = '', state = 'streaming', error = NULL,"
+	    " edited_at = NULL"
 	    " WHERE chat_id = $1 AND seq = $2 AND kind = 'bot' AND state <> 'streaming'"
 	    " AND alternatives < " STR(LIMIT_ALTERNATIVES),
 	[PG_MSG_CONTINUE] = "UPDATE messages SET state = 'streaming', error = NULL"
 	    " WHERE chat_id = $1 AND seq = $2 AND kind = 'bot' AND state <> 'streaming'",
 	[PG_MSG_PICK] = "UPDATE messages SET alternative = a.idx, body = a.body,"
-	    " state = a.state, error = a.error FROM alternatives a WHERE a.chat_id = $1"
+	    " state = a.state, error = a.error, edited_at = a.edited_at"
+	    " FROM alternatives a WHERE a.chat_id = $1"
 	    " AND a.seq = $2 AND a.idx = $3 AND messages.chat_id = $1 AND messages.seq = $2"
 	    " AND messages.state <> 'streaming'",
 	[PG_MSG_DELETE] = "DELETE FROM messages WHERE chat_id = $1 AND seq = $2",
-	[PG_ALT_KEEP] = "INSERT INTO alternatives (chat_id, seq, idx, body, state, error)"
-	    " SELECT chat_id, seq, alternative, body, state, error FROM messages"
-	    " WHERE chat_id = $1 AND seq = $2 AND alternatives > 1"
-	    " ON CONFLICT (chat_id, seq, idx) DO UPDATE"
-	    " SET body = excluded.body, state = excluded.state, error = excluded.error",
-	[PG_ALT_FIRST] = "INSERT INTO alternatives (chat_id, seq, idx, body, state, error)"
-	    " SELECT chat_id, seq, alternative, body, state, error FROM messages"
-	    " WHERE chat_id = $1 AND seq = $2 ON CONFLICT DO NOTHING",
+	[PG_ALT_KEEP] = "INSERT INTO alternatives (" ALT_COLS ") SELECT " ALT_FROM_MSG
+	    " FROM messages WHERE chat_id = $1 AND seq = $2 AND alternatives > 1"
+	    " ON CONFLICT (chat_id, seq, idx) DO UPDATE SET body = excluded.body,"
+	    " state = excluded.state, error = excluded.error, edited_at = excluded.edited_at",
+	[PG_ALT_FIRST] = "INSERT INTO alternatives (" ALT_COLS ") SELECT " ALT_FROM_MSG
+	    " FROM messages WHERE chat_id = $1 AND seq = $2 ON CONFLICT DO NOTHING",
 	[PG_EVENT_PURGE_MSG] = "DELETE FROM events WHERE chat_id = $1"
 	    " AND name IN ('message', 'message-update') AND (data::jsonb->>'seq')::bigint = $2",
 	[PG_EVENT_PURGE_UPDATES] = "DELETE FROM events WHERE chat_id = $1"

@@ -113,6 +113,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE chat_bots ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE chats ADD COLUMN auto_rounds INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE bots ADD COLUMN greeting TEXT NOT NULL DEFAULT '';",
+	/* 7: "edited" belongs to each alternative, not to the message */
+	"ALTER TABLE alternatives ADD COLUMN edited_at TEXT;",
 };
 
 /*
@@ -128,6 +130,9 @@ static const char *const migrations[] = {
 #define NEWEST_SHOWN "(SELECT seq FROM messages WHERE chat_id = c.id" \
 	" AND state <> 'streaming' ORDER BY seq DESC LIMIT 1)"
 #define MSG_COLS  "chat_id, seq, kind, author, bot_id, body, state, error, created_at, user_id"
+/* An alternative's row, and the shown one's from its message row */
+#define ALT_COLS  "chat_id, seq, idx, body, state, error, edited_at"
+#define ALT_FROM_MSG "chat_id, seq, alternative, body, state, error, edited_at"
 /* What a Message shows (sqlite_row_message) */
 #define MSG_READ  MSG_COLS ", edited_at, alternative, alternatives"
 #define BOT_COLS  "id, name, persona, backend, model, base_url, api_key_env," \
@@ -191,23 +196,24 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_MSG_EDIT] = "UPDATE messages SET body = ?3, edited_at = ?4"
 	    " WHERE chat_id = ?1 AND seq = ?2 AND state <> 'streaming'",
 	[SQL_MSG_REGENERATE] = "UPDATE messages SET alternative = alternatives,"
-	    " alternatives = alternatives + 1, body = '', state = 'streaming', error = NULL"
+	    " alternatives = alternatives + 1, body = '', state = 'streaming', error = NULL,"
+	    " edited_at = NULL"
 	    " WHERE chat_id = ?1 AND seq = ?2 AND kind = 'bot' AND state <> 'streaming'"
 	    " AND alternatives < " STR(LIMIT_ALTERNATIVES),
 	[SQL_MSG_CONTINUE] = "UPDATE messages SET state = 'streaming', error = NULL"
 	    " WHERE chat_id = ?1 AND seq = ?2 AND kind = 'bot' AND state <> 'streaming'",
 	[SQL_MSG_PICK] = "UPDATE messages SET alternative = a.idx, body = a.body,"
-	    " state = a.state, error = a.error FROM alternatives a WHERE a.chat_id = ?1"
+	    " state = a.state, error = a.error, edited_at = a.edited_at"
+	    " FROM alternatives a WHERE a.chat_id = ?1"
 	    " AND a.seq = ?2 AND a.idx = ?3 AND messages.chat_id = ?1 AND messages.seq = ?2"
 	    " AND messages.state <> 'streaming'",
 	[SQL_MSG_DELETE] = "DELETE FROM messages WHERE chat_id = ?1 AND seq = ?2",
-	[SQL_ALT_KEEP] = "INSERT INTO alternatives (chat_id, seq, idx, body, state, error)"
-	    " SELECT chat_id, seq, alternative, body, state, error FROM messages"
-	    " WHERE chat_id = ?1 AND seq = ?2 AND alternatives > 1 ON CONFLICT DO UPDATE"
-	    " SET body = excluded.body, state = excluded.state, error = excluded.error",
-	[SQL_ALT_FIRST] = "INSERT OR IGNORE INTO alternatives (chat_id, seq, idx, body, state,"
-	    " error) SELECT chat_id, seq, alternative, body, state, error FROM messages"
-	    " WHERE chat_id = ?1 AND seq = ?2",
+	[SQL_ALT_KEEP] = "INSERT INTO alternatives (" ALT_COLS ") SELECT " ALT_FROM_MSG
+	    " FROM messages WHERE chat_id = ?1 AND seq = ?2 AND alternatives > 1"
+	    " ON CONFLICT DO UPDATE SET body = excluded.body, state = excluded.state,"
+	    " error = excluded.error, edited_at = excluded.edited_at",
+	[SQL_ALT_FIRST] = "INSERT OR IGNORE INTO alternatives (" ALT_COLS ") SELECT "
+	    ALT_FROM_MSG " FROM messages WHERE chat_id = ?1 AND seq = ?2",
 	[SQL_EVENT_PURGE_MSG] = "DELETE FROM events WHERE chat_id = ?1"
 	    " AND name IN ('message', 'message-update') AND json_extract(data, '$.seq') = ?2",
 	[SQL_EVENT_PURGE_UPDATES] = "DELETE FROM events WHERE chat_id = ?1"

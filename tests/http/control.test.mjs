@@ -200,6 +200,30 @@ describe('delete', () => {
     });
   }
 
+  test('"edited" belongs to an alternative: a new answer is not edited, flipping back to the edited one is', T, async () => {
+    const [a] = await F.bots(1);
+    const c = await F.chat('edited-alts', [a]);
+    const s = await F.stream(c.id);
+    let from = s.events.length;
+    await F.post(c.id, 'echo me');
+    const [rep] = replies(await waitIdleFrom(s, from));
+    from = s.events.length;
+    const edited = await F.ok('PATCH', msgPath(c.id, rep.seq), { body: 'the first answer, edited' });
+    assert.ok(edited.edited_at, 'edited');
+    await waitEv(s, isUpdate(rep.seq), from, 3000, 'the edit\'s update');
+    from = s.events.length;
+    await F.ok('POST', msgPath(c.id, rep.seq, 'regenerate'), undefined, 202);
+    const fresh = await waitEv(s, isUpdate(rep.seq, 'complete'), from, 5000, 'the regenerated reply');
+    await waitIdleFrom(s, from);
+    assert.equal(fresh.json.edited_at, null, 'the new answer is nobody\'s edit');
+    assert.equal((await F.ok('GET', `/api/v1/chats/${c.id}/messages?after=${rep.seq - 1}&limit=1`)).messages[0].edited_at, null);
+    const back = await F.ok('PUT', msgPath(c.id, rep.seq, 'alternative'), { index: 0 });
+    assert.equal(back.body, 'the first answer, edited');
+    assert.equal(back.edited_at, edited.edited_at, 'the edited one still says when');
+    const again = await F.ok('PUT', msgPath(c.id, rep.seq, 'alternative'), { index: 1 });
+    assert.equal(again.edited_at, null, 'and the new one still does not');
+  });
+
   test('deleting a bot reply with several alternatives: none of their texts is replayed', T, async () => {
     const [a] = await F.bots(1);
     const c = await F.chat('delete-alts', [a]);

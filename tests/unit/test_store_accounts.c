@@ -808,7 +808,7 @@ test_file_from_schema_3(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 6);	/* migrated to the latest */
+	assert_int_equal(sqlite3_column_int(s, 0), 7);	/* migrated to the latest */
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	json_t *chat = NULL, *msgs = NULL, *list;
