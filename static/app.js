@@ -132,9 +132,16 @@
     var m = messages(), elt = e.detail.elt;
     if (!m || !elt || !elt.classList || !elt.classList.contains('earlier')) return;
     var fromBottom = m.scrollHeight - m.scrollTop;
+    var shown = m.querySelector('article.msg'), hadFocus = document.activeElement === elt;
     requestAnimationFrame(function () {
       dayParts();     // their days' heads first: they take room too
       m.scrollTop = m.scrollHeight - fromBottom;
+      // the button is gone: the focus goes to the newest of the messages it brought
+      var newest = shown && shown.previousElementSibling;
+      while (newest && !newest.matches('article.msg')) newest = newest.previousElementSibling;
+      if (!hadFocus || !newest) return;
+      if (!newest.hasAttribute('tabindex')) newest.tabIndex = -1;   // its actions not offered yet
+      focusQuietly(newest);
     });
   });
 

@@ -202,7 +202,7 @@ render_setup(struct exchange *x, struct handlers *h, int status, const struct pr
 		message(&b, "error", p ? p->detail : NULL);
 		buf_printf(&b, "<form method=\"post\" action=\"/setup\" class=\"stack\">"
 		    "<label>Name<input name=\"name\" required maxlength=\"%d\" pattern=\"[A-Za-z0-9_.\\-]+\""
-		    " autocomplete=\"username\" autocapitalize=\"none\" autofocus></label>"
+		    " title=\"Letters, digits and . _ - only\" autocomplete=\"username\" autocapitalize=\"none\" autofocus></label>"
 		    "<label>Password<input name=\"password\" type=\"password\" required minlength=\"%d\""
 		    " autocomplete=\"new-password\"></label>"
 		    "<button type=\"submit\">Create and sign in</button></form></section>",

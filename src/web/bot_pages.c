@@ -61,7 +61,7 @@ bot_fields(struct buf *b, json_t *bot)
 
 	buf_adds(b, "<div class=\"grid\">");
 	text_input(b, "Name", "name", str(bot, "name"), "required maxlength=\"32\""
-	    " pattern=\"[A-Za-z0-9_\\-]{1,32}\"");
+	    " pattern=\"[A-Za-z0-9_\\-]{1,32}\" title=\"Letters, digits, _ and - only\"");
 	buf_adds(b, "<label>Backend<select name=\"backend\">");
 	for (size_t i = 0; i < 4; i++)
 		buf_printf(b, "<option%s>%s</option>", strcmp(str(bot, "backend"), backends[i]) == 0 ?

@@ -58,6 +58,9 @@ test('"Earlier messages" brings the 100 before into place, then the rest; no mes
   const after = await firstShown.boundingBox();
   assert.ok(Math.abs(after.y - before.y) < 60, `the message that was first stays in view (${before.y} → ${after.y})`);
   assert.equal(await page.locator('#msg-1 time').evaluate((t) => t.textContent.length > 0), true, 'times shown as on the page');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'msg-60', null, { timeout: 2000 })
+    .catch(() => {});
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'msg-60', 'the focus moved from the button to the newest message it brought');
   await page.evaluate(() => { document.getElementById('messages').scrollTop = 0; });
   await screenshots(page, 'reading-earlier');
   await page.close();
