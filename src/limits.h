@@ -97,6 +97,7 @@
 #define LIMIT_FINISH_RETRY_SECONDS 1            /* a reply's end that failed to store: again after */
 #define LIMIT_MODEL_EVENT_BYTES   (1024 * 1024) /* one event of a model server's stream */
 #define LIMIT_MODEL_FINISHED_QUIET_SECONDS 5    /* silence after a finish reason that ends a reply whole */
+#define LIMIT_MODEL_KEEPALIVE_TIMES 5           /* keepalives alone hold a reply this many --model-timeouts */
 #define LIMIT_MODEL_RETRY_AFTER_SECONDS 20      /* a 429's Retry-After waited for, at most */
 #define LIMIT_BOT_TURNS           8             /* bot replies per person message */
 #define LIMIT_AUTO_ROUNDS         50            /* a chat's auto_rounds, at most */

@@ -248,23 +248,26 @@
   }, true);
 
   // A page shown in answer to a form's POST (a new token, a refusal) sits at the
-  // form's address: reloading it would send the form again, and the address
-  // answers no GET. It takes the address of the page the form was on instead.
+  // form's address: reloading it would send the form again, and the address may
+  // answer no GET. It takes the address of the page the form was on (without a
+  // done= notice), which makes its history entry a GET. A redirect's page is left be.
   var POSTED = 'parley.posted';
   document.addEventListener('submit', function (e) {
     var form = e.target;
     if (e.defaultPrevented || (form.getAttribute('method') || '').toLowerCase() !== 'post') return;
-    var action = new URL(form.action, location.href);
+    var action = new URL(form.action, location.href), from = new URL(location.href);
     if (action.origin !== location.origin) return;
+    from.searchParams.delete('done');
     try {
-      sessionStorage.setItem(POSTED, JSON.stringify({ from: location.pathname + location.search,
+      sessionStorage.setItem(POSTED, JSON.stringify({ from: from.pathname + from.search,
         action: action.pathname }));
     } catch (_) {}
   });
   (function () {
     var posted = null;
     try { posted = JSON.parse(sessionStorage.getItem(POSTED) || 'null'); sessionStorage.removeItem(POSTED); } catch (_) {}
-    if (posted && posted.action === location.pathname && posted.from !== posted.action)
+    var nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+    if (posted && posted.action === location.pathname && nav && nav.redirectCount === 0)
       history.replaceState(history.state, '', posted.from);
   })();
 

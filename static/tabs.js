@@ -228,9 +228,15 @@
   };
 
   Leader.prototype.connect = function () {
-    if (this.abort) this.abort.abort();
+    var old = this.abort;
+    this.abort = null;          // the old stream's ending is no news to the tabs
+    if (old) old.abort();
     this.need = this.needs();
-    if (this.stopped || this.need.size === 0) return;
+    if (this.stopped || this.need.size === 0) {
+      this.carried = new Map();
+      this.here = new Map();
+      return;
+    }
     var self = this, ctl = new AbortController();
     this.abort = ctl;
     this.served = new Set(this.tabs.keys());

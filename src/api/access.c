@@ -139,7 +139,8 @@ access_refuse_route(struct exchange *x, const struct problem *p, void *handlers)
 
 /*
  * The path of the page a background (htmx) request came from, to come back
- * to after signing in: HX-Current-URL's, without its query; else fallback.
+ * to after signing in: HX-Current-URL's, without its query; else fallback
+ * (the request's own path may be a fragment's or take only POST).
  */
 static const char *
 page_path(const char *url, const char *fallback, char *path, size_t size)
@@ -161,9 +162,9 @@ ask_to_sign_in(struct exchange *x)
 	const char *path = exchange_path(x);
 	if (for_programs(path))
 		return refuse(x, 401, "sign in");
-	bool htmx = exchange_header(x, "HX-Request") != NULL;
+	bool htmx = exchange_is_htmx(x);
 	char page[512];
-	const char *back = htmx ? page_path(exchange_header(x, "HX-Current-URL"), path, page,
+	const char *back = htmx ? page_path(exchange_header(x, "HX-Current-URL"), "/", page,
 	    sizeof page) : path;
 	struct buf to = BUF_INIT;
 	buf_adds(&to, "/login?next=");

@@ -79,6 +79,7 @@ take_chunk(struct oai_stream *p, json_t *chunk)
 	json_t *choice = json_array_get(json_object_get(chunk, "choices"), 0);
 	if (choice == NULL)
 		return;		/* a usage chunk, or a keepalive object */
+	p->chunks++;
 	json_t *delta = json_object_get(choice, "delta");
 	json_t *content = json_object_get(delta, "content");
 	const char *text = json_string_value(content);
@@ -122,10 +123,8 @@ end_event(struct oai_stream *p)
 	buf_reset(&p->data);
 	if (!json_is_object(chunk))
 		fail(p, "malformed stream from the model server");
-	else if (!take_error(p, chunk)) {
+	else if (!take_error(p, chunk))
 		take_chunk(p, chunk);
-		p->chunks++;
-	}
 	json_decref(chunk);
 }
 

@@ -34,7 +34,7 @@ struct oai_stream {
 	unsigned	 bom_seen;	/* bytes of a leading UTF-8 BOM skipped (3: past it) */
 	bool		 error_event;	/* the event being read is "event: error" */
 	size_t		 content_bytes;	/* the answer's text so far */
-	unsigned long	 chunks;	/* JSON chunks taken (comments, keepalives are not) */
+	unsigned long	 chunks;	/* chunks of the answer (not comments, keepalive objects, usage) */
 	bool		 reasoned;	/* reasoning text came (not part of the answer) */
 	char		 error[160];
 	char		 finish_reason[32];

@@ -21,6 +21,7 @@
 #include "backends/oai_stream.h"
 #include "limits.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/json_wire.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -56,6 +57,7 @@ struct openai_job {
 	bool			 added;		/* the transfer is in the multi handle */
 	bool			 done;		/* [DONE] seen: the reply is whole */
 	struct event		*idle;		/* fails the reply after silence */
+	int64_t			 chunk_at;	/* ms: the last chunk of the answer (or the request) */
 	struct event		*wait;		/* a 429's Retry-After, then the request again */
 	char			*key_env;	/* the variable holding the API key, or NULL */
 	bool			 refused;	/* an address of the server was not allowed */
@@ -308,6 +310,26 @@ arm_idle(struct openai_job *o)
 		s = LIMIT_MODEL_FINISHED_QUIET_SECONDS;
 	struct timeval tv = { s, 0 };
 	evtimer_add(o->idle, &tv);
+	o->chunk_at = monotonic_ms();
+}
+
+/*
+ * Bytes but no chunk of the answer (SSE comments, keepalive objects: a
+ * proxy holding the connection while the model is queued or thinking):
+ * the clock restarts, but such a wait ends LIMIT_MODEL_KEEPALIVE_TIMES
+ * timeouts after the last chunk, so a server that only keeps alive fails.
+ */
+static void
+keep_alive(struct openai_job *o)
+{
+	int64_t idle_ms = (int64_t)o->job.be->opts.idle_timeout_s * 1000;
+	int64_t left = o->chunk_at + idle_ms * LIMIT_MODEL_KEEPALIVE_TIMES - monotonic_ms();
+	if (o->parser.finish_reason[0] != '\0' || left <= 0)
+		return;		/* the clock runs out as it is */
+	if (left > idle_ms)
+		left = idle_ms;
+	struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000 * 1000) };
+	evtimer_add(o->idle, &tv);
 }
 
 /* The bot's API key, or NULL: what a server says may quote it back (some do). */
@@ -382,8 +404,10 @@ on_bytes(char *data, size_t size, size_t n, void *arg)
 	}
 	unsigned long chunks = o->parser.chunks;
 	enum oai_status fed = oai_stream_feed(&o->parser, data, len);
-	if (o->parser.chunks != chunks)	/* keepalive comments alone are still silence */
+	if (o->parser.chunks != chunks)
 		arm_idle(o);	/* after the chunk: a finish reason in it shortens the wait */
+	else
+		keep_alive(o);
 	switch (fed) {
 	case OAI_ERROR:
 		snprintf(o->error, sizeof o->error, "%s", o->parser.error);

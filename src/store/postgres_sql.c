@@ -98,8 +98,11 @@ const char *const pg_migrations[] = {
 	"  state JSONB NOT NULL DEFAULT '{}');",
 	/* 4: what other nodes asked of the flow's node, until it takes it */
 	"ALTER TABLE turn_leases ADD COLUMN asked JSONB NOT NULL DEFAULT '[]';",
-	/* 5: "edited" belongs to each alternative, not to the message (SQLite's 7) */
-	"ALTER TABLE alternatives ADD COLUMN edited_at TEXT;",
+	/* 5: "edited" belongs to each alternative, the shown one's as its message says (SQLite's 7) */
+	"ALTER TABLE alternatives ADD COLUMN edited_at TEXT;"
+	"UPDATE alternatives SET edited_at = (SELECT m.edited_at FROM messages m"
+	"  WHERE m.chat_id = alternatives.chat_id AND m.seq = alternatives.seq"
+	"  AND m.alternative = alternatives.idx);",
 };
 const size_t pg_migration_count = sizeof pg_migrations / sizeof pg_migrations[0];
 

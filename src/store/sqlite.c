@@ -113,8 +113,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE chat_bots ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE chats ADD COLUMN auto_rounds INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE bots ADD COLUMN greeting TEXT NOT NULL DEFAULT '';",
-	/* 7: "edited" belongs to each alternative, not to the message */
-	"ALTER TABLE alternatives ADD COLUMN edited_at TEXT;",
+	/* 7: "edited" belongs to each alternative (the shown one's as its message says) */
+	"ALTER TABLE alternatives ADD COLUMN edited_at TEXT;"
+	"UPDATE alternatives SET edited_at = (SELECT m.edited_at FROM messages m"
+	"  WHERE m.chat_id = alternatives.chat_id AND m.seq = alternatives.seq"
+	"  AND m.alternative = alternatives.idx);",
 };
 
 /*

@@ -317,6 +317,13 @@ test('a new API token from the account page: shown once at /account, and a reloa
   await page.reload({ waitUntil: 'load' });
   assert.equal(await page.locator('#new-token').count(), 0, 'the secret is not shown again');
   assert.equal(await page.locator('#tokens li', { hasText: name }).count(), 1, 'still one: the reload sent nothing');
+  // a form answered with a redirect keeps the address it was sent to (?done=…)
+  const shownName = page.locator('form[action="/account"] input[name=display_name]');
+  await shownName.fill(await shownName.inputValue());
+  await page.locator('form[action="/account"] button[type=submit]').click();
+  await page.waitForURL(urlIs('/account?done=name'), { timeout: 5000 });
+  await sleep(200);
+  assert.equal(page.url(), at('/account?done=name'), 'the redirect\'s address kept');
   await page.close();
 });
 

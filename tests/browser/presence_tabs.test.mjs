@@ -57,6 +57,19 @@ test('closing a chat tab takes Ada out of who is here while her chat-list tab st
   await list.close();
 });
 
+test('the last chat tab closed while a page without streams stays open: Ada leaves, and that page is not "Reconnecting…"', T, async () => {
+  const chat = await createChat(srv.url, 'Last tab');
+  const bob = await bobWatches(chat.id);
+  const bots = await openTab('/bots');
+  const tab = await openTab(`/chats/${chat.id}`);
+  await eventually(() => bob.here().join() === 'Ada,Bob', { timeout: 5000, what: () => `Bob sees Ada come (${bob.here()})` });
+  await tab.close();
+  await eventually(() => bob.here().join() === 'Bob', { timeout: 9000, what: () => `Bob sees Ada leave (${bob.here()})` });
+  assert.equal(await bots.evaluate(() => document.body.classList.contains('offline')), false, 'the bots page is not offline');
+  assert.equal(await bots.locator('#connection').isVisible(), false, 'no "Reconnecting…" badge');
+  await bots.close();
+});
+
 test('a second tab on a chat, and a reload of it, show who is here', T, async () => {
   const chat = await createChat(srv.url, 'Arriving');
   await bobWatches(chat.id);

@@ -1001,8 +1001,8 @@ describe('no session: pages send people to sign in, and nothing changes', () => 
     const cases = [
       [`${srv.url}${page}`, page],
       [`${srv.url}${page}?x=1#end`, page],   // the page's path, not its query
-      ['not a URL', `${page}/messages`],        // else the request's own path
-      [null, `${page}/messages`],
+      ['not a URL', '/'],                       // else the chats (the request's own path
+      [null, '/'],                              // takes only POST)
     ];
     for (const [current, back] of cases) {
       const headers = { ...same, 'HX-Request': 'true', ...(current ? { 'HX-Current-URL': current } : {}) };

@@ -15,7 +15,8 @@
 //                                     opts.comments: ": keep-alive" comment lines, opts.split:
 //                                     write the bytes in pieces of that size, opts.delayMs between writes
 //   stallAfter(deltas)                send the role chunk and the deltas, then keep the response open
-//                                     (opts.keepaliveMs: meanwhile a ": keepalive" comment that often)
+//                                     (opts.keepaliveMs: meanwhile a ": keepalive" comment that often;
+//                                     opts.thenMs, opts.then: after that long, the deltas `then` and the end)
 //   httpError(status, body)           a non-streaming error answer with a JSON body
 //   rawStream(text, opts)             200 text/event-stream with `text` as the body, then end
 //                                     (opts.keepOpen: do not end)
@@ -91,6 +92,15 @@ export function stallAfter(deltas, opts = {}) {
     if (opts.keepaliveMs) {
       const timer = setInterval(() => res.write(': keepalive\n\n'), opts.keepaliveMs);
       res.on('close', () => clearInterval(timer));
+      if (opts.then) {
+        setTimeout(() => {
+          clearInterval(timer);
+          if (res.destroyed) return;
+          // the rest of the answer: its chunks without the role chunk the first part had
+          const rest = completionText(opts.then).split('\n\n').slice(1).join('\n\n');
+          res.end(rest);
+        }, opts.thenMs);
+      }
     }
   };
 }

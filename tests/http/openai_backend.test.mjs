@@ -573,7 +573,19 @@ describe('stalled model servers', () => {
     await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
   });
 
-  test('keepalive comments alone are silence: with --model-timeout 1 the reply still fails with a timeout', T, async () => {
+  test('keepalive comments hold a reply for a while (a queued model), then it goes on and completes', T, async () => {
+    const f = await fake();
+    f.enqueue(stallAfter(['Queued, '], { keepaliveMs: 200, thenMs: 2500, then: ['then answered.'] }));
+    const bot = await oaiBot(quick, f.baseUrl);
+    const chat = await createChat(quick.url, 'queued', { bots: [bot.id] });
+    const s = await stream(quick, chat.id);
+    const from = s.events.length;
+    await postMessage(quick.url, chat.id, 'hello?');
+    const idle = await waitIdle(s, from, 8000);
+    assertComplete(replies(evs(s).slice(from, idle + 1))[0], 'Queued, then answered.');
+  });
+
+  test('keepalive comments alone do not hold a reply for ever: with --model-timeout 1 it fails after 5 s', T, async () => {
     const f = await fake();
     f.enqueue(stallAfter(['Half '], { keepaliveMs: 200 }));
     const bot = await oaiBot(quick, f.baseUrl);
@@ -589,7 +601,8 @@ describe('stalled model servers', () => {
     assertFailed(rs[0], 'keepalives only');
     assert.match(rs[0].update.error, /time/i, `a timeout reason: ${rs[0].update.error}`);
     assert.equal(rs[0].update.body, 'Half ');
-    assert.ok(waited >= 500 && waited < 4000, `failed about 1 s after the last chunk (took ${waited} ms)`);
+    // LIMIT_MODEL_KEEPALIVE_TIMES: keepalives hold it 5 --model-timeouts past the last chunk
+    assert.ok(waited >= 3500 && waited < 8000, `failed about 5 s after the last chunk (took ${waited} ms)`);
     await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
   });
 
