@@ -233,6 +233,14 @@ heard_turn(void *arg, const char *chat_id)
 	turns_asked(rt->turns, chat_id);
 }
 
+/* A user renamed on another node: listed by the new name here too. */
+static void
+heard_rename(void *arg, const char *user_id, const char *name)
+{
+	struct runtime *rt = arg;
+	presence_renamed(rt->presence, user_id, name);
+}
+
 /* A sign-in on another node: its failure counts here too. */
 static void
 heard_sign_in(void *arg, const char *name, const char *address, bool failed)
@@ -267,7 +275,7 @@ build_bus(struct runtime *rt, struct bus *bus)
 		return 0;
 	char *err = NULL;
 	struct redis_bus_hooks hooks = { check_chats, heard_change, heard_presence, heard_turn,
-	    heard_sign_in, setup_to_share, heard_setup, rt };
+	    heard_sign_in, heard_rename, setup_to_share, heard_setup, rt };
 	rt->redis = redis_bus_new(rt->base, cfg->redis, cfg->node, store_deployment(rt->store),
 	    rt->hub, &hooks, &err);
 	if (rt->redis == NULL) {

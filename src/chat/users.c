@@ -152,9 +152,12 @@ user_changed(struct slow *s)
 		accounts_end_sessions(s->a, s->user_id, keep, "revoked");
 		store_sessions_delete_user(s->a->store, s->user_id, keep);
 	}
-	if (s->display_name != NULL && s->a->renamed != NULL)
-		s->a->renamed(s->a->renamed_arg, s->user_id,
-		    json_string_value(json_object_get(user, "display_name")));
+	if (s->display_name != NULL) {	/* who is here, on every node, by the new name */
+		const char *shown = json_string_value(json_object_get(user, "display_name"));
+		if (s->a->renamed != NULL)
+			s->a->renamed(s->a->renamed_arg, s->user_id, shown);
+		bus_renamed(&s->a->bus, s->user_id, shown);
+	}
 	if (s->admin == 0) {	/* their streams saw every chat: they reopen as what they are */
 		struct bus_match m = { .user_id = s->user_id, .reason = "revoked" };
 		bus_end_streams(&s->a->bus, &m);

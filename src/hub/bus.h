@@ -92,6 +92,11 @@ struct bus_ops {
 	 * the limits hold for the deployment (one process: nothing to do).
 	 */
 	void	(*sign_in)(void *impl, const char *name, const char *address, bool failed);
+	/*
+	 * A user's display name changed here: the other nodes list them by it
+	 * where they are here (one process: nothing to do).
+	 */
+	void	(*renamed)(void *impl, const char *user_id, const char *name);
 };
 
 struct bus {
@@ -147,6 +152,12 @@ static inline void
 bus_sign_in(const struct bus *b, const char *name, const char *address, bool failed)
 {
 	b->ops->sign_in(b->impl, name, address, failed);
+}
+
+static inline void
+bus_renamed(const struct bus *b, const char *user_id, const char *name)
+{
+	b->ops->renamed(b->impl, user_id, name);
 }
 
 static inline void

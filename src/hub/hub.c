@@ -724,13 +724,21 @@ bus_sign_in_here(void *hub, const char *name, const char *address, bool failed)
 	(void)failed;
 }
 
+static void
+bus_renamed_here(void *hub, const char *user_id, const char *name)
+{
+	(void)hub;
+	(void)user_id;
+	(void)name;
+}
+
 struct bus
 hub_bus(struct hub *hub)
 {
 	static const struct bus_ops ops = { bus_publish_here, bus_end_here, bus_end_streams_here,
 	    bus_publish_list_here, bus_forget_here, bus_lists_heard_here, bus_changed_here,
 	    bus_reply_elsewhere_here, bus_publish_here, bus_publish_only_here,
-	    bus_share_presence_here, bus_ask_turn_here, bus_sign_in_here };
+	    bus_share_presence_here, bus_ask_turn_here, bus_sign_in_here, bus_renamed_here };
 	return (struct bus){ &ops, hub };
 }
 

@@ -420,6 +420,8 @@ heard_from(struct redis_bus *rb, const char *origin, const char *type, json_t *m
 		else if (strcmp(type, "a") == 0 && str(msg, "u") != NULL && str(msg, "a") != NULL)
 			rb->hooks.sign_in(rb->hooks.arg, str(msg, "u"), str(msg, "a"),
 			    json_is_true(json_object_get(msg, "f")));
+		else if (strcmp(type, "r") == 0 && str(msg, "u") != NULL && str(msg, "d") != NULL)
+			rb->hooks.renamed(rb->hooks.arg, str(msg, "u"), str(msg, "d"));
 	}
 }
 
@@ -569,6 +571,12 @@ sign_in(void *impl, const char *name, const char *address, bool failed)
 	    "f", failed));
 }
 
+static void
+renamed(void *impl, const char *user_id, const char *name)
+{
+	send_msg(impl, json_pack("{s:s, s:s, s:s}", "t", "r", "u", user_id, "d", name));
+}
+
 const char *
 redis_bus_node_id(const struct redis_bus *rb)
 {
@@ -580,7 +588,7 @@ redis_bus_bus(struct redis_bus *rb)
 {
 	static const struct bus_ops ops = { publish, end_chat, end_streams, publish_list, forget,
 	    lists_heard, changed, reply_elsewhere, deliver_here, publish_here, share_presence,
-	    ask_turn, sign_in };
+	    ask_turn, sign_in, renamed };
 	return (struct bus){ &ops, rb };
 }
 

@@ -32,6 +32,8 @@ struct redis_bus_hooks {
 	void		(*turn)(void *arg, const char *chat_id);
 	/* A sign-in on another node (bus_ops.sign_in). */
 	void		(*sign_in)(void *arg, const char *name, const char *address, bool failed);
+	/* A user renamed on another node (bus_ops.renamed). */
+	void		(*renamed)(void *arg, const char *user_id, const char *name);
 	/*
 	 * The hash of this node's setup link while it waits for the first
 	 * administrator (NULL: none); it goes round with each heartbeat, and

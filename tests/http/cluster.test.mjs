@@ -533,6 +533,33 @@ describe('three nodes with --auth accounts', { skip }, () => {
     }
   });
 
+  test('renamed on node 1 while here on node 2: node 3\'s stream lists the new name within 2 s', T, async () => {
+    const [n1, n2, n3] = cl.nodes;
+    const a1 = await signIn(n1.url, ADMIN.name, ADMIN.password);
+    const bob = await newUser(a1, undefined, { display_name: 'Bobby' });
+    const chat = await a1.createChat('renamed across nodes');
+    await a1.ok('POST', `/api/v1/chats/${chat.id}/members`, { user: bob.user.id });
+    const streams = [];
+    try {
+      const bobs = await new Client(n2.url, { cookie: bob.cookie }).stream(`/api/v1/chats/${chat.id}/events`);
+      streams.push(bobs);
+      const watch = await new Client(n3.url, { cookie: a1.cookie }).stream(`/api/v1/chats/${chat.id}/events`);
+      streams.push(watch);
+      const names = () => {
+        const last = watch.events.filter((f) => f.event === 'presence' || f.event === 'snapshot').pop();
+        const data = last && JSON.parse(last.data);
+        return data ? (data.here || data).map((p) => p.name).sort().join() : '';
+      };
+      await watch.waitFor(() => names().includes('Bobby'), 5000, 'Bobby here on node 3');
+      await a1.ok('PATCH', `/api/v1/users/${bob.user.id}`, { display_name: 'Roberto' });
+      await watch.waitFor(() => names().includes('Roberto') && !names().includes('Bobby'), 2000,
+        'the new name on node 3 (Bob\'s stream is on node 2, the rename on node 1)')
+        .catch((e) => assert.fail(`${e.message}\n${cl.logs(1500)}`));
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+
   test('sign-in limits hold for the deployment: failures spread over the nodes lock a name and an address out on every node; a success clears the name everywhere', T, async () => {
     const [n1, n2, n3] = cl.nodes;
     const from = (ip) => ({ 'Sec-Fetch-Site': 'same-origin', 'X-Forwarded-For': ip });

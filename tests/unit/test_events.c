@@ -140,9 +140,18 @@ rec_sign_in(void *impl, const char *name, const char *address, bool failed)
 	(void)failed;
 }
 
+static void
+rec_renamed(void *impl, const char *user_id, const char *name)
+{
+	(void)impl;
+	(void)user_id;
+	(void)name;
+}
+
 static const struct bus_ops rec_ops = { rec_publish, rec_end, rec_end_streams,
     rec_publish_list, rec_forget, rec_lists_heard, rec_changed, rec_reply_elsewhere,
-    rec_deliver_here, rec_publish_here, rec_share_presence, rec_ask_turn, rec_sign_in };
+    rec_deliver_here, rec_publish_here, rec_share_presence, rec_ask_turn, rec_sign_in,
+    rec_renamed };
 
 struct fixture {
 	struct event_base	*base;
