@@ -348,6 +348,11 @@ accounts_sign_in(struct accounts *a, const char *peer, json_t *name, json_t *pas
 	struct problem p;
 	json_t *user = NULL;
 	char key[LIMIT_USER_NAME_CHARS + 1];
+	if (a->mode == AUTH_NONE) {	/* users made before stay for --auth accounts */
+		problem_set(&p, 404, NO_ACCOUNTS);
+		done(arg, NULL, NULL, &p);
+		return;
+	}
 	if (!json_is_string(name) || !json_is_string(password)) {
 		problem_set(&p, 422, "%s: required, a string", json_is_string(name) ? "password" : "name");
 		done(arg, NULL, NULL, &p);

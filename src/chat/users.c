@@ -25,9 +25,18 @@ refuse(struct problem *p, int status, const char *detail)
 	return -1;
 }
 
+/* With --auth none there are no accounts: nobody makes, changes or uses one. */
+static int
+need_accounts(const struct who *who, struct problem *p)
+{
+	return who->anyone ? refuse(p, 404, NO_ACCOUNTS) : 0;
+}
+
 static int
 need_admin(const struct who *who, struct problem *p)
 {
+	if (need_accounts(who, p) != 0)
+		return -1;
 	return who_admin(who) ? 0 : refuse(p, 403, "only an administrator may do that");
 }
 
@@ -50,9 +59,10 @@ accounts_me(struct accounts *a, const struct who *who, json_t **user, struct pro
 int
 accounts_users(struct accounts *a, const struct who *who, json_t **users, struct problem *p)
 {
+	if (need_accounts(who, p) != 0)
+		return -1;
 	if (who->user_id[0] == '\0')
-		return refuse(p, who->anyone ? 404 : 401, who->anyone ?
-		    "there are no accounts (--auth none)" : "sign in");
+		return refuse(p, 401, "sign in");
 	*users = store_user_list(a->store);
 	return *users ? 0 : validate_store(a->store, STORE_ERROR, "user", p);
 }
@@ -260,6 +270,8 @@ accounts_token_create(struct accounts *a, const struct who *who, json_t *name, j
     struct problem *p)
 {
 	char secret[SECRET_LEN + 1], hash[SECRET_HEX + 1];
+	if (need_accounts(who, p) != 0)
+		return -1;
 	char *label = validate_text(name, "name", LIMIT_TOKEN_NAME_CHARS, p);
 	if (label == NULL)
 		return -1;
@@ -277,6 +289,8 @@ accounts_token_create(struct accounts *a, const struct who *who, json_t *name, j
 int
 accounts_tokens(struct accounts *a, const struct who *who, json_t **tokens, struct problem *p)
 {
+	if (need_accounts(who, p) != 0)
+		return -1;
 	*tokens = store_token_list(a->store, who->user_id);
 	return *tokens ? 0 : validate_store(a->store, STORE_ERROR, "token", p);
 }
@@ -286,6 +300,8 @@ accounts_token_delete(struct accounts *a, const struct who *who, const char *id,
     struct problem *p)
 {
 	char *hash = NULL;
+	if (need_accounts(who, p) != 0)
+		return -1;
 	enum store_status rc = store_token_delete(a->store, who->user_id, id, &hash);
 	if (rc != STORE_OK)
 		return validate_store(a->store, rc, "token", p);

@@ -406,9 +406,17 @@ change_own(struct exchange *x, struct handlers *h, const char *const fields[], c
 	if (page_form(x, &f) != 0)
 		return;
 	json_t *body = json_object();
-	for (size_t i = 0; fields[i] != NULL; i++)
-		if (form_get(&f, fields[i]) != NULL)
-			json_object_set_new(body, fields[i], form_string(&f, fields[i]));
+	for (size_t i = 0; fields[i] != NULL; i++) {
+		if (form_get(&f, fields[i]) == NULL) {	/* a form of ours sends every field */
+			struct problem p;
+			problem_set(&p, 422, "%s: required", fields[i]);
+			render_account(x, h, 422, NULL, &p, NULL);
+			form_free(&f);
+			json_decref(body);
+			return;
+		}
+		json_object_set_new(body, fields[i], form_string(&f, fields[i]));
+	}
 	form_free(&f);
 	char next[64];
 	snprintf(next, sizeof next, "/account?done=%s", done);

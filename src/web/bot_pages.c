@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const backends[] = { "echo", "eliza", "dice", "openai" };
 
@@ -204,7 +205,9 @@ render_bots(struct exchange *x, struct handlers *h, int status, const char *erro
 		buf_adds(&b, "<p class=\"empty\">No bots yet.</p>");
 	buf_adds(&b, "<ul id=\"bots\" class=\"bot-list\">");
 	json_array_foreach(bots, i, bot) {
-		bool edited = edited_id != NULL && strcmp(str(bot, "id"), edited_id) == 0;
+		/* the route names a bot by id or by name (as the API does) */
+		bool edited = edited_id != NULL && (strcmp(str(bot, "id"), edited_id) == 0 ||
+		    strcasecmp(str(bot, "name"), edited_id) == 0);
 		bot_card(&b, bot, edited ? sent : NULL, error, who_admin(exchange_who(x)));
 	}
 	buf_adds(&b, "</ul></section>");

@@ -184,9 +184,10 @@ user_fields(const struct form *f)
 			json_object_set_new(body, text[i], json_string(v));
 	}
 	const char *admin = form_get(f, "admin");
-	if (admin != NULL)
-		json_object_set_new(body, "admin", json_boolean(strcmp(admin, "true") == 0 ||
-		    strcmp(admin, "1") == 0));
+	bool yes = admin != NULL && (strcmp(admin, "true") == 0 || strcmp(admin, "1") == 0);
+	bool no = admin != NULL && (strcmp(admin, "false") == 0 || strcmp(admin, "0") == 0);
+	if (admin != NULL)	/* anything else is refused as the API refuses it */
+		json_object_set_new(body, "admin", yes || no ? json_boolean(yes) : json_string(admin));
 	return body;
 }
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   useServer,
   withServer,
+  startServer,
   runParley,
   api,
   postForm,
@@ -21,6 +22,7 @@ import {
   newToken,
   trySignIn,
   assertSameResponse,
+  setupLine,
   ADMIN,
 } from './account_helpers.mjs';
 
@@ -468,5 +470,35 @@ describe('--auth none', () => {
       assert.equal(page.status, 303, 'no sign-in redirect: the chat is created');
       assert.match(page.headers.get('location'), /^\/chats\/[a-z0-9]{12}$/);
     });
+  });
+
+  test('there are no accounts: making a user, signing in, tokens → 404 {"detail"}; a later --auth accounts still waits for its first admin', T, async () => {
+    const s = await startServer({ auth: 'none' });
+    try {
+      const evil = { name: 'evil', password: 'long-enough-pw-1', admin: true };
+      for (const [method, p, body] of [
+        ['POST', '/api/v1/users', evil],
+        ['POST', '/api/v1/session', { name: 'evil', password: evil.password }],
+        ['GET', '/api/v1/users'],
+        ['GET', '/api/v1/tokens'],
+        ['POST', '/api/v1/tokens', { name: 'script' }],
+        ['DELETE', '/api/v1/tokens/zzzzzzzzzzzz'],
+      ]) {
+        const r = await api(s.url, method, p, body);
+        assertError(r, 404, `${method} ${p}:`);
+        assert.equal(r.json.detail, 'there are no accounts (--auth none)', `${method} ${p}`);
+      }
+      const form = await postForm(s.url, '/admin/users', { name: 'evil2', password: evil.password, admin: '1' });
+      assert.equal(form.status, 404, 'the users form: nobody to add');
+    } finally {
+      await s.stop('SIGTERM', { keepDb: true });
+    }
+    const later = await startServer({ auth: 'accounts', db: s.db });
+    try {
+      assert.ok(setupLine(later.stdout()), `no user was made: the setup link is offered: ${later.stdout()}`);
+    } finally {
+      await later.stop();
+      s.cleanupDb();
+    }
   });
 });

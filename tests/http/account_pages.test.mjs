@@ -415,6 +415,10 @@ describe('your account page', () => {
       assert.match(errorText(r.text) || '', /^Display name: /, 'the error names the field as people read it');
       assert.equal((await b.get('/api/v1/me')).display_name, 'After Name', 'unchanged');
     }
+    const none = await b.form('/account', {});
+    assertHtml(none, 422, 'no display_name field');
+    assert.match(errorText(none.text) || '', /^Display name: required/);
+    assert.equal((await b.get('/api/v1/me')).display_name, 'After Name', 'unchanged');
     const h = await b.form('/account', { display_name: 'Htmx Name' }, { headers: hx });
     assert.equal(h.status, 204, h.text.slice(0, 200));
     assert.equal(h.headers.get('hx-redirect'), '/account?done=name');
@@ -433,6 +437,11 @@ describe('your account page', () => {
     const short = await b.form('/account/password', { old_password: b.password, password: 'short' });
     assertHtml(short, 422, 'a short new password');
     assert.match(errorText(short.text) || '', /password/i);
+    for (const fields of [{}, { old_password: b.password }]) {
+      const missing = await b.form('/account/password', fields);
+      assertHtml(missing, 422, `fields ${Object.keys(fields)}: not "your password was changed"`);
+      assert.match(errorText(missing.text) || '', /: required$/);
+    }
     for (const [who, what] of [[b2, 'API session'], [b3, 'page session']]) assert.equal((await who.api('GET', '/api/v1/me')).status, 200, `${what} lives`);
     await pageSignIn(srv.url, b.user.name, b.password); // the old password still works
 
@@ -528,6 +537,11 @@ describe('the users page (admins)', () => {
     assert.equal((await usersByName()).get(plain).admin, true);
     assert.equal((await pc.get('/api/v1/me')).admin, true, 'at once for their session');
     assertTopBar((await pc.api('GET', '/')).text, plain, { isAdmin: true, what: 'a new admin' });
+    for (const typo of ['yes', 'TRUE', '']) {
+      const r = await a.form(`/admin/users/${p.id}`, { admin: typo });
+      assertHtml(r, 422, `admin=${JSON.stringify(typo)}`);
+      assert.equal((await usersByName()).get(plain).admin, true, `admin=${JSON.stringify(typo)} changes nothing`);
+    }
     assertRedirect(await a.form(`/admin/users/${p.id}`, { admin: 'false' }), '/admin/users', 'unmake admin');
     assert.equal((await usersByName()).get(plain).admin, false);
     assertTopBar((await pc.api('GET', '/')).text, plain, { what: 'no longer an admin' });

@@ -353,15 +353,17 @@ describe('the bots page', () => {
     assert.match(bad.text, /<p class="error" role="alert">Name: a bot with that name exists<\/p>/);
   });
 
-  test('a refused edit opens that bot, with what was sent and why', T, async () => {
+  test('a refused edit opens that bot, with what was sent and why (the bot named by id or by name)', T, async () => {
     const made = await api(srv.url, 'POST', '/api/v1/bots', { name: 'Editee', backend: 'echo' });
-    const r = await postForm(srv.url, `/bots/${made.json.id}`, { name: 'Editee', backend: 'echo', temperature: '9', persona: 'new words' });
-    assert.equal(r.status, 422);
-    const at = r.text.indexOf(`id="bot-${made.json.id}"`);
-    const card = r.text.slice(at, r.text.indexOf('</li>', at));
-    assert.match(card, /<details open>/, 'the card is open');
-    assert.ok(card.includes('new words'), 'what was sent is shown');
-    assert.match(card, /<p class="error" role="alert">Temperature: [^<]+<\/p>/, 'and why it was refused');
+    for (const ref of [made.json.id, 'editee']) {
+      const r = await postForm(srv.url, `/bots/${ref}`, { name: 'Editee', backend: 'echo', temperature: '9', persona: 'new words' });
+      assert.equal(r.status, 422, ref);
+      const at = r.text.indexOf(`id="bot-${made.json.id}"`);
+      const card = r.text.slice(at, r.text.indexOf('</li>', at));
+      assert.match(card, /<details open>/, `${ref}: the card is open`);
+      assert.ok(card.includes('new words'), `${ref}: what was sent is shown`);
+      assert.match(card, /<p class="error" role="alert">Temperature: [^<]+<\/p>/, `${ref}: and why it was refused`);
+    }
     assert.equal((await api(srv.url, 'GET', `/api/v1/bots/${made.json.id}`)).json.persona, '', 'nothing changed');
   });
 
