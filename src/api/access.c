@@ -196,9 +196,9 @@ access_check(struct exchange *x, void *handlers)
 		return refuse(x, 421, "this server does not answer for that host name");
 	if (!exchange_query_valid(x))
 		return refuse(x, 400, "malformed query string (pairs of name=value, UTF-8)");
-	if (starts(path, "/api/") && exchange_body_length(x) > 0 &&
-	    !is_json(exchange_header(x, "Content-Type")) &&
-	    !(strcmp(path, WIRE_UPLOAD_PATH) == 0 && is_png(exchange_header(x, "Content-Type"))))
+	const char *type = exchange_header_once(x, "Content-Type");	/* twice: none */
+	if (starts(path, "/api/") && exchange_body_length(x) > 0 && !is_json(type) &&
+	    !(strcmp(path, WIRE_UPLOAD_PATH) == 0 && is_png(type)))
 		return refuse(x, 415, strcmp(path, WIRE_UPLOAD_PATH) == 0 ?
 		    "the body must be a card: JSON (application/json) or PNG (image/png)" :
 		    "the body must be JSON (Content-Type: application/json)");

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "util/buf.h"
 #include "util/cidr.h"
+#include "util/problem.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
 
@@ -272,8 +273,17 @@ exchange_json(struct exchange *x, struct problem *p)
 int
 exchange_form(struct exchange *x, struct form *f, struct problem *p)
 {
+	static const char urlencoded[] = "application/x-www-form-urlencoded";
 	size_t len;
 	const char *body = exchange_body(x, &len);
+	const char *type = exchange_header_once(x, "Content-Type");
+	size_t n = sizeof urlencoded - 1;
+	if (len > 0 && (type == NULL || strncasecmp(type, urlencoded, n) != 0 ||
+	    (type[n] != '\0' && type[n] != ';' && type[n] != ' '))) {
+		form_parse(f, "", 0, p);	/* empty */
+		problem_set(p, 415, "a form is sent as %s", urlencoded);
+		return -1;
+	}
 	return form_parse(f, body, len, p);
 }
 

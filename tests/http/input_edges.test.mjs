@@ -1,7 +1,7 @@
 // Input edge cases found in review: none may crash the server or slip past validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, api, createChat, postMessage, postForm } from './helpers.mjs';
+import { useServer, api, createChat, postMessage, postForm, rawRequest } from './helpers.mjs';
 
 const srv = useServer();
 
@@ -18,6 +18,29 @@ test('a NUL byte in a form field is refused, nothing stored', async () => {
   assert.equal(r.status, 400);
   const list = await api(srv.url, 'GET', `/api/v1/chats/${chat.id}/messages`);
   assert.equal(list.json.messages.length, 0);
+});
+
+test('a page form in another encoding (text/plain, multipart) is 415, nothing made', async () => {
+  const before = (await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length;
+  const plain = await fetch(`${srv.url}/chats`, { method: 'POST', redirect: 'manual',
+    headers: { 'Content-Type': 'text/plain' }, body: 'title=by-text-plain' });
+  assert.equal(plain.status, 415, await plain.text());
+  const fd = new FormData();
+  fd.append('title', 'by-multipart');
+  const multi = await fetch(`${srv.url}/chats`, { method: 'POST', redirect: 'manual', body: fd });
+  assert.equal(multi.status, 415);
+  assert.match(await multi.text(), /application\/x-www-form-urlencoded/, 'the page says how forms are sent');
+  assert.equal((await api(srv.url, 'GET', '/api/v1/chats')).json.chats.length, before, 'no chat made');
+});
+
+test('an API body with Content-Type twice (JSON, then something else) is 415, nothing stored', async () => {
+  const chat = await createChat(srv.url, 'two types');
+  const body = JSON.stringify({ author: 'Ada', body: 'typed twice' });
+  const r = await rawRequest(srv.port, `POST /api/v1/chats/${chat.id}/messages HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n`
+    + 'Content-Type: application/json\r\nContent-Type: text/plain\r\n'
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  assert.equal(r.status, 415, r.body);
+  assert.deepEqual((await api(srv.url, 'GET', `/api/v1/chats/${chat.id}/messages`)).json.messages, []);
 });
 
 test('?after beyond the largest integer means after everything', async () => {
