@@ -66,9 +66,10 @@ int	 accounts_slow_start(struct slow *s);
 /* Tells the caller, then frees s. */
 void	 accounts_slow_end(struct slow *s, json_t *result, const char *session_id,
 	    const struct problem *p);
-/* Validation shared by the halves: 0, or -1 and a 422 naming the field. */
+/* What asking for an account gets with --auth none (404). */
 #define NO_ACCOUNTS "there are no accounts (--auth none)"
 
+/* Validation shared by the halves: 0, or -1 and a 422 naming the field. */
 int	 accounts_check_name(json_t *v, struct problem *p);
 int	 accounts_check_password(json_t *v, const char *field, struct problem *p);
 /*
