@@ -192,7 +192,10 @@ access_check(struct exchange *x, void *handlers)
 	const char *path = exchange_path(x);
 	struct who who;
 	memset(&who, 0, sizeof who);
-	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")))
+	char target[320];	/* a target in absolute form names the host too (RFC 9112 3.2.2) */
+	const char *authority = exchange_target_host(x, target, sizeof target);
+	if (!origin_host_allowed(h->origin, exchange_header(x, "Host")) ||
+	    (authority != NULL && !origin_host_allowed(h->origin, authority)))
 		return refuse(x, 421, "this server does not answer for that host name");
 	if (!exchange_query_valid(x))
 		return refuse(x, 400, "malformed query string (pairs of name=value, UTF-8)");

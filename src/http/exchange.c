@@ -83,6 +83,21 @@ exchange_path(const struct exchange *x)
 }
 
 const char *
+exchange_target_host(const struct exchange *x, char *buf, size_t size)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(x->req);
+	const char *host = evhttp_uri_get_host(u);
+	if (host == NULL)
+		return NULL;
+	int port = evhttp_uri_get_port(u);
+	if (port >= 0)
+		snprintf(buf, size, "%s:%d", host, port);
+	else
+		snprintf(buf, size, "%s", host);
+	return buf;
+}
+
+const char *
 exchange_param(const struct exchange *x, int i)
 {
 	return i < x->params.n ? x->params.seg[i] : "";

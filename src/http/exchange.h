@@ -39,6 +39,8 @@ const char	*exchange_param(const struct exchange *x, int i);
 const char	*exchange_header(const struct exchange *x, const char *name);
 /* The header called name when it came once, else NULL (absent, or sent more than once). */
 const char	*exchange_header_once(const struct exchange *x, const char *name);
+/* A request target in absolute form ("http://HOST[:PORT]/…"): its authority in buf; else NULL. */
+const char	*exchange_target_host(const struct exchange *x, char *buf, size_t size);
 /* The query parameter's decoded value, or NULL when absent or the query is unreadable. */
 const char	*exchange_query(struct exchange *x, const char *name);
 /* False when the query string is malformed, holds a NUL or invalid UTF-8 (a 400). */

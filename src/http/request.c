@@ -17,10 +17,7 @@ request_parse_json(const char *data, size_t len, struct problem *p)
 	json_error_t err;
 	json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
 	if (v == NULL) {
-		/* well-formed JSON holding a number no field takes: an invalid field */
-		if (json_error_code(&err) == json_error_numeric_overflow)
-			problem_set(p, 422, "a number is out of range");
-		else if (json_error_code(&err) == json_error_null_character)
+		if (json_error_code(&err) == json_error_null_character)
 			problem_set(p, 400, "malformed JSON: a string holds \\u0000 (NUL)");
 		/* jansson quotes the bytes it choked on, which may not be UTF-8 */
 		else if (text_utf8_valid(err.text, strlen(err.text)))

@@ -368,6 +368,12 @@ describe('host names and pages', () => {
       const r = await rawRequest(srv.port, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       assert.equal(r.status, 200, host);
     }
+    // a target in absolute form names the host as well: it is held to the same rule
+    const host = `Host: 127.0.0.1:${srv.port}\r\nConnection: close\r\n\r\n`;
+    const foreign = await rawRequest(srv.port, `GET http://rebind.attacker.example/api/v1/chats HTTP/1.1\r\n${host}`);
+    assert.equal(foreign.status, 421, 'absolute form, a foreign authority');
+    const own = await rawRequest(srv.port, `GET http://127.0.0.1:${srv.port}/healthz HTTP/1.1\r\n${host}`);
+    assert.equal(own.status, 200, 'absolute form, our own authority');
     await withServer({ args: ['--public-url', 'https://chat.example.org/'] }, async (s) => {
       const ok = await rawRequest(s.port, 'GET /healthz HTTP/1.1\r\nHost: chat.example.org\r\nConnection: close\r\n\r\n');
       assert.equal(ok.status, 200);
