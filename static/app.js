@@ -495,7 +495,8 @@
     var who = tpl.content.firstElementChild;
     if (!who) return;
     var me = document.body.dataset.meId, name = who.textContent;
-    if (me ? who.dataset.user === me : name === stored('parley.author').trim()) return;   // not oneself
+    if (me ? who.dataset.user === me : name.toLowerCase() === stored('parley.author').trim().toLowerCase())
+      return;   // not oneself (without accounts a name is one in any case, as presence counts it)
     typers.set(who.dataset.user || '~' + name, { name: name, until: Date.now() + TYPING_SHOWN_MS });
     showTypers();
   });

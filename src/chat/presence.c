@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #define ROOM_BUCKETS	1024
@@ -256,7 +257,10 @@ room_due(evutil_socket_t fd, short what, void *arg)
 	room_settle(arg);
 }
 
-/* The person's key in the rooms: their user id, or their name without accounts. */
+/*
+ * The person's key in the rooms: their user id, or without accounts their
+ * name in any case ("Ada" on the phone and "ada" on the laptop are one).
+ */
 static char *
 person_key(const char *user_id, const char *name)
 {
@@ -265,6 +269,9 @@ person_key(const char *user_id, const char *name)
 		return xstrdup(user_id);
 	if (asprintf(&key, "~%s", name) < 0)
 		abort();
+	for (char *c = key; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
 	return key;
 }
 
@@ -281,7 +288,8 @@ join_room(struct presence *pr, const char *chat_id, json_t *stream)
 		    "name", json_object_get(stream, "name"));
 		TAILQ_INSERT_TAIL(&r->people, who, entry);
 		r->changed = r->ours_changed = true;
-	} else if (!json_equal(json_object_get(who->who, "name"), json_object_get(stream, "name"))) {
+	} else if (strcasecmp(json_string_value(json_object_get(who->who, "name")),
+	    json_string_value(json_object_get(stream, "name"))) != 0) {
 		/* renamed since (accounts: a new display name): listed by the new one */
 		json_object_set(who->who, "name", json_object_get(stream, "name"));
 		r->changed = r->ours_changed = true;

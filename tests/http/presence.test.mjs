@@ -67,6 +67,11 @@ describe('presence with --auth none', { concurrency: true }, () => {
     await noEv(ada, isPresence, fromAda, 0, 'nor on Ada\'s first stream');
     ada2.close(); // Ada still has a stream: nobody leaves
     await noEv(bob, isPresence, fromBob, 1500, 'closing one of Ada\'s two streams');
+    // the same name in another case (her phone's keyboard): still one Ada, as she came first
+    const lower = await named(c.id, 'ada');
+    assert.deepEqual(sortHere(lower.snapshot.json.here), [person('Ada'), person('Bob')], '"ada" is Ada');
+    await noEv(bob, isPresence, fromBob, 1500, 'nobody new');
+    lower.close();
   });
 
   test('a stream without a name, or with a blank one, is nobody: not listed, no presence event', T, async () => {
