@@ -44,27 +44,29 @@ async function showsHere(page, names, what, timeout = 3000) {
   }, { timeout, what: () => `${what} lists ${names} (shows ${shown})` });
 }
 
-test('closing a chat tab takes Ada out of who is here while her chat-list tab stays open', T, async () => {
-  const chat = await createChat(srv.url, 'Leaving');
+/**
+ * With page `other` open, Ada opens a chat in a tab and closes it: Bob sees her come and
+ * leave (the stream's 5 s grace, then at most a second for the change to be told).
+ */
+async function comeAndGo(title, other) {
+  const chat = await createChat(srv.url, title);
   const bob = await bobWatches(chat.id);
-  const list = await openTab('/');
+  const stays = await openTab(other);
   const tab = await openTab(`/chats/${chat.id}`);
   await eventually(() => bob.here().join() === 'Ada,Bob', { timeout: 5000, what: () => `Bob sees Ada come (${bob.here()})` });
   await tab.close();
-  // the stream's 5 s grace, then at most a second for the change to be told
   await eventually(() => bob.here().join() === 'Bob', { timeout: 9000, what: () => `Bob sees Ada leave (${bob.here()})` });
+  return stays;
+}
+
+test('closing a chat tab takes Ada out of who is here while her chat-list tab stays open', T, async () => {
+  const list = await comeAndGo('Leaving', '/');
   assert.equal(list.isClosed(), false, 'the chat list tab is still open');
   await list.close();
 });
 
 test('the last chat tab closed while a page without streams stays open: Ada leaves, and that page is not "Reconnecting…"', T, async () => {
-  const chat = await createChat(srv.url, 'Last tab');
-  const bob = await bobWatches(chat.id);
-  const bots = await openTab('/bots');
-  const tab = await openTab(`/chats/${chat.id}`);
-  await eventually(() => bob.here().join() === 'Ada,Bob', { timeout: 5000, what: () => `Bob sees Ada come (${bob.here()})` });
-  await tab.close();
-  await eventually(() => bob.here().join() === 'Bob', { timeout: 9000, what: () => `Bob sees Ada leave (${bob.here()})` });
+  const bots = await comeAndGo('Last tab', '/bots');
   assert.equal(await bots.evaluate(() => document.body.classList.contains('offline')), false, 'the bots page is not offline');
   assert.equal(await bots.locator('#connection').isVisible(), false, 'no "Reconnecting…" badge');
   await bots.close();

@@ -548,23 +548,35 @@ describe('stalled model servers', () => {
     assert.equal(s.events.length, idle + 1, 'nothing after idle');
   });
 
-  test('with --model-timeout 1 a stalled stream fails with a timeout reason within a few seconds, keeping its text', T, async () => {
+  /**
+   * On `quick`: the model bot (answered by `handler`), then `then` more bots; a post, its
+   * first token, and once the flow is idle its replies and how long that took from the token.
+   */
+  async function stalledFlow(handler, title, then = []) {
     const f = await fake();
-    f.enqueue(stallAfter(['Half ']));
+    f.enqueue(handler);
     const bot = await oaiBot(quick, f.baseUrl);
-    const echo = await createBot(quick, { name: uname('Echo'), backend: 'echo' });
-    const chat = await createChat(quick.url, 'timeout', { bots: [bot.id, echo.id] });
+    const chat = await createChat(quick.url, title, { bots: [bot.id, ...then.map((b) => b.id)] });
     const s = await stream(quick, chat.id);
     const from = s.events.length;
     await postMessage(quick.url, chat.id, 'hello?');
     await s.waitFor(() => evs(s).slice(from).some((e) => e.event === 'token'), 5000, 'a token');
     const t0 = Date.now();
     const idle = await waitIdle(s, from, 8000);
-    const waited = Date.now() - t0;
-    const rs = replies(evs(s).slice(from, idle + 1));
-    assertFailed(rs[0], 'timeout');
-    assert.match(rs[0].update.error, /time/i, `a timeout reason: ${rs[0].update.error}`);
-    assert.equal(rs[0].update.body, 'Half ');
+    return { f, rs: replies(evs(s).slice(from, idle + 1)), waited: Date.now() - t0 };
+  }
+
+  /** The reply failed on the timeout, keeping its text so far. */
+  function assertTimedOut(r, body, what) {
+    assertFailed(r, what);
+    assert.match(r.update.error, /time/i, `a timeout reason: ${r.update.error}`);
+    assert.equal(r.update.body, body);
+  }
+
+  test('with --model-timeout 1 a stalled stream fails with a timeout reason within a few seconds, keeping its text', T, async () => {
+    const echo = await createBot(quick, { name: uname('Echo'), backend: 'echo' });
+    const { f, rs, waited } = await stalledFlow(stallAfter(['Half ']), 'timeout', [echo]);
+    assertTimedOut(rs[0], 'Half ', 'timeout');
     // "a reply fails when the server sends nothing for --model-timeout seconds" (CONTRACT-NOTES)
     assert.ok(waited >= 500 && waited < 4000, `failed about 1 s after the last data (took ${waited} ms)`);
     // and the flow went on
@@ -586,21 +598,8 @@ describe('stalled model servers', () => {
   });
 
   test('keepalive comments alone do not hold a reply for ever: with --model-timeout 1 it fails after 5 s', T, async () => {
-    const f = await fake();
-    f.enqueue(stallAfter(['Half '], { keepaliveMs: 200 }));
-    const bot = await oaiBot(quick, f.baseUrl);
-    const chat = await createChat(quick.url, 'keepalive', { bots: [bot.id] });
-    const s = await stream(quick, chat.id);
-    const from = s.events.length;
-    await postMessage(quick.url, chat.id, 'hello?');
-    await s.waitFor(() => evs(s).slice(from).some((e) => e.event === 'token'), 5000, 'a token');
-    const t0 = Date.now();
-    const idle = await waitIdle(s, from, 8000);
-    const waited = Date.now() - t0;
-    const rs = replies(evs(s).slice(from, idle + 1));
-    assertFailed(rs[0], 'keepalives only');
-    assert.match(rs[0].update.error, /time/i, `a timeout reason: ${rs[0].update.error}`);
-    assert.equal(rs[0].update.body, 'Half ');
+    const { f, rs, waited } = await stalledFlow(stallAfter(['Half '], { keepaliveMs: 200 }), 'keepalive');
+    assertTimedOut(rs[0], 'Half ', 'keepalives only');
     // LIMIT_MODEL_KEEPALIVE_TIMES: keepalives hold it 5 --model-timeouts past the last chunk
     assert.ok(waited >= 3500 && waited < 8000, `failed about 5 s after the last chunk (took ${waited} ms)`);
     await f.waitFor(() => f.requests[0].closed, 3000, 'the model request to be closed');
