@@ -104,17 +104,6 @@ key_warning(struct buf *b, json_t *bot)
 	buf_adds(b, " is not set in the server's environment: the model server gets no key.</p>");
 }
 
-/* An error under a form. */
-static void
-form_error(struct buf *b, const char *error)
-{
-	if (error == NULL)
-		return;
-	buf_adds(b, "<p class=\"error\" role=\"alert\">");
-	html_said(b, error);
-	buf_adds(b, "</p>");
-}
-
 /*
  * A bot and its forms; after a refused edit, open, showing what was sent
  * (edited) and why it was refused.
@@ -140,7 +129,7 @@ bot_card(struct buf *b, json_t *bot, json_t *edited, const char *error, bool adm
 	buf_printf(b, "<div class=\"row\"><button type=\"submit\">Save</button>"
 	    "<a class=\"export\" href=\"/api/v1/bots/%s/card\" download>Export card</a></div>"
 	    "</form>", id);
-	form_error(b, edited ? error : NULL);
+	page_error(b, edited ? error : NULL);
 	if (admin)
 		buf_printf(b, "<form method=\"post\" action=\"/bots/%s/delete\" class=\"delete row\">"
 		    "<label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"yes\""
@@ -160,7 +149,7 @@ new_bot_card(struct buf *b, const struct who *who, const char *error, json_t *se
 	if (!who_admin(who))
 		buf_adds(b, "<p class=\"hint\">Only an administrator may point a bot at a model"
 		    " server (the openai backend) or delete a bot.</p>");
-	form_error(b, error);
+	page_error(b, error);
 	buf_adds(b, "</section>");
 }
 

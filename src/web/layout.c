@@ -94,6 +94,16 @@ page_end(struct buf *b)
 }
 
 void
+page_error(struct buf *b, const char *detail)
+{
+	if (detail == NULL)
+		return;
+	buf_adds(b, "<p class=\"error\" role=\"alert\">");
+	html_said(b, detail);
+	buf_adds(b, "</p>");
+}
+
+void
 page_problem(struct exchange *x, const struct problem *p)
 {
 	struct buf b = BUF_INIT;

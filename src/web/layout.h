@@ -20,6 +20,8 @@ struct who;
  */
 void	 page_begin(struct buf *b, const struct who *who, const char *title, const char *nav);
 void	 page_end(struct buf *b);
+/* Why a form was refused (a problem's detail, or NULL: nothing), as a page says it. */
+void	 page_error(struct buf *b, const char *detail);
 /* Answers an error on an HTML route: a fragment for htmx, else a page. */
 void	 page_problem(struct exchange *x, const struct problem *p);
 /* Reads the posted form into f: 0, or -1 once x has been answered with why not. */

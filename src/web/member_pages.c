@@ -144,11 +144,7 @@ render_members(struct exchange *x, struct handlers *h, int status, const struct 
 	buf_printf(&b, "<p class=\"back\"><a href=\"/chats/%s\">← ", id);
 	html_escape(&b, str(chat, "title"));
 	buf_adds(&b, "</a></p><section class=\"card\"><h1>Members</h1>");
-	if (err != NULL) {
-		buf_adds(&b, "<p class=\"error\" role=\"alert\">");
-		html_said(&b, err->detail);
-		buf_adds(&b, "</p>");
-	}
+	page_error(&b, err ? err->detail : NULL);
 	member_list(&b, id, users, who);
 	if (!member_of(users, who))
 		buf_adds(&b, "<p class=\"hint\">You are not a member: administrators see every"

@@ -123,11 +123,7 @@ render_index(struct exchange *x, struct handlers *h, int status, const char *err
 	buf_adds(&b, "<button type=\"submit\">Create</button></div>");
 	bot_choices(&b, bots, NULL);
 	buf_adds(&b, "</form>");
-	if (error != NULL) {
-		buf_adds(&b, "<p class=\"error\" role=\"alert\">");
-		html_said(&b, error);
-		buf_adds(&b, "</p>");
-	}
+	page_error(&b, error);
 	buf_adds(&b, "</section>");
 	page_end(&b);
 	respond_html(x, status, &b);

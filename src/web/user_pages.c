@@ -29,17 +29,6 @@ str(json_t *obj, const char *key)
 	return v ? v : "";
 }
 
-/* Why a change was refused, if it was. */
-static void
-error_line(struct buf *b, const struct problem *err)
-{
-	if (err == NULL)
-		return;
-	buf_adds(b, "<p class=\"error\" role=\"alert\">");
-	html_said(b, err->detail);
-	buf_adds(b, "</p>");
-}
-
 /* The form to add someone; after a refusal, what was sent (but the password) and why. */
 static void
 new_user_form(struct buf *b, json_t *sent, const struct problem *err)
@@ -60,7 +49,7 @@ new_user_form(struct buf *b, json_t *sent, const struct problem *err)
 	    " name=\"admin\" value=\"1\"%s> Administrator</label><button type=\"submit\">Add"
 	    "</button></div></form>", LIMIT_PASSWORD_MIN_CHARS,
 	    json_is_true(json_object_get(sent, "admin")) ? " checked" : "");
-	error_line(b, err);
+	page_error(b, err ? err->detail : NULL);
 	buf_adds(b, "<p class=\"hint\">Tell them their name and password; they can change the"
 	    " password on their account page.</p></section>");
 }
@@ -126,7 +115,7 @@ render_users(struct exchange *x, struct handlers *h, int status, const struct pr
 	page_begin(&b, who, "Users", "users");
 	bool beside_form = sent != NULL && h->cfg->auth == AUTH_ACCOUNTS;
 	if (!beside_form)
-		error_line(&b, err);
+		page_error(&b, err ? err->detail : NULL);
 	if (h->cfg->auth == AUTH_ACCOUNTS)
 		new_user_form(&b, sent, beside_form ? err : NULL);
 	buf_adds(&b, "<section class=\"card\"><h2>Users</h2><ul id=\"users\" class=\"plain-list\">");
