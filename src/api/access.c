@@ -57,23 +57,6 @@ refuse(struct exchange *x, int status, const char *detail)
 	return false;
 }
 
-/* application/json, with or without parameters. */
-static bool
-is_json(const char *type)
-{
-	size_t n = strlen("application/json");
-	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
-	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
-}
-
-/* image/png: a character card (the one upload route). */
-static bool
-is_png(const char *type)
-{
-	return type != NULL && strncasecmp(type, "image/png", 9) == 0 &&
-	    (type[9] == '\0' || type[9] == ';' || type[9] == ' ');
-}
-
 static bool
 trusted_peer(struct exchange *x, const struct handlers *h)
 {
@@ -200,8 +183,9 @@ access_check(struct exchange *x, void *handlers)
 	if (!exchange_query_valid(x))
 		return refuse(x, 400, "malformed query string (pairs of name=value, UTF-8)");
 	const char *type = exchange_header_once(x, "Content-Type");	/* twice: none */
-	if (starts(path, "/api/") && exchange_body_length(x) > 0 && !is_json(type) &&
-	    !(strcmp(path, WIRE_UPLOAD_PATH) == 0 && is_png(type)))
+	if (starts(path, "/api/") && exchange_body_length(x) > 0 &&
+	    !http_type_is(type, "application/json") &&	/* a card may be a PNG */
+	    !(strcmp(path, WIRE_UPLOAD_PATH) == 0 && http_type_is(type, "image/png")))
 		return refuse(x, 415, strcmp(path, WIRE_UPLOAD_PATH) == 0 ?
 		    "the body must be a card: JSON (application/json) or PNG (image/png)" :
 		    "the body must be JSON (Content-Type: application/json)");

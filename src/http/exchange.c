@@ -291,10 +291,7 @@ exchange_form(struct exchange *x, struct form *f, struct problem *p)
 	static const char urlencoded[] = "application/x-www-form-urlencoded";
 	size_t len;
 	const char *body = exchange_body(x, &len);
-	const char *type = exchange_header_once(x, "Content-Type");
-	size_t n = sizeof urlencoded - 1;
-	if (len > 0 && (type == NULL || strncasecmp(type, urlencoded, n) != 0 ||
-	    (type[n] != '\0' && type[n] != ';' && type[n] != ' '))) {
+	if (len > 0 && !http_type_is(exchange_header_once(x, "Content-Type"), urlencoded)) {
 		form_parse(f, "", 0, p);	/* empty */
 		problem_set(p, 415, "a form is sent as %s", urlencoded);
 		return -1;
@@ -306,6 +303,14 @@ void
 exchange_add_header(struct exchange *x, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(x->req), name, value);
+}
+
+bool
+http_type_is(const char *type, const char *want)
+{
+	size_t n = strlen(want);
+	return type != NULL && strncasecmp(type, want, n) == 0 &&
+	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
 const char *

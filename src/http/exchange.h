@@ -106,6 +106,8 @@ int		 exchange_take_socket(struct exchange *x);
 
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char	*http_reason(int status);
+/* A Content-Type value is want (any case), with or without parameters; NULL is none. */
+bool		 http_type_is(const char *type, const char *want);
 
 struct exchange	*exchange_new(struct server *srv, struct evhttp_request *req,
 		    const struct route *route, const struct route_params *params);
